@@ -1,0 +1,129 @@
+/**
+ * Plain-JSON Kubernetes object model: values, GVK, resource ids.
+ *
+ * Objects are kept exactly as parsed (`JSON.parse` or the `yaml` package), never
+ * run through `@kubernetes/client-node`'s model, which drops unknown fields and
+ * turns timestamps into `Date`s (kubebuilder#510). Integers beyond 2^53 read from
+ * YAML are `bigint` so that they print back unchanged (kustomize keeps them).
+ */
+
+/** A JSON value as it appears in a manifest (`bigint` only for huge YAML integers). */
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
+
+/** A JSON object (map). */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** A Kubernetes object: any JSON object; the well-known fields are optional. */
+export type KubeObject = JsonObject;
+
+/** Group, version and kind. The core group is the empty string. */
+export interface GVK {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** The identity of an object in a stream: GVK, namespace ('' when none) and name. */
+export interface ResId extends GVK {
+  namespace: string;
+  name: string;
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `apiVersion` split into group and version: `apps/v1` -> {apps, v1}; `v1` -> {'', v1}. */
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
+}
+
+/** The GVK of an object; missing fields read as ''. */
+export function gvkOf(obj: JsonObject): GVK {
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
+  const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  return { ...splitApiVersion(apiVersion), kind };
+}
+
+/** `metadata` of an object, or undefined when absent or not a map. */
+export function metadataOf(obj: JsonObject): JsonObject | undefined {
+  const m = obj.metadata;
+  return isObject(m) ? m : undefined;
+}
+
+/** A string field of `metadata` ('' when absent). */
+export function metaString(obj: JsonObject, field: 'name' | 'namespace' | 'generateName'): string {
+  const v = metadataOf(obj)?.[field];
+  return typeof v === 'string' ? v : '';
+}
+
+/** `metadata.labels` or `metadata.annotations` as a string map (non-strings skipped). */
+export function metaMap(obj: JsonObject, field: 'labels' | 'annotations'): Record<string, string> {
+  const m = metadataOf(obj)?.[field];
+  const out: Record<string, string> = {};
+  if (!isObject(m)) return out;
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** The resource id of an object. `namespace` overrides `metadata.namespace` (admission's `request.namespace`). */
+export function resIdOf(obj: JsonObject, namespace?: string): ResId {
+  return { ...gvkOf(obj), namespace: namespace ?? metaString(obj, 'namespace'), name: metaString(obj, 'name') };
+}
+
+/** A stable printable id, as kustomize prints them: `Deployment.v1.apps/web.prod` (`[noNs]` when no namespace). */
+export function formatResId(id: ResId): string {
+  const gv = id.group ? `${id.version}.${id.group}` : id.version;
+  return `${id.kind}.${gv}/${id.name || '[noName]'}.${id.namespace || '[noNs]'}`;
+}
+
+/** True for `*List` kinds with an `items` array (`List`, `ConfigMapList`, ...), which kubectl reads as their items. */
+export function isListObject(obj: JsonObject): boolean {
+  return typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items);
+}
+
+/**
+ * Deep copy of a JSON value. `structuredClone` keeps `bigint`s; objects are plain,
+ * so nothing else needs care.
+ */
+export function deepClone<T extends JsonValue>(v: T): T {
+  return structuredClone(v);
+}
+
+/** Structural equality of two JSON values (key order ignored, list order significant). */
+export function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !deepEqual(a[k], b[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * Cluster-scoped built-in kinds (the namespace transformer skips them; a
+ * namespaced `PostRenderPolicy` never matches them). Custom kinds are assumed
+ * namespaced unless they appear here, as kustomize does without a schema.
+ */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'APIService', 'CertificateSigningRequest', 'ClusterRole', 'ClusterRoleBinding', 'ComponentStatus',
+  'CSIDriver', 'CSINode', 'CustomResourceDefinition', 'FlowSchema', 'IngressClass',
+  'MutatingWebhookConfiguration', 'Namespace', 'Node', 'PersistentVolume', 'PodSecurityPolicy',
+  'PriorityClass', 'PriorityLevelConfiguration', 'RuntimeClass', 'SelfSubjectAccessReview',
+  'SelfSubjectRulesReview', 'StorageClass', 'SubjectAccessReview', 'TokenReview',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration',
+  'VolumeAttachment', 'ClusterPostRenderPolicy', 'VolumeAttributesClass', 'DeviceClass',
+  'ResourceSlice', 'IPAddress', 'ServiceCIDR', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding',
+]);
