@@ -1,0 +1,76 @@
+/**
+ * The compiled policy set as the front doors see it: one call per object.
+ *
+ * `admission/` and `cli/` depend on this interface only; `policy/compile.ts`
+ * implements it. Evaluation is pure (no I/O, no logging) and never throws for a
+ * transformer failure: failures are reported and resolved by each policy's
+ * failurePolicy (Fail: the object is denied; Ignore: the policy's changes are
+ * dropped and a warning is returned).
+ */
+import type { KubeObject, JsonObject } from '../kube/object.js';
+import type { FrontDoor, Operation } from '../transform/types.js';
+
+/** Everything about the request that matching and transformers may read. */
+export interface EvaluationInput {
+  frontDoor: FrontDoor;
+  operation: Operation;
+  /** Effective namespace: `request.namespace` at admission ('' for cluster-scoped). */
+  namespace: string;
+  oldObject?: KubeObject;
+  /** Labels of the namespace, when known. */
+  namespaceLabels?: Record<string, string>;
+  /** AdmissionReview `request.subResource` ('' when none). */
+  subResource?: string;
+  /** AdmissionReview `request` as JSON (for CEL `request`, userInfo matching). */
+  request?: JsonObject;
+  /** Render only: ids of all objects in the stream (see TransformContext.stream). */
+  stream?: TransformStreamIds;
+  /** Render only: marks stream requirements satisfied. */
+  satisfied?: (key: string) => void;
+  /** Run only validate rules (the `/validate` route): never a mutation. */
+  validateOnly?: boolean;
+}
+
+/** Ids of every object in a render stream. */
+export type TransformStreamIds = import('../transform/types.js').TransformContext['stream'];
+
+/** A deny: which policy and rule, and why. */
+export interface Denial {
+  policy: string;
+  rule: string;
+  message: string;
+}
+
+/** A transformer error and how its policy's failurePolicy resolved it. */
+export interface EvaluationError {
+  policy: string;
+  transformer: string;
+  message: string;
+  failurePolicy: 'Fail' | 'Ignore';
+}
+
+/** The result of running every matching policy over one object. */
+export interface EvaluationResult {
+  /** The object after all mutations (the input object itself when nothing changed); null when a patch deleted it (render only). */
+  object: KubeObject | null;
+  /** True when `object` differs from the input. */
+  changed: boolean;
+  /** Non-empty: the object must be refused (Deny rules, failurePolicy Fail errors). */
+  denials: Denial[];
+  /** Admission warnings / stderr lines (Warn rules, Audit mode, ignored errors, skipped immutable fields). */
+  warnings: string[];
+  /** Every transformer error, whatever its resolution (for metrics and logs). */
+  errors: EvaluationError[];
+  /** Names of the policies that matched the object, in evaluation order. */
+  matchedPolicies: string[];
+}
+
+/** A compiled, immutable set of policies. */
+export interface PolicySet {
+  /** Policy names in evaluation order. */
+  readonly names: readonly string[];
+  /** Runs the matching policies over one object. The input is not mutated. */
+  evaluate(object: KubeObject, input: EvaluationInput): EvaluationResult;
+  /** Stream requirements of all policies (render: checked after the whole stream). */
+  readonly requirements: readonly { key: string; message: string }[];
+}
