@@ -1,0 +1,88 @@
+import t from 'tap';
+import fc from 'fast-check';
+import jsonpatch from 'fast-json-patch';
+import { createPatch, escapePointerToken, type Operation } from '../../src/patch/create-patch.js';
+import type { JsonValue } from '../../src/kube/object.js';
+
+/** Applies ops as the API server would (fast-json-patch with validation on: strict about missing parents/targets). */
+function apply(doc: JsonValue, ops: Operation[]): JsonValue {
+  const copy = structuredClone(doc);
+  return jsonpatch.applyPatch(copy, ops as jsonpatch.Operation[], true, true).newDocument as JsonValue;
+}
+
+const cases: { name: string; a: JsonValue; b: JsonValue; ops: Operation[] }[] = [
+  { name: 'equal', a: { x: [1, { y: 2 }] }, b: { x: [1, { y: 2 }] }, ops: [] },
+  { name: 'add label under existing labels', a: { metadata: { labels: { a: '1' } } }, b: { metadata: { labels: { a: '1', b: '2' } } },
+    ops: [{ op: 'add', path: '/metadata/labels/b', value: '2' }] },
+  { name: 'add under missing parent adds the whole subtree', a: { metadata: {} }, b: { metadata: { labels: { b: '2' } } },
+    ops: [{ op: 'add', path: '/metadata/labels', value: { b: '2' } }] },
+  { name: 'escapes ~ and / in keys', a: { metadata: { annotations: {} } }, b: { metadata: { annotations: { 'a/b~c': 'v' } } },
+    ops: [{ op: 'add', path: '/metadata/annotations/a~1b~0c', value: 'v' }] },
+  { name: 'replace scalar', a: { spec: { replicas: 1 } }, b: { spec: { replicas: 3 } }, ops: [{ op: 'replace', path: '/spec/replicas', value: 3 }] },
+  { name: 'remove key', a: { a: 1, b: 2 }, b: { a: 1 }, ops: [{ op: 'remove', path: '/b' }] },
+  { name: 'type change map to list is a replace', a: { a: { x: 1 } }, b: { a: [1] }, ops: [{ op: 'replace', path: '/a', value: [1] }] },
+  { name: 'null to map is a replace', a: { a: null }, b: { a: {} }, ops: [{ op: 'replace', path: '/a', value: {} }] },
+  { name: 'array append', a: { l: [1] }, b: { l: [1, 2, 3] }, ops: [{ op: 'add', path: '/l/1', value: 2 }, { op: 'add', path: '/l/2', value: 3 }] },
+  { name: 'array shrink removes from the end', a: { l: [1, 2, 3] }, b: { l: [1] }, ops: [{ op: 'remove', path: '/l/2' }, { op: 'remove', path: '/l/1' }] },
+  { name: 'head insert cascades (index based)', a: { l: ['a', 'b'] }, b: { l: ['x', 'a', 'b'] },
+    ops: [{ op: 'replace', path: '/l/0', value: 'x' }, { op: 'replace', path: '/l/1', value: 'a' }, { op: 'add', path: '/l/2', value: 'b' }] },
+  { name: 'root type change', a: { a: 1 }, b: [1], ops: [{ op: 'replace', path: '', value: [1] }] },
+  { name: 'empty key', a: { '': 1 }, b: { '': 2 }, ops: [{ op: 'replace', path: '/', value: 2 }] },
+];
+
+t.test('table', async (t) => {
+  for (const c of cases) {
+    const a = structuredClone(c.a);
+    const b = structuredClone(c.b);
+    const ops = createPatch(a, b);
+    t.same(ops, c.ops, c.name);
+    t.same(a, c.a, `${c.name}: original not mutated`);
+    t.same(b, c.b, `${c.name}: mutated not mutated`);
+    if (c.name !== 'root type change') t.same(apply(c.a, ops), c.b, `${c.name}: re-applies`);
+  }
+});
+
+t.test('undefined values count as absent', async (t) => {
+  const ops = createPatch({ a: 1, b: 2 } as JsonValue, { a: 1, b: undefined, c: undefined, d: { e: undefined, f: 1 } } as unknown as JsonValue);
+  t.same(ops, [{ op: 'remove', path: '/b' }, { op: 'add', path: '/d', value: { f: 1 } }]);
+});
+
+t.test('bigint and non-finite numbers throw', async (t) => {
+  t.throws(() => createPatch({ a: 1 }, { a: 10n }), TypeError);
+  t.throws(() => createPatch({ a: 1 }, { a: { b: 10n } }), TypeError);
+  t.throws(() => createPatch({ a: 1 }, { a: Number.NaN }), TypeError);
+});
+
+t.test('escapePointerToken', async (t) => {
+  t.equal(escapePointerToken('~/'), '~0~1');
+  t.equal(escapePointerToken('a~1b'), 'a~01b');
+});
+
+t.test('property: every generated patch re-applies with validation and yields mutated', async (t) => {
+  const key = fc.oneof(fc.constantFrom('a', 'b', 'a/b', '~1', '~', '', '0', '-'), fc.string({ maxLength: 4 }));
+  const json = fc.letrec<{ v: JsonValue }>((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 3 })),
+      fc.array(tie('v'), { maxLength: 4 }),
+      fc.dictionary(key, tie('v'), { maxKeys: 4 }),
+    ),
+  })).v;
+  const objects = fc.dictionary(key, json, { maxKeys: 5 });
+  fc.assert(
+    fc.property(objects, objects, (a, b) => {
+      const ops = createPatch(a, b);
+      const out = apply(a, ops);
+      if (JSON.stringify(sortKeys(out)) !== JSON.stringify(sortKeys(b))) throw new Error('mismatch');
+      if (ops.length === 0 && JSON.stringify(sortKeys(a)) !== JSON.stringify(sortKeys(b))) throw new Error('empty patch for different docs');
+    }),
+    { numRuns: 500 },
+  );
+  t.pass('500 random pairs');
+});
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}
