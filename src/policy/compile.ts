@@ -1,0 +1,262 @@
+/**
+ * Compiles policy documents into an immutable PolicySet: every transformer
+ * configured, every regex and expression compiled before anything runs
+ * (kustomize's Config() before Transform()).
+ */
+import { deepEqual, gvkOf, isObject, metaMap, type KubeObject } from '../kube/object.js';
+import { SelectorError } from '../kube/selector.js';
+import { runChain } from '../transform/pipeline.js';
+import { ConfigError, type FactoryOptions, type Finding, type StreamRequirement, type Transformer, type TransformContext } from '../transform/types.js';
+import type { TransformerRegistry } from '../transform/registry.js';
+import { compileClause, compileDefaultExclusions, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
+import type { Denial, EvaluationError, EvaluationInput, EvaluationResult, PolicySet } from './types.js';
+
+/** Where a policy came from, for error messages: file path (or `cluster`) and document index (1-based). */
+export interface PolicySource {
+  file: string;
+  document: number;
+}
+
+/** A policy with its transformers compiled. */
+export interface CompiledPolicy {
+  /** `name` for ClusterPostRenderPolicy and Kustomizations, `namespace/name` for PostRenderPolicy. */
+  name: string;
+  kind: 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization';
+  /** Own namespace of a PostRenderPolicy. */
+  namespace?: string;
+  order: number;
+  failurePolicy: 'Fail' | 'Ignore';
+  mode: 'Enforce' | 'Audit';
+  hooks: 'include' | 'exclude' | 'only';
+  transformers: Transformer[];
+  /** Returns '' when the policy applies to the object, else the first clause that excluded it. */
+  applies: (object: KubeObject, input: EvaluationInput) => string;
+  source: PolicySource;
+}
+
+/** A policy document error: file, document, JSON path and reason. */
+export class PolicyError extends Error {
+  constructor(readonly source: PolicySource, readonly path: string, readonly reason: string) {
+    super(`${source.file}: document ${source.document}: ${path ? `${path}: ` : ''}${reason}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/** Options for compiling policies. */
+export interface CompileOptions {
+  registry: TransformerRegistry;
+  /** Reads a file for `path:` references (absolute path in, text out). Absent: `path:` is an error. */
+  readFile?: (path: string) => string;
+  /** Compiles CEL conditions; absent: policies with `conditions` are rejected. */
+  compileCondition?: ConditionCompiler;
+  /** The webhook's own namespace (never touched by default). */
+  ownNamespace?: string;
+}
+
+/** The `spec` of a policy document, as validated by the JSON Schema. */
+export interface PolicySpec {
+  order?: number;
+  failurePolicy?: 'Fail' | 'Ignore';
+  mode?: 'Enforce' | 'Audit';
+  hooks?: 'include' | 'exclude' | 'only';
+  match?: MatchSpec;
+  exclude?: MatchSpec;
+  transformers: Record<string, unknown>[];
+}
+
+/** Compiles one transformer entry (`{name?, <type>: config}`), mapping config errors to a PolicyError. */
+export function compileTransformer(
+  entry: Record<string, unknown>,
+  index: number,
+  basePath: string,
+  source: PolicySource,
+  opts: CompileOptions & { baseDir?: string },
+): Transformer {
+  const path = `${basePath}[${index}]`;
+  const types = Object.keys(entry).filter((k) => k !== 'name');
+  if (types.length !== 1) {
+    throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`);
+  }
+  const type = types[0];
+  const factory = opts.registry.get(type);
+  if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`);
+  const name = typeof entry.name === 'string' ? entry.name : `${type}[${index}]`;
+  const fopts: FactoryOptions = { name, baseDir: opts.baseDir, readFile: opts.readFile };
+  try {
+    return factory(entry[type], fopts);
+  } catch (e) {
+    throw toPolicyError(e, source, `${path}.${type}`);
+  }
+}
+
+/** Converts a config/selector error into a PolicyError under `path`. */
+export function toPolicyError(e: unknown, source: PolicySource, path: string): PolicyError {
+  if (e instanceof PolicyError) return e;
+  if (e instanceof ConfigError || e instanceof SelectorError) {
+    const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
+    return new PolicyError(source, `${path}${sub}`, e.message);
+  }
+  return new PolicyError(source, path, e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * Compiles a validated policy document. `spec` must already have passed the
+ * JSON Schema. Throws PolicyError.
+ */
+export function compilePolicy(
+  doc: { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec },
+  source: PolicySource,
+  opts: CompileOptions & { baseDir?: string },
+): CompiledPolicy {
+  const { spec } = doc;
+  const kind = doc.kind as CompiledPolicy['kind'];
+  const namespaced = kind === 'PostRenderPolicy';
+  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace');
+  const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, opts));
+  const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
+    if (!m) return undefined;
+    try {
+      return compileClause(m, p, opts.compileCondition);
+    } catch (e) {
+      throw toPolicyError(e, source, p);
+    }
+  };
+  const match = clause(spec.match, 'spec.match');
+  const exclude = clause(spec.exclude, 'spec.exclude');
+  const defaults = kind === 'Kustomization' ? undefined : compileDefaultExclusions(spec.match, opts.ownNamespace);
+  const hooks = spec.hooks ?? 'include';
+  const ownNs = doc.metadata.namespace;
+  const applies = (o: KubeObject, input: EvaluationInput): string => {
+    if (namespaced && input.namespace !== ownNs) return `namespace (a PostRenderPolicy applies only in ${ownNs})`;
+    const d = defaults?.(o, input);
+    if (d) return `default exclusion: ${d}`;
+    if (hooks !== 'include') {
+      const isHook = metaMap(o, 'annotations')['helm.sh/hook'] !== undefined;
+      if (hooks === 'exclude' && isHook) return 'hooks: exclude';
+      if (hooks === 'only' && !isHook) return 'hooks: only';
+    }
+    const m = match?.(o, input);
+    if (m) return `match.${m}`;
+    if (exclude && exclude(o, input) === '') return 'exclude';
+    return '';
+  };
+  return {
+    name: namespaced ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
+    kind,
+    namespace: namespaced ? ownNs : undefined,
+    order: spec.order ?? 100,
+    failurePolicy: spec.failurePolicy ?? 'Fail',
+    mode: spec.mode ?? 'Enforce',
+    hooks,
+    transformers,
+    applies,
+    source,
+  };
+}
+
+/**
+ * Sorts policies for evaluation: by `order` (lower first), then cluster-wide
+ * before namespaced, then by name (DESIGN.md).
+ */
+export function sortPolicies(policies: CompiledPolicy[]): CompiledPolicy[] {
+  const scope = (p: CompiledPolicy): number => (p.kind === 'PostRenderPolicy' ? 1 : 0);
+  return [...policies].sort((a, b) => a.order - b.order || scope(a) - scope(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Truncates a message to `max` characters (warnings budget of the API server). */
+function clip(s: string, max = 240): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** Top-level-ish paths where two objects differ (for audit reports): at most `limit` entries, depth <= 3. */
+export function changedPaths(a: unknown, b: unknown, limit = 5, prefix = '', depth = 0): string[] {
+  if (deepEqual(a as never, b as never)) return [];
+  if (depth >= 3 || !isObject(a) || !isObject(b)) return [prefix || '/'];
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (out.length >= limit) break;
+    out.push(...changedPaths(a[k], b[k], limit - out.length, `${prefix}/${k}`, depth + 1));
+  }
+  return out;
+}
+
+/**
+ * Builds the PolicySet over compiled policies (sorted here). `evaluate` never
+ * throws for a transformer failure (see PolicySet).
+ */
+export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
+  const sorted = sortPolicies(policies);
+  const requirements: StreamRequirement[] = sorted.flatMap((p) => p.transformers.flatMap((t) => [...(t.requirements ?? [])]));
+  return {
+    names: sorted.map((p) => p.name),
+    requirements,
+    evaluate: (object, input) => evaluate(sorted, object, input),
+  };
+}
+
+function evaluate(policies: CompiledPolicy[], object: KubeObject, input: EvaluationInput): EvaluationResult {
+  let current: KubeObject | null = object;
+  const denials: Denial[] = [];
+  const warnings: string[] = [];
+  const errors: EvaluationError[] = [];
+  const matchedPolicies: string[] = [];
+  const validateOnly = (t: Transformer): boolean => t.type === 'validate';
+  for (const policy of policies) {
+    if (current === null) break;
+    if (input.validateOnly && !policy.transformers.some(validateOnly)) continue;
+    if (policy.applies(current, input) !== '') continue;
+    matchedPolicies.push(policy.name);
+    const findings: Finding[] = [];
+    const ctx: TransformContext = {
+      frontDoor: input.frontDoor,
+      operation: input.operation,
+      namespace: input.namespace,
+      oldObject: input.oldObject,
+      namespaceLabels: input.namespaceLabels,
+      request: input.request,
+      stream: input.stream,
+      satisfied: input.satisfied ?? (() => undefined),
+      report: (f) => findings.push(f),
+    };
+    const result = runChain(policy.transformers, current, ctx, input.validateOnly ? validateOnly : undefined);
+    if (!result.ok) {
+      errors.push({ policy: policy.name, transformer: result.transformer, message: result.error.message, failurePolicy: policy.failurePolicy });
+      const msg = clip(`${policy.name}/${result.transformer}: ${result.error.message}`);
+      if (policy.mode === 'Audit') warnings.push(`[audit] ${msg}`);
+      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: result.transformer, message: result.error.message });
+      else warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
+      continue;
+    }
+    for (const f of findings) {
+      const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
+      if (policy.mode === 'Audit') warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
+      else if (f.action === 'Deny') denials.push({ policy: policy.name, rule: f.rule, message: f.message });
+      else warnings.push(msg);
+    }
+    if (policy.mode === 'Audit') {
+      if (result.object === null) warnings.push(`[audit] ${policy.name}: would delete the object`);
+      else if (result.object !== current) {
+        const paths = changedPaths(current, result.object);
+        if (paths.length) warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
+      }
+      continue;
+    }
+    if (input.frontDoor === 'admission' && result.object === null) {
+      warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
+      continue;
+    }
+    current = result.object;
+  }
+  const changed = current !== object && (current === null || !deepEqual(current, object));
+  return { object: changed ? current : object, changed, denials, warnings: dedupe(warnings), errors, matchedPolicies };
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}
+
+/** True when the object is a core Namespace (for stream namespace labels). */
+export function isNamespace(o: KubeObject): boolean {
+  const g = gvkOf(o);
+  return g.kind === 'Namespace' && g.group === '';
+}

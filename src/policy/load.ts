@@ -1,0 +1,167 @@
+/**
+ * Loads policies from files and directories (`-c`), validates every document
+ * against the policy JSON Schema, and compiles them into a PolicySet.
+ *
+ * A path may be:
+ * - a file holding policy documents and/or one Kustomization (multi-document YAML);
+ * - a directory holding `kustomization.yaml` (or `.yml`, `Kustomization`): that
+ *   Kustomization, as kustomize reads a directory;
+ * - any other directory: every `*.yaml` / `*.yml` file in it, sorted by name
+ *   (hidden entries skipped, so a mounted ConfigMap's `..data` is not read twice).
+ *
+ * Errors name file, document (1-based), JSON path and reason, and are thrown
+ * before anything is replaced: a caller keeps its previous PolicySet on error.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import YAML from 'yaml';
+import schema from './policy.schema.json' with { type: 'json' };
+import { isObject } from '../kube/object.js';
+import { builtinRegistry, type TransformerRegistry } from '../transform/registry.js';
+import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
+import { compileKustomization, isKustomization } from './kustomization.js';
+import type { ConditionCompiler } from './match.js';
+import type { PolicySet } from './types.js';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSchema = ajv.compile(schema);
+
+/** Options for loading policies. */
+export interface LoadOptions {
+  /** Transformer types (default: the built-ins). */
+  registry?: TransformerRegistry;
+  /** CEL compiler for `conditions` (default: none; conditions are then rejected). */
+  compileCondition?: ConditionCompiler;
+  /** The webhook's own namespace. */
+  ownNamespace?: string;
+}
+
+/** The result of loading: the compiled set and the individual policies (for `check` and `explain`). */
+export interface LoadedPolicies {
+  set: PolicySet;
+  policies: CompiledPolicy[];
+  files: string[];
+}
+
+const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/** The files a `-c` path stands for. Throws PolicyError for a missing path. */
+export function expandPolicyPath(path: string): string[] {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new PolicyError({ file: path, document: 0 }, '', 'no such file or directory');
+  }
+  if (!st.isDirectory()) return [abs];
+  for (const k of KUSTOMIZATION_NAMES) {
+    try {
+      if (statSync(join(abs, k)).isFile()) return [join(abs, k)];
+    } catch {
+      // not this name
+    }
+  }
+  return readdirSync(abs)
+    .filter((f) => !f.startsWith('.') && /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(abs, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+/** Converts an ajv error into a dotted JSON path and a reason. */
+function describeSchemaError(e: ErrorObject): { path: string; reason: string } {
+  const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let path = segs.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  let reason = e.message ?? 'invalid';
+  if (e.keyword === 'additionalProperties') {
+    const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+    path = path ? `${path}.${prop}` : prop;
+    reason = /^spec\.transformers\[\d+\]$/.test(path.slice(0, path.lastIndexOf('.'))) ? `unknown transformer type "${prop}"` : 'unknown field';
+  } else if (e.keyword === 'enum') {
+    reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (e.keyword === 'const') {
+    reason = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+  }
+  return { path, reason };
+}
+
+/**
+ * Validates one policy document against the JSON Schema. Transformer types
+ * registered beyond the built-ins are accepted (their factory validates them).
+ * Throws PolicyError with the first error.
+ */
+export function validatePolicyDocument(doc: unknown, source: PolicySource, registry: TransformerRegistry): void {
+  if (validateSchema(doc)) return;
+  const errors = (validateSchema.errors ?? []).filter((e) => {
+    if (e.keyword !== 'additionalProperties' || !/^\/spec\/transformers\/\d+$/.test(e.instancePath)) return true;
+    return !registry.get(String((e.params as { additionalProperty: string }).additionalProperty));
+  });
+  if (errors.length === 0) return;
+  // Prefer the deepest error: it names the actual field.
+  errors.sort((a, b) => b.instancePath.length - a.instancePath.length);
+  const { path, reason } = describeSchemaError(errors[0]);
+  throw new PolicyError(source, path, reason);
+}
+
+/**
+ * Parses and compiles the documents of one policy file (text already read).
+ * Throws PolicyError.
+ */
+export function compilePolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string }): CompiledPolicy[] {
+  let docs;
+  try {
+    docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+  } catch (e) {
+    throw new PolicyError({ file, document: 0 }, '', `invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const out: CompiledPolicy[] = [];
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((d, i) => {
+    const source = { file, document: i + 1 };
+    if (d.errors.length) throw new PolicyError(source, '', `invalid YAML: ${d.errors[0].message.split('\n')[0]}`);
+    const value: unknown = d.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) return;
+    if (isKustomization(value)) {
+      out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
+      return;
+    }
+    if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
+      const what = isObject(value) ? `${String(value.apiVersion)} ${String(value.kind)}` : typeof value;
+      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', `not a policy (${what}): expected apiVersion postrender.io/v1alpha1 or a Kustomization`);
+    }
+    validatePolicyDocument(value, source, opts.registry);
+    const doc = value as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec };
+    out.push(compilePolicy(doc, source, opts));
+  });
+  return out;
+}
+
+/**
+ * Loads every policy named by `paths` (files or directories) and compiles them
+ * into a PolicySet. Relative `path:` references resolve against each file's
+ * directory. Throws PolicyError (file, document, path, reason).
+ */
+export function loadPolicies(paths: string[], options: LoadOptions = {}): LoadedPolicies {
+  const registry = options.registry ?? builtinRegistry();
+  const files = paths.flatMap(expandPolicyPath);
+  const policies: CompiledPolicy[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new PolicyError({ file, document: 0 }, '', (e as Error).message);
+    }
+    const baseDir = dirname(file);
+    const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
+    policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
+  }
+  const seen = new Set<string>();
+  for (const p of policies) {
+    if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', `duplicate policy name "${p.name}"`);
+    seen.add(p.name);
+  }
+  return { set: createPolicySet(policies), policies, files };
+}
