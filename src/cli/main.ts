@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The `kube-postrender` command line (DESIGN.md, "CLI contract"):
+ * `run`, `serve`, `check`, `review`. Exit codes: 0 ok, 1 denied or transform
+ * error, 2 usage or config error.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runCommand } from './run.js';
+import { checkCommand } from './check.js';
+import { reviewCommand } from './review.js';
+import { serveCommand } from './serve.js';
+import { parseNamespaceLabels } from './policies.js';
+import { collect, EXIT, oneLine } from './io.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number');
+  return n;
+}
+
+/** Builds the program; `setCode` receives each command's exit code. */
+export function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command('kube-postrender')
+    .description('Helm post-rendering moved into the cluster: kustomize-exact transforms as a mutating admission webhook and a Helm post-renderer')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('run')
+    .description('Helm post-renderer: manifests on stdin (or -f) to stdout, transformed')
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
+    .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
+    .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
+    .action(async (o) => setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels: parseNamespaceLabels(o.namespaceLabels) })));
+  program
+    .command('serve')
+    .description('the mutating/validating admission webhook over HTTPS')
+    .option('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .addOption(new Option('--port <port>', 'port').default(8443).argParser(port))
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM)')
+    .option('--tls-key <file>', 'serving key (PEM)')
+    .option('--cluster', 'also watch policy CRDs and Namespaces')
+    .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
+    .action(async (o) => setCode(await serveCommand({ config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, cluster: o.cluster, sample: o.sample })));
+  program
+    .command('check')
+    .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .option('-f, --file <manifests>', 'manifests to check idempotence on')
+    .action(async (o) => setCode(await checkCommand({ config: o.config, file: o.file })));
+  program
+    .command('review')
+    .description('answer one AdmissionReview (stdin or -f) and print the response')
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .option('-f, --file <review.json>', 'read the AdmissionReview from this file')
+    .addOption(new Option('--route <route>', 'which webhook route to answer as').choices(['mutate', 'validate']).default('mutate'))
+    .action(async (o) => setCode(await reviewCommand({ config: o.config, file: o.file, route: o.route })));
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`${oneLine(e)}\n`);
+    return EXIT.failed;
+  }
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${oneLine(e)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

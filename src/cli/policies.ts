@@ -1,0 +1,27 @@
+/**
+ * How the CLI loads policies: the built-in transformer registry plus the CEL
+ * compiler for `conditions` (one place, so every command agrees).
+ */
+import type { LoadOptions } from '../policy/load.js';
+
+/** Load options shared by every command. */
+export function defaultLoadOptions(extra: Partial<LoadOptions> = {}): LoadOptions {
+  return { ...extra };
+}
+
+/** Parses `--namespace-labels ns:k=v,k2=v2` values into a map (repeatable). Throws on a malformed value. */
+export function parseNamespaceLabels(values: string[] = []): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const v of values) {
+    const i = v.indexOf(':');
+    if (i <= 0) throw new Error(`--namespace-labels ${JSON.stringify(v)}: expected NAMESPACE:key=value[,key=value]`);
+    const ns = v.slice(0, i);
+    out[ns] ??= {};
+    for (const pair of v.slice(i + 1).split(',').filter(Boolean)) {
+      const j = pair.indexOf('=');
+      if (j <= 0) throw new Error(`--namespace-labels ${JSON.stringify(v)}: expected key=value, got ${JSON.stringify(pair)}`);
+      out[ns][pair.slice(0, j)] = pair.slice(j + 1);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+/**
+ * `kube-postrender run`: the Helm post-renderer. Manifests on stdin (or -f) to
+ * stdout, input order kept. Any failure: exit 1 (denied/transform error) or 2
+ * (config error), every reason on stderr, and nothing at all on stdout.
+ */
+import { loadPolicies } from '../policy/load.js';
+import { PolicyError } from '../policy/compile.js';
+import { renderManifests, RenderError } from '../policy/render.js';
+import { defaultLoadOptions } from './policies.js';
+import { EXIT, oneLine, readInput } from './io.js';
+
+/** Options of `run`. */
+export interface RunOptions {
+  config: string[];
+  file?: string;
+  namespace?: string;
+  namespaceLabels?: Record<string, Record<string, string>>;
+}
+
+/** Runs the post-renderer; returns the exit code. Writes stdout only on success. */
+export async function runCommand(opts: RunOptions): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadPolicies(opts.config, defaultLoadOptions());
+  } catch (e) {
+    process.stderr.write(`${oneLine(e)}\n`);
+    return EXIT.usage;
+  }
+  let input: string;
+  try {
+    input = await readInput(opts.file);
+  } catch (e) {
+    process.stderr.write(`${oneLine(e)}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const r = renderManifests(input, loaded.set, { namespace: opts.namespace ?? process.env.HELM_NAMESPACE, namespaceLabels: opts.namespaceLabels });
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stdout.write(r.output);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof RenderError) {
+      for (const line of e.lines) process.stderr.write(`kube-postrender: ${line}\n`);
+      return EXIT.failed;
+    }
+    if (e instanceof PolicyError) {
+      process.stderr.write(`${oneLine(e)}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`${oneLine(e)}\n`);
+    return EXIT.failed;
+  }
+}

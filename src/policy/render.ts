@@ -1,0 +1,148 @@
+/**
+ * The render front door: a manifest stream through a PolicySet, as a Helm
+ * post-renderer (rendered manifests in, valid manifests out, an error instead
+ * of partial output).
+ *
+ * Input document order is kept (kustomize sorts by kind; a post-renderer must
+ * not). `*List` objects have their items transformed. Empty documents are
+ * dropped; non-object documents pass through. Stream-level checks of kustomize
+ * hold here (and only here): duplicate object ids, and stream requirements such
+ * as a no-target patch or a `replicas` entry that matches nothing.
+ */
+import { deepEqual, formatResId, isListObject, isObject, metaMap, resIdOf, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
+import { isNamespace } from './compile.js';
+import type { Denial, PolicySet } from './types.js';
+
+/** Options for a render. */
+export interface RenderOptions {
+  /**
+   * Namespace assumed for namespaced objects without `metadata.namespace`
+   * (Helm applies the release namespace at install time). Used for matching
+   * only; never written into objects.
+   */
+  namespace?: string;
+  /** Labels of namespaces not defined in the stream (`--namespace-labels`). */
+  namespaceLabels?: Record<string, Record<string, string>>;
+}
+
+/** A successful render. */
+export interface RenderResult {
+  /** The output manifests (YAML). */
+  output: string;
+  /** Warnings (Warn rules, audit reports, ignored errors), one line each, prefixed with the object id. */
+  warnings: string[];
+  /** Number of objects read (list items counted) and changed. */
+  objects: number;
+  changed: number;
+}
+
+/** A render failure: every violation, one line each. Nothing may be printed on stdout. */
+export class RenderError extends Error {
+  constructor(readonly lines: string[], readonly kind: 'denied' | 'error') {
+    super(lines.join('\n'));
+    this.name = 'RenderError';
+  }
+}
+
+interface Slot {
+  doc: number;
+  item: number; // -1 for a top-level object
+  object: KubeObject;
+}
+
+function collectSlots(values: JsonValue[]): Slot[] {
+  const slots: Slot[] = [];
+  values.forEach((v, doc) => {
+    if (!isObject(v)) return;
+    if (isListObject(v)) {
+      (v.items as JsonValue[]).forEach((it, item) => {
+        if (isObject(it)) slots.push({ doc, item, object: it });
+      });
+    } else {
+      slots.push({ doc, item: -1, object: v });
+    }
+  });
+  return slots;
+}
+
+function idKey(id: ResId): string {
+  return `${id.group}/${id.kind}/${id.namespace}/${id.name}`;
+}
+
+function describe(d: Denial, id: ResId): string {
+  return `${formatResId(id)}: denied by ${d.policy}/${d.rule}: ${d.message}`;
+}
+
+/**
+ * Renders `text` (multi-document YAML) through `policies`. Throws RenderError
+ * (denials, transformer errors under failurePolicy Fail, unmet stream
+ * requirements, duplicate ids) or a YAML Error (malformed input).
+ */
+export function renderManifests(text: string, policies: PolicySet, opts: RenderOptions = {}): RenderResult {
+  const values = parseManifests(text).map((d) => d.value);
+  const slots = collectSlots(values);
+  const ids = slots.map((s) => resIdOf(s.object));
+  const seen = new Map<string, number>();
+  ids.forEach((id) => {
+    if (!id.name) return;
+    const k = idKey(id);
+    if (seen.has(k)) throw new RenderError([`duplicate object ${formatResId(id)} in the input`], 'error');
+    seen.set(k, 1);
+  });
+  const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
+  for (const s of slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
+
+  const satisfied = new Set<string>();
+  const warnings: string[] = [];
+  const failures: string[] = [];
+  let denied = false;
+  const results: (KubeObject | null)[] = [];
+  let changed = 0;
+  slots.forEach((slot, i) => {
+    const id = ids[i];
+    const namespace = id.namespace || (opts.namespace ?? '');
+    const r = policies.evaluate(slot.object, {
+      frontDoor: 'render',
+      operation: 'CREATE',
+      namespace,
+      namespaceLabels: nsLabels.get(namespace),
+      stream: ids,
+      satisfied: (k) => satisfied.add(k),
+    });
+    for (const w of r.warnings) warnings.push(`${formatResId(id)}: ${w}`);
+    for (const d of r.denials) {
+      failures.push(describe(d, id));
+      if (!r.errors.some((e) => e.policy === d.policy && e.transformer === d.rule)) denied = true;
+    }
+    if (r.changed) changed++;
+    results.push(r.object);
+  });
+  if (failures.length) throw new RenderError(failures, denied ? 'denied' : 'error');
+  const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
+  if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
+
+  // Rebuild the documents in input order.
+  const out: JsonValue[] = values.map((v) => v);
+  const listItems = new Map<number, JsonValue[]>();
+  slots.forEach((slot, i) => {
+    const obj = results[i];
+    if (slot.item < 0) {
+      out[slot.doc] = obj === null ? (undefined as unknown as JsonValue) : obj;
+      return;
+    }
+    const items = listItems.get(slot.doc) ?? [...((values[slot.doc] as KubeObject).items as JsonValue[])];
+    items[slot.item] = obj === null ? (undefined as unknown as JsonValue) : obj;
+    listItems.set(slot.doc, items);
+  });
+  for (const [doc, items] of listItems) out[doc] = { ...(values[doc] as KubeObject), items: items.filter((x) => x !== undefined) };
+  const printed = out.filter((v) => v !== undefined).map((v) => (isObject(v) ? normalizeForOutput(v) : v));
+  return { output: printManifests(printed), warnings, objects: slots.length, changed };
+}
+
+/** True when two renders' outputs hold equal documents (for idempotence checks). */
+export function sameManifests(a: string, b: string): boolean {
+  const pa = parseManifests(a).map((d) => d.value);
+  const pb = parseManifests(b).map((d) => d.value);
+  return pa.length === pb.length && pa.every((v, i) => deepEqual(v, pb[i]));
+}
