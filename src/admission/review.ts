@@ -1,0 +1,173 @@
+/**
+ * `review`: one AdmissionReview in, one answer out. Pure: no I/O, no logging, no
+ * clock; the server (or the `review` CLI command) only moves bytes.
+ *
+ * Two error layers (STYLE.md item 5): a body that is not an AdmissionReview is a
+ * 400 with a reason; a decodable review always gets an AdmissionReview with its
+ * `uid`, even when evaluation throws (then: denied with code 500, a
+ * conservative default: an unknown state must not let an object through
+ * unmodified when policies may have been meant to deny or change it).
+ *
+ * Protocol choices, from
+ * https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#response :
+ * - "the response must include the uid from the request" and the same
+ *   AdmissionReview version as the request ("Webhooks respond with ... the same
+ *   version of AdmissionReview they were sent");
+ * - "patchType ... currently only JSONPatch is supported", and the patch is
+ *   base64 encoded;
+ * - a denial carries `status.code` and `status.message`, which the API server
+ *   returns to the client.
+ */
+import { deepEqual, isObject, metaString } from '../kube/object.js';
+import type { JsonObject, KubeObject } from '../kube/object.js';
+import { createPatch } from '../patch/create-patch.js';
+import type { EvaluationInput, EvaluationResult, PolicySet } from '../policy/types.js';
+import { exclusionReason } from './exclusions.js';
+import { revertImmutableFields } from './immutable.js';
+import { parseReview } from './parse.js';
+import type { AdmissionResponse, ParsedReview, ReviewResult } from './types.js';
+import { normalizeWarnings } from './warnings.js';
+
+/** Options of `review`. */
+export interface ReviewOptions {
+  /** `mutate` (mutations, then validate rules) or `validate` (validate rules only, never a patch). */
+  route: 'mutate' | 'validate';
+  /** Labels of a namespace (Namespace informer), or undefined when unknown. Called at most once per review. */
+  namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+  /** The webhook's own namespace (excluded by default, DESIGN.md "Default exclusions"). */
+  ownNamespace?: string;
+  /** Apply DESIGN.md's default exclusions (default true). */
+  defaultExclusions?: boolean;
+}
+
+/** Maximum length (characters) of a denial message built from error text. */
+const MAX_ERROR_MESSAGE = 512;
+
+/**
+ * Answers one AdmissionReview.
+ *
+ * Input: the JSON-decoded request body, the policy set and ReviewOptions.
+ * Output: `{statusCode: 400, body: {code, message}}` when `body` is not an
+ * AdmissionReview (see `parseReview`), else `{statusCode: 200, body}` with an
+ * AdmissionReview of the request's apiVersion whose `response.uid` is the
+ * request's. Never throws.
+ *
+ * DELETE and CONNECT are allowed without running policies. Excluded requests
+ * (`exclusionReason`) are allowed untouched. Otherwise `policies.evaluate` runs
+ * on the object without `metadata.managedFields` (left out of evaluation and
+ * of the diff: it can be huge; Istio drops it too) with the namespace of
+ * `request.namespace`. Denials give `allowed: false`, `status.code` 403 and a
+ * message naming each policy and rule. On `/mutate`, a non-empty diff between
+ * the object and the result is returned as a base64 JSON patch; on UPDATE,
+ * changes to immutable fields are first reverted with a warning.
+ */
+export function review(body: unknown, policies: PolicySet, opts: ReviewOptions): ReviewResult {
+  const parsed = parseReview(body);
+  if (!parsed.ok) return { statusCode: 400, body: parsed.error };
+  const { apiVersion, request } = parsed.review;
+  let response: AdmissionResponse;
+  try {
+    response = decide(parsed.review, policies, opts);
+  } catch (err) {
+    response = errorResponse(request.uid, err);
+  }
+  return { statusCode: 200, body: { apiVersion, kind: 'AdmissionReview', response } };
+}
+
+/**
+ * The response for a review whose evaluation failed unexpectedly: denied,
+ * `status.code` 500, the error's message (cut to 512 characters).
+ */
+export function errorResponse(uid: string, err: unknown): AdmissionResponse {
+  const text = err instanceof Error ? err.message : String(err);
+  const message = `kube-postrender: policy evaluation failed: ${text}`.slice(0, MAX_ERROR_MESSAGE);
+  return { uid, allowed: false, status: { status: 'Failure', code: 500, reason: 'InternalError', message } };
+}
+
+function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions): AdmissionResponse {
+  const { request } = parsed;
+  const uid = request.uid;
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT') return { uid, allowed: true };
+  if (opts.defaultExclusions !== false && exclusionReason(request, opts.ownNamespace)) return { uid, allowed: true };
+  const object = withoutManagedFields(request.object as KubeObject);
+  const oldObject = request.oldObject ? withoutManagedFields(request.oldObject) : undefined;
+  const namespace = request.namespace ?? '';
+  const input: EvaluationInput = {
+    frontDoor: 'admission',
+    operation: request.operation,
+    namespace,
+    oldObject,
+    subResource: request.subResource ?? '',
+    namespaceLabels: namespace && opts.namespaceLabels ? opts.namespaceLabels(namespace) : undefined,
+    request: parsed.raw,
+    validateOnly: opts.route === 'validate',
+  };
+  const result = policies.evaluate(object, input);
+  const warnings = [...result.warnings];
+  if (result.denials.length > 0) return withWarnings({ uid, allowed: false, status: denialStatus(result) }, warnings);
+  if (opts.route === 'validate') return withWarnings({ uid, allowed: true }, warnings);
+  const mutated = finalObject(parsed, object, oldObject, result, warnings);
+  const ops = mutated === object ? [] : createPatch(object, mutated);
+  const response: AdmissionResponse = { uid, allowed: true };
+  if (ops.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
+  }
+  return withWarnings(response, warnings);
+}
+
+/** The object to diff against: the result, minus managedFields, with immutable fields reverted on UPDATE. */
+function finalObject(
+  parsed: ParsedReview,
+  object: KubeObject,
+  oldObject: KubeObject | undefined,
+  result: EvaluationResult,
+  warnings: string[],
+): KubeObject {
+  if (result.object === null) {
+    warnings.push(`${describe(parsed)}: deleting the object is not possible at admission; policies ignored (${policyList(result)})`);
+    return object;
+  }
+  if (result.object === object) return object;
+  let mutated = withoutManagedFields(result.object);
+  if (parsed.request.operation === 'UPDATE') {
+    const kind = parsed.request.kind ?? { group: '', kind: typeof object.kind === 'string' ? object.kind : '' };
+    const r = revertImmutableFields(kind, object, mutated, oldObject);
+    mutated = r.object;
+    for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${policyList(result)} not applied`);
+  }
+  return deepEqual(mutated, object) ? object : mutated;
+}
+
+function policyList(result: EvaluationResult): string {
+  return result.matchedPolicies.length > 0 ? `policy ${result.matchedPolicies.join(', ')}` : 'policies';
+}
+
+function describe(parsed: ParsedReview): string {
+  const kind = parsed.request.kind?.kind ?? '';
+  const name = parsed.request.name || (parsed.request.object ? metaString(parsed.request.object, 'name') : '');
+  return `${kind} ${parsed.request.namespace ? `${parsed.request.namespace}/` : ''}${name}`.trim();
+}
+
+function denialStatus(result: EvaluationResult): AdmissionResponse['status'] {
+  const message = result.denials.map((d) => `policy ${d.policy} rule ${d.rule}: ${d.message}`).join('; ');
+  return { status: 'Failure', code: 403, reason: 'Forbidden', message };
+}
+
+function withWarnings(response: AdmissionResponse, warnings: string[]): AdmissionResponse {
+  const w = normalizeWarnings(warnings);
+  if (w.length > 0) response.warnings = w;
+  return response;
+}
+
+/**
+ * A shallow copy of `obj` without `metadata.managedFields` (the object itself
+ * when it has none). Nested values are shared, not copied.
+ */
+export function withoutManagedFields(obj: KubeObject): KubeObject {
+  const md = obj.metadata;
+  if (!isObject(md) || !('managedFields' in md)) return obj;
+  const { managedFields: _dropped, ...rest } = md as JsonObject;
+  void _dropped;
+  return { ...obj, metadata: rest };
+}
