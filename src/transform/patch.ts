@@ -1,0 +1,334 @@
+/**
+ * The `patch` transformers: kustomize `patches` (builtin PatchTransformer) and
+ * the deprecated `patchesStrategicMerge` and `patchesJson6902` entries
+ * (PatchStrategicMergeTransformer, PatchJson6902Transformer), kustomize v5.5
+ * (api/internal/builtins, api/resmap `ApplySmPatch`, api/resource
+ * `ApplySmPatch`). Conformance findings 8-17.
+ *
+ * One transformer per kustomization entry; the pipeline applies entries in
+ * kustomize's order (finding 32). The patch text is parsed and classified at
+ * configuration time; `apply` only selects and patches.
+ */
+import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, type JsonObject, type KubeObject } from '../kube/object.js';
+import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
+import {
+  applyJson6902, Json6902Error, parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError,
+  type Json6902Op,
+} from '../patch/json6902.js';
+import { PatchError, strategicMerge } from '../patch/smp.js';
+import {
+  ConfigError, TransformError, type FactoryOptions, type StreamRequirement, type TransformContext,
+  type Transformer, type TransformerFactory,
+} from './types.js';
+
+/** `options` of a `patches` entry (kustomize `Options map[string]bool`). */
+export interface PatchOptions {
+  /** Let a strategic-merge patch rename its target (otherwise the name is restored). */
+  allowNameChange?: boolean;
+  /** Let a strategic-merge patch change its target's kind (otherwise the kind is restored). */
+  allowKindChange?: boolean;
+  /** Accepted for kustomize compatibility: a target matching nothing is never an error here. */
+  allowNoTargetMatch?: boolean;
+}
+
+/** Configuration of the `patch` transformer, i.e. one kustomize `patches` entry. */
+export interface PatchConfig {
+  patch?: string;
+  path?: string;
+  target?: Target;
+  options?: PatchOptions;
+}
+
+const PATCH_FIELDS = ['patch', 'path', 'target', 'options'];
+const OPTION_FIELDS = ['allowNameChange', 'allowKindChange', 'allowNoTargetMatch'];
+
+// ---------------------------------------------------------------------------
+// Strict config decoding (kustomize decodes the kustomization strictly, 228).
+
+function decodeMap(v: unknown, path: string, fields: readonly string[]): JsonObject {
+  if (!isObject(v)) throw new ConfigError('must be a map', path);
+  for (const k of Object.keys(v)) {
+    if (!fields.includes(k)) throw new ConfigError(`unknown field ${JSON.stringify(k)}`, path ? `${path}.${k}` : k);
+  }
+  return v;
+}
+
+function optString(m: JsonObject, key: string, path: string): string | undefined {
+  const v = Object.prototype.hasOwnProperty.call(m, key) ? m[key] : undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ConfigError('must be a string', path ? `${path}.${key}` : key);
+  return v;
+}
+
+function decodeTarget(v: unknown, path: string): Target | undefined {
+  if (v === undefined || v === null) return undefined;
+  const m = decodeMap(v, path, TARGET_FIELDS);
+  const t: Target = {};
+  for (const f of TARGET_FIELDS) {
+    const s = optString(m, f, path);
+    if (s !== undefined) (t as Record<string, string>)[f] = s;
+  }
+  return t;
+}
+
+function decodeOptions(v: unknown, path: string): PatchOptions {
+  if (v === undefined || v === null) return {};
+  const m = decodeMap(v, path, OPTION_FIELDS);
+  const out: Record<string, boolean> = {};
+  for (const [k, b] of Object.entries(m)) {
+    if (typeof b !== 'boolean') throw new ConfigError('must be a boolean', `${path}.${k}`);
+    out[k] = b;
+  }
+  return out;
+}
+
+/** compileTarget with its SelectorError turned into a ConfigError under `target`. */
+function compile(t: Target, path: string): (obj: JsonObject, ns?: string) => boolean {
+  try {
+    return compileTarget(t);
+  } catch (e) {
+    if (e instanceof SelectorError) throw new ConfigError(e.message, `${path}.${e.path}`);
+    throw e;
+  }
+}
+
+/** Reads `path` with the injected reader; any failure is a ConfigError on `field` (210). */
+function readPatchFile(path: string, opts: FactoryOptions, field: string): string {
+  if (!opts.readFile) throw new ConfigError(`cannot read patch file ${JSON.stringify(path)}: no file access here`, field);
+  try {
+    return opts.readFile(path);
+  } catch (e) {
+    throw new ConfigError(`failed to get the patch file from path(${path}): ${(e as Error).message}`, field);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Application
+
+/** A JSON6902 application, with its error turned into a TransformError carrying the pointer. */
+function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
+  let out: unknown;
+  try {
+    out = applyJson6902(obj, ops);
+  } catch (e) {
+    if (e instanceof Json6902Error) throw new TransformError(e.message, e.path);
+    throw e;
+  }
+  if (!isObject(out)) throw new TransformError('JSON patch did not yield an object');
+  return out;
+}
+
+/** Sets or deletes one `metadata` field of a fresh copy, as it was in `before`. */
+function restoreMeta(obj: JsonObject, before: JsonObject, field: 'name' | 'namespace'): JsonObject {
+  const was = metadataOf(before);
+  const had = was !== undefined && Object.prototype.hasOwnProperty.call(was, field);
+  const meta = metadataOf(obj);
+  const has = meta !== undefined && Object.prototype.hasOwnProperty.call(meta, field);
+  if (!had && !has) return obj;
+  if (had && has && meta[field] === was[field]) return obj;
+  const copy: JsonObject = { ...(meta ?? {}) };
+  if (had) copy[field] = was[field];
+  else delete copy[field];
+  return { ...obj, metadata: copy };
+}
+
+/**
+ * One strategic-merge application as kustomize resmap/resource `ApplySmPatch`:
+ * the patch takes the object's apiVersion; after the merge, kind and name are
+ * restored unless allowed to change, and the namespace is always restored.
+ * Returns null when the patch deletes the object (`$patch: delete`, 038/087).
+ */
+function runSmp(obj: KubeObject, patch: JsonObject, options: PatchOptions): KubeObject | null {
+  const p: JsonObject = { ...patch };
+  if (obj.apiVersion !== undefined) p.apiVersion = obj.apiVersion;
+  else delete p.apiVersion;
+  let out: JsonObject | null;
+  try {
+    out = strategicMerge(obj, p);
+  } catch (e) {
+    if (e instanceof PatchError) throw new TransformError(e.message, e.path);
+    throw e;
+  }
+  if (out === null) return null;
+  if (!options.allowKindChange && out.kind !== obj.kind) {
+    out = { ...out };
+    if (obj.kind === undefined) delete out.kind;
+    else out.kind = obj.kind;
+  }
+  if (!options.allowNameChange) out = restoreMeta(out, obj, 'name');
+  return restoreMeta(out, obj, 'namespace');
+}
+
+/** kustomize's printable id of a patch: `Service.v1.[noGrp]/web.[noNs]`. */
+function patchId(doc: JsonObject): string {
+  const { group, version, kind } = gvkOf(doc);
+  const meta = metadataOf(doc);
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const ns = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : '[noNs]';
+  return `${kind}.${version || '[noVer]'}.${group || '[noGrp]'}/${name}.${ns}`;
+}
+
+/**
+ * True when a no-target patch document names `obj` (kustomize `GetById`):
+ * same group, version, kind and name; namespaces compared as kustomize
+ * `ResId.IsNsEquals` (''  and `default` are the same; cluster-scoped kinds
+ * ignore it). Finding 8: a patch without namespace does not match `prod`.
+ */
+function idMatches(doc: JsonObject, obj: JsonObject, namespace: string): boolean {
+  const d = gvkOf(doc);
+  const o = gvkOf(obj);
+  if (d.group !== o.group || d.version !== o.version || d.kind !== o.kind) return false;
+  const name = metadataOf(doc)?.name;
+  if (name !== metadataOf(obj)?.name) return false;
+  if (CLUSTER_SCOPED_KINDS.has(d.kind)) return true;
+  const ns = metadataOf(doc)?.namespace;
+  const norm = (s: unknown): string => (typeof s === 'string' && s !== '' ? s : 'default');
+  return norm(ns) === norm(namespace);
+}
+
+/** A compiled no-target SMP document and its requirement key. */
+interface IdPatch {
+  doc: JsonObject;
+  key: string;
+}
+
+/** Builds the no-target SMP transformer: each document patches the object with its id (finding 8). */
+function byIdTransformer(type: string, opts: FactoryOptions, docs: JsonObject[], options: PatchOptions): Transformer {
+  const patches: IdPatch[] = docs.map((doc, i) => ({ doc, key: `${opts.name}#${i}` }));
+  const requirements: StreamRequirement[] = patches.map(({ doc, key }) => {
+    const id = patchId(doc);
+    const reason = `no matches for Id ${id}; failed to find unique target for patch ${id}`;
+    // kustomize's `patches` prefixes the reason (234); `patchesStrategicMerge` does not (227).
+    return { key, message: type === 'patch' ? `no resource matches strategic merge patch "${id}": ${reason}` : reason };
+  });
+  return {
+    type,
+    name: opts.name,
+    requirements,
+    apply(obj: KubeObject, ctx: TransformContext): KubeObject | null {
+      let cur: KubeObject = obj;
+      for (const { doc, key } of patches) {
+        if (!idMatches(doc, cur, ctx.namespace)) continue;
+        ctx.satisfied(key);
+        const next = runSmp(cur, doc, options);
+        if (next === null) return null;
+        cur = next;
+      }
+      return cur;
+    },
+  };
+}
+
+/** Builds a targeted transformer: every object matching `target` gets `run`. */
+function targetedTransformer(
+  type: string, opts: FactoryOptions, matches: (o: JsonObject, ns?: string) => boolean,
+  run: (obj: KubeObject) => KubeObject | null,
+): Transformer {
+  return {
+    type,
+    name: opts.name,
+    apply(obj: KubeObject, ctx: TransformContext): KubeObject | null {
+      return matches(obj, ctx.namespace) ? run(obj) : obj;
+    },
+  };
+}
+
+/** Parses a patch text, turning a PatchTextError into a ConfigError on `field`. */
+function parseText<T>(field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PatchTextError) throw new ConfigError(e.message, field);
+    throw e;
+  }
+}
+
+/**
+ * The `patch` transformer (kustomize `patches:` entry, builtin
+ * PatchTransformer). Config: `{patch?: string, path?: string, target?: Target,
+ * options?: {allowNameChange?, allowKindChange?, allowNoTargetMatch?}}`,
+ * exactly one of `patch` (trimmed; empty counts as absent, 220) and `path`
+ * (read with `opts.readFile`; a missing file is a ConfigError, 210).
+ *
+ * The text is JSON6902 (a list) or strategic merge (maps with kind and name,
+ * several documents allowed) as `parsePatchText`. With `target`, the patch
+ * applies to every matching object (regex fields, selectors; 070-086), the
+ * SMP's own apiVersion/kind/name are ignored (072), a target matching nothing
+ * is no error (079), top-level `$patch: delete` drops every match (087).
+ * Without `target`, JSON6902 is a ConfigError (206) and each SMP document
+ * applies to the object with its exact id, and is a StreamRequirement (234).
+ *
+ * Throws ConfigError with a path relative to the entry (unknown fields 228,
+ * invalid regex 214, invalid selector 224, unparsable text 212/222).
+ */
+export const patchTransformer: TransformerFactory = (config, opts) => {
+  const m = decodeMap(config, '', PATCH_FIELDS);
+  const target = decodeTarget(m.target, 'target');
+  const options = decodeOptions(m.options, 'options');
+  const inline = (optString(m, 'patch', '') ?? '').trim();
+  const path = optString(m, 'path', '') ?? '';
+  if (inline === '' && path === '') throw new ConfigError('must specify one of patch and path', '');
+  if (inline !== '' && path !== '') throw new ConfigError("patch and path can't be set at the same time", '');
+  const field = inline !== '' ? 'patch' : 'path';
+  const text = inline !== '' ? inline : readPatchFile(path, opts, 'path');
+  const parsed = parseText(field, () => parsePatchText(text));
+  const matches = target ? compile(target, 'target') : undefined;
+  if (parsed.type === 'json6902') {
+    if (!matches) throw new ConfigError(`must specify a target for JSON patch [${field}: ${JSON.stringify(text)}]`, 'target');
+    const ops = parsed.ops;
+    return targetedTransformer('patch', opts, matches, (obj) => runJson6902(obj, ops));
+  }
+  if (!matches) return byIdTransformer('patch', opts, parsed.docs, options);
+  if (parsed.docs.length !== 1) {
+    throw new ConfigError('Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field', field);
+  }
+  const doc = parsed.docs[0];
+  return targetedTransformer('patch', opts, matches, (obj) => runSmp(obj, doc, options));
+};
+
+/**
+ * The deprecated `patchesStrategicMerge` entry (builtin
+ * PatchStrategicMergeTransformer). Config: a string that is either inline
+ * strategic-merge documents or a file path: as kustomize `loadFromPaths`, the
+ * string is first parsed as patch documents and read as a file only when that
+ * fails (042). Each document patches the object with its exact id and must
+ * match one (StreamRequirement, 227). Throws ConfigError.
+ */
+export const patchesStrategicMergeTransformer: TransformerFactory = (config, opts) => {
+  if (typeof config !== 'string') throw new ConfigError('must be a string (an inline patch or a file path)', '');
+  let docs: JsonObject[];
+  try {
+    docs = parseStrategicMergeDocs(config);
+  } catch {
+    const text = readPatchFile(config, opts, '');
+    docs = parseText('', () => parseStrategicMergeDocs(text));
+  }
+  if (docs.length === 0) throw new ConfigError(`patch appears to be empty; files=[${config}]`, '');
+  return byIdTransformer('patchesStrategicMerge', opts, docs, {});
+};
+
+/**
+ * The deprecated `patchesJson6902` entry (builtin PatchJson6902Transformer).
+ * Config: `{target: Target (name required), path | patch, options?}`; the
+ * text is a JSON6902 op list (JSON or YAML) with at least one op. No target
+ * makes kustomize v5.5 panic (211); here it is a ConfigError, as is a target
+ * without `name` ("must specify the target name"). Applies to every match; a
+ * target matching nothing is no error.
+ */
+export const patchesJson6902Transformer: TransformerFactory = (config, opts) => {
+  const m = decodeMap(config, '', PATCH_FIELDS);
+  const target = decodeTarget(m.target, 'target');
+  decodeOptions(m.options, 'options');
+  if (!target) throw new ConfigError('must specify a target', 'target');
+  if (!target.name) throw new ConfigError('must specify the target name', 'target.name');
+  const inline = optString(m, 'patch', '') ?? '';
+  const path = optString(m, 'path', '') ?? '';
+  if (inline === '' && path === '') throw new ConfigError('empty file path and empty jsonOp', '');
+  if (inline !== '' && path !== '') throw new ConfigError('must specify a file path or jsonOp, not both', '');
+  const field = inline !== '' ? 'patch' : 'path';
+  const text = inline !== '' ? inline : readPatchFile(path, opts, 'path');
+  const ops = parseText(field, () => parseJson6902(text));
+  if (ops.length === 0) throw new ConfigError('patch appears to be empty', field);
+  const matches = compile(target, 'target');
+  return targetedTransformer('patchesJson6902', opts, matches, (obj) => runJson6902(obj, ops));
+};
