@@ -1,0 +1,91 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { buildApp } from '../../src/server/app.js';
+import type { PolicySet } from '../../src/policy/types.js';
+import { fakePolicies } from '../admission/fake-policies.js';
+
+const recorded = JSON.parse(readFileSync('/work/shared/admission/recorded/124-mutate-Pod-CREATE-bare.json', 'utf8')) as {
+  review: { request: { uid: string } };
+};
+const good = JSON.stringify(recorded.review);
+
+t.test('transport errors, each followed by a good request', async (t) => {
+  const app = buildApp({ getPolicies: () => fakePolicies() });
+  t.teardown(() => app.close());
+  const big = `{"x":"${'a'.repeat(20 * 1024 * 1024)}"}`;
+  const rows: { name: string; headers: Record<string, string>; payload: string; status: number; code: string }[] = [
+    { name: 'unparseable JSON', headers: { 'content-type': 'application/json' }, payload: '{"apiVersion": ', status: 400, code: 'ERR_INVALID_JSON' },
+    { name: 'JSON quoting the body in its error', headers: { 'content-type': 'application/json' }, payload: 'secret-value', status: 400, code: 'ERR_INVALID_JSON' },
+    { name: 'empty JSON body', headers: { 'content-type': 'application/json' }, payload: '', status: 400, code: 'ERR_INVALID_JSON' },
+    { name: 'text/plain', headers: { 'content-type': 'text/plain' }, payload: good, status: 415, code: 'ERR_UNSUPPORTED_MEDIA_TYPE' },
+    { name: 'application/yaml', headers: { 'content-type': 'application/yaml' }, payload: 'a: 1', status: 415, code: 'ERR_UNSUPPORTED_MEDIA_TYPE' },
+    { name: 'not an AdmissionReview', headers: { 'content-type': 'application/json' }, payload: '{"kind":"Pod"}', status: 400, code: 'ERR_API_VERSION' },
+    { name: 'missing uid', headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ ...recorded.review, request: { ...recorded.review.request, uid: undefined } }), status: 400, code: 'ERR_NO_UID' },
+    { name: '20 MB body', headers: { 'content-type': 'application/json' }, payload: big, status: 413, code: 'ERR_BODY_TOO_LARGE' },
+  ];
+  for (const row of rows) {
+    for (const url of ['/mutate?timeout=5s', '/validate']) {
+      const res = await app.inject({ method: 'POST', url, headers: row.headers, payload: row.payload });
+      t.equal(res.statusCode, row.status, `${row.name} ${url}: ${row.status}`);
+      t.equal(res.json().code, row.code, `${row.name}: code`);
+      t.notMatch(res.body, /secret-value/, `${row.name}: body not quoted`);
+      const next = await app.inject({ method: 'POST', url: '/mutate?timeout=5s', headers: { 'content-type': 'application/json' }, payload: good });
+      t.equal(next.statusCode, 200, `${row.name}: next good request served`);
+      t.equal(next.json().response.uid, recorded.review.request.uid);
+    }
+  }
+});
+
+t.test('well-formed reviews get 200', async (t) => {
+  const app = buildApp({ getPolicies: () => fakePolicies() });
+  t.teardown(() => app.close());
+  const m = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json; charset=utf-8' }, payload: good });
+  t.equal(m.statusCode, 200);
+  t.equal(m.json().response.patchType, 'JSONPatch');
+  t.match(m.headers['content-type'], /application\/json/);
+  const v = await app.inject({ method: 'POST', url: '/validate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(v.statusCode, 200);
+  t.notOk(v.json().response.patch, '/validate: no patch');
+  const thrower = buildApp({ getPolicies: () => fakePolicies({ throws: new Error('boom') }) });
+  t.teardown(() => thrower.close());
+  const e = await thrower.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(e.statusCode, 200, 'an evaluation error is not an HTTP 500');
+  t.equal(e.json().response.status.code, 500);
+  t.equal(e.json().response.uid, recorded.review.request.uid);
+});
+
+t.test('bodyLimit option', async (t) => {
+  const app = buildApp({ getPolicies: () => fakePolicies(), bodyLimit: 1024 });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(res.statusCode, 413);
+});
+
+t.test('health and readiness', async (t) => {
+  let policies: PolicySet | undefined;
+  const app = buildApp({ getPolicies: () => policies });
+  t.teardown(() => app.close());
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'alive before load');
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'not ready before load');
+  const early = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(early.statusCode, 503, 'reviews before load: 503 (API server applies failurePolicy)');
+  policies = fakePolicies();
+  t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready after load');
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'alive after load');
+  const later = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(later.statusCode, 200);
+});
+
+t.test('namespace labels and own namespace are passed to review', async (t) => {
+  const fake = fakePolicies();
+  const app = buildApp({ getPolicies: () => fake, namespaceLabels: () => ({ team: 'a' }), ownNamespace: 'shop' });
+  t.teardown(() => app.close());
+  const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(res.statusCode, 200);
+  t.equal(fake.calls.length, 0, 'own namespace (shop) excluded');
+  const app2 = buildApp({ getPolicies: () => fake, namespaceLabels: () => ({ team: 'a' }) });
+  t.teardown(() => app2.close());
+  await app2.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.same(fake.calls[0].input.namespaceLabels, { team: 'a' });
+});
