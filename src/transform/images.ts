@@ -149,9 +149,11 @@ function decodeEntries(config: unknown): ImageEntry[] {
  * the images field specs (which also reach image volumes'
  * `image.reference`). An entry without `name` is ignored (105).
  *
- * Not idempotent where kustomize is not: a `newName` carrying a digest is
- * applied again by the field-spec pass (`redis@sha256:x@sha256:x`, 102), so a
- * second run appends again.
+ * Because the field-spec pass runs after the legacy walk, an entry can hit
+ * the same field twice in one run: a `newName` carrying a digest gives
+ * `redis@sha256:x@sha256:x` on a pod template (conformance 102). Not
+ * idempotent where kustomize is not: when `newName` itself matches `name`
+ * (`name: a, newName: a:1`), a second run rewrites again (`a:1` -> `a:1:1`).
  *
  * Throws ConfigError for a non-list config, unknown keys, non-string fields
  * (path like `[0].newTag`) or a name that is not a valid regex.

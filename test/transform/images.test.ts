@@ -1,0 +1,83 @@
+import t from 'tap';
+import { deepEqual, type KubeObject } from '../../src/kube/object.js';
+import { imagesTransformer, splitImage } from '../../src/transform/images.js';
+import { makeContext } from '../../src/transform/types.js';
+import { configErrorPath, deepFreeze, runCases } from './kustomize-cases.js';
+
+t.test('conformance: kustomize images cases', (t) => {
+  runCases(t as never, ['images']);
+  t.end();
+});
+
+t.test('splitImage (kustomize api/image Split)', (t) => {
+  const rows: [string, { name: string; tag: string; digest: string }][] = [
+    ['nginx', { name: 'nginx', tag: '', digest: '' }],
+    ['nginx:1.25', { name: 'nginx', tag: '1.25', digest: '' }],
+    ['nginx@sha256:abc', { name: 'nginx', tag: '', digest: 'sha256:abc' }],
+    ['nginx:1.0@sha256:abc', { name: 'nginx', tag: '1.0', digest: 'sha256:abc' }],
+    ['localhost:5000/app', { name: 'localhost:5000/app', tag: '', digest: '' }],
+    ['localhost:5000/app:dev', { name: 'localhost:5000/app', tag: 'dev', digest: '' }],
+    ['my.reg:443/a/b@sha256:x', { name: 'my.reg:443/a/b', tag: '', digest: 'sha256:x' }],
+  ];
+  for (const [image, want] of rows) t.same(splitImage(image), want, image);
+  t.end();
+});
+
+const pod = (image: unknown, extra: Record<string, unknown> = {}): KubeObject =>
+  ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image }], ...extra } }) as KubeObject;
+
+t.test('unit rows', (t) => {
+  const rows: { name: string; config: unknown; input: KubeObject; want: KubeObject }[] = [
+    { name: 'host:port registry name', config: [{ name: 'localhost:5000/app', newTag: 'v2' }], input: pod('localhost:5000/app:dev'), want: pod('localhost:5000/app:v2') },
+    { name: 'newTag + digest', config: [{ name: 'nginx', newTag: '1.27', digest: 'sha256:d' }], input: pod('nginx:1.25'), want: pod('nginx:1.27@sha256:d') },
+    { name: 'digest replaces tag', config: [{ name: 'nginx', digest: 'sha256:d' }], input: pod('nginx:1.25'), want: pod('nginx@sha256:d') },
+    { name: 'entry without name ignored', config: [{ newTag: 'x' }], input: pod('nginx'), want: pod('nginx') },
+    {
+      name: 'image volume reference (field spec pass)', config: [{ name: 'data', newTag: '2' }],
+      input: pod('nginx', { volumes: [{ name: 'v', image: { reference: 'data:1' } }] }),
+      want: pod('nginx', { volumes: [{ name: 'v', image: { reference: 'data:2' } }] }),
+    },
+    {
+      name: 'CRD skipped by the legacy walk', config: [{ name: 'nginx', newTag: '2' }],
+      input: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'x' }, x: { containers: [{ image: 'nginx' }] } },
+      want: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'x' }, x: { containers: [{ image: 'nginx' }] } },
+    },
+    { name: 'entries apply in order', config: [{ name: 'a', newName: 'b' }, { name: 'b', newTag: '2' }], input: pod('a:1'), want: pod('b:2') },
+  ];
+  for (const r of rows) {
+    const tr = imagesTransformer(r.config, { name: 'images' });
+    const input = deepFreeze(structuredClone(r.input));
+    const once = tr.apply(input, makeContext())!;
+    t.same(once, r.want, r.name);
+    t.ok(deepEqual(tr.apply(once, makeContext()), once), `${r.name}: idempotent`);
+    if (deepEqual(r.input, r.want)) t.equal(once, input, `${r.name}: same reference when unchanged`);
+  }
+  t.end();
+});
+
+t.test('not idempotent where kustomize is not: newName matching its own name', (t) => {
+  const tr = imagesTransformer([{ name: 'a', newName: 'a:1' }], { name: 'images' });
+  const cr = (image: string): KubeObject => ({ apiVersion: 'x.io/v1', kind: 'X', metadata: { name: 'x' }, spec: { job: { containers: [{ image }] } } });
+  const once = tr.apply(cr('a'), makeContext())!;
+  t.same(once, cr('a:1'));
+  t.same(tr.apply(once, makeContext()), cr('a:1:1'), 'kustomize rewrites again on a second run');
+  // On a pod spec the field-spec pass already applies it a second time within one run.
+  t.same(tr.apply(pod('a'), makeContext()), pod('a:1:1'));
+  t.end();
+});
+
+t.test('config errors', (t) => {
+  const rows: [unknown, string][] = [
+    [[{ name: 'nginx', newTag: 1.2 }], '[0].newTag'],
+    [[{ name: 'nginx', newTag: 7 }], '[0].newTag'],
+    [[{ name: 'nginx', tag: '1' }], '[0].tag'],
+    [[{ name: 5 }], '[0].name'],
+    [{ name: 'nginx' }, ''],
+    [['nginx'], '[0]'],
+    [[{ name: 'ngi(nx' }], '[0].name'],
+  ];
+  for (const [config, path] of rows) {
+    t.equal(configErrorPath(() => imagesTransformer(config, { name: 'images' })), path, JSON.stringify(config));
+  }
+  t.end();
+});
