@@ -1,0 +1,185 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Ajv } from 'ajv'
+import YAML from 'yaml'
+import { renderObjects, renderChart } from './helm-template.js'
+import { objectProblems, webhookProblems, excludedNamespaces, SYSTEM_NAMESPACES } from './k8s-shapes.js'
+
+const chart = fileURLToPath(new URL('../../charts/kube-postrender', import.meta.url))
+type Dict = Record<string, any>
+const read = (f: string): string => readFileSync(`${chart}/${f}`, 'utf8')
+const values = YAML.parse(read('values.yaml')) as Dict
+const byKind = (objs: Dict[], kind: string): Dict[] => objs.filter((o) => o.kind === kind)
+
+t.test('values.yaml validates against values.schema.json', async (t) => {
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(read('values.schema.json')))
+  t.ok(validate(values), JSON.stringify(validate.errors))
+  // The schema can fail: each of these must be rejected.
+  const bad: [string, Dict][] = [
+    ['unknown top-level key', { ...values, replicas: 2 }],
+    ['failurePolicy typo', { ...values, webhook: { ...values.webhook, mutating: { enabled: true, failurePolicy: 'ignore' } } }],
+    ['timeout above 30s', { ...values, webhook: { ...values.webhook, timeoutSeconds: 31 } }],
+    ['unknown certificate mode', { ...values, certificates: { ...values.certificates, mode: 'vault' } }],
+    ['policy file not yaml', { ...values, policies: { 'p.json': '{}' } }],
+  ]
+  for (const [name, v] of bad) t.notOk(validate(v), name)
+})
+
+t.test('every rendered object is a well-formed Kubernetes object', async (t) => {
+  for (const mode of ['helm', 'cert-manager']) {
+    const objs = renderObjects(chart, { values: { certificates: { mode }, autoscaling: { enabled: true }, policies: { 'a.yaml': 'kind: X\n' } } })
+    t.ok(objs.length >= 10, `${mode}: objects rendered`)
+    for (const o of objs) t.same(objectProblems(o), [], `${mode}: ${o.kind}/${o.metadata?.name}`)
+  }
+})
+
+t.test('webhook configurations are done right', async (t) => {
+  for (const namespace of ['kube-postrender', 'platform-system']) {
+    const objs = renderObjects(chart, { namespace })
+    const [mwc] = byKind(objs, 'MutatingWebhookConfiguration')
+    const [vwc] = byKind(objs, 'ValidatingWebhookConfiguration')
+    t.ok(mwc && vwc, 'both configurations rendered')
+    for (const [cfg, mutating] of [[mwc, true], [vwc, false]] as const) {
+      t.equal(cfg.webhooks.length, 1)
+      const w = cfg.webhooks[0]
+      t.same(webhookProblems(w, mutating), [], `${cfg.kind} shape`)
+      t.equal(w.sideEffects, 'None')
+      t.same(w.admissionReviewVersions, ['v1'])
+      t.equal(w.matchPolicy, 'Equivalent')
+      t.ok(w.timeoutSeconds <= 10, 'small timeout')
+      t.same(excludedNamespaces(w).slice(0, 3).sort(), [namespace, ...SYSTEM_NAMESPACES].sort(), `${cfg.kind} excludes its own namespace and the system ones`)
+      t.same(w.objectSelector.matchExpressions[0], { key: 'owner', operator: 'NotIn', values: ['helm'] }, 'Helm release records excluded')
+      t.equal(w.clientConfig.service.namespace, namespace)
+      t.ok(w.clientConfig.caBundle, 'helm mode sets caBundle')
+      t.notOk(w.rules.some((r: Dict) => r.resources.some((x: string) => /secrets|events|leases|\*/.test(x))), 'no secrets, events, leases or wildcards by default')
+    }
+    t.equal(mwc.webhooks[0].reinvocationPolicy, 'IfNeeded')
+    t.equal(mwc.webhooks[0].failurePolicy, 'Ignore', 'mutation fails open by default')
+    t.equal(mwc.webhooks[0].clientConfig.service.path, '/mutate')
+    t.equal(vwc.webhooks[0].clientConfig.service.path, '/validate')
+    const [secret] = byKind(objs, 'Secret')
+    t.equal(secret.data['ca.crt'], mwc.webhooks[0].clientConfig.caBundle, 'one CA for the Secret and the webhooks')
+  }
+})
+
+t.test('webhook values are honoured, exclusions cannot be removed', async (t) => {
+  const objs = renderObjects(chart, {
+    values: {
+      webhook: {
+        timeoutSeconds: 3,
+        mutating: { failurePolicy: 'Fail' },
+        excludeNamespaces: ['argocd'],
+        namespaceSelector: { matchLabels: { 'postrender.io/enabled': 'true' } },
+      },
+    },
+  })
+  const w = byKind(objs, 'MutatingWebhookConfiguration')[0].webhooks[0]
+  t.equal(w.failurePolicy, 'Fail')
+  t.equal(w.timeoutSeconds, 3)
+  t.same(excludedNamespaces(w), ['kube-postrender', 'kube-system', 'kube-node-lease', 'argocd'])
+  t.same(w.namespaceSelector.matchLabels, { 'postrender.io/enabled': 'true' })
+  const none = renderObjects(chart, { values: { webhook: { mutating: { enabled: false }, validating: { enabled: false } } } })
+  t.equal(byKind(none, 'MutatingWebhookConfiguration').length + byKind(none, 'ValidatingWebhookConfiguration').length, 0)
+})
+
+t.test('certificates: generated, reused, or from cert-manager', async (t) => {
+  const reused = renderObjects(chart, {
+    lookup: (_v, kind, ns, name) => (kind === 'Secret' && ns === 'kube-postrender' && name === 'kube-postrender-tls'
+      ? { data: { 'ca.crt': 'T0xEQ0E=', 'tls.crt': 'T0xE', 'tls.key': 'S0VZ' } }
+      : {}),
+  })
+  t.equal(byKind(reused, 'Secret')[0].data['ca.crt'], 'T0xEQ0E=', 'an existing CA survives an upgrade')
+  t.equal(byKind(reused, 'MutatingWebhookConfiguration')[0].webhooks[0].clientConfig.caBundle, 'T0xEQ0E=')
+
+  const cm = renderObjects(chart, { values: { certificates: { mode: 'cert-manager' } } })
+  t.equal(byKind(cm, 'Secret').length, 0, 'no generated Secret')
+  const certs = byKind(cm, 'Certificate')
+  const serving = certs.find((c) => c.metadata.name === 'kube-postrender')
+  t.equal(serving?.spec.secretName, 'kube-postrender-tls')
+  t.ok(serving?.spec.dnsNames.includes('kube-postrender.kube-postrender.svc'))
+  for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+    const cfg = byKind(cm, kind)[0]
+    t.equal(cfg.metadata.annotations['cert-manager.io/inject-ca-from'], 'kube-postrender/kube-postrender')
+    t.notOk(cfg.webhooks[0].clientConfig.caBundle, 'cainjector fills caBundle')
+  }
+  const own = renderObjects(chart, { values: { certificates: { mode: 'cert-manager', certManager: { issuerRef: { name: 'corp', kind: 'ClusterIssuer' } } } } })
+  t.equal(byKind(own, 'Issuer').length, 0, 'no chart Issuer with an issuerRef')
+  t.same(byKind(own, 'Certificate')[0].spec.issuerRef, { name: 'corp', kind: 'ClusterIssuer' })
+})
+
+t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else', async (t) => {
+  const objs = renderObjects(chart)
+  t.equal(byKind(objs, 'Role').length + byKind(objs, 'RoleBinding').length, 0)
+  const [role] = byKind(objs, 'ClusterRole')
+  const grants = new Set<string>()
+  for (const r of role.rules) {
+    t.notOk(JSON.stringify(r).includes('*'), 'no wildcard')
+    t.notOk(r.nonResourceURLs || r.resourceNames, 'plain resource rules')
+    for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) grants.add(`${g}/${res}:${v}`)
+  }
+  const want = new Set<string>()
+  for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces']) {
+    for (const v of ['get', 'list', 'watch']) want.add(`${res}:${v}`)
+  }
+  for (const res of ['postrender.io/clusterpostrenderpolicies/status', 'postrender.io/postrenderpolicies/status']) {
+    for (const v of ['update', 'patch']) want.add(`${res}:${v}`)
+  }
+  t.same([...grants].sort(), [...want].sort())
+  const [binding] = byKind(objs, 'ClusterRoleBinding')
+  t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'kube-postrender', namespace: 'kube-postrender' }])
+  t.equal(binding.roleRef.name, role.metadata.name)
+})
+
+t.test('Deployment: replicas, spread, probes, hardened security context', async (t) => {
+  const [dep] = byKind(renderObjects(chart), 'Deployment')
+  const pod = dep.spec.template.spec
+  const [c] = pod.containers
+  t.equal(dep.spec.replicas, 2)
+  t.ok(pod.affinity.podAntiAffinity, 'anti-affinity')
+  t.equal(pod.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone')
+  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster'])
+  t.equal(c.readinessProbe.httpGet.path, '/readyz')
+  t.equal(c.livenessProbe.httpGet.path, '/healthz')
+  t.equal(c.readinessProbe.httpGet.scheme, 'HTTPS')
+  t.equal(c.securityContext.readOnlyRootFilesystem, true)
+  t.equal(c.securityContext.allowPrivilegeEscalation, false)
+  t.same(c.securityContext.capabilities.drop, ['ALL'])
+  t.equal(pod.securityContext.runAsNonRoot, true)
+  t.ok(c.resources.requests.cpu, 'resources')
+  const mounts = Object.fromEntries(c.volumeMounts.map((m: Dict) => [m.name, m.mountPath]))
+  t.equal(mounts.policies, '/etc/kube-postrender/policies')
+  t.equal(pod.volumes.find((v: Dict) => v.name === 'tls').secret.secretName, 'kube-postrender-tls')
+  const [noCluster] = byKind(renderObjects(chart, { values: { clusterPolicies: { enabled: false }, autoscaling: { enabled: true } } }), 'Deployment')
+  t.notOk(noCluster.spec.template.spec.containers[0].args.includes('--cluster'))
+  t.equal(noCluster.spec.replicas, undefined, 'the HPA owns replicas')
+  t.equal(noCluster.spec.template.spec.automountServiceAccountToken, false)
+})
+
+t.test('policies ConfigMap, PDB, HPA and the helm test hook', async (t) => {
+  const objs = renderObjects(chart, { values: { autoscaling: { enabled: true }, policies: { 'platform.yaml': 'kind: ClusterPostRenderPolicy\n' } } })
+  t.same(byKind(objs, 'ConfigMap')[0].data, { 'platform.yaml': 'kind: ClusterPostRenderPolicy\n' })
+  t.equal(byKind(objs, 'PodDisruptionBudget')[0].spec.minAvailable, 1)
+  const [hpa] = byKind(objs, 'HorizontalPodAutoscaler')
+  t.equal(hpa.spec.metrics[0].resource.name, 'cpu')
+  const [testPod] = byKind(objs, 'Pod')
+  t.equal(testPod.metadata.annotations['helm.sh/hook'], 'test')
+  const script = testPod.spec.containers[0].args[0]
+  t.match(script, /path: '\/mutate'/)
+  t.match(script, /host: 'kube-postrender\.kube-postrender\.svc'/)
+  t.notOk(renderChart(chart, { values: { tests: { enabled: false } } }).get('templates/tests/test-review.yaml')?.trim())
+})
+
+t.test('helm template agrees (only where helm is installed)', async (t) => {
+  const helm = spawnSync('helm', ['version', '--short'], { encoding: 'utf8' })
+  if (helm.status !== 0) { t.pass('helm not on PATH: skipped'); return }
+  const out = spawnSync('helm', ['template', 'kube-postrender', chart, '--namespace', 'kube-postrender', '--set', 'certificates.mode=cert-manager'], { encoding: 'utf8' })
+  t.equal(out.status, 0, out.stderr)
+  const real = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS()).filter(Boolean) as Dict[]
+  const ours = renderObjects(chart, { values: { certificates: { mode: 'cert-manager' } } })
+  const key = (o: Dict): string => `${o.kind}/${o.metadata.name}`
+  const kinds = (objs: Dict[]): string[] => objs.filter((o) => o.kind !== 'CustomResourceDefinition').map(key).sort()
+  t.same(kinds(ours), kinds(real))
+  for (const o of ours) t.same(o, real.find((r) => key(r) === key(o)), key(o))
+})
