@@ -388,7 +388,9 @@ function yaml11NumberTag(base: ScalarTag): ScalarTag {
 const NUMBER_TAGS = new Set(['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float']);
 
 function printTags(tags: Tags): Tags {
-  return tags.map((t) => {
+  // The 1.1 schema's merge tag would claim the string '<<' and print it bare.
+  const kept = tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:merge');
+  return kept.map((t) => {
     if (typeof t !== 'object' || !('stringify' in t) || !t.stringify) return t;
     if (t.tag === 'tag:yaml.org,2002:str') return yaml11StringTag(t as ScalarTag);
     return NUMBER_TAGS.has(t.tag) ? yaml11NumberTag(t as ScalarTag) : t;
