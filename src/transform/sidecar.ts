@@ -1,0 +1,637 @@
+/**
+ * The `sidecar` transformer: sidecar injection into Pods and the pod templates
+ * of workloads, at the level of Istio's injector (istio/istio
+ * `pkg/kube/inject`: webhook.go `injectRequired`, inject.go `injectPod`, the
+ * `sidecar.istio.io/status` annotation and `kube-inject`'s strip-and-reapply),
+ * run by both front doors (`run` and the webhook) with the same result.
+ *
+ * What it adds is recorded, per injection name, in the status annotation
+ * `sidecar.postrender.io/status` of the pod (template), with a hash of the
+ * rendered template:
+ * - same hash and everything recorded still present: no change (idempotent;
+ *   the API server may re-invoke the webhook, and a Pod created from an
+ *   injected template carries the template's annotation and containers, so it
+ *   gets no second copy);
+ * - a different hash: strip what the old injection added, inject again (as
+ *   istio `kube-inject` on an already injected manifest).
+ * Containers are appended (never inserted at the head unless `position:
+ * first`), so the webhook's index-based JSON patch stays a few `add`s.
+ *
+ * Pure: no I/O; node:crypto only for the template hash.
+ */
+import { createHash } from 'node:crypto';
+import { deepClone, deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { compileExpression, type CompiledExpression } from '../expr/cel.js';
+import { decodeStringMap, decodeStruct, joinPath, typeName } from './labels.js';
+import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
+
+/** Pod annotation (or label) `"true"`/`"false"`: opt in / opt out of every injection (as `sidecar.istio.io/inject`). */
+export const SIDECAR_INJECT_ANNOTATION = 'sidecar.postrender.io/inject';
+/** Namespace label `enabled`/`disabled` (as Istio's `istio-injection`). */
+export const SIDECAR_NAMESPACE_LABEL = 'sidecar.postrender.io/inject';
+/** The status annotation: JSON `{<injection name>: InjectionRecord}` (as `sidecar.istio.io/status`). */
+export const SIDECAR_STATUS_ANNOTATION = 'sidecar.postrender.io/status';
+/** The kubelet's mirror-pod annotation: mirror pods (static pods) are never injected (their spec is the node's file). */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+
+/**
+ * Where the pod (template) of a kind lives: `path` from the object root to a
+ * map holding `metadata` and `spec` (empty for a Pod). Data, as kustomize's
+ * field specs; `groups` lists the API groups the kind is read from.
+ */
+export interface PodTemplateLocation {
+  readonly kind: string;
+  readonly groups: readonly string[];
+  readonly path: readonly string[];
+}
+
+/** Pod-bearing kinds (Kubernetes API: PodTemplateSpec fields of the workload kinds). */
+export const POD_TEMPLATE_LOCATIONS: readonly PodTemplateLocation[] = [
+  { kind: 'Pod', groups: [''], path: [] },
+  { kind: 'Deployment', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  { kind: 'StatefulSet', groups: ['apps'], path: ['spec', 'template'] },
+  { kind: 'DaemonSet', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  { kind: 'ReplicaSet', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
+  { kind: 'ReplicationController', groups: [''], path: ['spec', 'template'] },
+  { kind: 'Job', groups: ['batch'], path: ['spec', 'template'] },
+  { kind: 'CronJob', groups: ['batch'], path: ['spec', 'jobTemplate', 'spec', 'template'] },
+];
+
+/** The pod template location of an object's kind, or undefined for kinds without a pod. */
+export function podTemplateLocation(obj: JsonObject): PodTemplateLocation | undefined {
+  const { group, kind } = gvkOf(obj);
+  return POD_TEMPLATE_LOCATIONS.find((l) => l.kind === kind && l.groups.includes(group));
+}
+
+/**
+ * What one injection added to a pod, as recorded in the status annotation.
+ * Lists hold names (volumeMounts: mount paths), in the order added; `env` and
+ * `volumeMounts` are keyed by the app container they were added to. Only what
+ * was added or replaced is recorded (an identical item already present is the
+ * workload's own and is never stripped). Empty fields are omitted.
+ */
+export interface InjectionRecord {
+  hash: string;
+  containers?: string[];
+  initContainers?: string[];
+  volumes?: string[];
+  imagePullSecrets?: string[];
+  env?: Record<string, string[]>;
+  volumeMounts?: Record<string, string[]>;
+}
+
+/** The decoded status annotation: one record per injection name. */
+export type SidecarStatus = Record<string, InjectionRecord>;
+
+/** `onConflict`: what to do when a container, volume, env var or mount of the same key but different content exists. */
+export type ConflictPolicy = 'skip' | 'replace' | 'fail';
+
+/** The decoded `sidecar` configuration (see docs/sidecar.md). */
+export interface SidecarConfig {
+  name: string;
+  containers: JsonObject[];
+  initContainers: JsonObject[];
+  volumes: JsonObject[];
+  imagePullSecrets: JsonObject[];
+  volumeMounts: JsonObject[];
+  env: JsonObject[];
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  position: 'first' | 'last';
+  injectByDefault: boolean;
+  onConflict: ConflictPolicy;
+  initContainerOrder: { after: string[]; before: string[] };
+}
+
+const CONFIG_FIELDS = [
+  'name', 'containers', 'initContainers', 'volumes', 'imagePullSecrets', 'volumeMounts', 'env',
+  'annotations', 'labels', 'position', 'injectByDefault', 'onConflict', 'initContainerOrder',
+] as const;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A list of maps, each with a non-empty string `key` (unique within the list). Throws ConfigError. */
+function decodeKeyedList(v: unknown, path: string, key: string): JsonObject[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ConfigError(`expected a list, got ${typeName(v)}`, path);
+  const seen = new Set<string>();
+  return v.map((el, i) => {
+    const p = joinPath(path, i);
+    if (!isObject(el)) throw new ConfigError(`expected a map, got ${typeName(el)}`, p);
+    const k = el[key];
+    if (typeof k !== 'string' || k === '') throw new ConfigError(`${key} is required (a non-empty string)`, joinPath(p, key));
+    if (seen.has(k)) throw new ConfigError(`duplicate ${key} ${JSON.stringify(k)}`, joinPath(p, key));
+    seen.add(k);
+    return el as JsonObject;
+  });
+}
+
+function decodeEnum<T extends string>(v: unknown, path: string, allowed: readonly T[], dflt: T): T {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(`must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, path);
+  }
+  return v as T;
+}
+
+function decodeNames(v: unknown, path: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new ConfigError('expected a list of container names', path);
+  return v as string[];
+}
+
+function decodeOrder(v: unknown, path: string): SidecarConfig['initContainerOrder'] {
+  if (v === undefined || v === null) return { after: [], before: [] };
+  const o = decodeStruct(v, path, ['after', 'before']);
+  return { after: decodeNames(o.after, joinPath(path, 'after')), before: decodeNames(o.before, joinPath(path, 'before')) };
+}
+
+function decodeName(v: unknown): string {
+  if (typeof v !== 'string' || !DNS_LABEL.test(v) || v.length > 63) {
+    throw new ConfigError('name is required: a DNS label (lower-case letters, digits, "-"), it names the injection in annotations', 'name');
+  }
+  return v;
+}
+
+/**
+ * Decodes and validates a `sidecar` configuration (strictly: unknown fields
+ * are errors). Container names must be unique across `containers` and
+ * `initContainers` (the API server requires it of a pod). Throws ConfigError
+ * with a path relative to the config.
+ */
+export function decodeSidecarConfig(config: unknown): SidecarConfig {
+  const c = decodeStruct(config, '', CONFIG_FIELDS);
+  const injectByDefault = c.injectByDefault ?? true;
+  if (typeof injectByDefault !== 'boolean') throw new ConfigError(`expected a bool, got ${typeName(injectByDefault)}`, 'injectByDefault');
+  const out: SidecarConfig = {
+    name: decodeName(c.name),
+    containers: decodeKeyedList(c.containers, 'containers', 'name'),
+    initContainers: decodeKeyedList(c.initContainers, 'initContainers', 'name'),
+    volumes: decodeKeyedList(c.volumes, 'volumes', 'name'),
+    imagePullSecrets: decodeKeyedList(c.imagePullSecrets, 'imagePullSecrets', 'name'),
+    volumeMounts: decodeKeyedList(c.volumeMounts, 'volumeMounts', 'mountPath'),
+    env: decodeKeyedList(c.env, 'env', 'name'),
+    annotations: decodeStringMap(c.annotations, 'annotations'),
+    labels: decodeStringMap(c.labels, 'labels'),
+    position: decodeEnum(c.position, 'position', ['first', 'last'] as const, 'last'),
+    injectByDefault,
+    onConflict: decodeEnum(c.onConflict, 'onConflict', ['skip', 'replace', 'fail'] as const, 'skip'),
+    initContainerOrder: decodeOrder(c.initContainerOrder, 'initContainerOrder'),
+  };
+  const names = new Set(out.containers.map((x) => x.name as string));
+  out.initContainers.forEach((x, i) => {
+    if (names.has(x.name as string)) throw new ConfigError(`container name ${JSON.stringify(x.name)} is also in containers`, `initContainers[${i}].name`);
+  });
+  if (out.containers.length + out.initContainers.length + out.volumes.length + out.imagePullSecrets.length
+    + out.volumeMounts.length + out.env.length + Object.keys(out.annotations).length + Object.keys(out.labels).length === 0) {
+    throw new ConfigError('nothing to inject: give at least one of containers, initContainers, volumes, imagePullSecrets, volumeMounts, env, annotations, labels');
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Template values: `{{ <CEL> }}` inside string fields.
+
+/** One compiled string template: literal parts and expressions, alternating. */
+class StringTemplate {
+  constructor(
+    readonly parts: readonly (string | CompiledExpression)[],
+    /** The whole string is one expression: its value keeps its JSON type. */
+    readonly whole: boolean,
+    readonly path: string,
+  ) {}
+}
+
+/** The template of one injection: the config's JSON with strings that hold `{{ }}` replaced by compiled templates. */
+type Template = JsonValue | StringTemplate | Template[] | { [k: string]: Template };
+
+const EXPR = /\{\{([\s\S]*?)\}\}/g;
+
+function compileString(s: string, path: string): string | StringTemplate {
+  if (!s.includes('{{')) return s;
+  const parts: (string | CompiledExpression)[] = [];
+  let last = 0;
+  for (const m of s.matchAll(EXPR)) {
+    if (m.index > last) parts.push(s.slice(last, m.index));
+    try {
+      parts.push(compileExpression(m[1].trim()));
+    } catch (e) {
+      throw new ConfigError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path);
+    }
+    last = m.index + m[0].length;
+  }
+  if (last < s.length) parts.push(s.slice(last));
+  return new StringTemplate(parts, parts.length === 1 && typeof parts[0] !== 'string', path);
+}
+
+/** Compiles every `{{ }}` in the string values of `v` (keys stay literal). Throws ConfigError. */
+function compileTemplate(v: JsonValue, path: string): Template {
+  if (typeof v === 'string') return compileString(v, path);
+  if (Array.isArray(v)) return v.map((el, i) => compileTemplate(el, joinPath(path, i)));
+  if (isObject(v)) {
+    const out: { [k: string]: Template } = {};
+    for (const [k, el] of Object.entries(v)) out[k] = compileTemplate(el, joinPath(path, k));
+    return out;
+  }
+  return v;
+}
+
+/** A CEL result as JSON: bigints that fit become numbers, Maps become objects. */
+function toJson(v: unknown, path: string): JsonValue {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map((x) => toJson(x, path));
+  if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), toJson(x, path)]));
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x, path)]));
+  throw new TransformError(`template value at ${path}: unsupported result type ${typeof v}`);
+}
+
+function evaluate(e: CompiledExpression, vars: Record<string, unknown>, path: string): JsonValue {
+  try {
+    return toJson(e.evaluate(vars), path);
+  } catch (err) {
+    if (err instanceof TransformError) throw err;
+    throw new TransformError(`template value {{ ${e.source} }} at ${path}: ${(err as Error).message}`);
+  }
+}
+
+function renderTemplate(t: Template, vars: Record<string, unknown>): JsonValue {
+  if (t instanceof StringTemplate) {
+    if (t.whole) return evaluate(t.parts[0] as CompiledExpression, vars, t.path);
+    return t.parts.map((p) => {
+      if (typeof p === 'string') return p;
+      const v = evaluate(p, vars, t.path);
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    }).join('');
+  }
+  if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars));
+  if (typeof t === 'object' && t !== null) {
+    const out: JsonObject = {};
+    for (const [k, el] of Object.entries(t)) out[k] = renderTemplate(el, vars);
+    return out;
+  }
+  return t;
+}
+
+/** The injection after template values are evaluated for one pod. */
+interface Rendered {
+  containers: JsonObject[];
+  initContainers: JsonObject[];
+  volumes: JsonObject[];
+  imagePullSecrets: JsonObject[];
+  volumeMounts: JsonObject[];
+  env: JsonObject[];
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** JSON with object keys sorted, for a stable hash and a stable annotation. */
+export function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (typeof v === 'bigint') return v.toString();
+  if (isObject(v)) {
+    return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableStringify(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+// ---------------------------------------------------------------------------
+// Pod-level operations on a private copy of the pod template.
+
+interface Pod {
+  metadata: JsonObject;
+  spec: JsonObject;
+}
+
+function list(o: JsonObject, field: string): JsonObject[] {
+  const v = o[field];
+  return Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : [];
+}
+
+function setList(o: JsonObject, field: string, items: JsonObject[]): void {
+  if (items.length === 0) delete o[field];
+  else o[field] = items;
+}
+
+function stringMap(o: JsonObject, field: string): Record<string, string> {
+  const m = o[field];
+  const out: Record<string, string> = {};
+  if (isObject(m)) for (const [k, v] of Object.entries(m)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/**
+ * Decodes the status annotation. Absent or empty: `{}`. Throws TransformError
+ * when it is not a JSON map of records (a hand-edited status must not lead to
+ * a second copy of everything).
+ */
+export function parseStatus(value: string | undefined): SidecarStatus {
+  if (value === undefined || value.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new TransformError(`annotation ${SIDECAR_STATUS_ANNOTATION} is not JSON`, '/metadata/annotations');
+  }
+  if (!isObject(parsed) || Object.values(parsed).some((r) => !isObject(r) || typeof r.hash !== 'string')) {
+    throw new TransformError(`annotation ${SIDECAR_STATUS_ANNOTATION} must map injection names to records with a hash`, '/metadata/annotations');
+  }
+  return parsed as unknown as SidecarStatus;
+}
+
+function names(items: JsonObject[], key = 'name'): string[] {
+  return items.map((x) => String(x[key]));
+}
+
+/** True when everything the record says was added is still in the pod. */
+function intact(rec: InjectionRecord, spec: JsonObject): boolean {
+  const has = (field: string, want: string[] | undefined): boolean => {
+    const present = new Set(names(list(spec, field)));
+    return (want ?? []).every((n) => present.has(n));
+  };
+  return has('containers', rec.containers) && has('initContainers', rec.initContainers)
+    && has('volumes', rec.volumes) && has('imagePullSecrets', rec.imagePullSecrets);
+}
+
+function removeKeyed(o: JsonObject, field: string, key: string, drop: string[] | undefined): void {
+  if (!drop?.length) return;
+  const gone = new Set(drop);
+  if (!Array.isArray(o[field])) return;
+  setList(o, field, list(o, field).filter((x) => !gone.has(String(x[key]))));
+}
+
+/** Removes what `rec` says an injection added (istio kube-inject's strip before re-injecting). */
+function strip(spec: JsonObject, rec: InjectionRecord): void {
+  removeKeyed(spec, 'containers', 'name', rec.containers);
+  removeKeyed(spec, 'initContainers', 'name', rec.initContainers);
+  removeKeyed(spec, 'volumes', 'name', rec.volumes);
+  removeKeyed(spec, 'imagePullSecrets', 'name', rec.imagePullSecrets);
+  for (const c of list(spec, 'containers')) {
+    const n = String(c.name);
+    removeKeyed(c, 'env', 'name', rec.env?.[n]);
+    removeKeyed(c, 'volumeMounts', 'mountPath', rec.volumeMounts?.[n]);
+  }
+}
+
+/** The outcome of adding one keyed item to a list. */
+type AddResult = 'added' | 'same' | 'skipped';
+
+/**
+ * Adds `item` to `items` (keyed by `key`): appended (or prepended), identical
+ * item already present: `same`; a different one: `onConflict`. Throws
+ * TransformError for `fail`.
+ */
+function addKeyed(items: JsonObject[], item: JsonObject, key: string, onConflict: ConflictPolicy, what: string, first = false): AddResult {
+  const i = items.findIndex((x) => x[key] === item[key]);
+  if (i < 0) {
+    if (first) items.unshift(item);
+    else items.push(item);
+    return 'added';
+  }
+  if (deepEqual(items[i], item)) return 'same';
+  if (onConflict === 'fail') throw new TransformError(`${what} ${JSON.stringify(item[key])} already exists with different content (onConflict: fail)`);
+  if (onConflict === 'skip') return 'skipped';
+  items[i] = item;
+  return 'added';
+}
+
+interface InjectArgs {
+  cfg: SidecarConfig;
+  rendered: Rendered;
+  /** Containers added by other injections: not app containers. */
+  injected: Set<string>;
+}
+
+function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
+  const containers = list(spec, 'containers');
+  const inits = list(spec, 'initContainers');
+  const addTo = (target: JsonObject[], other: JsonObject[], c: JsonObject, first: boolean): boolean => {
+    const clash = other.find((x) => x.name === c.name);
+    if (clash) {
+      // A name is unique across containers and initContainers (API validation).
+      if (a.cfg.onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists with different content (onConflict: fail)`);
+      if (a.cfg.onConflict === 'skip') return false;
+      other.splice(other.indexOf(clash), 1);
+    }
+    return addKeyed(target, c, 'name', a.cfg.onConflict, 'container', first) === 'added';
+  };
+  const firsts = a.cfg.position === 'first' ? [...a.rendered.containers].reverse() : a.rendered.containers;
+  const added: string[] = [];
+  for (const c of firsts) if (addTo(containers, inits, c, a.cfg.position === 'first')) added.push(String(c.name));
+  if (a.cfg.position === 'first') added.reverse();
+  const addedInit = a.rendered.initContainers.filter((c) => addTo(inits, containers, c, false)).map((c) => String(c.name));
+  setList(spec, 'containers', containers);
+  setList(spec, 'initContainers', inits);
+  if (added.length) rec.containers = added;
+  if (addedInit.length) rec.initContainers = addedInit;
+}
+
+function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
+  const volumes = list(spec, 'volumes');
+  const addedVolumes = a.rendered.volumes.filter((v) => addKeyed(volumes, v, 'name', a.cfg.onConflict, 'volume') === 'added');
+  setList(spec, 'volumes', volumes);
+  if (addedVolumes.length) rec.volumes = names(addedVolumes);
+  const secrets = list(spec, 'imagePullSecrets');
+  const addedSecrets = a.rendered.imagePullSecrets.filter((s) => addKeyed(secrets, s, 'name', 'skip', 'imagePullSecret') === 'added');
+  setList(spec, 'imagePullSecrets', secrets);
+  if (addedSecrets.length) rec.imagePullSecrets = names(addedSecrets);
+}
+
+/** Adds `env` and `volumeMounts` to every app container (not injected by any injection). */
+function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
+  const env: Record<string, string[]> = {};
+  const mounts: Record<string, string[]> = {};
+  for (const c of list(spec, 'containers')) {
+    const n = String(c.name);
+    if (a.injected.has(n)) continue;
+    const cEnv = list(c, 'env');
+    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, 'name', a.cfg.onConflict, `env var (container ${n})`) === 'added');
+    if (e.length) {
+      c.env = cEnv;
+      env[n] = names(e);
+    }
+    const cMounts = list(c, 'volumeMounts');
+    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, 'mountPath', a.cfg.onConflict, `volumeMount (container ${n})`) === 'added');
+    if (m.length) {
+      c.volumeMounts = cMounts;
+      mounts[n] = names(m, 'mountPath');
+    }
+  }
+  if (Object.keys(env).length) rec.env = env;
+  if (Object.keys(mounts).length) rec.volumeMounts = mounts;
+}
+
+/**
+ * Moves this injection's init containers so that they run after every
+ * present `after` container and before every present `before` container, when
+ * the current order does not already hold (so re-invocation after another
+ * injector added, e.g., `istio-init` fixes the order, and a correct order is
+ * left alone). Unsatisfiable constraints: placed right after the last `after`,
+ * with a warning.
+ */
+function orderInitContainers(spec: JsonObject, ours: string[] | undefined, cfg: SidecarConfig, ctx: TransformContext): void {
+  const { after, before } = cfg.initContainerOrder;
+  if (!ours?.length || (after.length === 0 && before.length === 0)) return;
+  const inits = list(spec, 'initContainers');
+  const mine = new Set(ours);
+  const idx = (ns: string[], agg: 'max' | 'min', xs: JsonObject[]): number => {
+    const is = xs.map((x, i) => (ns.includes(String(x.name)) ? i : -1)).filter((i) => i >= 0);
+    return is.length === 0 ? (agg === 'max' ? -1 : xs.length) : agg === 'max' ? Math.max(...is) : Math.min(...is);
+  };
+  const ourIdx = inits.map((x, i) => (mine.has(String(x.name)) ? i : -1)).filter((i) => i >= 0);
+  if (ourIdx.length === 0) return;
+  if (Math.min(...ourIdx) > idx(after, 'max', inits) && Math.max(...ourIdx) < idx(before, 'min', inits)) return;
+  const rest = inits.filter((x) => !mine.has(String(x.name)));
+  const lo = idx(after, 'max', rest);
+  const hi = idx(before, 'min', rest);
+  if (lo >= hi) {
+    ctx.report({ action: 'Warn', rule: cfg.name, message: `initContainerOrder cannot hold (an "after" container runs after a "before" one); placed after ${rest[lo].name}` });
+  }
+  const at = lo >= hi ? lo + 1 : hi;
+  rest.splice(at, 0, ...inits.filter((x) => mine.has(String(x.name))));
+  spec.initContainers = rest;
+}
+
+function setMeta(meta: JsonObject, field: 'annotations' | 'labels', entries: Record<string, string>): void {
+  if (Object.keys(entries).length === 0) return;
+  meta[field] = { ...(isObject(meta[field]) ? meta[field] : {}), ...entries };
+}
+
+/** Istio's injectRequired, for our annotation and label: per-name pod setting, pod setting, namespace label, default. */
+function injectionWanted(meta: JsonObject, cfg: SidecarConfig, nsLabels: Readonly<Record<string, string>> | undefined): boolean {
+  const ann = stringMap(meta, 'annotations');
+  const lab = stringMap(meta, 'labels');
+  const pod = ann[`sidecar.postrender.io/${cfg.name}.inject`] ?? ann[SIDECAR_INJECT_ANNOTATION] ?? lab[SIDECAR_INJECT_ANNOTATION];
+  if (pod === 'false') return false;
+  const ns = nsLabels?.[SIDECAR_NAMESPACE_LABEL];
+  if (ns === 'disabled') return false;
+  if (pod === 'true' || ns === 'enabled') return true;
+  return cfg.injectByDefault;
+}
+
+// ---------------------------------------------------------------------------
+
+interface Compiled {
+  cfg: SidecarConfig;
+  template: Template;
+  hasExpressions: boolean;
+}
+
+function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): Record<string, unknown> {
+  const annotations = stringMap(pod.metadata, 'annotations');
+  const prefix = `sidecar.postrender.io/${c.cfg.name}.`;
+  const overrides: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations)) if (k.startsWith(prefix)) overrides[k.slice(prefix.length)] = v;
+  return {
+    object: obj,
+    namespace: ctx.namespace,
+    namespaceLabels: ctx.namespaceLabels ?? {},
+    annotations,
+    labels: stringMap(pod.metadata, 'labels'),
+    overrides,
+    name: c.cfg.name,
+  };
+}
+
+function render(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): Rendered {
+  const vars = c.hasExpressions ? templateVars(obj, pod, c, ctx) : {};
+  return renderTemplate(c.template, vars) as unknown as Rendered;
+}
+
+/**
+ * Injects into one pod template (a private copy). Returns the new pod, or the
+ * input when nothing changes.
+ */
+function injectPod(obj: KubeObject, original: Pod, c: Compiled, ctx: TransformContext): Pod {
+  const { cfg } = c;
+  if (!injectionWanted(original.metadata, cfg, ctx.namespaceLabels)) return original;
+  const status = parseStatus(stringMap(original.metadata, 'annotations')[SIDECAR_STATUS_ANNOTATION]);
+  const rendered = render(obj, original, c, ctx);
+  const hash = createHash('sha256').update(stableStringify({ ...rendered, position: cfg.position, order: cfg.initContainerOrder })).digest('hex').slice(0, 16);
+  const pod: Pod = { metadata: deepClone(original.metadata), spec: deepClone(original.spec) };
+  const prev = status[cfg.name];
+  if (prev && prev.hash === hash && intact(prev, pod.spec)) {
+    orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
+  } else {
+    if (prev) strip(pod.spec, prev);
+    const others = Object.entries(status).filter(([n]) => n !== cfg.name).flatMap(([, r]) => r.containers ?? []);
+    const rec: InjectionRecord = { hash };
+    const args: InjectArgs = { cfg, rendered, injected: new Set(others) };
+    injectContainers(pod.spec, args, rec);
+    for (const n of rec.containers ?? []) args.injected.add(n);
+    injectPodLists(pod.spec, args, rec);
+    injectIntoApps(pod.spec, args, rec);
+    orderInitContainers(pod.spec, rec.initContainers, cfg, ctx);
+    setMeta(pod.metadata, 'annotations', rendered.annotations);
+    setMeta(pod.metadata, 'labels', rendered.labels);
+    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: stableStringify({ ...status, [cfg.name]: rec }) });
+  }
+  return deepEqual(pod.metadata, original.metadata) && deepEqual(pod.spec, original.spec) ? original : pod;
+}
+
+function getPath(obj: JsonObject, path: readonly string[]): JsonObject | undefined {
+  let cur: JsonValue = obj;
+  for (const seg of path) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[seg];
+  }
+  return isObject(cur) ? cur : undefined;
+}
+
+function setPath(obj: JsonObject, path: readonly string[], value: JsonObject): JsonObject {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  return { ...obj, [head]: setPath(obj[head] as JsonObject, rest, value) };
+}
+
+/**
+ * `sidecar` (`sidecarTransformer`): injects containers, init containers,
+ * volumes, image pull secrets, app-container env and volume mounts, and pod
+ * metadata into a Pod or the pod template of a workload (POD_TEMPLATE_LOCATIONS),
+ * idempotently (status annotation, strip-and-reapply on template change; as
+ * istio pkg/kube/inject). Other kinds pass through unchanged.
+ *
+ * Safety defaults: a Pod is only injected on CREATE (its container list is
+ * immutable afterwards); mirror pods are skipped; opt-out/opt-in by the pod
+ * annotation or label `sidecar.postrender.io/inject` (`"false"`/`"true"`) or
+ * `sidecar.postrender.io/<name>.inject`, and the namespace label
+ * `sidecar.postrender.io/inject` (`disabled`/`enabled`), then `injectByDefault`.
+ *
+ * Config: see SidecarConfig / docs/sidecar.md. String values may hold
+ * `{{ <CEL> }}` template values over `object`, `namespace`, `namespaceLabels`,
+ * `annotations`, `labels` (of the pod template), `overrides` (pod annotations
+ * `sidecar.postrender.io/<name>.<key>`, by key) and `name`.
+ *
+ * Throws ConfigError (bad config or expression) at compile time; `apply` throws
+ * TransformError for a conflict under `onConflict: fail`, a malformed status
+ * annotation or a failing template value; reports a Warn finding when
+ * `initContainerOrder` cannot hold.
+ */
+export const sidecarTransformer: TransformerFactory = (config, opts) => {
+  const cfg = decodeSidecarConfig(config);
+  const parts = {
+    containers: cfg.containers, initContainers: cfg.initContainers, volumes: cfg.volumes,
+    imagePullSecrets: cfg.imagePullSecrets, volumeMounts: cfg.volumeMounts, env: cfg.env,
+    annotations: cfg.annotations, labels: cfg.labels,
+  };
+  const template = compileTemplate(parts as unknown as JsonObject, '');
+  const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{') };
+  return {
+    type: 'sidecar',
+    name: opts.name,
+    apply: (obj, ctx) => {
+      const loc = podTemplateLocation(obj);
+      if (!loc) return obj;
+      const isPod = loc.path.length === 0;
+      if (isPod && ctx.operation !== 'CREATE') return obj;
+      const tpl = getPath(obj, loc.path);
+      if (!tpl || !isObject(tpl.spec)) return obj;
+      const metadata = isObject(tpl.metadata) ? tpl.metadata : {};
+      if (isPod && MIRROR_POD_ANNOTATION in stringMap(metadata, 'annotations')) return obj;
+      const pod = { metadata, spec: tpl.spec };
+      const next = injectPod(obj, pod, compiled, ctx);
+      if (next === pod) return obj;
+      return setPath(obj, loc.path, { ...tpl, metadata: next.metadata, spec: next.spec });
+    },
+  };
+};
