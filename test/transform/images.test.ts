@@ -5,7 +5,7 @@ import { makeContext } from '../../src/transform/types.js';
 import { configErrorPath, deepFreeze, runCases } from './kustomize-cases.js';
 
 t.test('conformance: kustomize images cases', (t) => {
-  runCases(t as never, ['images']);
+  runCases(t, ['images']);
   t.end();
 });
 

@@ -22,6 +22,17 @@ export const CASES_DIR = new URL('../../../shared/conformance/cases/', import.me
 const OURS = ['namespace', 'labels', 'commonLabels', 'commonAnnotations', 'replicas', 'images'];
 const IGNORED = ['apiVersion', 'kind', 'resources'];
 
+/**
+ * Cases that pin something other than these transformers: YAML input/output
+ * quirks (160-179: anchors, printing, `kind: List`) and stream-level
+ * checks such as duplicate ids (216) and invalid input YAML (225) belong to
+ * the stream reader/printer.
+ */
+function notOurs(id: string): boolean {
+  const n = Number(id.slice(0, 3));
+  return (n >= 160 && n < 180) || n === 216 || n === 225;
+}
+
 export interface Case {
   id: string;
   kustomization: Record<string, unknown>;
@@ -41,7 +52,7 @@ export function loadCases(fields: readonly string[]): Case[] {
   const out: Case[] = [];
   for (const id of readdirSync(CASES_DIR).sort()) {
     const dir = join(CASES_DIR, id);
-    if (!existsSync(join(dir, 'kustomization.yaml'))) continue;
+    if (notOurs(id) || !existsSync(join(dir, 'kustomization.yaml'))) continue;
     const k = YAML.parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Record<string, unknown>;
     const keys = Object.keys(k);
     if (!keys.every((f) => OURS.includes(f) || IGNORED.includes(f))) continue;
