@@ -85,11 +85,3 @@ objectSelector:
 rules:
   {{- toYaml .Values.webhook.rules | nindent 2 }}
 {{- end -}}
-
-{{/* cert-manager's cainjector fills caBundle from this Certificate. */}}
-{{- define "kube-postrender.webhookAnnotations" -}}
-{{- if eq .Values.certificates.mode "cert-manager" }}
-annotations:
-  cert-manager.io/inject-ca-from: {{ .Release.Namespace }}/{{ include "kube-postrender.fullname" . }}
-{{- end }}
-{{- end -}}
