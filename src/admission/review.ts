@@ -22,7 +22,6 @@ import { deepEqual, isObject, metaString } from '../kube/object.js';
 import type { JsonObject, KubeObject } from '../kube/object.js';
 import { createPatch } from '../patch/create-patch.js';
 import type { EvaluationInput, EvaluationResult, PolicySet } from '../policy/types.js';
-import { exclusionReason } from './exclusions.js';
 import { revertImmutableFields } from './immutable.js';
 import { parseReview } from './parse.js';
 import type { AdmissionResponse, ParsedReview, ReviewResult } from './types.js';
@@ -34,10 +33,6 @@ export interface ReviewOptions {
   route: 'mutate' | 'validate';
   /** Labels of a namespace (Namespace informer), or undefined when unknown. Called at most once per review. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
-  /** The webhook's own namespace (excluded by default, DESIGN.md "Default exclusions"). */
-  ownNamespace?: string;
-  /** Apply DESIGN.md's default exclusions (default true). */
-  defaultExclusions?: boolean;
 }
 
 /** Maximum length (characters) of a denial message built from error text. */
@@ -52,8 +47,9 @@ const MAX_ERROR_MESSAGE = 512;
  * AdmissionReview of the request's apiVersion whose `response.uid` is the
  * request's. Never throws.
  *
- * DELETE and CONNECT are allowed without running policies. Excluded requests
- * (`exclusionReason`) are allowed untouched. Otherwise `policies.evaluate` runs
+ * DELETE and CONNECT are allowed without running policies. Otherwise
+ * `policies.evaluate` runs (which applies DESIGN.md's default exclusions per
+ * policy, with explicit opt-ins, identically for `run`)
  * on the object without `metadata.managedFields` (left out of evaluation and
  * of the diff: it can be huge; Istio drops it too) with the namespace of
  * `request.namespace`. Denials give `allowed: false`, `status.code` 403 and a
@@ -88,7 +84,6 @@ function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions):
   const { request } = parsed;
   const uid = request.uid;
   if (request.operation === 'DELETE' || request.operation === 'CONNECT') return { uid, allowed: true };
-  if (opts.defaultExclusions !== false && exclusionReason(request, opts.ownNamespace)) return { uid, allowed: true };
   const object = withoutManagedFields(request.object as KubeObject);
   const oldObject = request.oldObject ? withoutManagedFields(request.oldObject) : undefined;
   const namespace = request.namespace ?? '';

@@ -31,8 +31,6 @@ export interface AppOptions {
   bodyLimit?: number;
   /** fastify's `logger` option (default false). Request bodies are never logged. */
   logger?: FastifyServerOptions['logger'];
-  /** The webhook's own namespace (excluded from admission). */
-  ownNamespace?: string;
   /** Labels of a namespace, when a Namespace informer is running. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
 }
@@ -75,7 +73,6 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     if (!policies) return reply.code(503).send({ code: HTTP_ERROR_CODES.notReady, message: 'policies not loaded yet' });
     const result = review(request.body, policies, {
       route,
-      ownNamespace: opts.ownNamespace,
       namespaceLabels: opts.namespaceLabels,
     });
     return reply.code(result.statusCode).send(result.body);

@@ -109,31 +109,6 @@ t.test('a policy deleting the object: no patch, a warning', async (t) => {
   t.match(res.response.warnings?.[0], /deleting the object/);
 });
 
-t.test('default exclusions', async (t) => {
-  const helm = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sh.helm.release.v1.x.v1', labels: { owner: 'helm' } }, data: {} };
-  const mirror = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', annotations: { 'kubernetes.io/config.mirror': 'abc' } }, spec: {} };
-  const rows: [string, JsonObject, boolean][] = [
-    ['kube-system', { namespace: 'kube-system' }, true],
-    ['kube-node-lease', { namespace: 'kube-node-lease' }, true],
-    ['own namespace', { namespace: 'postrender-system' }, true],
-    ['Lease', { kind: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' } }, true],
-    ['events.k8s.io Event', { kind: { group: 'events.k8s.io', version: 'v1', kind: 'Event' } }, true],
-    ['Helm release Secret', { kind: { group: '', version: 'v1', kind: 'Secret' }, object: helm }, true],
-    ['mirror Pod', { kind: { group: '', version: 'v1', kind: 'Pod' }, object: mirror }, true],
-    ['ordinary ConfigMap', {}, false],
-    ['Secret without owner=helm (left to the policy engine)', { kind: { group: '', version: 'v1', kind: 'Secret' }, object: { ...helm, metadata: { name: 's' } } }, false],
-  ];
-  for (const [name, reqOver, excluded] of rows) {
-    const fake = fakePolicies();
-    const res = ok(review(mk({}, reqOver), fake, { route: 'mutate', ownNamespace: 'postrender-system' }));
-    t.equal(fake.calls.length, excluded ? 0 : 1, `${name}: ${excluded ? 'excluded' : 'evaluated'}`);
-    t.equal(Boolean(res.response.patch), !excluded, `${name}: patch`);
-  }
-  const fake = fakePolicies();
-  ok(review(mk({}, { namespace: 'kube-system' }), fake, { route: 'mutate', defaultExclusions: false }));
-  t.equal(fake.calls.length, 1, 'defaultExclusions: false evaluates');
-});
-
 interface ImmRow {
   name: string;
   kind: { group: string; version: string; kind: string };

@@ -79,7 +79,7 @@ t.test('health and readiness', async (t) => {
 
 t.test('namespace labels and own namespace are passed to review', async (t) => {
   const fake = fakePolicies();
-  const app = buildApp({ getPolicies: () => fake, namespaceLabels: () => ({ team: 'a' }), ownNamespace: 'shop' });
+  const app = buildApp({ getPolicies: () => fake, namespaceLabels: () => ({ team: 'a' }) });
   t.teardown(() => app.close());
   const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
   t.equal(res.statusCode, 200);
