@@ -9,7 +9,7 @@
  * hold here (and only here): duplicate object ids, and stream requirements such
  * as a no-target patch or a `replicas` entry that matches nothing.
  */
-import { deepEqual, formatResId, isListObject, isObject, metaMap, resIdOf, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, isListObject, isObject, metaMap, resIdOf, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from './compile.js';
 import type { Denial, PolicySet } from './types.js';
@@ -101,7 +101,7 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
   let changed = 0;
   slots.forEach((slot, i) => {
     const id = ids[i];
-    const namespace = id.namespace || (opts.namespace ?? '');
+    const namespace = id.namespace || (CLUSTER_SCOPED_KINDS.has(id.kind) ? '' : opts.namespace ?? '');
     const r = policies.evaluate(slot.object, {
       frontDoor: 'render',
       operation: 'CREATE',

@@ -105,17 +105,43 @@ function readPatchFile(path: string, opts: FactoryOptions, field: string): strin
 // ---------------------------------------------------------------------------
 // Application
 
+/**
+ * While transforming, kustomize keeps its internal annotations
+ * (`config.kubernetes.io/index`, ...) on every resource, so `metadata.annotations`
+ * always exists for a JSON patch: `add /metadata/annotations/x` works on an
+ * object without annotations (conformance 082, 084), and kustomize drops the
+ * map again at output when nothing else is left (finding 39). We emulate it
+ * with an empty map that is removed again if it stays empty.
+ */
+function withAnnotationsMap(obj: KubeObject): KubeObject {
+  const meta = metadataOf(obj);
+  if (meta === undefined || (Object.prototype.hasOwnProperty.call(meta, 'annotations') && meta.annotations !== null)) return obj;
+  return { ...obj, metadata: { ...meta, annotations: {} } };
+}
+
+function withoutEmptyAnnotations(out: KubeObject, before: KubeObject): KubeObject {
+  const meta = metadataOf(out);
+  const ann = meta?.annotations;
+  if (meta === undefined || !isObject(ann) || Object.keys(ann).length > 0) return out;
+  const was = metadataOf(before);
+  if (was !== undefined && Object.prototype.hasOwnProperty.call(was, 'annotations') && was.annotations !== null) return out;
+  const copy: JsonObject = { ...meta };
+  if (was !== undefined && was.annotations === null) copy.annotations = null;
+  else delete copy.annotations;
+  return { ...out, metadata: copy };
+}
+
 /** A JSON6902 application, with its error turned into a TransformError carrying the pointer. */
 function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
   let out: unknown;
   try {
-    out = applyJson6902(obj, ops);
+    out = applyJson6902(withAnnotationsMap(obj), ops);
   } catch (e) {
     if (e instanceof Json6902Error) throw new TransformError(e.message, e.path);
     throw e;
   }
   if (!isObject(out)) throw new TransformError('JSON patch did not yield an object');
-  return out;
+  return withoutEmptyAnnotations(out, obj);
 }
 
 /** Sets or deletes one `metadata` field of a fresh copy, as it was in `before`. */
