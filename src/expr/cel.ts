@@ -244,14 +244,14 @@ export function toCelValue(v: unknown): CelValue {
   return out;
 }
 
-/** Converts a CEL result back to plain JSON: int/uint to number, lists to arrays, maps to objects. */
+/** Converts a CEL value (or a `toCelValue` result) back to plain JSON: int/uint to number, lists to arrays, maps to objects. */
 export function fromCel(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (isCelUint(v)) return Number(v.value);
-  if (isCelList(v)) return Array.from(v as Iterable<unknown>, fromCel);
-  if (isCelMap(v)) {
+  if (isCelList(v) || Array.isArray(v)) return Array.from(v as Iterable<unknown>, fromCel);
+  if (isCelMap(v) || v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of (v as unknown as { entries(): Iterable<[unknown, unknown]> }).entries()) out[String(fromCel(k))] = fromCel(x);
+    for (const [k, x] of (v as ReadonlyMap<unknown, unknown>).entries()) out[String(fromCel(k))] = fromCel(x);
     return out;
   }
   return v;

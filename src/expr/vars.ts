@@ -1,0 +1,104 @@
+/**
+ * The CEL variables of Kubernetes admission (ValidatingAdmissionPolicy,
+ * https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/#validation-expression),
+ * built from what a transformer or a match clause knows, and the compiler of
+ * `match.conditions` / `exclude.conditions` (as webhook `matchConditions`).
+ *
+ * This module must not import `policy/` (layering, DESIGN.md); its types are
+ * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
+ */
+import { compileExpression, ExprError } from './cel.js';
+
+/** What the variables are built from: a subset of `TransformContext` and of `EvaluationInput`. */
+export interface ExprVarsInput {
+  /** Admission operation (`CREATE` in render). */
+  operation: string;
+  /** Effective namespace ('' for cluster-scoped objects). */
+  namespace: string;
+  /** The object before an UPDATE. */
+  oldObject?: unknown;
+  /** Labels of the namespace, when known. */
+  namespaceLabels?: Readonly<Record<string, string>>;
+  /** The AdmissionReview `request` as JSON, at admission; absent in render. */
+  request?: Readonly<Record<string, unknown>>;
+}
+
+/** The four variables, plain JSON. */
+export interface ExprVars {
+  object: unknown;
+  oldObject: unknown;
+  request: Record<string, unknown>;
+  namespaceObject: Record<string, unknown> | null;
+  [name: string]: unknown;
+}
+
+/** Requests with `object`/`oldObject` removed, by identity (they are variables of their own, as in Kubernetes). */
+const strippedRequests = new WeakMap<object, Record<string, unknown>>();
+
+function stripRequest(request: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  let out = strippedRequests.get(request);
+  if (!out) {
+    const { object: _o, oldObject: _old, ...rest } = request;
+    void _o;
+    void _old;
+    out = rest;
+    strippedRequests.set(request, out);
+  }
+  return out;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** A render-time `request`: what an admission request for creating this object would say, with an empty user. */
+function syntheticRequest(object: unknown, input: ExprVarsInput): Record<string, unknown> {
+  const o = (object ?? {}) as Record<string, unknown>;
+  const md = (o.metadata ?? {}) as Record<string, unknown>;
+  const apiVersion = str(o.apiVersion);
+  const slash = apiVersion.indexOf('/');
+  const kind = { group: slash < 0 ? '' : apiVersion.slice(0, slash), version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1), kind: str(o.kind) };
+  return { operation: input.operation, namespace: input.namespace, name: str(md.name), kind, userInfo: { username: '', groups: [] }, dryRun: false };
+}
+
+/**
+ * Builds `object`, `oldObject`, `request` and `namespaceObject` as
+ * ValidatingAdmissionPolicy defines them: `oldObject` is null unless UPDATE
+ * gave one; `request` is the AdmissionRequest without `object`/`oldObject`
+ * (in render: operation, namespace, name, kind, an empty userInfo and
+ * `dryRun: false`); `namespaceObject` is null for cluster-scoped objects, else
+ * a Namespace with the known labels ({} when unknown).
+ */
+export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
+  const request = input.request ? stripRequest(input.request) : syntheticRequest(object, input);
+  const namespaceObject = input.namespace
+    ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: input.namespace, labels: { ...(input.namespaceLabels ?? {}) } } }
+    : null;
+  return { object, oldObject: input.oldObject ?? null, request, namespaceObject };
+}
+
+/**
+ * Compiles one `match.conditions[].expression` (or `exclude`) at policy load;
+ * assignable to `policy/match.ts` `ConditionCompiler`. Input: the expression
+ * and its JSON path in the policy (e.g. `spec.match.conditions[0].expression`).
+ * Output: a predicate over (object, evaluation input). Throws ExprError (with
+ * `path`) on a compile error; the predicate throws ExprError when the
+ * expression fails or does not return a bool, and the policy's failurePolicy
+ * then applies (as webhook matchConditions: "an error ... the failurePolicy
+ * for the webhook is used").
+ */
+export function conditionCompiler(expression: string, path: string): (object: unknown, input: ExprVarsInput) => boolean {
+  const program = compileExpression(expression, { path });
+  return (object, input) => {
+    const r = program.evaluate(buildExprVars(object, input));
+    if (typeof r !== 'boolean') throw new ExprError(`condition must evaluate to a bool, got ${describeValue(r)}`, path);
+    return r;
+  };
+}
+
+/** A short description of a CEL result for error messages: its type and, when short, its value. */
+export function describeValue(v: unknown): string {
+  const type = v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'map' : typeof v === 'number' ? 'number' : typeof v;
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length <= 40 ? `${type} ${text}` : type;
+}

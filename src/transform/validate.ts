@@ -1,0 +1,98 @@
+/**
+ * The `validate` transformer: a CEL rule, as a ValidatingAdmissionPolicy
+ * `validations[]` entry (expression, message, messageExpression) plus an
+ * action (Deny or Warn, as its `validationActions`). It runs where it sits in
+ * the chain, on the object as transformed so far, reports a Finding when the
+ * expression is false and never changes the object.
+ *
+ * Semantics from https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/ :
+ * - the expression must evaluate to a bool; an error or a non-bool is a
+ *   transformer error, so the policy's failurePolicy applies;
+ * - without `message` or `messageExpression`, the message is
+ *   `failed expression: <expression>`;
+ * - a `messageExpression` that fails, is not a string, is blank or holds a
+ *   line break falls back to `message` (as the API server, which logs it).
+ */
+import { compileExpression, ExprError, type CompiledExpression } from '../expr/cel.js';
+import { buildExprVars, describeValue } from '../expr/vars.js';
+import type { KubeObject } from '../kube/object.js';
+import { ConfigError, TransformError, type Transformer, type TransformerFactory, type TransformContext } from './types.js';
+
+/** A `validate` entry as written in a policy. */
+export interface ValidateConfig {
+  /** CEL; must evaluate to a bool. true: the object passes. */
+  expression: string;
+  /** Fixed message when the expression is false. */
+  message?: string;
+  /** CEL giving the message (a string); wins over `message` when it evaluates cleanly. */
+  messageExpression?: string;
+  /** Deny (default): the object is refused; Warn: a warning only. */
+  action?: 'Deny' | 'Warn';
+}
+
+const FIELDS = new Set(['expression', 'message', 'messageExpression', 'action']);
+
+/** Parses and checks a `validate` config. Throws ConfigError with a path relative to the config. */
+export function parseValidateConfig(config: unknown): ValidateConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ConfigError('must be an object with an expression');
+  const c = config as Record<string, unknown>;
+  for (const k of Object.keys(c)) if (!FIELDS.has(k)) throw new ConfigError('unknown field', k);
+  if (typeof c.expression !== 'string' || c.expression.trim() === '') throw new ConfigError('must be a non-empty CEL expression', 'expression');
+  for (const k of ['message', 'messageExpression'] as const) {
+    if (c[k] !== undefined && typeof c[k] !== 'string') throw new ConfigError('must be a string', k);
+  }
+  if (c.action !== undefined && c.action !== 'Deny' && c.action !== 'Warn') throw new ConfigError('must be one of "Deny", "Warn"', 'action');
+  return c as unknown as ValidateConfig;
+}
+
+function compileAt(source: string, field: string): CompiledExpression {
+  try {
+    return compileExpression(source, { path: field });
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e), field);
+  }
+}
+
+/** The message of a failed rule: messageExpression when clean, else message, else `failed expression: <expression>`. */
+function failureMessage(cfg: ValidateConfig, messageProgram: CompiledExpression | undefined, vars: Record<string, unknown>): string {
+  const fallback = cfg.message !== undefined && cfg.message.trim() !== '' ? cfg.message : `failed expression: ${cfg.expression.trim()}`;
+  if (!messageProgram) return fallback;
+  try {
+    const m = messageProgram.evaluate(vars);
+    return typeof m === 'string' && m.trim() !== '' && !/[\r\n]/.test(m) ? m : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Factory of the `validate` transformer (type `validate`). Compiles the
+ * expression and messageExpression once; throws ConfigError (path
+ * `expression`/`messageExpression` with line:column for CEL errors).
+ * `apply` returns its input object (same reference) and calls
+ * `ctx.report({action, rule: name, message})` when the expression is false;
+ * it throws TransformError when the expression fails or is not a bool, or
+ * when the evaluation bound is exceeded.
+ */
+export const validateTransformer: TransformerFactory = (config, opts): Transformer => {
+  const cfg = parseValidateConfig(config);
+  const program = compileAt(cfg.expression, 'expression');
+  const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression') : undefined;
+  const action = cfg.action ?? 'Deny';
+  return {
+    type: 'validate',
+    name: opts.name,
+    apply(obj: KubeObject, ctx: TransformContext): KubeObject {
+      const vars = buildExprVars(obj, ctx);
+      let ok: unknown;
+      try {
+        ok = program.evaluate(vars);
+      } catch (e) {
+        throw new TransformError(`expression failed: ${e instanceof ExprError ? e.message : String(e)}`);
+      }
+      if (typeof ok !== 'boolean') throw new TransformError(`expression must evaluate to a bool, got ${describeValue(ok)}`);
+      if (!ok) ctx.report({ action, rule: opts.name, message: failureMessage(cfg, messageProgram, vars) });
+      return obj;
+    },
+  };
+};
