@@ -1,0 +1,46 @@
+// The committed patch-metadata table equals a fresh generation from
+// ../shared/k8s/swagger.json (skipped when that file is absent), and the
+// lookups by GVK and field behave as documented.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { fieldMeta, isMergeList, schemaForGVK } from '../../src/patch/patch-meta.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const swagger = fileURLToPath(new URL('../../../shared/k8s/swagger.json', import.meta.url));
+
+t.test('committed table equals a fresh generation', { skip: existsSync(swagger) ? false : 'no ../shared/k8s/swagger.json' }, async (tt) => {
+  const fresh = execFileSync(process.execPath, ['scripts/gen-k8s-patch-meta.mjs', swagger, '--stdout'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const committed = readFileSync(new URL('../../src/patch/k8s-patch-meta.generated.ts', import.meta.url), 'utf8');
+  tt.ok(fresh === committed, 'src/patch/k8s-patch-meta.generated.ts is up to date (npm run gen:k8s-patch-meta)');
+});
+
+const lookups: { name: string; gvk: { group: string; version: string; kind: string }; known: boolean; path: string[]; want?: Record<string, unknown> }[] = [
+  { name: 'Deployment containers (exact GVK)', gvk: { group: 'apps', version: 'v1', kind: 'Deployment' }, known: true, path: ['spec', 'template', 'spec', 'containers'], want: { strategy: 'merge', mergeKey: 'name' } },
+  { name: 'Deployment in another version falls back to the group+kind', gvk: { group: 'apps', version: 'v1beta2', kind: 'Deployment' }, known: true, path: ['spec', 'template', 'spec', 'volumes'], want: { strategy: 'merge,retainKeys', mergeKey: 'name' } },
+  { name: 'container ports carry list-map keys', gvk: { group: '', version: 'v1', kind: 'Pod' }, known: true, path: ['spec', 'containers', 'ports'], want: { mergeKey: 'containerPort', mapKeys: ['containerPort', 'protocol'] } },
+  { name: 'Service ports', gvk: { group: '', version: 'v1', kind: 'Service' }, known: true, path: ['spec', 'ports'], want: { mergeKey: 'port', mapKeys: ['port', 'protocol'] } },
+  { name: 'finalizers: merge without key', gvk: { group: '', version: 'v1', kind: 'ConfigMap' }, known: true, path: ['metadata', 'finalizers'], want: { strategy: 'merge', listType: 'set' } },
+  { name: 'tolerations: no merge strategy', gvk: { group: '', version: 'v1', kind: 'Pod' }, known: true, path: ['spec', 'tolerations'], want: undefined },
+  { name: 'custom resource: unknown', gvk: { group: 'x.io', version: 'v1', kind: 'Deployment' }, known: false, path: ['spec'], want: undefined },
+];
+
+for (const row of lookups) {
+  t.test(row.name, async (tt) => {
+    const { known, schema } = schemaForGVK(row.gvk);
+    tt.equal(known, row.known, 'known');
+    let def = schema;
+    let meta;
+    for (const f of row.path) {
+      meta = fieldMeta(def, f);
+      def = meta?.ref;
+    }
+    if (row.want === undefined) {
+      tt.notOk(isMergeList(meta), 'not a merge list');
+      return;
+    }
+    tt.match(meta, row.want);
+    tt.equal(isMergeList(meta), String(row.want.strategy ?? 'merge').includes('merge'));
+  });
+}
