@@ -1,0 +1,97 @@
+/**
+ * The `validate` transformer: config errors, findings, message resolution as
+ * ValidatingAdmissionPolicy, evaluation errors, and the transformer laws
+ * (frozen input untouched, same reference returned, idempotent).
+ */
+import t from 'tap';
+import { validateTransformer } from '../../src/transform/validate.js';
+import { ConfigError, makeContext, TransformError, type Finding } from '../../src/transform/types.js';
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+const deployment = deepFreeze({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'team-a', labels: { app: 'web' } },
+  spec: { replicas: 2, template: { spec: { containers: [{ name: 'app', image: 'nginx:latest' }] } } },
+});
+
+t.test('config errors name the field', async (t) => {
+  const rows: [unknown, string, RegExp][] = [
+    ['x > 1', '', /must be an object/],
+    [{}, 'expression', /non-empty CEL expression/],
+    [{ expression: '' }, 'expression', /non-empty/],
+    [{ expression: 'object.', message: 'm' }, 'expression', /syntax error/],
+    [{ expression: 'params.x' }, 'expression', /undeclared reference to 'params' at 1:1/],
+    [{ expression: 'true', messageExpression: 'objekt.x' }, 'messageExpression', /undeclared reference to 'objekt'/],
+    [{ expression: 'true', message: 3 }, 'message', /must be a string/],
+    [{ expression: 'true', action: 'Audit' }, 'action', /must be one of/],
+    [{ expression: 'true', rule: 'x' }, 'rule', /unknown field/],
+  ];
+  for (const [config, path, re] of rows) {
+    let err: unknown;
+    try {
+      validateTransformer(config, { name: 'r' });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof ConfigError, `${JSON.stringify(config)}: ConfigError`);
+    t.equal((err as ConfigError).path, path, `${JSON.stringify(config)}: path`);
+    t.match((err as Error).message, re, `${JSON.stringify(config)}: message`);
+  }
+});
+
+t.test('findings: action, rule name, message resolution', async (t) => {
+  const rows: { name: string; config: Record<string, unknown>; want: Finding[] }[] = [
+    { name: 'passes', config: { expression: 'object.spec.replicas >= 2', message: 'too few' }, want: [] },
+    { name: 'deny by default', config: { expression: 'object.spec.replicas >= 3', message: 'too few replicas' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'too few replicas' }] },
+    { name: 'warn', config: { expression: 'object.spec.replicas >= 3', message: 'few', action: 'Warn' }, want: [{ action: 'Warn', rule: 'min-replicas', message: 'few' }] },
+    { name: 'default message', config: { expression: ' object.spec.replicas >= 3 ' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'failed expression: object.spec.replicas >= 3' }] },
+    {
+      name: 'messageExpression wins',
+      config: { expression: "object.spec.template.spec.containers.all(c, !c.image.endsWith(':latest'))", message: 'no latest', messageExpression: "'image ' + object.spec.template.spec.containers[0].image + ' uses latest'" },
+      want: [{ action: 'Deny', rule: 'min-replicas', message: 'image nginx:latest uses latest' }],
+    },
+    { name: 'messageExpression error falls back', config: { expression: 'false', message: 'fixed', messageExpression: 'object.metadata.nope' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression non-string falls back', config: { expression: 'false', message: 'fixed', messageExpression: '42' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression blank falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'  '" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression with line break falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'a\\nb'" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'context variables', config: { expression: "namespaceObject.metadata.labels.env != 'prod' || request.operation != 'CREATE'", message: 'no creates in prod' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'no creates in prod' }] },
+  ];
+  for (const row of rows) {
+    const tr = validateTransformer(row.config, { name: 'min-replicas' });
+    t.equal(tr.type, 'validate');
+    const findings: Finding[] = [];
+    const ctx = makeContext({ namespace: 'team-a', namespaceLabels: { env: 'prod' }, report: (f) => findings.push(f) });
+    const out = tr.apply(deployment, ctx);
+    t.equal(out, deployment, `${row.name}: same reference`);
+    t.equal(tr.apply(out!, makeContext({ namespace: 'team-a', namespaceLabels: { env: 'prod' } })), deployment, `${row.name}: idempotent`);
+    t.same(findings, row.want, row.name);
+  }
+});
+
+t.test('evaluation errors are TransformErrors (failurePolicy applies)', async (t) => {
+  const rows: [string, RegExp][] = [
+    ['object.metadata.annotations.owner == "x"', /expression failed: .*(no such key|not found)/],
+    ['object.metadata.name', /must evaluate to a bool, got string "web"/],
+    ['object.spec.replicas', /must evaluate to a bool, got number 2/],
+  ];
+  for (const [expression, re] of rows) {
+    const tr = validateTransformer({ expression }, { name: 'r' });
+    t.throws(() => tr.apply(deployment, makeContext()), TransformError, expression);
+    t.throws(() => tr.apply(deployment, makeContext()), re, expression);
+  }
+});
+
+t.test('the evaluation bound is a TransformError', async (t) => {
+  const items = Array.from({ length: 400 }, (_, i) => ({ name: `c${i}`, image: 'x' }));
+  const big = { ...deployment, spec: { template: { spec: { containers: items } } } };
+  const tr = validateTransformer({ expression: 'object.spec.template.spec.containers.all(a, object.spec.template.spec.containers.all(b, a.name == b.name || true))' }, { name: 'quadratic' });
+  t.throws(() => tr.apply(big, makeContext()), /cost limit exceeded/);
+});
