@@ -207,6 +207,9 @@ type Template = JsonValue | StringTemplate | Template[] | { [k: string]: Templat
 
 const EXPR = /\{\{([\s\S]*?)\}\}/g;
 
+/** The variables a template value may use (see sidecarTransformer). */
+export const TEMPLATE_VARIABLES: readonly string[] = ['object', 'namespaceName', 'namespaceLabels', 'annotations', 'labels', 'overrides', 'name'];
+
 function compileString(s: string, path: string): string | StringTemplate {
   if (!s.includes('{{')) return s;
   const parts: (string | CompiledExpression)[] = [];
@@ -214,7 +217,7 @@ function compileString(s: string, path: string): string | StringTemplate {
   for (const m of s.matchAll(EXPR)) {
     if (m.index > last) parts.push(s.slice(last, m.index));
     try {
-      parts.push(compileExpression(m[1].trim()));
+      parts.push(compileExpression(m[1].trim(), { variables: TEMPLATE_VARIABLES }));
     } catch (e) {
       throw new ConfigError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path);
     }
@@ -383,15 +386,16 @@ type AddResult = 'added' | 'same' | 'skipped';
  */
 function addKeyed(items: JsonObject[], item: JsonObject, key: string, onConflict: ConflictPolicy, what: string, first = false): AddResult {
   const i = items.findIndex((x) => x[key] === item[key]);
+  // A private copy per place: a shared object would print as a YAML alias.
   if (i < 0) {
-    if (first) items.unshift(item);
-    else items.push(item);
+    if (first) items.unshift(deepClone(item));
+    else items.push(deepClone(item));
     return 'added';
   }
   if (deepEqual(items[i], item)) return 'same';
   if (onConflict === 'fail') throw new TransformError(`${what} ${JSON.stringify(item[key])} already exists with different content (onConflict: fail)`);
   if (onConflict === 'skip') return 'skipped';
-  items[i] = item;
+  items[i] = deepClone(item);
   return 'added';
 }
 
@@ -524,7 +528,7 @@ function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformCont
   for (const [k, v] of Object.entries(annotations)) if (k.startsWith(prefix)) overrides[k.slice(prefix.length)] = v;
   return {
     object: obj,
-    namespace: ctx.namespace,
+    namespaceName: ctx.namespace,
     namespaceLabels: ctx.namespaceLabels ?? {},
     annotations,
     labels: stringMap(pod.metadata, 'labels'),
@@ -598,7 +602,7 @@ function setPath(obj: JsonObject, path: readonly string[], value: JsonObject): J
  * `sidecar.postrender.io/inject` (`disabled`/`enabled`), then `injectByDefault`.
  *
  * Config: see SidecarConfig / docs/sidecar.md. String values may hold
- * `{{ <CEL> }}` template values over `object`, `namespace`, `namespaceLabels`,
+ * `{{ <CEL> }}` template values over `object`, `namespaceName` (`namespace` is reserved in CEL), `namespaceLabels`,
  * `annotations`, `labels` (of the pod template), `overrides` (pod annotations
  * `sidecar.postrender.io/<name>.<key>`, by key) and `name`.
  *
