@@ -96,18 +96,19 @@ export const COMMON_ANNOTATIONS_FIELD_SPECS: readonly FieldSpec[] = [
 ];
 
 /**
- * kustomize `imagesFieldSpecs` (images.go): any kind. The images transformer
- * never creates these (kustomize passes no create kind), so `create` is moot.
- * The "legacy" walk over every `containers`/`initContainers` list comes first
- * (api/filters/imagetag/legacy.go); see src/transform/images.ts.
+ * kustomize v5.5 `imagesFieldSpecs` (images.go): any kind. The images
+ * transformer never creates these (kustomize passes no create kind), so
+ * `create` is moot. The "legacy" walk over every `containers`/`initContainers`
+ * list comes first (api/filters/imagetag/legacy.go); see
+ * src/transform/images.ts. Later kustomize releases add image volumes
+ * (`spec/volumes[]/image/reference`); v5.5 (kubectl 1.32) leaves them alone,
+ * checked against `kubectl kustomize`.
  */
 export const IMAGES_FIELD_SPECS: readonly FieldSpec[] = [
   fs('spec/containers[]/image', true),
   fs('spec/initContainers[]/image', true),
-  fs('spec/volumes[]/image/reference', true),
   fs('spec/template/spec/containers[]/image', true),
   fs('spec/template/spec/initContainers[]/image', true),
-  fs('spec/template/spec/volumes[]/image/reference', true),
 ];
 
 /**

@@ -146,8 +146,8 @@ function decodeEntries(config: unknown): ImageEntry[] {
  * Entries apply in order, each as one kustomize ImageTagTransformer: first
  * every `image` in any `containers`/`initContainers` list at any depth (not
  * CustomResourceDefinitions, not `ephemeralContainers`, conformance 103), then
- * the images field specs (which also reach image volumes'
- * `image.reference`). An entry without `name` is ignored (105).
+ * the images field specs (pod spec and pod template containers). Image
+ * volumes are not touched, as in v5.5. An entry without `name` is ignored (105).
  *
  * Because the field-spec pass runs after the legacy walk, an entry can hit
  * the same field twice in one run: a `newName` carrying a digest gives

@@ -33,9 +33,9 @@ t.test('unit rows', (t) => {
     { name: 'digest replaces tag', config: [{ name: 'nginx', digest: 'sha256:d' }], input: pod('nginx:1.25'), want: pod('nginx@sha256:d') },
     { name: 'entry without name ignored', config: [{ newTag: 'x' }], input: pod('nginx'), want: pod('nginx') },
     {
-      name: 'image volume reference (field spec pass)', config: [{ name: 'data', newTag: '2' }],
+      name: 'image volumes untouched in v5.5 (kubectl kustomize)', config: [{ name: 'data', newTag: '2' }],
       input: pod('nginx', { volumes: [{ name: 'v', image: { reference: 'data:1' } }] }),
-      want: pod('nginx', { volumes: [{ name: 'v', image: { reference: 'data:2' } }] }),
+      want: pod('nginx', { volumes: [{ name: 'v', image: { reference: 'data:1' } }] }),
     },
     {
       name: 'CRD skipped by the legacy walk', config: [{ name: 'nginx', newTag: '2' }],

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TAP } from 'tap';
+import type tap from 'tap';
 import YAML from 'yaml';
 import { deepEqual, isObject, resIdOf, type KubeObject } from '../../src/kube/object.js';
 import { annotationsTransformer } from '../../src/transform/annotations.js';
@@ -129,7 +129,7 @@ export function diffStreams(actual: readonly KubeObject[], expected: readonly Ku
 }
 
 /** Registers one tap subtest per case: expected output or error, plus the laws. */
-export function runCases(t: TAP, fields: readonly string[]): void {
+export function runCases(t: typeof tap, fields: readonly string[]): void {
   const cases = loadCases(fields);
   t.ok(cases.length > 0, `found conformance cases for ${fields.join(', ')}`);
   for (const c of cases) {
