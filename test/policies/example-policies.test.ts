@@ -8,35 +8,15 @@ import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { review } from '../../src/admission/review.js';
-import { formatResId, gvkOf, isObject, metaString, resIdOf, type KubeObject } from '../../src/kube/object.js';
+import { formatResId, isObject, resIdOf, type KubeObject } from '../../src/kube/object.js';
 import { parseManifests } from '../../src/kube/yaml-stream.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import { renderManifests, RenderError } from '../../src/policy/render.js';
 import type { PolicySet } from '../../src/policy/types.js';
-import { policyLoadOptions } from './helpers.js';
+import { admissionReview, policyLoadOptions } from './helpers.js';
 
 const examples = resolve(import.meta.dirname, '../../examples/policies');
 const policyDirs = readdirSync(examples).filter((d) => !d.startsWith('.')).sort();
-
-/** The AdmissionReview the API server would send for creating `object`. */
-export function admissionReview(object: KubeObject, uid: string): Record<string, unknown> {
-  const g = gvkOf(object);
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: g.group, version: g.version, kind: g.kind },
-      resource: { group: g.group, version: g.version, resource: `${g.kind.toLowerCase()}s` },
-      operation: 'CREATE',
-      namespace: metaString(object, 'namespace'),
-      name: metaString(object, 'name'),
-      userInfo: { username: 'alice', groups: ['system:authenticated'] },
-      object,
-      dryRun: false,
-    },
-  };
-}
 
 interface Verdict {
   allowed: boolean;
