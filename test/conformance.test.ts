@@ -81,7 +81,7 @@ function judge(c: ConformanceCase, r: RunResult): string | null {
 
 const cases = loadCases();
 if (cases.length === 0) {
-  t.skip(`no conformance cases at ${CASES_DIR}`);
+  t.skip(`no conformance cases at ${CASES_DIR}`, () => undefined);
 } else if (!existsSync(CLI)) {
   t.fail(`${CLI} does not exist: build first (npm run build; npm test does it)`);
 } else {
