@@ -223,6 +223,12 @@ function mergeSources(st: WalkState, value: YamlNode | Alias | null): JsonObject
   });
 }
 
+/** `obj[k] = v` as an own data property, also for the key `__proto__`. */
+function setOwn(obj: JsonObject, k: string, v: JsonValue): void {
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
+}
+
 function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
   const out: JsonObject = {};
   const explicit = new Set<string>();
@@ -235,13 +241,11 @@ function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
     const k = keyText(st, pair.key);
     if (explicit.has(k)) fail(st, (pair.key as YamlNode | null)?.range?.[0], `mapping key ${JSON.stringify(k)} already defined`);
     explicit.add(k);
-    Object.defineProperty(out, k, { value: nodeValue(st, pair.value as YamlNode | Alias | null), enumerable: true, writable: true, configurable: true });
+    setOwn(out, k, nodeValue(st, pair.value as YamlNode | Alias | null));
   }
   for (const src of merged) {
     for (const [k, v] of Object.entries(src)) {
-      if (!Object.prototype.hasOwnProperty.call(out, k)) {
-        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-      }
+      if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
     }
   }
   return out;
