@@ -223,6 +223,7 @@ function compileString(s: string, path: string): string | StringTemplate {
     }
     last = m.index + m[0].length;
   }
+  if (s.slice(last).includes('{{')) throw new ConfigError(`template value: unclosed "{{" in ${JSON.stringify(s)}`, path);
   if (last < s.length) parts.push(s.slice(last));
   return new StringTemplate(parts, parts.length === 1 && typeof parts[0] !== 'string', path);
 }

@@ -1,0 +1,188 @@
+/**
+ * Unit tests of the sidecar transformer: config errors, safety defaults
+ * (Pods only on CREATE, mirror pods), ordering warnings, a malformed status
+ * annotation, the recorded ReplicaSet Pod request through review(), and the
+ * laws on every table row (frozen input not mutated, apply(apply(x)) ==
+ * apply(x), applyPatch(x, createPatch(x, y)) == y, appended items only).
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fjp from 'fast-json-patch';
+import { deepEqual, type JsonObject, type KubeObject } from '../../src/kube/object.js';
+import { createPatch } from '../../src/patch/create-patch.js';
+import { review } from '../../src/admission/review.js';
+import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
+import {
+  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify,
+} from '../../src/transform/sidecar.js';
+import { admit, sidecarPolicies, streamObjects } from './sidecar-golden.test.js';
+
+const fixtures = resolve(import.meta.dirname, '../fixtures/sidecar');
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+const SHIPPER = {
+  name: 'log-shipper',
+  containers: [{ name: 'log-shipper', image: 'fluent/fluent-bit:3.1' }],
+  volumes: [{ name: 'logs', emptyDir: {} }],
+  volumeMounts: [{ name: 'logs', mountPath: '/var/log/app' }],
+};
+
+const pod = (extra: JsonObject = {}, annotations?: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: 'shop', ...(annotations ? { annotations } : {}) },
+  spec: { containers: [{ name: 'app', image: 'app:1' }], ...extra },
+});
+
+const deployment: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web' },
+  spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1' }] } } },
+};
+
+t.test('config errors name the field', async (t) => {
+  const cases: [unknown, string, RegExp][] = [
+    [{ containers: [] }, 'name', /name is required/],
+    [{ name: 'Bad_Name', annotations: { a: 'b' } }, 'name', /DNS label/],
+    [{ name: 'x' }, '', /nothing to inject/],
+    [{ name: 'x', containers: [{ image: 'i' }] }, 'containers[0].name', /name is required/],
+    [{ name: 'x', containers: [{ name: 'a' }, { name: 'a' }] }, 'containers[1].name', /duplicate name/],
+    [{ name: 'x', containers: [{ name: 'a' }], initContainers: [{ name: 'a' }] }, 'initContainers[0].name', /also in containers/],
+    [{ name: 'x', containers: [{ name: 'a' }], onConflict: 'merge' }, 'onConflict', /must be one of/],
+    [{ name: 'x', containers: [{ name: 'a' }], position: 'middle' }, 'position', /must be one of/],
+    [{ name: 'x', containers: [{ name: 'a' }], injectByDefault: 'yes' }, 'injectByDefault', /expected a bool/],
+    [{ name: 'x', containers: [{ name: 'a' }], sidecars: [] }, 'sidecars', /unknown field/],
+    [{ name: 'x', containers: [{ name: 'a' }], initContainerOrder: { after: 'istio-init' } }, 'initContainerOrder.after', /list of container names/],
+    [{ name: 'x', volumeMounts: [{ name: 'v' }] }, 'volumeMounts[0].mountPath', /mountPath is required/],
+    [{ name: 'x', containers: [{ name: 'a', image: '{{ object.metadata.name +' }] }, 'containers[0].image', /unclosed/],
+    [{ name: 'x', containers: [{ name: 'a', image: '{{ object.metadata.name + }}' }] }, 'containers[0].image', /template value/],
+    [{ name: 'x', containers: [{ name: 'a', image: '{{ nope }}' }] }, 'containers[0].image', /undeclared/],
+    [[], '', /expected a map/],
+  ];
+  for (const [config, path, re] of cases) {
+    try {
+      sidecarTransformer(config, { name: 't' });
+      t.fail(`accepted ${JSON.stringify(config)}`);
+    } catch (e) {
+      t.ok(e instanceof ConfigError, `${JSON.stringify(config)}: ConfigError`);
+      t.equal((e as ConfigError).path, path, `path ${path}`);
+      t.match((e as Error).message, re);
+    }
+  }
+  t.same(decodeSidecarConfig({ name: 'a', labels: { x: 'y' } }).onConflict, 'skip', 'onConflict defaults to skip');
+});
+
+interface Row {
+  name: string;
+  config: unknown;
+  obj: KubeObject;
+  ctx?: Partial<TransformContext>;
+  changed: boolean;
+}
+
+const rows: Row[] = [
+  { name: 'plain Pod', config: SHIPPER, obj: pod(), changed: true },
+  { name: 'Deployment template', config: SHIPPER, obj: deployment, changed: true },
+  { name: 'Pod on UPDATE is left alone', config: SHIPPER, obj: pod(), ctx: { operation: 'UPDATE', frontDoor: 'admission' }, changed: false },
+  { name: 'Deployment on UPDATE is injected', config: SHIPPER, obj: deployment, ctx: { operation: 'UPDATE', frontDoor: 'admission' }, changed: true },
+  { name: 'mirror pod skipped', config: SHIPPER, obj: pod({}, { 'kubernetes.io/config.mirror': 'abc' }), changed: false },
+  { name: 'opt-out annotation', config: SHIPPER, obj: pod({}, { 'sidecar.postrender.io/inject': 'false' }), changed: false },
+  { name: 'opt-in mode without opt-in', config: { ...SHIPPER, injectByDefault: false }, obj: pod(), changed: false },
+  { name: 'opt-in by namespace label', config: { ...SHIPPER, injectByDefault: false }, obj: pod(), ctx: { namespaceLabels: { 'sidecar.postrender.io/inject': 'enabled' } }, changed: true },
+  { name: 'namespace disabled wins over pod opt-in', config: SHIPPER, obj: pod({}, { 'sidecar.postrender.io/inject': 'true' }), ctx: { namespaceLabels: { 'sidecar.postrender.io/inject': 'disabled' } }, changed: false },
+  { name: 'ConfigMap untouched', config: SHIPPER, obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } }, changed: false },
+  { name: 'Deployment of another group untouched', config: SHIPPER, obj: { ...deployment, apiVersion: 'example.com/v1' }, changed: false },
+  { name: 'position first', config: { ...SHIPPER, position: 'first' }, obj: pod(), changed: true },
+  { name: 'native sidecar init container', config: { name: 'agent', initContainers: [{ name: 'agent', image: 'a:1', restartPolicy: 'Always' }] }, obj: pod(), changed: true },
+];
+
+t.test('table rows and their laws', async (t) => {
+  for (const row of rows) {
+    const tr = sidecarTransformer(row.config, { name: 'sc' });
+    const input = deepFreeze(structuredClone(row.obj));
+    const ctx = makeContext(row.ctx ?? {});
+    const once = tr.apply(input, ctx) as KubeObject;
+    t.equal(once !== input, row.changed, `${row.name}: changed=${row.changed}`);
+    if (!row.changed) continue;
+    t.same(input, row.obj, `${row.name}: frozen input not mutated`);
+    t.same(tr.apply(deepFreeze(structuredClone(once)), ctx), once, `${row.name}: apply(apply(x)) == apply(x)`);
+    t.equal(tr.apply(once, ctx), once, `${row.name}: second pass returns the same reference`);
+    const ops = createPatch(input, once);
+    t.same(fjp.applyPatch(structuredClone(input), ops as fjp.Operation[], true, false).newDocument, once, `${row.name}: applyPatch(x, createPatch(x, y)) == y`);
+    if ((row.config as { position?: string }).position !== 'first') {
+      t.ok(ops.every((o) => o.op === 'add'), `${row.name}: appended only (${ops.map((o) => `${o.op} ${o.path}`).join(', ')})`);
+    }
+  }
+});
+
+t.test('status annotation records what was added', async (t) => {
+  const tr = sidecarTransformer(SHIPPER, { name: 'sc' });
+  const out = tr.apply(pod(), makeContext()) as KubeObject;
+  const status = parseStatus(((out.metadata as JsonObject).annotations as Record<string, string>)[SIDECAR_STATUS_ANNOTATION]);
+  t.same(Object.keys(status), ['log-shipper']);
+  t.same(status['log-shipper'].containers, ['log-shipper']);
+  t.same(status['log-shipper'].volumes, ['logs']);
+  t.same(status['log-shipper'].volumeMounts, { app: ['/var/log/app'] });
+  t.match(status['log-shipper'].hash, /^[0-9a-f]{16}$/);
+  t.equal(stableStringify({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
+});
+
+t.test('a malformed status annotation is an error, not a second copy', async (t) => {
+  const tr = sidecarTransformer(SHIPPER, { name: 'sc' });
+  t.throws(() => tr.apply(pod({}, { [SIDECAR_STATUS_ANNOTATION]: '{not json' }), makeContext()), TransformError);
+  t.throws(() => tr.apply(pod({}, { [SIDECAR_STATUS_ANNOTATION]: '{"log-shipper":{}}' }), makeContext()), /records with a hash/);
+});
+
+t.test('removed injected container is put back (status no longer intact)', async (t) => {
+  const tr = sidecarTransformer(SHIPPER, { name: 'sc' });
+  const once = tr.apply(pod(), makeContext()) as KubeObject;
+  const broken = structuredClone(once);
+  (broken.spec as JsonObject).containers = ((broken.spec as JsonObject).containers as JsonObject[]).filter((c) => c.name !== 'log-shipper');
+  t.same(tr.apply(broken, makeContext()), once);
+});
+
+t.test('unsatisfiable initContainerOrder warns and keeps "after"', async (t) => {
+  const tr = sidecarTransformer({ name: 'v', initContainers: [{ name: 'v', image: 'v:1' }], initContainerOrder: { after: ['b'], before: ['a'] } }, { name: 'sc' });
+  const findings: Finding[] = [];
+  const out = tr.apply(pod({ initContainers: [{ name: 'a', image: 'a' }, { name: 'b', image: 'b' }] }), makeContext({ report: (f) => findings.push(f) })) as KubeObject;
+  t.same(((out.spec as JsonObject).initContainers as JsonObject[]).map((c) => c.name), ['a', 'b', 'v']);
+  t.equal(findings.length, 1);
+  t.equal(findings[0].action, 'Warn');
+  t.match(findings[0].message, /cannot hold/);
+});
+
+t.test('pod template locations are data', async (t) => {
+  t.same(podTemplateLocation({ apiVersion: 'batch/v1', kind: 'CronJob' })?.path, ['spec', 'jobTemplate', 'spec', 'template']);
+  t.same(podTemplateLocation({ apiVersion: 'v1', kind: 'Pod' })?.path, []);
+  t.equal(podTemplateLocation({ apiVersion: 'v1', kind: 'Deployment' }), undefined);
+});
+
+t.test('the recorded ReplicaSet Pod request, through review()', async (t) => {
+  const recorded = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../shared/admission/recorded/104-mutate-Pod-CREATE-loadgenerator-7748cb8cf4-x.json'), 'utf8'));
+  const dir = join(fixtures, 'replicaset-pod-recorded');
+  const [input] = streamObjects(readFileSync(join(dir, 'input.yaml'), 'utf8'));
+  t.same(input, recorded.review.request.object, 'the golden case input is the recorded object');
+  const set = sidecarPolicies(readFileSync(join(dir, 'policy.yaml'), 'utf8'));
+  const r = review(recorded.review, set, { route: 'mutate' });
+  t.equal(r.statusCode, 200);
+  const { response, admitted } = admit(recorded.review.request.object, r.body);
+  t.equal(response.uid, recorded.review.request.uid);
+  t.equal(response.allowed, true);
+  const [expected] = streamObjects(readFileSync(join(dir, 'expected.yaml'), 'utf8'));
+  t.same(admitted, expected, 'recorded request: patch applied == golden');
+  const md = admitted.metadata as JsonObject;
+  t.equal(md.name, undefined, 'no name: only generateName');
+  t.equal(md.namespace, undefined, 'namespace comes from request.namespace, never written');
+  const again = review({ ...recorded.review, request: { ...recorded.review.request, object: admitted } }, set, { route: 'mutate' });
+  t.notOk(((again.body as JsonObject).response as JsonObject).patch, 're-invocation: no patch');
+  t.ok(!deepEqual(admitted, input));
+});
