@@ -1,0 +1,84 @@
+/**
+ * `explain` golden test: a corpus file under the platform policy and three
+ * example policies, in text and JSON. Goldens live in test/fixtures/explain/
+ * and are regenerated only with REFRESH_GOLDEN=true (never hand-edited).
+ */
+import t from 'tap';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { explainCommand, explainLoadOptions, explainManifests, formatExplanation } from '../../src/cli/explain.js';
+import { loadPolicies } from '../../src/policy/load.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const goldenDir = join(repo, 'test/fixtures/explain');
+const refresh = process.env.REFRESH_GOLDEN === 'true';
+
+const cases = [
+  {
+    name: 'blackbox-exporter',
+    manifests: resolve(repo, '../shared/corpus/kube-prometheus/blackboxExporter-deployment.yaml'),
+    config: ['examples/platform-policy.yaml', 'examples/policies/disallow-latest-tag', 'examples/policies/require-labels', 'examples/policies/require-resource-limits'].map((p) => join(repo, p)),
+  },
+  {
+    name: 'descheduler-cronjob',
+    manifests: resolve(repo, '../shared/corpus/descheduler-cronjob.yaml'),
+    config: ['examples/platform-policy.yaml', 'examples/policies/require-run-as-non-root'].map((p) => join(repo, p)),
+  },
+];
+
+function golden(t: { fail: (m: string) => void; equal: (a: unknown, b: unknown, m?: string) => void }, file: string, actual: string): void {
+  const path = join(goldenDir, file);
+  if (refresh || !existsSync(path)) {
+    if (!refresh) t.fail(`${file}: missing golden (run with REFRESH_GOLDEN=true)`);
+    mkdirSync(goldenDir, { recursive: true });
+    writeFileSync(path, actual);
+    return;
+  }
+  t.equal(actual, readFileSync(path, 'utf8'), `${file} matches its golden`);
+}
+
+async function captureStdout(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string | Uint8Array) => {
+    chunks.push(String(s));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const code = await fn();
+    return { code, out: chunks.join('') };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const loaded = loadPolicies(c.config, explainLoadOptions());
+    const list = explainManifests(readFileSync(c.manifests, 'utf8'), loaded);
+    t.ok(list.length > 0, 'objects explained');
+    golden(t, `${c.name}.txt`, formatExplanation(list));
+    golden(t, `${c.name}.json`, `${JSON.stringify(list, null, 2)}\n`);
+    const text = await captureStdout(() => explainCommand({ config: c.config, file: c.manifests }));
+    t.equal(text.code, 0);
+    t.equal(text.out, formatExplanation(list), 'the command prints the text form');
+    const json = await captureStdout(() => explainCommand({ config: c.config, file: c.manifests, output: 'json' }));
+    t.same(JSON.parse(json.out), JSON.parse(JSON.stringify(list)), 'the command prints the JSON form');
+  });
+}
+
+t.test('the trace agrees with the outcome', async (t) => {
+  const c = cases[0];
+  const list = explainManifests(readFileSync(c.manifests, 'utf8'), loadPolicies(c.config, explainLoadOptions()));
+  for (const o of list) {
+    const denyFindings = o.policies.flatMap((p) => (p.mode === 'Enforce' ? (p.transformers ?? []) : [])).flatMap((tr) => (tr.findings ?? []).filter((f) => f.action === 'Deny'));
+    t.equal(denyFindings.length, o.outcome.denials.length, `${o.object}: every Deny finding is a denial`);
+    const patched = o.policies.some((p) => p.mode === 'Enforce' && (p.transformers ?? []).some((tr) => tr.result === 'changed'));
+    t.equal(patched, o.outcome.changed, `${o.object}: a patch iff changed`);
+  }
+});
+
+t.test('bad policies exit 2', async (t) => {
+  const code = await explainCommand({ config: [join(repo, 'no/such/policy.yaml')], file: cases[0].manifests });
+  t.equal(code, 2);
+});
