@@ -21,6 +21,9 @@ export type { PolicySet, EvaluationInput, EvaluationResult, Denial, EvaluationEr
 export type { Transformer, TransformerFactory, TransformContext, FactoryOptions, Finding, StreamRequirement, FrontDoor, Operation } from './transform/types.js';
 export { TransformError, ConfigError, makeContext } from './transform/types.js';
 export { TransformerRegistry, builtinRegistry } from './transform/registry.js';
+export { sidecarTransformer } from './transform/sidecar.js';
+export { validateTransformer } from './transform/validate.js';
+export { compileExpression, ExprError } from './expr/cel.js';
 export { loadPolicies, type LoadOptions, type LoadedPolicies } from './policy/load.js';
 export { PolicyError, createPolicySet, type CompiledPolicy } from './policy/compile.js';
 export { renderManifests, RenderError, type RenderOptions, type RenderResult } from './policy/render.js';

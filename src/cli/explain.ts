@@ -14,12 +14,9 @@ import { CLUSTER_SCOPED_KINDS, formatResId, isListObject, isObject, metaMap, res
 import { parseManifests } from '../kube/yaml-stream.js';
 import { createPatch, type Operation as PatchOp } from '../patch/create-patch.js';
 import { isNamespace, sortPolicies } from '../policy/compile.js';
-import { loadPolicies, type LoadedPolicies, type LoadOptions } from '../policy/load.js';
+import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
 import type { EvaluationInput } from '../policy/types.js';
-import { builtinRegistry } from '../transform/registry.js';
 import type { Finding, TransformContext } from '../transform/types.js';
-import { validateTransformer } from '../transform/validate.js';
-import { conditionCompiler } from '../expr/vars.js';
 import { defaultLoadOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
@@ -62,10 +59,6 @@ export interface ObjectExplanation {
   outcome: { changed: boolean; denials: string[]; warnings: string[] };
 }
 
-/** Load options of `explain`: the CLI's, plus `validate` and CEL conditions until the CLI defaults include them. */
-export function explainLoadOptions(): LoadOptions {
-  return { registry: builtinRegistry().register('validate', validateTransformer), compileCondition: conditionCompiler, ...defaultLoadOptions() };
-}
 
 function traceChain(policy: LoadedPolicies['policies'][number], object: KubeObject, ctx: Omit<TransformContext, 'report'>): { traces: TransformerTrace[]; object: KubeObject | null; failed: boolean } {
   const traces: TransformerTrace[] = [];
@@ -181,7 +174,7 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
   let loaded: LoadedPolicies;
   let list: ObjectExplanation[];
   try {
-    loaded = loadPolicies(opts.config, explainLoadOptions());
+    loaded = loadPolicies(opts.config, defaultLoadOptions());
   } catch (e) {
     process.stderr.write(`${oneLine(e)}\n`);
     return EXIT.usage;

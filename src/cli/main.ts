@@ -9,6 +9,7 @@ import { runCommand } from './run.js';
 import { checkCommand } from './check.js';
 import { reviewCommand } from './review.js';
 import { serveCommand } from './serve.js';
+import { explainCommand } from './explain.js';
 import { parseNamespaceLabels } from './policies.js';
 import { collect, EXIT, oneLine } from './io.js';
 
@@ -27,7 +28,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('run')
     .description('Helm post-renderer: manifests on stdin (or -f) to stdout, transformed')
-    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
     .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
@@ -46,16 +47,23 @@ export function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('check')
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
-    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'manifests to check idempotence on')
     .action(async (o) => setCode(await checkCommand({ config: o.config, file: o.file })));
   program
     .command('review')
     .description('answer one AdmissionReview (stdin or -f) and print the response')
-    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect, [])
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <review.json>', 'read the AdmissionReview from this file')
     .addOption(new Option('--route <route>', 'which webhook route to answer as').choices(['mutate', 'validate']).default('mutate'))
     .action(async (o) => setCode(await reviewCommand({ config: o.config, file: o.file, route: o.route })));
+  program
+    .command('explain')
+    .description('for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results')
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
+    .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o) => setCode(await explainCommand({ config: o.config, file: o.file, output: o.output })));
   return program;
 }
 

@@ -1,12 +1,13 @@
 /**
  * How the CLI loads policies: the built-in transformer registry plus the CEL
- * compiler for `conditions` (one place, so every command agrees).
+ * compiler for `match.conditions` (one place, so every command agrees).
  */
 import type { LoadOptions } from '../policy/load.js';
+import { conditionCompiler } from '../expr/vars.js';
 
 /** Load options shared by every command. */
 export function defaultLoadOptions(extra: Partial<LoadOptions> = {}): LoadOptions {
-  return { ...extra };
+  return { compileCondition: conditionCompiler, ...extra };
 }
 
 /** Parses `--namespace-labels ns:k=v,k2=v2` values into a map (repeatable). Throws on a malformed value. */

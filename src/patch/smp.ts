@@ -227,7 +227,7 @@ class KeyIndex {
   private readonly primary = new Map<string, number[]>();
   private readonly vals: (string | undefined)[][] = [];
 
-  constructor(list: readonly JsonObject[], private readonly ks: KeySpec) {
+  constructor(list: readonly JsonObject[], ks: KeySpec) {
     list.forEach((el, i) => {
       const v = keyValues(el, ks);
       this.vals.push(v);

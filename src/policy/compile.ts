@@ -92,6 +92,9 @@ export function compileTransformer(
 /** Converts a config/selector error into a PolicyError under `path`. */
 export function toPolicyError(e: unknown, source: PolicySource, path: string): PolicyError {
   if (e instanceof PolicyError) return e;
+  // A CEL error already carries the expression's full path (spec.match.conditions[0].expression).
+  const exprPath = e instanceof Error && e.name === 'ExprError' ? (e as Error & { path?: unknown }).path : undefined;
+  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message);
   if (e instanceof ConfigError || e instanceof SelectorError) {
     const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
     return new PolicyError(source, `${path}${sub}`, e.message);
@@ -204,7 +207,19 @@ function evaluate(policies: CompiledPolicy[], object: KubeObject, input: Evaluat
   for (const policy of policies) {
     if (current === null) break;
     if (input.validateOnly && !policy.transformers.some(validateOnly)) continue;
-    if (policy.applies(current, input) !== '') continue;
+    let skip: string;
+    try {
+      skip = policy.applies(current, input);
+    } catch (e) {
+      // A match condition that fails to evaluate follows failurePolicy, as webhook matchConditions do.
+      const message = `match condition failed: ${e instanceof Error ? e.message : String(e)}`;
+      errors.push({ policy: policy.name, transformer: 'match.conditions', message, failurePolicy: policy.failurePolicy });
+      if (policy.mode === 'Audit') warnings.push(clip(`[audit] ${policy.name}/match.conditions: ${message}`));
+      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: 'match.conditions', message });
+      else warnings.push(clip(`${policy.name}/match.conditions: ${message} (failurePolicy Ignore: policy skipped)`));
+      continue;
+    }
+    if (skip !== '') continue;
     matchedPolicies.push(policy.name);
     const findings: Finding[] = [];
     const ctx: TransformContext = {

@@ -10,6 +10,8 @@ import { labelsTransformer, commonLabelsTransformer } from './labels.js';
 import { annotationsTransformer } from './annotations.js';
 import { replicasTransformer } from './replicas.js';
 import { namespaceTransformer } from './namespace.js';
+import { sidecarTransformer } from './sidecar.js';
+import { validateTransformer } from './validate.js';
 
 /** A map from transformer type (the key in a policy's `transformers` entry) to its factory. */
 export class TransformerRegistry {
@@ -41,5 +43,7 @@ export function builtinRegistry(): TransformerRegistry {
     .register('commonLabels', commonLabelsTransformer)
     .register('annotations', annotationsTransformer)
     .register('replicas', replicasTransformer)
-    .register('namespace', namespaceTransformer);
+    .register('namespace', namespaceTransformer)
+    .register('sidecar', sidecarTransformer)
+    .register('validate', validateTransformer);
 }

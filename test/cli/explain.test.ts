@@ -6,7 +6,8 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { explainCommand, explainLoadOptions, explainManifests, formatExplanation } from '../../src/cli/explain.js';
+import { explainCommand, explainManifests, formatExplanation } from '../../src/cli/explain.js';
+import { defaultLoadOptions } from '../../src/cli/policies.js';
 import { loadPolicies } from '../../src/policy/load.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -54,7 +55,7 @@ async function captureStdout(fn: () => Promise<number>): Promise<{ code: number;
 
 for (const c of cases) {
   t.test(c.name, async (t) => {
-    const loaded = loadPolicies(c.config, explainLoadOptions());
+    const loaded = loadPolicies(c.config, defaultLoadOptions());
     const list = explainManifests(readFileSync(c.manifests, 'utf8'), loaded);
     t.ok(list.length > 0, 'objects explained');
     golden(t, `${c.name}.txt`, formatExplanation(list));
@@ -69,7 +70,7 @@ for (const c of cases) {
 
 t.test('the trace agrees with the outcome', async (t) => {
   const c = cases[0];
-  const list = explainManifests(readFileSync(c.manifests, 'utf8'), loadPolicies(c.config, explainLoadOptions()));
+  const list = explainManifests(readFileSync(c.manifests, 'utf8'), loadPolicies(c.config, defaultLoadOptions()));
   for (const o of list) {
     const denyFindings = o.policies.flatMap((p) => (p.mode === 'Enforce' ? (p.transformers ?? []) : [])).flatMap((tr) => (tr.findings ?? []).filter((f) => f.action === 'Deny'));
     t.equal(denyFindings.length, o.outcome.denials.length, `${o.object}: every Deny finding is a denial`);

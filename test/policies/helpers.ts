@@ -11,7 +11,7 @@ import { validateTransformer } from '../../src/transform/validate.js';
 
 /** LoadOptions with `validate` registered and CEL conditions enabled. */
 export function policyLoadOptions(): LoadOptions {
-  return { registry: builtinRegistry().register('validate', validateTransformer), compileCondition: conditionCompiler };
+  return { compileCondition: conditionCompiler };
 }
 
 /** The AdmissionReview the API server would send for creating `object`. */

@@ -46,7 +46,7 @@ export function celAvailable(): boolean {
 
 /** Compiles a policy file's text with the sidecar transformer registered. */
 export function sidecarPolicies(text: string, file = '<policy>'): PolicySet {
-  const registry = builtinRegistry().register('sidecar', sidecarTransformer);
+  const registry = builtinRegistry();
   return createPolicySet(compilePolicyText(text, file, { registry, baseDir: fixtures }));
 }
 

@@ -1,0 +1,67 @@
+/**
+ * match.conditions (CEL, like webhook matchConditions): all true -> match; an
+ * evaluation error follows the policy's failurePolicy (and Audit reports it);
+ * a compile error is a policy error naming the expression's path.
+ */
+import t from 'tap';
+import { policiesFromText, PolicyError } from '../../src/index.js';
+import { defaultLoadOptions } from '../../src/cli/policies.js';
+
+const policy = (cond: string, extra = ''): string => `
+apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: p}
+spec:
+${extra}  match:
+    conditions:
+    - {name: c1, expression: ${JSON.stringify(cond)}}
+  transformers:
+  - annotations: {stamped: "true"}
+`;
+
+const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-config', namespace: 'shop' }, data: { a: '1' } };
+const input = { frontDoor: 'render' as const, operation: 'CREATE' as const, namespace: 'shop' };
+
+interface Row {
+  name: string;
+  cond: string;
+  extra?: string;
+  changed: boolean;
+  denials: number;
+  warning?: RegExp;
+}
+
+const rows: Row[] = [
+  { name: 'true matches', cond: "object.metadata.name.startsWith('web-')", changed: true, denials: 0 },
+  { name: 'false skips', cond: "object.metadata.name.startsWith('db-')", changed: false, denials: 0 },
+  { name: 'error + Fail denies', cond: 'object.spec.replicas > 1', changed: false, denials: 1 },
+  { name: 'error + Ignore warns', cond: 'object.spec.replicas > 1', extra: '  failurePolicy: Ignore\n', changed: false, denials: 0, warning: /p\/match\.conditions: .*failurePolicy Ignore/ },
+  { name: 'error + Audit reports', cond: 'object.spec.replicas > 1', extra: '  mode: Audit\n', changed: false, denials: 0, warning: /^\[audit\] p\/match\.conditions/ },
+  { name: 'request.namespace is visible', cond: "request.namespace == 'shop'", changed: true, denials: 0 },
+];
+
+t.test('conditions', async (t) => {
+  for (const r of rows) {
+    const set = policiesFromText(policy(r.cond, r.extra), defaultLoadOptions());
+    const res = set.evaluate(cm, input);
+    t.equal(res.changed, r.changed, `${r.name}: changed`);
+    t.equal(res.denials.length, r.denials, `${r.name}: denials`);
+    if (r.denials) t.equal(res.denials[0].rule, 'match.conditions');
+    if (r.warning) t.match(res.warnings.join('\n'), r.warning, `${r.name}: warning`);
+  }
+});
+
+t.test('a compile error names the expression path', async (t) => {
+  let err: unknown;
+  try {
+    policiesFromText(policy('object.metadata.name ==== 1'), defaultLoadOptions());
+  } catch (e) {
+    err = e;
+  }
+  t.ok(err instanceof PolicyError, 'a PolicyError');
+  t.equal((err as PolicyError).path, 'spec.match.conditions[0].expression');
+});
+
+t.test('without a CEL compiler, conditions are rejected', async (t) => {
+  t.throws(() => policiesFromText(policy('true')), PolicyError);
+});
