@@ -203,10 +203,20 @@ function evaluate(policies: CompiledPolicy[], object: KubeObject, input: Evaluat
   const warnings: string[] = [];
   const errors: EvaluationError[] = [];
   const matchedPolicies: string[] = [];
+  const changedBy: string[] = [];
+  const now = input.now ?? (() => performance.now());
   const validateOnly = (t: Transformer): boolean => t.type === 'validate';
   for (const policy of policies) {
     if (current === null) break;
     if (input.validateOnly && !policy.transformers.some(validateOnly)) continue;
+    if (input.deadline !== undefined && now() > input.deadline) {
+      const message = 'deadline exceeded before this policy ran';
+      errors.push({ policy: policy.name, transformer: '(deadline)', message, failurePolicy: policy.failurePolicy });
+      if (policy.mode === 'Audit') warnings.push(clip(`[audit] ${policy.name}: ${message}`));
+      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: '(deadline)', message });
+      else warnings.push(clip(`${policy.name}: ${message} (failurePolicy Ignore: policy skipped)`));
+      continue;
+    }
     let skip: string;
     try {
       skip = policy.applies(current, input);
@@ -260,10 +270,11 @@ function evaluate(policies: CompiledPolicy[], object: KubeObject, input: Evaluat
       warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
       continue;
     }
+    for (const t of result.changedBy) changedBy.push(`${policy.name}/${t}`);
     current = result.object;
   }
   const changed = current !== object && (current === null || !deepEqual(current, object));
-  return { object: changed ? current : object, changed, denials, warnings: dedupe(warnings), errors, matchedPolicies };
+  return { object: changed ? current : object, changed, denials, warnings: dedupe(warnings), errors, matchedPolicies, changedBy: changed ? changedBy : [] };
 }
 
 function dedupe(list: string[]): string[] {

@@ -29,6 +29,14 @@ export interface EvaluationInput {
   satisfied?: (key: string) => void;
   /** Run only validate rules (the `/validate` route): never a mutation. */
   validateOnly?: boolean;
+  /**
+   * Admission deadline, in ms on the `now()` clock (the API server's
+   * `?timeout=` minus a margin). A policy not started by then fails with
+   * "deadline exceeded" and its failurePolicy applies.
+   */
+  deadline?: number;
+  /** Clock for `deadline`, in ms (default `performance.now`). Injected so evaluation stays testable. */
+  now?: () => number;
 }
 
 /** Ids of every object in a render stream. */
@@ -63,6 +71,8 @@ export interface EvaluationResult {
   errors: EvaluationError[];
   /** Names of the policies that matched the object, in evaluation order. */
   matchedPolicies: string[];
+  /** `policy/transformer` of every transformer that changed the object (for metrics and explain). */
+  changedBy: string[];
 }
 
 /** A compiled, immutable set of policies. */

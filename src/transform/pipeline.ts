@@ -10,13 +10,15 @@ import type { Transformer, TransformContext } from './types.js';
 
 /** The outcome of a chain: the object (null = deleted from the stream), or the failing transformer and its error. */
 export type ChainResult =
-  | { ok: true; object: KubeObject | null }
+  | { ok: true; object: KubeObject | null; changedBy: string[] }
   | { ok: false; transformer: string; error: Error };
 
 /**
  * Applies `transformers` in order to `object`. Stops at a deletion (`null`) or
  * at the first thrown error, which is returned, never rethrown. `only`, when
  * given, filters the transformers that run (e.g. validate rules on /validate).
+ * `changedBy` names the transformers that returned a new object (transformers
+ * return their input unchanged when they do nothing).
  */
 export function runChain(
   transformers: readonly Transformer[],
@@ -25,15 +27,17 @@ export function runChain(
   only?: (t: Transformer) => boolean,
 ): ChainResult {
   let current: KubeObject = object;
+  const changedBy: string[] = [];
   for (const t of transformers) {
     if (only && !only(t)) continue;
     try {
       const next = t.apply(current, ctx);
-      if (next === null) return { ok: true, object: null };
+      if (next !== current) changedBy.push(t.name);
+      if (next === null) return { ok: true, object: null, changedBy };
       current = next;
     } catch (e) {
       return { ok: false, transformer: t.name, error: e instanceof Error ? e : new Error(String(e)) };
     }
   }
-  return { ok: true, object: current };
+  return { ok: true, object: current, changedBy };
 }

@@ -65,3 +65,29 @@ t.test('a compile error names the expression path', async (t) => {
 t.test('without a CEL compiler, conditions are rejected', async (t) => {
   t.throws(() => policiesFromText(policy('true')), PolicyError);
 });
+
+t.test('deadline: a policy not started in time follows failurePolicy', async (t) => {
+  const text = (fp: string, name: string, order: number): string => `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: ${name}}
+spec:
+  order: ${order}
+  failurePolicy: ${fp}
+  transformers:
+  - annotations: {${name}: "x"}
+`;
+  const set = policiesFromText(`${text('Ignore', 'first', 1)}---\n${text('Fail', 'second', 2)}`);
+  let clock = 0;
+  const now = (): number => clock;
+  // Clock moves past the deadline after the first policy has been checked.
+  const res = set.evaluate(cm, { ...input, deadline: 0, now: () => { const v = now(); clock = 10; return v; } });
+  t.same(res.matchedPolicies, ['first'], 'the first policy ran');
+  t.equal(res.denials.length, 1, 'the second (Fail) is denied for the deadline');
+  t.equal(res.denials[0].rule, '(deadline)');
+  t.same(res.changedBy, ['first/annotations[0]']);
+  clock = 0;
+  const ignoring = policiesFromText(text('Ignore', 'only', 1));
+  const r2 = ignoring.evaluate(cm, { ...input, deadline: -1, now: () => 0 });
+  t.equal(r2.changed, false);
+  t.match(r2.warnings[0], /deadline exceeded.*failurePolicy Ignore/);
+});
