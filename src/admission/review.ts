@@ -33,6 +33,13 @@ export interface ReviewOptions {
   route: 'mutate' | 'validate';
   /** Labels of a namespace (Namespace informer), or undefined when unknown. Called at most once per review. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+  /**
+   * Evaluation deadline in ms on the `now` clock (EvaluationInput.deadline):
+   * the server derives it from the API server's `?timeout=`. Absent: no deadline.
+   */
+  deadline?: number;
+  /** Clock for `deadline`, in ms (EvaluationInput.now; default `performance.now`). */
+  now?: () => number;
 }
 
 /** Maximum length (characters) of a denial message built from error text. */
@@ -96,6 +103,8 @@ function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions):
     namespaceLabels: namespace && opts.namespaceLabels ? opts.namespaceLabels(namespace) : undefined,
     request: parsed.raw,
     validateOnly: opts.route === 'validate',
+    deadline: opts.deadline,
+    now: opts.now,
   };
   const result = policies.evaluate(object, input);
   const warnings = [...result.warnings];
