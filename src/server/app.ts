@@ -10,15 +10,34 @@
  *   request limit is 3 MiB for objects, so 8 MiB leaves room for object+oldObject);
  * - 503 while no policies are loaded, so that the API server applies the
  *   webhook's configured `failurePolicy` (Ignore or Fail) instead of us guessing.
+ * - 403 on the admission routes when client certificates are required
+ *   (`requireClientCert`, `serve --client-ca`) and the connection has no
+ *   verified one.
  * A well-formed review always gets HTTP 200 and an AdmissionReview.
+ *
+ * Deadline: the API server calls `/mutate?timeout=5s` (its webhook
+ * `timeoutSeconds`, a Go duration). Evaluation gets `deadline = start +
+ * max(80 % of it, it - 1 s)`, so a policy not started by then follows its
+ * failurePolicy and the answer still arrives in time (EvaluationInput.deadline).
+ *
+ * Observability: every request is counted in `WebhookMetrics` (route,
+ * operation, kind, result) with its latency, and each evaluation's matches,
+ * changes, errors and denials. Per-request log lines are at debug level only
+ * (uid, kind, namespace, name, operation, result, policies, duration);
+ * transformer errors at warn level with policy and transformer names, never
+ * error texts or objects (they may quote Secret data). fastify's own
+ * per-request logging is off.
  * Error bodies are `{code, message}` and never quote the request body (it may
  * hold Secret data); the log gets only the code and status.
  */
 import Fastify from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { review } from '../admission/review.js';
-import type { PolicySet } from '../policy/types.js';
+import type { ReviewResult } from '../admission/types.js';
+import type { EvaluationResult, PolicySet } from '../policy/types.js';
+import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 
 /** Default maximum request body: 8 MiB (bytes). */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -33,6 +52,18 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Labels of a namespace, when a Namespace informer is running. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
+  /** Metrics to record into (default: a new `WebhookMetrics`, exposed on `/metrics`). */
+  metrics?: WebhookMetrics;
+  /**
+   * Extra readiness check: returns the reason while not ready (shutting down,
+   * TLS not loaded, cluster not synced), undefined when ready. `/readyz` also
+   * requires `getPolicies()` to return a set.
+   */
+  notReadyReason?: () => string | undefined;
+  /** Require a verified client certificate on `/mutate` and `/validate` (TLS with a client CA). */
+  requireClientCert?: boolean;
+  /** Clock in ms for deadlines and latency (default `performance.now`). */
+  now?: () => number;
 }
 
 /** `AppOptions` plus node `https` server options (set by `startServer`). */
@@ -47,44 +78,155 @@ export const HTTP_ERROR_CODES = {
   bodyTooLarge: 'ERR_BODY_TOO_LARGE',
   notReady: 'ERR_NOT_READY',
   internal: 'ERR_INTERNAL',
+  clientCertificate: 'ERR_CLIENT_CERTIFICATE',
 } as const;
 
 /**
+ * Parses the API server's `timeout` query parameter, a Go duration such as
+ * `5s`, `500ms` or `1m30s` (units h, m, s, ms, us, µs, ns). Returns ms, or
+ * undefined when absent or malformed.
+ */
+export function parseTimeout(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 32) return undefined;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+  let total = 0;
+  let rest = value;
+  while (rest.length > 0) {
+    const m = /^(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/.exec(rest);
+    if (!m) return undefined;
+    total += Number(m[1]) * unit[m[2]];
+    rest = rest.slice(m[0].length);
+  }
+  return total > 0 ? total : undefined;
+}
+
+/** Evaluation budget for an API server timeout (ms): max(80 %, timeout - 1000 ms). */
+export function deadlineBudget(timeoutMs: number): number {
+  return Math.max(timeoutMs * 0.8, timeoutMs - 1000);
+}
+
+/**
  * Builds the app with routes `POST /mutate`, `POST /validate`, `GET /healthz`
- * (200 while the process serves) and `GET /readyz` (200 once `getPolicies()`
- * returns a set, else 503). Does not listen.
+ * (200 while the process serves), `GET /readyz` (200 once `getPolicies()`
+ * returns a set and `notReadyReason()` returns nothing, else 503 with the
+ * reason) and `GET /metrics` (Prometheus text of `metrics`). Does not listen.
  */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
+  const metrics = opts.metrics ?? new WebhookMetrics();
+  const now = opts.now ?? (() => performance.now());
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // One info line per request would be synchronous I/O on the admission path: the handler logs at debug.
+    disableRequestLogging: true,
+    // Requests that arrive on kept-alive connections while closing are still answered (graceful drain).
+    return503OnClosing: false,
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
   // Only JSON is an AdmissionReview: without the text/plain parser fastify answers 415 to anything else.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { statusCode, code, message } = classify(err);
-    request.log.info({ statusCode, code }, 'request rejected');
+    request.log.debug({ statusCode, code }, 'request rejected');
+    const route = routeOf(request.url);
+    if (route) metrics.observeRequest(route, '', '', 'error', 0);
     void reply.code(statusCode).send({ code, message });
   });
 
-  const handle = (route: 'mutate' | 'validate') => async (request: { body: unknown }, reply: import('fastify').FastifyReply) => {
+  const handle = (route: 'mutate' | 'validate') => async (request: FastifyRequest, reply: FastifyReply) => {
+    const started = now();
+    const info = requestInfo(request.body);
+    const fail = (status: number, code: string, message: string): FastifyReply => {
+      metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
+      return reply.code(status).send({ code, message });
+    };
+    if (opts.requireClientCert && (request.raw.socket as TLSSocket).authorized !== true) {
+      request.log.warn({ uid: info.uid }, 'admission request without a verified client certificate');
+      return fail(403, HTTP_ERROR_CODES.clientCertificate, 'a client certificate signed by the configured CA is required');
+    }
     const policies = opts.getPolicies();
-    if (!policies) return reply.code(503).send({ code: HTTP_ERROR_CODES.notReady, message: 'policies not loaded yet' });
-    const result = review(request.body, policies, {
+    if (!policies) return fail(503, HTTP_ERROR_CODES.notReady, 'policies not loaded yet');
+    const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
+    let evaluation: EvaluationResult | undefined;
+    const observed: PolicySet = {
+      names: policies.names,
+      requirements: policies.requirements,
+      evaluate: (object, input) => (evaluation = policies.evaluate(object, input)),
+    };
+    const result = review(request.body, observed, {
       route,
       namespaceLabels: opts.namespaceLabels,
+      deadline: timeoutMs === undefined ? undefined : started + deadlineBudget(timeoutMs),
+      now,
     });
+    const outcome = outcomeOf(result);
+    const seconds = (now() - started) / 1000;
+    metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
+    if (evaluation) {
+      metrics.observeEvaluation(evaluation);
+      if (evaluation.errors.length > 0) {
+        const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
+        request.log.warn({ ...info, route, errors }, 'policy errors');
+      }
+    }
+    if (debugEnabled(request.log.level)) {
+      request.log.debug(
+        { ...info, route, result: outcome, policies: evaluation?.matchedPolicies ?? [], changedBy: evaluation?.changedBy ?? [], durationMs: seconds * 1000 },
+        'admission',
+      );
+    }
     return reply.code(result.statusCode).send(result.body);
   };
   app.post('/mutate', handle('mutate'));
   app.post('/validate', handle('validate'));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    if (!opts.getPolicies()) return reply.code(503).send({ status: 'not ready', reason: 'policies not loaded' });
+    const reason = opts.notReadyReason?.() ?? (opts.getPolicies() ? undefined : 'policies not loaded');
+    if (reason) return reply.code(503).send({ status: 'not ready', reason });
     return { status: 'ready' };
   });
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
   return app;
+}
+
+/** Identity of an admission request for logs and metrics: uid, kind, operation, namespace, name (metadata only). */
+interface RequestInfo {
+  uid: string;
+  kind: string;
+  operation: string;
+  namespace: string;
+  name: string;
+}
+
+function requestInfo(body: unknown): RequestInfo {
+  const req = (body as { request?: unknown } | null)?.request;
+  if (typeof req !== 'object' || req === null) return { uid: '', kind: '', operation: '', namespace: '', name: '' };
+  const r = req as { uid?: unknown; kind?: { kind?: unknown }; operation?: unknown; namespace?: unknown; name?: unknown; object?: { metadata?: { name?: unknown; generateName?: unknown } } };
+  const str = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 253) : '');
+  const md = typeof r.object === 'object' && r.object !== null ? r.object.metadata : undefined;
+  const name = str(r.name) || str(md?.name) || (str(md?.generateName) ? `${str(md?.generateName)}*` : '');
+  return { uid: str(r.uid), kind: str(r.kind?.kind), operation: str(r.operation), namespace: str(r.namespace), name };
+}
+
+function outcomeOf(result: ReviewResult): AdmissionOutcome {
+  if (result.statusCode !== 200) return 'error';
+  const response = (result.body as { response?: { allowed?: boolean; patch?: string; status?: { code?: number } } }).response;
+  if (!response) return 'error';
+  if (!response.allowed) return response.status?.code === 500 ? 'error' : 'denied';
+  return response.patch ? 'patched' : 'allowed';
+}
+
+/** True when pino's `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */
+function debugEnabled(level: string): boolean {
+  return level === 'debug' || level === 'trace';
+}
+
+function routeOf(url: string): 'mutate' | 'validate' | undefined {
+  const path = url.split('?')[0];
+  return path === '/mutate' ? 'mutate' : path === '/validate' ? 'validate' : undefined;
 }
 
 /** Maps fastify's content-type-parser errors to our codes and generic messages (no body excerpts). */

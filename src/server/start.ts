@@ -3,16 +3,28 @@
  * TLS: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#contacting-the-webhook).
  * With certificate files it uses them; without, it makes a self-signed
  * certificate for localhost / 127.0.0.1 / ::1 (for `serve` on a laptop and for
- * tests), writes it to a directory and says where. TLS 1.2 is the minimum.
+ * tests), writes it to a directory and says where; that dev mode refuses a
+ * non-loopback address unless explicitly allowed (issue 8: a throwaway
+ * certificate nobody can verify must not end up serving a cluster).
+ * TLS 1.2 minimum and AEAD ciphers (`tls.ts`); given files are reloaded on
+ * change without a restart (`TlsReloader`); `clientCaFile` makes the
+ * admission routes require a client certificate signed by that CA.
+ *
+ * Shutdown (`RunningServer.stop`): `/readyz` turns 503 at once, the listener
+ * closes, in-flight requests finish and idle keep-alive connections close
+ * (fastify `close`); after `graceMs` the remaining connections are destroyed,
+ * so a stuck client cannot hold the process.
  */
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { buildApp } from './app.js';
 import type { AppOptions } from './app.js';
+import { isLoopbackHost, readTlsOptions, TLS_BASE_OPTIONS, TlsReloader } from './tls.js';
 
 /** Options of `startServer`: where to listen, TLS material, and the app's options. */
 export interface StartOptions extends AppOptions {
@@ -20,10 +32,31 @@ export interface StartOptions extends AppOptions {
   host: string;
   /** TCP port; 0 picks a free one (see the returned `url`). */
   port: number;
-  /** PEM files of the serving certificate (chain) and its key. */
+  /** PEM files of the serving certificate (chain) and its key; reloaded on change. */
   tls?: { certFile: string; keyFile: string };
+  /** PEM bundle of the CA that signs client certificates: the admission routes then require one (reloaded on change). */
+  clientCaFile?: string;
   /** Where to write a generated certificate (created if missing); default a new temp dir. Ignored with `tls`. */
   certDir?: string;
+  /** Allow the generated self-signed certificate on a non-loopback address (default false: refused). */
+  allowInsecureSelfSigned?: boolean;
+  /** Debounce of certificate file events, in ms (default 300). */
+  tlsDebounceMs?: number;
+  /** Every certificate reload's outcome (the old certificate stays on failure). */
+  onTlsReload?: (ok: boolean, err?: Error) => void;
+  /** Bound on draining at `stop()`, in ms (default 10000). */
+  graceMs?: number;
+}
+
+/** Thrown by `startServer` when the self-signed dev mode is asked to serve a non-loopback address. */
+export class InsecureSelfSignedError extends Error {
+  constructor(host: string) {
+    super(
+      `refusing to serve a generated self-signed certificate on ${host}: it is for local development only; ` +
+        'give --tls-cert and --tls-key, listen on 127.0.0.1, or force it with --allow-insecure-self-signed',
+    );
+    this.name = 'InsecureSelfSignedError';
+  }
 }
 
 /** A running server. */
@@ -37,11 +70,18 @@ export interface RunningServer {
   /** True when the certificate was generated here. */
   generated: boolean;
   /**
-   * Stops accepting connections, lets in-flight requests finish, closes idle
-   * keep-alive connections (fastify `close`), then resolves.
+   * Marks the server not ready (`/readyz` 503), stops accepting connections,
+   * lets in-flight requests finish, closes idle keep-alive connections
+   * (fastify `close`) and destroys what is left after `graceMs`; stops the
+   * certificate watch. Resolves when closed. Idempotent.
    */
   stop: () => Promise<void>;
+  /** True once `stop()` was called. */
+  readonly stopping: boolean;
 }
+
+/** Default bound on draining in-flight requests at shutdown, in ms. */
+export const DEFAULT_GRACE_MS = 10_000;
 
 /** Certificate lifetime for a generated certificate (days). */
 const SELF_SIGNED_DAYS = 365;
@@ -81,27 +121,75 @@ export async function writeSelfSignedCertificate(dir: string): Promise<{ cert: s
  * the address cannot be bound.
  */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  const { host, port, tls, certDir, ...appOpts } = opts;
-  let material: { cert: string; key: string; certFile: string; keyFile: string };
+  const { host, port, tls, clientCaFile, certDir, allowInsecureSelfSigned, tlsDebounceMs, onTlsReload, graceMs, ...appOpts } = opts;
+  let material: { certFile: string; keyFile: string };
+  let secure;
   let generated = false;
   if (tls) {
-    const [cert, key] = await Promise.all([readFile(tls.certFile, 'utf8'), readFile(tls.keyFile, 'utf8')]);
-    material = { cert, key, certFile: tls.certFile, keyFile: tls.keyFile };
+    secure = readTlsOptions({ ...tls, clientCaFile });
+    material = tls;
   } else {
+    if (!isLoopbackHost(host) && !allowInsecureSelfSigned) throw new InsecureSelfSignedError(host);
     const dir = certDir ?? (await mkdtemp(join(tmpdir(), 'kube-postrender-tls-')));
-    material = await writeSelfSignedCertificate(dir);
+    const pems = await writeSelfSignedCertificate(dir);
+    secure = { ...TLS_BASE_OPTIONS, cert: pems.cert, key: pems.key, ...(clientCaFile ? { ca: await readFile(clientCaFile, 'utf8') } : {}) };
+    material = pems;
     generated = true;
   }
-  const app = buildApp({ ...appOpts, https: { cert: material.cert, key: material.key, minVersion: 'TLSv1.2' } });
+  let stopping = false;
+  const appReason = appOpts.notReadyReason;
+  const app = buildApp({
+    ...appOpts,
+    requireClientCert: clientCaFile !== undefined,
+    notReadyReason: () => (stopping ? 'shutting down' : appReason?.()),
+    // requestCert asks for a certificate and verifies it against `ca`; the routes decide (probes present none).
+    https: { ...secure, requestCert: clientCaFile !== undefined, rejectUnauthorized: false },
+  });
   await app.listen({ host, port });
+  const server = app.server as unknown as HttpsServer;
+  const reloader = tls
+    ? new TlsReloader({ files: { ...tls, clientCaFile }, apply: (o) => server.setSecureContext(o), onReload: onTlsReload, debounceMs: tlsDebounceMs })
+    : undefined;
+  try {
+    await reloader?.start();
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
   const bound = (app.server.address() as AddressInfo).port;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  let closing: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping = true;
+    closing ??= drain(app, server, graceMs ?? DEFAULT_GRACE_MS).finally(() => reloader?.stop());
+    return closing;
+  };
   return {
     app,
     url,
     certFile: material.certFile,
     keyFile: material.keyFile,
     generated,
-    stop: () => app.close(),
+    stop,
+    get stopping() {
+      return stopping;
+    },
   };
+}
+
+/** fastify `close` bounded by `graceMs`: past it, every remaining connection is destroyed. */
+async function drain(app: FastifyInstance, server: HttpsServer, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([app.close(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

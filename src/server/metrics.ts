@@ -1,0 +1,104 @@
+/**
+ * Prometheus metrics of one webhook instance (prom-client, its own Registry:
+ * no global default registry, so every `buildApp` in a test starts at zero;
+ * STYLE.md "what to avoid": module-level singletons).
+ *
+ * Names follow https://prometheus.io/docs/practices/naming/ (unit suffixes
+ * `_seconds`, `_total` for counters). Label values are policy and transformer
+ * names, routes, operations, kinds and results: never object contents. `kind`
+ * is capped at `MAX_KINDS` distinct values (then `other`) so that a caller
+ * sending arbitrary kinds cannot grow the registry without bound.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EvaluationResult } from '../policy/types.js';
+
+/** Prefix of every metric name. */
+export const METRIC_PREFIX = 'kube_postrender_';
+
+/** Result label of an admission request. */
+export type AdmissionOutcome = 'allowed' | 'denied' | 'patched' | 'error';
+
+/** Distinct `kind` label values kept before folding into `other`. */
+export const MAX_KINDS = 200;
+
+/** Latency buckets in seconds: 0.5 ms to 5 s (the API server's default webhook timeout is 10 s; the chart uses 5 s). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** The webhook's metrics. */
+export class WebhookMetrics {
+  readonly registry = new Registry();
+  private readonly kinds = new Set<string>();
+  readonly requests: Counter<'route' | 'operation' | 'kind' | 'result'>;
+  readonly duration: Histogram<'route'>;
+  readonly policyMatches: Counter<'policy'>;
+  readonly transformerChanges: Counter<'policy' | 'transformer'>;
+  readonly transformerErrors: Counter<'policy' | 'transformer' | 'failure_policy'>;
+  readonly denials: Counter<'policy'>;
+  readonly reloads: Counter<'source' | 'result'>;
+  readonly lastReloadSuccess: Gauge<'source'>;
+  readonly policiesLoaded: Gauge<'source'>;
+  readonly policiesInvalid: Gauge<'source'>;
+  readonly tlsReloads: Counter<'result'>;
+
+  /** `processMetrics`: also export prom-client's default process metrics (RSS, CPU, event loop lag, GC). */
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const r = [this.registry];
+    const p = METRIC_PREFIX;
+    this.requests = new Counter({ name: `${p}admission_requests_total`, help: 'Admission requests by route, operation, kind and result (allowed, denied, patched, error).', labelNames: ['route', 'operation', 'kind', 'result'], registers: r });
+    this.duration = new Histogram({ name: `${p}admission_duration_seconds`, help: 'Time to answer an admission request, body parsed to reply sent, in seconds.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: r });
+    this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r });
+    this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r });
+    this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r });
+    this.denials = new Counter({ name: `${p}denials_total`, help: 'Denials (Deny rules and failurePolicy Fail errors) by policy.', labelNames: ['policy'], registers: r });
+    this.reloads = new Counter({ name: `${p}policy_reloads_total`, help: 'Policy (re)loads by source (file, cluster) and result (success, failure).', labelNames: ['source', 'result'], registers: r });
+    this.lastReloadSuccess = new Gauge({ name: `${p}policy_last_reload_success_timestamp_seconds`, help: 'Unix time of the last successful policy load, by source.', labelNames: ['source'], registers: r });
+    this.policiesLoaded = new Gauge({ name: `${p}policies_loaded`, help: 'Policies in effect, by source.', labelNames: ['source'], registers: r });
+    this.policiesInvalid = new Gauge({ name: `${p}policies_invalid`, help: 'Policies whose current version failed to compile (cluster: per object; file: 1 while the last reload failed).', labelNames: ['source'], registers: r });
+    this.tlsReloads = new Counter({ name: `${p}tls_reloads_total`, help: 'Serving certificate reloads by result (success, failure).', labelNames: ['result'], registers: r });
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
+  }
+
+  /** Counts one answered request; `seconds` is its duration. */
+  observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds: number): void {
+    this.requests.inc({ route, operation, kind: this.kindLabel(kind), result });
+    this.duration.observe({ route }, seconds);
+  }
+
+  /**
+   * Counts one evaluation: matches, transformer changes (from `changedBy`,
+   * entries `policy/transformer` split at the longest known policy name, as
+   * names of namespaced policies and Kustomizations contain `/`), errors and
+   * denials.
+   */
+  observeEvaluation(result: EvaluationResult): void {
+    for (const policy of result.matchedPolicies) this.policyMatches.inc({ policy });
+    for (const entry of result.changedBy) {
+      const policy = longestPrefix(entry, result.matchedPolicies);
+      this.transformerChanges.inc({ policy, transformer: policy ? entry.slice(policy.length + 1) : entry });
+    }
+    for (const e of result.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
+    for (const d of result.denials) this.denials.inc({ policy: d.policy });
+  }
+
+  /** Counts a policy reload; on success also sets the last-success time (now) and the loaded count. */
+  observeReload(source: 'file' | 'cluster', ok: boolean, policies: number): void {
+    this.reloads.inc({ source, result: ok ? 'success' : 'failure' });
+    if (ok) {
+      this.lastReloadSuccess.set({ source }, Date.now() / 1000);
+      this.policiesLoaded.set({ source }, policies);
+    }
+  }
+
+  private kindLabel(kind: string): string {
+    if (this.kinds.has(kind)) return kind;
+    if (this.kinds.size >= MAX_KINDS) return 'other';
+    this.kinds.add(kind);
+    return kind;
+  }
+}
+
+function longestPrefix(entry: string, names: readonly string[]): string {
+  let best = '';
+  for (const n of names) if (n.length > best.length && entry.startsWith(`${n}/`)) best = n;
+  return best;
+}
