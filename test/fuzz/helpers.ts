@@ -60,6 +60,11 @@ export const keyArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 6, unit: 'grapheme' }) },
 );
 
+/** A JSON round trip: plain objects (Object.prototype, own `__proto__` keys as JSON.parse makes them), no `undefined`, no -0. */
+export function viaJson<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
 /** Arbitrary JSON values (own-property objects built with defineProperty, so `__proto__` is a plain key). */
 export const jsonArb: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(
@@ -72,7 +77,7 @@ export const jsonArb: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>(
     fc.array(tie('value'), { maxLength: 4 }),
     fc.array(fc.tuple(keyArb, tie('value')), { maxLength: 5 }).map(toObject),
   ),
-})).value;
+})).value.map(viaJson);
 
 /** Builds an object with own data properties, also for `__proto__` (as JSON.parse does). */
 export function toObject(entries: [string, JsonValue][]): JsonObject {
@@ -111,8 +116,8 @@ export const kubeObjectArb: fc.Arbitrary<JsonObject> = fc.record({
 }).map(({ kind, name, labels, annotations, pod, replicas, extra }) => {
   const apiVersion = kind === 'Deployment' || kind === 'StatefulSet' ? 'apps/v1' : kind === 'Widget' ? 'example.com/v1' : 'v1';
   const metadata: JsonObject = { name };
-  if (labels) metadata.labels = labels;
-  if (annotations) metadata.annotations = annotations;
+  if (labels) metadata.labels = { ...labels };
+  if (annotations) metadata.annotations = { ...annotations };
   const obj: JsonObject = { apiVersion, kind, metadata };
   if (kind === 'Pod') obj.spec = pod as unknown as JsonValue;
   else if (kind === 'ConfigMap') obj.data = toObject(extra.map(([k, v]) => [k, JSON.stringify(v) ?? 'null']));
@@ -124,7 +129,7 @@ export const kubeObjectArb: fc.Arbitrary<JsonObject> = fc.record({
   for (const [k, v] of extra) {
     if (!['apiVersion', 'kind', 'metadata', 'spec', 'data'].includes(k)) Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
-  return obj;
+  return viaJson(obj);
 });
 
 /** An admission `request.kind` for an object. */
