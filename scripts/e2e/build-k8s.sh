@@ -53,7 +53,7 @@ APT_UPDATED=0
 if (( ${#need_pkgs[@]} )); then
   [[ "$SUDO" == "__none__" ]] && die "missing packages ${need_pkgs[*]} and no root/sudo to install them"
   log "installing: ${need_pkgs[*]}"
-  timeout 600 $SUDO apt-get update -qq >&2 || die "apt-get update failed (Debian mirror unreachable?)"
+  timeout 600 $SUDO apt-get -o Acquire::http::Timeout=30 -o Acquire::Retries=1 update -qq >&2 || die "apt-get update failed (Debian mirror unreachable?)"
   APT_UPDATED=1
   DEBIAN_FRONTEND=noninteractive timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 \
     || die "apt-get install ${need_pkgs[*]} failed"
@@ -76,7 +76,8 @@ deb-src http://deb.debian.org/debian bookworm main
 SRC
   APTOPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
            -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache::Archives=$APTDIR/archives"
-           -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+           -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root"
+           -o Acquire::http::Timeout=30 -o Acquire::Retries=1)
   log "fetching Debian source package $DEB_SRC_PKG (bookworm)"
   timeout 600 apt-get "${APTOPTS[@]}" update -qq >&2 || die "apt-get update (deb-src bookworm) failed"
   ( cd "$SRC_DIR" && timeout 1200 apt-get "${APTOPTS[@]}" source -qq "$DEB_SRC_PKG" >&2 ) || die "apt-get source $DEB_SRC_PKG failed"
