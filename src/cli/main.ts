@@ -41,9 +41,20 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--host <host>', 'address to listen on', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM)')
     .option('--tls-key <file>', 'serving key (PEM)')
-    .option('--cluster', 'also watch policy CRDs and Namespaces')
+    .option('--client-ca <file>', 'CA bundle (PEM): admission requests must present a client certificate it signed')
+    .option('--cluster', 'also watch policy CRDs and Namespaces (in-cluster config or KUBECONFIG)')
+    .option('--namespace <ns>', "the webhook's own namespace, never touched (default $POD_NAMESPACE)")
+    .option('--allow-insecure-self-signed', 'serve the generated self-signed certificate on a non-loopback address')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
-    .action(async (o) => setCode(await serveCommand({ config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, cluster: o.cluster, sample: o.sample })));
+    .action(async (o) =>
+      setCode(
+        await serveCommand({
+          config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
+          namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample,
+        }),
+      ),
+    );
   program
     .command('check')
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')

@@ -1,67 +1,213 @@
 /**
- * `kube-postrender serve`: the webhook over HTTPS. Without TLS files it makes a
- * self-signed certificate for localhost and prints where it is, and a one-line
- * curl that sends a sample AdmissionReview. Exits 0 on SIGTERM/SIGINT after
- * draining in-flight requests.
+ * `kube-postrender serve`: the webhook over HTTPS (docs/operations.md).
+ *
+ * Policies come from `-c` files (watched and reloaded; a broken edit keeps the
+ * old set), from the cluster with `--cluster` (ClusterPostRenderPolicy /
+ * PostRenderPolicy informers, status written back, Namespace labels for
+ * `namespaceSelector`), or both; `PolicyStore` swaps the combined set
+ * atomically. `/readyz` is 503 until every source has loaded once (TLS is
+ * loaded before listening). Without TLS files it makes a self-signed
+ * certificate for localhost and prints where it is (refused on a non-loopback
+ * host unless `--allow-insecure-self-signed`), and with `--sample` a curl line.
+ *
+ * SIGTERM/SIGINT: `/readyz` 503, in-flight requests finish (at most 10 s),
+ * watchers and informers stop, exit 0.
+ * Exit codes: 0 after a signal; 2 usage or config error (bad flags, invalid
+ * policy files at start, unreadable certificates, no kubeconfig, port busy).
  */
-import { startServer } from '../server/start.js';
-import { loadPolicies } from '../policy/load.js';
-import type { PolicySet } from '../policy/types.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { PolicyError } from '../policy/compile.js';
+import { ClusterSource, clientInformers, defaultKubeConfig, statusWriter } from '../policy/sources/cluster-source.js';
+import { FilePolicySource, type ReloadEvent } from '../policy/sources/file-source.js';
+import { PolicyStore, type SourceName } from '../policy/sources/store.js';
+import { WebhookMetrics } from '../server/metrics.js';
+import { startServer, type RunningServer } from '../server/start.js';
 import { defaultLoadOptions } from './policies.js';
 import { EXIT, oneLine } from './io.js';
 
-/** Options of `serve`. */
+/** Options of `serve` (see `main.ts` for the flags). */
 export interface ServeOptions {
   config: string[];
   port: number;
   host: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** `--client-ca`: PEM bundle; admission requests need a client certificate it signed. */
+  clientCa?: string;
   cluster?: boolean;
+  /** `--namespace`: the webhook's own namespace (default $POD_NAMESPACE). */
+  namespace?: string;
+  allowInsecureSelfSigned?: boolean;
+  /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
+  logLevel?: string;
   sample?: string;
 }
 
+/** Time after the drain before the process is made to exit if a handle (e.g. a keep-alive agent) still holds it, in ms. */
+const EXIT_BACKSTOP_MS = 2000;
+
 /** Starts the server; resolves with the exit code when it has stopped. */
 export async function serveCommand(opts: ServeOptions): Promise<number> {
+  const usage = checkFlags(opts);
+  if (usage) {
+    process.stderr.write(`kube-postrender: ${usage}\n`);
+    return EXIT.usage;
+  }
+  const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
+  const load = defaultLoadOptions({ ownNamespace });
+  const metrics = new WebhookMetrics({ processMetrics: true });
+  const required: SourceName[] = [...(opts.config.length > 0 ? (['file'] as const) : []), ...(opts.cluster ? (['cluster'] as const) : [])];
+  const store = new PolicyStore(required);
+  let log: FastifyBaseLogger | undefined;
+  const updateGauges = (): void => {
+    const counts = store.counts();
+    metrics.policiesLoaded.set({ source: 'file' }, counts.file);
+    metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
+  };
+
+  const files =
+    opts.config.length > 0
+      ? new FilePolicySource({
+          paths: opts.config,
+          load,
+          onPolicies: (p) => {
+            store.update('file', p);
+            updateGauges();
+          },
+          onReload: (e) => onFileReload(e, metrics, log),
+          onWatchError: (err) => log?.warn({ source: 'file', err: err.message }, 'policy file watch error'),
+        })
+      : undefined;
+  if (files) {
+    const first = files.reload();
+    if (!first.ok) {
+      process.stderr.write(`${oneLine(first.error)}\n`);
+      return EXIT.usage;
+    }
+  }
+
+  let cluster: ClusterSource | undefined;
   if (opts.cluster) {
-    process.stderr.write('kube-postrender: --cluster (policy CRDs and Namespace informers) is not available in this version; use -c files\n');
-    return EXIT.usage;
+    try {
+      cluster = makeClusterSource(store, metrics, () => log, { compileCondition: load.compileCondition, ownNamespace }, updateGauges);
+    } catch (e) {
+      process.stderr.write(`kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
+      return EXIT.usage;
+    }
   }
-  if (opts.config.length === 0) {
-    process.stderr.write('kube-postrender: serve needs -c POLICY (or --cluster)\n');
-    return EXIT.usage;
-  }
-  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
-    process.stderr.write('kube-postrender: --tls-cert and --tls-key go together\n');
-    return EXIT.usage;
-  }
-  let policies: PolicySet;
-  try {
-    policies = loadPolicies(opts.config, defaultLoadOptions()).set;
-  } catch (e) {
-    process.stderr.write(`${oneLine(e)}\n`);
-    return EXIT.usage;
-  }
+
   const tls = opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined;
-  let server;
+  let server: RunningServer;
   try {
-    server = await startServer({ host: opts.host, port: opts.port, tls, getPolicies: () => policies, logger: true });
+    server = await startServer({
+      host: opts.host,
+      port: opts.port,
+      tls,
+      clientCaFile: opts.clientCa,
+      allowInsecureSelfSigned: opts.allowInsecureSelfSigned,
+      getPolicies: () => store.current(),
+      namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
+      notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
+      metrics,
+      logger: { level: opts.logLevel ?? 'info' },
+      onTlsReload: (ok, err) => {
+        metrics.tlsReloads.inc({ result: ok ? 'success' : 'failure' });
+        if (ok) log?.info({ certFile: opts.tlsCert }, 'serving certificate reloaded');
+        else log?.error({ certFile: opts.tlsCert, err: err?.message }, 'serving certificate reload failed; the previous certificate stays in use');
+      },
+    });
   } catch (e) {
     process.stderr.write(`${oneLine(e)}\n`);
+    await cluster?.stop();
     return EXIT.usage;
   }
-  const certNote = server.certFile ? ` (self-signed certificate: ${server.certFile})` : '';
-  process.stderr.write(`kube-postrender: serving ${policies.names.length} policies on ${server.url}${certNote}\n`);
+  log = server.app.log;
+  const stopSignal = waitForSignal();
+  await files?.start();
+  cluster?.start();
+  void cluster?.synced.then(() => log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced'));
+
+  const certNote = server.generated ? ` (self-signed certificate: ${server.certFile})` : '';
+  log.info({ url: server.url, policies: store.current()?.names.length ?? 0, sources: required, ownNamespace }, 'serving');
+  process.stderr.write(`kube-postrender: serving ${store.current()?.names.length ?? 0} policies on ${server.url}${certNote}\n`);
   if (opts.sample) {
-    const cacert = server.certFile ? `--cacert ${server.certFile}` : '-k';
+    const cacert = server.generated ? `--cacert ${server.certFile}` : '-k';
     process.stderr.write(`try: curl -sS ${cacert} -H 'Content-Type: application/json' --data @${opts.sample} ${server.url}/mutate\n`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      void server.stop().then(resolve, resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+
+  const signal = await stopSignal;
+  log.info({ signal }, 'shutting down: not ready, draining in-flight requests');
+  await server.stop();
+  await Promise.allSettled([files?.stop(), cluster?.stop()]);
+  log.info('stopped');
+  setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
   return EXIT.ok;
+}
+
+/** The usage error of the flag combination, or undefined. */
+function checkFlags(opts: ServeOptions): string | undefined {
+  if (opts.config.length === 0 && !opts.cluster) return 'serve needs -c POLICY or --cluster';
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  return undefined;
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => (): void => {
+      process.off('SIGTERM', term);
+      process.off('SIGINT', int);
+      resolve(sig);
+    };
+    const term = on('SIGTERM');
+    const int = on('SIGINT');
+    process.once('SIGTERM', term);
+    process.once('SIGINT', int);
+  });
+}
+
+function onFileReload(e: ReloadEvent, metrics: WebhookMetrics, log: FastifyBaseLogger | undefined): void {
+  metrics.observeReload('file', e.ok, e.policies);
+  metrics.policiesInvalid.set({ source: 'file' }, e.ok ? 0 : 1);
+  if (e.ok) {
+    log?.info({ source: 'file', policies: e.policies, durationMs: Math.round(e.durationMs) }, 'policies loaded');
+    return;
+  }
+  const err = e.error;
+  const detail = err instanceof PolicyError ? { file: err.source.file, document: err.source.document, path: err.path, reason: err.reason } : { reason: err?.message };
+  log?.error({ source: 'file', ...detail }, 'policy reload failed; the previous policies stay in effect');
+}
+
+function makeClusterSource(
+  store: PolicyStore,
+  metrics: WebhookMetrics,
+  log: () => FastifyBaseLogger | undefined,
+  compile: ConstructorParameters<typeof ClusterSource>[0]['compile'],
+  updateGauges: () => void,
+): ClusterSource {
+  const kc = defaultKubeConfig();
+  if (!kc.getCurrentCluster()) throw new Error('no current cluster');
+  const source: ClusterSource = new ClusterSource({
+    informers: clientInformers(kc),
+    writeStatus: statusWriter(kc),
+    compile,
+    onPolicies: (p) => {
+      store.update('cluster', p);
+      updateGauges();
+    },
+    onCompile: (e) => {
+      metrics.observeReload('cluster', e.ok, source.reconciler.policies().length);
+      metrics.policiesInvalid.set({ source: 'cluster' }, source.reconciler.invalidCount());
+      const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
+      if (e.ok) log()?.info(fields, 'cluster policy compiled');
+      else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'cluster policy invalid; status Ready=False');
+    },
+    onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
+  });
+  return source;
+}
+
+/** First line of an error's message, at most 500 characters (API errors can carry long bodies). */
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0].slice(0, 500);
 }
