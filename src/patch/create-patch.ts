@@ -9,17 +9,30 @@
  * at most the array length for `add`. So the diff:
  * - adds whole subtrees at the first missing key (never under a missing parent);
  * - replaces or removes only keys present in `original`;
- * - on arrays is index-based (like fast-json-patch `compare`): common indices are
- *   diffed in place, surplus items removed from the highest index down, new items
- *   appended in ascending order. Inserting at the head of a list therefore
- *   cascades into replaces (STYLE.md: append injected items);
+ * - diffs keyed lists by key: lists whose Kubernetes patch metadata names a
+ *   merge key (containers, env, volumes, ports, ... from `patch-meta.ts`, found
+ *   from the original's GVK) and, for kinds without a schema (custom
+ *   resources), lists whose items all carry a distinct string `name`. Items
+ *   whose key left the list, and items that moved against the longest run kept
+ *   in order, are removed from the highest index down; then the new list is
+ *   walked in order, diffing kept items in place and adding the others at their
+ *   index. A prepend to a 1,000-entry list is one `add` at `/0`; the cost is
+ *   O(n log n). Every other list (or a keyed list with a missing or duplicate
+ *   key) is diffed by index, like fast-json-patch `compare`: common indices in
+ *   place, surplus items removed from the highest index down, new items
+ *   appended in ascending order;
+ * - skips subtrees that are the same reference in both (transformers share
+ *   what they do not change), so the cost follows the change, not the object;
  * - escapes keys as JSON pointers (RFC 6901: `~` -> `~0`, `/` -> `~1`).
  *
  * Values are JSON as produced by `JSON.parse`. Keys whose value is `undefined`
  * are treated as absent (as `JSON.stringify` does). A `bigint` cannot be sent to
  * the API server in a JSON patch and throws a TypeError.
  */
+import { gvkOf, isObject } from '../kube/object.js';
 import type { JsonValue } from '../kube/object.js';
+import { fieldMeta, schemaForGVK } from './patch-meta.js';
+import type { FieldMeta, SchemaRef } from './patch-meta.js';
 
 /** One RFC 6902 operation as emitted by `createPatch` (only add, remove, replace). */
 export type Operation =
@@ -29,19 +42,54 @@ export type Operation =
 
 /** Escapes one reference token of a JSON pointer (RFC 6901 section 3): `~` first, then `/`. */
 export function escapePointerToken(token: string): string {
+  if (token.indexOf('~') < 0 && token.indexOf('/') < 0) return token;
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
+
+/**
+ * Where the diff is in the Kubernetes schema: a definition, a map whose values
+ * are `valuesOf`, or (`byName`) no schema at all, where lists of named items
+ * are keyed by `name`.
+ */
+interface Schema {
+  def?: SchemaRef;
+  valuesOf?: SchemaRef;
+  byName?: boolean;
+}
+
+const NO_SCHEMA: Schema = {};
+const BY_NAME: Schema = { byName: true };
 
 /**
  * The RFC 6902 operations that turn `original` into `mutated`; `[]` when they
  * are equal. Neither input is mutated; the operations' values are deep copies.
  * A change of type at the root (e.g. map to list) is one `replace` of path `''`.
- * Throws TypeError for a `bigint` or a non-finite number in `mutated`.
+ * Lists are diffed by merge key where the original's kind has one (see the
+ * module comment). Throws TypeError for a `bigint` or a non-finite number in
+ * `mutated`.
  */
 export function createPatch(original: JsonValue, mutated: JsonValue): Operation[] {
   const ops: Operation[] = [];
-  diffValue(original, mutated, '', ops);
+  diffValue(original, mutated, '', ops, rootSchema(original));
   return ops;
+}
+
+function rootSchema(v: JsonValue): Schema {
+  if (!isObject(v) || typeof v.kind !== 'string' || typeof v.apiVersion !== 'string') return BY_NAME;
+  const { known, schema } = schemaForGVK(gvkOf(v));
+  return known ? { def: schema } : BY_NAME;
+}
+
+function fieldOf(schema: Schema, key: string): FieldMeta | undefined {
+  if (schema.valuesOf !== undefined) return { ref: schema.valuesOf };
+  return fieldMeta(schema.def, key);
+}
+
+/** The schema of a field's value (maps) given the parent's schema. */
+function childSchema(schema: Schema, meta: FieldMeta | undefined): Schema {
+  if (schema.byName) return BY_NAME;
+  if (!meta) return NO_SCHEMA;
+  return meta.values ? { valuesOf: meta.ref } : { def: meta.ref };
 }
 
 function kindOf(v: JsonValue): 'array' | 'object' | 'scalar' {
@@ -49,7 +97,8 @@ function kindOf(v: JsonValue): 'array' | 'object' | 'scalar' {
   return typeof v === 'object' && v !== null ? 'object' : 'scalar';
 }
 
-function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[]): void {
+function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], schema: Schema, meta?: FieldMeta): void {
+  if (a === b && typeof a === 'object') return; // a shared subtree (scalars still get checked below)
   const ka = kindOf(a);
   const kb = kindOf(b);
   if (ka === 'scalar' || ka !== kb) {
@@ -57,16 +106,19 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[]): 
     if (ka !== kb || a !== b) ops.push({ op: 'replace', path, value: copyJson(b, path) });
     return;
   }
-  if (ka === 'array') diffArray(a as JsonValue[], b as JsonValue[], path, ops);
-  else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path, ops);
+  if (ka === 'array') diffArray(a as JsonValue[], b as JsonValue[], path, ops, schema, meta);
+  else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path, ops, schema);
 }
 
-function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[]): void {
+function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
   for (const key of Object.keys(a)) {
     if (a[key] === undefined) continue;
     const p = `${path}/${escapePointerToken(key)}`;
     if (!Object.prototype.hasOwnProperty.call(b, key) || b[key] === undefined) ops.push({ op: 'remove', path: p });
-    else diffValue(a[key], b[key], p, ops);
+    else if (a[key] !== b[key] || typeof b[key] !== 'object') {
+      const meta = schema.byName ? undefined : fieldOf(schema, key);
+      diffValue(a[key], b[key], p, ops, childSchema(schema, meta), meta);
+    }
   }
   for (const key of Object.keys(b)) {
     if (b[key] === undefined) continue;
@@ -76,11 +128,117 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   }
 }
 
-function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[]): void {
+/** The key fields of a list's items, or undefined for a list diffed by index. */
+function listKeys(schema: Schema, meta: FieldMeta | undefined): readonly string[] | undefined {
+  if (schema.byName) return ['name'];
+  const mk = meta?.mergeKey ?? meta?.mapKeys?.[0];
+  if (!mk) return undefined;
+  const extra = (meta?.mapKeys ?? []).filter((k) => k !== mk);
+  return [mk, ...extra];
+}
+
+/** Keys of every item (`keys` values, type-aware), or undefined when an item is not a map, lacks the first key, or two items share one. */
+function itemKeys(list: readonly JsonValue[], keys: readonly string[], byName: boolean): string[] | undefined {
+  const out: string[] = new Array<string>(list.length);
+  const seen = new Set<string>();
+  for (let i = 0; i < list.length; i++) {
+    const el = list[i];
+    if (!isObject(el)) return undefined;
+    let id = '';
+    for (let j = 0; j < keys.length; j++) {
+      const v = el[keys[j] as string];
+      if (v === undefined || v === null) {
+        if (j === 0) return undefined;
+        id += '|-';
+        continue;
+      }
+      if (typeof v === 'string') id += `|s${v}`;
+      else if (typeof v === 'number' && !byName) id += `|n${v}`;
+      else return undefined;
+    }
+    if (seen.has(id)) return undefined;
+    seen.add(id);
+    out[i] = id;
+  }
+  return out;
+}
+
+function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
+  const keys = listKeys(schema, meta);
+  const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? { def: meta.ref } : NO_SCHEMA;
+  if (keys) {
+    const ka = itemKeys(a, keys, !!schema.byName);
+    const kb = ka && itemKeys(b, keys, !!schema.byName);
+    if (ka && kb) {
+      diffKeyed(a, b, ka, kb, path, ops, itemSchema);
+      return;
+    }
+  }
   const common = Math.min(a.length, b.length);
-  for (let i = 0; i < common; i++) diffValue(a[i], b[i], `${path}/${i}`, ops);
+  for (let i = 0; i < common; i++) diffValue(a[i], b[i], `${path}/${i}`, ops, itemSchema);
   for (let i = a.length - 1; i >= b.length; i--) ops.push({ op: 'remove', path: `${path}/${i}` });
   for (let i = a.length; i < b.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: copyJson(b[i], `${path}/${i}`) });
+}
+
+/**
+ * Keyed list diff (see the module comment). `ka`/`kb` are the distinct keys of
+ * `a`'s and `b`'s items. Items of `a` kept in place are those whose key is in
+ * `b` and that lie on a longest increasing run of their positions in `b`.
+ */
+function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], path: string, ops: Operation[], itemSchema: Schema): void {
+  const posInB = new Map<string, number>();
+  for (let i = 0; i < kb.length; i++) posInB.set(kb[i] as string, i);
+  // Positions in b of a's surviving items, in a's order.
+  const survivors: number[] = [];
+  const survivorPos: number[] = [];
+  for (let i = 0; i < ka.length; i++) {
+    const p = posInB.get(ka[i] as string);
+    if (p !== undefined) {
+      survivors.push(i);
+      survivorPos.push(p);
+    }
+  }
+  const inRun = longestIncreasingRun(survivorPos);
+  const keptAt = new Map<number, number>(); // b index -> a index of the item kept for it
+  const keep = new Uint8Array(a.length);
+  for (let j = 0; j < survivors.length; j++) {
+    if (!inRun[j]) continue;
+    keep[survivors[j] as number] = 1;
+    keptAt.set(survivorPos[j] as number, survivors[j] as number);
+  }
+  for (let i = a.length - 1; i >= 0; i--) if (!keep[i]) ops.push({ op: 'remove', path: `${path}/${i}` });
+  for (let i = 0; i < b.length; i++) {
+    const from = keptAt.get(i);
+    const p = `${path}/${i}`;
+    if (from === undefined) ops.push({ op: 'add', path: p, value: copyJson(b[i] as JsonValue, p) });
+    else diffValue(a[from] as JsonValue, b[i] as JsonValue, p, ops, itemSchema);
+  }
+}
+
+/** Marks one longest strictly increasing subsequence of `xs` (patience sorting, O(n log n)). */
+function longestIncreasingRun(xs: readonly number[]): Uint8Array {
+  const n = xs.length;
+  const marks = new Uint8Array(n);
+  if (n === 0) return marks;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = (xs[i] as number) > (xs[i - 1] as number);
+  if (sorted) return marks.fill(1);
+  const tails: number[] = []; // index into xs of the smallest tail of a run of each length
+  const prev = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i] as number;
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((xs[tails[mid] as number] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[i] = tails[lo - 1] as number;
+    tails[lo] = i;
+  }
+  for (let i = tails[tails.length - 1] as number; i >= 0; i = prev[i] as number) marks[i] = 1;
+  return marks;
 }
 
 function checkScalar(v: JsonValue, path: string): void {
@@ -88,12 +246,38 @@ function checkScalar(v: JsonValue, path: string): void {
   if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`createPatch: non-finite number at ${path || '/'}`);
 }
 
-/** Deep copy for an operation's value: drops `undefined` keys, maps undefined array items to null (as JSON does). */
+/**
+ * Deep copy for an operation's value: drops `undefined` keys, maps undefined
+ * array items to null (as JSON does). Pointer paths are only built when a value
+ * cannot be sent (then the copy is redone with paths, for the error message).
+ */
 function copyJson(v: JsonValue, path: string): JsonValue {
-  if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : copyJson(x, `${path}/${i}`)));
+  try {
+    return copyFast(v);
+  } catch {
+    return copyWithPaths(v, path);
+  }
+}
+
+function copyFast(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : copyFast(x)));
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = copyJson(x, `${path}/${escapePointerToken(k)}`);
+    for (const k of Object.keys(v)) {
+      const x = v[k];
+      if (x !== undefined) out[k] = copyFast(x);
+    }
+    return out;
+  }
+  if (typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v))) throw new TypeError('not JSON');
+  return v;
+}
+
+function copyWithPaths(v: JsonValue, path: string): JsonValue {
+  if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : copyWithPaths(x, `${path}/${i}`)));
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = copyWithPaths(x, `${path}/${escapePointerToken(k)}`);
     return out;
   }
   checkScalar(v, path);

@@ -1,0 +1,258 @@
+/**
+ * `npm run bench`: the webhook against a bare fastify HTTPS floor, side by side
+ * in one run, plus a size sweep, a list sweep and `run` against
+ * `kubectl kustomize`. Prints tables and writes JSON to bench/results/.
+ *
+ * Environment: BENCH_DURATION (s per throughput run, default 5),
+ * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma list of sections:
+ * webhook,size,list,kustomize), BENCH_OUT (results file name).
+ * Loopback only; every load run is bounded in time.
+ */
+import { fork, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import autocannon from 'autocannon';
+import jsonpatch from 'fast-json-patch';
+import { measureLatency } from './latency.mjs';
+import { ARGO_CD, admissionReview, configMapObject, crdObject, deploymentWithEnv, LIST_EDITS, podObject } from './corpus.mjs';
+import { createPatch } from '../dist/patch/create-patch.js';
+import { strategicMerge } from '../dist/patch/smp.js';
+import { parseManifests } from '../dist/kube/yaml-stream.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,size,list,kustomize').split(','));
+const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
+const POLICY_SETS = {
+  none: [join(here, 'policies/none.yaml')],
+  platform: [join(root, 'examples/platform-policy.yaml')],
+  full: [join(root, 'examples/platform-policy.yaml'), join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
+  unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
+};
+
+const body = (obj) => Buffer.from(JSON.stringify(admissionReview(obj)));
+const kb = (b) => Math.round(b / 102.4) / 10;
+const r0 = (x) => Math.round(x);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a bench server process; resolves with {url, call(cmd), stop()}. */
+async function startBenchServer(mode, policies = []) {
+  const port = await freePort();
+  const child = fork(join(here, 'server.mjs'), [mode, String(port), ...policies], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const waiters = [];
+  child.on('message', (m) => { const w = waiters.shift(); if (w) w(m); });
+  const next = () => new Promise((resolve) => waiters.push(resolve));
+  const ready = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${mode} did not start: ${stderr}`)), 20_000))]);
+  if (ready.cmd !== 'ready') throw new Error(`unexpected ${JSON.stringify(ready)}`);
+  return {
+    url: `https://127.0.0.1:${port}/mutate`,
+    call: (cmd) => { const p = next(); child.send({ cmd }); return p; },
+    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.send({ cmd: 'exit' }); }),
+  };
+}
+
+/** autocannon keep-alive load for DURATION seconds (bounded), with the server's CPU and event-loop delay over the window. */
+async function load(server, payload, connections) {
+  await autocannon({ url: server.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: 1 }); // warm-up
+  await server.call('mark');
+  const r = await autocannon({ url: server.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: DURATION, timeout: 10 });
+  const s = await server.call('report');
+  const total = r.requests.total;
+  return {
+    connections,
+    reqPerSec: r0(total / DURATION),
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    cpuUsPerReq: total ? r0(s.cpuUs / total) : NaN,
+    rssMiB: Math.round(s.rss / 1048576),
+    maxRssMiB: Math.round(s.maxRss / 1048576),
+    eventLoopMaxMs: Math.round(s.eldMaxMs * 10) / 10,
+    eventLoopP99Ms: Math.round(s.eldP99Ms * 10) / 10,
+  };
+}
+
+async function webhookSection(results) {
+  const pod = podObject();
+  const payloads = {
+    pod: { obj: pod, connections: CONNECTIONS, count: 3000 },
+    configmap8k: { obj: configMapObject(9 * 1024, 'small-config'), connections: CONNECTIONS, count: 3000 },
+    configmap256k: { obj: configMapObject(256 * 1024), connections: 10, count: 300 },
+    crd1m: { obj: crdObject(), connections: 4, count: 60 },
+  };
+  for (const p of Object.values(payloads)) p.body = body(p.obj);
+  const plan = [
+    ['floor', 'floor', ['pod', 'configmap8k', 'configmap256k', 'crd1m']],
+    ['none', 'serve', ['pod']],
+    ['unmatched', 'serve', ['configmap8k']],
+    ['platform', 'serve', ['pod', 'configmap256k', 'crd1m']],
+    ['full', 'serve', ['pod']],
+  ];
+  const rows = [];
+  for (const [set, mode, names] of plan) {
+    const server = await startBenchServer(mode, POLICY_SETS[set] ?? []);
+    try {
+      for (const name of names) {
+        const p = payloads[name];
+        const lat = await measureLatency(server.url, p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 15_000 });
+        const thr = await load(server, p.body, p.connections);
+        rows.push({ scenario: `${set}/${name}`, policies: set, payload: name, requestKiB: kb(p.body.length), ...thr, latencyUs: { p50: r0(lat.p50), p99: r0(lat.p99), p999: r0(lat.p999), n: lat.n }, responseBytes: lat.responseBytes, statuses: lat.statuses });
+        process.stderr.write(`  ${set}/${name}: ${thr.reqPerSec} req/s, p50 ${r0(lat.p50)} µs\n`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  for (const row of rows) {
+    const floor = rows.find((r) => r.scenario === `floor/${row.payload}`);
+    row.ratioToFloor = { throughput: Math.round((row.reqPerSec / floor.reqPerSec) * 100) / 100, p99: Math.round((row.latencyUs.p99 / floor.latencyUs.p99) * 100) / 100 };
+  }
+  results.webhook = rows;
+  console.log('\nWebhook (HTTPS keep-alive; throughput with autocannon, latency on one connection)');
+  console.table(rows.map((r) => ({
+    scenario: r.scenario, KiB: r.requestKiB, conns: r.connections, 'req/s': r.reqPerSec, 'p50 µs': r.latencyUs.p50, 'p99 µs': r.latencyUs.p99, 'p99.9 µs': r.latencyUs.p999,
+    'CPU µs/req': r.cpuUsPerReq, 'RSS MiB': r.rssMiB, 'loop max ms': r.eventLoopMaxMs, 'x floor': r.ratioToFloor.throughput, 'p99 x floor': r.ratioToFloor.p99, 'resp B': r.responseBytes,
+  })));
+}
+
+async function sizeSection(results) {
+  const sizes = [1, 8, 64, 256, 1024, 1536];
+  const server = await startBenchServer('serve', POLICY_SETS.platform);
+  const rows = [];
+  try {
+    for (const s of sizes) {
+      const b = body(configMapObject(s * 1024, `size-${s}k`));
+      const count = s <= 64 ? 1000 : s <= 256 ? 200 : 60;
+      await server.call('mark');
+      const lat = await measureLatency(server.url, b, { count, warmup: Math.min(50, count), maxMs: 15_000 });
+      const st = await server.call('report');
+      const total = lat.n + Math.min(50, count);
+      rows.push({ objectKiB: s, requestKiB: kb(b.length), p50Us: r0(lat.p50), p99Us: r0(lat.p99), usPerKiB: Math.round((lat.p50 / (b.length / 1024)) * 10) / 10, cpuUsPerReq: r0(st.cpuUs / total), cpuUsPerKiB: Math.round((st.cpuUs / total / (b.length / 1024)) * 10) / 10 });
+    }
+  } finally {
+    await server.stop();
+  }
+  results.sizeSweep = rows;
+  console.log('\nSize sweep (ConfigMap, platform policy, one connection)');
+  console.table(rows);
+}
+
+function timeIt(fn, minMs = 200, maxRuns = 200) {
+  const times = [];
+  const end = performance.now() + minMs;
+  let out;
+  do {
+    const t0 = performance.now();
+    out = fn();
+    times.push(performance.now() - t0);
+  } while ((performance.now() < end || times.length < 3) && times.length < maxRuns);
+  times.sort((a, b) => a - b);
+  return { ms: times[times.length >> 1], out };
+}
+
+function listSection(results) {
+  const rows = [];
+  for (const n of [10, 100, 1000, 3000]) {
+    const base = deploymentWithEnv(n);
+    const env = base.spec.template.spec.containers[0].env;
+    for (const [edit, f] of Object.entries(LIST_EDITS)) {
+      const mutated = structuredClone(base);
+      mutated.spec.template.spec.containers[0].env = f(env);
+      const { ms, out: ops } = timeIt(() => createPatch(base, mutated));
+      const applied = jsonpatch.applyPatch(structuredClone(base), ops, true).newDocument;
+      if (!isDeepStrictEqual(applied, mutated)) throw new Error(`list sweep ${edit}/${n}: patch does not apply`);
+      rows.push({ entries: n, edit, diffMs: Math.round(ms * 1000) / 1000, ops: ops.length, patchBytes: JSON.stringify(ops).length });
+    }
+    const smpPrepend = { spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'INJECTED', value: 'x' }] }] } } } };
+    const smpAll = { spec: { template: { spec: { containers: [{ name: 'app', env: env.map((e) => ({ ...e, value: `${e.value}-new` })) }] } } } };
+    rows.push({ entries: n, edit: 'smp: merge 1 entry', diffMs: Math.round(timeIt(() => strategicMerge(base, smpPrepend)).ms * 1000) / 1000, ops: '', patchBytes: '' });
+    rows.push({ entries: n, edit: `smp: merge ${n} entries`, diffMs: Math.round(timeIt(() => strategicMerge(base, smpAll)).ms * 1000) / 1000, ops: '', patchBytes: '' });
+  }
+  results.listSweep = rows;
+  console.log('\nList sweep (env of a Deployment container: createPatch, then strategic merge; median ms)');
+  console.table(rows);
+}
+
+/** Runs `cmd` under /usr/bin/time: wall seconds, peak RSS (KiB), stdout. */
+function timed(cmd, args) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
+  const [e, m] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { seconds: e, maxRssKiB: m, stdout: r.stdout };
+}
+
+function byId(text) {
+  const m = new Map();
+  for (const d of parseManifests(text)) {
+    const v = JSON.parse(JSON.stringify(d.value, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)));
+    m.set(`${v.apiVersion}/${v.kind}/${v.metadata?.namespace ?? ''}/${v.metadata?.name}`, v);
+  }
+  return m;
+}
+
+function kustomizeSection(results) {
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (kubectl.status !== 0) {
+    console.log('\nkubectl not found: run vs kubectl kustomize skipped');
+    results.kustomize = { skipped: 'kubectl not found' };
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kustomize-'));
+  writeFileSync(join(dir, 'install.yaml'), readFileSync(ARGO_CD));
+  writeFileSync(join(dir, 'kustomization.yaml'), readFileSync(join(here, 'kustomize/kustomization.yaml')));
+  const runs = 3;
+  const k = [];
+  const ours = [];
+  for (let i = 0; i < runs; i++) {
+    k.push(timed('kubectl', ['kustomize', dir]));
+    ours.push(timed(process.execPath, [join(root, 'dist/cli/main.js'), 'run', '-c', join(dir, 'kustomization.yaml'), '-f', join(dir, 'install.yaml')]));
+  }
+  const a = byId(k[0].stdout);
+  const b = byId(ours[0].stdout);
+  const differing = [...a.keys()].filter((id) => !isDeepStrictEqual(a.get(id), b.get(id)));
+  const med = (xs, f) => xs.map(f).sort((x, y) => x - y)[xs.length >> 1];
+  const row = {
+    objects: a.size,
+    identicalObjects: differing.length === 0 && a.size === b.size,
+    differing: differing.slice(0, 5),
+    kustomizeSeconds: med(k, (x) => x.seconds),
+    runSeconds: med(ours, (x) => x.seconds),
+    kustomizeMaxRssMiB: Math.round(med(k, (x) => x.maxRssKiB) / 1024),
+    runMaxRssMiB: Math.round(med(ours, (x) => x.maxRssKiB) / 1024),
+    kubectl: kubectl.stdout.trim().split('\n').join('; '),
+  };
+  row.speedup = Math.round((row.kustomizeSeconds / row.runSeconds) * 100) / 100;
+  results.kustomize = row;
+  console.log('\nrun vs kubectl kustomize (argo-cd install.yaml, median of 3, wall time and peak RSS)');
+  console.table([row]);
+}
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+  settings: { durationS: DURATION, connections: CONNECTIONS },
+};
+console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}`);
+if (ONLY.has('webhook')) await webhookSection(results);
+if (ONLY.has('size')) await sizeSection(results);
+if (ONLY.has('list')) listSection(results);
+if (ONLY.has('kustomize')) kustomizeSection(results);
+mkdirSync(join(here, 'results'), { recursive: true });
+const out = join(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nresults: ${out}`);
