@@ -30,7 +30,7 @@
  * Error bodies are `{code, message}` and never quote the request body (it may
  * hold Secret data); the log gets only the code and status.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -118,7 +118,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // One info line per request would be synchronous I/O on the admission path: the handler logs at debug.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Requests that arrive on kept-alive connections while closing are still answered (graceful drain).
     return503OnClosing: false,
     ...(opts.https ? { https: opts.https } : {}),

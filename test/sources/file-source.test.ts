@@ -3,7 +3,7 @@
  * edit keeps the old set answering and is counted as a failed reload; a
  * ConfigMap-style `..data` symlink swap is seen.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FilePolicySource, type ReloadEvent } from '../../src/policy/sources/file-source.js';
@@ -19,7 +19,7 @@ async function teamLabel(app: ReturnType<typeof buildApp>): Promise<unknown> {
   return (add?.value as Record<string, string> | undefined)?.team;
 }
 
-function setup(t: Tap.Test, paths: string[]) {
+function setup(t: Test, paths: string[]) {
   const store = new PolicyStore(['file']);
   const metrics = new WebhookMetrics();
   const events: ReloadEvent[] = [];
