@@ -6,31 +6,17 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseManifests } from '../../src/kube/yaml-stream.js';
 import { deepEqual, isListObject, isObject, type JsonValue } from '../../src/kube/object.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import { renderManifests } from '../../src/policy/render.js';
+import { REPO_ROOT } from '../helpers/cases.js';
+import { CORPUS_DIR, corpusFiles, noCorpus } from '../helpers/corpus.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const corpus = resolve(root, '../shared/corpus');
-const bin = join(root, 'dist/cli/main.js');
-const policy = join(root, 'examples/platform-policy.yaml');
-
-/** Every .yaml file under the corpus directory. */
-export function corpusFiles(): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const f of readdirSync(d).sort()) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (f.endsWith('.yaml')) out.push(p);
-    }
-  };
-  walk(corpus);
-  return out;
-}
+const bin = join(REPO_ROOT, 'dist/cli/main.js');
+const policy = join(REPO_ROOT, 'examples/platform-policy.yaml');
 
 function objects(text: string): JsonValue[] {
   return parseManifests(text)
@@ -44,7 +30,7 @@ function key(v: JsonValue): string {
   return `${String(v.apiVersion)}/${String(v.kind)}/${String(m.namespace ?? '')}/${String(m.name ?? '')}`;
 }
 
-t.test('corpus through run with the platform policy', { skip: !existsSync(corpus) && 'no ../shared/corpus' }, async (t) => {
+t.test('corpus through run with the platform policy', { skip: noCorpus }, async (t) => {
   const files = corpusFiles();
   t.ok(files.length >= 30, `corpus has ${files.length} files`);
   const set = loadPolicies([policy]).set;
@@ -52,7 +38,7 @@ t.test('corpus through run with the platform policy', { skip: !existsSync(corpus
   for (const file of files) {
     const input = readFileSync(file, 'utf8');
     const p = spawnSync(process.execPath, [bin, 'run', '-c', policy, '-f', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const name = file.slice(corpus.length + 1);
+    const name = file.slice(CORPUS_DIR.length + 1);
     t.equal(p.status, 0, `${name}: exit 0 ${p.stderr.split('\n')[0]}`);
     const inObjs = objects(input);
     const outObjs = objects(p.stdout);

@@ -8,32 +8,17 @@
  *   exactly its 12 Deployments and nothing else.
  */
 import t from 'tap';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CLUSTER_SCOPED_KINDS, deepEqual, isObject, type JsonObject } from '../../src/kube/object.js';
 import { renderManifests, sameManifests } from '../../src/policy/render.js';
 import { review } from '../../src/admission/review.js';
 import { podTemplateLocation, SIDECAR_STATUS_ANNOTATION } from '../../src/transform/sidecar.js';
-import { admit, createReview, sidecarPolicies, streamObjects } from './sidecar-golden.test.js';
+import { admit, createReview } from '../helpers/admission.js';
+import { corpusFiles, noCorpus, streamObjects, CORPUS_DIR as corpus } from '../helpers/corpus.js';
+import { sidecarPolicies } from '../helpers/sidecar.js';
+import { REPO_ROOT } from '../helpers/cases.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const corpus = resolve(root, '../shared/corpus');
-const noCorpus = !existsSync(corpus) && 'no ../shared/corpus';
-
-function corpusFiles(): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const f of readdirSync(d).sort()) {
-      const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (f.endsWith('.yaml')) out.push(p);
-    }
-  };
-  walk(corpus);
-  return out;
-}
-
-/** The status annotation of an object's pod (template), or undefined. */
 function statusOf(obj: JsonObject): string | undefined {
   const loc = podTemplateLocation(obj);
   if (!loc) return undefined;
@@ -91,10 +76,10 @@ t.test('idempotence over the corpus, at both front doors', { skip: noCorpus }, a
       if (statusOf(outputs[i]) !== undefined) injected++;
       else if (hasPod) t.fail(`${name}#${i} ${String(obj.kind)}: pod-bearing but not injected`);
       const ns = namespaceOf(obj);
-      const { admitted } = admit(obj, review(createReview(obj, ns, `a-${i}`), set, { route: 'mutate' }).body);
+      const { admitted } = admit(obj, review(createReview(obj, `a-${i}`, { namespace: ns }), set, { route: 'mutate' }).body);
       if (!deepEqual(admitted, outputs[i])) t.same(admitted, outputs[i], `${name}#${i}: webhook patch applied == run output`);
-      const again = review(createReview(outputs[i], ns, `b-${i}`), set, { route: 'mutate' });
-      const resp = (again.body as JsonObject).response as JsonObject;
+      const again = review(createReview(outputs[i], `b-${i}`, { namespace: ns }), set, { route: 'mutate' });
+      const resp = (again.body as unknown as JsonObject).response as JsonObject;
       if (resp.patch) t.fail(`${name}#${i} ${String(obj.kind)}: re-invocation returned a patch`);
     });
   }
@@ -103,7 +88,7 @@ t.test('idempotence over the corpus, at both front doors', { skip: noCorpus }, a
 });
 
 t.test('examples/sidecar-policy.yaml on the microservices demo: exactly the 12 Deployments', { skip: noCorpus }, async (t) => {
-  const set = sidecarPolicies(readFileSync(join(root, 'examples/sidecar-policy.yaml'), 'utf8'), 'examples/sidecar-policy.yaml');
+  const set = sidecarPolicies(readFileSync(join(REPO_ROOT, 'examples/sidecar-policy.yaml'), 'utf8'), 'examples/sidecar-policy.yaml');
   const text = readFileSync(join(corpus, 'microservices-demo-kubernetes-manifests.yaml'), 'utf8');
   const r = renderManifests(text, set, { namespace: 'default' });
   const inputs = streamObjects(text);

@@ -17,86 +17,23 @@
  */
 import t, { type Test } from 'tap';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import fjp from 'fast-json-patch';
+import { join } from 'node:path';
 import YAML from 'yaml';
-import { parseManifests } from '../../src/kube/yaml-stream.js';
-import { isListObject, isObject, type JsonObject, type JsonValue } from '../../src/kube/object.js';
-import { compilePolicyText } from '../../src/policy/load.js';
-import { createPolicySet } from '../../src/policy/compile.js';
+import { isObject, type JsonObject } from '../../src/kube/object.js';
 import { renderManifests, RenderError, sameManifests } from '../../src/policy/render.js';
 import { review } from '../../src/admission/review.js';
-import { builtinRegistry } from '../../src/transform/registry.js';
-import { sidecarTransformer } from '../../src/transform/sidecar.js';
-import { compileExpression } from '../../src/expr/cel.js';
 import type { PolicySet } from '../../src/policy/types.js';
+import { admit, createReview, withoutEmptyAnnotations } from '../helpers/admission.js';
+import { streamObjects } from '../helpers/corpus.js';
+import { celAvailable, sidecarPolicies, SIDECAR_FIXTURES as fixtures } from '../helpers/sidecar.js';
 
-const fixtures = resolve(import.meta.dirname, '../fixtures/sidecar');
 const refresh = process.env.REFRESH_GOLDEN === 'true';
 
-/** True once the project's CEL evaluator is in (until then, template-value cases are `todo`). */
-export function celAvailable(): boolean {
-  try {
-    compileExpression('1 + 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** Compiles a policy file's text with the sidecar transformer registered. */
-export function sidecarPolicies(text: string, file = '<policy>'): PolicySet {
-  const registry = builtinRegistry();
-  return createPolicySet(compilePolicyText(text, file, { registry, baseDir: fixtures }));
-}
 
-/** The objects of a stream, List items flattened, as JSON (what the API server decodes). */
-export function streamObjects(text: string): JsonObject[] {
-  return parseManifests(text)
-    .map((d) => d.value)
-    .flatMap((v) => (isObject(v) && isListObject(v) ? (v.items as JsonValue[]) : [v]))
-    .filter(isObject)
-    .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
-}
 
-/** An AdmissionReview v1 CREATE of `obj` in `namespace`. */
-export function createReview(obj: JsonObject, namespace: string, uid: string): JsonObject {
-  const apiVersion = String(obj.apiVersion);
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const md = isObject(obj.metadata) ? obj.metadata : {};
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group, version, kind: String(obj.kind) },
-      resource: { group, version, resource: `${String(obj.kind).toLowerCase()}s` },
-      name: typeof md.name === 'string' ? md.name : '',
-      namespace,
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-      object: obj,
-      dryRun: false,
-    },
-  };
-}
 
-/** The response of a review body, and the object after applying its patch (as the API server does). */
-export function admit(obj: JsonObject, body: unknown): { response: JsonObject; admitted: JsonObject } {
-  const response = (body as JsonObject).response as JsonObject;
-  if (!response.patch) return { response, admitted: obj };
-  if (response.patchType !== 'JSONPatch') throw new Error(`patchType ${String(response.patchType)}`);
-  const ops = JSON.parse(Buffer.from(String(response.patch), 'base64').toString('utf8'));
-  return { response, admitted: fjp.applyPatch(structuredClone(obj), ops, true, false).newDocument as JsonObject };
-}
 
-/** `run` drops an empty `metadata.annotations` (kustomize's output rule): compare modulo that. */
-function normalize(o: JsonObject): JsonObject {
-  const c = structuredClone(o);
-  const m = c.metadata;
-  if (isObject(m) && (m.annotations === null || (isObject(m.annotations) && Object.keys(m.annotations).length === 0))) delete m.annotations;
-  return c;
-}
 
 interface CaseMeta {
   namespace?: string;
@@ -150,13 +87,13 @@ function webhookSide(t: Test, dir: string, input: string, expected: string, set:
   inputs.forEach((obj, i) => {
     const md = isObject(obj.metadata) ? obj.metadata : {};
     const ns = typeof md.namespace === 'string' ? md.namespace : obj.kind === 'Namespace' ? '' : meta.namespace ?? 'default';
-    const r = review(createReview(obj, ns, `uid-${i}`), set, opts);
+    const r = review(createReview(obj, `uid-${i}`, { namespace: ns, userInfo: RS_CONTROLLER }), set, opts);
     t.equal(r.statusCode, 200);
     const { response, admitted } = admit(obj, r.body);
     t.equal(response.allowed, true, `${dir}#${i} allowed`);
-    t.same(normalize(admitted), normalize(wants[i]), `${dir}#${i} ${String(obj.kind)}: webhook patch applied == expected`);
-    const again = review(createReview(admitted, ns, `again-${i}`), set, opts);
-    t.notOk(((again.body as JsonObject).response as JsonObject).patch, `${dir}#${i}: re-invocation returns no patch`);
+    t.same(withoutEmptyAnnotations(admitted), withoutEmptyAnnotations(wants[i]), `${dir}#${i} ${String(obj.kind)}: webhook patch applied == expected`);
+    const again = review(createReview(admitted, `again-${i}`, { namespace: ns, userInfo: RS_CONTROLLER }), set, opts);
+    t.notOk(((again.body as unknown as JsonObject).response as JsonObject).patch, `${dir}#${i}: re-invocation returns no patch`);
   });
 }
 
@@ -165,7 +102,7 @@ function webhookDenies(t: Test, dir: string, input: string, errorText: string, s
   streamObjects(input).forEach((obj, i) => {
     const md = isObject(obj.metadata) ? obj.metadata : {};
     const ns = typeof md.namespace === 'string' ? md.namespace : meta.namespace ?? 'default';
-    const { response } = admit(obj, review(createReview(obj, ns, `uid-${i}`), set, { route: 'mutate' }).body);
+    const { response } = admit(obj, review(createReview(obj, `uid-${i}`, { namespace: ns, userInfo: RS_CONTROLLER }), set, { route: 'mutate' }).body);
     if (response.allowed === false) {
       t.notOk(response.patch, 'a denial carries no patch');
       messages.push(String((response.status as JsonObject).message));
@@ -181,10 +118,10 @@ function webhookDenies(t: Test, dir: string, input: string, errorText: string, s
 }
 
 const cel = celAvailable();
-/** The helpers above are shared with sidecar-corpus.test.ts; the cases run only when this file is the entry point. */
-const isEntry = process.argv[1]?.endsWith('sidecar-golden.test.ts') ?? false;
+/** Pods are created by the replicaset-controller in a cluster. */
+const RS_CONTROLLER = { username: 'system:serviceaccount:kube-system:replicaset-controller' };
 
-t.test('golden cases run through both front doors', { skip: !isEntry && 'imported for its helpers' }, async (t) => {
+t.test('golden cases run through both front doors', async (t) => {
   const dirs = caseDirs();
   t.ok(dirs.length >= 25, `at least 25 cases (found ${dirs.length})`);
   for (const dir of dirs) {

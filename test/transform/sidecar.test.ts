@@ -16,7 +16,9 @@ import { ConfigError, makeContext, TransformError, type Finding, type TransformC
 import {
   decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify,
 } from '../../src/transform/sidecar.js';
-import { admit, sidecarPolicies, streamObjects } from './sidecar-golden.test.js';
+import { admit } from '../helpers/admission.js';
+import { streamObjects } from '../helpers/corpus.js';
+import { sidecarPolicies } from '../helpers/sidecar.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/sidecar');
 
@@ -183,6 +185,6 @@ t.test('the recorded ReplicaSet Pod request, through review()', async (t) => {
   t.equal(md.name, undefined, 'no name: only generateName');
   t.equal(md.namespace, undefined, 'namespace comes from request.namespace, never written');
   const again = review({ ...recorded.review, request: { ...recorded.review.request, object: admitted } }, set, { route: 'mutate' });
-  t.notOk(((again.body as JsonObject).response as JsonObject).patch, 're-invocation: no patch');
+  t.notOk(((again.body as unknown as JsonObject).response as JsonObject).patch, 're-invocation: no patch');
   t.ok(!deepEqual(admitted, input));
 });

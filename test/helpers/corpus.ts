@@ -1,0 +1,37 @@
+/**
+ * The corpus of real rendered manifests (../shared/corpus) for tests.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseManifests } from '../../src/kube/yaml-stream.js';
+import { isListObject, isObject, type JsonObject, type JsonValue } from '../../src/kube/object.js';
+import { REPO_ROOT } from './cases.js';
+
+/** ../shared/corpus, beside the repository. */
+export const CORPUS_DIR = resolve(REPO_ROOT, '..', 'shared', 'corpus');
+
+/** A tap `skip` value: a reason when the corpus is absent, else false. */
+export const noCorpus: string | false = !existsSync(CORPUS_DIR) && 'no ../shared/corpus';
+
+/** Every .yaml file under the corpus, sorted. */
+export function corpusFiles(): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const f of readdirSync(d).sort()) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (f.endsWith('.yaml')) out.push(p);
+    }
+  };
+  walk(CORPUS_DIR);
+  return out;
+}
+
+/** The objects of a stream, `*List` items flattened, as JSON (what the API server decodes). */
+export function streamObjects(text: string): JsonObject[] {
+  return parseManifests(text)
+    .map((d) => d.value)
+    .flatMap((v) => (isObject(v) && isListObject(v) ? (v.items as JsonValue[]) : [v]))
+    .filter(isObject)
+    .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
+}
