@@ -18,9 +18,15 @@
  * - a cost bound: every iteration of every comprehension (`all`, `exists`,
  *   `exists_one`, `map`, `filter`) costs one unit and the evaluation fails once
  *   `costLimit` units are spent (Kubernetes bounds runtime cost per expression
- *   the same way, with a finer cost model).
+ *   the same way, with a finer cost model);
+ * - string building is bounded too: `replace` and `join` are linear-time
+ *   replacements of the extension's (whose `replace` rebuilt the string once per
+ *   match: quadratic, and a chain of `.replace('x', 'xxxxxxxxxx')` grew the
+ *   string exponentially and stalled the event loop), cost one unit per
+ *   `STRING_COST_CHARS` characters produced, and fail beyond
+ *   `MAX_STRING_RESULT` characters.
  */
-import { celEnv, celFunc, CelScalar, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelValue } from '@bufbuild/cel';
+import { celEnv, celFunc, celMethod, CelScalar, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 
 /** A CEL compile or evaluation error; `path` is where the expression sits in its policy, when known. */
@@ -77,6 +83,12 @@ const BUILTIN_IDENTIFIERS: readonly string[] = ['int', 'uint', 'double', 'bool',
 /** Maximum length of an expression, in characters. */
 export const MAX_EXPRESSION_LENGTH = 10_000;
 
+/** Longest string `replace` or `join` may produce (characters): above the largest object the API server stores. */
+export const MAX_STRING_RESULT = 4 * 1024 * 1024;
+
+/** Characters of produced string per cost unit (a maximal string costs ~42,000 units of the default 100,000). */
+export const STRING_COST_CHARS = 100;
+
 /** Name of the cost-counting function spliced into comprehension loop conditions; `@` cannot be written in CEL source. */
 const COST_FN = '@cost';
 
@@ -119,7 +131,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
     if (meter.spent > meter.limit) throw new Error('cost limit exceeded');
     return cond;
   });
-  const env = celEnv({ funcs: [...strings, cost] });
+  const env = celEnv({ funcs: [...strings.filter((f) => f.name !== 'replace' && f.name !== 'join'), ...boundedStringFuncs(meter), cost] });
   const program = plan(env, parsed);
   return {
     source,
@@ -135,6 +147,78 @@ export function compileExpression(source: string, options: CompileExpressionOpti
       return fromCel(result);
     },
   };
+}
+
+/** Charges a string of `length` characters to the meter; throws once over the cost limit or the size cap. */
+function chargeString(meter: Meter, fn: string, length: number): void {
+  if (length > MAX_STRING_RESULT) throw new Error(`${fn}: result of ${length} characters exceeds the limit of ${MAX_STRING_RESULT}`);
+  meter.spent += Math.ceil(length / STRING_COST_CHARS);
+  if (meter.spent > meter.limit) throw new Error('cost limit exceeded');
+}
+
+/**
+ * `s.replace(old, new[, n])` as cel-go's strings extension (Go
+ * `strings.Replace`): the first `n` non-overlapping matches, left to right;
+ * `n` < 0 or absent replaces all; an empty `old` matches at the start and after
+ * every character. Linear: the size is computed before the string is built.
+ */
+function linearReplace(meter: Meter, s: string, old: string, repl: string, n?: bigint): string {
+  const limit = n === undefined || n < 0n ? Infinity : Number(n);
+  const at: number[] = [];
+  if (old === '') {
+    const chars = Array.from(s);
+    const pieces: string[] = [];
+    chars.forEach((c, i) => pieces.push(i < limit ? repl + c : c));
+    if (chars.length < limit) pieces.push(repl);
+    const count = Math.min(limit, chars.length + 1);
+    chargeString(meter, 'replace', s.length + count * repl.length);
+    return pieces.join('');
+  }
+  for (let i = s.indexOf(old); i !== -1 && at.length < limit; i = s.indexOf(old, i + old.length)) at.push(i);
+  chargeString(meter, 'replace', s.length + at.length * (repl.length - old.length));
+  if (at.length === 0) return s;
+  const pieces: string[] = [];
+  let from = 0;
+  for (const i of at) {
+    pieces.push(s.slice(from, i), repl);
+    from = i + old.length;
+  }
+  pieces.push(s.slice(from));
+  return pieces.join('');
+}
+
+/** `list.join([sep])` as the extension's, with the produced size charged and capped. */
+function boundedJoin(meter: Meter, list: CelList, sep: string): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (let i = 0; i < list.size; i++) {
+    const item = list.get(i);
+    if (typeof item !== 'string') throw new Error('join: list contains non-string value');
+    length += item.length + (i > 0 ? sep.length : 0);
+    if (length > MAX_STRING_RESULT) chargeString(meter, 'join', length);
+    parts.push(item);
+  }
+  chargeString(meter, 'join', length);
+  return parts.join(sep);
+}
+
+/** The bounded `replace` and `join` overloads (see the module comment), bound to one expression's meter. */
+function boundedStringFuncs(meter: Meter): CelFunc[] {
+  const { STRING, INT, DYN } = CelScalar;
+  return [
+    celMethod('replace', STRING, [STRING, STRING], STRING, function (old, repl) {
+      return linearReplace(meter, this, old, repl);
+    }),
+    celMethod('replace', STRING, [STRING, STRING, INT], STRING, function (old, repl, n) {
+      return linearReplace(meter, this, old, repl, n);
+    }),
+    celMethod('join', listType(DYN), [], STRING, function () {
+      return boundedJoin(meter, this, '');
+    }),
+    celMethod('join', listType(DYN), [STRING], STRING, function (sep) {
+      return boundedJoin(meter, this, sep);
+    }),
+  ];
 }
 
 function parseOrThrow(source: string, path: string): ReturnType<typeof parse> {

@@ -31,6 +31,12 @@ export interface CompiledPolicy {
   transformers: Transformer[];
   /** Returns '' when the policy applies to the object, else the first clause that excluded it. */
   applies: (object: KubeObject, input: EvaluationInput) => string;
+  /**
+   * False when `match.resources` cannot hold for any object of this group and
+   * kind (then `applies` is sure to return non-empty); absent: every kind may
+   * match. Lets `evaluate` skip a policy without calling `applies`.
+   */
+  mayMatchKind?: (group: string, kind: string) => boolean;
   source: PolicySource;
 }
 
@@ -144,6 +150,7 @@ export function compilePolicy(
     return '';
   };
   return {
+    mayMatchKind: spec.match?.resources ? kindFilter(spec.match.resources) : undefined,
     name: namespaced ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
     kind,
     namespace: namespaced ? ownNs : undefined,
@@ -155,6 +162,16 @@ export function compilePolicy(
     applies,
     source,
   };
+}
+
+/**
+ * The group/kind part of `match.resources` (as `compileResources` in
+ * match.ts): true when some entry admits `group` and `kind`. Versions and names
+ * are left to `applies`.
+ */
+function kindFilter(resources: NonNullable<MatchSpec['resources']>): (group: string, kind: string) => boolean {
+  return (group, kind) => resources.some((r) =>
+    (r.group === undefined || r.group === '*' || r.group === group) && (!r.kinds || r.kinds.includes('*') || r.kinds.includes(kind)));
 }
 
 /**
@@ -190,14 +207,50 @@ export function changedPaths(a: unknown, b: unknown, limit = 5, prefix = '', dep
 export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
   const sorted = sortPolicies(policies);
   const requirements: StreamRequirement[] = sorted.flatMap((p) => p.transformers.flatMap((t) => [...(t.requirements ?? [])]));
+  const index = kindIndex(sorted);
   return {
     names: sorted.map((p) => p.name),
     requirements,
-    evaluate: (object, input) => evaluate(sorted, object, input),
+    evaluate: (object, input) => evaluate(sorted, index, object, input),
   };
 }
 
-function evaluate(policies: CompiledPolicy[], object: KubeObject, input: EvaluationInput): EvaluationResult {
+/** Most group/kind masks kept per PolicySet (kinds come from requests: bounded against a flood of made-up kinds). */
+const KIND_INDEX_LIMIT = 512;
+
+/**
+ * The per-kind index of a sorted policy list: for a group and kind, a mask of
+ * the policies whose `match.resources` may admit it (1) or cannot (0), built on
+ * first use and cached, plus which policies hold validate rules.
+ */
+interface KindIndex {
+  mask: (group: string, kind: string) => Uint8Array;
+  hasValidate: Uint8Array;
+}
+
+function kindIndex(policies: CompiledPolicy[]): KindIndex {
+  const cache = new Map<string, Uint8Array>();
+  const hasValidate = Uint8Array.from(policies, (p) => (p.transformers.some((t) => t.type === 'validate') ? 1 : 0));
+  const mask = (group: string, kind: string): Uint8Array => {
+    const key = `${group}/${kind}`;
+    let m = cache.get(key);
+    if (m) return m;
+    m = Uint8Array.from(policies, (p) => (!p.mayMatchKind || p.mayMatchKind(group, kind) ? 1 : 0));
+    if (cache.size >= KIND_INDEX_LIMIT) cache.clear();
+    cache.set(key, m);
+    return m;
+  };
+  return { mask, hasValidate };
+}
+
+/** The group and kind of an object, as `gvkOf` reads them. */
+function groupKind(o: KubeObject): { group: string; kind: string } {
+  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const i = apiVersion.indexOf('/');
+  return { group: i < 0 ? '' : apiVersion.slice(0, i), kind: typeof o.kind === 'string' ? o.kind : '' };
+}
+
+function evaluate(policies: CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): EvaluationResult {
   let current: KubeObject | null = object;
   const denials: Denial[] = [];
   const warnings: string[] = [];
@@ -206,9 +259,14 @@ function evaluate(policies: CompiledPolicy[], object: KubeObject, input: Evaluat
   const changedBy: string[] = [];
   const now = input.now ?? (() => performance.now());
   const validateOnly = (t: Transformer): boolean => t.type === 'validate';
-  for (const policy of policies) {
+  // The mask follows the current object: a policy may (rarely) change apiVersion or kind.
+  let gkOf: KubeObject = object;
+  let gk = groupKind(object);
+  let mask = index.mask(gk.group, gk.kind);
+  for (let i = 0; i < policies.length; i++) {
+    const policy = policies[i] as CompiledPolicy;
     if (current === null) break;
-    if (input.validateOnly && !policy.transformers.some(validateOnly)) continue;
+    if (input.validateOnly && !index.hasValidate[i]) continue;
     if (input.deadline !== undefined && now() > input.deadline) {
       const message = 'deadline exceeded before this policy ran';
       errors.push({ policy: policy.name, transformer: '(deadline)', message, failurePolicy: policy.failurePolicy });
@@ -217,6 +275,13 @@ function evaluate(policies: CompiledPolicy[], object: KubeObject, input: Evaluat
       else warnings.push(clip(`${policy.name}: ${message} (failurePolicy Ignore: policy skipped)`));
       continue;
     }
+    if (current !== gkOf) {
+      const next = groupKind(current);
+      if (next.group !== gk.group || next.kind !== gk.kind) mask = index.mask(next.group, next.kind);
+      gk = next;
+      gkOf = current;
+    }
+    if (!mask[i]) continue; // match.resources cannot hold: applies() would skip it
     let skip: string;
     try {
       skip = policy.applies(current, input);

@@ -129,7 +129,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const { statusCode, code, message } = classify(err);
     request.log.debug({ statusCode, code }, 'request rejected');
     const route = routeOf(request.url);
-    if (route) metrics.observeRequest(route, '', '', 'error', 0);
+    if (route) metrics.observeRequest(route, '', '', 'error');
     void reply.code(statusCode).send({ code, message });
   });
 

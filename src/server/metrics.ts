@@ -45,7 +45,7 @@ export class WebhookMetrics {
     const r = [this.registry];
     const p = METRIC_PREFIX;
     this.requests = new Counter({ name: `${p}admission_requests_total`, help: 'Admission requests by route, operation, kind and result (allowed, denied, patched, error).', labelNames: ['route', 'operation', 'kind', 'result'], registers: r });
-    this.duration = new Histogram({ name: `${p}admission_duration_seconds`, help: 'Time to answer an admission request, body parsed to reply sent, in seconds.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: r });
+    this.duration = new Histogram({ name: `${p}admission_duration_seconds`, help: 'Time to answer an admission request, from the parsed body to the response built, in seconds.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: r });
     this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r });
     this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r });
     this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r });
@@ -58,10 +58,10 @@ export class WebhookMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 
-  /** Counts one answered request; `seconds` is its duration. */
-  observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds: number): void {
+  /** Counts one answered request; `seconds`, its duration, goes to the histogram (left out for requests rejected before the handler). */
+  observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds?: number): void {
     this.requests.inc({ route, operation, kind: this.kindLabel(kind), result });
-    this.duration.observe({ route }, seconds);
+    if (seconds !== undefined) this.duration.observe({ route }, seconds);
   }
 
   /**

@@ -470,7 +470,10 @@ async function suite(cluster: Cluster): Promise<void> {
       t.ok(lines.some((l) => /transformer="(managed-label|mirror-images|owner-annotation|history)"/.test(l)), `${h.name}: per-transformer counts`);
       t.ok(nonzero(/[Dd]en(y|ied|ial)/).length > 0 || h.name !== 'file', `${h.name}: the denial counted`);
       t.ok(nonzero(/reload/i).length > 0, `${h.name}: config reloads counted`);
-      if (h.name === 'file') t.ok(nonzero(/reload.*(error|fail|invalid)|(error|fail|invalid).*reload/i).length > 0, 'file: the failed reload counted');
+      if (h.name === 'file') {
+        t.ok(nonzero(/reload.*(error|fail|invalid)|(error|fail|invalid).*reload/i).length > 0, 'file: the failed reload counted');
+        t.ok(nonzero(/tls.*reload/i).length > 0, 'file: the certificate reload counted');
+      }
       t.comment(`${h.name} metrics sample:\n${lines.filter((l) => /admission|policy|reload/i.test(l)).slice(0, 12).join('\n')}`);
     }
   });
