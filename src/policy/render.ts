@@ -81,6 +81,9 @@ function describe(d: Denial, id: ResId): string {
  */
 export function renderManifests(text: string, policies: PolicySet, opts: RenderOptions = {}): RenderResult {
   const values = parseManifests(text).map((d) => d.value);
+  // Helm 4 post-renders every template, hooks included, and refuses empty
+  // output: a stream without documents (only comments) passes through as is.
+  if (values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
   const slots = collectSlots(values);
   const ids = slots.map((s) => resIdOf(s.object));
   const seen = new Map<string, number>();
