@@ -24,7 +24,11 @@
  *   match: quadratic, and a chain of `.replace('x', 'xxxxxxxxxx')` grew the
  *   string exponentially and stalled the event loop), cost one unit per
  *   `STRING_COST_CHARS` characters produced, and fail beyond
- *   `MAX_STRING_RESULT` characters.
+ *   `MAX_STRING_RESULT` characters;
+ * - evaluation error messages never quote object data: the engine's messages
+ *   may (`Cannot convert <value> to a BigInt`, `field not found: <value>`), so
+ *   every string value of the variables found in one is replaced by
+ *   `<redacted>` (issue 8: errors, warnings and logs carry no object values).
  */
 import { celEnv, celFunc, celMethod, CelScalar, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
@@ -143,10 +147,36 @@ export function compileExpression(source: string, options: CompileExpressionOpti
       if (meter.spent > meter.limit) {
         throw new ExprError(`evaluation cost limit exceeded: more than ${meter.limit} comprehension iterations`, path);
       }
-      if (isCelError(result)) throw new ExprError(result.message, path);
+      if (isCelError(result)) throw new ExprError(redactValues(result.message, vars, source), path);
       return fromCel(result);
     },
   };
+}
+
+/** Shortest variable string value that is redacted from error messages (shorter ones cannot hide a secret and would mangle words). */
+const MIN_REDACTED_LENGTH = 3;
+
+/**
+ * `message` with every string value of `vars` (at any depth, at least
+ * MIN_REDACTED_LENGTH characters, not part of the expression's own source)
+ * replaced by `<redacted>`, longest first. Runs only on the error path.
+ */
+export function redactValues(message: string, vars: Record<string, unknown>, source = ''): string {
+  const found = new Set<string>();
+  const seen = new Set<object>();
+  const stack: unknown[] = Object.values(vars);
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.length >= MIN_REDACTED_LENGTH && message.includes(v) && !source.includes(v)) found.add(v);
+    } else if (typeof v === 'object' && v !== null && !seen.has(v)) {
+      seen.add(v);
+      for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push(x);
+    }
+  }
+  let out = message;
+  for (const v of [...found].sort((a, b) => b.length - a.length)) out = out.split(v).join('<redacted>');
+  return out;
 }
 
 /** Charges a string of `length` characters to the meter; throws once over the cost limit or the size cap. */
