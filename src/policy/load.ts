@@ -121,7 +121,13 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
   list.forEach((d, i) => {
     const source = { file, document: i + 1 };
     if (d.errors.length) throw new PolicyError(source, '', `invalid YAML: ${d.errors[0].message.split('\n')[0]}`);
-    const value: unknown = d.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = d.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // The `yaml` package's alias cap (billion laughs) throws a ReferenceError: a config error like any other.
+      throw new PolicyError(source, '', `invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
     if (value === null || value === undefined) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
