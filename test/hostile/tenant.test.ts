@@ -113,3 +113,19 @@ spec:
   const ignore = review(admissionReview('u-ignore', object), policySetFromYaml(policy('Ignore')), { route: 'mutate' });
   t.equal((ignore.body as unknown as { response: { allowed: boolean } }).response.allowed, true, 'Ignore: allowed');
 });
+
+t.test('a PostRenderPolicy never reaches another namespace', async (t) => {
+  const set = policySetFromYaml(`apiVersion: postrender.io/v1alpha1
+kind: PostRenderPolicy
+metadata: {name: tenant, namespace: team-a}
+spec:
+  match: {namespaces: ["*"]}
+  transformers:
+  - labels: {pairs: {tenant: "yes"}}
+`);
+  const object: JsonObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+  for (const [ns, patched] of [['team-a', true], ['team-b', false], ['kube-system', false], ['', false]] as const) {
+    const res = review(admissionReview(`u-${ns}`, object, 'CREATE', ns), set, { route: 'mutate' });
+    t.equal(Boolean((res.body as unknown as { response: JsonObject }).response.patch), patched, `namespace "${ns}": ${patched ? 'patched' : 'untouched'}`);
+  }
+});
