@@ -5,19 +5,20 @@
  *
  * Environment: BENCH_DURATION (s per throughput run, default 5),
  * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma list of sections:
- * webhook,size,list,kustomize), BENCH_OUT (results file name).
+ * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name).
  * Loopback only; every load run is bounded in time.
  */
 import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem, release } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import jsonpatch from 'fast-json-patch';
 import { measureLatency } from './latency.mjs';
+import { inProcess } from './inprocess.mjs';
 import { ARGO_CD, admissionReview, configMapObject, crdObject, deploymentWithEnv, LIST_EDITS, podObject } from './corpus.mjs';
 import { createPatch } from '../dist/patch/create-patch.js';
 import { strategicMerge } from '../dist/patch/smp.js';
@@ -27,7 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,size,list,kustomize').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,inprocess,size,list,kustomize').split(','));
 const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
 const POLICY_SETS = {
   none: [join(here, 'policies/none.yaml')],
@@ -244,15 +245,21 @@ function kustomizeSection(results) {
 
 const results = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
   settings: { durationS: DURATION, connections: CONNECTIONS },
 };
 console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}`);
 if (ONLY.has('webhook')) await webhookSection(results);
+if (ONLY.has('inprocess')) {
+  results.inProcess = inProcess(500);
+  console.log('\nIn process: µs per call of JSON.parse, review() (without the parse) and JSON.stringify of the response');
+  console.table(results.inProcess);
+}
 if (ONLY.has('size')) await sizeSection(results);
 if (ONLY.has('list')) listSection(results);
 if (ONLY.has('kustomize')) kustomizeSection(results);
 mkdirSync(join(here, 'results'), { recursive: true });
+results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 10) / 10);
 const out = join(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nresults: ${out}`);
