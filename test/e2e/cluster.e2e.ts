@@ -27,6 +27,7 @@ import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
 import {
   ROOT,
+  apiRequest,
   errText,
   fixture,
   httpsGet,
@@ -115,7 +116,9 @@ async function suite(cluster: Cluster): Promise<void> {
     const dir = join(ROOT, 'charts/kube-postrender/crds');
     for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
       const body = YAML.parse(readFileSync(join(dir, f), 'utf8')) as k8s.V1CustomResourceDefinition;
-      await call(`create CRD ${f}`, ext.createCustomResourceDefinition({ body }));
+      // raw JSON: the client's model would drop x-kubernetes-preserve-unknown-fields (status would be pruned)
+      const r = await apiRequest(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body);
+      if (r.status !== 201) throw new Error(`create CRD ${f}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
       await waitFor(`CRD ${body.metadata?.name} Established`, 30_000, async () => {
         const crd = await ext.readCustomResourceDefinition({ name: body.metadata!.name! });
         return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
@@ -230,6 +233,12 @@ async function suite(cluster: Cluster): Promise<void> {
     await applyCrds();
     const list = await call('list ClusterPostRenderPolicies', custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies' }));
     t.same((list as { items: unknown[] }).items, [], 'ClusterPostRenderPolicy served');
+    const crd = (await apiRequest(cluster, 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusterpostrenderpolicies.postrender.io')).body as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { status: Record<string, unknown> } } }; subresources?: { status?: unknown } }[] };
+    };
+    const v = crd.spec.versions[0]!;
+    t.equal(v.schema.openAPIV3Schema.properties.status['x-kubernetes-preserve-unknown-fields'], true, 'stored schema keeps status fields (not pruned)');
+    t.ok(v.subresources?.status, 'status subresource');
     t.equal(((await call('list PostRenderPolicies', custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'default', plural: 'postrenderpolicies' }))) as { items: unknown[] }).items.length, 0, 'PostRenderPolicy served');
   });
 

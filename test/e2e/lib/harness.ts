@@ -344,6 +344,52 @@ export async function startBalancer(backends: number[], ca: Buffer, clientCert?:
   };
 }
 
+/**
+ * A raw JSON request to the API server with the admin client certificate
+ * (bounded: 20 s). For objects @kubernetes/client-node's models would alter:
+ * its serializer drops fields it does not know under their JSON names (e.g. a
+ * CRD schema's `x-kubernetes-preserve-unknown-fields`).
+ */
+export function apiRequest(cluster: Cluster, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const server = new URL(cluster.kc.getCurrentCluster()!.server);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return within(
+    20_000,
+    `${method} ${path}`,
+    new Promise((res, rej) => {
+      const req = httpsRequest(
+        {
+          host: server.hostname,
+          port: server.port,
+          path,
+          method,
+          ca: readFileSync(join(cluster.pki, 'ca.crt')),
+          cert: readFileSync(join(cluster.pki, 'admin.crt')),
+          key: readFileSync(join(cluster.pki, 'admin.key')),
+          agent: false,
+          headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
+        },
+        (r) => {
+          const parts: Buffer[] = [];
+          r.on('data', (d: Buffer) => parts.push(d));
+          r.on('end', () => {
+            const text = Buffer.concat(parts).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* keep text */
+            }
+            res({ status: r.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on('error', rej);
+      req.end(payload);
+    }),
+  );
+}
+
 /** Rules and exclusions shared by the webhook configurations of the suite. */
 export function webhookConfigs(opts: { name: string; port: number; caBundle: string; selector: Record<string, string>; timeoutSeconds?: number }): {
   mutating: k8s.V1MutatingWebhookConfiguration;
