@@ -134,7 +134,9 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
       return;
     }
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
-      const what = isObject(value) ? `${String(value.apiVersion)} ${String(value.kind)}` : typeof value;
+      // Only strings are quoted: a map with its own `toString` key would make String() throw.
+      const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
+      const what = isObject(value) ? `${text(value.apiVersion)} ${text(value.kind)}` : Array.isArray(value) ? 'list' : typeof value;
       throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', `not a policy (${what}): expected apiVersion postrender.io/v1alpha1 or a Kustomization`);
     }
     validatePolicyDocument(value, source, opts.registry);

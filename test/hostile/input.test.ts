@@ -160,3 +160,13 @@ t.test('hostile keys in policies: a PolicyError or a policy that treats them as 
     }
   }
 });
+
+t.test('a non-string `$patch` value is a PatchError', {
+  todo: 'src/patch/smp.ts directiveOf: `String(d)` throws a TypeError for a map with its own toString key; quote it with JSON.stringify(d) (or name its type) in the "unknown patch strategy" message',
+}, async (t) => {
+  const base = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' } };
+  for (const d of ['{"toString":1}', '{"toString":[]}', '[1]', '7']) {
+    const patch = JSON.parse(`{"apiVersion":"v1","kind":"Service","spec":{"$patch":${d}}}`) as JsonObject;
+    t.equal(outcome(() => strategicMerge(base, patch)), 'PatchError', `$patch: ${d}`);
+  }
+});
