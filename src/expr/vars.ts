@@ -96,9 +96,10 @@ export function conditionCompiler(expression: string, path: string): (object: un
   };
 }
 
-/** A short description of a CEL result for error messages: its type and, when short, its value. */
+/**
+ * The type of a CEL result for error messages (`string`, `map`, `list`, ...).
+ * Never the value: a condition may return object data, e.g. a Secret's.
+ */
 export function describeValue(v: unknown): string {
-  const type = v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'map' : typeof v === 'number' ? 'number' : typeof v;
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length <= 40 ? `${type} ${text}` : type;
+  return v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'map' : typeof v === 'number' ? 'number' : typeof v;
 }

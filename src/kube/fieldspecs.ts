@@ -8,7 +8,7 @@
  * `api/filters/fieldspec/fieldspec.go`. Unlike kustomize, traversal is
  * copy-on-write: the input is never mutated and unchanged subtrees are shared.
  */
-import { isObject, type JsonObject, type JsonValue } from './object.js';
+import { getOwn, isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
 
 /**
  * One kustomize `types.FieldSpec`: a slash-separated `path` (`name[]` marks a
@@ -262,9 +262,9 @@ export function setEntries(entries: Readonly<Record<string, string>>): FieldSett
   return (current, where) => {
     const base = current === undefined ? {} : current;
     if (!isObject(base)) throw new FieldSpecError(`expected a map at ${where}`, where);
-    if (current !== undefined && pairs.every(([k, v]) => base[k] === v)) return current;
+    if (current !== undefined && pairs.every(([k, v]) => getOwn(base, k) === v)) return current;
     const out: JsonObject = { ...base };
-    for (const [k, v] of pairs) out[k] = v;
+    for (const [k, v] of pairs) setOwn(out, k, v);
     return out;
   };
 }

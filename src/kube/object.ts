@@ -127,3 +127,21 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'VolumeAttachment', 'ClusterPostRenderPolicy', 'VolumeAttributesClass', 'DeviceClass',
   'ResourceSlice', 'IPAddress', 'ServiceCIDR', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding',
 ]);
+
+/**
+ * Reads an own property: `undefined` when absent, never an inherited one
+ * (`obj['constructor']` on a plain object would be `Object`).
+ */
+export function getOwn(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
+/**
+ * Sets an own data property. Plain assignment of `__proto__` runs the
+ * prototype setter instead (the key is lost and the object gets a foreign
+ * prototype); `__proto__` is legitimate data in a manifest (e.g. a ConfigMap key).
+ */
+export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}

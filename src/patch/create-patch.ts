@@ -29,7 +29,7 @@
  * are treated as absent (as `JSON.stringify` does). A `bigint` cannot be sent to
  * the API server in a JSON patch and throws a TypeError.
  */
-import { gvkOf, isObject } from '../kube/object.js';
+import { gvkOf, isObject, setOwn } from '../kube/object.js';
 import type { JsonValue } from '../kube/object.js';
 import { fieldMeta, schemaForGVK } from './patch-meta.js';
 import type { FieldMeta, SchemaRef } from './patch-meta.js';
@@ -265,7 +265,7 @@ function copyFast(v: JsonValue): JsonValue {
     const out: Record<string, JsonValue> = {};
     for (const k of Object.keys(v)) {
       const x = v[k];
-      if (x !== undefined) out[k] = copyFast(x);
+      if (x !== undefined) setOwn(out, k, copyFast(x));
     }
     return out;
   }
@@ -277,7 +277,7 @@ function copyWithPaths(v: JsonValue, path: string): JsonValue {
   if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : copyWithPaths(x, `${path}/${i}`)));
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = copyWithPaths(x, `${path}/${escapePointerToken(k)}`);
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) setOwn(out, k, copyWithPaths(x, `${path}/${escapePointerToken(k)}`));
     return out;
   }
   checkScalar(v, path);

@@ -21,7 +21,7 @@
  * either may be shared with the result. Keyed lists are indexed with a Map, so
  * the cost is linear in the size of base and patch.
  */
-import { gvkOf, isObject } from '../kube/object.js';
+import { getOwn, gvkOf, isObject, setOwn } from '../kube/object.js';
 import type { JsonObject, JsonValue } from '../kube/object.js';
 import { fieldMeta, isMergeList, schemaForGVK } from './patch-meta.js';
 import type { FieldMeta, SchemaRef } from './patch-meta.js';
@@ -80,7 +80,7 @@ function directiveOf(m: JsonObject, path: string): 'delete' | 'replace' | 'merge
   if (!Object.prototype.hasOwnProperty.call(m, PATCH)) return undefined;
   const d = m[PATCH];
   if (d === 'delete' || d === 'replace' || d === 'merge') return d;
-  throw new PatchError(`unknown patch strategy '${String(d)}'`, path);
+  throw new PatchError(`unknown patch strategy ${JSON.stringify(d)}`, path);
 }
 
 /**
@@ -123,9 +123,9 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
       delete out[k];
       continue;
     }
-    const v = mergeValue(out[k], pv, metaFor(schema, k), ptr(path, k));
+    const v = mergeValue(getOwn(out, k), pv, metaFor(schema, k), ptr(path, k));
     if (v === DELETE) delete out[k];
-    else out[k] = v;
+    else setOwn(out, k, v);
   }
   applySetElementOrders(out, patch, base, schema, path);
   return out;
@@ -144,7 +144,7 @@ function mergeValue(base: JsonValue | undefined, patch: JsonValue, meta: FieldMe
 
 function withoutKey(m: JsonObject, key: string): JsonObject {
   const out: JsonObject = {};
-  for (const k of Object.keys(m)) if (k !== key) out[k] = m[k] as JsonValue;
+  for (const k of Object.keys(m)) if (k !== key) setOwn(out, k, m[k] as JsonValue);
   return out;
 }
 

@@ -121,6 +121,15 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // Requests that arrive on kept-alive connections while closing are still answered (graceful drain).
     return503OnClosing: false,
+    // A slow or stalled body must not hold a socket forever: the API server waits
+    // at most 30 s for a webhook (timeoutSeconds <= 30).
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    // `__proto__` and `constructor` are legitimate data keys (a ConfigMap may have
+    // them); JSON.parse makes them own properties and the engine never assigns
+    // through them, so keep them as data instead of refusing the review.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
   // Only JSON is an AdmissionReview: without the text/plain parser fastify answers 415 to anything else.

@@ -5,7 +5,7 @@
  */
 import { RE2JS } from 're2js';
 import { IMAGES_FIELD_SPECS, type FieldSetter } from '../kube/fieldspecs.js';
-import { isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applySpecs, decodeStruct, joinPath, optList, optString } from './labels.js';
 import { ConfigError, TransformError, type TransformerFactory } from './types.js';
 
@@ -114,7 +114,7 @@ function legacyWalk(node: JsonValue, set: FieldSetter, where: string): JsonValue
   for (const [k, v] of Object.entries(node)) {
     let next = legacyWalk(v, set, `${where}/${k}`);
     if ((k === 'containers' || k === 'initContainers') && Array.isArray(next)) next = updateContainerList(next, set, `${where}/${k}`);
-    if (next !== v) (out ??= { ...node })[k] = next;
+    if (next !== v) setOwn((out ??= { ...node }), k, next);
   }
   return out ?? node;
 }

@@ -11,7 +11,7 @@ import {
   applyFieldSpecs, COMMON_LABELS_FIELD_SPECS, FieldSpecError, METADATA_LABELS_FIELD_SPECS, setEntries,
   TEMPLATE_LABELS_FIELD_SPECS, type CreateKind, type FieldSetter, type FieldSpec,
 } from '../kube/fieldspecs.js';
-import { isObject, type KubeObject } from '../kube/object.js';
+import { isObject, setOwn, type KubeObject } from '../kube/object.js';
 import { ConfigError, TransformError, type Transformer, type TransformerFactory } from './types.js';
 
 /** Joins a config path: `[0]` + `newTag` -> `[0].newTag`; keys that are not identifiers are bracket-quoted. */
@@ -41,7 +41,7 @@ export function decodeStringMap(v: unknown, path: string): Record<string, string
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') throw new ConfigError(`expected a string, got ${typeName(val)}`, joinPath(path, k));
-    out[k] = val;
+    setOwn(out, k, val);
   }
   return out;
 }

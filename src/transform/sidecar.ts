@@ -20,7 +20,7 @@
  * Pure: no I/O; node:crypto only for the template hash.
  */
 import { createHash } from 'node:crypto';
-import { deepClone, deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, gvkOf, isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileExpression, type CompiledExpression } from '../expr/cel.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './labels.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
@@ -234,7 +234,7 @@ function compileTemplate(v: JsonValue, path: string): Template {
   if (Array.isArray(v)) return v.map((el, i) => compileTemplate(el, joinPath(path, i)));
   if (isObject(v)) {
     const out: { [k: string]: Template } = {};
-    for (const [k, el] of Object.entries(v)) out[k] = compileTemplate(el, joinPath(path, k));
+    for (const [k, el] of Object.entries(v)) setOwn(out as JsonObject, k, compileTemplate(el, joinPath(path, k)) as JsonValue);
     return out;
   }
   return v;
@@ -271,7 +271,7 @@ function renderTemplate(t: Template, vars: Record<string, unknown>): JsonValue {
   if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars));
   if (typeof t === 'object' && t !== null) {
     const out: JsonObject = {};
-    for (const [k, el] of Object.entries(t)) out[k] = renderTemplate(el, vars);
+    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, renderTemplate(el, vars) as JsonValue);
     return out;
   }
   return t;
@@ -320,7 +320,7 @@ function setList(o: JsonObject, field: string, items: JsonObject[]): void {
 function stringMap(o: JsonObject, field: string): Record<string, string> {
   const m = o[field];
   const out: Record<string, string> = {};
-  if (isObject(m)) for (const [k, v] of Object.entries(m)) if (typeof v === 'string') out[k] = v;
+  if (isObject(m)) for (const [k, v] of Object.entries(m)) if (typeof v === 'string') setOwn(out, k, v);
   return out;
 }
 

@@ -209,6 +209,9 @@ async function suite(cluster: Cluster): Promise<void> {
     };
   }
 
+  /** `E2E_ONLY=shutdown,tls` runs only those sections (for iterating; later sections may depend on earlier ones). */
+  const only = (key: string): { skip?: string } =>
+    process.env.E2E_ONLY && !process.env.E2E_ONLY.split(',').includes(key) ? { skip: `E2E_ONLY=${process.env.E2E_ONLY}` } : {};
   const flags = {
     cluster: false,
     clientCa: await serveHas('--client-ca'),
@@ -221,7 +224,7 @@ async function suite(cluster: Cluster): Promise<void> {
   ];
 
   // ---------------------------------------------------------------- 1
-  await t.test('serve has the flags of the CLI contract', async (t) => {
+  await t.test('serve has the flags of the CLI contract', only('flags'), async (t) => {
     t.ok(flags.clientCa, 'serve --client-ca');
     t.ok(flags.namespace, 'serve --namespace');
     t.ok(flags.logLevel, 'serve --log-level');
@@ -229,7 +232,7 @@ async function suite(cluster: Cluster): Promise<void> {
   });
 
   // ---------------------------------------------------------------- 2
-  await t.test('policy CRDs install on the API server', async (t) => {
+  await t.test('policy CRDs install on the API server', only('crds'), async (t) => {
     await applyCrds();
     const list = await call('list ClusterPostRenderPolicies', custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies' }));
     t.same((list as { items: unknown[] }).items, [], 'ClusterPostRenderPolicy served');
@@ -246,7 +249,7 @@ async function suite(cluster: Cluster): Promise<void> {
   const tlsDir = join(cluster.state, 'tls-file');
   const policyDir = join(cluster.state, 'policies-file');
   let fileHook: Webhook | undefined;
-  await t.test('file mode: serve -c DIR as the API server reaches it', async (t) => {
+  await t.test('file mode: serve -c DIR as the API server reaches it', only('file'), async (t) => {
     // kubelet-style secret volume: tls.crt -> ..data/tls.crt, ..data -> ..v1
     mkdirSync(join(tlsDir, '..v1'), { recursive: true });
     copyFileSync(join(pki, 'webhook-1.crt'), join(tlsDir, '..v1/tls.crt'));
@@ -318,7 +321,7 @@ async function suite(cluster: Cluster): Promise<void> {
 
   // ---------------------------------------------------------------- 4
   let clusterHook: Webhook | undefined;
-  await t.test('cluster mode: serve --cluster with policy CRDs', async (t) => {
+  await t.test('cluster mode: serve --cluster with policy CRDs', only('cluster'), async (t) => {
     await call(
       'create ClusterPostRenderPolicy',
       custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies', body: policyObject({ LABEL_VALUE: 'c1', SOURCE: 'cluster' }) }),
@@ -408,7 +411,7 @@ async function suite(cluster: Cluster): Promise<void> {
   });
 
   // ---------------------------------------------------------------- 5
-  await t.test('certificate files replaced during a request loop: zero failed requests', async (t) => {
+  await t.test('certificate files replaced during a request loop: zero failed requests', only('tls'), async (t) => {
     if (!fileHook) return t.fail('file-mode webhook not running (see above)');
     const before = await servedFingerprint(fileHook.port, webhookCa, clientCert);
     const next = new X509Certificate(readFileSync(join(pki, 'webhook-2.crt'))).fingerprint256;
@@ -432,7 +435,7 @@ async function suite(cluster: Cluster): Promise<void> {
   });
 
   // ---------------------------------------------------------------- 6
-  await t.test('SIGTERM to one of two replicas during a request loop: zero failed requests, exit 0', async (t) => {
+  await t.test('SIGTERM to one of two replicas during a request loop: zero failed requests, exit 0', only('shutdown'), async (t) => {
     const pairDir = join(cluster.state, 'policies-pair');
     mkdirSync(pairDir, { recursive: true });
     writeFileSync(join(pairDir, 'platform.yaml'), fixture('platform-policy.yaml', { LABEL_VALUE: 'p1', SOURCE: 'pair' }));
@@ -465,7 +468,7 @@ async function suite(cluster: Cluster): Promise<void> {
   });
 
   // ---------------------------------------------------------------- 7
-  await t.test('/metrics reflects what happened', async (t) => {
+  await t.test('/metrics reflects what happened', only('metrics'), async (t) => {
     const targets = [fileHook, clusterHook].filter((h): h is Webhook => h !== undefined && h.proc.exitCode === null);
     t.ok(targets.length > 0, 'a webhook to scrape');
     for (const h of targets) {
@@ -487,7 +490,7 @@ async function suite(cluster: Cluster): Promise<void> {
     }
   });
 
-  await t.test('webhook output holds no object data', async (t) => {
+  await t.test('webhook output holds no object data', only('logs'), async (t) => {
     const outputs = hooks.map((h) => ({ name: h.name, text: h.output() }));
     for (const f of readdirSync(logDir).filter((f) => f.startsWith('webhook-'))) outputs.push({ name: f, text: readFileSync(join(logDir, f), 'utf8') });
     let total = 0;
@@ -510,7 +513,7 @@ async function suite(cluster: Cluster): Promise<void> {
     if (plain.length) t.comment(`non-JSON output lines:\n${plain.slice(0, 10).join('\n')}`);
   });
 
-  await t.test('the remaining webhooks exit 0 on SIGTERM', async (t) => {
+  await t.test('the remaining webhooks exit 0 on SIGTERM', only('exit'), async (t) => {
     for (const h of hooks) {
       if (h.proc.exitCode !== null || h.proc.signalCode !== null) continue;
       t.equal(await h.stop(30_000), 0, `${h.name} exit 0`);

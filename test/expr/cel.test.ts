@@ -192,7 +192,7 @@ t.test('conditionCompiler: boolean or throw', async (t) => {
     ["!object.metadata.name.startsWith('system-')", true],
     ["namespaceObject.metadata.labels.env == 'dev'", false],
     ["request.operation == 'CREATE'", true],
-    ['object.metadata.name', /must evaluate to a bool, got string "web-7f9c"/],
+    ['object.metadata.name', /must evaluate to a bool, got string$/],
     ['object.metadata.nope', /no such key|not found/],
   ];
   for (const [expr, want] of rows) {

@@ -52,7 +52,6 @@ t.test('createPatch(a, b) applied to a gives b (our applier and no pollution)', 
   const before = prototypeSnapshot();
   let n = 0;
   fc.assert(fc.property(kubeObjectArb, kubeObjectArb, (a, b) => {
-    if (JSON.stringify(b).includes('"__proto__"')) return true; // see the todo test below
     n++;
     const ops = createPatch(a, b) as unknown as JsonObject[];
     return deepEqual(applyJson6902(a, ops), b) && prototypeUntouched(before);
@@ -60,9 +59,7 @@ t.test('createPatch(a, b) applied to a gives b (our applier and no pollution)', 
   t.comment(`createPatch laws: ${n}`);
 });
 
-t.test('createPatch keeps a `__proto__` key inside an added value', {
-  todo: 'src/patch/create-patch.ts copyJson: `out[k] = ...` runs the __proto__ setter (key dropped, the copy gets a foreign prototype); write with Object.defineProperty(out, k, {value, enumerable: true, writable: true, configurable: true})',
-}, async (t) => {
+t.test('createPatch keeps a `__proto__` key inside an added value', async (t) => {
   const before = prototypeSnapshot();
   const a = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
   const b = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"__proto__":"x","k":"v"}}') as JsonObject;
@@ -82,7 +79,6 @@ t.test('strategic merge: only PatchError, no mutation, no pollution, idempotent 
   fc.assert(fc.property(kubeObjectArb, patchArb, (base, body) => {
     // Same apiVersion/kind as the base: a patch that changes the kind switches schemas between passes.
     const patch = { ...body, apiVersion: base.apiVersion, kind: base.kind };
-    if (/"\$patch":[^"]/.test(JSON.stringify(patch))) return true; // a non-string $patch: see the todo test in test/hostile/input.test.ts
     const frozen = JSON.stringify([base, patch]);
     let once: JsonObject | null;
     try {

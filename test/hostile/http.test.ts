@@ -3,7 +3,7 @@
  * bodies over the limit (declared and chunked), slow bodies, 10,000-deep
  * nesting and 50 MB strings. After each, the server still answers a good review.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -65,14 +65,14 @@ function rawPost(port: number, length: number, chunk: Buffer): Promise<{ head: s
   });
 }
 
-async function listen(t: Tap.Test): Promise<number> {
+async function listen(t: Test): Promise<number> {
   const app = buildApp({ getPolicies: () => policies });
   t.teardown(() => app.close());
   await app.listen({ host: '127.0.0.1', port: 0 });
   return (app.server.address() as AddressInfo).port;
 }
 
-async function stillServes(t: Tap.Test, port: number, what: string): Promise<void> {
+async function stillServes(t: Test, port: number, what: string): Promise<void> {
   const r = await post(port, [Buffer.from(good)], { 'content-length': Buffer.byteLength(good) });
   t.equal(r.status, 200, `${what}: the next good review is served`);
   t.equal((JSON.parse(r.body) as { response: { uid: string } }).response.uid, 'good-1', `${what}: uid echoed`);
@@ -93,12 +93,10 @@ t.test('bodies over the limit: 413 with a code, then the server still serves', a
   t.comment(`limit ${DEFAULT_BODY_LIMIT} bytes; sent ${over} MiB twice`);
 });
 
-t.test('slow bodies are cut off by a request timeout', {
-  todo: 'src/server/app.ts: fastify requestTimeout and connectionTimeout default to 0 (disabled), so a client that sends headers and then trickles (or never finishes) the body holds a socket forever; pass `requestTimeout: 30_000` (the API server gives a webhook at most 30 s) and `connectionTimeout: 60_000` to Fastify() in buildApp',
-}, async (t) => {
+t.test('slow bodies are cut off by a request timeout', async (t) => {
   const app = buildApp({ getPolicies: () => policies });
   t.teardown(() => app.close());
-  t.ok(app.initialConfig.requestTimeout! > 0, 'requestTimeout set');
+  t.ok((app.initialConfig as { requestTimeout?: number }).requestTimeout! > 0, 'requestTimeout set');
   t.ok(app.initialConfig.connectionTimeout! > 0, 'connectionTimeout set');
 });
 

