@@ -109,7 +109,7 @@ const rows: Row[] = [
     name: 'unknown $patch is an error (case 203)',
     base: dep('containers: [{name: app}]'),
     patch: dep('containers: [{name: app, $patch: bogus}]'),
-    error: { match: /unknown patch strategy 'bogus'/, path: '/spec/template/spec/containers/0' },
+    error: { match: /unknown patch strategy "bogus"/, path: '/spec/template/spec/containers/0' },
   },
   {
     name: 'scalar where the base has a list is an error (case 204)',
