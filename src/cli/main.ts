@@ -5,13 +5,10 @@
  * error, 2 usage or config error.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runCommand } from './run.js';
-import { checkCommand } from './check.js';
-import { reviewCommand } from './review.js';
-import { serveCommand } from './serve.js';
-import { explainCommand } from './explain.js';
-import { parseNamespaceLabels } from './policies.js';
 import { collect, EXIT, oneLine } from './io.js';
+// Each command's modules load only when it runs: `serve` pulls in the
+// Kubernetes client and fastify, which `run` (a Helm post-renderer started
+// once per release) must not pay for.
 
 function port(value: string): number {
   const n = Number(value);
@@ -32,7 +29,17 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
     .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
-    .action(async (o) => setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels: parseNamespaceLabels(o.namespaceLabels) })));
+    .action(async (o) => {
+      const [{ runCommand }, { parseNamespaceLabels }] = await Promise.all([import('./run.js'), import('./policies.js')]);
+      let namespaceLabels;
+      try {
+        namespaceLabels = parseNamespaceLabels(o.namespaceLabels);
+      } catch (e) {
+        process.stderr.write(`${oneLine(e)}\n`);
+        return setCode(EXIT.usage);
+      }
+      setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels }));
+    });
   program
     .command('serve')
     .description('the mutating/validating admission webhook over HTTPS')
@@ -49,7 +56,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
     .action(async (o) =>
       setCode(
-        await serveCommand({
+        await (await import('./serve.js')).serveCommand({
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample,
         }),
@@ -60,21 +67,21 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'manifests to check idempotence on')
-    .action(async (o) => setCode(await checkCommand({ config: o.config, file: o.file })));
+    .action(async (o) => setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file })));
   program
     .command('review')
     .description('answer one AdmissionReview (stdin or -f) and print the response')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <review.json>', 'read the AdmissionReview from this file')
     .addOption(new Option('--route <route>', 'which webhook route to answer as').choices(['mutate', 'validate']).default('mutate'))
-    .action(async (o) => setCode(await reviewCommand({ config: o.config, file: o.file, route: o.route })));
+    .action(async (o) => setCode(await (await import('./review.js')).reviewCommand({ config: o.config, file: o.file, route: o.route })));
   program
     .command('explain')
     .description('for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setCode(await explainCommand({ config: o.config, file: o.file, output: o.output })));
+    .action(async (o) => setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output })));
   return program;
 }
 
