@@ -83,12 +83,28 @@ function imageSetter(update: (s: string) => string): FieldSetter {
   };
 }
 
+/**
+ * A JSON-pointer path built lazily: the walk visits every node of every object,
+ * and a string per node dominated the transformer's cost; the string is only
+ * needed where an image is found (for error messages).
+ */
+interface Where {
+  readonly up: Where | undefined;
+  readonly key: string | number;
+}
+
+function pointer(w: Where | undefined): string {
+  const keys: (string | number)[] = [];
+  for (let p = w; p; p = p.up) keys.push(p.key);
+  return keys.reverse().map((k) => `/${k}`).join('');
+}
+
 /** Updates `image` in each map element of a `containers`/`initContainers` list (legacy.go checkImageTagsFn). */
-function updateContainerList(list: JsonValue[], set: FieldSetter, where: string): JsonValue[] {
+function updateContainerList(list: JsonValue[], set: FieldSetter, where: Where): JsonValue[] {
   let out: JsonValue[] | undefined;
   list.forEach((el, i) => {
     if (!isObject(el) || !('image' in el)) return;
-    const next = set(el.image, `${where}/${i}/image`);
+    const next = set(el.image, `${pointer({ up: where, key: i })}/image`);
     if (next === el.image) return;
     out ??= list.slice();
     out[i] = { ...el, image: next };
@@ -100,20 +116,25 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, where: string)
  * The legacy walk: every field named `containers` or `initContainers` that
  * holds a list, at any depth and on any kind (conformance 096), children first.
  */
-function legacyWalk(node: JsonValue, set: FieldSetter, where: string): JsonValue {
+function legacyWalk(node: JsonValue, set: FieldSetter, where: Where | undefined): JsonValue {
   if (Array.isArray(node)) {
     let out: JsonValue[] | undefined;
-    node.forEach((el, i) => {
-      const next = legacyWalk(el, set, `${where}/${i}`);
+    for (let i = 0; i < node.length; i++) {
+      const el = node[i];
+      if (typeof el !== 'object' || el === null) continue;
+      const next = legacyWalk(el, set, { up: where, key: i });
       if (next !== el) (out ??= node.slice())[i] = next;
-    });
+    }
     return out ?? node;
   }
   if (!isObject(node)) return node;
   let out: JsonObject | undefined;
-  for (const [k, v] of Object.entries(node)) {
-    let next = legacyWalk(v, set, `${where}/${k}`);
-    if ((k === 'containers' || k === 'initContainers') && Array.isArray(next)) next = updateContainerList(next, set, `${where}/${k}`);
+  for (const k of Object.keys(node)) {
+    const v = node[k];
+    if (typeof v !== 'object' || v === null) continue;
+    const here: Where = { up: where, key: k };
+    let next = legacyWalk(v, set, here);
+    if ((k === 'containers' || k === 'initContainers') && Array.isArray(next)) next = updateContainerList(next, set, here);
     if (next !== v) setOwn((out ??= { ...node }), k, next);
   }
   return out ?? node;
@@ -121,7 +142,7 @@ function legacyWalk(node: JsonValue, set: FieldSetter, where: string): JsonValue
 
 /** One entry as kustomize runs it: the legacy walk (skipping CRDs), then the images field specs. */
 function applyEntry(obj: KubeObject, set: FieldSetter): KubeObject {
-  const afterLegacy = obj.kind === 'CustomResourceDefinition' ? obj : (legacyWalk(obj, set, '') as KubeObject);
+  const afterLegacy = obj.kind === 'CustomResourceDefinition' ? obj : (legacyWalk(obj, set, undefined) as KubeObject);
   return applySpecs(afterLegacy, IMAGES_FIELD_SPECS, 'none', set);
 }
 
