@@ -185,7 +185,7 @@ export async function startWebhook(opts: {
   mkdirSync(opts.logDir, { recursive: true });
   const log: WriteStream = createWriteStream(join(opts.logDir, `webhook-${opts.name}.log`));
   const chunks: string[] = [];
-  const args = opts.name.startsWith('pair') && process.env.FAKE ? ['/tmp/fakehook.mjs', ...opts.args] : [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
+  const args = opts.name.startsWith('pair') && process.env.FAKE ? ['/tmp/fakehook.mjs', ...opts.args, '--port', String(port)] : [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: opts.cluster.kubeconfigFile, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const take = (d: Buffer): void => {
@@ -219,11 +219,17 @@ export async function startWebhook(opts: {
   };
   const ca = readFileSync(join(opts.cluster.pki, 'webhook-ca.crt'));
   try {
-    await waitFor(`webhook ${opts.name} /readyz on :${port}`, opts.readyTimeoutMs ?? 30_000, async () => {
-      if (exitedWith !== undefined) throw new Error(`exited with ${exitedWith}: ${hook.output().slice(-1500)}`);
-      const r = await httpsGet(port, '/readyz', ca);
-      return r.status === 200;
-    });
+    // an early exit ends the wait at once
+    const died = exited.then((c) => Promise.reject(new Error(`exited with ${c}`)));
+    died.catch(() => undefined);
+    await Promise.race([
+      died,
+      waitFor(`webhook ${opts.name} /readyz on :${port}`, opts.readyTimeoutMs ?? 30_000, async () => {
+        if (exitedWith !== undefined) return false;
+        const r = await httpsGet(port, '/readyz', ca);
+        return r.status === 200;
+      }),
+    ]);
   } catch (e) {
     await hook.stop(2000);
     throw new Error(`webhook ${opts.name} (${args.slice(1).join(' ')}) did not become ready: ${errText(e)}\n--- its output:\n${hook.output().slice(-3000)}`);
