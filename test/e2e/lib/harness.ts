@@ -185,7 +185,7 @@ export async function startWebhook(opts: {
   mkdirSync(opts.logDir, { recursive: true });
   const log: WriteStream = createWriteStream(join(opts.logDir, `webhook-${opts.name}.log`));
   const chunks: string[] = [];
-  const args = opts.name.startsWith('pair') && process.env.FAKE ? ['/tmp/fakehook.mjs', ...opts.args, '--port', String(port)] : [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
+  const args = [CLI, 'serve', ...opts.args, '--host', '127.0.0.1', '--port', String(port)];
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: opts.cluster.kubeconfigFile, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const take = (d: Buffer): void => {
