@@ -5,6 +5,7 @@
 #
 #   scripts/e2e/build-k8s.sh            # build if not cached; print the bin dir
 #   K8S_E2E_CACHE=/some/dir scripts/e2e/build-k8s.sh
+#   K8S_E2E_DEB_MIRROR=http://mirror/debian scripts/e2e/build-k8s.sh   # deb-src mirror
 #
 # Cache: ${K8S_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-postrender/k8s-v1.20.2}
 #   bin/kube-apiserver, bin/kube-controller-manager, bin/.complete
@@ -72,7 +73,7 @@ if [[ -z "$TREE" || ! -f "$TREE/.unpacked" ]]; then
   APTDIR="$CACHE/apt"
   mkdir -p "$APTDIR/lists/partial" "$APTDIR/archives/partial"
   cat > "$APTDIR/sources.list" <<SRC
-deb-src http://deb.debian.org/debian bookworm main
+deb-src ${K8S_E2E_DEB_MIRROR:-http://deb.debian.org/debian} bookworm main
 SRC
   APTOPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
            -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache::Archives=$APTDIR/archives"

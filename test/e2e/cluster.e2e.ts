@@ -21,7 +21,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
@@ -90,6 +90,9 @@ async function suite(cluster: Cluster): Promise<void> {
       process.stderr.write(`E2E_KEEP_CLUSTER: KUBECONFIG=${cluster.kubeconfigFile}; stop with scripts/e2e/cluster-down.sh ${cluster.state}\n`);
     } else {
       await cluster.down();
+      // keep the logs of a failed run; a passing run leaves nothing behind
+      if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
+      else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
     }
   });
 
