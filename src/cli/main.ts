@@ -16,6 +16,12 @@ function port(value: string): number {
   return n;
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 300) throw new InvalidArgumentError('must be a number of seconds from 0 to 300');
+  return n;
+}
+
 /** Builds the program; `setCode` receives each command's exit code. */
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('kube-postrender')
@@ -53,12 +59,13 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--namespace <ns>', "the webhook's own namespace, never touched (default $POD_NAMESPACE)")
     .option('--allow-insecure-self-signed', 'serve the generated self-signed certificate on a non-loopback address')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--shutdown-delay <seconds>', 'after SIGTERM, keep answering (not ready, Connection: close) this long before closing').default(5).argParser(seconds))
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
     .action(async (o) =>
       setCode(
         await (await import('./serve.js')).serveCommand({
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
-          namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample,
+          namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
         }),
       ),
     );

@@ -41,7 +41,12 @@ export interface ServeOptions {
   /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
   logLevel?: string;
   sample?: string;
+  /** `--shutdown-delay`: seconds to keep answering after SIGTERM, not ready and with `Connection: close` (default 5). */
+  shutdownDelaySeconds?: number;
 }
+
+/** Default `--shutdown-delay`, in seconds: long enough for endpoints and the API server to stop sending new requests here; well under the default 30 s termination grace period. */
+const DEFAULT_SHUTDOWN_DELAY_S = 5;
 
 /** Time after the drain before the process is made to exit if a handle (e.g. a keep-alive agent) still holds it, in ms. */
 const EXIT_BACKSTOP_MS = 2000;
@@ -136,8 +141,10 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   }
 
   const signal = await stopSignal;
-  log.info({ signal }, 'shutting down: not ready, draining in-flight requests');
-  await server.stop();
+  // SIGTERM (Kubernetes) keeps answering for the shutdown delay; SIGINT (a person at a terminal) does not wait.
+  const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
+  log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
+  await server.stop({ delayMs });
   await Promise.allSettled([files?.stop(), cluster?.stop()]);
   log.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();

@@ -10,10 +10,16 @@
  * change without a restart (`TlsReloader`); `clientCaFile` makes the
  * admission routes require a client certificate signed by that CA.
  *
- * Shutdown (`RunningServer.stop`): `/readyz` turns 503 at once, the listener
+ * Shutdown (`RunningServer.stop`): `/readyz` turns 503 at once; for
+ * `delayMs` the server keeps answering, with `Connection: close` on every
+ * response so each client reconnects (to another replica: endpoints drop a
+ * terminating Pod, and kube-proxy and the API server's dialer learn it a moment
+ * later, the usual "pre-stop delay" of Kubernetes servers); then the listener
  * closes, in-flight requests finish and idle keep-alive connections close
  * (fastify `close`); after `graceMs` the remaining connections are destroyed,
- * so a stuck client cannot hold the process.
+ * so a stuck client cannot hold the process. Closing idle keep-alive
+ * connections at once instead lost requests the API server had just written on
+ * them (EOF), as the e2e suite showed.
  */
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -74,8 +80,10 @@ export interface RunningServer {
    * lets in-flight requests finish, closes idle keep-alive connections
    * (fastify `close`) and destroys what is left after `graceMs`; stops the
    * certificate watch. Resolves when closed. Idempotent.
+   * `delayMs` (default 0): how long to keep answering, not ready and with
+   * `Connection: close`, before closing the listener.
    */
-  stop: () => Promise<void>;
+  stop: (opts?: { delayMs?: number }) => Promise<void>;
   /** True once `stop()` was called. */
   readonly stopping: boolean;
 }
@@ -145,6 +153,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // requestCert asks for a certificate and verifies it against `ca`; the routes decide (probes present none).
     https: { ...secure, requestCert: clientCaFile !== undefined, rejectUnauthorized: false },
   });
+  // While stopping, ask every client to reconnect elsewhere.
+  app.addHook('onSend', async (_request, reply) => {
+    if (stopping) void reply.header('connection', 'close');
+  });
   await app.listen({ host, port });
   const server = app.server as unknown as HttpsServer;
   const reloader = tls
@@ -159,9 +171,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const bound = (app.server.address() as AddressInfo).port;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   let closing: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
+  const stop = (stopOpts: { delayMs?: number } = {}): Promise<void> => {
     stopping = true;
-    closing ??= drain(app, server, graceMs ?? DEFAULT_GRACE_MS).finally(() => reloader?.stop());
+    const delay = stopOpts.delayMs ?? 0;
+    closing ??= new Promise<void>((resolve) => setTimeout(resolve, delay))
+      .then(() => drain(app, server, graceMs ?? DEFAULT_GRACE_MS))
+      .finally(() => reloader?.stop());
     return closing;
   };
   return {

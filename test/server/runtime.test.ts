@@ -216,6 +216,32 @@ t.test('graceful stop: /readyz 503 at once, the in-flight request completes', as
   t.ok(stopped);
 });
 
+t.test('stop with a delay: keeps answering, not ready, Connection: close on a kept-alive connection', async (t) => {
+  const server = await startServer({ host: '127.0.0.1', port: 0, certDir: t.testdir({}), getPolicies: () => fakePolicies() });
+  const ca = (await import('node:fs')).readFileSync(server.certFile, 'utf8');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
+  t.teardown(() => agent.destroy());
+  const first = await post(server.url, review, { ca, agent });
+  t.equal(first.status, 200, 'before stop');
+  let stopped = false;
+  const stopping = server.stop({ delayMs: 400 }).then(() => (stopped = true));
+  // The kept-alive connection from before the stop is still answered ...
+  const during = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const req = request(`${server.url}/mutate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.end(review);
+  });
+  t.equal(during.status, 200, 'answered during the delay');
+  t.equal(during.connection, 'close', 'asked to reconnect elsewhere');
+  t.equal((await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'not ready during the delay');
+  t.notOk(stopped, 'still running during the delay');
+  await stopping;
+  t.ok(stopped, 'stopped after the delay');
+});
+
 t.test('deadline from ?timeout: policies not started in time follow failurePolicy', async (t) => {
   const opts = { registry: builtinRegistry() };
   const policies = createPolicySet([
