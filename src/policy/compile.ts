@@ -250,31 +250,71 @@ function groupKind(o: KubeObject): { group: string; kind: string } {
   return { group: i < 0 ? '' : apiVersion.slice(0, i), kind: typeof o.kind === 'string' ? o.kind : '' };
 }
 
+/** What evaluation accumulates over the policies of one object. */
+interface Outcome {
+  denials: Denial[];
+  warnings: string[];
+  errors: EvaluationError[];
+}
+
+/**
+ * Resolves a policy failure (a transformer error, a match condition that
+ * cannot be evaluated, the deadline) by the policy's mode and failurePolicy:
+ * Audit reports it, Fail denies the object, Ignore skips the policy with a
+ * warning. Every failure is recorded in `errors` (metrics, logs).
+ */
+function failPolicy(out: Outcome, policy: CompiledPolicy, rule: string, message: string): void {
+  out.errors.push({ policy: policy.name, transformer: rule, message, failurePolicy: policy.failurePolicy });
+  const msg = clip(`${policy.name}/${rule}: ${message}`);
+  if (policy.mode === 'Audit') out.warnings.push(`[audit] ${msg}`);
+  else if (policy.failurePolicy === 'Fail') out.denials.push({ policy: policy.name, rule, message });
+  else out.warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
+}
+
+/** Validate findings of a policy that ran: Deny and Warn, or `[audit]` reports. */
+function report(out: Outcome, policy: CompiledPolicy, findings: Finding[]): void {
+  for (const f of findings) {
+    const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
+    if (policy.mode === 'Audit') out.warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
+    else if (f.action === 'Deny') out.denials.push({ policy: policy.name, rule: f.rule, message: f.message });
+    else out.warnings.push(msg);
+  }
+}
+
+function contextFor(input: EvaluationInput, findings: Finding[]): TransformContext {
+  return {
+    frontDoor: input.frontDoor,
+    operation: input.operation,
+    namespace: input.namespace,
+    oldObject: input.oldObject,
+    namespaceLabels: input.namespaceLabels,
+    request: input.request,
+    stream: input.stream,
+    satisfied: input.satisfied ?? (() => undefined),
+    report: (f) => findings.push(f),
+  };
+}
+
+const isValidate = (t: Transformer): boolean => t.type === 'validate';
+
+/**
+ * Runs the policies in order over one object. Each matching policy's chain
+ * runs on the object as the policies before it left it (as chained webhooks
+ * see each other's mutations); a failed policy contributes nothing.
+ */
 function evaluate(policies: CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): EvaluationResult {
   let current: KubeObject | null = object;
-  const denials: Denial[] = [];
-  const warnings: string[] = [];
-  const errors: EvaluationError[] = [];
+  const out: Outcome = { denials: [], warnings: [], errors: [] };
   const matchedPolicies: string[] = [];
   const changedBy: string[] = [];
   const now = input.now ?? (() => performance.now());
-  const validateOnly = (t: Transformer): boolean => t.type === 'validate';
-  // The mask follows the current object: a policy may (rarely) change apiVersion or kind.
+  // The kind mask follows the current object: a policy may (rarely) change apiVersion or kind.
   let gkOf: KubeObject = object;
   let gk = groupKind(object);
   let mask = index.mask(gk.group, gk.kind);
-  for (let i = 0; i < policies.length; i++) {
+  for (let i = 0; i < policies.length && current !== null; i++) {
     const policy = policies[i] as CompiledPolicy;
-    if (current === null) break;
     if (input.validateOnly && !index.hasValidate[i]) continue;
-    if (input.deadline !== undefined && now() > input.deadline) {
-      const message = 'deadline exceeded before this policy ran';
-      errors.push({ policy: policy.name, transformer: '(deadline)', message, failurePolicy: policy.failurePolicy });
-      if (policy.mode === 'Audit') warnings.push(clip(`[audit] ${policy.name}: ${message}`));
-      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: '(deadline)', message });
-      else warnings.push(clip(`${policy.name}: ${message} (failurePolicy Ignore: policy skipped)`));
-      continue;
-    }
     if (current !== gkOf) {
       const next = groupKind(current);
       if (next.group !== gk.group || next.kind !== gk.kind) mask = index.mask(next.group, next.kind);
@@ -282,64 +322,52 @@ function evaluate(policies: CompiledPolicy[], index: KindIndex, object: KubeObje
       gkOf = current;
     }
     if (!mask[i]) continue; // match.resources cannot hold: applies() would skip it
+    if (input.deadline !== undefined && now() > input.deadline) {
+      failPolicy(out, policy, '(deadline)', 'deadline exceeded before this policy ran');
+      continue;
+    }
     let skip: string;
     try {
       skip = policy.applies(current, input);
     } catch (e) {
-      // A match condition that fails to evaluate follows failurePolicy, as webhook matchConditions do.
-      const message = `match condition failed: ${e instanceof Error ? e.message : String(e)}`;
-      errors.push({ policy: policy.name, transformer: 'match.conditions', message, failurePolicy: policy.failurePolicy });
-      if (policy.mode === 'Audit') warnings.push(clip(`[audit] ${policy.name}/match.conditions: ${message}`));
-      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: 'match.conditions', message });
-      else warnings.push(clip(`${policy.name}/match.conditions: ${message} (failurePolicy Ignore: policy skipped)`));
+      // A match condition that cannot be evaluated follows failurePolicy, as webhook matchConditions do.
+      failPolicy(out, policy, 'match.conditions', `match condition failed: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
     if (skip !== '') continue;
     matchedPolicies.push(policy.name);
     const findings: Finding[] = [];
-    const ctx: TransformContext = {
-      frontDoor: input.frontDoor,
-      operation: input.operation,
-      namespace: input.namespace,
-      oldObject: input.oldObject,
-      namespaceLabels: input.namespaceLabels,
-      request: input.request,
-      stream: input.stream,
-      satisfied: input.satisfied ?? (() => undefined),
-      report: (f) => findings.push(f),
-    };
-    const result = runChain(policy.transformers, current, ctx, input.validateOnly ? validateOnly : undefined);
+    const result = runChain(policy.transformers, current, contextFor(input, findings), input.validateOnly ? isValidate : undefined);
     if (!result.ok) {
-      errors.push({ policy: policy.name, transformer: result.transformer, message: result.error.message, failurePolicy: policy.failurePolicy });
-      const msg = clip(`${policy.name}/${result.transformer}: ${result.error.message}`);
-      if (policy.mode === 'Audit') warnings.push(`[audit] ${msg}`);
-      else if (policy.failurePolicy === 'Fail') denials.push({ policy: policy.name, rule: result.transformer, message: result.error.message });
-      else warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
+      failPolicy(out, policy, result.transformer, result.error.message);
       continue;
     }
-    for (const f of findings) {
-      const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
-      if (policy.mode === 'Audit') warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
-      else if (f.action === 'Deny') denials.push({ policy: policy.name, rule: f.rule, message: f.message });
-      else warnings.push(msg);
-    }
+    report(out, policy, findings);
     if (policy.mode === 'Audit') {
-      if (result.object === null) warnings.push(`[audit] ${policy.name}: would delete the object`);
+      if (result.object === null) out.warnings.push(`[audit] ${policy.name}: would delete the object`);
       else if (result.object !== current) {
         const paths = changedPaths(current, result.object);
-        if (paths.length) warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
+        if (paths.length) out.warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
       }
       continue;
     }
     if (input.frontDoor === 'admission' && result.object === null) {
-      warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
+      out.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
       continue;
     }
     for (const t of result.changedBy) changedBy.push(`${policy.name}/${t}`);
     current = result.object;
   }
   const changed = current !== object && (current === null || !deepEqual(current, object));
-  return { object: changed ? current : object, changed, denials, warnings: dedupe(warnings), errors, matchedPolicies, changedBy: changed ? changedBy : [] };
+  return {
+    object: changed ? current : object,
+    changed,
+    denials: out.denials,
+    warnings: dedupe(out.warnings),
+    errors: out.errors,
+    matchedPolicies,
+    changedBy: changed ? changedBy : [],
+  };
 }
 
 function dedupe(list: string[]): string[] {

@@ -91,3 +91,18 @@ spec:
   t.equal(r2.changed, false);
   t.match(r2.warnings[0], /deadline exceeded.*failurePolicy Ignore/);
 });
+
+t.test('deadline: a policy that cannot match the object is not failed by it', async (t) => {
+  const set = policiesFromText(`apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: deployments-only}
+spec:
+  failurePolicy: Fail
+  match: {resources: [{group: apps, kinds: [Deployment]}]}
+  transformers:
+  - annotations: {x: "y"}
+`);
+  const res = set.evaluate(cm, { ...input, deadline: -1, now: () => 0 });
+  t.equal(res.denials.length, 0, 'a ConfigMap is not denied for a Deployment policy\'s deadline');
+  t.equal(res.errors.length, 0);
+});

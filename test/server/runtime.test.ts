@@ -262,7 +262,7 @@ t.test('deadline from ?timeout: policies not started in time follow failurePolic
   const late = await app.inject({ method: 'POST', url: '/mutate?timeout=2s', payload: configMapReview('d2') });
   t.equal(late.json().response.allowed, true, 'failurePolicy Ignore: allowed');
   t.ok(late.json().response.patch, 'the first policy ran');
-  t.match(late.json().response.warnings, [/b-second: deadline exceeded/]);
+  t.match(late.json().response.warnings, [/b-second\/\(deadline\): deadline exceeded/]);
   const noTimeout = await app.inject({ method: 'POST', url: '/mutate', payload: configMapReview('d3') });
   t.notOk(noTimeout.json().response.warnings, 'no timeout parameter: no deadline');
   t.match(await metrics.registry.metrics(), /kube_postrender_transformer_errors_total\{policy="b-second",transformer="\(deadline\)",failure_policy="Ignore"\} 1/);
