@@ -14,10 +14,10 @@ import { CLUSTER_SCOPED_KINDS, formatResId, isListObject, isObject, metaMap, res
 import { parseManifests } from '../kube/yaml-stream.js';
 import { createPatch, type Operation as PatchOp } from '../patch/create-patch.js';
 import { isNamespace, sortPolicies } from '../policy/compile.js';
-import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
+import type { LoadedPolicies } from '../policy/load.js';
 import type { EvaluationInput } from '../policy/types.js';
 import type { Finding, TransformContext } from '../transform/types.js';
-import { defaultLoadOptions } from './policies.js';
+import { loadForCommand } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `explain`. */
@@ -171,14 +171,9 @@ export function formatExplanation(list: ObjectExplanation[]): string {
  * Writes the explanation on stdout (text, or JSON with `output: 'json'`).
  */
 export async function explainCommand(opts: ExplainOptions): Promise<number> {
-  let loaded: LoadedPolicies;
+  const loaded = loadForCommand(opts.config);
+  if (!loaded) return EXIT.usage;
   let list: ObjectExplanation[];
-  try {
-    loaded = loadPolicies(opts.config, defaultLoadOptions());
-  } catch (e) {
-    process.stderr.write(`${oneLine(e)}\n`);
-    return EXIT.usage;
-  }
   try {
     list = explainManifests(await readInput(opts.file), loaded);
   } catch (e) {

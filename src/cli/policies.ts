@@ -2,7 +2,8 @@
  * How the CLI loads policies: the built-in transformer registry plus the CEL
  * compiler for `match.conditions` (one place, so every command agrees).
  */
-import type { LoadOptions } from '../policy/load.js';
+import { loadPolicies, type LoadedPolicies, type LoadOptions } from '../policy/load.js';
+import { oneLine } from './io.js';
 import { conditionCompiler } from '../expr/vars.js';
 
 /** Load options shared by every command. */
@@ -25,4 +26,17 @@ export function parseNamespaceLabels(values: string[] = []): Record<string, Reco
     }
   }
   return out;
+}
+
+/**
+ * Loads the policies of a command (`-c`), or writes the one-line reason (file,
+ * document, path) to stderr and returns undefined: the command then exits 2.
+ */
+export function loadForCommand(config: string[], extra: Partial<LoadOptions> = {}): LoadedPolicies | undefined {
+  try {
+    return loadPolicies(config, defaultLoadOptions(extra));
+  } catch (e) {
+    process.stderr.write(`${oneLine(e)}\n`);
+    return undefined;
+  }
 }

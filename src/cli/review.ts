@@ -3,8 +3,7 @@
  * exactly as `POST /mutate` would, and prints the response AdmissionReview.
  */
 import { review } from '../admission/review.js';
-import { loadPolicies } from '../policy/load.js';
-import { defaultLoadOptions } from './policies.js';
+import { loadForCommand } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `review`. */
@@ -16,13 +15,8 @@ export interface ReviewOptions {
 
 /** Runs `review`; returns the exit code (0 when an AdmissionReview was printed, 2 on bad policies or input). */
 export async function reviewCommand(opts: ReviewOptions): Promise<number> {
-  let loaded;
-  try {
-    loaded = loadPolicies(opts.config, defaultLoadOptions());
-  } catch (e) {
-    process.stderr.write(`${oneLine(e)}\n`);
-    return EXIT.usage;
-  }
+  const loaded = loadForCommand(opts.config);
+  if (!loaded) return EXIT.usage;
   let body: unknown;
   try {
     body = JSON.parse(await readInput(opts.file));

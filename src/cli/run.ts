@@ -3,10 +3,9 @@
  * stdout, input order kept. Any failure: exit 1 (denied/transform error) or 2
  * (config error), every reason on stderr, and nothing at all on stdout.
  */
-import { loadPolicies } from '../policy/load.js';
 import { PolicyError } from '../policy/compile.js';
 import { renderManifests, RenderError } from '../policy/render.js';
-import { defaultLoadOptions } from './policies.js';
+import { loadForCommand } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `run`. */
@@ -19,13 +18,8 @@ export interface RunOptions {
 
 /** Runs the post-renderer; returns the exit code. Writes stdout only on success. */
 export async function runCommand(opts: RunOptions): Promise<number> {
-  let loaded;
-  try {
-    loaded = loadPolicies(opts.config, defaultLoadOptions());
-  } catch (e) {
-    process.stderr.write(`${oneLine(e)}\n`);
-    return EXIT.usage;
-  }
+  const loaded = loadForCommand(opts.config);
+  if (!loaded) return EXIT.usage;
   let input: string;
   try {
     input = await readInput(opts.file);

@@ -278,16 +278,7 @@ function renderTemplate(t: Template, vars: Record<string, unknown>): JsonValue {
 }
 
 /** The injection after template values are evaluated for one pod. */
-interface Rendered {
-  containers: JsonObject[];
-  initContainers: JsonObject[];
-  volumes: JsonObject[];
-  imagePullSecrets: JsonObject[];
-  volumeMounts: JsonObject[];
-  env: JsonObject[];
-  annotations: Record<string, string>;
-  labels: Record<string, string>;
-}
+type Rendered = Pick<SidecarConfig, 'containers' | 'initContainers' | 'volumes' | 'imagePullSecrets' | 'volumeMounts' | 'env' | 'annotations' | 'labels'>;
 
 /** JSON with object keys sorted, for a stable hash and a stable annotation. */
 export function stableStringify(v: unknown): string {
