@@ -154,8 +154,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     https: { ...secure, requestCert: clientCaFile !== undefined, rejectUnauthorized: false },
   });
   // While stopping, ask every client to reconnect elsewhere.
-  app.addHook('onSend', async (_request, reply) => {
+  // (The callback form: an async hook would cost a promise on every request.)
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (stopping) void reply.header('connection', 'close');
+    done(null, payload);
   });
   await app.listen({ host, port });
   const server = app.server as unknown as HttpsServer;
