@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type tap from 'tap';
+import type { Test } from 'tap';
 import YAML from 'yaml';
 import { deepEqual, isObject, resIdOf, type KubeObject } from '../../src/kube/object.js';
 import { annotationsTransformer } from '../../src/transform/annotations.js';
@@ -14,7 +14,7 @@ import { imagesTransformer } from '../../src/transform/images.js';
 import { commonLabelsTransformer, labelsTransformer } from '../../src/transform/labels.js';
 import { namespaceTransformer } from '../../src/transform/namespace.js';
 import { replicasTransformer } from '../../src/transform/replicas.js';
-import { ConfigError, makeContext, type Transformer, type TransformContext } from '../../src/transform/types.js';
+import { ConfigError, makeContext, type Transformer, type TransformContext, type TransformerFactory } from '../../src/transform/types.js';
 
 export const CASES_DIR = new URL('../../../shared/conformance/cases/', import.meta.url).pathname;
 
@@ -129,7 +129,7 @@ export function diffStreams(actual: readonly KubeObject[], expected: readonly Ku
 }
 
 /** Registers one tap subtest per case: expected output or error, plus the laws. */
-export function runCases(t: typeof tap, fields: readonly string[]): void {
+export function runCases(t: Test, fields: readonly string[]): void {
   const cases = loadCases(fields);
   t.ok(cases.length > 0, `found conformance cases for ${fields.join(', ')}`);
   for (const c of cases) {
@@ -156,4 +156,32 @@ export function configErrorPath(f: () => unknown): string {
     return e instanceof ConfigError ? e.path : `not a ConfigError: ${String(e)}`;
   }
   return 'no error';
+}
+
+/** One unit row of a transformer table: a config, an input object and the wanted output. */
+export interface UnitRow {
+  name: string;
+  config: unknown;
+  input: KubeObject;
+  want: KubeObject;
+  /** The factory, when the table mixes transformer types. */
+  factory?: TransformerFactory;
+}
+
+/**
+ * Runs unit rows with the laws every transformer owes: the deep-frozen input
+ * is not mutated, the result equals `want`, applying again changes nothing
+ * (idempotence), and an unchanged object comes back as the same reference.
+ */
+export function checkRows(t: Test, rows: readonly UnitRow[], factory?: TransformerFactory): void {
+  for (const r of rows) {
+    const make = r.factory ?? factory;
+    if (!make) throw new Error(`${r.name}: no factory`);
+    const tr = make(r.config, { name: 'x' });
+    const input = deepFreeze(structuredClone(r.input));
+    const once = tr.apply(input, makeContext()) as KubeObject;
+    t.same(once, r.want, r.name);
+    t.ok(deepEqual(tr.apply(once, makeContext()), once), `${r.name}: idempotent`);
+    if (deepEqual(r.input, r.want)) t.equal(once, input, `${r.name}: same reference when unchanged`);
+  }
 }

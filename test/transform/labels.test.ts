@@ -1,8 +1,8 @@
 import t from 'tap';
-import { deepEqual, type KubeObject } from '../../src/kube/object.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { commonLabelsTransformer, labelsTransformer } from '../../src/transform/labels.js';
 import { makeContext, TransformError, type TransformerFactory } from '../../src/transform/types.js';
-import { configErrorPath, deepFreeze, runCases } from './kustomize-cases.js';
+import { checkRows, configErrorPath, runCases } from './kustomize-cases.js';
 
 t.test('conformance: kustomize labels and commonLabels cases', (t) => {
   runCases(t, ['labels', 'commonLabels']);
@@ -61,14 +61,7 @@ const rows: Row[] = [
 ];
 
 t.test('unit rows', (t) => {
-  for (const r of rows) {
-    const tr = r.factory(r.config, { name: 'x' });
-    const input = deepFreeze(structuredClone(r.input));
-    const once = tr.apply(input, makeContext())!;
-    t.same(once, r.want, r.name);
-    t.ok(deepEqual(tr.apply(once, makeContext()), once), `${r.name}: idempotent`);
-    if (deepEqual(r.input, r.want)) t.equal(once, input, `${r.name}: same reference when unchanged`);
-  }
+  checkRows(t, rows);
   t.end();
 });
 

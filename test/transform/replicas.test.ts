@@ -1,8 +1,8 @@
 import t from 'tap';
-import { deepEqual, type KubeObject } from '../../src/kube/object.js';
+import type { KubeObject } from '../../src/kube/object.js';
 import { noMatchMessage, replicasTransformer } from '../../src/transform/replicas.js';
 import { makeContext } from '../../src/transform/types.js';
-import { configErrorPath, deepFreeze, runChain, runCases } from './kustomize-cases.js';
+import { configErrorPath, runChain, runCases, checkRows } from './kustomize-cases.js';
 
 t.test('conformance: kustomize replicas cases', (t) => {
   runCases(t, ['replicas']);
@@ -22,14 +22,7 @@ t.test('unit rows', (t) => {
     { name: 'name is exact, not a regex', config: [{ name: 'd.*', count: 2 }], input: obj('Deployment', 'dx', {}), want: obj('Deployment', 'dx', {}) },
     { name: 'same value: unchanged', config: [{ name: 'd', count: 0 }], input: obj('Deployment', 'd', { replicas: 0 }), want: obj('Deployment', 'd', { replicas: 0 }) },
   ];
-  for (const r of rows) {
-    const tr = replicasTransformer(r.config, { name: 'replicas' });
-    const input = deepFreeze(structuredClone(r.input));
-    const once = tr.apply(input, makeContext())!;
-    t.same(once, r.want, r.name);
-    t.ok(deepEqual(tr.apply(once, makeContext()), once), `${r.name}: idempotent`);
-    if (deepEqual(r.input, r.want)) t.equal(once, input, `${r.name}: same reference when unchanged`);
-  }
+  checkRows(t, rows, replicasTransformer);
   t.end();
 });
 
