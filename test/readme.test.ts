@@ -14,7 +14,7 @@ t.test('README policies load', async (t) => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.includes('apiVersion: postrender.io/v1alpha1'));
   t.ok(blocks.length >= 2, `${blocks.length} complete policies in the README`);
-  for (const b of blocks) t.doesNotThrow(() => policiesFromText(b, defaultLoadOptions()), b.split('\n').find((l) => l.includes('name:')));
+  for (const b of blocks) t.doesNotThrow(() => policiesFromText(b, defaultLoadOptions()), b.split('\n').find((l) => l.includes('name:')) ?? 'policy');
 });
 
 t.test('example policies load', async (t) => {

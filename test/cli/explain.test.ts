@@ -3,7 +3,7 @@
  * example policies, in text and JSON. Goldens live in test/fixtures/explain/
  * and are regenerated only with REFRESH_GOLDEN=true (never hand-edited).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { explainCommand, explainManifests, formatExplanation } from '../../src/cli/explain.js';
@@ -27,7 +27,7 @@ const cases = [
   },
 ];
 
-function golden(t: { fail: (m: string) => void; equal: (a: unknown, b: unknown, m?: string) => void }, file: string, actual: string): void {
+function golden(t: Test, file: string, actual: string): void {
   const path = join(goldenDir, file);
   if (refresh || !existsSync(path)) {
     if (!refresh) t.fail(`${file}: missing golden (run with REFRESH_GOLDEN=true)`);

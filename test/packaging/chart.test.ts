@@ -31,7 +31,7 @@ t.test('every rendered object is a well-formed Kubernetes object', async (t) => 
   for (const mode of ['helm', 'cert-manager']) {
     const objs = renderObjects(chart, { values: { certificates: { mode }, autoscaling: { enabled: true }, policies: { 'a.yaml': 'kind: X\n' } } })
     t.ok(objs.length >= 10, `${mode}: objects rendered`)
-    for (const o of objs) t.same(objectProblems(o), [], `${mode}: ${o.kind}/${o.metadata?.name}`)
+    for (const o of objs) t.same(objectProblems(o), [], `${mode}: ${o.kind}/${(o.metadata as { name?: string } | undefined)?.name}`)
   }
 })
 

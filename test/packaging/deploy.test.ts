@@ -59,7 +59,7 @@ t.test('deploy/base and the chart describe the same install', async (t) => {
   t.same(ids(fromBase), ids(fromChart), 'same kinds and names')
   for (const o of fromChart) {
     const b = fromBase.find((x) => key(x) === key(o))
-    t.equal(b?.metadata.namespace, o.metadata.namespace, `${key(o)} namespace`)
+    t.equal((b?.metadata as { namespace?: string } | undefined)?.namespace, (o.metadata as { namespace?: string } | undefined)?.namespace, `${key(o)} namespace`)
   }
   for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
     const c = fromChart.find((o) => o.kind === kind) as Dict

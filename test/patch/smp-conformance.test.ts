@@ -103,7 +103,7 @@ function run(objects: (JsonObject | null)[], steps: Step[]): JsonObject[] {
 }
 
 const names = existsSync(CASES) ? readdirSync(CASES).sort() : [];
-if (names.length === 0) t.skip('conformance cases not found at ' + CASES);
+if (names.length === 0) t.comment('conformance cases not found at ' + CASES);
 
 const covered: string[] = [];
 for (const name of names) {

@@ -240,7 +240,7 @@ t.test('long keyed lists: 3,000 env entries merge by key, patch first', async (t
   const base = deepFreeze(y(dep('containers: []')));
   const b = structuredClone(base) as JsonObject;
   ((((b.spec as JsonObject).template as JsonObject).spec as JsonObject).containers as JsonValue[]).push({ name: 'app', env });
-  const patchEnv = [{ name: 'V2999', value: 'x' }, { name: 'NEW', value: 'n' }, { name: 'V0', $patch: 'delete' }];
+  const patchEnv: JsonValue = [{ name: 'V2999', value: 'x' }, { name: 'NEW', value: 'n' }, { name: 'V0', $patch: 'delete' }];
   const patch = deepFreeze(y(dep('containers: [{name: app, env: []}]'))) as JsonObject;
   const p = structuredClone(patch);
   ((((p.spec as JsonObject).template as JsonObject).spec as JsonObject).containers as JsonObject[])[0]!.env = patchEnv;

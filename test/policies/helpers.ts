@@ -1,13 +1,10 @@
 /**
- * Load options for policy tests: the built-in registry plus `validate`, and
- * the CEL condition compiler (until src/cli/policies.ts wires them for every
- * command).
+ * Load options for policy tests: the CEL condition compiler (as every CLI
+ * command loads policies).
  */
 import { gvkOf, metaString, type KubeObject } from '../../src/kube/object.js';
 import { conditionCompiler } from '../../src/expr/vars.js';
 import type { LoadOptions } from '../../src/policy/load.js';
-import { builtinRegistry } from '../../src/transform/registry.js';
-import { validateTransformer } from '../../src/transform/validate.js';
 
 /** LoadOptions with `validate` registered and CEL conditions enabled. */
 export function policyLoadOptions(): LoadOptions {

@@ -60,7 +60,7 @@ t.test('default exclusions, both front doors agree', async (t) => {
   for (const r of rows) {
     const set = policiesFromText(policy(r.match));
     const res = review(admission(r.object), set, { route: 'mutate' });
-    const resp = (res.body as JsonObject).response as JsonObject;
+    const resp = (res.body as unknown as JsonObject).response as JsonObject;
     t.equal(Boolean(resp.patch), r.touched, `${r.name}: admission ${r.touched ? 'patched' : 'untouched'}`);
     const rendered = renderManifests(JSON.stringify(r.object), set);
     t.equal(rendered.changed, r.touched ? 1 : 0, `${r.name}: run ${r.touched ? 'changed' : 'unchanged'}`);
@@ -69,6 +69,6 @@ t.test('default exclusions, both front doors agree', async (t) => {
 
 t.test('the webhook\'s own namespace is excluded when configured', async (t) => {
   const set = policiesFromText(policy(), { ownNamespace: 'postrender-system' });
-  const resp = (review(admission(cm('postrender-system')), set, { route: 'mutate' }).body as JsonObject).response as JsonObject;
+  const resp = (review(admission(cm('postrender-system')), set, { route: 'mutate' }).body as unknown as JsonObject).response as JsonObject;
   t.notOk(resp.patch);
 });
