@@ -138,9 +138,14 @@ function finalObject(
     const kind = parsed.request.kind ?? { group: '', kind: typeof object.kind === 'string' ? object.kind : '' };
     const r = revertImmutableFields(kind, object, mutated, oldObject);
     mutated = r.object;
-    for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${policyList(result)} not applied`);
+    for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${changers(result)} not applied`);
   }
   return deepEqual(mutated, object) ? object : mutated;
+}
+
+/** `policy/transformer` of the transformers that changed the object (DESIGN.md: the warning names policy, transformer and field). */
+function changers(result: EvaluationResult): string {
+  return result.changedBy.length > 0 ? result.changedBy.join(', ') : policyList(result);
 }
 
 function policyList(result: EvaluationResult): string {

@@ -39,6 +39,7 @@ const rows: Row[] = [
   { name: 'failurePolicy Ignore: policy skipped with a warning', args: ['run', '-c', fx('policies/failing-test-op-ignore.yaml'), '-f', fx('deployment.yaml')], code: 0, stderr: /warning: .*failurePolicy Ignore/ },
   { name: 'check a valid policy', args: ['check', '-c', example], code: 0, stdout: /ok: 1 policies/ },
   { name: 'check idempotence on manifests', args: ['check', '-c', example, '-f', fx('deployment.yaml')], code: 0, stdout: /idempotent on 1 objects/ },
+  { name: 'check names a transformer that is not idempotent', args: ['check', '-c', fx('policies/not-idempotent.yaml'), '-f', fx('untagged-cr.yaml')], code: 2, stderr: /tagger\/self-matching-rename is not idempotent \(e\.g\. on Workflow\.v1\.batch\.example\.com\/nightly\.shop\)/ },
 ];
 
 t.test('CLI contract', { skip: !existsSync(bin) && 'not built (npm run build)' }, async (t) => {
