@@ -8,7 +8,7 @@ import { SelectorError } from '../kube/selector.js';
 import { runChain } from '../transform/pipeline.js';
 import { ConfigError, type FactoryOptions, type Finding, type StreamRequirement, type Transformer, type TransformContext } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
-import { compileClause, compileDefaultExclusions, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
+import { compileClause, compileDefaultExclusions, namesSubresources, splitKind, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
 import type { Denial, EvaluationError, EvaluationInput, EvaluationResult, PolicySet } from './types.js';
 
 /** Where a policy came from, for error messages: file path (or `cluster`) and document index (1-based). */
@@ -135,8 +135,11 @@ export function compilePolicy(
   const defaults = kind === 'Kustomization' ? undefined : compileDefaultExclusions(spec.match, opts.ownNamespace);
   const hooks = spec.hooks ?? 'include';
   const ownNs = doc.metadata.namespace;
+  const subresources = namesSubresources(spec.match);
   const applies = (o: KubeObject, input: EvaluationInput): string => {
     if (namespaced && input.namespace !== ownNs) return `namespace (a PostRenderPolicy applies only in ${ownNs})`;
+    // Subresource requests (status, scale, ...) only for policies that name them (`Deployment/status`).
+    if (input.subResource && !subresources) return `subresource ${input.subResource} (name Kind/${input.subResource} in match.resources)`;
     const d = defaults?.(o, input);
     if (d) return `default exclusion: ${d}`;
     if (hooks !== 'include') {
@@ -171,7 +174,10 @@ export function compilePolicy(
  */
 function kindFilter(resources: NonNullable<MatchSpec['resources']>): (group: string, kind: string) => boolean {
   return (group, kind) => resources.some((r) =>
-    (r.group === undefined || r.group === '*' || r.group === group) && (!r.kinds || r.kinds.includes('*') || r.kinds.includes(kind)));
+    (r.group === undefined || r.group === '*' || r.group === group) && (!r.kinds || r.kinds.some((k) => {
+      const base = splitKind(k).kind;
+      return base === '*' || base === kind;
+    })));
 }
 
 /**

@@ -40,18 +40,40 @@ function anyGlob(patterns: string[], path: string): (s: string) => boolean {
   return (s) => tests.some((t) => t(s));
 }
 
-function compileResources(res: NonNullable<MatchSpec['resources']>, path: string): (o: KubeObject) => boolean {
+/**
+ * Splits a `kinds` entry into kind and subresource: `Deployment` ->
+ * {Deployment, ''}; `Deployment/status` -> {Deployment, status}; a `*` kind
+ * with a subresource matches that subresource of any kind.
+ * As webhook rules (`deployments/status`) and Kyverno (`Deployment/status`), a
+ * subresource request (status, scale, ...) matches only an entry that names
+ * it; a plain kind never matches it.
+ */
+export function splitKind(entry: string): { kind: string; sub: string } {
+  const i = entry.indexOf('/');
+  return i < 0 ? { kind: entry, sub: '' } : { kind: entry.slice(0, i), sub: entry.slice(i + 1) };
+}
+
+function compileResources(res: NonNullable<MatchSpec['resources']>, path: string): (o: KubeObject, input: EvaluationInput) => boolean {
   const entries = res.map((r, i) => {
     const names = r.names ? anyGlob(r.names, `${path}[${i}].names`) : () => true;
-    return (o: KubeObject): boolean => {
+    const kinds = r.kinds?.map(splitKind);
+    return (o: KubeObject, input: EvaluationInput): boolean => {
       const g = gvkOf(o);
+      const sub = input.subResource ?? '';
       if (r.group !== undefined && r.group !== '*' && r.group !== g.group) return false;
       if (r.version !== undefined && r.version !== '*' && r.version !== g.version) return false;
-      if (r.kinds && !r.kinds.includes('*') && !r.kinds.includes(g.kind)) return false;
+      if (kinds) {
+        if (!kinds.some((k) => (k.kind === '*' || k.kind === g.kind) && (k.sub === sub || (k.sub === '*' && sub !== '')))) return false;
+      } else if (sub !== '') return false;
       return names(metaString(o, 'name') || metaString(o, 'generateName'));
     };
   });
-  return (o) => entries.some((e) => e(o));
+  return (o, input) => entries.some((e) => e(o, input));
+}
+
+/** True when some `match.resources` entry names a subresource (`Kind/subresource`). */
+export function namesSubresources(spec: MatchSpec | undefined): boolean {
+  return (spec?.resources ?? []).some((r) => (r.kinds ?? []).some((k) => k.includes('/')));
 }
 
 /** The labels an objectSelector sees: the object's, or the old object's on DELETE (as the API server). */
@@ -76,7 +98,7 @@ export function compileClause(spec: MatchSpec, path: string, compileCondition?: 
   const checks: [string, (o: KubeObject, input: EvaluationInput) => boolean][] = [];
   if (spec.resources) {
     const r = compileResources(spec.resources, `${path}.resources`);
-    checks.push(['resources', (o) => r(o)]);
+    checks.push(['resources', r]);
   }
   if (spec.operations) {
     const ops = spec.operations;
