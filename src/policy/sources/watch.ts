@@ -35,6 +35,9 @@ export interface FileWatch {
   close: () => Promise<void>;
 }
 
+/** Longest wait for the initial scan when closing, in ms. */
+const CLOSE_SCAN_WAIT_MS = 2000;
+
 /** Default debounce of reloads, in ms (ConfigMap updates arrive as 3-5 events within a few ms). */
 export const DEFAULT_DEBOUNCE_MS = 300;
 
@@ -65,14 +68,17 @@ export function watchedDirectories(paths: string[]): string[] {
 }
 
 /**
- * Watches the directories of `paths` (see `watchedDirectories`; two levels
- * deep, symlinks not followed) and calls `onChange` after each burst of
+ * Watches the directories of `paths` (see `watchedDirectories`; their own
+ * entries only, symlinks not followed: a ConfigMap's `..data` swap is a rename
+ * in the watched directory itself, and recursing into the timestamped
+ * directories the kubelet creates only added watchers that could outlive
+ * `close()`) and calls `onChange` after each burst of
  * events. A callback that is still running when the next burst ends is
  * followed by exactly one more run (no overlap, no lost update).
  */
 export function watchFiles(paths: string[], opts: WatchFilesOptions): FileWatch {
   const debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-  const watcher: FSWatcher = watch(watchedDirectories(paths), { ignoreInitial: true, followSymlinks: false, depth: 2 });
+  const watcher: FSWatcher = watch(watchedDirectories(paths), { ignoreInitial: true, followSymlinks: false, depth: 0 });
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let again = false;
@@ -112,6 +118,12 @@ export function watchFiles(paths: string[], opts: WatchFilesOptions): FileWatch 
       if (closed) return;
       closed = true;
       if (timer) clearTimeout(timer);
+      // Closing while the initial scan is still adding watchers can leave some
+      // open behind the close (they then keep the process alive): let the scan
+      // finish first, bounded so a stuck scan cannot block shutdown.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise<void>((r) => (bound = setTimeout(r, CLOSE_SCAN_WAIT_MS)))]);
+      clearTimeout(bound);
       await watcher.close();
     },
   };
