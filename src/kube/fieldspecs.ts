@@ -229,7 +229,7 @@ function walkNode(w: Walk, node: JsonValue, i: number, where: string): JsonValue
  */
 export function applyFieldSpec(obj: JsonObject, spec: FieldSpec, createKind: CreateKind, set: FieldSetter): JsonObject {
   if (!fieldSpecSelects(spec, obj)) return obj;
-  const segs = splitPath(spec.path);
+  const segs = segmentsOf(spec.path);
   return walkNode({ segs, create: spec.create === true, createKind, set }, obj, 0, '') as JsonObject;
 }
 
@@ -238,6 +238,18 @@ export function applyFieldSpecs(obj: JsonObject, specs: readonly FieldSpec[], cr
   let out = obj;
   for (const s of specs) out = applyFieldSpec(out, s, createKind, set);
   return out;
+}
+
+/** Field-spec paths split once: the tables are constants, and splitting per object showed in profiles. */
+const SEGMENTS = new Map<string, readonly string[]>();
+
+function segmentsOf(path: string): readonly string[] {
+  let segs = SEGMENTS.get(path);
+  if (!segs) {
+    segs = splitPath(path);
+    if (SEGMENTS.size < 4096) SEGMENTS.set(path, segs);
+  }
+  return segs;
 }
 
 /** Splits a field-spec path on `/`, honouring `\/` escapes (fieldspec.go splitPath). */

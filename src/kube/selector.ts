@@ -22,8 +22,23 @@ export class SelectorError extends Error {
   }
 }
 
-/** Compiles an anchored regex `^(?:pattern)$` (kustomize SelectorRegex). Throws SelectorError. */
+/** A pattern that is a literal, or literals joined by `|`: no regex syntax at all. */
+const LITERALS = /^[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Compiles an anchored regex `^(?:pattern)$` (kustomize SelectorRegex). Throws
+ * SelectorError. Patterns that are plain literals or alternations of them
+ * (`Deployment`, `StatefulSet|DaemonSet`: most targets) are matched as
+ * strings, which is exactly what the anchored regex would do, without running
+ * the regex engine on every object.
+ */
 export function anchoredRegex(pattern: string, path: string): (s: string) => boolean {
+  if (LITERALS.test(pattern)) {
+    const alternatives = pattern.split('|');
+    if (alternatives.length === 1) return (s) => s === pattern;
+    const set = new Set(alternatives);
+    return (s) => set.has(s);
+  }
   try {
     const re = RE2JS.compile(`^(?:${pattern})$`);
     return (s) => re.matches(s);

@@ -113,37 +113,64 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, where: Where):
 }
 
 /**
- * The legacy walk: every field named `containers` or `initContainers` that
- * holds a list, at any depth and on any kind (conformance 096), children first.
+ * The legacy filter's targets: every field named `containers` or
+ * `initContainers` that holds a list, at any depth and on any kind
+ * (conformance 096), children first (legacy.go walks depth first). Found once
+ * per object: entries only rewrite `image` strings inside those lists, so the
+ * locations are the same for every entry, and the whole-object walk (the
+ * transformer's main cost) runs once instead of once per entry.
  */
-function legacyWalk(node: JsonValue, set: FieldSetter, where: Where | undefined): JsonValue {
+function containerLists(node: JsonValue, where: Where | undefined, out: Where[]): Where[] {
   if (Array.isArray(node)) {
-    let out: JsonValue[] | undefined;
     for (let i = 0; i < node.length; i++) {
       const el = node[i];
-      if (typeof el !== 'object' || el === null) continue;
-      const next = legacyWalk(el, set, { up: where, key: i });
-      if (next !== el) (out ??= node.slice())[i] = next;
+      if (typeof el === 'object' && el !== null) containerLists(el, { up: where, key: i }, out);
     }
-    return out ?? node;
+    return out;
   }
-  if (!isObject(node)) return node;
-  let out: JsonObject | undefined;
+  if (!isObject(node)) return out;
   for (const k of Object.keys(node)) {
     const v = node[k];
     if (typeof v !== 'object' || v === null) continue;
     const here: Where = { up: where, key: k };
-    let next = legacyWalk(v, set, here);
-    if ((k === 'containers' || k === 'initContainers') && Array.isArray(next)) next = updateContainerList(next, set, here);
-    if (next !== v) setOwn((out ??= { ...node }), k, next);
+    containerLists(v, here, out);
+    if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) out.push(here);
   }
-  return out ?? node;
+  return out;
 }
 
-/** One entry as kustomize runs it: the legacy walk (skipping CRDs), then the images field specs. */
-function applyEntry(obj: KubeObject, set: FieldSetter): KubeObject {
-  const afterLegacy = obj.kind === 'CustomResourceDefinition' ? obj : (legacyWalk(obj, set, undefined) as KubeObject);
-  return applySpecs(afterLegacy, IMAGES_FIELD_SPECS, 'none', set);
+function keysOf(w: Where): (string | number)[] {
+  const keys: (string | number)[] = [];
+  for (let p: Where | undefined = w; p; p = p.up) keys.push(p.key);
+  return keys.reverse();
+}
+
+/** Copy-on-write update of the value at `keys` (same reference when `fn` changes nothing). */
+function updateAt(node: JsonValue, keys: readonly (string | number)[], i: number, fn: (v: JsonValue) => JsonValue): JsonValue {
+  if (i === keys.length) return fn(node);
+  const key = keys[i];
+  if (Array.isArray(node)) {
+    const child = node[key as number];
+    const next = updateAt(child, keys, i + 1, fn);
+    if (next === child) return node;
+    const copy = node.slice();
+    copy[key as number] = next;
+    return copy;
+  }
+  const obj = node as JsonObject;
+  const child = obj[key as string];
+  const next = updateAt(child, keys, i + 1, fn);
+  if (next === child) return node;
+  const copy = { ...obj };
+  setOwn(copy, key as string, next);
+  return copy;
+}
+
+/** One entry as kustomize runs it: the legacy filter at `lists` (none for CRDs), then the images field specs. */
+function applyEntry(obj: KubeObject, lists: readonly Where[], set: FieldSetter): KubeObject {
+  let out: JsonValue = obj;
+  for (const w of lists) out = updateAt(out, keysOf(w), 0, (list) => updateContainerList(list as JsonValue[], set, w));
+  return applySpecs(out as KubeObject, IMAGES_FIELD_SPECS, 'none', set);
 }
 
 const ENTRY_KEYS = ['name', 'newName', 'newTag', 'digest'] as const;
@@ -188,6 +215,10 @@ export const imagesTransformer: TransformerFactory = (config, opts) => {
   return {
     type: 'images',
     name: opts.name,
-    apply: (obj) => setters.reduce((o, set) => applyEntry(o, set), obj),
+    apply: (obj) => {
+      if (setters.length === 0) return obj;
+      const lists = obj.kind === 'CustomResourceDefinition' ? [] : containerLists(obj, undefined, []);
+      return setters.reduce((o, set) => applyEntry(o, lists, set), obj);
+    },
   };
 };
