@@ -83,28 +83,19 @@ function imageSetter(update: (s: string) => string): FieldSetter {
   };
 }
 
-/**
- * A JSON-pointer path built lazily: the walk visits every node of every object,
- * and a string per node dominated the transformer's cost; the string is only
- * needed where an image is found (for error messages).
- */
-interface Where {
-  readonly up: Where | undefined;
-  readonly key: string | number;
-}
+type Keys = readonly (string | number)[];
 
-function pointer(w: Where | undefined): string {
-  const keys: (string | number)[] = [];
-  for (let p = w; p; p = p.up) keys.push(p.key);
-  return keys.reverse().map((k) => `/${k}`).join('');
+/** JSON pointer of `keys` (built only for error messages of the image setter). */
+function pointer(keys: Keys): string {
+  return keys.map((k) => `/${k}`).join('');
 }
 
 /** Updates `image` in each map element of a `containers`/`initContainers` list (legacy.go checkImageTagsFn). */
-function updateContainerList(list: JsonValue[], set: FieldSetter, where: Where): JsonValue[] {
+function updateContainerList(list: JsonValue[], set: FieldSetter, keys: Keys): JsonValue[] {
   let out: JsonValue[] | undefined;
   list.forEach((el, i) => {
     if (!isObject(el) || !('image' in el)) return;
-    const next = set(el.image, `${pointer({ up: where, key: i })}/image`);
+    const next = set(el.image, `${pointer(keys)}/${i}/image`);
     if (next === el.image) return;
     out ??= list.slice();
     out[i] = { ...el, image: next };
@@ -118,13 +109,17 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, where: Where):
  * (conformance 096), children first (legacy.go walks depth first). Found once
  * per object: entries only rewrite `image` strings inside those lists, so the
  * locations are the same for every entry, and the whole-object walk (the
- * transformer's main cost) runs once instead of once per entry.
+ * transformer's main cost) runs once instead of once per entry. `stack` holds
+ * the keys of the current node; a location is copied only where a list is found.
  */
-function containerLists(node: JsonValue, where: Where | undefined, out: Where[]): Where[] {
+function containerLists(node: JsonValue, stack: (string | number)[], out: Keys[]): Keys[] {
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const el = node[i];
-      if (typeof el === 'object' && el !== null) containerLists(el, { up: where, key: i }, out);
+      if (typeof el !== 'object' || el === null) continue;
+      stack.push(i);
+      containerLists(el, stack, out);
+      stack.pop();
     }
     return out;
   }
@@ -132,21 +127,16 @@ function containerLists(node: JsonValue, where: Where | undefined, out: Where[])
   for (const k of Object.keys(node)) {
     const v = node[k];
     if (typeof v !== 'object' || v === null) continue;
-    const here: Where = { up: where, key: k };
-    containerLists(v, here, out);
-    if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) out.push(here);
+    stack.push(k);
+    containerLists(v, stack, out);
+    if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) out.push(stack.slice());
+    stack.pop();
   }
   return out;
 }
 
-function keysOf(w: Where): (string | number)[] {
-  const keys: (string | number)[] = [];
-  for (let p: Where | undefined = w; p; p = p.up) keys.push(p.key);
-  return keys.reverse();
-}
-
 /** Copy-on-write update of the value at `keys` (same reference when `fn` changes nothing). */
-function updateAt(node: JsonValue, keys: readonly (string | number)[], i: number, fn: (v: JsonValue) => JsonValue): JsonValue {
+function updateAt(node: JsonValue, keys: Keys, i: number, fn: (v: JsonValue) => JsonValue): JsonValue {
   if (i === keys.length) return fn(node);
   const key = keys[i];
   if (Array.isArray(node)) {
@@ -167,9 +157,9 @@ function updateAt(node: JsonValue, keys: readonly (string | number)[], i: number
 }
 
 /** One entry as kustomize runs it: the legacy filter at `lists` (none for CRDs), then the images field specs. */
-function applyEntry(obj: KubeObject, lists: readonly Where[], set: FieldSetter): KubeObject {
+function applyEntry(obj: KubeObject, lists: readonly Keys[], set: FieldSetter): KubeObject {
   let out: JsonValue = obj;
-  for (const w of lists) out = updateAt(out, keysOf(w), 0, (list) => updateContainerList(list as JsonValue[], set, w));
+  for (const keys of lists) out = updateAt(out, keys, 0, (list) => updateContainerList(list as JsonValue[], set, keys));
   return applySpecs(out as KubeObject, IMAGES_FIELD_SPECS, 'none', set);
 }
 
@@ -217,7 +207,7 @@ export const imagesTransformer: TransformerFactory = (config, opts) => {
     name: opts.name,
     apply: (obj) => {
       if (setters.length === 0) return obj;
-      const lists = obj.kind === 'CustomResourceDefinition' ? [] : containerLists(obj, undefined, []);
+      const lists = obj.kind === 'CustomResourceDefinition' ? [] : containerLists(obj, [], []);
       return setters.reduce((o, set) => applyEntry(o, lists, set), obj);
     },
   };
