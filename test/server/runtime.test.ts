@@ -4,7 +4,7 @@
  * non-loopback host, /readyz during a graceful stop, deadline from ?timeout,
  * /metrics content.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -69,16 +69,22 @@ function handshakeCN(port: number, ca: string): Promise<string> {
 
 const review = JSON.stringify(configMapReview('uid-1'));
 
-t.test('certificate rotation while requests run: no failure, new connections see the new certificate', async (t) => {
-  const a = await pki('first');
-  const b = await pki('second');
-  const dir = t.testdir({ 'tls.crt': a.cert, 'tls.key': a.key });
+/** Starts the server on `dir`/tls.crt and tls.key (reloaded on change); records each reload's outcome. */
+async function serveFiles(t: Test, dir: string): Promise<{ server: Awaited<ReturnType<typeof startServer>>; reloads: boolean[] }> {
   const reloads: boolean[] = [];
   const server = await startServer({
     host: '127.0.0.1', port: 0, tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
     getPolicies: () => fakePolicies(), tlsDebounceMs: 50, onTlsReload: (ok) => reloads.push(ok),
   });
   t.teardown(() => server.stop());
+  return { server, reloads };
+}
+
+t.test('certificate rotation while requests run: no failure, new connections see the new certificate', async (t) => {
+  const a = await pki('first');
+  const b = await pki('second');
+  const dir = t.testdir({ 'tls.crt': a.cert, 'tls.key': a.key });
+  const { server, reloads } = await serveFiles(t, dir);
   const port = Number(new URL(server.url).port);
   t.equal(await handshakeCN(port, a.ca), 'first');
   const bothCAs = `${a.ca}\n${b.ca}`;
@@ -119,12 +125,7 @@ t.test('certificate rotation while requests run: no failure, new connections see
 t.test('a broken certificate file keeps the old certificate', async (t) => {
   const a = await pki('keep');
   const dir = t.testdir({ 'tls.crt': a.cert, 'tls.key': a.key });
-  const reloads: boolean[] = [];
-  const server = await startServer({
-    host: '127.0.0.1', port: 0, tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
-    getPolicies: () => fakePolicies(), tlsDebounceMs: 50, onTlsReload: (ok) => reloads.push(ok),
-  });
-  t.teardown(() => server.stop());
+  const { server, reloads } = await serveFiles(t, dir);
   writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
   await until(() => reloads.includes(false), 'failed reload reported');
   t.equal(await handshakeCN(Number(new URL(server.url).port), a.ca), 'keep');
