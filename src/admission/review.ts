@@ -18,7 +18,7 @@
  * - a denial carries `status.code` and `status.message`, which the API server
  *   returns to the client.
  */
-import { deepEqual, isObject, metaString } from '../kube/object.js';
+import { isObject, metaString } from '../kube/object.js';
 import type { JsonObject, KubeObject } from '../kube/object.js';
 import { createPatch } from '../patch/create-patch.js';
 import type { EvaluationInput, EvaluationResult, PolicySet } from '../policy/types.js';
@@ -140,7 +140,7 @@ function finalObject(
     mutated = r.object;
     for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${changers(result)} not applied`);
   }
-  return deepEqual(mutated, object) ? object : mutated;
+  return mutated; // equal content gives an empty patch (createPatch compares values)
 }
 
 /** `policy/transformer` of the transformers that changed the object (DESIGN.md: the warning names policy, transformer and field). */

@@ -30,8 +30,9 @@
  *   every string value of the variables found in one is replaced by
  *   `<redacted>` (issue 8: errors, warnings and logs carry no object values).
  */
-import { celEnv, celFunc, celMethod, CelScalar, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
+import { celEnv, celFunc, celList, celMap, celMethod, CelScalar, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { RE2JS } from 're2js';
 
 /** A CEL compile or evaluation error; `path` is where the expression sits in its policy, when known. */
 export class ExprError extends Error {
@@ -80,6 +81,29 @@ export const KUBERNETES_VARIABLES: readonly string[] = ['object', 'oldObject', '
  * stops quadratic-and-worse expressions over large objects.
  */
 export const DEFAULT_COST_LIMIT = 100_000;
+
+/** Compiled `matches()` patterns kept (patterns usually are policy constants; a bound, because they may come from object data). */
+const MAX_CACHED_PATTERNS = 256;
+const patterns = new Map<string, RE2JS>();
+
+/**
+ * The engine behind CEL `matches()`: RE2 syntax and linear-time matching
+ * (`re2js`, the port `@bufbuild/cel`'s own default is forked from), with
+ * compiled patterns cached: the library compiles the pattern on every call,
+ * which was most of a `matches()` rule's cost per admission. An invalid
+ * pattern throws, which the engine turns into an evaluation error.
+ */
+const CACHED_RE2 = {
+  compile(pattern: string): { test(input: string): boolean } {
+    let re = patterns.get(pattern);
+    if (re === undefined) {
+      re = RE2JS.compile(pattern);
+      if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
+      patterns.set(pattern, re);
+    }
+    return re;
+  },
+};
 
 /** Identifiers CEL itself defines: the type denotations (`type(x) == int`). */
 const BUILTIN_IDENTIFIERS: readonly string[] = ['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn'];
@@ -135,7 +159,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
     if (meter.spent > meter.limit) throw new Error('cost limit exceeded');
     return cond;
   });
-  const env = celEnv({ funcs: [...strings.filter((f) => f.name !== 'replace' && f.name !== 'join'), ...boundedStringFuncs(meter), cost] });
+  const env = celEnv({ funcs: [...strings.filter((f) => f.name !== 'replace' && f.name !== 'join'), ...boundedStringFuncs(meter), cost], re2: CACHED_RE2 });
   const program = plan(env, parsed);
   return {
     source,
@@ -327,13 +351,74 @@ function meterComprehensions(e: AstExpr): void {
   v.loopCondition = { id: v.loopCondition.id, exprKind: { case: 'callExpr', value: { function: COST_FN, args: [v.loopCondition] } } } as AstExpr;
 }
 
-/** Converted inputs, by identity: a chain evaluates several rules on the same object. */
-const converted = new WeakMap<object, CelValue>();
+/**
+ * A read-only view of a plain JSON object as the native map `celMap` wraps:
+ * values are converted when an expression reads them (and cached in the view),
+ * so a rule that reads `object.spec.containers` never converts `object.data`
+ * or `metadata.managedFields`. Keys are the object's own enumerable keys, in
+ * order; lookups by non-string keys find nothing (JSON keys are strings).
+ */
+class JsonObjectView implements ReadonlyMap<string, CelValue> {
+  private children: Map<string, CelValue> | undefined;
+
+  constructor(private readonly obj: Record<string, unknown>) {}
+
+  get size(): number {
+    return Object.keys(this.obj).length;
+  }
+
+  private value(key: string): CelValue {
+    const v = this.obj[key];
+    if (typeof v !== 'object' || v === null) return toCelValue(v);
+    this.children ??= new Map();
+    let c = this.children.get(key);
+    if (c === undefined) {
+      c = toCelValue(v);
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  get(key: unknown): CelValue | undefined {
+    if (typeof key !== 'string' || !Object.prototype.hasOwnProperty.call(this.obj, key)) return undefined;
+    return this.value(key);
+  }
+
+  has(key: unknown): boolean {
+    return typeof key === 'string' && Object.prototype.hasOwnProperty.call(this.obj, key);
+  }
+
+  forEach(callback: (value: CelValue, key: string, map: ReadonlyMap<string, CelValue>) => void, thisArg?: unknown): void {
+    for (const k of Object.keys(this.obj)) callback.call(thisArg, this.value(k), k, this);
+  }
+
+  *entries(): MapIterator<[string, CelValue]> {
+    for (const k of Object.keys(this.obj)) yield [k, this.value(k)];
+  }
+
+  keys(): MapIterator<string> {
+    return Object.keys(this.obj)[Symbol.iterator]() as MapIterator<string>;
+  }
+
+  *values(): MapIterator<CelValue> {
+    for (const k of Object.keys(this.obj)) yield this.value(k);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, CelValue]> {
+    return this.entries();
+  }
+}
 
 /**
  * Converts a plain JSON value to the CEL value Kubernetes would see: integral
- * numbers to `int` (bigint), objects to maps, arrays to lists. Cached per
- * object identity (inputs are never mutated: the pipeline is pure).
+ * numbers to `int` (bigint), objects to maps, arrays to lists. Objects are
+ * converted lazily (a `celMap` over a JsonObjectView: a field is converted when
+ * an expression reads it, then kept in the view), arrays one level at a time,
+ * so the cost follows what the expression reads, not the object's size.
+ *
+ * Nothing is cached across calls: an identity cache (a WeakMap keyed by the
+ * request's objects) cost more in garbage-collector work (~17 µs per
+ * admission: ephemeron tables of short-lived keys) than it saved.
  */
 export function toCelValue(v: unknown): CelValue {
   if (v === null || v === undefined) return null;
@@ -345,17 +430,12 @@ export function toCelValue(v: unknown): CelValue {
     case 'bigint':
       return v;
     case 'object':
-      break;
+      return Array.isArray(v)
+        ? celList(v.map(toCelValue))
+        : celMap(new JsonObjectView(v as Record<string, unknown>) as unknown as ReadonlyMap<string, CelValue>);
     default:
       throw new ExprError(`unsupported variable value of type ${typeof v}`);
   }
-  const hit = converted.get(v as object);
-  if (hit !== undefined) return hit;
-  const out: CelValue = Array.isArray(v)
-    ? (v.map(toCelValue) as unknown as CelValue)
-    : (new Map(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toCelValue(x)])) as unknown as CelValue);
-  converted.set(v as object, out);
-  return out;
 }
 
 /** Converts a CEL value (or a `toCelValue` result) back to plain JSON: int/uint to number, lists to arrays, maps to objects. */

@@ -112,12 +112,16 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
 
 function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
   for (const key of Object.keys(a)) {
-    if (a[key] === undefined) continue;
+    const av = a[key];
+    if (av === undefined) continue;
+    const bv = b[key];
+    // Shared subtrees and equal strings/booleans need no look (and no pointer).
+    if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
     const p = `${path}/${escapePointerToken(key)}`;
-    if (!Object.prototype.hasOwnProperty.call(b, key) || b[key] === undefined) ops.push({ op: 'remove', path: p });
-    else if (a[key] !== b[key] || typeof b[key] !== 'object') {
+    if (bv === undefined || !Object.prototype.hasOwnProperty.call(b, key)) ops.push({ op: 'remove', path: p });
+    else {
       const meta = schema.byName ? undefined : fieldOf(schema, key);
-      diffValue(a[key], b[key], p, ops, childSchema(schema, meta), meta);
+      diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
     }
   }
   for (const key of Object.keys(b)) {
@@ -141,6 +145,25 @@ function listKeys(schema: Schema, meta: FieldMeta | undefined): readonly string[
 function itemKeys(list: readonly JsonValue[], keys: readonly string[], byName: boolean): string[] | undefined {
   const out: string[] = new Array<string>(list.length);
   const seen = new Set<string>();
+  if (keys.length === 1) {
+    // One key (containers, env, volumes...): string values are their own id
+    // (prefixed only in the impossible-looking case of a leading NUL, so ids
+    // stay distinct from the `\0n` numeric ones).
+    const key = keys[0] as string;
+    for (let i = 0; i < list.length; i++) {
+      const el = list[i];
+      if (!isObject(el)) return undefined;
+      const v = el[key];
+      let id: string;
+      if (typeof v === 'string') id = v.charCodeAt(0) === 0 ? `\0s${v}` : v;
+      else if (typeof v === 'number' && !byName) id = `\0n${v}`;
+      else return undefined;
+      if (seen.has(id)) return undefined;
+      seen.add(id);
+      out[i] = id;
+    }
+    return out;
+  }
   for (let i = 0; i < list.length; i++) {
     const el = list[i];
     if (!isObject(el)) return undefined;

@@ -5,7 +5,7 @@
  */
 import { RE2JS } from 're2js';
 import { IMAGES_FIELD_SPECS, type FieldSetter } from '../kube/fieldspecs.js';
-import { isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applySpecs, decodeStruct, joinPath, optList, optString } from './labels.js';
 import { ConfigError, TransformError, type TransformerFactory } from './types.js';
 
@@ -61,10 +61,43 @@ export function updateImage(image: string, e: ImageEntry, matches: (s: string) =
 
 const TAG_CLASS = '[a-zA-Z0-9_.{}-]';
 
-/** Compiles the kustomize image matcher (IsImageMatched); an invalid name regex is a ConfigError. */
-function compileMatcher(name: string, path: string): (s: string) => boolean {
+/** What may follow the name in a matched image: `(:TAG*)?(@sha256:TAG*)?$` (linear: no nested quantifiers). */
+const IMAGE_SUFFIX = /^(?::[a-zA-Z0-9_.{}-]*)?(?:@sha256:[a-zA-Z0-9_.{}-]*)?$/;
+/** Image names whose only regex syntax is `.` (registry hosts, `quay.io/org/app`): most names. */
+const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
+/** ASCII without line breaks: where a one-UTF-16-unit `.` is exactly RE2's one-code-point `.`. */
+const ASCII_LINE = /^[\x00-\x09\x0b-\x7f]*$/;
+
+/**
+ * The matcher for a name without regex syntax other than `.`: the regex
+ * `^name(...)` then consumes exactly `name.length` characters, each `.` any
+ * character but a newline, so a character-by-character comparison plus the
+ * suffix check is the same test, without running the regex engine per image.
+ * Non-ASCII input takes the regex (`.` is a code point there).
+ */
+function plainNameMatcher(name: string, re: RE2JS): (s: string) => boolean {
+  const n = name.length;
+  return (s) => {
+    if (!ASCII_LINE.test(s)) return re.matches(s);
+    if (s.length < n) return false;
+    for (let i = 0; i < n; i++) {
+      const c = name.charCodeAt(i);
+      if (c !== 46 /* . */ && s.charCodeAt(i) !== c) return false;
+    }
+    return IMAGE_SUFFIX.test(s.slice(n));
+  };
+}
+
+/**
+ * Compiles the kustomize image matcher (api/image IsImageMatched): true when an
+ * image string is `name` (a Go/RE2 regex, anchored) optionally followed by
+ * `:tag` and/or `@sha256:digest`. Throws ConfigError for an invalid regex
+ * (`path` locates the entry in the policy).
+ */
+export function compileImageMatcher(name: string, path: string): (s: string) => boolean {
   try {
     const re = RE2JS.compile(`^${name}(:${TAG_CLASS}*)?(@sha256:${TAG_CLASS}*)?$`);
+    if (PLAIN_NAME.test(name)) return plainNameMatcher(name, re);
     return (s) => re.matches(s);
   } catch (err) {
     throw new ConfigError(`invalid image name ${JSON.stringify(name)}: ${(err as Error).message}`, path);
@@ -124,13 +157,39 @@ function containerLists(node: JsonValue, stack: (string | number)[], out: Keys[]
     return out;
   }
   if (!isObject(node)) return out;
-  for (const k of Object.keys(node)) {
+  // for-in: no key array per node (this walk is the transformer's main cost).
+  for (const k in node) {
     const v = node[k];
-    if (typeof v !== 'object' || v === null) continue;
+    if (typeof v !== 'object' || v === null || !Object.prototype.hasOwnProperty.call(node, k)) continue;
     stack.push(k);
     containerLists(v, stack, out);
     if ((k === 'containers' || k === 'initContainers') && Array.isArray(v)) out.push(stack.slice());
     stack.pop();
+  }
+  return out;
+}
+
+/**
+ * The legacy filter's targets for a pod-bearing built-in kind at admission,
+ * without walking the object: the API server decodes built-in kinds into their
+ * Go types before calling webhooks, so unknown fields are gone and the only
+ * `containers`/`initContainers` fields are the pod spec's (PodSpec, and the
+ * workload types around it, have no free-form JSON fields). Undefined for
+ * other kinds (a CRD's or ControllerRevision's free-form data may hold such
+ * fields anywhere: those take the full walk). Rendered input keeps unknown
+ * fields, so `run` always walks.
+ */
+function typedContainerLists(obj: KubeObject): Keys[] | undefined {
+  const loc = podTemplateLocation(obj);
+  if (!loc) return undefined;
+  let spec: JsonValue = obj;
+  for (const k of loc.path) spec = isObject(spec) ? spec[k] : undefined as unknown as JsonValue;
+  spec = isObject(spec) ? spec.spec : undefined as unknown as JsonValue;
+  if (!isObject(spec)) return [];
+  const base = [...loc.path, 'spec'];
+  const out: Keys[] = [];
+  for (const k in spec) {
+    if ((k === 'containers' || k === 'initContainers') && Array.isArray(spec[k])) out.push([...base, k]);
   }
   return out;
 }
@@ -199,15 +258,15 @@ function decodeEntries(config: unknown): ImageEntry[] {
 export const imagesTransformer: TransformerFactory = (config, opts) => {
   const setters = decodeEntries(config).flatMap((e, i) => {
     if (e.name === '') return [];
-    const matches = compileMatcher(e.name, joinPath(joinPath('', i), 'name'));
+    const matches = compileImageMatcher(e.name, joinPath(joinPath('', i), 'name'));
     return [imageSetter((s) => updateImage(s, e, matches))];
   });
   return {
     type: 'images',
     name: opts.name,
-    apply: (obj) => {
+    apply: (obj, ctx) => {
       if (setters.length === 0) return obj;
-      const lists = obj.kind === 'CustomResourceDefinition' ? [] : containerLists(obj, [], []);
+      const lists = obj.kind === 'CustomResourceDefinition' ? [] : (ctx.frontDoor === 'admission' && typedContainerLists(obj)) || containerLists(obj, [], []);
       return setters.reduce((o, set) => applyEntry(o, lists, set), obj);
     },
   };

@@ -20,7 +20,7 @@
  * Pure: no I/O; node:crypto only for the template hash.
  */
 import { createHash } from 'node:crypto';
-import { deepClone, deepEqual, gvkOf, isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileExpression, type CompiledExpression } from '../expr/cel.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './labels.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
@@ -34,34 +34,7 @@ export const SIDECAR_STATUS_ANNOTATION = 'sidecar.postrender.io/status';
 /** The kubelet's mirror-pod annotation: mirror pods (static pods) are never injected (their spec is the node's file). */
 export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
-/**
- * Where the pod (template) of a kind lives: `path` from the object root to a
- * map holding `metadata` and `spec` (empty for a Pod). Data, as kustomize's
- * field specs; `groups` lists the API groups the kind is read from.
- */
-export interface PodTemplateLocation {
-  readonly kind: string;
-  readonly groups: readonly string[];
-  readonly path: readonly string[];
-}
-
-/** Pod-bearing kinds (Kubernetes API: PodTemplateSpec fields of the workload kinds). */
-export const POD_TEMPLATE_LOCATIONS: readonly PodTemplateLocation[] = [
-  { kind: 'Pod', groups: [''], path: [] },
-  { kind: 'Deployment', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
-  { kind: 'StatefulSet', groups: ['apps'], path: ['spec', 'template'] },
-  { kind: 'DaemonSet', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
-  { kind: 'ReplicaSet', groups: ['apps', 'extensions'], path: ['spec', 'template'] },
-  { kind: 'ReplicationController', groups: [''], path: ['spec', 'template'] },
-  { kind: 'Job', groups: ['batch'], path: ['spec', 'template'] },
-  { kind: 'CronJob', groups: ['batch'], path: ['spec', 'jobTemplate', 'spec', 'template'] },
-];
-
-/** The pod template location of an object's kind, or undefined for kinds without a pod. */
-export function podTemplateLocation(obj: JsonObject): PodTemplateLocation | undefined {
-  const { group, kind } = gvkOf(obj);
-  return POD_TEMPLATE_LOCATIONS.find((l) => l.kind === kind && l.groups.includes(group));
-}
+export { POD_TEMPLATE_LOCATIONS, podTemplateLocation, type PodTemplateLocation } from '../kube/object.js';
 
 /**
  * What one injection added to a pod, as recorded in the status annotation.
@@ -259,19 +232,29 @@ function evaluate(e: CompiledExpression, vars: Record<string, unknown>, path: st
   }
 }
 
-function renderTemplate(t: Template, vars: Record<string, unknown>): JsonValue {
+/**
+ * The template with every expression evaluated. Each value is also appended to
+ * `values` in template order: the rendered injection is a function of that
+ * list alone (the rest of the template is constant), which keys the hash cache.
+ */
+function renderTemplate(t: Template, vars: Record<string, unknown>, values: JsonValue[]): JsonValue {
   if (t instanceof StringTemplate) {
-    if (t.whole) return evaluate(t.parts[0] as CompiledExpression, vars, t.path);
+    if (t.whole) {
+      const v = evaluate(t.parts[0] as CompiledExpression, vars, t.path);
+      values.push(v);
+      return v;
+    }
     return t.parts.map((p) => {
       if (typeof p === 'string') return p;
       const v = evaluate(p, vars, t.path);
+      values.push(v);
       return typeof v === 'string' ? v : JSON.stringify(v);
     }).join('');
   }
-  if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars));
+  if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars, values));
   if (typeof t === 'object' && t !== null) {
     const out: JsonObject = {};
-    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, renderTemplate(el, vars) as JsonValue);
+    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, renderTemplate(el, vars, values) as JsonValue);
     return out;
   }
   return t;
@@ -361,11 +344,20 @@ function strip(spec: JsonObject, rec: InjectionRecord): void {
   removeKeyed(spec, 'initContainers', 'name', rec.initContainers);
   removeKeyed(spec, 'volumes', 'name', rec.volumes);
   removeKeyed(spec, 'imagePullSecrets', 'name', rec.imagePullSecrets);
-  for (const c of list(spec, 'containers')) {
+  const containers = spec.containers;
+  if (!Array.isArray(containers)) return;
+  // Copy-on-write: only the containers that lose env or mounts are copied.
+  spec.containers = containers.map((c) => {
+    if (!isObject(c)) return c;
     const n = String(c.name);
-    removeKeyed(c, 'env', 'name', rec.env?.[n]);
-    removeKeyed(c, 'volumeMounts', 'mountPath', rec.volumeMounts?.[n]);
-  }
+    const env = rec.env?.[n];
+    const mounts = rec.volumeMounts?.[n];
+    if (!env?.length && !mounts?.length) return c;
+    const copy = { ...c };
+    removeKeyed(copy, 'env', 'name', env);
+    removeKeyed(copy, 'volumeMounts', 'mountPath', mounts);
+    return copy;
+  });
 }
 
 /** The outcome of adding one keyed item to a list. */
@@ -437,22 +429,33 @@ function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): 
 function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
   const env: Record<string, string[]> = {};
   const mounts: Record<string, string[]> = {};
-  for (const c of list(spec, 'containers')) {
-    const n = String(c.name);
-    if (a.injected.has(n)) continue;
+  const raw = Array.isArray(spec.containers) ? spec.containers : [];
+  const containers = [...raw];
+  let changed = false;
+  raw.forEach((original, i) => {
+    if (!isObject(original)) return;
+    const n = String(original.name);
+    if (a.injected.has(n)) return;
+    // Copy-on-write: the pod's container objects are shared with the input.
+    let c = original;
     const cEnv = list(c, 'env');
     const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, 'name', a.cfg.onConflict, `env var (container ${n})`) === 'added');
     if (e.length) {
-      c.env = cEnv;
+      c = { ...c, env: cEnv };
       env[n] = names(e);
     }
     const cMounts = list(c, 'volumeMounts');
     const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, 'mountPath', a.cfg.onConflict, `volumeMount (container ${n})`) === 'added');
     if (m.length) {
-      c.volumeMounts = cMounts;
+      c = c === original ? { ...c, volumeMounts: cMounts } : Object.assign(c, { volumeMounts: cMounts });
       mounts[n] = names(m, 'mountPath');
     }
-  }
+    if (c !== original) {
+      containers[i] = c;
+      changed = true;
+    }
+  });
+  if (changed) spec.containers = containers;
   if (Object.keys(env).length) rec.env = env;
   if (Object.keys(mounts).length) rec.volumeMounts = mounts;
 }
@@ -511,6 +514,8 @@ interface Compiled {
   cfg: SidecarConfig;
   template: Template;
   hasExpressions: boolean;
+  /** Template hash by the JSON of the template values (see render). */
+  hashes: Map<string, string>;
 }
 
 function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): Record<string, unknown> {
@@ -529,22 +534,37 @@ function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformCont
   };
 }
 
-function render(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): Rendered {
+/** Distinct renders whose hash is kept per injection (template values usually take a few values). */
+const MAX_CACHED_HASHES = 64;
+
+/** The rendered injection and its template hash (cached by the template values: hashing is most of a render's cost). */
+function render(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): { rendered: Rendered; hash: string } {
   const vars = c.hasExpressions ? templateVars(obj, pod, c, ctx) : {};
-  return renderTemplate(c.template, vars) as unknown as Rendered;
+  const values: JsonValue[] = [];
+  const rendered = renderTemplate(c.template, vars, values) as unknown as Rendered;
+  const key = JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  let hash = c.hashes.get(key);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(stableStringify({ ...rendered, position: c.cfg.position, order: c.cfg.initContainerOrder })).digest('hex').slice(0, 16);
+    if (c.hashes.size >= MAX_CACHED_HASHES) c.hashes.clear();
+    c.hashes.set(key, hash);
+  }
+  return { rendered, hash };
 }
 
 /**
- * Injects into one pod template (a private copy). Returns the new pod, or the
- * input when nothing changes.
+ * Injects into one pod template, copy-on-write (the input is never mutated).
+ * Returns the new pod, or the input when nothing changes.
  */
 function injectPod(obj: KubeObject, original: Pod, c: Compiled, ctx: TransformContext): Pod {
   const { cfg } = c;
   if (!injectionWanted(original.metadata, cfg, ctx.namespaceLabels)) return original;
   const status = parseStatus(stringMap(original.metadata, 'annotations')[SIDECAR_STATUS_ANNOTATION]);
-  const rendered = render(obj, original, c, ctx);
-  const hash = createHash('sha256').update(stableStringify({ ...rendered, position: cfg.position, order: cfg.initContainerOrder })).digest('hex').slice(0, 16);
-  const pod: Pod = { metadata: deepClone(original.metadata), spec: deepClone(original.spec) };
+  const { rendered, hash } = render(obj, original, c, ctx);
+  // Shallow copies: every operation below replaces the lists and containers it
+  // changes instead of mutating them, so unchanged parts stay shared with the
+  // input (and the admission diff skips them by identity).
+  const pod: Pod = { metadata: { ...original.metadata }, spec: { ...original.spec } };
   const prev = status[cfg.name];
   if (prev && prev.hash === hash && intact(prev, pod.spec)) {
     orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
@@ -611,7 +631,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
     annotations: cfg.annotations, labels: cfg.labels,
   };
   const template = compileTemplate(parts as unknown as JsonObject, '');
-  const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{') };
+  const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{'), hashes: new Map() };
   return {
     type: 'sidecar',
     name: opts.name,

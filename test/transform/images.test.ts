@@ -74,3 +74,51 @@ t.test('config errors', (t) => {
   }
   t.end();
 });
+
+t.test('compileImageMatcher: the plain-name fast path answers as the RE2 regex (property)', async (t) => {
+  const { default: fc } = await import('fast-check');
+  const { RE2JS } = await import('re2js');
+  const { compileImageMatcher } = await import('../../src/transform/images.js');
+  const nameArb = fc.stringMatching(/^[ab.\/_-]{1,6}$/);
+  const imageArb = fc.array(fc.constantFrom('a', 'b', '.', '/', '-', '_', ':', '@', 'sha256:', '{', '\n', 'é', '😀', 'x'), { maxLength: 12 }).map((xs) => xs.join(''));
+  let matched = 0;
+  fc.assert(fc.property(nameArb, imageArb, fc.boolean(), (name, tail, prefixed) => {
+    // Half the inputs start with the name, so matches are frequent.
+    const image = prefixed ? name + tail : tail;
+    const re = RE2JS.compile(`^${name}(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$`);
+    const want = re.matches(image);
+    if (want) matched++;
+    return compileImageMatcher(name, '/0/name')(image) === want;
+  }), { numRuns: 5000, seed: 7 });
+  t.ok(matched > 100, `the property saw matches (${matched})`);
+  const m = compileImageMatcher('quay.io/app', '/0/name');
+  t.same(['quay.io/app', 'quayXio/app:v1', 'quay.io/app@sha256:ab', 'quay.io/app:1@sha256:x', 'quay.io/apps', 'quay\nio/app', 'quay😀io/app'].map(m),
+    [true, true, true, true, false, false, true], '`.` is any character but a newline, one code point');
+});
+
+t.test('admission shortcut: pod-bearing kinds give the same result as the legacy whole-object walk (corpus)', async (t) => {
+  const { corpusFiles, noCorpus, streamObjects } = await import('../helpers/corpus.js');
+  const { readFileSync } = await import('node:fs');
+  const { podTemplateLocation } = await import('../../src/kube/object.js');
+  if (noCorpus) {
+    t.skip(noCorpus);
+    return;
+  }
+  // Every image rewritten: both front doors must find exactly the same lists.
+  const tr = imagesTransformer([{ name: '.*', newTag: 'pinned' }], { name: 'all' });
+  let pods = 0;
+  for (const file of corpusFiles()) {
+    for (const obj of streamObjects(readFileSync(file, 'utf8'))) {
+      if (!podTemplateLocation(obj)) continue;
+      pods++;
+      const viaWalk = tr.apply(obj, makeContext({ frontDoor: 'render' }));
+      const viaTypes = tr.apply(obj, makeContext({ frontDoor: 'admission' }));
+      if (JSON.stringify(viaWalk) !== JSON.stringify(viaTypes)) t.fail(`${file}: ${String(obj.kind)} ${JSON.stringify(obj.metadata)}`);
+    }
+  }
+  t.ok(pods > 40, `compared ${pods} pod-bearing objects`);
+  // The walk also finds lists the API server would have pruned; the shortcut does not look.
+  const odd = { apiVersion: 'v1', kind: 'Pod', spec: { containers: [{ image: 'a' }], extra: { containers: [{ image: 'b' }] } } } as KubeObject;
+  t.same((tr.apply(odd, makeContext({ frontDoor: 'render' })).spec as KubeObject).extra, { containers: [{ image: 'b:pinned' }] }, 'render walks everything (kustomize)');
+  t.same((tr.apply(odd, makeContext({ frontDoor: 'admission' })).spec as KubeObject).extra, { containers: [{ image: 'b' }] }, 'admission reads the typed pod spec only');
+});
