@@ -23,6 +23,7 @@ import { PolicyStore, type SourceName } from '../policy/sources/store.js';
 import { WebhookMetrics } from '../server/metrics.js';
 import { startServer, type RunningServer } from '../server/start.js';
 import { defaultLoadOptions } from './policies.js';
+import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
 
 /** Options of `serve` (see `main.ts` for the flags). */
@@ -58,6 +59,8 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     process.stderr.write(`kube-postrender: ${usage}\n`);
     return EXIT.usage;
   }
+  // Load the CEL engine before serving, so a policy reload never pays for it on the event loop.
+  loadExpressionEngine();
   const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
   const load = defaultLoadOptions({ ownNamespace });
   const metrics = new WebhookMetrics({ processMetrics: true });

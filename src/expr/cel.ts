@@ -30,9 +30,36 @@
  *   every string value of the variables found in one is replaced by
  *   `<redacted>` (issue 8: errors, warnings and logs carry no object values).
  */
-import { celEnv, celFunc, celList, celMap, celMethod, CelScalar, isCelError, isCelList, isCelMap, isCelUint, listType, parse, plan, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import { createRequire } from 'node:module';
+import type { CelFunc, CelList, CelValue } from '@bufbuild/cel';
 import { RE2JS } from 're2js';
+
+/** The engine's two entry points, as loaded by `celEngine`. */
+interface CelEngine {
+  cel: typeof import('@bufbuild/cel');
+  ext: typeof import('@bufbuild/cel/ext');
+}
+
+let engine: CelEngine | undefined;
+
+/**
+ * Loads `@bufbuild/cel` on first use (its CommonJS build, synchronously):
+ * loading it costs ~60-85 ms, which `kube-postrender run` with a
+ * Kustomization or CEL-free policies never needs to pay. `serve` calls it at
+ * startup (loadExpressionEngine) so no policy reload pays it on the event loop.
+ */
+function celEngine(): CelEngine {
+  if (engine === undefined) {
+    const require = createRequire(import.meta.url);
+    engine = { cel: require('@bufbuild/cel') as CelEngine['cel'], ext: require('@bufbuild/cel/ext') as CelEngine['ext'] };
+  }
+  return engine;
+}
+
+/** Loads the CEL engine now (see celEngine); idempotent. */
+export function loadExpressionEngine(): void {
+  celEngine();
+}
 
 /** A CEL compile or evaluation error; `path` is where the expression sits in its policy, when known. */
 export class ExprError extends Error {
@@ -154,6 +181,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   checkIdentifiers(parsed.expr as unknown as AstExpr, new Set(), scope);
   meterComprehensions(parsed.expr as unknown as AstExpr);
   const meter: Meter = { spent: 0, limit: options.costLimit ?? DEFAULT_COST_LIMIT };
+  const { cel: { celEnv, celFunc, CelScalar, isCelError, plan }, ext: { strings } } = celEngine();
   const cost = celFunc(COST_FN, [CelScalar.BOOL], CelScalar.BOOL, (cond: boolean) => {
     meter.spent++;
     if (meter.spent > meter.limit) throw new Error('cost limit exceeded');
@@ -258,6 +286,7 @@ function boundedJoin(meter: Meter, list: CelList, sep: string): string {
 
 /** The bounded `replace` and `join` overloads (see the module comment), bound to one expression's meter. */
 function boundedStringFuncs(meter: Meter): CelFunc[] {
+  const { celMethod, CelScalar, listType } = celEngine().cel;
   const { STRING, INT, DYN } = CelScalar;
   return [
     celMethod('replace', STRING, [STRING, STRING], STRING, function (old, repl) {
@@ -275,9 +304,9 @@ function boundedStringFuncs(meter: Meter): CelFunc[] {
   ];
 }
 
-function parseOrThrow(source: string, path: string): ReturnType<typeof parse> {
+function parseOrThrow(source: string, path: string): ReturnType<CelEngine['cel']['parse']> {
   try {
-    return parse(source);
+    return celEngine().cel.parse(source);
   } catch (e) {
     const err = e as { message?: string; location?: { start?: { line: number; column: number } } };
     const start = err.location?.start;
@@ -431,8 +460,8 @@ export function toCelValue(v: unknown): CelValue {
       return v;
     case 'object':
       return Array.isArray(v)
-        ? celList(v.map(toCelValue))
-        : celMap(new JsonObjectView(v as Record<string, unknown>) as unknown as ReadonlyMap<string, CelValue>);
+        ? celEngine().cel.celList(v.map(toCelValue))
+        : celEngine().cel.celMap(new JsonObjectView(v as Record<string, unknown>) as unknown as ReadonlyMap<string, CelValue>);
     default:
       throw new ExprError(`unsupported variable value of type ${typeof v}`);
   }
@@ -441,6 +470,7 @@ export function toCelValue(v: unknown): CelValue {
 /** Converts a CEL value (or a `toCelValue` result) back to plain JSON: int/uint to number, lists to arrays, maps to objects. */
 export function fromCel(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
+  const { isCelList, isCelMap, isCelUint } = celEngine().cel;
   if (isCelUint(v)) return Number(v.value);
   if (isCelList(v) || Array.isArray(v)) return Array.from(v as Iterable<unknown>, fromCel);
   if (isCelMap(v) || v instanceof Map) {
