@@ -139,6 +139,18 @@ export const NAMESPACE_FIELD_SPECS: readonly FieldSpec[] = [
  * `parseGV`: `v1` and `v1beta1`-like single segments are the core group.
  */
 function parseGV(apiVersion: string): { group: string; version: string } {
+  let gv = PARSED_GVS.get(apiVersion);
+  if (gv === undefined) {
+    gv = parseGVUncached(apiVersion);
+    if (PARSED_GVS.size < 4096) PARSED_GVS.set(apiVersion, gv);
+  }
+  return gv;
+}
+
+/** parseGV results by apiVersion (every object asks once per field spec). */
+const PARSED_GVS = new Map<string, { group: string; version: string }>();
+
+function parseGVUncached(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/');
   if (i >= 0) return { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
   if (/^v[12]/.test(apiVersion)) return { group: '', version: apiVersion };
@@ -172,8 +184,16 @@ export class FieldSpecError extends Error {
 /** What to create at the end of a missing path: a map (labels), a scalar (namespace, replicas), or nothing. */
 export type CreateKind = 'map' | 'scalar' | 'none';
 
+/** One path segment, parsed once: `name` and whether it was written `name[]` (a list). */
+interface Seg {
+  readonly name: string;
+  readonly isSeq: boolean;
+}
+
 interface Walk {
-  readonly segs: readonly string[];
+  readonly segs: readonly Seg[];
+  /** The spec's path, for error messages. */
+  readonly path: string;
   readonly create: boolean;
   readonly createKind: CreateKind;
   readonly set: FieldSetter;
@@ -194,9 +214,7 @@ function walkSeq(w: Walk, list: JsonValue[], i: number, where: string): JsonValu
 
 /** A map: look up (maybe create) the field named by the next segment (fieldspec.go `field`). */
 function walkField(w: Walk, obj: JsonObject, i: number, where: string): JsonObject {
-  const seg = w.segs[i];
-  const isSeq = seg.endsWith('[]');
-  const name = isSeq ? seg.slice(0, -2) : seg;
+  const { name, isSeq } = w.segs[i];
   const here = `${where}/${name}`;
   const cur = obj[name];
   const last = i === w.segs.length - 1;
@@ -216,7 +234,7 @@ function walkNode(w: Walk, node: JsonValue, i: number, where: string): JsonValue
   if (i === w.segs.length) return w.set(node, where);
   if (Array.isArray(node)) return walkSeq(w, node, i, where);
   if (isObject(node)) return walkField(w, node, i, where);
-  throw new FieldSpecError(`expected sequence or mapping node at ${where || '/'} (field spec path ${w.segs.join('/')})`, where);
+  throw new FieldSpecError(`expected sequence or mapping node at ${where || '/'} (field spec path ${w.path})`, where);
 }
 
 /**
@@ -230,7 +248,7 @@ function walkNode(w: Walk, node: JsonValue, i: number, where: string): JsonValue
 export function applyFieldSpec(obj: JsonObject, spec: FieldSpec, createKind: CreateKind, set: FieldSetter): JsonObject {
   if (!fieldSpecSelects(spec, obj)) return obj;
   const segs = segmentsOf(spec.path);
-  return walkNode({ segs, create: spec.create === true, createKind, set }, obj, 0, '') as JsonObject;
+  return walkNode({ segs, path: spec.path, create: spec.create === true, createKind, set }, obj, 0, '') as JsonObject;
 }
 
 /** Applies each spec in order (kustomize fsslice.Filter). Same reference when nothing changed. */
@@ -241,12 +259,12 @@ export function applyFieldSpecs(obj: JsonObject, specs: readonly FieldSpec[], cr
 }
 
 /** Field-spec paths split once: the tables are constants, and splitting per object showed in profiles. */
-const SEGMENTS = new Map<string, readonly string[]>();
+const SEGMENTS = new Map<string, readonly Seg[]>();
 
-function segmentsOf(path: string): readonly string[] {
+function segmentsOf(path: string): readonly Seg[] {
   let segs = SEGMENTS.get(path);
   if (!segs) {
-    segs = splitPath(path);
+    segs = splitPath(path).map((seg) => (seg.endsWith('[]') ? { name: seg.slice(0, -2), isSeq: true } : { name: seg, isSeq: false }));
     if (SEGMENTS.size < 4096) SEGMENTS.set(path, segs);
   }
   return segs;

@@ -128,7 +128,9 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, keys: Keys): J
   let out: JsonValue[] | undefined;
   list.forEach((el, i) => {
     if (!isObject(el) || !('image' in el)) return;
-    const next = set(el.image, `${pointer(keys)}/${i}/image`);
+    const img = el.image;
+    // The setter reads `where` only to reject a map or list: build it only then.
+    const next = set(img, typeof img === 'object' && img !== null ? `${pointer(keys)}/${i}/image` : '');
     if (next === el.image) return;
     out ??= list.slice();
     out[i] = { ...el, image: next };
