@@ -5,18 +5,38 @@
  * (kyaml `RNode.MarshalJSON` -> `yaml.Unmarshal` into `interface{}`): YAML 1.2
  * core booleans and nulls (`yes`/`on` stay strings), but go's `strconv.ParseInt`
  * with base 0 for integers, so legacy octal `0755`, `0x1F`, `0o17`, `0b11` and
- * `1_000` are integers (go-yaml v3 resolve.go). The `yaml` package tokenises
- * (failsafe schema: every scalar arrives as text) and this module resolves the
- * scalars itself, expands aliases and `<<` merge keys, and rejects duplicate keys.
+ * `1_000` are integers (go-yaml v3 resolve.go). The reference reader is the `yaml`
+ * package: it tokenises (failsafe schema: every scalar arrives as text) and this
+ * module resolves the scalars itself, expands aliases and `<<` merge keys, and
+ * rejects duplicate keys (`parseManifestsSlow`). Most streams take a fast path,
+ * js-yaml with a schema that resolves scalars with the very same function
+ * (`parseManifestsFast`); it gives up, and the reference reader runs, on anything
+ * where the two could differ (see `parseManifestsFast`), errors included.
  *
  * Printing follows what kustomize's output reader needs: Helm and kubectl read
  * manifests with go-yaml v2 and PyYAML (YAML 1.1), so every string that a 1.1
  * reader would take for something else (`"on"`, `"0755"`, `"1:20"`, `"="`,
- * `"2024-01-01"`, ...) is double-quoted, as go-yaml v2's encoder does.
+ * `"2024-01-01"`, ...) is double-quoted, as go-yaml v2's encoder does. The
+ * reference printer is the `yaml` package's (`printManifestsSlow`); yaml-print.ts
+ * prints the same text without it.
+ *
+ * The `yaml` package is loaded only when the reference reader or printer runs.
  */
-import { Document, LineCounter, Scalar, parseAllDocuments, isAlias, isMap, isScalar, isSeq } from 'yaml';
-import type { Alias, Node as YamlNode, ScalarTag, Pair, Tags } from 'yaml';
+import { createRequire } from 'node:module';
+import { Schema, Type, loadAll } from 'js-yaml';
+import type { State as JsYamlState } from 'js-yaml';
+import type { Alias, LineCounter, Node as YamlNode, Pair, Scalar, ScalarTag, Tags } from 'yaml';
 import { isObject, metadataOf, type JsonObject, type JsonValue } from './object.js';
+import { NEEDS_ESCAPES, doubleQuote, emitDocument, isAmbiguousInYaml11 } from './yaml-print.js';
+
+export { doubleQuote, isAmbiguousInYaml11 } from './yaml-print.js';
+
+type YamlPackage = typeof import('yaml');
+let yamlPackage: YamlPackage | undefined;
+/** The `yaml` package, required on first use (`run` on a plain stream never needs it). */
+function yamlPkg(): YamlPackage {
+  return (yamlPackage ??= createRequire(import.meta.url)('yaml') as YamlPackage);
+}
 
 /** One document of a manifest stream. */
 export interface ManifestDoc {
@@ -28,7 +48,8 @@ export interface ManifestDoc {
    * Offsets `[start, end)` of the document's content in the parsed text, so an
    * unchanged document can be printed as its original text. The original text is
    * only equivalent for a YAML 1.1 reader if it quotes what 1.1 would re-type
-   * (`on: yes` is two strings here, two booleans for Helm).
+   * (`on: yes` is two strings here, two booleans for Helm). Computed on first
+   * access when the fast path read the stream.
    */
   source?: { start: number; end: number };
 }
@@ -105,6 +126,9 @@ function intValue(v: bigint): number | bigint {
  * decoding into `interface{}`). `.inf`/`.nan` give Infinity/NaN.
  */
 export function resolvePlainScalar(s: string): JsonValue {
+  const c0 = s.charCodeAt(0);
+  // Only '', '~', n/N (null), t/T/f/F (bool), '.', '+', '-' and digits can be anything but a string.
+  if (c0 > 0x39 && c0 !== 0x7e && c0 !== 0x6e && c0 !== 0x4e && c0 !== 0x74 && c0 !== 0x54 && c0 !== 0x66 && c0 !== 0x46) return s;
   if (NULLS.has(s)) return null;
   const b = BOOLS.get(s);
   if (b !== undefined) return b;
@@ -134,6 +158,15 @@ const CHECKED_TAGS: Record<string, (v: JsonValue) => boolean> = {
   'tag:yaml.org,2002:float': (v) => typeof v === 'number' || typeof v === 'bigint',
 };
 
+/** `obj[k] = v` as an own data property, also for the key `__proto__`. */
+function setOwn(obj: JsonObject, k: string, v: JsonValue): void {
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
+}
+
+// ---------------------------------------------------------------------------
+// Reference reader: the `yaml` package
+
 interface WalkState {
   lc: LineCounter;
   docNumber: number;
@@ -157,7 +190,7 @@ function sizeOf(v: JsonValue): number {
 function scalarValue(st: WalkState, node: Scalar): JsonValue {
   const text = String(node.value ?? '');
   const tag = node.tag;
-  const quoted = node.type !== undefined && node.type !== Scalar.PLAIN;
+  const quoted = node.type !== undefined && node.type !== yamlPkg().Scalar.PLAIN;
   if (tag === undefined) return quoted ? text : resolvePlainScalar(text);
   if (STR_TAGS.has(tag)) return text;
   const check = CHECKED_TAGS[tag];
@@ -180,13 +213,14 @@ function aliasValue(st: WalkState, node: Alias): JsonValue {
 
 function nodeValue(st: WalkState, node: YamlNode | Alias | null): JsonValue {
   if (node === null) return null;
-  if (isAlias(node)) return aliasValue(st, node);
+  const Y = yamlPkg();
+  if (Y.isAlias(node)) return aliasValue(st, node);
   const anchor = node.anchor;
   if (anchor) st.anchors.set(anchor, { size: 0 });
   let v: JsonValue;
-  if (isScalar(node)) v = scalarValue(st, node);
-  else if (isMap(node)) v = mapValue(st, node.items as Pair[]);
-  else if (isSeq(node)) v = node.items.map((x) => nodeValue(st, x as YamlNode | null));
+  if (Y.isScalar(node)) v = scalarValue(st, node);
+  else if (Y.isMap(node)) v = mapValue(st, node.items as Pair[]);
+  else if (Y.isSeq(node)) v = node.items.map((x) => nodeValue(st, x as YamlNode | null));
   else fail(st, undefined, 'unexpected node');
   if (anchor) st.anchors.set(anchor, { value: v, size: sizeOf(v) });
   return v;
@@ -195,12 +229,13 @@ function nodeValue(st: WalkState, node: YamlNode | Alias | null): JsonValue {
 /** A mapping key as text: go-yaml v3 decodes a key into a Go string as the scalar's source text. */
 function keyText(st: WalkState, key: unknown): string {
   if (key === null || key === undefined) return '';
-  if (isAlias(key)) {
+  const Y = yamlPkg();
+  if (Y.isAlias(key)) {
     const v = aliasValue(st, key);
     if (typeof v === 'object' && v !== null) fail(st, key.range?.[0], 'a mapping key must be a scalar');
     return v === null ? '' : String(v);
   }
-  if (isScalar(key)) {
+  if (Y.isScalar(key)) {
     if (key.anchor) st.anchors.set(key.anchor, { value: scalarValue(st, key), size: 1 });
     return String(key.value ?? '');
   }
@@ -208,25 +243,20 @@ function keyText(st: WalkState, key: unknown): string {
 }
 
 function isMergeKey(key: unknown): boolean {
-  return isScalar(key) && key.value === '<<' && (key.type === Scalar.PLAIN || key.type === undefined) &&
+  const Y = yamlPkg();
+  return Y.isScalar(key) && key.value === '<<' && (key.type === Y.Scalar.PLAIN || key.type === undefined) &&
     (key.tag === undefined || key.tag === 'tag:yaml.org,2002:merge');
 }
 
 /** The maps a `<<` value names, in precedence order (YAML merge key spec: earlier wins). */
 function mergeSources(st: WalkState, value: YamlNode | Alias | null): JsonObject[] {
   const offset = value?.range?.[0];
-  const items = isSeq(value) ? (value.items as (YamlNode | Alias | null)[]) : [value];
+  const items = yamlPkg().isSeq(value) ? (value.items as (YamlNode | Alias | null)[]) : [value];
   return items.map((item) => {
     const v = nodeValue(st, item);
     if (!isObject(v)) fail(st, item?.range?.[0] ?? offset, 'map merge (<<) requires a map or a sequence of maps as its value');
     return v;
   });
-}
-
-/** `obj[k] = v` as an own data property, also for the key `__proto__`. */
-function setOwn(obj: JsonObject, k: string, v: JsonValue): void {
-  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else obj[k] = v;
 }
 
 function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
@@ -251,25 +281,16 @@ function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
   return out;
 }
 
+const PARSE_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: false, merge: false, strict: true } as const;
+
 /**
- * Parse a multi-document manifest stream as kustomize v5.5 reads it (go-yaml v3
- * semantics, see the module comment).
- *
- * Input: YAML text (any number of `---`-separated documents; `...` markers,
- * comments, a BOM and CRLF are fine). Output: one `ManifestDoc` per non-empty
- * document, in stream order; empty, comment-only and `null` documents are dropped.
- * Anchors, aliases and `<<` merge keys are expanded into independent copies.
- *
- * Throws `ManifestParseError` (a one-line message with document number, line and
- * column) for malformed YAML, duplicate mapping keys, unknown anchors, non-scalar
- * keys, a bad `<<` value, a scalar that does not fit its explicit `!!int`/`!!bool`/...
- * tag, and excessive alias expansion (billion laughs).
+ * `parseManifests` with the reference reader (the `yaml` package), whatever the
+ * input. Internal: exported for the differential tests of the fast path.
  */
-export function parseManifests(text: string): ManifestDoc[] {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, {
-    schema: 'failsafe', lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: false, strict: true,
-  });
+export function parseManifestsSlow(text: string): ManifestDoc[] {
+  const Y = yamlPkg();
+  const lc = new Y.LineCounter();
+  const docs = Y.parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter: lc });
   const list = Array.isArray(docs) ? docs : [];
   const st: WalkState = { lc, docNumber: 0, anchors: new Map(), aliasNodes: 0, aliasBudget: 0 };
   list.forEach((doc, i) => {
@@ -296,69 +317,324 @@ export function parseManifests(text: string): ManifestDoc[] {
 
 /** Nodes written in the document (aliases count as one). */
 function countNodes(node: unknown): number {
-  if (isMap(node)) return (node.items as Pair[]).reduce((n, p) => n + countNodes(p.key) + countNodes(p.value), 1);
-  if (isSeq(node)) return node.items.reduce<number>((n, x) => n + countNodes(x), 1);
+  const Y = yamlPkg();
+  if (Y.isMap(node)) return (node.items as Pair[]).reduce((n, p) => n + countNodes(p.key) + countNodes(p.value), 1);
+  if (Y.isSeq(node)) return node.items.reduce<number>((n, x) => n + countNodes(x), 1);
   return 1;
 }
 
 // ---------------------------------------------------------------------------
-// Printing
+// Fast reader: js-yaml with our scalar resolution
 
-/** Plain scalars go-yaml v2 (resolve.go) reads as bool, null, merge or float specials. */
-const YAML11_WORDS = new Set([
-  '', '~', 'null', 'Null', 'NULL',
-  'y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO',
-  'true', 'True', 'TRUE', 'false', 'False', 'FALSE',
-  'on', 'On', 'ON', 'off', 'Off', 'OFF',
-  '<<', '=',
-]);
 /**
- * Plain scalars some YAML 1.1 reader types as a number, date or special:
- * - go-yaml v2: base-0 ints after dropping `_` (`0o10`, `0b1`, `+1_0`),
- *   `yamlStyleFloat`, timestamps `YYYY-...`;
- * - PyYAML: ints `0[0-7_]+`, `0x[0-9a-fA-F_]+`, `0b[01_]+`, sexagesimal
- *   `1:20`, floats `[-+]?[0-9][0-9_]*\.[0-9_]*...`, `.5`, `.inf`, `.nan`,
- *   timestamps, and `=` (the value tag);
- * - the `yaml` package's 1.1 schema (`.`, `-.` are floats there).
- * Deliberately broad: quoting a string needlessly is harmless.
+ * A scalar whose value does not print back as its text (`0x1F`, `~`, `True`,
+ * `1.50`, `.inf`, `!!int "7"`): js-yaml turns a mapping key into a string with
+ * `String(key)`, and go-yaml v3 keeps a key's text, so the key sees the text;
+ * `unwrap` replaces the wrapper by the value everywhere else.
  */
-const YAML11_NUMBERISH = [
-  /^[-+]?[0-9_]*\.[0-9_]*([eE][-+]?[0-9_]+)?$/, // every decimal float spelling, and `.`, `._`
-  /^[-+]?[0-9][0-9_]*([eE][-+]?[0-9_]+)?$/, // decimal and legacy octal ints, `1e3`
-  /^[-+]?0[xXoObB][0-9a-fA-F_]*$/, // prefixed ints (even malformed ones: PyYAML crashes on `0x_`)
-  /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/, // sexagesimal
-  /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
-  /^[0-9][0-9][0-9][0-9]-/, // timestamps
-];
-/**
- * Characters a plain or block scalar must not carry for a YAML 1.1 reader: tabs
- * (PyYAML rejects them in plain scalars), C0/C1 controls, DEL, NEL, LS/PS (line
- * breaks in 1.1), BOM, non-characters and lone surrogates.
- */
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t\r]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** True when a YAML 1.1 reader (go-yaml v2, PyYAML) would read plain `s` as something other than the string `s`. */
-export function isAmbiguousInYaml11(s: string): boolean {
-  return YAML11_WORDS.has(s) || YAML11_NUMBERISH.some((re) => re.test(s));
-}
-
-/** `s` as a one-line double-quoted YAML scalar with every risky character escaped (go-yaml v2 and PyYAML read the escapes). */
-export function doubleQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) as number;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff || (c >= 0xd800 && c <= 0xdfff)) {
-      out += '\\u' + c.toString(16).padStart(4, '0');
-    } else out += ch;
+class TextScalar {
+  constructor(readonly value: JsonValue, readonly text: string) {}
+  // Not '[object Object]': js-yaml then calls toString instead of naming the key '[object Object]'.
+  get [Symbol.toStringTag](): string {
+    return 'TextScalar';
   }
-  return out + '"';
+  toString(): string {
+    return this.text;
+  }
 }
+
+/** Per-call state of the fast reader (parsing is synchronous: one at a time). */
+const fast = { pending: undefined as unknown, wrapped: false, mergeKey: false };
+/** Thrown from the js-yaml callbacks to give up the fast path. */
+const GIVE_UP = new Error('fast path not applicable');
+
+/** `v` for js-yaml, wrapped when `String(v)` is not the scalar's text. */
+function asConstructed(v: JsonValue, text: string): unknown {
+  if (String(v) === text) return v;
+  fast.wrapped = true;
+  return new TextScalar(v, text);
+}
+
+/** Every plain scalar: `resolvePlainScalar`; a `false` result keeps the text as a string. */
+const plainType = new Type('tag:yaml.org,2002:str', {
+  // The tag is never matched explicitly: the explicit !!str below replaces it in the tag map.
+  kind: 'scalar',
+  resolve: (data: unknown) => {
+    if (typeof data !== 'string') return false;
+    if (data === '<<') fast.mergeKey = true;
+    const v = resolvePlainScalar(data);
+    if (v === data) return false;
+    fast.pending = asConstructed(v, data);
+    return true;
+  },
+  construct: () => fast.pending,
+});
+
+/**
+ * The text of an explicitly tagged scalar. js-yaml passes null for an empty node,
+ * and a value already resolved when the scalar is on the line after its tag:
+ * both go to the reference reader.
+ */
+function taggedText(data: unknown): string {
+  if (typeof data !== 'string') throw GIVE_UP;
+  return data;
+}
+
+/** `!!null`, `!!bool`, `!!int`, `!!float` as `scalarValue` reads them (quoted, block or plain text alike). */
+function checkedType(tag: string): Type {
+  const check = CHECKED_TAGS[tag];
+  return new Type(tag, {
+    kind: 'scalar',
+    resolve: (data: unknown) => {
+      const text = taggedText(data);
+      const v = resolvePlainScalar(text);
+      if (!check(v)) return false;
+      fast.pending = asConstructed(v, text);
+      return true;
+    },
+    construct: () => fast.pending,
+  });
+}
+
+const FAST_SCHEMA = new Schema({
+  implicit: [plainType],
+  explicit: [
+    new Type('tag:yaml.org,2002:str', { kind: 'scalar', construct: taggedText }),
+    ...Object.keys(CHECKED_TAGS).map(checkedType),
+  ],
+});
+
+type EventState = JsYamlState & { tag: string | null; anchor: string | null };
+
+function isSpaceOrBreak(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Start offsets of the nodes js-yaml is composing, innermost last (reset for each stream). */
+let openNodes: number[] = [];
+
+/** The first character at or after `p` that is not white space or a comment. */
+function nextSignificant(input: string, p: number): number {
+  for (;;) {
+    const c = input.charCodeAt(p);
+    if (isSpaceOrBreak(c)) p++;
+    else if (c === 0x23) {
+      while (p < input.length && input.charCodeAt(p) !== 0x0a) p++;
+    } else return c;
+  }
+}
+
+/** The last character before `p` that is not white space (comments are not skipped: a conservative caller gives up on them). */
+function previousNonSpace(input: string, p: number): number {
+  while (p > 0 && isSpaceOrBreak(input.charCodeAt(p - 1))) p--;
+  return p > 0 ? input.charCodeAt(p - 1) : -1;
+}
+
+/**
+ * Gives up on what js-yaml reads differently from the reference reader: anchors
+ * (js-yaml shares the aliased object; the reference makes copies within an alias
+ * budget); the non-specific tag `!` (empty: null, not ''); a collection or an
+ * empty node used as a key, i.e. followed by `:` or, in a flow mapping, not after
+ * a `:` (js-yaml stringifies it; the reference refuses non-scalar keys and reads
+ * an empty key as ''); and a `#` right after a node (js-yaml reads a comment,
+ * the reference an error).
+ */
+function onEvent(event: string, state: JsYamlState): void {
+  const st = state as EventState;
+  if (event === 'open') {
+    openNodes.push(st.position);
+    return;
+  }
+  const start = openNodes.pop() as number;
+  if (st.anchor !== null || st.tag === '!') throw GIVE_UP;
+  const input = st.input;
+  let p = st.position;
+  let c = input.charCodeAt(p);
+  // A comment right after a quoted scalar or a flow collection: js-yaml takes it, the reference wants white space first.
+  if (c === 0x23 && p > 0 && !isSpaceOrBreak(input.charCodeAt(p - 1))) throw GIVE_UP;
+  if (st.kind === 'scalar') return;
+  while (c === 0x20 || c === 0x09) c = input.charCodeAt(++p);
+  if (c === 0x3a) throw GIVE_UP;
+  if (c === 0x2c || c === 0x7d) {
+    // An entry of a flow collection: in a mapping, it is a key unless a ':' precedes it.
+    const parent = openNodes[openNodes.length - 1];
+    const kind = parent === undefined ? -1 : nextSignificant(input, parent);
+    if (kind !== 0x5b && !(kind === 0x7b && previousNonSpace(input, start) === 0x3a)) throw GIVE_UP;
+  }
+}
+
+/** True when some `ch` in `text` has neighbours that `around(before, after)` accepts (char codes; -1 at the ends). */
+function someAround(text: string, ch: string, around: (before: number, after: number) => boolean): boolean {
+  for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1)) {
+    if (around(i > 0 ? text.charCodeAt(i - 1) : -1, i + 1 < text.length ? text.charCodeAt(i + 1) : -1)) return true;
+  }
+  return false;
+}
+
+/** White space, a flow indicator, or an end of the text (-1). */
+function isSeparator(c: number): boolean {
+  return c === -1 || isSpaceOrBreak(c) || c === 0x2c || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d;
+}
+
+/** The reference reader refuses an implicit key whose `:` is more than 1024 characters away: lines that long go there. */
+const MAX_FAST_LINE = 1024;
+
+function hasLongLine(text: string): boolean {
+  if (text.length <= MAX_FAST_LINE) return false;
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    if ((nl < 0 ? text.length : nl) - start > MAX_FAST_LINE) return true;
+    if (nl < 0) return false;
+    start = nl + 1;
+  }
+}
+
+/**
+ * True when the text holds something the fast path leaves to the reference
+ * reader. Conservative (a match may be inside a scalar: that only costs the fast
+ * path); each check names what js-yaml and the reference read differently.
+ */
+function needsReferenceReader(text: string): boolean {
+  const last = text.slice(text.lastIndexOf('\n') + 1);
+  return (
+    // A BOM: the reference refuses `- ` right after a leading one; js-yaml reads a later one as content.
+    text.includes('\ufeff') ||
+    // `%` directives; verbatim tags `!<...>`.
+    text.startsWith('%') || text.includes('\n%') || text.includes('!<') ||
+    // Explicit keys `? ` (js-yaml turns a collection key into a string, an empty one into 'null').
+    someAround(text, '?', (b, a) => isSeparator(b) && isSeparator(a)) ||
+    // Content on a `---` or `...` line (the reference refuses a block collection there), `---#`.
+    /^(?:---|\.\.\.)(?:[^\s]|[ \t]+[^\s#])/m.test(text) ||
+    // Tabs in indentation, also after `- ` (the reference refuses some that js-yaml takes).
+    (text.includes('\t') && /^[ -]*\t/m.test(text)) ||
+    // Block scalar indentation indicators (read one column apart at the top level, and for blank lines).
+    /(?<![^ \t\n])[|>][-+]?[0-9]/.test(text) ||
+    // A comment right after `[`, `{` or `,` (js-yaml takes it; the reference wants white space before `#`).
+    /[[{,]#/.test(text) ||
+    // An empty `-` entry, then a line starting with `-` (js-yaml continues the inner list even when less indented).
+    /(?<![^\s])-[ \t]*(?:#[^\n]*)?\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*[ \t]*-/.test(text) ||
+    // A CR that does not end a CRLF: a line break for js-yaml only.
+    (text.includes('\r') && /\r(?!\n)/.test(text)) ||
+    // A tag or anchor alone on a line at column 0: js-yaml loses it when nothing follows.
+    ((/^[!&]/.test(text) || text.includes('\n!') || text.includes('\n&')) && /^[!&][^\s]*(?:[ \t]+[!&][^\s]*)*[ \t]*(?:#[^\n]*)?\r?$/m.test(text)) ||
+    // `key: !tag k: v`: js-yaml reads a nested mapping the reference refuses on one line.
+    /:[ \t]+(?:[!&][^\s]*[ \t]+)+[^\n]*?:(?:[ \t]|\r?$)/m.test(text) ||
+    // An explicit value `:` at column 0.
+    text.startsWith(':') || text.includes('\n:') ||
+    // A last line without a line break that is blank or a marker (js-yaml appends the break).
+    /^(?:[ \t]+$|---|\.\.\.)/.test(last) ||
+    // An escaped line break followed by a blank line in a double-quoted scalar (folded differently).
+    (text.includes('\\') && /\\\r?\n[ \t]*\r?\n/.test(text)) ||
+    hasLongLine(text)
+  );
+}
+
+/** Replaces `TextScalar`s by their values, in place. */
+function unwrap(v: unknown): JsonValue {
+  if (typeof v !== 'object' || v === null) return v as JsonValue;
+  if (v instanceof TextScalar) return v.value;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null) v[i] = unwrap(x);
+    }
+    return v as JsonValue[];
+  }
+  const obj = v as JsonObject;
+  for (const k of Object.keys(obj)) {
+    const x = obj[k];
+    if (typeof x === 'object' && x !== null) {
+      const u = unwrap(x);
+      if (u !== x) setOwn(obj, k, u);
+    }
+  }
+  return obj;
+}
+
+/** `source` of each document as the reference reader gives it, computed on first access (nothing in the pipeline reads it). */
+function addLazySource(doc: ManifestDoc, text: string, ranges: { all?: (ManifestDoc['source'])[] }): ManifestDoc {
+  Object.defineProperty(doc, 'source', {
+    enumerable: true,
+    configurable: true,
+    get(this: ManifestDoc) {
+      ranges.all ??= yamlPkg().parseAllDocuments(text, PARSE_OPTIONS)
+        .map((d) => (d.contents?.range ? { start: d.contents.range[0], end: d.contents.range[1] } : undefined));
+      const source = ranges.all[this.docNumber - 1];
+      Object.defineProperty(this, 'source', { value: source, enumerable: true, writable: true, configurable: true });
+      return source;
+    },
+  });
+  return doc;
+}
+
+/**
+ * `parseManifests` with js-yaml, or undefined when the result could differ from
+ * the reference reader's (`parseManifestsSlow`), which the caller then runs.
+ * Internal: exported for the differential tests.
+ *
+ * Gives up on: any js-yaml error or warning (so every error message is the
+ * reference's), anchors and aliases, plain `<<` (merge keys), tags other than
+ * `!!str !!null !!bool !!int !!float` (js-yaml refuses them), the `!` tag, an
+ * explicitly tagged node that is empty or on the next line, collections or empty
+ * nodes as keys, nesting deeper than js-yaml's 100 levels (`onEvent`), and the
+ * text `needsReferenceReader` lists (directives, `? ` keys, a BOM, tabs in
+ * indentation, indentation indicators, lines over 1024 characters, ...). Found
+ * by differential fuzzing against the reference; test/kube/yaml-fast-path.test.ts
+ * holds an example of each.
+ */
+export function parseManifestsFast(text: string): ManifestDoc[] | undefined {
+  if (needsReferenceReader(text)) return undefined;
+  fast.wrapped = false;
+  fast.mergeKey = false;
+  openNodes = [];
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, null, {
+      schema: FAST_SCHEMA,
+      listener: onEvent,
+      onWarning: () => {
+        throw GIVE_UP;
+      },
+    });
+  } catch {
+    return undefined;
+  } finally {
+    fast.pending = undefined;
+    openNodes = [];
+  }
+  if (fast.mergeKey) return undefined;
+  const ranges: { all?: (ManifestDoc['source'])[] } = {};
+  const out: ManifestDoc[] = [];
+  docs.forEach((d, i) => {
+    const value = fast.wrapped ? unwrap(d) : (d as JsonValue);
+    if (value !== null && value !== undefined) out.push(addLazySource({ value, docNumber: i + 1 }, text, ranges));
+  });
+  return out;
+}
+
+/**
+ * Parse a multi-document manifest stream as kustomize v5.5 reads it (go-yaml v3
+ * semantics, see the module comment).
+ *
+ * Input: YAML text (any number of `---`-separated documents; `...` markers,
+ * comments, a BOM and CRLF are fine). Output: one `ManifestDoc` per non-empty
+ * document, in stream order; empty, comment-only and `null` documents are dropped.
+ * Anchors, aliases and `<<` merge keys are expanded into independent copies.
+ * The fast path (js-yaml) and the reference reader (the `yaml` package) give the
+ * same result; the reference runs whenever the fast path cannot vouch for that.
+ *
+ * Throws `ManifestParseError` (a one-line message with document number, line and
+ * column) for malformed YAML, duplicate mapping keys, unknown anchors, non-scalar
+ * keys, a bad `<<` value, a scalar that does not fit its explicit `!!int`/`!!bool`/...
+ * tag, and excessive alias expansion (billion laughs).
+ */
+export function parseManifests(text: string): ManifestDoc[] {
+  return parseManifestsFast(text) ?? parseManifestsSlow(text);
+}
+
+// ---------------------------------------------------------------------------
+// Printing
 
 type StringifyFn = NonNullable<ScalarTag['stringify']>;
 
@@ -369,6 +645,7 @@ type StringifyFn = NonNullable<ScalarTag['stringify']>;
  */
 function yaml11StringTag(base: ScalarTag): ScalarTag {
   const inner = base.stringify as StringifyFn;
+  const { Scalar } = yamlPkg();
   const stringify: StringifyFn = (item, ctx, onComment, onChompKeep) => {
     const s = String(item.value);
     if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (ctx.implicitKey && s.includes('\n'))) return doubleQuote(s);
@@ -415,6 +692,20 @@ const TO_STRING_OPTIONS = {
   falseStr: 'false',
 } as const;
 
+/** One document with the reference printer (the `yaml` package). */
+function printDocumentSlow(v: JsonValue): string {
+  const Y = yamlPkg();
+  return new Y.Document(v, { version: '1.1', merge: false, customTags: printTags, keepUndefined: false }).toString(TO_STRING_OPTIONS);
+}
+
+/**
+ * `printManifests` with the reference printer (the `yaml` package), whatever the
+ * input. Internal: exported for the differential tests of yaml-print.ts.
+ */
+export function printManifestsSlow(values: JsonValue[]): string {
+  return values.map(printDocumentSlow).join('---\n');
+}
+
 /**
  * Print values as a `---`-separated manifest stream, readable alike by YAML 1.1
  * (go-yaml v2, PyYAML: Helm, kubectl) and 1.2 readers.
@@ -425,12 +716,13 @@ const TO_STRING_OPTIONS = {
  * and every string (key or value) that a 1.1 reader would type differently
  * double-quoted (as go-yaml v2's encoder does, finding 37). Key order is kept
  * (kustomize sorts keys; readers ignore order). Empty input gives ''.
+ * The text is the `yaml` package's (`printManifestsSlow`), printed by
+ * yaml-print.ts; a document it does not print (an object occurring twice: an
+ * anchor and aliases; values that are not JSON) goes to the `yaml` package.
  * Throws only for values that are not JSON (functions, symbols, cycles).
  */
 export function printManifests(values: JsonValue[]): string {
-  return values
-    .map((v) => new Document(v, { version: '1.1', merge: false, customTags: printTags, keepUndefined: false }).toString(TO_STRING_OPTIONS))
-    .join('---\n');
+  return values.map((v) => emitDocument(v) ?? printDocumentSlow(v)).join('---\n');
 }
 
 /**

@@ -1,0 +1,339 @@
+/**
+ * Printing JSON values as YAML that YAML 1.1 readers (go-yaml v2, PyYAML: Helm,
+ * kubectl) and 1.2 readers read back unchanged.
+ *
+ * The quoting rule is ours (`isAmbiguousInYaml11`, `NEEDS_ESCAPES`, `doubleQuote`):
+ * every string a 1.1 reader would re-type, or that holds a risky character, is
+ * double-quoted, as go-yaml v2's encoder does. Everything else (layout, the choice
+ * between plain, single- and double-quoted and literal block scalars, chomping
+ * and indentation indicators) reproduces, byte for byte, what the `yaml` package
+ * 2.x prints for a `Document` with `version: '1.1'` and the options of
+ * `printManifests` in yaml-stream.ts (its `stringifyString`, `stringifyPair`,
+ * `stringifyCollection` and `stringifyNumber`). That printer stays in yaml-stream.ts
+ * as the reference and the fallback: `emitDocument` returns undefined for what it
+ * does not print itself (values that are not JSON, an object or array that occurs
+ * twice in one document, which the `yaml` package prints as an anchor and aliases,
+ * and keys longer than 1024 characters, which it prints as explicit `? ` keys).
+ */
+import type { JsonObject, JsonValue } from './object.js';
+
+/** Plain scalars go-yaml v2 (resolve.go) reads as bool, null, merge or float specials. */
+const YAML11_WORDS = new Set([
+  '', '~', 'null', 'Null', 'NULL',
+  'y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO',
+  'true', 'True', 'TRUE', 'false', 'False', 'FALSE',
+  'on', 'On', 'ON', 'off', 'Off', 'OFF',
+  '<<', '=',
+]);
+/**
+ * Plain scalars some YAML 1.1 reader types as a number, date or special:
+ * - go-yaml v2: base-0 ints after dropping `_` (`0o10`, `0b1`, `+1_0`),
+ *   `yamlStyleFloat`, timestamps `YYYY-...`;
+ * - PyYAML: ints `0[0-7_]+`, `0x[0-9a-fA-F_]+`, `0b[01_]+`, sexagesimal
+ *   `1:20`, floats `[-+]?[0-9][0-9_]*\.[0-9_]*...`, `.5`, `.inf`, `.nan`,
+ *   timestamps, and `=` (the value tag);
+ * - the `yaml` package's 1.1 schema (`.`, `-.` are floats there).
+ * Deliberately broad: quoting a string needlessly is harmless.
+ */
+const YAML11_NUMBERISH = [
+  /^[-+]?[0-9_]*\.[0-9_]*([eE][-+]?[0-9_]+)?$/, // every decimal float spelling, and `.`, `._`
+  /^[-+]?[0-9][0-9_]*([eE][-+]?[0-9_]+)?$/, // decimal and legacy octal ints, `1e3`
+  /^[-+]?0[xXoObB][0-9a-fA-F_]*$/, // prefixed ints (even malformed ones: PyYAML crashes on `0x_`)
+  /^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$/, // sexagesimal
+  /^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$/,
+  /^[0-9][0-9][0-9][0-9]-/, // timestamps
+];
+/**
+ * Characters a plain or block scalar must not carry for a YAML 1.1 reader: tabs
+ * (PyYAML rejects them in plain scalars), C0/C1 controls, DEL, NEL, LS/PS (line
+ * breaks in 1.1), BOM, non-characters and lone surrogates.
+ */
+// eslint-disable-next-line no-control-regex
+export const NEEDS_ESCAPES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t\r]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when a YAML 1.1 reader (go-yaml v2, PyYAML) would read plain `s` as something other than the string `s`. */
+export function isAmbiguousInYaml11(s: string): boolean {
+  return YAML11_WORDS.has(s) || YAML11_NUMBERISH.some((re) => re.test(s));
+}
+
+/** `s` as a one-line double-quoted YAML scalar with every risky character escaped (go-yaml v2 and PyYAML read the escapes). */
+export function doubleQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += '\\x' + c.toString(16).padStart(2, '0');
+    else if (c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff || (c >= 0xd800 && c <= 0xdfff)) {
+      out += '\\u' + c.toString(16).padStart(4, '0');
+    } else out += ch;
+  }
+  return out + '"';
+}
+
+/**
+ * A number as YAML: bigint as plain digits, `.inf`/`-.inf`/`.nan`, `-0`, else the
+ * shortest form (`JSON.stringify`), with a dot added to a bare exponent (`1e+21`
+ * -> `1.0e+21`: PyYAML's float pattern needs the dot and would read a string).
+ */
+export function numberText(v: number | bigint): string {
+  if (typeof v === 'bigint') return String(v);
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? '.nan' : v < 0 ? '-.inf' : '.inf';
+  const n = Object.is(v, -0) ? '-0' : JSON.stringify(v);
+  return n.replace(/^([-+]?[0-9]+)([eE])/, '$1.0$2');
+}
+
+// ---------------------------------------------------------------------------
+// The emitter. Each function names the `yaml` package function it reproduces.
+
+/** The tests of the `yaml` package's YAML 1.1 schema tags (null, bool, int, float, sexagesimal, timestamp) a plain string must not match. */
+const YAML_PKG_11_TESTS = [
+  /^(?:~|[Nn]ull|NULL)?$/,
+  /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+  /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+  /^[-+]?0b[0-1_]+$/,
+  /^[-+]?0[0-7_]+$/,
+  /^[-+]?[0-9][0-9_]*$/,
+  /^[-+]?0x[0-9a-fA-F_]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+  /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+  /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\.[0-9]+)?)(?:[ \t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$/,
+];
+/** `plainString`: what a plain scalar must not start with, contain or end with. */
+const PLAIN_INDICATORS = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+/** `containsDocumentMarker`. */
+const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
+/** `blockString`'s `blockEndNewlines`. */
+const BLOCK_END_NEWLINES = /(^|(?<!\n))\n+(?!\n|$)/g;
+/** `doubleQuotedMinMultiLineLength` (default). */
+const DQ_MIN_MULTILINE = 40;
+const INDENT_STEP = '  ';
+
+interface Ctx {
+  /** Indentation of the node's own lines (`ctx.indent`). */
+  indent: string;
+  implicitKey: boolean;
+  /** `ctx.forceBlockIndent`: set for a top-level plain scalar that starts with a document marker. */
+  forceBlockIndent: boolean;
+}
+
+/** Thrown inside the emitter for what only the `yaml` package prints (caught by `emitDocument`). */
+const UNSUPPORTED = Symbol('unsupported');
+
+/** `doubleQuotedString` (`doubleQuotedAsJSON: false`, no folding: `lineWidth: 0`). */
+function doubleQuotedString(value: string, ctx: Ctx): string {
+  const json = JSON.stringify(value);
+  const indent = ctx.indent || (DOCUMENT_MARKER.test(value) ? '  ' : '');
+  let str = '';
+  let start = 0;
+  for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
+    if (ch === ' ' && json[i + 1] === '\\' && json[i + 2] === 'n') {
+      // space before newline needs to be escaped to not be folded
+      str += json.slice(start, i) + '\\ ';
+      i += 1;
+      start = i;
+      ch = '\\';
+    }
+    if (ch === '\\') {
+      switch (json[i + 1]) {
+        case 'u': {
+          str += json.slice(start, i);
+          const code = json.substr(i + 2, 4);
+          switch (code) {
+            case '0000': str += '\\0'; break;
+            case '0007': str += '\\a'; break;
+            case '000b': str += '\\v'; break;
+            case '001b': str += '\\e'; break;
+            case '0085': str += '\\N'; break;
+            case '00a0': str += '\\_'; break;
+            case '2028': str += '\\L'; break;
+            case '2029': str += '\\P'; break;
+            default:
+              if (code.substr(0, 2) === '00') str += '\\x' + code.substr(2);
+              else str += json.substr(i, 6);
+          }
+          i += 5;
+          start = i + 1;
+          break;
+        }
+        case 'n':
+          if (ctx.implicitKey || json[i + 2] === '"' || json.length < DQ_MIN_MULTILINE) {
+            i += 1;
+          } else {
+            // folding will eat first newline
+            str += json.slice(start, i) + '\n\n';
+            while (json[i + 2] === '\\' && json[i + 3] === 'n' && json[i + 4] !== '"') {
+              str += '\n';
+              i += 2;
+            }
+            str += indent;
+            // space after newline needs to be escaped to not be folded
+            if (json[i + 2] === ' ') str += '\\';
+            i += 1;
+            start = i + 1;
+          }
+          break;
+        default:
+          i += 1;
+      }
+    }
+  }
+  return start ? str + json.slice(start) : json;
+}
+
+/** `singleQuotedString` (`singleQuote: null`, no folding). */
+function singleQuotedString(value: string, ctx: Ctx): string {
+  if ((ctx.implicitKey && value.includes('\n')) || /[ \t]\n|\n[ \t]/.test(value)) return doubleQuotedString(value, ctx);
+  const indent = ctx.indent || (DOCUMENT_MARKER.test(value) ? '  ' : '');
+  return "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&\n${indent}`) + "'";
+}
+
+/** `quotedString` with `singleQuote: null`: single quotes only for a value with `"` and no `'`. */
+function quotedString(value: string, ctx: Ctx): string {
+  return value.includes('"') && !value.includes("'") ? singleQuotedString(value, ctx) : doubleQuotedString(value, ctx);
+}
+
+/** `blockString` for a `BLOCK_LITERAL` scalar with `blockQuote: 'literal'` and no comment. */
+function blockString(input: string, ctx: Ctx): string {
+  let value = input;
+  if (/\n[\t ]+$/.test(value)) return quotedString(value, ctx);
+  const indent = ctx.indent || (ctx.forceBlockIndent || DOCUMENT_MARKER.test(value) ? '  ' : '');
+  if (!value) return '|\n';
+  // determine chomping from whitespace at value end
+  let chomp: string;
+  let endStart: number;
+  for (endStart = value.length; endStart > 0; --endStart) {
+    const ch = value[endStart - 1];
+    if (ch !== '\n' && ch !== '\t' && ch !== ' ') break;
+  }
+  let end = value.substring(endStart);
+  const endNlPos = end.indexOf('\n');
+  if (endNlPos === -1) chomp = '-';
+  else if (value === end || endNlPos !== end.length - 1) chomp = '+';
+  else chomp = '';
+  if (end) {
+    value = value.slice(0, -end.length);
+    if (end[end.length - 1] === '\n') end = end.slice(0, -1);
+    end = end.replace(BLOCK_END_NEWLINES, `$&${indent}`);
+  }
+  // determine indent indicator from whitespace at value start
+  let startWithSpace = false;
+  let startEnd: number;
+  let startNlPos = -1;
+  for (startEnd = 0; startEnd < value.length; ++startEnd) {
+    const ch = value[startEnd];
+    if (ch === ' ') startWithSpace = true;
+    else if (ch === '\n') startNlPos = startEnd;
+    else break;
+  }
+  let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+  if (start) {
+    value = value.substring(start.length);
+    start = start.replace(/\n+/g, `$&${indent}`);
+  }
+  const header = (startWithSpace ? (indent ? '2' : '1') : '') + chomp;
+  value = value.replace(/\n+/g, `$&${indent}`);
+  return `|${header}\n${indent}${start}${value}${end}`;
+}
+
+/** `plainString` for a one-line string (no `\n`: multi-line strings never get here), `actualString: true`. */
+function plainString(value: string, ctx: Ctx): string {
+  if (PLAIN_INDICATORS.test(value)) return quotedString(value, ctx);
+  if (DOCUMENT_MARKER.test(value)) {
+    if (ctx.indent === '') {
+      ctx.forceBlockIndent = true;
+      return blockString(value, ctx);
+    } else if (ctx.implicitKey && ctx.indent === INDENT_STEP) {
+      return quotedString(value, ctx);
+    }
+  }
+  for (const re of YAML_PKG_11_TESTS) if (re.test(value)) return quotedString(value, ctx);
+  return value;
+}
+
+/** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-stream.ts). */
+function stringText(s: string, ctx: Ctx): string {
+  const multiLine = s.includes('\n');
+  if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (ctx.implicitKey && multiLine)) return doubleQuote(s);
+  return multiLine ? blockString(s, ctx) : plainString(s, ctx);
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** `stringifyPair` for a string key (never explicit: longer keys are unsupported) in block context, `indentSeq: false`. */
+function pairText(key: string, value: JsonValue, mapIndent: string, seen: Set<object>): string {
+  const indent = mapIndent + INDENT_STEP;
+  const k = stringText(key, { indent, implicitKey: true, forceBlockIndent: false });
+  if (k.length > 1024) throw UNSUPPORTED;
+  const isSeq = Array.isArray(value);
+  // With indentSeq false, '- ' counts as indentation: a list sits at its key's column.
+  const valueCtx: Ctx = { indent: isSeq ? indent.substring(2) : indent, implicitKey: false, forceBlockIndent: false };
+  const v = nodeText(value, valueCtx, seen);
+  if (isSeq || (typeof value === 'object' && value !== null && typeof value !== 'bigint')) {
+    const empty = isSeq ? value.length === 0 : Object.keys(value).length === 0;
+    // An empty collection prints as flow `[]`/`{}` on the key's line; others start on the next line.
+    return v.includes('\n') || !empty ? `${k}:\n${valueCtx.indent}${v}` : `${k}: ${v}`;
+  }
+  return `${k}: ${v}`;
+}
+
+/** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify). */
+function nodeText(v: JsonValue, ctx: Ctx, seen: Set<object>): string {
+  switch (typeof v) {
+    case 'string': return stringText(v, ctx);
+    case 'number':
+    case 'bigint': return numberText(v);
+    case 'boolean': return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (seen.has(v)) throw UNSUPPORTED; // the yaml package would print an alias
+      seen.add(v);
+      if (Array.isArray(v)) {
+        if (v.length === 0) return '[]';
+        const itemIndent = ctx.indent + INDENT_STEP;
+        let out = '';
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) throw UNSUPPORTED;
+          const item = nodeText(v[i], { indent: itemIndent, implicitKey: ctx.implicitKey, forceBlockIndent: ctx.forceBlockIndent }, seen);
+          out += i === 0 ? `- ${item}` : `\n${ctx.indent}- ${item}`;
+        }
+        return out;
+      }
+      if (!isPlainObject(v)) throw UNSUPPORTED;
+      const obj = v as JsonObject;
+      let out = '';
+      let n = 0;
+      for (const key of Object.keys(obj)) {
+        const line = pairText(key, obj[key], ctx.indent, seen);
+        out += n++ === 0 ? line : `\n${ctx.indent}${line}`;
+      }
+      return n === 0 ? '{}' : out;
+    }
+    default:
+      throw UNSUPPORTED; // undefined, functions, symbols: not JSON
+  }
+}
+
+/**
+ * One document of `printManifests` (without the `---` separator), byte for byte
+ * what the `yaml` package prints (see the module comment), or undefined when the
+ * value is one the `yaml` package must print: not JSON (undefined, functions,
+ * class instances, sparse arrays), an object or array occurring twice, or a key
+ * longer than 1024 characters once quoted.
+ */
+export function emitDocument(value: JsonValue): string | undefined {
+  try {
+    return nodeText(value, { indent: '', implicitKey: false, forceBlockIndent: false }, new Set()) + '\n';
+  } catch (e) {
+    if (e === UNSUPPORTED) return undefined;
+    throw e;
+  }
+}
