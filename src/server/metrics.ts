@@ -24,10 +24,57 @@ export const MAX_KINDS = 200;
 /** Latency buckets in seconds: 0.5 ms to 5 s (the API server's default webhook timeout is 10 s; the chart uses 5 s). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/**
+ * Counts by label values, kept in nested Maps and handed to a prom-client
+ * Counter only when it is scraped (its `collect` hook): prom-client hashes a
+ * label object (sorting its keys) on every `inc`, ~0.3 µs each and five or
+ * more per admission. Bounded like the label values (routes, operations,
+ * capped kinds, results, policy and transformer names).
+ */
+class Tally<L extends string> {
+  private readonly root = new Map<string, unknown>();
+  private readonly entries: { labels: Partial<Record<L, string>>; value: number }[] = [];
+
+  constructor(private readonly names: readonly L[]) {}
+
+  /** Adds 1 to the count of these label values (in `names` order). */
+  inc(...values: string[]): void {
+    let m = this.root;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = m.get(values[i]) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        m.set(values[i], next);
+      }
+      m = next;
+    }
+    let e = m.get(values[last]) as { value: number } | undefined;
+    if (e === undefined) {
+      const labels: Partial<Record<L, string>> = {};
+      this.names.forEach((n, i) => (labels[n] = values[i]));
+      const entry = { labels, value: 0 };
+      this.entries.push(entry);
+      m.set(values[last], entry);
+      e = entry;
+    }
+    e.value++;
+  }
+
+  /** Sets `counter` to the tallies (call from its `collect`). */
+  publish(counter: Counter<L>): void {
+    counter.reset();
+    for (const e of this.entries) counter.inc(e.labels, e.value);
+  }
+}
+
 /** The webhook's metrics. */
 export class WebhookMetrics {
   readonly registry = new Registry();
   private readonly kinds = new Set<string>();
+  private readonly requestTally = new Tally(['route', 'operation', 'kind', 'result'] as const);
+  private readonly matchTally = new Tally(['policy'] as const);
+  private readonly changeTally = new Tally(['policy', 'transformer'] as const);
   readonly requests: Counter<'route' | 'operation' | 'kind' | 'result'>;
   readonly duration: Histogram<'route'>;
   readonly policyMatches: Counter<'policy'>;
@@ -44,10 +91,11 @@ export class WebhookMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = [this.registry];
     const p = METRIC_PREFIX;
-    this.requests = new Counter({ name: `${p}admission_requests_total`, help: 'Admission requests by route, operation, kind and result (allowed, denied, patched, error).', labelNames: ['route', 'operation', 'kind', 'result'], registers: r });
+    const tallies = this;
+    this.requests = new Counter({ name: `${p}admission_requests_total`, help: 'Admission requests by route, operation, kind and result (allowed, denied, patched, error).', labelNames: ['route', 'operation', 'kind', 'result'], registers: r, collect() { tallies.requestTally.publish(this); } });
     this.duration = new Histogram({ name: `${p}admission_duration_seconds`, help: 'Time to answer an admission request, from the parsed body to the response built, in seconds.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: r });
-    this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r });
-    this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r });
+    this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r, collect() { tallies.matchTally.publish(this); } });
+    this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r, collect() { tallies.changeTally.publish(this); } });
     this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r });
     this.denials = new Counter({ name: `${p}denials_total`, help: 'Denials (Deny rules and failurePolicy Fail errors) by policy.', labelNames: ['policy'], registers: r });
     this.reloads = new Counter({ name: `${p}policy_reloads_total`, help: 'Policy (re)loads by source (file, cluster) and result (success, failure).', labelNames: ['source', 'result'], registers: r });
@@ -60,7 +108,7 @@ export class WebhookMetrics {
 
   /** Counts one answered request; `seconds`, its duration, goes to the histogram (left out for requests rejected before the handler). */
   observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds?: number): void {
-    this.requests.inc({ route, operation, kind: this.kindLabel(kind), result });
+    this.requestTally.inc(route, operation, this.kindLabel(kind), result);
     if (seconds !== undefined) this.duration.observe({ route }, seconds);
   }
 
@@ -71,10 +119,10 @@ export class WebhookMetrics {
    * denials.
    */
   observeEvaluation(result: EvaluationResult): void {
-    for (const policy of result.matchedPolicies) this.policyMatches.inc({ policy });
+    for (const policy of result.matchedPolicies) this.matchTally.inc(policy);
     for (const entry of result.changedBy) {
       const policy = longestPrefix(entry, result.matchedPolicies);
-      this.transformerChanges.inc({ policy, transformer: policy ? entry.slice(policy.length + 1) : entry });
+      this.changeTally.inc(policy, policy ? entry.slice(policy.length + 1) : entry);
     }
     for (const e of result.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
     for (const d of result.denials) this.denials.inc({ policy: d.policy });
