@@ -51,6 +51,17 @@ const YAML11_NUMBERISH = [
 // eslint-disable-next-line no-control-regex
 export const NEEDS_ESCAPES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t\r]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * A line of only spaces in a multi-line string. A literal block cannot always
+ * hold it: when such lines come first, the reader finds no content line to
+ * take the indentation from and drops the spaces (`" \n"` printed as `|+` read
+ * back as `"\n"`, by the `yaml` package and go-yaml alike). Such strings are
+ * double-quoted instead, by both printers; so is every multi-line document
+ * that is a bare string (the `yaml` package prints it as `|1`, which reads
+ * back without the leading spaces of its first content line).
+ */
+export const BLANK_LINE = /(?:^|\n) +(?:\n|$)/;
+
 /** True when a YAML 1.1 reader (go-yaml v2, PyYAML) would read plain `s` as something other than the string `s`. */
 export function isAmbiguousInYaml11(s: string): boolean {
   return YAML11_WORDS.has(s) || YAML11_NUMBERISH.some((re) => re.test(s));
@@ -256,10 +267,23 @@ function plainString(value: string, ctx: Ctx): string {
   return value;
 }
 
+/**
+ * Strings that print plain whatever the context, decided without the tests
+ * below: a letter, then letters, digits, `_./-` and inner spaces. None of the
+ * 1.1 number, timestamp or indicator patterns can match such a string (they
+ * start with a digit, sign, dot or indicator, or need `: `, ` #`, a tab or a
+ * line break) except the words (`yes`, `Null`, `off`, ...) and the `yaml`
+ * package's 1.1 floats without a mantissa (`e5`, `E10`), which are checked.
+ * Most keys and values of real manifests are of this shape.
+ */
+const SAFE_PLAIN = /^[A-Za-z](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?$/;
+const EXPONENT_ONLY = /^[eE][0-9]+$/;
+
 /** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-stream.ts). */
 function stringText(s: string, ctx: Ctx): string {
+  if (SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s)) return s;
   const multiLine = s.includes('\n');
-  if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (ctx.implicitKey && multiLine)) return doubleQuote(s);
+  if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (multiLine && (ctx.implicitKey || BLANK_LINE.test(s) || ctx.indent === ''))) return doubleQuote(s);
   return multiLine ? blockString(s, ctx) : plainString(s, ctx);
 }
 
@@ -280,7 +304,8 @@ function pairText(key: string, value: JsonValue, mapIndent: string, seen: Set<ob
   if (isSeq || (typeof value === 'object' && value !== null && typeof value !== 'bigint')) {
     const empty = isSeq ? value.length === 0 : Object.keys(value).length === 0;
     // An empty collection prints as flow `[]`/`{}` on the key's line; others start on the next line.
-    return v.includes('\n') || !empty ? `${k}:\n${valueCtx.indent}${v}` : `${k}: ${v}`;
+    // `!empty` first: `includes` would flatten the child's (rope) string at every level.
+    return !empty || v.includes('\n') ? `${k}:\n${valueCtx.indent}${v}` : `${k}: ${v}`;
   }
   return `${k}: ${v}`;
 }

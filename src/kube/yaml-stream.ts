@@ -27,7 +27,7 @@ import { Schema, Type, loadAll } from 'js-yaml';
 import type { State as JsYamlState } from 'js-yaml';
 import type { Alias, LineCounter, Node as YamlNode, Pair, Scalar, ScalarTag, Tags } from 'yaml';
 import { isObject, metadataOf, type JsonObject, type JsonValue } from './object.js';
-import { NEEDS_ESCAPES, doubleQuote, emitDocument, isAmbiguousInYaml11 } from './yaml-print.js';
+import { BLANK_LINE, NEEDS_ESCAPES, doubleQuote, emitDocument, isAmbiguousInYaml11 } from './yaml-print.js';
 
 export { doubleQuote, isAmbiguousInYaml11 } from './yaml-print.js';
 
@@ -648,7 +648,7 @@ function yaml11StringTag(base: ScalarTag): ScalarTag {
   const { Scalar } = yamlPkg();
   const stringify: StringifyFn = (item, ctx, onComment, onChompKeep) => {
     const s = String(item.value);
-    if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (ctx.implicitKey && s.includes('\n'))) return doubleQuote(s);
+    if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (s.includes('\n') && (ctx.implicitKey || BLANK_LINE.test(s) || ctx.indent === ''))) return doubleQuote(s);
     const it = s.includes('\n') && !ctx.implicitKey && !ctx.inFlow ? Object.assign(new Scalar(s), item, { type: Scalar.BLOCK_LITERAL }) : item;
     return inner(it, ctx, onComment, onChompKeep);
   };
