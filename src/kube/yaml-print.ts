@@ -100,7 +100,7 @@ export function numberText(v: number | bigint): string {
 // The emitter. Each function names the `yaml` package function it reproduces.
 
 /** The tests of the `yaml` package's YAML 1.1 schema tags (null, bool, int, float, sexagesimal, timestamp) a plain string must not match. */
-const YAML_PKG_11_TESTS = [
+export const YAML_PKG_11_TESTS: readonly RegExp[] = [
   /^(?:~|[Nn]ull|NULL)?$/,
   /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
   /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,

@@ -33,8 +33,12 @@ export { doubleQuote, isAmbiguousInYaml11 } from './yaml-print.js';
 
 type YamlPackage = typeof import('yaml');
 let yamlPackage: YamlPackage | undefined;
-/** The `yaml` package, required on first use (`run` on a plain stream never needs it). */
-function yamlPkg(): YamlPackage {
+/**
+ * The `yaml` package, required on first use (`run` on a plain stream never
+ * needs it: loading it is ~70 files and 13-19 ms). Also the loader of
+ * patch/json6902.ts's YAML 1.1 reader.
+ */
+export function yamlPkg(): YamlPackage {
   return (yamlPackage ??= createRequire(import.meta.url)('yaml') as YamlPackage);
 }
 

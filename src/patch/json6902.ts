@@ -10,7 +10,9 @@
  * to many objects). Keys such as `__proto__` and `constructor` are ordinary
  * data: reads use own-property checks and writes `Object.defineProperty`.
  */
-import YAML from 'yaml';
+import type * as YAML from 'yaml';
+import { parseManifestsFast, yamlPkg } from '../kube/yaml-stream.js';
+import { isAmbiguousInYaml11, YAML_PKG_11_TESTS } from '../kube/yaml-print.js';
 import { deepClone, isObject, type JsonObject, type JsonValue } from '../kube/object.js';
 import { parseManifests } from '../kube/yaml-stream.js';
 
@@ -322,15 +324,65 @@ const YAML11: YAML.DocumentOptions & YAML.SchemaOptions = {
   customTags: (tags) => (tags as YAML.ScalarTag[]).filter((t) => t.format !== 'TIME' && t.tag !== 'tag:yaml.org,2002:timestamp'),
 };
 
-/** Parses every document of `text`; throws PatchTextError on a YAML error. Empty documents are skipped. */
-function yamlDocs(text: string, opts: YAML.DocumentOptions & YAML.SchemaOptions): JsonValue[] {
+/**
+ * Parses every document of `text` with YAML11 (the `yaml` package, loaded on
+ * first use); throws PatchTextError on a YAML error. Empty documents are
+ * skipped. Internal: exported for the fast path's differential test.
+ */
+export function yaml11Docs(text: string): JsonValue[] {
   const out: JsonValue[] = [];
-  for (const d of YAML.parseAllDocuments(text, opts)) {
+  for (const d of yamlPkg().parseAllDocuments(text, YAML11)) {
     if (d.errors.length > 0) throw new PatchTextError(d.errors[0].message);
     if (d.contents === null) continue;
-    out.push(d.toJS({ maxAliasCount: 1000 }) as JsonValue);
+    try {
+      out.push(d.toJS({ maxAliasCount: 1000 }) as JsonValue);
+    } catch (e) {
+      // toJS throws plain Errors (a `<<` merge of a scalar, the alias cap): a patch text error like any other.
+      throw new PatchTextError((e as Error).message.split('\n')[0]);
+    }
   }
   return out;
+}
+
+/** A string YAML 1.1 reads as itself when written plain: no 1.1 word, number, date or special (both the `yaml` package's and go-yaml v2's). */
+function plainInYaml11(s: string): boolean {
+  return !isAmbiguousInYaml11(s) && !YAML_PKG_11_TESTS.some((re) => re.test(s));
+}
+
+/** True when every key and string of `v` reads the same in YAML 1.1, and `v` holds no number (their spellings differ: `0o17`, `e5`, 2^53+). */
+function sameInYaml11(v: JsonValue): boolean {
+  if (typeof v === 'string') return plainInYaml11(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return false;
+  if (Array.isArray(v)) return v.every(sameInYaml11);
+  if (isObject(v)) return Object.keys(v).every((k) => plainInYaml11(k) && sameInYaml11(v[k]));
+  return true; // null, true, false: spelled alike in both
+}
+
+/**
+ * The first document of a YAML op list read by the go-yaml v3 fast reader
+ * (src/kube/yaml-stream.ts), when YAML 1.1 provably reads the same; undefined
+ * otherwise (the caller then loads the `yaml` package). The two readers differ
+ * only on plain scalars that 1.1 types and v3 keeps as strings (`yes`, `off`,
+ * `e5`, dates, ...) or spells as other numbers (`0o17`, huge ints): so every
+ * key and string must be plain in 1.1 (a quoted `"yes"` also falls back:
+ * needless but safe), no number may occur, and the first document must be the
+ * stream's first (empty or `null` documents are skipped differently). A
+ * document that is not a list is returned as read (it is refused either way). Internal:
+ * exported for the differential test.
+ */
+export function fastOpList(text: string): JsonValue | undefined {
+  let docs;
+  try {
+    docs = parseManifestsFast(text);
+  } catch {
+    return undefined;
+  }
+  const first = docs?.[0];
+  if (first === undefined || first.docNumber !== 1) return undefined;
+  // Both readers build the same structure: a document that is not a list is
+  // refused alike, whatever its scalars (a strategic-merge text tried as JSON6902).
+  if (!Array.isArray(first.value)) return first.value;
+  return sameInYaml11(first.value) ? first.value : undefined;
 }
 
 /**
@@ -348,7 +400,7 @@ export function parseJson6902(text: string): Json6902Op[] {
       throw new PatchTextError((e as Error).message);
     }
   } else {
-    value = yamlDocs(text, YAML11)[0];
+    value = fastOpList(text) ?? yaml11Docs(text)[0];
   }
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new PatchTextError('a JSON6902 patch must be a list of operations');

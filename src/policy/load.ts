@@ -16,7 +16,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import YAML from 'yaml';
+import { ManifestParseError, parseManifests, type ManifestDoc } from '../kube/yaml-stream.js';
 import schema from './policy.schema.json' with { type: 'json' };
 import { isObject } from '../kube/object.js';
 import { builtinRegistry, type TransformerRegistry } from '../transform/registry.js';
@@ -123,24 +123,19 @@ export function validatePolicyDocument(doc: unknown, source: PolicySource, regis
  * Throws PolicyError.
  */
 export function compilePolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string }): CompiledPolicy[] {
-  let docs;
+  let docs: ManifestDoc[];
   try {
-    docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+    // Read as kustomize reads YAML (go-yaml v3: src/kube/yaml-stream.ts), as
+    // manifests are: duplicate keys, bad aliases and alias bombs are errors.
+    docs = parseManifests(text);
   } catch (e) {
-    throw new PolicyError({ file, document: 0 }, '', `invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+    if (!(e instanceof ManifestParseError)) throw e;
+    throw new PolicyError({ file, document: e.docNumber }, '', `invalid YAML: line ${e.line}, column ${e.col}: ${e.reason}`);
   }
   const out: CompiledPolicy[] = [];
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((d, i) => {
-    const source = { file, document: i + 1 };
-    if (d.errors.length) throw new PolicyError(source, '', `invalid YAML: ${d.errors[0].message.split('\n')[0]}`);
-    let value: unknown;
-    try {
-      value = d.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      // The `yaml` package's alias cap (billion laughs) throws a ReferenceError: a config error like any other.
-      throw new PolicyError(source, '', `invalid YAML: ${(e as Error).message.split('\n')[0]}`);
-    }
+  docs.forEach((d) => {
+    const source = { file, document: d.docNumber };
+    const value: unknown = d.value;
     if (value === null || value === undefined) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
