@@ -4,7 +4,8 @@
  * `kubectl kustomize`. Prints tables and writes JSON to bench/results/.
  *
  * Environment: BENCH_DURATION (s per throughput run, default 5),
- * BENCH_CONNECTIONS (default 50), BENCH_ONLY (comma list of sections:
+ * BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (passes over the webhook
+ * plan, floor included; medians are reported, default 3), BENCH_ONLY (comma list of sections:
  * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name).
  * Loopback only; every load run is bounded in time.
  */
@@ -12,7 +13,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem, release } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
@@ -28,6 +29,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,inprocess,size,list,kustomize').split(','));
 const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
 const POLICY_SETS = {
@@ -104,21 +106,50 @@ async function webhookSection(results) {
     ['platform', 'serve', ['pod', 'configmap256k', 'crd1m']],
     ['full', 'serve', ['pod']],
   ];
-  const rows = [];
-  for (const [set, mode, names] of plan) {
-    const server = await startBenchServer(mode, POLICY_SETS[set] ?? []);
-    try {
-      for (const name of names) {
-        const p = payloads[name];
-        const lat = await measureLatency(server.url, p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 15_000 });
-        const thr = await load(server, p.body, p.connections);
-        rows.push({ scenario: `${set}/${name}`, policies: set, payload: name, requestKiB: kb(p.body.length), ...thr, latencyUs: { p50: r0(lat.p50), p99: r0(lat.p99), p999: r0(lat.p999), n: lat.n }, responseBytes: lat.responseBytes, statuses: lat.statuses });
-        process.stderr.write(`  ${set}/${name}: ${thr.reqPerSec} req/s, p50 ${r0(lat.p50)} µs\n`);
+  // ROUNDS passes over the whole plan, floor included: each ratio compares
+  // medians of runs taken minutes apart on the same machine, not one run of
+  // each (this VM's throughput drifts by 10% from minute to minute).
+  const runs = new Map();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [set, mode, names] of plan) {
+      const server = await startBenchServer(mode, POLICY_SETS[set] ?? []);
+      try {
+        for (const name of names) {
+          const p = payloads[name];
+          const lat = await measureLatency(server.url, p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 15_000 });
+          const thr = await load(server, p.body, p.connections);
+          const key = `${set}/${name}`;
+          if (!runs.has(key)) runs.set(key, []);
+          runs.get(key).push({ set, name, p, lat, thr });
+          process.stderr.write(`  round ${round}/${ROUNDS} ${key}: ${thr.reqPerSec} req/s, p50 ${r0(lat.p50)} µs\n`);
+        }
+      } finally {
+        await server.stop();
       }
-    } finally {
-      await server.stop();
     }
   }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const rows = [...runs].map(([scenario, rs]) => {
+    const { set, name, p } = rs[0];
+    const m = (f) => median(rs.map(f));
+    return {
+      scenario, policies: set, payload: name, requestKiB: kb(p.body.length),
+      connections: rs[0].thr.connections,
+      reqPerSec: m((r) => r.thr.reqPerSec),
+      reqPerSecRuns: rs.map((r) => r.thr.reqPerSec),
+      non2xx: rs.reduce((n, r) => n + r.thr.non2xx, 0),
+      errors: rs.reduce((n, r) => n + r.thr.errors, 0),
+      cpuUsPerReq: m((r) => r.thr.cpuUsPerReq),
+      rssMiB: m((r) => r.thr.rssMiB),
+      maxRssMiB: Math.max(...rs.map((r) => r.thr.maxRssMiB)),
+      // The worst stall of any round, not a median: the target is a maximum.
+      eventLoopMaxMs: Math.max(...rs.map((r) => r.thr.eventLoopMaxMs)),
+      eventLoopP99Ms: m((r) => r.thr.eventLoopP99Ms),
+      latencyUs: { p50: r0(m((r) => r.lat.p50)), p99: r0(m((r) => r.lat.p99)), p999: r0(m((r) => r.lat.p999)), n: rs.reduce((n, r) => n + r.lat.n, 0) },
+      responseBytes: rs[0].lat.responseBytes,
+      statuses: [...new Set(rs.flatMap((r) => r.lat.statuses))],
+    };
+  });
   for (const row of rows) {
     const floor = rows.find((r) => r.scenario === `floor/${row.payload}`);
     row.ratioToFloor = { throughput: Math.round((row.reqPerSec / floor.reqPerSec) * 100) / 100, p99: Math.round((row.latencyUs.p99 / floor.latencyUs.p99) * 100) / 100 };
@@ -246,7 +277,7 @@ function kustomizeSection(results) {
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
-  settings: { durationS: DURATION, connections: CONNECTIONS },
+  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS },
 };
 console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}`);
 if (ONLY.has('webhook')) await webhookSection(results);
@@ -260,6 +291,6 @@ if (ONLY.has('list')) listSection(results);
 if (ONLY.has('kustomize')) kustomizeSection(results);
 mkdirSync(join(here, 'results'), { recursive: true });
 results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 10) / 10);
-const out = join(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
+const out = resolve(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nresults: ${out}`);
