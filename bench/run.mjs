@@ -3,9 +3,10 @@
  * in one run, plus a size sweep, a list sweep and `run` against
  * `kubectl kustomize`. Prints tables and writes JSON to bench/results/.
  *
- * Environment: BENCH_DURATION (s per throughput run, default 5),
- * BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (passes over the webhook
- * plan, floor included; medians are reported, default 3), BENCH_ONLY (comma list of sections:
+ * Environment: BENCH_DURATION (s per throughput run, default 3),
+ * BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (runs of each webhook
+ * scenario, alternated with as many floor runs; medians are reported, default
+ * 5), BENCH_ONLY (comma list of sections:
  * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name).
  * Loopback only; every load run is bounded in time.
  */
@@ -27,9 +28,9 @@ import { parseManifests } from '../dist/kube/yaml-stream.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,inprocess,size,list,kustomize').split(','));
 const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
 const POLICY_SETS = {
@@ -100,37 +101,23 @@ async function webhookSection(results) {
   };
   for (const p of Object.values(payloads)) p.body = body(p.obj);
   const plan = [
-    ['floor', 'floor', ['pod', 'configmap8k', 'configmap256k', 'crd1m']],
-    ['none', 'serve', ['pod']],
-    ['unmatched', 'serve', ['configmap8k']],
-    ['platform', 'serve', ['pod', 'configmap256k', 'crd1m']],
-    ['full', 'serve', ['pod']],
+    ['none', ['pod']],
+    ['unmatched', ['configmap8k']],
+    ['platform', ['pod', 'configmap256k', 'crd1m']],
+    ['full', ['pod']],
   ];
-  // ROUNDS passes over the whole plan, floor included: each ratio compares
-  // medians of runs taken minutes apart on the same machine, not one run of
-  // each (this VM's throughput drifts by 10% from minute to minute).
-  const runs = new Map();
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const [set, mode, names] of plan) {
-      const server = await startBenchServer(mode, POLICY_SETS[set] ?? []);
-      try {
-        for (const name of names) {
-          const p = payloads[name];
-          const lat = await measureLatency(server.url, p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 15_000 });
-          const thr = await load(server, p.body, p.connections);
-          const key = `${set}/${name}`;
-          if (!runs.has(key)) runs.set(key, []);
-          runs.get(key).push({ set, name, p, lat, thr });
-          process.stderr.write(`  round ${round}/${ROUNDS} ${key}: ${thr.reqPerSec} req/s, p50 ${r0(lat.p50)} µs\n`);
-        }
-      } finally {
-        await server.stop();
-      }
-    }
-  }
+  // The floor runs for the whole section, next to each policy server, and every
+  // scenario alternates floor and server runs (ROUNDS of each, the order
+  // flipped every round): a ratio compares runs taken seconds apart. This VM's
+  // throughput drifts ~10% from minute to minute, which one floor pass at the
+  // start turned into ratios from 0.88 to 1.03 for the same build.
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const rows = [...runs].map(([scenario, rs]) => {
-    const { set, name, p } = rs[0];
+  const measure = async (server, p) => {
+    const lat = await measureLatency(server.url, p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 15_000 });
+    const thr = await load(server, p.body, p.connections);
+    return { lat, thr };
+  };
+  const summarize = (scenario, set, name, p, rs) => {
     const m = (f) => median(rs.map(f));
     return {
       scenario, policies: set, payload: name, requestKiB: kb(p.body.length),
@@ -142,18 +129,50 @@ async function webhookSection(results) {
       cpuUsPerReq: m((r) => r.thr.cpuUsPerReq),
       rssMiB: m((r) => r.thr.rssMiB),
       maxRssMiB: Math.max(...rs.map((r) => r.thr.maxRssMiB)),
-      // The worst stall of any round, not a median: the target is a maximum.
+      // The worst stall of any run, not a median: the target is a maximum.
       eventLoopMaxMs: Math.max(...rs.map((r) => r.thr.eventLoopMaxMs)),
       eventLoopP99Ms: m((r) => r.thr.eventLoopP99Ms),
       latencyUs: { p50: r0(m((r) => r.lat.p50)), p99: r0(m((r) => r.lat.p99)), p999: r0(m((r) => r.lat.p999)), n: rs.reduce((n, r) => n + r.lat.n, 0) },
       responseBytes: rs[0].lat.responseBytes,
       statuses: [...new Set(rs.flatMap((r) => r.lat.statuses))],
     };
-  });
-  for (const row of rows) {
-    const floor = rows.find((r) => r.scenario === `floor/${row.payload}`);
-    row.ratioToFloor = { throughput: Math.round((row.reqPerSec / floor.reqPerSec) * 100) / 100, p99: Math.round((row.latencyUs.p99 / floor.latencyUs.p99) * 100) / 100 };
+  };
+  const floor = await startBenchServer('floor');
+  const floorRuns = new Map();
+  const rows = [];
+  try {
+    for (const [set, names] of plan) {
+      const server = await startBenchServer('serve', POLICY_SETS[set] ?? []);
+      try {
+        for (const name of names) {
+          const p = payloads[name];
+          const ours = [];
+          const theirs = [];
+          for (let round = 1; round <= ROUNDS; round++) {
+            const order = round % 2 ? [[floor, theirs], [server, ours]] : [[server, ours], [floor, theirs]];
+            for (const [srv, into] of order) into.push(await measure(srv, p));
+            process.stderr.write(`  ${set}/${name} round ${round}/${ROUNDS}: ${ours.at(-1).thr.reqPerSec} req/s (floor ${theirs.at(-1).thr.reqPerSec})\n`);
+          }
+          const row = summarize(`${set}/${name}`, set, name, p, ours);
+          const paired = summarize(`floor/${name}`, 'floor', name, p, theirs);
+          row.ratioToFloor = {
+            throughput: Math.round((row.reqPerSec / paired.reqPerSec) * 100) / 100,
+            p99: Math.round((row.latencyUs.p99 / paired.latencyUs.p99) * 100) / 100,
+          };
+          row.floorReqPerSecRuns = paired.reqPerSecRuns;
+          rows.push(row);
+          if (!floorRuns.has(name)) floorRuns.set(name, []);
+          floorRuns.get(name).push(...theirs);
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await floor.stop();
   }
+  const floorRows = [...floorRuns].map(([name, rs]) => ({ ...summarize(`floor/${name}`, 'floor', name, payloads[name], rs), ratioToFloor: { throughput: 1, p99: 1 } }));
+  rows.unshift(...floorRows);
   results.webhook = rows;
   console.log('\nWebhook (HTTPS keep-alive; throughput with autocannon, latency on one connection)');
   console.table(rows.map((r) => ({
