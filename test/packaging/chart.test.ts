@@ -157,6 +157,20 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.equal(noCluster.spec.template.spec.automountServiceAccountToken, false)
 })
 
+t.test('clientAuth: --client-ca from a Secret, only when enabled', async (t) => {
+  const [off] = byKind(renderObjects(chart), 'Deployment')
+  t.notOk(off.spec.template.spec.containers[0].args.some((a: string) => a.startsWith('--client-ca')), 'off by default')
+  t.notOk(off.spec.template.spec.volumes.some((v: Dict) => v.name === 'client-ca'))
+  const [dep] = byKind(renderObjects(chart, { values: { clientAuth: { enabled: true, caSecretName: 'apiserver-client-ca', caKey: 'bundle.pem' } } }), 'Deployment')
+  const pod = dep.spec.template.spec
+  t.ok(pod.containers[0].args.includes('--client-ca=/etc/kube-postrender/client-ca/bundle.pem'), 'flag')
+  t.same(pod.volumes.find((v: Dict) => v.name === 'client-ca').secret, { secretName: 'apiserver-client-ca' }, 'volume')
+  t.same(pod.containers[0].volumeMounts.find((m: Dict) => m.name === 'client-ca'), { name: 'client-ca', mountPath: '/etc/kube-postrender/client-ca', readOnly: true }, 'mount')
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(read('values.schema.json')))
+  t.notOk(validate({ ...values, clientAuth: { enabled: true } }), 'enabled without a Secret is rejected')
+  t.ok(validate({ ...values, clientAuth: { enabled: true, caSecretName: 'x' } }), 'enabled with a Secret')
+})
+
 t.test('policies ConfigMap, PDB, HPA and the helm test hook', async (t) => {
   const objs = renderObjects(chart, { values: { autoscaling: { enabled: true }, policies: { 'platform.yaml': 'kind: ClusterPostRenderPolicy\n' } } })
   t.same(byKind(objs, 'ConfigMap')[0].data, { 'platform.yaml': 'kind: ClusterPostRenderPolicy\n' })
