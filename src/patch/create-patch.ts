@@ -132,6 +132,21 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   }
 }
 
+/** True when each `a[i]` is `b[i]`, or both are maps with equal values in every key field. */
+function samePositions(a: readonly JsonValue[], b: readonly JsonValue[], keys: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (!isObject(x) || !isObject(y)) return false;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j] as string;
+      if (x[k] !== y[k]) return false;
+    }
+  }
+  return true;
+}
+
 /** The key fields of a list's items, or undefined for a list diffed by index. */
 function listKeys(schema: Schema, meta: FieldMeta | undefined): readonly string[] | undefined {
   if (schema.byName) return ['name'];
@@ -189,7 +204,11 @@ function itemKeys(list: readonly JsonValue[], keys: readonly string[], byName: b
 function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
   const keys = listKeys(schema, meta);
   const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? { def: meta.ref } : NO_SCHEMA;
-  if (keys) {
+  // When every item of `a` sits at its own index in `b` with the same key
+  // (appends, and items changed in place: what transformers and injectors
+  // do), the keyed diff keeps them all and adds the rest at their indexes,
+  // which is exactly the positional diff below: no key sets to build.
+  if (keys && !(a.length <= b.length && samePositions(a, b, keys))) {
     const ka = itemKeys(a, keys, !!schema.byName);
     const kb = ka && itemKeys(b, keys, !!schema.byName);
     if (ka && kb) {
