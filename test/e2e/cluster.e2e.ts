@@ -141,10 +141,22 @@ async function suite(cluster: Cluster): Promise<void> {
   async function getPolicy(name: string): Promise<Obj & { status?: { conditions?: { type: string; status: string; reason?: string; message?: string; observedGeneration?: number }[]; observedGeneration?: number } }> {
     return call(`get policy ${name}`, custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies', name }));
   }
+  /**
+   * GET, then PUT with that resourceVersion; on 409 Conflict, again (as
+   * client-go's RetryOnConflict): the webhook writes the policy's status
+   * concurrently, which bumps its resourceVersion between our GET and PUT.
+   */
   async function replacePolicy(name: string, next: Obj): Promise<void> {
-    const cur = await getPolicy(name);
-    const body = { ...next, metadata: { ...next.metadata, resourceVersion: (cur.metadata as { resourceVersion?: string }).resourceVersion } };
-    await call(`replace policy ${name}`, custom.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies', name, body }));
+    for (let attempt = 1; ; attempt++) {
+      const cur = await getPolicy(name);
+      const body = { ...next, metadata: { ...next.metadata, resourceVersion: (cur.metadata as { resourceVersion?: string }).resourceVersion } };
+      try {
+        await call(`replace policy ${name}`, custom.replaceClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clusterpostrenderpolicies', name, body }));
+        return;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409 || attempt >= 5) throw e;
+      }
+    }
   }
   function readyCondition(p: Awaited<ReturnType<typeof getPolicy>>): { status: string; reason?: string; message?: string; observedGeneration?: number } | undefined {
     return p.status?.conditions?.find((c) => c.type === 'Ready');
