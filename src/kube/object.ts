@@ -98,7 +98,7 @@ export function isListObject(obj: JsonObject): boolean {
 /**
  * Deep copy of a JSON value: new arrays and plain objects all the way down,
  * primitives (`bigint` included) shared. A key `__proto__` is copied as an own
- * data property. About 5x faster than `structuredClone` on a 10 KB Pod (no
+ * data property (setOwn). About 5x faster than `structuredClone` on a 10 KB Pod (no
  * serialisation round trip), which matters on the admission path.
  */
 export function deepClone<T extends JsonValue>(v: T): T {
@@ -111,9 +111,7 @@ export function deepClone<T extends JsonValue>(v: T): T {
   const out: JsonObject = {};
   for (const k in v) {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    const x = deepClone((v as JsonObject)[k]);
-    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
-    else out[k] = x;
+    setOwn(out, k, deepClone((v as JsonObject)[k]));
   }
   return out as T;
 }

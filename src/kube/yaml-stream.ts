@@ -26,7 +26,7 @@ import { createRequire } from 'node:module';
 import { Schema, Type, loadAll } from 'js-yaml';
 import type { State as JsYamlState } from 'js-yaml';
 import type { Alias, LineCounter, Node as YamlNode, Pair, Scalar, ScalarTag, Tags } from 'yaml';
-import { isObject, metadataOf, type JsonObject, type JsonValue } from './object.js';
+import { isObject, metadataOf, setOwn, type JsonObject, type JsonValue } from './object.js';
 import { BLANK_LINE, NEEDS_ESCAPES, doubleQuote, emitDocument, isAmbiguousInYaml11 } from './yaml-print.js';
 
 export { doubleQuote, isAmbiguousInYaml11 } from './yaml-print.js';
@@ -162,11 +162,6 @@ const CHECKED_TAGS: Record<string, (v: JsonValue) => boolean> = {
   'tag:yaml.org,2002:float': (v) => typeof v === 'number' || typeof v === 'bigint',
 };
 
-/** `obj[k] = v` as an own data property, also for the key `__proto__`. */
-function setOwn(obj: JsonObject, k: string, v: JsonValue): void {
-  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else obj[k] = v;
-}
 
 // ---------------------------------------------------------------------------
 // Reference reader: the `yaml` package

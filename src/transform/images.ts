@@ -61,8 +61,8 @@ export function updateImage(image: string, e: ImageEntry, matches: (s: string) =
 
 const TAG_CLASS = '[a-zA-Z0-9_.{}-]';
 
-/** What may follow the name in a matched image: `(:TAG*)?(@sha256:TAG*)?$` (linear: no nested quantifiers). */
-const IMAGE_SUFFIX = /^(?::[a-zA-Z0-9_.{}-]*)?(?:@sha256:[a-zA-Z0-9_.{}-]*)?$/;
+/** What may follow the name in a matched image, as in the RE2 pattern below (linear: no nested quantifiers). */
+const IMAGE_SUFFIX = new RegExp(`^(?::${TAG_CLASS}*)?(?:@sha256:${TAG_CLASS}*)?$`);
 /** Image names whose only regex syntax is `.` (registry hosts, `quay.io/org/app`): most names. */
 const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
 /** ASCII without line breaks: where a one-UTF-16-unit `.` is exactly RE2's one-code-point `.`. */
