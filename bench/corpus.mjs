@@ -1,5 +1,5 @@
 /**
- * Bench inputs built from the shared corpus: AdmissionReview bodies (a Pod from
+ * Bench inputs built from the corpus (test/data/corpus): AdmissionReview bodies (a Pod from
  * a Deployment's template, a large ConfigMap, a ~1 MB CRD), size-sweep objects
  * and list-sweep pairs. Everything is deterministic (no randomness), so two runs
  * measure the same bytes.
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseManifests } from '../dist/kube/yaml-stream.js';
 
 /** The argo-cd install stream: 59 objects, 1.9 MB. */
-export const ARGO_CD = '/work/shared/corpus/argo-cd-install.yaml';
+export const ARGO_CD = new URL('../test/data/corpus/argo-cd-install.yaml', import.meta.url).pathname;
 
 const toJson = (v) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)));
 

@@ -6,7 +6,7 @@
 // x-kubernetes-group-version-kind for the roots). See docs/patch-metadata.md.
 //
 // Usage: node scripts/gen-k8s-patch-meta.mjs [swaggerPath] [--stdout]
-//   swaggerPath defaults to ../shared/k8s/swagger.json (relative to the repo root).
+//   swaggerPath defaults to test/data/k8s/swagger.json (relative to the repo root).
 //
 // Only definitions reachable from a GVK root are kept, and only the fields that
 // matter to a strategic merge: fields carrying list/patch metadata, and object,
@@ -137,7 +137,7 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain) {
   const args = process.argv.slice(2);
   const toStdout = args.includes('--stdout');
-  const swaggerPath = resolve(root, args.find((a) => !a.startsWith('--')) ?? '../shared/k8s/swagger.json');
+  const swaggerPath = resolve(root, args.find((a) => !a.startsWith('--')) ?? 'test/data/k8s/swagger.json');
   const swagger = JSON.parse(readFileSync(swaggerPath, 'utf8'));
   const text = render(buildTable(swagger), relative(root, swaggerPath));
   if (toStdout) process.stdout.write(text);

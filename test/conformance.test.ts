@@ -1,6 +1,6 @@
 /**
  * The tap twin of `../shared/tools/conformance-score`: every case in
- * `../shared/conformance/cases` runs `node dist/cli/main.js run -c
+ * `test/data/conformance/cases` runs `node dist/cli/main.js run -c
  * <case>/kustomization.yaml` in the case directory with `input.yaml` on stdin,
  * and is judged exactly as the scorer judges it (see test/helpers/yaml11.ts).
  * `npm test` builds dist/ before tap runs; a missing CLI is a failure.

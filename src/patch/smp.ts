@@ -2,7 +2,7 @@
  * Strategic merge patch with Kubernetes patch metadata.
  *
  * Rationale. The semantics are kustomize v5.5's (kyaml `merge2` with
- * ListIncreaseDirection=Prepend), pinned by `../shared/conformance`:
+ * ListIncreaseDirection=Prepend), pinned by the conformance cases (`test/data/conformance`):
  * - merged keyed lists (and primitive lists with a `merge` strategy, such as
  *   `metadata.finalizers`) put the patch's elements first, in patch order, then
  *   the base-only elements in base order (finding 1);

@@ -7,7 +7,7 @@ import type { AdmissionReviewResponse, ReviewResult } from '../../src/admission/
 import type { JsonObject, KubeObject } from '../../src/kube/object.js';
 import { fakePolicies, fakeTransform, LABEL } from './fake-policies.js';
 
-const DIR = '/work/shared/admission/recorded';
+const DIR = new URL('../data/admission/recorded', import.meta.url).pathname;
 interface Recorded { path: string; headers: Record<string, string>; review: JsonObject }
 const recorded = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()
   .map((f) => ({ file: f, rec: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Recorded }));

@@ -17,12 +17,12 @@ const refresh = process.env.REFRESH_GOLDEN === 'true';
 const cases = [
   {
     name: 'blackbox-exporter',
-    manifests: resolve(repo, '../shared/corpus/kube-prometheus/blackboxExporter-deployment.yaml'),
+    manifests: resolve(repo, 'test/data/corpus/kube-prometheus/blackboxExporter-deployment.yaml'),
     config: ['examples/platform-policy.yaml', 'examples/policies/disallow-latest-tag', 'examples/policies/require-labels', 'examples/policies/require-resource-limits'].map((p) => join(repo, p)),
   },
   {
     name: 'descheduler-cronjob',
-    manifests: resolve(repo, '../shared/corpus/descheduler-cronjob.yaml'),
+    manifests: resolve(repo, 'test/data/corpus/descheduler-cronjob.yaml'),
     config: ['examples/platform-policy.yaml', 'examples/policies/require-run-as-non-root'].map((p) => join(repo, p)),
   },
 ];

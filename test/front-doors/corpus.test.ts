@@ -1,5 +1,5 @@
 /**
- * The main job on real input: every file of ../shared/corpus goes through
+ * The main job on real input: every file of test/data/corpus goes through
  * `kube-postrender run` with the example platform policy: exit 0, the same
  * number of objects out as in, input order kept, and a second pass over the
  * output changes nothing (idempotence: the API server may re-invoke us).
@@ -13,7 +13,7 @@ import { deepEqual, isListObject, isObject, type JsonValue } from '../../src/kub
 import { loadPolicies } from '../../src/policy/load.js';
 import { renderManifests } from '../../src/policy/render.js';
 import { REPO_ROOT } from '../helpers/cases.js';
-import { CORPUS_DIR, corpusFiles, noCorpus } from '../helpers/corpus.js';
+import { CORPUS_DIR, corpusFiles } from '../helpers/corpus.js';
 
 const bin = join(REPO_ROOT, 'dist/cli/main.js');
 const policy = join(REPO_ROOT, 'examples/platform-policy.yaml');
@@ -30,7 +30,7 @@ function key(v: JsonValue): string {
   return `${String(v.apiVersion)}/${String(v.kind)}/${String(m.namespace ?? '')}/${String(m.name ?? '')}`;
 }
 
-t.test('corpus through run with the platform policy', { skip: noCorpus }, async (t) => {
+t.test('corpus through run with the platform policy', async (t) => {
   const files = corpusFiles();
   t.ok(files.length >= 30, `corpus has ${files.length} files`);
   const set = loadPolicies([policy]).set;

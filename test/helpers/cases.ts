@@ -1,16 +1,16 @@
 /**
- * The conformance corpus (`../shared/conformance/cases`, relative to the repo
- * root): one directory per case, see that folder's README.
+ * The kustomize conformance cases (`test/data/conformance/cases`, copied from
+ * `../shared/conformance` by `npm run sync-testdata`): one directory per case,
+ * see that folder's README.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { dataPath, REPO_ROOT } from './testdata.js';
 
-/** The repository root (this file is `test/helpers/cases.ts`). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 
-/** Where the cases live, whether or not the folder exists. */
-export const CASES_DIR = resolve(REPO_ROOT, '..', 'shared', 'conformance', 'cases');
+/** Where the cases live (throws when the folder is missing: a suite never skips for lack of data). */
+export const CASES_DIR = dataPath('conformance', 'cases');
 
 /** One conformance case. */
 export interface ConformanceCase {
@@ -28,10 +28,10 @@ export interface ConformanceCase {
 
 /**
  * Every case directory holding a `kustomization.yaml`, sorted by name (as the
- * scorer walks them). Returns [] when the folder does not exist.
+ * scorer walks them). Throws when the folder does not exist.
  */
 export function loadCases(root: string = CASES_DIR): ConformanceCase[] {
-  if (!existsSync(root)) return [];
+  if (!existsSync(root)) throw new Error(`conformance cases missing: ${root}`);
   return readdirSync(root)
     .sort()
     .map((name) => join(root, name))

@@ -1,17 +1,15 @@
 /**
- * The corpus of real rendered manifests (../shared/corpus) for tests.
+ * The corpus of real rendered manifests (`test/data/corpus`, copied from
+ * `../shared/corpus` with its SOURCES.md and license) for tests.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseManifests } from '../../src/kube/yaml-stream.js';
 import { isListObject, isObject, type JsonObject, type JsonValue } from '../../src/kube/object.js';
-import { REPO_ROOT } from './cases.js';
+import { dataPath } from './testdata.js';
 
-/** ../shared/corpus, beside the repository. */
-export const CORPUS_DIR = resolve(REPO_ROOT, '..', 'shared', 'corpus');
-
-/** A tap `skip` value: a reason when the corpus is absent, else false. */
-export const noCorpus: string | false = !existsSync(CORPUS_DIR) && 'no ../shared/corpus';
+/** `test/data/corpus` (throws when missing: the corpus suites never skip). */
+export const CORPUS_DIR = dataPath('corpus');
 
 /** Every .yaml file under the corpus, sorted. */
 export function corpusFiles(): string[] {

@@ -15,7 +15,7 @@ import {
   ManifestParseError, parseManifests, parseManifestsFast, parseManifestsSlow, printManifests, printManifestsSlow, type ManifestDoc,
 } from '../../src/kube/yaml-stream.js';
 import type { JsonObject, JsonValue } from '../../src/kube/object.js';
-import { corpusFiles, noCorpus } from '../helpers/corpus.js';
+import { corpusFiles } from '../helpers/corpus.js';
 import { loadCases, REPO_ROOT } from '../helpers/cases.js';
 import { firstDifference, parsePyYaml, parseYaml11, pyYamlAvailable, type Yaml11Value } from '../helpers/yaml11.js';
 
@@ -63,7 +63,7 @@ function checkParse(t: Test, text: string, label = show(text).slice(0, 70)): Out
 }
 
 t.test('differential: every corpus file and conformance input reads the same on both paths', async (t) => {
-  const files = noCorpus ? [] : corpusFiles();
+  const files = corpusFiles();
   for (const f of files) {
     const { fast, error } = checkParse(t, readFileSync(f, 'utf8'), f.slice(REPO_ROOT.length - 4));
     t.notOk(error, `${f}: reads`);

@@ -1,4 +1,4 @@
-// Table test over the strategic-merge conformance cases of ../shared/conformance:
+// Table test over the strategic-merge conformance cases of test/data/conformance:
 // every case whose kustomization only holds strategic merge patches
 // (`patches` / `patchesStrategicMerge`) with simple targets is replayed here with
 // strategicMerge() alone. Target selection beyond kind/name/group/version and
@@ -12,7 +12,7 @@ import { deepEqual, isObject, metaMap, metaString } from '../../src/kube/object.
 import type { JsonObject } from '../../src/kube/object.js';
 import { PatchError, strategicMerge } from '../../src/patch/smp.js';
 
-const CASES = new URL('../../../shared/conformance/cases/', import.meta.url).pathname;
+const CASES = new URL('../data/conformance/cases/', import.meta.url).pathname;
 
 interface Target { group?: string; version?: string; kind?: string; name?: string; labelSelector?: string }
 interface Step { patch: JsonObject; target?: Target }

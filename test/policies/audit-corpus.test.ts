@@ -1,5 +1,5 @@
 /**
- * Audit mode over the whole shared corpus: the platform policy and every
+ * Audit mode over the whole corpus (test/data/corpus): the platform policy and every
  * example policy, switched to `mode: Audit`, produce zero patches and zero
  * denials, through `run` (renderManifests) and `/mutate` (review); and the
  * `[audit]` warnings list exactly what Enforce mode would have done (each
@@ -18,7 +18,7 @@ import { createPolicySet } from '../../src/policy/compile.js';
 import { admissionReview, policyLoadOptions } from './helpers.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const corpus = resolve(repo, '../shared/corpus');
+const corpus = resolve(repo, 'test/data/corpus');
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).sort().flatMap((f) => {

@@ -22,7 +22,7 @@ ${resources ? `  match:\n    resources: ${resources}\n` : ''}  transformers:
     validate: {expression: "false", message: "no"}
 `;
 
-const status = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'admission', 'recorded', '015-mutate-Deployment-status-UPDATE-frontend.json'), 'utf8')).review as JsonObject;
+const status = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'data', 'admission', 'recorded', '015-mutate-Deployment-status-UPDATE-frontend.json'), 'utf8')).review as JsonObject;
 const plain = structuredClone(status);
 delete (plain.request as JsonObject).subResource;
 

@@ -4,7 +4,7 @@ import { buildApp } from '../../src/server/app.js';
 import type { PolicySet } from '../../src/policy/types.js';
 import { fakePolicies } from '../admission/fake-policies.js';
 
-const recorded = JSON.parse(readFileSync('/work/shared/admission/recorded/124-mutate-Pod-CREATE-bare.json', 'utf8')) as {
+const recorded = JSON.parse(readFileSync(new URL('../data/admission/recorded/', import.meta.url).pathname + '124-mutate-Pod-CREATE-bare.json', 'utf8')) as {
   review: { request: { uid: string } };
 };
 const good = JSON.stringify(recorded.review);

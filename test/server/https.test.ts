@@ -5,7 +5,7 @@ import { connect } from 'node:tls';
 import { startServer } from '../../src/server/start.js';
 import { fakePolicies } from '../admission/fake-policies.js';
 
-const recorded = JSON.parse(readFileSync('/work/shared/admission/recorded/104-mutate-Pod-CREATE-loadgenerator-7748cb8cf4-x.json', 'utf8')) as {
+const recorded = JSON.parse(readFileSync(new URL('../data/admission/recorded/', import.meta.url).pathname + '104-mutate-Pod-CREATE-loadgenerator-7748cb8cf4-x.json', 'utf8')) as {
   review: { request: { uid: string } };
 };
 

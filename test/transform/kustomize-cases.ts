@@ -1,6 +1,6 @@
 /**
  * Test helper (not a test file): runs the conformance cases of
- * ../shared/conformance/cases whose kustomization uses only the field-spec
+ * test/data/conformance/cases whose kustomization uses only the field-spec
  * transformers (namespace, labels, commonLabels, commonAnnotations, replicas,
  * images), in kustomize's order (kusttarget.go), and checks the laws.
  */
@@ -16,7 +16,7 @@ import { namespaceTransformer } from '../../src/transform/namespace.js';
 import { replicasTransformer } from '../../src/transform/replicas.js';
 import { ConfigError, makeContext, type Transformer, type TransformContext, type TransformerFactory } from '../../src/transform/types.js';
 
-export const CASES_DIR = new URL('../../../shared/conformance/cases/', import.meta.url).pathname;
+export const CASES_DIR = new URL('../data/conformance/cases/', import.meta.url).pathname;
 
 /** Fields of a kustomization this helper can run; anything else excludes the case. */
 const OURS = ['namespace', 'labels', 'commonLabels', 'commonAnnotations', 'replicas', 'images'];

@@ -17,7 +17,7 @@ import { applyJson6902, parsePatchText, type Json6902Op } from '../../src/patch/
 import { patchesJson6902Transformer, patchesStrategicMergeTransformer, patchTransformer } from '../../src/transform/patch.js';
 import { ConfigError, makeContext, TransformError, type Transformer, type TransformerFactory } from '../../src/transform/types.js';
 
-const CASES_DIR = new URL('../../../shared/conformance/cases/', import.meta.url).pathname;
+const CASES_DIR = new URL('../data/conformance/cases/', import.meta.url).pathname;
 const FIELDS: [string, TransformerFactory][] = [
   ['patchesStrategicMerge', patchesStrategicMergeTransformer],
   ['patches', patchTransformer],

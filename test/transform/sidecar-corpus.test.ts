@@ -1,5 +1,5 @@
 /**
- * The sidecar transformer over the real corpus (../shared/corpus):
+ * The sidecar transformer over the real corpus (test/data/corpus):
  * - idempotence law: injecting into every pod-bearing object, then running
  *   again, changes nothing; the webhook on the injected objects returns no
  *   patch (the API server may re-invoke it); and the webhook's patch applied to
@@ -15,7 +15,7 @@ import { renderManifests, sameManifests } from '../../src/policy/render.js';
 import { review } from '../../src/admission/review.js';
 import { podTemplateLocation, SIDECAR_STATUS_ANNOTATION } from '../../src/transform/sidecar.js';
 import { admit, createReview } from '../helpers/admission.js';
-import { corpusFiles, noCorpus, streamObjects, CORPUS_DIR as corpus } from '../helpers/corpus.js';
+import { corpusFiles, streamObjects, CORPUS_DIR as corpus } from '../helpers/corpus.js';
 import { sidecarPolicies } from '../helpers/sidecar.js';
 import { REPO_ROOT } from '../helpers/cases.js';
 
@@ -57,7 +57,7 @@ function namespaceOf(obj: JsonObject): string {
   return CLUSTER_SCOPED_KINDS.has(String(obj.kind)) ? '' : 'default';
 }
 
-t.test('idempotence over the corpus, at both front doors', { skip: noCorpus }, async (t) => {
+t.test('idempotence over the corpus, at both front doors', async (t) => {
   const set = sidecarPolicies(POLICY);
   let podBearing = 0;
   let injected = 0;
@@ -87,7 +87,7 @@ t.test('idempotence over the corpus, at both front doors', { skip: noCorpus }, a
   t.equal(injected, podBearing, 'every pod-bearing object injected, nothing else');
 });
 
-t.test('examples/sidecar-policy.yaml on the microservices demo: exactly the 12 Deployments', { skip: noCorpus }, async (t) => {
+t.test('examples/sidecar-policy.yaml on the microservices demo: exactly the 12 Deployments', async (t) => {
   const set = sidecarPolicies(readFileSync(join(REPO_ROOT, 'examples/sidecar-policy.yaml'), 'utf8'), 'examples/sidecar-policy.yaml');
   const text = readFileSync(join(corpus, 'microservices-demo-kubernetes-manifests.yaml'), 'utf8');
   const r = renderManifests(text, set, { namespace: 'default' });

@@ -169,7 +169,7 @@ t.test('pod template locations are data', async (t) => {
 });
 
 t.test('the recorded ReplicaSet Pod request, through review()', async (t) => {
-  const recorded = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../../shared/admission/recorded/104-mutate-Pod-CREATE-loadgenerator-7748cb8cf4-x.json'), 'utf8'));
+  const recorded = JSON.parse(readFileSync(resolve(import.meta.dirname, '../data/admission/recorded/104-mutate-Pod-CREATE-loadgenerator-7748cb8cf4-x.json'), 'utf8'));
   const dir = join(fixtures, 'replicaset-pod-recorded');
   const [input] = streamObjects(readFileSync(join(dir, 'input.yaml'), 'utf8'));
   t.same(input, recorded.review.request.object, 'the golden case input is the recorded object');
