@@ -66,6 +66,7 @@ const IMAGE_SUFFIX = new RegExp(`^(?::${TAG_CLASS}*)?(?:@sha256:${TAG_CLASS}*)?$
 /** Image names whose only regex syntax is `.` (registry hosts, `quay.io/org/app`): most names. */
 const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
 /** ASCII without line breaks: where a one-UTF-16-unit `.` is exactly RE2's one-code-point `.`. */
+// eslint-disable-next-line no-control-regex -- the class is every ASCII code unit but \n, control characters included on purpose
 const ASCII_LINE = /^[\x00-\x09\x0b-\x7f]*$/;
 
 /**
