@@ -6,7 +6,9 @@
  */
 import { deepEqual, formatResId, isListObject, isObject, resIdOf, type KubeObject } from '../kube/object.js';
 import { parseManifests } from '../kube/yaml-stream.js';
+import { PolicyError } from '../policy/compile.js';
 import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
+import { flattenPolicyErrors } from '../policy/schema-errors.js';
 import { makeContext } from '../transform/types.js';
 import { defaultLoadOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
@@ -53,7 +55,8 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     try {
       loadPolicies([path], defaultLoadOptions());
     } catch (e) {
-      errors.push(oneLine(e));
+      // Every error of the file at once (schema errors of every document, with "did you mean").
+      errors.push(...(e instanceof PolicyError ? flattenPolicyErrors(e) : [e]).map(oneLine));
     }
   }
   if (errors.length) {

@@ -89,6 +89,14 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (o) => setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output })));
+  program
+    .command('test')
+    .description('run declarative policy tests (postrender-test.yaml files): expected result per policy, rule and resource')
+    .argument('[path...]', 'test files or directories searched for them (default .)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'tap', 'junit']).default('text'))
+    .option('--file-name <name>', 'name of the test files to look for', 'postrender-test.yaml')
+    .option('--fail-only', 'text output: list only the failed checks')
+    .action(async (paths: string[], o) => setCode(await (await import('./test.js')).testCommand({ paths, output: o.output, fileName: o.fileName, failOnly: o.failOnly })));
   return program;
 }
 

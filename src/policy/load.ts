@@ -15,13 +15,14 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { ManifestParseError, parseManifests, type ManifestDoc } from '../kube/yaml-stream.js';
 import schema from './policy.schema.json' with { type: 'json' };
 import { isObject } from '../kube/object.js';
 import { builtinRegistry, type TransformerRegistry } from '../transform/registry.js';
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
 import { compileKustomization, isKustomization } from './kustomization.js';
+import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
 
@@ -34,7 +35,7 @@ let compiledSchema: ValidateFunction | undefined;
 function validateSchema(): ValidateFunction {
   if (compiledSchema === undefined) {
     const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
-    compiledSchema = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    compiledSchema = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
   }
   return compiledSchema;
 }
@@ -82,27 +83,12 @@ export function expandPolicyPath(path: string): string[] {
     .filter((f) => statSync(f).isFile());
 }
 
-/** Converts an ajv error into a dotted JSON path and a reason. */
-function describeSchemaError(e: ErrorObject): { path: string; reason: string } {
-  const segs = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let path = segs.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
-  let reason = e.message ?? 'invalid';
-  if (e.keyword === 'additionalProperties') {
-    const prop = String((e.params as { additionalProperty: string }).additionalProperty);
-    path = path ? `${path}.${prop}` : prop;
-    reason = /^spec\.transformers\[\d+\]$/.test(path.slice(0, path.lastIndexOf('.'))) ? `unknown transformer type "${prop}"` : 'unknown field';
-  } else if (e.keyword === 'enum') {
-    reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (e.keyword === 'const') {
-    reason = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
-  }
-  return { path, reason };
-}
-
 /**
  * Validates one policy document against the JSON Schema. Transformer types
  * registered beyond the built-ins are accepted (their factory validates them).
- * Throws PolicyError with the first error.
+ * Throws PolicyError for one error, PolicyErrors (schema-errors.ts) for
+ * several: every error of the document, each with its path, unknown fields
+ * with a "did you mean".
  */
 export function validatePolicyDocument(doc: unknown, source: PolicySource, registry: TransformerRegistry): void {
   const validate = validateSchema();
@@ -111,11 +97,9 @@ export function validatePolicyDocument(doc: unknown, source: PolicySource, regis
     if (e.keyword !== 'additionalProperties' || !/^\/spec\/transformers\/\d+$/.test(e.instancePath)) return true;
     return !registry.get(String((e.params as { additionalProperty: string }).additionalProperty));
   });
-  if (errors.length === 0) return;
-  // Prefer the deepest error: it names the actual field.
-  errors.sort((a, b) => b.instancePath.length - a.instancePath.length);
-  const { path, reason } = describeSchemaError(errors[0]);
-  throw new PolicyError(source, path, reason);
+  const found = schemaErrors(errors, source, registry.types());
+  if (found.length === 1) throw found[0];
+  if (found.length > 1) throw new PolicyErrors(found);
 }
 
 /**
@@ -133,10 +117,13 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     throw new PolicyError({ file, document: e.docNumber }, '', `invalid YAML: line ${e.line}, column ${e.col}: ${e.reason}`);
   }
   const out: CompiledPolicy[] = [];
-  docs.forEach((d) => {
+  const errors: PolicyError[] = [];
+  const compileDocument = (d: ManifestDoc): void => {
     const source = { file, document: d.docNumber };
     const value: unknown = d.value;
     if (value === null || value === undefined) return;
+    // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
+    if (isObject(value) && value.apiVersion === 'postrender.io/v1alpha1' && value.kind === 'PolicyTest') return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
@@ -150,7 +137,17 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     validatePolicyDocument(value, source, opts.registry);
     const doc = value as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec };
     out.push(compilePolicy(doc, source, opts));
-  });
+  };
+  for (const d of docs) {
+    try {
+      compileDocument(d);
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      errors.push(...flattenPolicyErrors(e)); // every document's errors in one pass
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new PolicyErrors(errors);
   return out;
 }
 

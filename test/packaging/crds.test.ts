@@ -21,6 +21,16 @@ t.test('committed CRDs equal a fresh generation (node scripts/gen-crds.mjs)', as
   for (const [rel, text] of Object.entries(files)) t.equal(readFileSync(join(repo, rel), 'utf8'), text, `${rel} is up to date`)
 })
 
+t.test('the CRDs hold no YAML anchors or aliases (kubectl explain, diff tools and reviewers read them plainly)', async (t) => {
+  for (const [rel, text] of Object.entries(gen(repo))) {
+    for (const doc of YAML.parseAllDocuments(text)) {
+      let nodes = 0
+      YAML.visit(doc, { Node: (_, n) => { if (YAML.isAlias(n) || (n as { anchor?: string }).anchor) nodes++ } })
+      t.equal(nodes, 0, `${rel}: no anchors or aliases`)
+    }
+  }
+})
+
 // structuralProblems lists violations of the structural-schema rules the API server enforces.
 function structuralProblems(s: Dict, path = ''): string[] {
   const p: string[] = []

@@ -142,7 +142,7 @@ t.test('lifecycle of a ClusterPostRenderPolicy', async (t) => {
   const cond = writes[2].status.conditions[0];
   t.equal(cond.status, 'False');
   t.equal(cond.reason, 'Invalid');
-  t.match(cond.message, /^spec\.transformers\[0\]\.labelz: unknown transformer type "labelz"; the last valid version \(generation 2\) stays in effect$/);
+  t.match(cond.message, /^spec\.transformers\[0\]\.labelz: unknown transformer type "labelz" \(did you mean "labels"\?\); the last valid version \(generation 2\) stays in effect$/);
   t.equal(cond.observedGeneration, 3);
   t.equal(source.reconciler.invalidCount(), 1);
   // Status echo of the failure: no second write.
