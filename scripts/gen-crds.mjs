@@ -75,6 +75,9 @@ export function toStructural(node, defs = {}, seen = []) {
   if (out.items) out.items = toStructural(out.items, defs, path)
   // additionalProperties: false is JSON Schema's way to reject unknown fields; the API
   // server prunes them instead and forbids `false` here.
+  // additionalProperties: true beside properties (a Container spec: we check `name`, the API
+  // server the rest) keeps the other fields instead of pruning them.
+  if (out.additionalProperties === true && out.properties) out['x-kubernetes-preserve-unknown-fields'] = true
   if (out.additionalProperties === false || out.additionalProperties === true) delete out.additionalProperties
   else if (out.additionalProperties) out.additionalProperties = toStructural(out.additionalProperties, defs, path)
   if (out.type === 'object' && !out.properties && !out.additionalProperties) {

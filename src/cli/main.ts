@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `kube-postrender` command line (DESIGN.md, "CLI contract"):
- * `run`, `serve`, `check`, `review`. Exit codes: 0 ok, 1 denied or transform
+ * `run`, `serve`, `check`, `review`, `explain`, `test`, `eval`, `completion`
+ * (and `--version`). Exit codes: 0 ok, 1 denied or transform
  * error, 2 usage or config error.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { collect, EXIT, oneLine } from './io.js';
 // Each command's modules load only when it runs: `serve` pulls in the
 // Kubernetes client and fastify, which `run` (a Helm post-renderer started
@@ -26,6 +28,7 @@ function seconds(value: string): number {
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('kube-postrender')
     .description('Helm post-rendering moved into the cluster: kustomize-exact transforms as a mutating admission webhook and a Helm post-renderer')
+    .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version, '-V, --version', 'output the version number')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program
@@ -97,6 +100,24 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--file-name <name>', 'name of the test files to look for', 'postrender-test.yaml')
     .option('--fail-only', 'text output: list only the failed checks')
     .action(async (paths: string[], o) => setCode(await (await import('./test.js')).testCommand({ paths, output: o.output, fileName: o.fileName, failOnly: o.failOnly })));
+  program
+    .command('eval')
+    .description('evaluate a CEL expression in the policy environment (object, oldObject, request, namespaceObject) and print the result as JSON')
+    .requiredOption('-e, --expression <cel>', 'the CEL expression')
+    .option('-f, --file <object>', 'YAML or JSON file holding `object` (- for stdin)')
+    .option('--old-object <file>', 'YAML or JSON file holding `oldObject` (operation then defaults to UPDATE)')
+    .addOption(new Option('--operation <op>', 'request.operation').choices(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']))
+    .option('-n, --namespace <ns>', "namespace of the request (default: the object's)")
+    .option('--namespace-labels <k=v,...>', 'labels of namespaceObject')
+    .action(async (o) => setCode(await (await import('./eval.js')).evalCommand({ expression: o.expression, file: o.file, oldObject: o.oldObject, operation: o.operation, namespace: o.namespace, namespaceLabels: o.namespaceLabels })));
+  program
+    .command('completion')
+    .description('print a shell completion script (bash, zsh or fish)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      process.stdout.write((await import('./completion.js')).completionScript(program, shell));
+      setCode(EXIT.ok);
+    });
   return program;
 }
 

@@ -42,6 +42,7 @@ export function editDistance(a: string, b: string): number {
  * ones (commander's `suggestSimilar` uses a similar bound). Undefined otherwise.
  */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  if (word === '') return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   const limit = Math.max(1, Math.floor(word.length / 3));

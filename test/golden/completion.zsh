@@ -1,0 +1,100 @@
+#compdef kube-postrender
+# zsh completion for kube-postrender: kube-postrender completion zsh > "${fpath[1]}/_kube-postrender"
+_kube_postrender() {
+  local line state
+  _arguments -C '(-h --help)'{-h,--help}'[display help]' '(-V --version)'{-V,--version}'[output the version number]' '1: :->cmd' '*:: :->args'
+  case $state in
+    cmd)
+      local -a commands
+      commands=(
+        'check:validate policies; with -f, also check that every transformer is idempotent on those manifests'
+        'completion:print a shell completion script (bash, zsh or fish)'
+        'eval:evaluate a CEL expression in the policy environment (object, oldObject, request, namespaceObject) and print the result as JSON'
+        'explain:for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results'
+        'review:answer one AdmissionReview (stdin or -f) and print the response'
+        'run:Helm post-renderer: manifests on stdin (or -f) to stdout, transformed'
+        'serve:the mutating/validating admission webhook over HTTPS'
+        'test:run declarative policy tests (postrender-test.yaml files): expected result per policy, rule and resource'
+      )
+      _describe 'command' commands
+      ;;
+    args)
+      case $line[1] in
+        check)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      '(-f --file)'{-f,--file}'[manifests to check idempotence on]:file:_files' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        completion)
+          _arguments \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '1:value:(bash zsh fish)'
+          ;;
+        eval)
+          _arguments \
+      '(-e --expression)'{-e,--expression}'[the CEL expression]:file:_files' \
+      '(-f --file)'{-f,--file}'[YAML or JSON file holding `object` (- for stdin)]:file:_files' \
+      --old-object'[YAML or JSON file holding `oldObject` (operation then defaults to UPDATE)]:file:_files' \
+      --operation'[request.operation]:value:(CREATE UPDATE DELETE CONNECT)' \
+      '(-n --namespace)'{-n,--namespace}'[namespace of the request (default\: the object'\''s)]:file:_files' \
+      --namespace-labels'[labels of namespaceObject]:file:_files' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        explain)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      '(-f --file)'{-f,--file}'[read manifests from this file instead of stdin]:file:_files' \
+      '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        review)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      '(-f --file)'{-f,--file}'[read the AdmissionReview from this file]:file:_files' \
+      --route'[which webhook route to answer as]:value:(mutate validate)' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        run)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      '(-f --file)'{-f,--file}'[read manifests from this file instead of stdin]:file:_files' \
+      '(-n --namespace)'{-n,--namespace}'[namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)]:file:_files' \
+      --namespace-labels'[labels of a namespace not in the stream (repeatable)]:file:_files' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        serve)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      --port'[port]:file:_files' \
+      --host'[address to listen on]:file:_files' \
+      --tls-cert'[serving certificate (PEM)]:file:_files' \
+      --tls-key'[serving key (PEM)]:file:_files' \
+      --client-ca'[CA bundle (PEM)\: admission requests must present a client certificate it signed]:file:_files' \
+      --cluster'[also watch policy CRDs and Namespaces (in-cluster config or KUBECONFIG)]' \
+      --namespace'[the webhook'\''s own namespace, never touched (default $POD_NAMESPACE)]:file:_files' \
+      --allow-insecure-self-signed'[serve the generated self-signed certificate on a non-loopback address]' \
+      --log-level'[log level]:value:(fatal error warn info debug trace silent)' \
+      --shutdown-delay'[after SIGTERM, keep answering (not ready, Connection\: close) this long before closing]:file:_files' \
+      --sample'[print a curl command that sends this AdmissionReview]:file:_files' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        test)
+          _arguments \
+      '(-o --output)'{-o,--output}'[output format]:value:(text tap junit)' \
+      --file-name'[name of the test files to look for]:file:_files' \
+      --fail-only'[text output\: list only the failed checks]' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+      esac
+      ;;
+  esac
+}
+compdef _kube_postrender kube-postrender
