@@ -59,6 +59,8 @@ t.test('every issue policy is present with good and bad fixtures', async (t) => 
     'disallow-latest-tag',
     'disallow-privileged-hostpath',
     'forbid-nodeport-services',
+    'pod-security-baseline',
+    'pod-security-restricted',
     'require-labels',
     'require-resource-limits',
     'require-run-as-non-root',
