@@ -3,7 +3,7 @@
 # package (which ships the official binary) into a cache outside the checkout.
 # Refresh: change NODE_VERSION here and the Dockerfile's base together.
 KPR_NODE_VERSION="${KPR_NODE_VERSION:-24.19.0}"
-kpr_node_dir="${XDG_CACHE_HOME:-$HOME/.cache}/kube-postrender/node-${KPR_NODE_VERSION}"
+kpr_node_dir="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/kube-postrender/node-${KPR_NODE_VERSION}"
 if [ "$("$kpr_node_dir/node_modules/node/bin/node" --version 2>/dev/null)" != "v${KPR_NODE_VERSION}" ]; then
   rm -rf "$kpr_node_dir.tmp"
   mkdir -p "$kpr_node_dir.tmp"
