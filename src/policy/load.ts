@@ -102,6 +102,11 @@ export function validatePolicyDocument(doc: unknown, source: PolicySource, regis
   if (found.length > 1) throw new PolicyErrors(found);
 }
 
+/** True for a `kube-postrender test` document (src/cli/policy-test.ts), which may sit beside its policy. */
+function isPolicyTest(value: unknown): boolean {
+  return isObject(value) && value.apiVersion === 'postrender.io/v1alpha1' && value.kind === 'PolicyTest';
+}
+
 /**
  * Parses and compiles the documents of one policy file (text already read).
  * Throws PolicyError.
@@ -123,7 +128,7 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     const value: unknown = d.value;
     if (value === null || value === undefined) return;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
-    if (isObject(value) && value.apiVersion === 'postrender.io/v1alpha1' && value.kind === 'PolicyTest') return;
+    if (isPolicyTest(value)) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;

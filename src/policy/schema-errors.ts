@@ -68,6 +68,13 @@ function unknownField(parent: string, prop: string, allowed: string[]): string {
   return isType ? `unknown transformer type "${prop}"${hint}` : `unknown field "${prop}"${hint}`;
 }
 
+/** Readable reasons for the keywords whose ajv message is terse, from the error's params. */
+const KEYWORD_REASONS: Record<string, (params: Record<string, unknown>) => string> = {
+  enum: (p) => `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+  const: (p) => `must be ${JSON.stringify(p.allowedValue)}`,
+  required: (p) => `required field "${String(p.missingProperty)}" is missing`,
+};
+
 /**
  * Converts one ajv error (from a validator compiled with `verbose: true`, so
  * `parentSchema` is set) into a dotted JSON path and a reason. `extraTypes`
@@ -81,12 +88,8 @@ export function describeSchemaError(e: ErrorObject, extraTypes: readonly string[
     const allowed = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
     reason = unknownField(path, prop, TRANSFORMER_ENTRY.test(path) ? [...allowed, ...extraTypes] : allowed);
     path = path ? `${path}.${prop}` : prop;
-  } else if (e.keyword === 'enum') {
-    reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (e.keyword === 'const') {
-    reason = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
-  } else if (e.keyword === 'required') {
-    reason = `required field "${String((e.params as { missingProperty: string }).missingProperty)}" is missing`;
+  } else {
+    reason = KEYWORD_REASONS[e.keyword]?.(e.params) ?? reason;
   }
   return { path, reason };
 }
