@@ -15,7 +15,8 @@ import type { AdmissionApiVersion, ParsedReview, ReviewError } from './types.js'
  * field (never its content). Checks: a map; `apiVersion` one of
  * `admission.k8s.io/v1|v1beta1`; `kind: AdmissionReview`; `request` a map with a
  * non-empty string `uid` and a known `operation`; `request.object` and
- * `request.oldObject` absent, null or maps, and `object` a map for CREATE/UPDATE.
+ * `request.oldObject` absent, null or maps, and `object` a map for CREATE/UPDATE;
+ * neither nesting deeper than `MAX_NESTING_DEPTH` (`ERR_TOO_DEEP`).
  */
 export function parseReview(body: unknown): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
   const fail = (code: ReviewError['code'], message: string): { ok: false; error: ReviewError } => ({ ok: false, error: { code, message } });
@@ -34,7 +35,40 @@ export function parseReview(body: unknown): { ok: true; review: ParsedReview } |
   }
   const objErr = checkObjects(req, op as Operation);
   if (objErr) return fail('ERR_OBJECT_NOT_MAP', objErr);
+  for (const field of ['object', 'oldObject', 'options', 'userInfo'] as const) {
+    if (nestingDepth(req[field], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
+      return fail('ERR_TOO_DEEP', `request.${field} nests deeper than ${MAX_NESTING_DEPTH} levels`);
+    }
+  }
   return { ok: true, review: { apiVersion: apiVersion as AdmissionApiVersion, request: toRequest(req, op as Operation), raw: req } };
+}
+
+/**
+ * Most levels of maps and lists an object may nest (the object itself is level
+ * 1). Real objects nest a few dozen levels (a CRD's openAPIV3Schema ~40);
+ * past this a review is refused with `ERR_TOO_DEEP` before any policy runs, so
+ * a recursive transformer or CEL walk can never run out of stack and blame a
+ * rule. (The API server caps JSON nesting at 10,000 when decoding; we cap lower
+ * since no legitimate object comes near.)
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/**
+ * Nesting depth of a JSON value (scalars 0, `{}` 1, `{a: {}}` 2), counted
+ * without recursion; stops counting once past `limit` (returns `limit + 1`).
+ */
+export function nestingDepth(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let max = 0;
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [object, number];
+    if (d > max) max = d;
+    if (max > limit) return limit + 1;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c as object, d + 1]);
+  }
+  return max;
 }
 
 function checkObjects(req: JsonObject, op: Operation): string | undefined {

@@ -95,7 +95,8 @@ export type ReviewErrorCode =
   | 'ERR_NO_REQUEST'
   | 'ERR_NO_UID'
   | 'ERR_OPERATION'
-  | 'ERR_OBJECT_NOT_MAP';
+  | 'ERR_OBJECT_NOT_MAP'
+  | 'ERR_TOO_DEEP';
 
 /** What `review` returns: HTTP status and body to send as JSON. */
 export type ReviewResult =

@@ -10,13 +10,15 @@ import { PolicyError } from '../policy/compile.js';
 import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
 import { flattenPolicyErrors } from '../policy/schema-errors.js';
 import { makeContext } from '../transform/types.js';
-import { defaultLoadOptions } from './policies.js';
+import { defaultLoadOptions, emptySetMessage } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `check`. */
 export interface CheckOptions {
   config: string[];
   file?: string;
+  /** `--allow-empty`: an empty set is valid (otherwise exit 2, "no policies found in ..."). */
+  allowEmpty?: boolean;
 }
 
 /** Lists `transformer` names that are not idempotent on `objects`, one line each. */
@@ -64,6 +66,10 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     return EXIT.usage;
   }
   const loaded = loadPolicies(opts.config, defaultLoadOptions());
+  if (loaded.policies.length === 0 && opts.allowEmpty !== true) {
+    process.stderr.write(`${emptySetMessage(opts.config)}\n`);
+    return EXIT.usage;
+  }
   const lines = [`ok: ${loaded.policies.length} policies from ${loaded.files.length} files: ${loaded.set.names.join(', ')}`];
   if (opts.file !== undefined) {
     let objects: KubeObject[];

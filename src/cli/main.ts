@@ -24,6 +24,12 @@ function seconds(value: string): number {
   return n;
 }
 
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be a whole number from 1 to 100000');
+  return n;
+}
+
 /** Builds the program; `setCode` receives each command's exit code. */
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('kube-postrender')
@@ -38,6 +44,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
     .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
+    .option('--allow-empty', 'run with no policies (default: exit 2, "no policies found in ...")')
     .action(async (o) => {
       const [{ runCommand }, { parseNamespaceLabels }] = await Promise.all([import('./run.js'), import('./policies.js')]);
       let namespaceLabels;
@@ -47,7 +54,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
         process.stderr.write(`${oneLine(e)}\n`);
         return setCode(EXIT.usage);
       }
-      setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels }));
+      setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels, allowEmpty: o.allowEmpty }));
     });
   program
     .command('serve')
@@ -64,11 +71,14 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addOption(new Option('--shutdown-delay <seconds>', 'after SIGTERM, keep answering (not ready, Connection: close) this long before closing').default(5).argParser(seconds))
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
+    .addOption(new Option('--max-in-flight <n>', 'admission requests in flight past which the answer is 429 (Retry-After)').default(32).argParser(count))
+    .addOption(new Option('--max-in-flight-bytes <MiB>', 'request body MiB in flight past which the answer is 429').default(24).argParser(count))
     .action(async (o) =>
       setCode(
         await (await import('./serve.js')).serveCommand({
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
+          inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 },
         }),
       ),
     );
@@ -77,7 +87,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'manifests to check idempotence on')
-    .action(async (o) => setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file })));
+    .option('--allow-empty', 'accept a set of no policies (default: exit 2, "no policies found in ...")')
+    .action(async (o) => setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty })));
   program
     .command('review')
     .description('answer one AdmissionReview (stdin or -f) and print the response')

@@ -31,12 +31,28 @@ export function parseNamespaceLabels(values: string[] = []): Record<string, Reco
 /**
  * Loads the policies of a command (`-c`), or writes the one-line reason (file,
  * document, path) to stderr and returns undefined: the command then exits 2.
+ * `allowEmpty: false` also refuses a set of no policies (`emptySetMessage`);
+ * absent, an empty set is accepted.
  */
-export function loadForCommand(config: string[], extra: Partial<LoadOptions> = {}): LoadedPolicies | undefined {
+export function loadForCommand(config: string[], extra: Partial<LoadOptions> = {}, opts: { allowEmpty?: boolean } = {}): LoadedPolicies | undefined {
+  let loaded: LoadedPolicies;
   try {
-    return loadPolicies(config, defaultLoadOptions(extra));
+    loaded = loadPolicies(config, defaultLoadOptions(extra));
   } catch (e) {
     process.stderr.write(`${oneLine(e)}\n`);
     return undefined;
   }
+  if (opts.allowEmpty === false && loaded.policies.length === 0) {
+    process.stderr.write(`${emptySetMessage(config)}\n`);
+    return undefined;
+  }
+  return loaded;
+}
+
+/**
+ * The one-line refusal of an empty policy set (`run`, `check`): a typo in a
+ * `-c` path or a directory of the wrong shape must not let every object pass.
+ */
+export function emptySetMessage(config: string[]): string {
+  return `kube-postrender: no policies found in ${config.join(', ')} (pass --allow-empty to accept an empty set)`;
 }

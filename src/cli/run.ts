@@ -14,11 +14,13 @@ export interface RunOptions {
   file?: string;
   namespace?: string;
   namespaceLabels?: Record<string, Record<string, string>>;
+  /** `--allow-empty`: run with no policies (otherwise exit 2, "no policies found in ..."). */
+  allowEmpty?: boolean;
 }
 
 /** Runs the post-renderer; returns the exit code. Writes stdout only on success. */
 export async function runCommand(opts: RunOptions): Promise<number> {
-  const loaded = loadForCommand(opts.config);
+  const loaded = loadForCommand(opts.config, {}, { allowEmpty: opts.allowEmpty === true });
   if (!loaded) return EXIT.usage;
   let input: string;
   try {

@@ -22,6 +22,7 @@ import { FilePolicySource, type ReloadEvent } from '../policy/sources/file-sourc
 import { PolicyStore, type SourceName } from '../policy/sources/store.js';
 import { WebhookMetrics } from '../server/metrics.js';
 import { startServer, type RunningServer } from '../server/start.js';
+import type { InFlightLimits } from '../server/limits.js';
 import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
@@ -44,6 +45,8 @@ export interface ServeOptions {
   sample?: string;
   /** `--shutdown-delay`: seconds to keep answering after SIGTERM, not ready and with `Connection: close` (default 5). */
   shutdownDelaySeconds?: number;
+  /** `--max-in-flight`, `--max-in-flight-bytes`: 429 past these (src/server/limits.ts). */
+  inFlight?: InFlightLimits;
 }
 
 /** Default `--shutdown-delay`, in seconds: long enough for endpoints and the API server to stop sending new requests here; well under the default 30 s termination grace period. */
@@ -120,6 +123,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
       notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
       metrics,
+      inFlight: opts.inFlight,
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
         metrics.tlsReloads.inc({ result: ok ? 'success' : 'failure' });

@@ -5,6 +5,7 @@
  */
 import { deepEqual, gvkOf, isObject, metaMap, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
+import { isClusterScopedKind } from '../kube/resources.js';
 import { runChain } from '../transform/pipeline.js';
 import { ConfigError, type FactoryOptions, type Finding, type StreamRequirement, type Transformer, type TransformContext } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
@@ -122,6 +123,8 @@ export function compilePolicy(
   const namespaced = kind === 'PostRenderPolicy';
   if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace');
   const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, opts));
+  const mover = namespaced ? spec.transformers.findIndex((t) => Object.prototype.hasOwnProperty.call(t, 'namespace')) : -1;
+  if (mover >= 0) throw new PolicyError(source, `spec.transformers[${mover}].namespace`, 'a PostRenderPolicy cannot move objects between namespaces');
   const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
     if (!m) return undefined;
     try {
@@ -137,7 +140,10 @@ export function compilePolicy(
   const ownNs = doc.metadata.namespace;
   const subresources = namesSubresources(spec.match);
   const applies = (o: KubeObject, input: EvaluationInput): string => {
-    if (namespaced && input.namespace !== ownNs) return `namespace (a PostRenderPolicy applies only in ${ownNs})`;
+    if (namespaced) {
+      const outside = tenantOutside(o, input, ownNs ?? '');
+      if (outside) return outside;
+    }
     // Subresource requests (status, scale, ...) only for policies that name them (`Deployment/status`).
     if (input.subResource && !subresources) return `subresource ${input.subResource} (name Kind/${input.subResource} in match.resources)`;
     const d = defaults?.(o, input);
@@ -165,6 +171,28 @@ export function compilePolicy(
     applies,
     source,
   };
+}
+
+/**
+ * Why a tenant's (namespaced PostRenderPolicy's) policy cannot apply to an
+ * object, or '' when it may: the object must be in the policy's own
+ * namespace, by the request (`request.namespace` at admission, the effective
+ * namespace at render) and by its own `metadata.namespace` when set, and must
+ * not be cluster-scoped. A Namespace is cluster-scoped although its admission
+ * request carries `request.namespace` = its own name (the API server sets it
+ * so), which would otherwise let a tenant relabel its own Namespace (say
+ * `pod-security.kubernetes.io/enforce: privileged`). Cluster-scoped custom
+ * resources have no request namespace at admission, so they fail the first
+ * check. Secrets and Helm release records of other namespaces are out of
+ * reach by the same checks, whatever the policy opts into.
+ */
+export function tenantOutside(o: KubeObject, input: EvaluationInput, ownNs: string): string {
+  if (input.namespace !== ownNs) return `namespace (a PostRenderPolicy applies only in ${ownNs})`;
+  const { group, kind } = gvkOf(o);
+  if (isClusterScopedKind(group, kind)) return `cluster-scoped ${kind} (a PostRenderPolicy applies only to objects in ${ownNs})`;
+  const objNs = typeof o.metadata === 'object' && o.metadata !== null && !Array.isArray(o.metadata) ? (o.metadata as Record<string, unknown>).namespace : undefined;
+  if (typeof objNs === 'string' && objNs !== '' && objNs !== ownNs) return `namespace (a PostRenderPolicy applies only in ${ownNs})`;
+  return '';
 }
 
 /**

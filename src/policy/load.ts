@@ -6,8 +6,9 @@
  * - a file holding policy documents and/or one Kustomization (multi-document YAML);
  * - a directory holding `kustomization.yaml` (or `.yml`, `Kustomization`): that
  *   Kustomization, as kustomize reads a directory;
- * - any other directory: every `*.yaml` / `*.yml` file in it, sorted by name
- *   (hidden entries skipped, so a mounted ConfigMap's `..data` is not read twice).
+ * - any other directory: its `*.yaml` / `*.yml` files and those of its
+ *   subdirectories, recursively (see `expandPolicyPath`; hidden entries
+ *   skipped, so a mounted ConfigMap's `..data` is not read twice).
  *
  * Errors name file, document (1-based), JSON path and reason, and are thrown
  * before anything is replaced: a caller keeps its previous PolicySet on error.
@@ -59,7 +60,76 @@ export interface LoadedPolicies {
 
 const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
-/** The files a `-c` path stands for. Throws PolicyError for a missing path. */
+/**
+ * API groups whose documents may be policies (ours, kustomize's, and the
+ * dialects compiled beside them). A document of any other group found in a
+ * *subdirectory* is a Kubernetes object (a test fixture, say), not a policy.
+ */
+export const POLICY_API_GROUPS: readonly string[] = ['postrender.io', 'kustomize.config.k8s.io', 'admissionregistration.k8s.io', 'mutations.gatekeeper.sh'];
+
+/** Most directory levels read below a `-c` directory (a symlink loop ends here too). */
+const MAX_DIRECTORY_DEPTH = 16;
+
+function kustomizationIn(dir: string): string | undefined {
+  for (const k of KUSTOMIZATION_NAMES) {
+    try {
+      if (statSync(join(dir, k)).isFile()) return join(dir, k);
+    } catch {
+      // not this name
+    }
+  }
+  return undefined;
+}
+
+/** True when `file` parses and every document is an object of a non-policy API group (a fixture, not a policy). */
+function holdsOnlyOtherObjects(file: string): boolean {
+  let docs: ManifestDoc[];
+  try {
+    docs = parseManifests(readFileSync(file, 'utf8'));
+  } catch {
+    return false; // loading reports the error
+  }
+  const values = docs.map((d) => d.value as unknown).filter((v) => v !== null && v !== undefined);
+  return values.length > 0 && values.every((v) => {
+    if (!isObject(v) || typeof v.apiVersion !== 'string' || typeof v.kind !== 'string' || isKustomization(v)) return false;
+    const group = v.apiVersion.includes('/') ? v.apiVersion.slice(0, v.apiVersion.indexOf('/')) : '';
+    return !POLICY_API_GROUPS.includes(group);
+  });
+}
+
+/** The policy files of directory `dir` and its subdirectories, sorted by path (hidden entries skipped). */
+function walk(dir: string, depth: number, out: string[]): void {
+  const entries = readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
+  for (const name of entries) {
+    const full = join(dir, name);
+    let st;
+    try {
+      st = statSync(full);
+    } catch {
+      continue; // a dangling symlink
+    }
+    if (st.isFile() && /\.ya?ml$/.test(name)) {
+      if (depth === 0 || !holdsOnlyOtherObjects(full)) out.push(full);
+    } else if (st.isDirectory() && depth < MAX_DIRECTORY_DEPTH) {
+      const k = kustomizationIn(full);
+      if (k) out.push(k);
+      else walk(full, depth + 1, out);
+    }
+  }
+}
+
+/**
+ * The files a `-c` path stands for. Throws PolicyError for a missing path.
+ *
+ * A file is itself. A directory holding a kustomization file is that
+ * Kustomization. Any other directory: its `*.yaml`/`*.yml` files and, in name
+ * order, those of its subdirectories, recursively (as `kyverno apply DIR` and
+ * `gator test` read directories); a subdirectory holding a kustomization file
+ * is that Kustomization (kustomize reads a directory so), and a file in a
+ * subdirectory whose documents are all objects of other API groups (test
+ * fixtures beside a policy) is skipped. Hidden entries (a mounted ConfigMap's
+ * `..data`) are never read.
+ */
 export function expandPolicyPath(path: string): string[] {
   const abs = resolve(path);
   let st;
@@ -69,18 +139,11 @@ export function expandPolicyPath(path: string): string[] {
     throw new PolicyError({ file: path, document: 0 }, '', 'no such file or directory');
   }
   if (!st.isDirectory()) return [abs];
-  for (const k of KUSTOMIZATION_NAMES) {
-    try {
-      if (statSync(join(abs, k)).isFile()) return [join(abs, k)];
-    } catch {
-      // not this name
-    }
-  }
-  return readdirSync(abs)
-    .filter((f) => !f.startsWith('.') && /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => join(abs, f))
-    .filter((f) => statSync(f).isFile());
+  const k = kustomizationIn(abs);
+  if (k) return [k];
+  const out: string[] = [];
+  walk(abs, 0, out);
+  return out;
 }
 
 /**

@@ -6,8 +6,11 @@
  * Transport errors (DESIGN.md "Admission contract"; STYLE.md item 5):
  * - 415 for a content type other than JSON (istio's webhook does the same);
  * - 400 for unparseable JSON or a body that is not an AdmissionReview;
- * - 413 past `bodyLimit` (controller-runtime caps at 7 MiB; the API server's own
- *   request limit is 3 MiB for objects, so 8 MiB leaves room for object+oldObject);
+ * - 413 past `bodyLimit`: 7 MiB, as controller-runtime's webhook server
+ *   (pkg/webhook/admission/http.go `maxRequestSize`); the API server stores
+ *   objects up to ~1.5 MiB (etcd) and accepts request bodies up to 3 MiB, so an
+ *   UPDATE's object + oldObject fit (docs/design.md records the change from 8 MiB);
+ * - 429 with `Retry-After` past the in-flight limits (count and bytes, `./limits.ts`);
  * - 503 while no policies are loaded, so that the API server applies the
  *   webhook's configured `failurePolicy` (Ignore or Fail) instead of us guessing.
  * - 403 on the admission routes when client certificates are required
@@ -38,16 +41,19 @@ import { review } from '../admission/review.js';
 import type { ReviewResult } from '../admission/types.js';
 import type { EvaluationResult, PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
+import { clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
 
-/** Default maximum request body: 8 MiB (bytes). */
-export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+/** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
+export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
 
 /** Options of `buildApp`. */
 export interface AppOptions {
   /** The current policy set; undefined while not loaded (then /readyz and the review routes answer 503). Called once per request. */
   getPolicies: () => PolicySet | undefined;
-  /** Maximum request body in bytes (default 8 MiB). */
+  /** Maximum request body in bytes (default 7 MiB). */
   bodyLimit?: number;
+  /** Admission requests in flight (count, bytes) past which the answer is 429 (`./limits.ts`). */
+  inFlight?: InFlightLimits;
   /** fastify's `logger` option (default false). Request bodies are never logged. */
   logger?: FastifyServerOptions['logger'];
   /** Labels of a namespace, when a Namespace informer is running. */
@@ -114,9 +120,13 @@ export function deadlineBudget(timeoutMs: number): number {
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const metrics = opts.metrics ?? new WebhookMetrics();
   const now = opts.now ?? (() => performance.now());
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  let appLog: FastifyInstance['log'] | undefined;
   const app = Fastify({
     logger: opts.logger ?? false,
-    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
+    // Never fastify's default: it logs the raw request bytes (`rawPacket`) at trace level.
+    clientErrorHandler: clientErrorHandler(() => appLog),
     // One info line per request would be synchronous I/O on the admission path: the handler logs at debug.
     logController: new LogController({ disableRequestLogging: true }),
     // Requests that arrive on kept-alive connections while closing are still answered (graceful drain).
@@ -132,6 +142,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     onConstructorPoisoning: 'ignore',
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
+  appLog = app.log;
+  installInFlightLimit(app, opts.inFlight ?? {}, bodyLimit, (route) => metrics.observeRequest(route, '', '', 'error'));
   // Only JSON is an AdmissionReview: without the text/plain parser fastify answers 415 to anything else.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError, request, reply) => {

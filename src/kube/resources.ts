@@ -1,0 +1,40 @@
+/**
+ * Kinds to resources: what the API server's RESTMapper answers from
+ * discovery, for the built-in kinds (`builtin-resources.generated.ts`, from
+ * the Kubernetes OpenAPI document). Webhook rules and RBAC name plural
+ * resources (`deployments`), policies name kinds (`Deployment`).
+ *
+ * A kind not in the table is a custom resource (or a kind the table's
+ * Kubernetes version did not serve): `lookupKind` returns no row, and callers
+ * decide (webhook rules fall back to every resource of the group, so they are
+ * never too narrow; `serve --cluster` asks the API server's discovery).
+ */
+import { BUILTIN_RESOURCES, type BuiltinResource } from './builtin-resources.generated.js';
+
+export type { BuiltinResource } from './builtin-resources.generated.js';
+
+const byKind = new Map<string, BuiltinResource[]>();
+for (const r of BUILTIN_RESOURCES) {
+  const list = byKind.get(r.kind) ?? [];
+  list.push(r);
+  byKind.set(r.kind, list);
+}
+
+/**
+ * The built-in resources of `kind` in `group` (`undefined` or `*`: any group).
+ * Empty when the kind is not built in. Kinds are case-sensitive, as in the API.
+ */
+export function lookupKind(group: string | undefined, kind: string): readonly BuiltinResource[] {
+  const rows = byKind.get(kind) ?? [];
+  return group === undefined || group === '*' ? rows : rows.filter((r) => r.group === group);
+}
+
+/**
+ * True when `group`/`kind` is a built-in cluster-scoped kind (Namespace, Node,
+ * ClusterRole, PersistentVolume, the webhook configurations, ...). Unknown
+ * kinds answer false: the caller must then rely on the request's namespace.
+ */
+export function isClusterScopedKind(group: string, kind: string): boolean {
+  const rows = lookupKind(group, kind);
+  return rows.length > 0 && rows.every((r) => !r.namespaced);
+}

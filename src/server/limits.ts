@@ -1,0 +1,132 @@
+/**
+ * Bounded memory and silent transport errors for the webhook's HTTP layer
+ * (issue 16): hooks that `buildApp` installs, kept out of the request path.
+ *
+ * - `installInFlightLimit`: at most `maxRequests` admission requests and
+ *   `maxBytes` of declared request bodies in flight at once. A request past
+ *   either limit is answered `429 Too Many Requests` with `Retry-After` and
+ *   code `ERR_TOO_MANY_REQUESTS` from the `onRequest` hook, before its body is
+ *   read, so a flood of maximum-size reviews cannot take the process past its
+ *   memory limit. The API server treats a 429 from a webhook as a call error:
+ *   the webhook's failurePolicy decides (Ignore admits, Fail refuses and the
+ *   client retries). Body sizes come from `Content-Length` (the API server
+ *   always sends one); a chunked body counts as `bodyLimit` bytes.
+ *   Probes and `/metrics` are never limited.
+ * - `clientErrorHandler`: node's `clientError` (a malformed request line or
+ *   header, a header overflow, a timeout) answered like fastify's default but
+ *   logged with the error code only: fastify's default logs the error object,
+ *   whose `rawPacket` holds the raw bytes of the request (a Secret's value in a
+ *   body that arrived with a malformed header).
+ *
+ * The body limit itself is fastify's `bodyLimit` (DEFAULT_BODY_LIMIT in
+ * app.ts: 7 MiB, as controller-runtime's webhook server).
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** Limits on admission requests in flight. */
+export interface InFlightLimits {
+  /** Most admission requests in flight (default 32). */
+  maxRequests?: number;
+  /** Most bytes of request bodies in flight, by Content-Length (default 24 MiB). */
+  maxBytes?: number;
+  /** Seconds sent in `Retry-After` (default 1). */
+  retryAfterSeconds?: number;
+}
+
+/** Default in-flight request count: well above what one replica serves at once with small reviews. */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
+
+/**
+ * Default in-flight body bytes: 24 MiB, three maximum-size (7 MiB) reviews at
+ * once. Sized from the 30 x 7 MiB benchmark (`bench/limits.mjs`,
+ * docs/operations.md): peak RSS stays under the chart's 256 MiB limit.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 24 * 1024 * 1024;
+
+/** Code of the 429 answer. */
+export const TOO_MANY_REQUESTS_CODE = 'ERR_TOO_MANY_REQUESTS';
+
+/** What the limiter counts, for metrics and tests. */
+export interface InFlightState {
+  readonly requests: number;
+  readonly bytes: number;
+  /** Requests refused with 429 since start. */
+  readonly refused: number;
+}
+
+const LIMITED_PATHS = new Set(['/mutate', '/validate']);
+
+/** The declared body size of a request: Content-Length, or `bodyLimit` when absent or malformed (chunked). */
+function declaredBytes(request: FastifyRequest, bodyLimit: number): number {
+  const header = request.headers['content-length'];
+  const n = typeof header === 'string' && /^\d{1,12}$/.test(header) ? Number(header) : bodyLimit;
+  return Math.min(n, bodyLimit);
+}
+
+/**
+ * Adds the in-flight limit to `app` (onRequest, onResponse, onRequestAbort
+ * hooks on the admission routes). `bodyLimit` (bytes) caps what one request
+ * counts. `onRefused` is called for each 429 (metrics). Returns a view of the
+ * counters.
+ */
+export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimits, bodyLimit: number, onRefused?: (route: 'mutate' | 'validate') => void): InFlightState {
+  const maxRequests = limits.maxRequests ?? DEFAULT_MAX_IN_FLIGHT;
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+  const retryAfter = String(limits.retryAfterSeconds ?? 1);
+  const state = { requests: 0, bytes: 0, refused: 0 };
+  const held = new WeakMap<FastifyRequest, number>();
+  const release = (request: FastifyRequest): void => {
+    const bytes = held.get(request);
+    if (bytes === undefined) return;
+    held.delete(request);
+    state.requests--;
+    state.bytes -= bytes;
+  };
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const path = request.url.split('?')[0];
+    if (request.method !== 'POST' || !LIMITED_PATHS.has(path)) return done();
+    const bytes = declaredBytes(request, bodyLimit);
+    // One request is always let through, whatever its size, so the limit can never starve a lone large review.
+    if (state.requests > 0 && (state.requests >= maxRequests || state.bytes + bytes > maxBytes)) {
+      state.refused++;
+      onRefused?.(path === '/mutate' ? 'mutate' : 'validate');
+      void reply.code(429).header('retry-after', retryAfter).header('connection', 'close').send({ code: TOO_MANY_REQUESTS_CODE, message: 'too many admission requests in flight; retry later' });
+      return;
+    }
+    state.requests++;
+    state.bytes += bytes;
+    held.set(request, bytes);
+    done();
+  });
+  app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    release(request);
+    done();
+  });
+  app.addHook('onRequestAbort', (request: FastifyRequest, done: () => void) => {
+    release(request);
+    done();
+  });
+  return state;
+}
+
+/**
+ * fastify's `clientErrorHandler` without the raw bytes: answers 408 (timeout),
+ * 431 (header overflow) or 400 and closes the socket, logging only the error
+ * code at debug level. Built over `log` (the app's logger is not known when
+ * the server options are). Semantics of node's default: https://nodejs.org/api/http.html#event-clienterror
+ */
+export function clientErrorHandler(log: () => FastifyBaseLogger | undefined): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    // The code only: `err` carries `rawPacket` (the request's bytes) and its message may quote them.
+    log()?.debug({ code: typeof err.code === 'string' ? err.code.slice(0, 64) : 'unknown', statusCode: status }, 'client error');
+    if (socket.writable) {
+      const body = JSON.stringify({ code: 'ERR_CLIENT', message: STATUS_CODES[status] ?? 'client error' });
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy();
+  };
+}

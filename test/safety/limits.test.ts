@@ -1,0 +1,113 @@
+/**
+ * Bounded input (issue 16): the nesting-depth limit answers 400 ERR_TOO_DEEP
+ * before any policy runs (never a rule's denial), the body limit is 7 MiB
+ * (413), and admission requests past the in-flight limits (count, bytes) get
+ * 429 with Retry-After while probes stay open.
+ */
+import t from 'tap';
+import Fastify from 'fastify';
+import { buildApp, DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
+import { installInFlightLimit } from '../../src/server/limits.js';
+import { MAX_NESTING_DEPTH, nestingDepth } from '../../src/admission/parse.js';
+import { review } from '../../src/admission/review.js';
+import type { JsonObject } from '../../src/kube/object.js';
+import { admissionReview, policySetFromYaml } from '../fuzz/helpers.js';
+
+const POLICY = `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: mirror-images}
+spec:
+  transformers:
+  - labels: {pairs: {seen: "yes"}}
+  - validate: {expression: "object.metadata.name != ''", message: m}
+`;
+const set = policySetFromYaml(POLICY);
+
+/** A ConfigMap whose data nests `depth` levels below `data` (object depth = depth + 2... see nestingDepth). */
+function deep(levels: number): JsonObject {
+  let v: JsonObject = {};
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: v };
+}
+
+t.test('nestingDepth counts without recursion', async (t) => {
+  const rows: [string, unknown, number][] = [['scalar', 1, 0], ['empty map', {}, 1], ['list of map', [{}], 2], ['map in map', { a: { b: 1 } }, 2]];
+  for (const [name, v, d] of rows) t.equal(nestingDepth(v, 10), d, name);
+  t.equal(nestingDepth(deep(100_000), MAX_NESTING_DEPTH), MAX_NESTING_DEPTH + 1, '100,000 levels: stops past the limit');
+});
+
+t.test('too deep: 400 ERR_TOO_DEEP before evaluation, not a rule denial', async (t) => {
+  const app = buildApp({ getPolicies: () => set });
+  // deep(n) nests n + 2 levels (the object, data, then n maps minus the innermost empty one counted as a level).
+  const rows: [string, number, number, string | undefined][] = [
+    ['5,000 levels', 5000, 400, 'ERR_TOO_DEEP'],
+    ['just past the limit', MAX_NESTING_DEPTH - 1, 400, 'ERR_TOO_DEEP'],
+    ['at the limit', MAX_NESTING_DEPTH - 2, 200, undefined],
+    ['ordinary', 10, 200, undefined],
+  ];
+  for (const [name, levels, status, code] of rows) {
+    const obj = deep(levels);
+    // Built as text: JSON.stringify recurses and would itself run out of stack.
+    const payload = JSON.stringify(admissionReview('u-deep', deep(0))).replace('"data":{}', `"data":${'{"a":'.repeat(levels)}{}${'}'.repeat(levels)}`);
+    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload });
+    t.equal(res.statusCode, status, `${name} (depth ${nestingDepth(obj, 10_000)}): ${status}`);
+    if (code) {
+      t.same(res.json(), { code, message: `request.object nests deeper than ${MAX_NESTING_DEPTH} levels` }, `${name}: its own code`);
+      t.notMatch(res.body, /mirror-images|call stack/, `${name}: no rule blamed`);
+    }
+  }
+  const old = review(admissionReview('u-old', deep(3), 'UPDATE', 'team-a', deep(5000)), set, { route: 'mutate' });
+  t.same(old.body, { code: 'ERR_TOO_DEEP', message: `request.oldObject nests deeper than ${MAX_NESTING_DEPTH} levels` }, 'oldObject too');
+  await app.close();
+});
+
+t.test('body limit: 7 MiB as controller-runtime', async (t) => {
+  t.equal(DEFAULT_BODY_LIMIT, 7 * 1024 * 1024);
+  const app = buildApp({ getPolicies: () => set });
+  const base = JSON.stringify(admissionReview('u-big', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { x: '' } }));
+  const fill = (n: number): string => base.replace('"x":""', `"x":"${'y'.repeat(n - base.length)}"`);
+  const at = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: fill(DEFAULT_BODY_LIMIT) });
+  t.equal(at.statusCode, 200, 'exactly 7 MiB: answered');
+  const past = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: fill(DEFAULT_BODY_LIMIT + 1) });
+  t.equal(past.statusCode, 413, 'one byte more: 413');
+  t.equal(past.json().code, 'ERR_BODY_TOO_LARGE');
+  await app.close();
+});
+
+t.test('in-flight limits: 429 with Retry-After past the count or the bytes; probes unlimited', async (t) => {
+  for (const [name, limits, second] of [
+    ['count', { maxRequests: 1, maxBytes: 1e9 }, 10],
+    ['bytes', { maxRequests: 100, maxBytes: 1000 }, 600],
+  ] as const) {
+    const app = Fastify();
+    const state = installInFlightLimit(app, limits, 7 * 1024 * 1024);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    app.post('/mutate', async () => {
+      await gate;
+      return { ok: true };
+    });
+    app.get('/readyz', async () => ({ ok: true }));
+    const first = app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(500) }) });
+    await new Promise((r) => setTimeout(r, 20));
+    t.equal(state.requests, 1, `${name}: one in flight`);
+    const refused = await app.inject({ method: 'POST', url: '/mutate?timeout=5s', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(second) }) });
+    t.equal(refused.statusCode, 429, `${name}: 429`);
+    t.equal(refused.headers['retry-after'], '1', `${name}: Retry-After`);
+    t.equal(refused.json().code, 'ERR_TOO_MANY_REQUESTS');
+    t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, `${name}: probes are not limited`);
+    release();
+    t.equal((await first).statusCode, 200, `${name}: the first is answered`);
+    t.same({ requests: state.requests, bytes: state.bytes, refused: state.refused }, { requests: 0, bytes: 0, refused: 1 }, `${name}: counters released`);
+    const again = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(second) }) });
+    t.equal(again.statusCode, 200, `${name}: admitted again once the first finished`);
+    await app.close();
+  }
+});
+
+t.test('a lone request larger than the byte limit is still served', async (t) => {
+  const app = buildApp({ getPolicies: () => set, inFlight: { maxBytes: 10 } });
+  const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(admissionReview('u-lone', deep(2))) });
+  t.equal(res.statusCode, 200);
+  await app.close();
+});
