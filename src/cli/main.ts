@@ -71,6 +71,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addOption(new Option('--shutdown-delay <seconds>', 'after SIGTERM, keep answering (not ready, Connection: close) this long before closing').default(5).argParser(seconds))
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
+    .addOption(new Option('--metrics-port <port>', 'serve /metrics over plain HTTP on this port (not on the HTTPS port)').argParser(port))
+    .option('--manage-webhooks <name>', 'keep the rules of the Mutating/ValidatingWebhookConfiguration NAME equal to what the policies match (a Lease elects one writer)')
     .addOption(new Option('--max-in-flight <n>', 'admission requests in flight past which the answer is 429 (Retry-After)').default(32).argParser(count))
     .addOption(new Option('--max-in-flight-bytes <MiB>', 'request body MiB in flight past which the answer is 429').default(24).argParser(count))
     .action(async (o) =>
@@ -78,6 +80,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
         await (await import('./serve.js')).serveCommand({
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
+          manageWebhooks: o.manageWebhooks, metricsPort: o.metricsPort,
           inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 },
         }),
       ),
@@ -96,6 +99,15 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <review.json>', 'read the AdmissionReview from this file')
     .addOption(new Option('--route <route>', 'which webhook route to answer as').choices(['mutate', 'validate']).default('mutate'))
     .action(async (o) => setCode(await (await import('./review.js')).reviewCommand({ config: o.config, file: o.file, route: o.route })));
+  program
+    .command('webhook-config')
+    .description('print the Mutating/ValidatingWebhookConfiguration these policies need (rules follow what they match)')
+    .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
+    .option('--name <name>', 'configuration and Service name', 'kube-postrender')
+    .option('--namespace <ns>', "the webhook's namespace (always excluded)", 'kube-postrender')
+    .option('--ca-file <pem>', 'CA bundle (PEM) for caBundle')
+    .option('--kubernetes-version <major.minor>', 'degrade for an older API server (matchConditions need 1.28)')
+    .action(async (o) => setCode(await (await import('./webhook-config.js')).webhookConfigCommand({ config: o.config, name: o.name, namespace: o.namespace, caFile: o.caFile, kubernetesVersion: o.kubernetesVersion })));
   program
     .command('explain')
     .description('for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results')

@@ -15,7 +15,7 @@
  * Exit codes: 0 after a signal; 2 usage or config error (bad flags, invalid
  * policy files at start, unreadable certificates, no kubeconfig, port busy).
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PolicyError } from '../policy/compile.js';
 import type { ClusterSource } from '../policy/sources/cluster-source.js';
 import { FilePolicySource, type ReloadEvent } from '../policy/sources/file-source.js';
@@ -45,6 +45,13 @@ export interface ServeOptions {
   sample?: string;
   /** `--shutdown-delay`: seconds to keep answering after SIGTERM, not ready and with `Connection: close` (default 5). */
   shutdownDelaySeconds?: number;
+  /**
+   * `--manage-webhooks NAME`: keep the rules of the Mutating/ValidatingWebhookConfiguration
+   * NAME equal to what the policies match (one writer: a Lease in the own namespace).
+   */
+  manageWebhooks?: string;
+  /** `--metrics-port`: serve `/metrics` over plain HTTP on this port (and not on the HTTPS port). */
+  metricsPort?: number;
   /** `--max-in-flight`, `--max-in-flight-bytes`: 429 past these (src/server/limits.ts). */
   inFlight?: InFlightLimits;
 }
@@ -70,7 +77,9 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const required: SourceName[] = [...(opts.config.length > 0 ? (['file'] as const) : []), ...(opts.cluster ? (['cluster'] as const) : [])];
   const store = new PolicyStore(required);
   let log: FastifyBaseLogger | undefined;
+  let sync: { trigger: () => void; stop: () => Promise<void> } | undefined;
   const updateGauges = (): void => {
+    sync?.trigger();
     const counts = store.counts();
     metrics.policiesLoaded.set({ source: 'file' }, counts.file);
     metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
@@ -123,6 +132,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
       notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
       metrics,
+      metricsRoute: opts.metricsPort === undefined,
       inFlight: opts.inFlight,
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
@@ -137,6 +147,27 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     return EXIT.usage;
   }
   log = server.app.log;
+  let metricsServer: FastifyInstance | undefined;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metricsServer = await startMetricsListener(opts.host, opts.metricsPort, metrics);
+    } catch (e) {
+      process.stderr.write(`kube-postrender: --metrics-port ${opts.metricsPort}: ${errorText(e)}\n`);
+      await server.stop();
+      await cluster?.stop();
+      return EXIT.usage;
+    }
+  }
+  if (opts.manageWebhooks) {
+    try {
+      sync = await startWebhookSync(opts.manageWebhooks, ownNamespace, store, () => log);
+    } catch (e) {
+      process.stderr.write(`kube-postrender: --manage-webhooks: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
+      await server.stop();
+      await cluster?.stop();
+      return EXIT.usage;
+    }
+  }
   const stopSignal = waitForSignal();
   await files?.start();
   cluster?.start();
@@ -155,7 +186,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
   log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
   await server.stop({ delayMs });
-  await Promise.allSettled([files?.stop(), cluster?.stop()]);
+  await Promise.allSettled([files?.stop(), cluster?.stop(), sync?.stop(), metricsServer?.close()]);
   log.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
   return EXIT.ok;
@@ -222,6 +253,62 @@ function makeClusterSource(
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
   });
   return source;
+}
+
+/**
+ * The plain-HTTP `/metrics` listener (`--metrics-port`): metrics carry no
+ * object data, and a scraper then needs no CA for the webhook's certificate.
+ * Only `GET /metrics` (anything else 404).
+ */
+async function startMetricsListener(host: string, port: number, metrics: WebhookMetrics): Promise<FastifyInstance> {
+  const [{ default: Fastify }, { metricsHandler }] = await Promise.all([import('fastify'), import('../server/app.js')]);
+  const app = Fastify({ logger: false, bodyLimit: 1024 });
+  app.get('/metrics', metricsHandler(metrics));
+  await app.listen({ host, port });
+  return app as unknown as FastifyInstance;
+}
+
+/**
+ * Starts the webhook configuration sync (`--manage-webhooks NAME`): a Lease
+ * `NAME-webhooks` in the own namespace elects one writer; the sync writes
+ * rules derived from the store's policies (src/policy/sources/webhook-sync.ts).
+ */
+async function startWebhookSync(name: string, ownNamespace: string | undefined, store: PolicyStore, log: () => FastifyBaseLogger | undefined): Promise<{ trigger: () => void; stop: () => Promise<void> }> {
+  const [{ defaultKubeConfig }, { LeaseElector, leaseClient }, { WebhookSync, webhookConfigClient }, { hostname }] = await Promise.all([
+    import('../policy/sources/cluster-source.js'),
+    import('../policy/sources/leader.js'),
+    import('../policy/sources/webhook-sync.js'),
+    import('node:os'),
+  ]);
+  const kc = defaultKubeConfig();
+  if (!kc.getCurrentCluster()) throw new Error('no current cluster');
+  const namespace = ownNamespace ?? 'default';
+  const leaseName = `${name}-webhooks`;
+  const identity = process.env.POD_NAME || hostname();
+  let webhookSync: InstanceType<typeof WebhookSync> | undefined;
+  const elector = new LeaseElector({
+    client: leaseClient(kc, leaseName, namespace),
+    name: leaseName,
+    namespace,
+    identity,
+    onChange: (leader) => {
+      log()?.info({ lease: `${namespace}/${leaseName}`, identity, leader }, leader ? 'webhook configuration writer: leader' : 'webhook configuration writer: not leader');
+      if (leader) webhookSync?.trigger(0);
+    },
+    onError: (err) => log()?.warn({ lease: `${namespace}/${leaseName}`, err: errorText(err) }, 'lease error'),
+  });
+  webhookSync = new WebhookSync({
+    client: webhookConfigClient(kc),
+    name,
+    policies: () => store.policies(),
+    isLeader: () => elector.isLeader(),
+    onWrite: (kind, webhook, rules, matchConditions) => log()?.info({ configuration: kind, name, webhook, rules, matchConditions }, 'webhook rules updated'),
+    onError: (what, err) => log()?.warn({ what, name, err: errorText(err) }, 'webhook configuration sync error'),
+  });
+  elector.start();
+  webhookSync.start();
+  const s = webhookSync;
+  return { trigger: () => s.trigger(), stop: async () => { await s.stop(); await elector.stop(); } };
 }
 
 /** First line of an error's message, at most 500 characters (API errors can carry long bodies). */

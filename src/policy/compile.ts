@@ -6,6 +6,7 @@
 import { deepEqual, gvkOf, isObject, metaMap, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
 import { isClusterScopedKind } from '../kube/resources.js';
+import { matchInfoOf, type MatchInfo } from './match-info.js';
 import { runChain } from '../transform/pipeline.js';
 import { ConfigError, type FactoryOptions, type Finding, type StreamRequirement, type Transformer, type TransformContext } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
@@ -38,6 +39,13 @@ export interface CompiledPolicy {
    * match. Lets `evaluate` skip a policy without calling `applies`.
    */
   mayMatchKind?: (group: string, kind: string) => boolean;
+  /**
+   * What the policy can match, as data (kinds, operations, namespaces,
+   * selectors, conditions), for webhook configuration rules
+   * (`webhook-rules.ts`). Must never be narrower than `applies`; absent:
+   * the policy may match anything (the safe default for a dialect).
+   */
+  matchInfo?: MatchInfo;
   source: PolicySource;
 }
 
@@ -160,6 +168,7 @@ export function compilePolicy(
   };
   return {
     mayMatchKind: spec.match?.resources ? kindFilter(spec.match.resources) : undefined,
+    matchInfo: kind === 'Kustomization' ? undefined : matchInfoOf(spec.match, namespaced ? ownNs : undefined),
     name: namespaced ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
     kind,
     namespace: namespaced ? ownNs : undefined,

@@ -52,6 +52,8 @@ export interface AppOptions {
   getPolicies: () => PolicySet | undefined;
   /** Maximum request body in bytes (default 7 MiB). */
   bodyLimit?: number;
+  /** Serve `GET /metrics` here (default true); false when a separate plain-HTTP listener serves it (`serve --metrics-port`). */
+  metricsRoute?: boolean;
   /** Admission requests in flight (count, bytes) past which the answer is 429 (`./limits.ts`). */
   inFlight?: InFlightLimits;
   /** fastify's `logger` option (default false). Request bodies are never logged. */
@@ -206,11 +208,16 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     if (reason) return reply.code(503).send({ status: 'not ready', reason });
     return { status: 'ready' };
   });
-  app.get('/metrics', async (_request, reply) => {
+  if (opts.metricsRoute !== false) app.get('/metrics', metricsHandler(metrics));
+  return app;
+}
+
+/** The `GET /metrics` handler: Prometheus text of `metrics` (also used by the plain-HTTP metrics listener). */
+export function metricsHandler(metrics: WebhookMetrics): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  return async (_request, reply) => {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
-  });
-  return app;
+  };
 }
 
 /** Identity of an admission request for logs and metrics: uid, kind, operation, namespace, name (metadata only). */

@@ -41,9 +41,9 @@ t.test('webhook configurations are done right', async (t) => {
     const [mwc] = byKind(objs, 'MutatingWebhookConfiguration')
     const [vwc] = byKind(objs, 'ValidatingWebhookConfiguration')
     t.ok(mwc && vwc, 'both configurations rendered')
-    for (const [cfg, mutating] of [[mwc, true], [vwc, false]] as const) {
-      t.equal(cfg.webhooks.length, 1)
-      const w = cfg.webhooks[0]
+    t.equal(mwc.webhooks.length, 1)
+    t.same(vwc.webhooks.map((w: Dict) => w.name), ['validate.postrender.io', 'validate-enforce.postrender.io'])
+    for (const [cfg, mutating, w] of [[mwc, true, mwc.webhooks[0]], [vwc, false, vwc.webhooks[0]], [vwc, false, vwc.webhooks[1]]] as const) {
       t.same(webhookProblems(w, mutating), [], `${cfg.kind} shape`)
       t.equal(w.sideEffects, 'None')
       t.same(w.admissionReviewVersions, ['v1'])
@@ -57,6 +57,11 @@ t.test('webhook configurations are done right', async (t) => {
     }
     t.equal(mwc.webhooks[0].reinvocationPolicy, 'IfNeeded')
     t.equal(mwc.webhooks[0].failurePolicy, 'Ignore', 'mutation fails open by default')
+    t.equal(vwc.webhooks[0].failurePolicy, 'Ignore', 'validation fails open in ordinary namespaces')
+    t.equal(vwc.webhooks[1].failurePolicy, 'Fail', 'validation fails closed only where opted in')
+    t.same(vwc.webhooks[1].namespaceSelector.matchExpressions.at(-1), { key: 'postrender.io/enforce', operator: 'In', values: ['true'] }, 'opt-in by namespace label')
+    t.same(vwc.webhooks[0].namespaceSelector.matchExpressions.at(-1), { key: 'postrender.io/enforce', operator: 'NotIn', values: ['true'] }, 'never both')
+    t.same(vwc.webhooks[1].rules, vwc.webhooks[0].rules, 'same rules')
     t.equal(mwc.webhooks[0].clientConfig.service.path, '/mutate')
     t.equal(vwc.webhooks[0].clientConfig.service.path, '/validate')
     const [secret] = byKind(objs, 'Secret')
@@ -109,24 +114,32 @@ t.test('certificates: generated, reused, or from cert-manager', async (t) => {
   t.same(byKind(own, 'Certificate')[0].spec.issuerRef, { name: 'corp', kind: 'ClusterIssuer' })
 })
 
-t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else', async (t) => {
-  const objs = renderObjects(chart)
-  t.equal(byKind(objs, 'Role').length + byKind(objs, 'RoleBinding').length, 0)
-  const [role] = byKind(objs, 'ClusterRole')
-  const grants = new Set<string>()
-  for (const r of role.rules) {
-    t.notOk(JSON.stringify(r).includes('*'), 'no wildcard')
-    t.notOk(r.nonResourceURLs || r.resourceNames, 'plain resource rules')
-    for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) grants.add(`${g}/${res}:${v}`)
+t.test('RBAC: read the two CRDs and Namespaces, patch their status, its own webhook configurations and Lease, nothing else', async (t) => {
+  const grantsOf = (objs: Dict[], kind: string): string[] => {
+    const grants = new Set<string>()
+    for (const role of byKind(objs, kind)) {
+      for (const r of role.rules) {
+        t.notOk(JSON.stringify(r).includes('*'), 'no wildcard')
+        t.notOk(r.nonResourceURLs, 'plain resource rules')
+        for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) grants.add(`${g}/${res}:${v}${r.resourceNames ? `[${r.resourceNames.join()}]` : ''}`)
+      }
+    }
+    return [...grants].sort()
   }
+  const objs = renderObjects(chart)
   const want = new Set<string>()
   for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces']) {
     for (const v of ['get', 'list', 'watch']) want.add(`${res}:${v}`)
   }
-  for (const res of ['postrender.io/clusterpostrenderpolicies/status', 'postrender.io/postrenderpolicies/status']) {
-    for (const v of ['update', 'patch']) want.add(`${res}:${v}`)
-  }
-  t.same([...grants].sort(), [...want].sort())
+  for (const res of ['postrender.io/clusterpostrenderpolicies/status', 'postrender.io/postrenderpolicies/status']) want.add(`${res}:patch`)
+  const managed = ['admissionregistration.k8s.io/mutatingwebhookconfigurations', 'admissionregistration.k8s.io/validatingwebhookconfigurations']
+    .flatMap((res) => ['get', 'patch'].map((v) => `${res}:${v}[kube-postrender]`))
+  t.same(grantsOf(objs, 'ClusterRole'), [...want, ...managed].sort(), 'ClusterRole: status only patched; its own webhook configurations by name')
+  t.same(grantsOf(objs, 'Role'), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get[kube-postrender-webhooks]', 'coordination.k8s.io/leases:update[kube-postrender-webhooks]'], 'Role: its Lease')
+  const unmanaged = renderObjects(chart, { values: { webhook: { manageRules: false } } })
+  t.same(grantsOf(unmanaged, 'ClusterRole'), [...want].sort(), 'manageRules off: no webhook configuration access')
+  t.equal(byKind(unmanaged, 'Role').length + byKind(unmanaged, 'RoleBinding').length, 0, 'manageRules off: no Lease')
+  const role = byKind(objs, 'ClusterRole')[0]
   const [binding] = byKind(objs, 'ClusterRoleBinding')
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'kube-postrender', namespace: 'kube-postrender' }])
   t.equal(binding.roleRef.name, role.metadata.name)
@@ -139,7 +152,9 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.equal(dep.spec.replicas, 2)
   t.ok(pod.affinity.podAntiAffinity, 'anti-affinity')
   t.equal(pod.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone')
-  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster'])
+  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster',
+    '--manage-webhooks=kube-postrender', '--metrics-port=9090', '--max-in-flight=32', '--max-in-flight-bytes=24'])
+  t.same(c.ports.map((p: Dict) => [p.name, p.containerPort]), [['https', 8443], ['metrics', 9090]], 'metrics on its own port')
   t.equal(c.readinessProbe.httpGet.path, '/readyz')
   t.equal(c.livenessProbe.httpGet.path, '/healthz')
   t.equal(c.readinessProbe.httpGet.scheme, 'HTTPS')
@@ -151,10 +166,34 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   const mounts = Object.fromEntries(c.volumeMounts.map((m: Dict) => [m.name, m.mountPath]))
   t.equal(mounts.policies, '/etc/kube-postrender/policies')
   t.equal(pod.volumes.find((v: Dict) => v.name === 'tls').secret.secretName, 'kube-postrender-tls')
-  const [noCluster] = byKind(renderObjects(chart, { values: { clusterPolicies: { enabled: false }, autoscaling: { enabled: true } } }), 'Deployment')
+  const [noCluster] = byKind(renderObjects(chart, { values: { clusterPolicies: { enabled: false }, webhook: { manageRules: false }, autoscaling: { enabled: true } } }), 'Deployment')
   t.notOk(noCluster.spec.template.spec.containers[0].args.includes('--cluster'))
   t.equal(noCluster.spec.replicas, undefined, 'the HPA owns replicas')
   t.equal(noCluster.spec.template.spec.automountServiceAccountToken, false)
+})
+
+t.test('NetworkPolicy: on by default, ingress to the webhook and metrics ports only, sources configurable', async (t) => {
+  const [np] = byKind(renderObjects(chart), 'NetworkPolicy')
+  t.ok(np, 'rendered by default')
+  t.same(np.spec.policyTypes, ['Ingress'])
+  t.same(np.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': 'kube-postrender', 'app.kubernetes.io/instance': 'kube-postrender' })
+  t.same(np.spec.ingress.map((r: Dict) => r.ports.map((p: Dict) => p.port)), [[8443], [9090]], 'only the two ports')
+  t.notOk(np.spec.ingress[0].from, 'webhook port: any source by default (the API server)')
+  t.same(np.spec.ingress[1].from, [{ namespaceSelector: {} }], 'metrics: Pods of the cluster')
+  const [custom] = byKind(renderObjects(chart, { values: { networkPolicy: { webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/24' } }] } } }), 'NetworkPolicy')
+  t.same(custom.spec.ingress[0].from, [{ ipBlock: { cidr: '10.0.0.0/24' } }], 'configurable source')
+  t.equal(byKind(renderObjects(chart, { values: { networkPolicy: { enabled: false } } }), 'NetworkPolicy').length, 0)
+  const [svc] = byKind(renderObjects(chart), 'Service')
+  t.same(svc.spec.ports.map((p: Dict) => p.name), ['https', 'metrics'])
+})
+
+t.test('manageRules: an upgrade keeps the live rules', async (t) => {
+  const live = [{ apiGroups: ['apps'], apiVersions: ['*'], resources: ['deployments'], operations: ['CREATE'], scope: '*' }]
+  const objs = renderObjects(chart, { lookup: (_v, kind) => (/WebhookConfiguration$/.test(kind) ? { webhooks: [{ rules: live }] } : {}) })
+  t.same(byKind(objs, 'MutatingWebhookConfiguration')[0].webhooks[0].rules, live)
+  t.same(byKind(objs, 'ValidatingWebhookConfiguration')[0].webhooks[1].rules, live)
+  const off = renderObjects(chart, { values: { webhook: { manageRules: false } }, lookup: (_v, kind) => (/WebhookConfiguration$/.test(kind) ? { webhooks: [{ rules: live }] } : {}) })
+  t.same(byKind(off, 'MutatingWebhookConfiguration')[0].webhooks[0].rules, values.webhook.rules, 'unmanaged: the values')
 })
 
 t.test('clientAuth: --client-ca from a Secret, only when enabled', async (t) => {

@@ -37,7 +37,8 @@ export function webhookProblems(w: Dict, mutating: boolean): string[] {
     if (!(r.operations ?? []).every((o: string) => OPS.has(o))) p.push(`rules[${i}].operations`)
     if (r.scope !== undefined && !['Cluster', 'Namespaced', '*'].includes(r.scope)) p.push(`rules[${i}].scope`)
   }
-  if (!Array.isArray(w.rules) || w.rules.length === 0) p.push('rules')
+  // Empty rules are valid: the webhook is then never called (issue 16: no policies, no rules).
+  if (!Array.isArray(w.rules)) p.push('rules')
   for (const sel of ['namespaceSelector', 'objectSelector']) {
     for (const e of w[sel]?.matchExpressions ?? []) {
       if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator)) p.push(`${sel} operator`)

@@ -44,31 +44,37 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/*
-Selectors shared by the mutating and the validating webhook. The namespace
+Selectors shared by the mutating and the validating webhooks. The namespace
 exclusion is not optional: a webhook that intercepts its own namespace can
 deadlock its own restart, and kube-system / kube-node-lease hold what the
 cluster needs to heal (DESIGN.md, default exclusions). Helm release records
 (label owner=helm) can be near 1 MB and are never our business.
+"kube-postrender.namespaceExpressions": the matchExpressions items (a webhook
+adds its own after them); "kube-postrender.objectSelector": the whole selector.
 */}}
-{{- define "kube-postrender.webhookSelectors" -}}
-namespaceSelector:
-  {{- with .Values.webhook.namespaceSelector.matchLabels }}
-  matchLabels:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  matchExpressions:
-    - key: kubernetes.io/metadata.name
-      operator: NotIn
-      values:
-        - {{ .Release.Namespace }}
-        - kube-system
-        - kube-node-lease
-        {{- with .Values.webhook.excludeNamespaces }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-    {{- with .Values.webhook.namespaceSelector.matchExpressions }}
+{{- define "kube-postrender.namespaceExpressions" -}}
+- key: kubernetes.io/metadata.name
+  operator: NotIn
+  values:
+    - {{ .Release.Namespace }}
+    - kube-system
+    - kube-node-lease
+    {{- with .Values.webhook.excludeNamespaces }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+{{- with .Values.webhook.namespaceSelector.matchExpressions }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "kube-postrender.namespaceLabels" -}}
+{{- with .Values.webhook.namespaceSelector.matchLabels }}
+matchLabels:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "kube-postrender.objectSelector" -}}
 objectSelector:
   {{- with .Values.webhook.objectSelector.matchLabels }}
   matchLabels:
@@ -82,6 +88,4 @@ objectSelector:
     {{- with .Values.webhook.objectSelector.matchExpressions }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
-rules:
-  {{- toYaml .Values.webhook.rules | nindent 2 }}
 {{- end -}}

@@ -34,6 +34,12 @@ export class PolicyStore {
     return this.set;
   }
 
+  /** The compiled policies in effect (every required source's); undefined until every required source has delivered. */
+  policies(): readonly CompiledPolicy[] | undefined {
+    if (!this.set) return undefined;
+    return this.required.flatMap((s) => [...(this.lists.get(s) ?? [])]);
+  }
+
   /** Number of policies per source (for the policies-loaded gauge). */
   counts(): Record<SourceName, number> {
     return { file: this.lists.get('file')?.length ?? 0, cluster: this.lists.get('cluster')?.length ?? 0 };

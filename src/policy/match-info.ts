@@ -1,0 +1,49 @@
+/**
+ * What a compiled policy *can* match, as data: the part of its `match` clause
+ * that webhook configuration rules and selectors can express (issue 16). The
+ * API server only calls the webhook for requests its rules and selectors
+ * admit, so these descriptions must never be narrower than what `applies`
+ * accepts: every field is an over-approximation, and an absent field means
+ * "anything". Dialects that compile to `CompiledPolicy` without a description
+ * (or with an unknown one) therefore get rules that admit everything.
+ *
+ * Semantics follow `match.ts` (`compileClause`): a `kinds` entry `Kind/sub`
+ * names a subresource, `*` any kind; a missing `group` is any group.
+ */
+import type { LabelSelector } from '../kube/selector.js';
+import type { MatchSpec } from './match.js';
+
+/** What a policy can match; every field absent = unconstrained (the safe default). */
+export interface MatchInfo {
+  /** Resource entries (OR); absent: every resource of every group. */
+  resources?: readonly { group?: string; kinds?: readonly string[] }[];
+  /** Operations (CREATE, UPDATE, DELETE, CONNECT, `*`); absent: every operation. */
+  operations?: readonly string[];
+  /** Literal namespace names (request.namespace); absent: any namespace. Globs make it absent. */
+  namespaces?: readonly string[];
+  /** A namespaceSelector every matched object's namespace satisfies; absent: none. */
+  namespaceSelector?: LabelSelector;
+  /** An objectSelector every matched object satisfies; absent: none. */
+  objectSelector?: LabelSelector;
+  /** CEL conditions (AND) every matched request satisfies, in webhook matchConditions' variables; absent: none. */
+  conditions?: readonly { name: string; expression: string }[];
+}
+
+/**
+ * The MatchInfo of a PostRenderPolicy/ClusterPostRenderPolicy `match` clause.
+ * `ownNamespace`: a namespaced policy's namespace (it never matches others).
+ * `exclude` clauses only narrow, so they are ignored (wider is safe).
+ * `userInfo` has no webhook-rule counterpart and is ignored likewise.
+ */
+export function matchInfoOf(match: MatchSpec | undefined, ownNamespace?: string): MatchInfo {
+  const literal = match?.namespaces && match.namespaces.every((n) => !n.includes('*')) ? match.namespaces : undefined;
+  const namespaces = ownNamespace !== undefined ? [ownNamespace] : literal;
+  return {
+    ...(match?.resources ? { resources: match.resources.map((r) => ({ ...(r.group !== undefined && r.group !== '*' ? { group: r.group } : {}), ...(r.kinds ? { kinds: r.kinds } : {}) })) } : {}),
+    ...(match?.operations ? { operations: match.operations } : {}),
+    ...(namespaces ? { namespaces } : {}),
+    ...(match?.namespaceSelector ? { namespaceSelector: match.namespaceSelector } : {}),
+    ...(match?.objectSelector ? { objectSelector: match.objectSelector } : {}),
+    ...(match?.conditions && match.conditions.length > 0 ? { conditions: match.conditions } : {}),
+  };
+}

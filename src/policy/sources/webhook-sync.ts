@@ -1,0 +1,211 @@
+/**
+ * Keeps the live MutatingWebhookConfiguration and ValidatingWebhookConfiguration
+ * rules equal to what the loaded policies can match (issue 16; as Kyverno's
+ * webhook controller, pkg/controllers/webhook/controller.go, reconciles its
+ * configurations from the policy cache). `serve --manage-webhooks NAME`:
+ *
+ * - the configurations named NAME (installed by the chart, which owns
+ *   clientConfig, failurePolicy and the base selectors) get their webhooks'
+ *   `rules` (and `matchConditions` on API servers that serve them) replaced by
+ *   `deriveWebhook` over the policies in effect: a webhook whose path is
+ *   `/mutate` gets the rules of every policy, `/validate` those of policies
+ *   with validate rules. No policies, no rules.
+ * - only the Lease holder writes (`leader.ts`): one writer among the replicas;
+ * - a sync runs `debounceMs` after every change of the policy set and every
+ *   `intervalMs` (undoing drift, e.g. a `helm upgrade` that re-applied the
+ *   chart's rules), so changes apply within seconds;
+ * - a broken policy never widens the rules: the rules follow the policies in
+ *   effect, and a broken edit never replaces a good policy (file and cluster
+ *   sources keep the last good set); before the first set is loaded nothing is
+ *   written.
+ * - writes are JSON patches guarded by `test` on each webhook's name, so a
+ *   concurrent change of the webhook list fails the patch instead of writing
+ *   rules into the wrong webhook; a refused matchConditions (an API server
+ *   that cannot compile an expression) is retried without them.
+ */
+import { AdmissionregistrationV1Api, VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import { deepEqual, isObject, type JsonObject, type JsonValue } from '../../kube/object.js';
+import type { CompiledPolicy } from '../compile.js';
+import { deriveWebhook, serverFeatures, type KindResolver, type ServerFeatures } from '../webhook-rules.js';
+
+/** Which configuration. */
+export type ConfigKind = 'mutating' | 'validating';
+
+/** One RFC 6902 operation. */
+export interface PatchOp {
+  op: 'add' | 'replace' | 'remove' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/** What the sync needs of the API. */
+export interface WebhookConfigClient {
+  /** The configuration as JSON, or undefined when it does not exist. */
+  get(kind: ConfigKind, name: string): Promise<JsonObject | undefined>;
+  /** Applies a JSON patch. Throws on failure (`code` 422 when invalid, 409/422 when a `test` fails). */
+  patch(kind: ConfigKind, name: string, ops: PatchOp[]): Promise<void>;
+  /** The API server's version features. */
+  features(): Promise<ServerFeatures>;
+}
+
+/** Options of `WebhookSync`. */
+export interface WebhookSyncOptions {
+  client: WebhookConfigClient;
+  /** Name of both configurations. */
+  name: string;
+  /** The policies in effect; undefined until the first set has loaded (nothing is written before). */
+  policies: () => readonly CompiledPolicy[] | undefined;
+  /** True while this replica may write (the Lease holder). */
+  isLeader: () => boolean;
+  resolve?: KindResolver;
+  /** Resync period in ms (default 10000). */
+  intervalMs?: number;
+  /** Delay after a change before syncing, in ms (default 200). */
+  debounceMs?: number;
+  /** Each write: configuration, webhook, what changed. */
+  onWrite?: (kind: ConfigKind, webhook: string, rules: number, matchConditions: boolean) => void;
+  onError?: (what: string, err: unknown) => void;
+}
+
+/** The path (`mutate` | `validate`) a webhook calls, from its clientConfig. */
+function pathOf(w: JsonObject): 'mutate' | 'validate' | undefined {
+  const cc = isObject(w.clientConfig) ? w.clientConfig : {};
+  const raw = isObject(cc.service) && typeof cc.service.path === 'string' ? cc.service.path : typeof cc.url === 'string' ? new URL(cc.url).pathname : '';
+  return raw === '/mutate' ? 'mutate' : raw === '/validate' ? 'validate' : undefined;
+}
+
+/** The JSON patch that makes one configuration's webhooks carry the derived rules; [] when they already do. */
+export function planPatch(config: JsonObject, policies: readonly CompiledPolicy[], server: ServerFeatures, resolve?: KindResolver, withConditions = true): PatchOp[] {
+  const ops: PatchOp[] = [];
+  const webhooks = Array.isArray(config.webhooks) ? config.webhooks : [];
+  webhooks.forEach((w, i) => {
+    if (!isObject(w) || typeof w.name !== 'string') return;
+    const path = pathOf(w);
+    if (!path) return;
+    const d = deriveWebhook(path, policies, { resolve, server });
+    const mine: PatchOp[] = [];
+    if (!deepEqual((w.rules ?? []) as JsonValue, d.rules as unknown as JsonValue)) mine.push({ op: w.rules === undefined ? 'add' : 'replace', path: `/webhooks/${i}/rules`, value: d.rules });
+    const mc = withConditions && server.matchConditions ? d.matchConditions : undefined;
+    if (mc && !deepEqual((w.matchConditions ?? null) as JsonValue, mc as unknown as JsonValue)) mine.push({ op: w.matchConditions === undefined ? 'add' : 'replace', path: `/webhooks/${i}/matchConditions`, value: mc });
+    if (!mc && Array.isArray(w.matchConditions) && w.matchConditions.length > 0) mine.push({ op: 'remove', path: `/webhooks/${i}/matchConditions` });
+    if (mine.length > 0) ops.push({ op: 'test', path: `/webhooks/${i}/name`, value: w.name }, ...mine);
+  });
+  return ops;
+}
+
+/** Keeps the configurations' rules in step with the policies (see the module comment). */
+export class WebhookSync {
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private features: ServerFeatures | undefined;
+
+  constructor(private readonly opts: WebhookSyncOptions) {}
+
+  /** Starts the periodic resync (first sync at once). */
+  start(): void {
+    this.stopped = false;
+    this.trigger(0);
+    this.timer = setInterval(() => this.trigger(0), this.opts.intervalMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  /** Stops; an in-flight sync finishes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.running;
+  }
+
+  /** Schedules a sync after `delayMs` (default the debounce): call on every policy change. */
+  trigger(delayMs = this.opts.debounceMs ?? 200): void {
+    if (this.stopped) return;
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.run(), delayMs);
+    this.debounce.unref();
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.syncOnce().then(
+      () => undefined,
+      (e: unknown) => this.opts.onError?.('sync', e),
+    );
+    await this.running;
+    this.running = undefined;
+    if (this.again && !this.stopped) {
+      this.again = false;
+      void this.run();
+    }
+  }
+
+  /** One pass over both configurations. Returns the number of patches written. Exported for tests. */
+  async syncOnce(): Promise<number> {
+    const policies = this.opts.policies();
+    if (!policies || !this.opts.isLeader()) return 0;
+    this.features ??= await this.opts.client.features();
+    let written = 0;
+    for (const kind of ['mutating', 'validating'] as const) {
+      const config = await this.opts.client.get(kind, this.opts.name);
+      if (!config) continue;
+      written += await this.write(kind, config, policies);
+    }
+    return written;
+  }
+
+  private async write(kind: ConfigKind, config: JsonObject, policies: readonly CompiledPolicy[]): Promise<number> {
+    const server = this.features as ServerFeatures;
+    let ops = planPatch(config, policies, server, this.opts.resolve);
+    if (ops.length === 0) return 0;
+    try {
+      await this.opts.client.patch(kind, this.opts.name, ops);
+    } catch (e) {
+      if ((e as { code?: number }).code !== 422 || !ops.some((o) => o.path.endsWith('/matchConditions'))) throw e;
+      // The API server refused our matchConditions (an expression it cannot compile): rules only.
+      this.opts.onError?.('matchConditions refused; writing rules without them', e);
+      ops = planPatch(config, policies, server, this.opts.resolve, false);
+      if (ops.length === 0) return 0;
+      await this.opts.client.patch(kind, this.opts.name, ops);
+    }
+    for (const o of ops) {
+      if (o.op !== 'test') continue;
+      const i = Number(o.path.split('/')[2]);
+      const rules = ops.find((x) => x.path === `/webhooks/${i}/rules`)?.value;
+      this.opts.onWrite?.(kind, String(o.value), Array.isArray(rules) ? rules.length : -1, ops.some((x) => x.path === `/webhooks/${i}/matchConditions` && x.op !== 'remove'));
+    }
+    return 1;
+  }
+}
+
+/** A WebhookConfigClient over @kubernetes/client-node. */
+export function webhookConfigClient(kc: KubeConfig): WebhookConfigClient {
+  const api = kc.makeApiClient(AdmissionregistrationV1Api);
+  const version = kc.makeApiClient(VersionApi);
+  const notFound = (e: unknown): boolean => (e as { code?: number }).code === 404;
+  return {
+    get: async (kind, name) => {
+      try {
+        const o = kind === 'mutating' ? await api.readMutatingWebhookConfiguration({ name }) : await api.readValidatingWebhookConfiguration({ name });
+        // Plain JSON (the client's model classes carry Dates and undefined fields).
+        return JSON.parse(JSON.stringify(o)) as JsonObject;
+      } catch (e) {
+        if (notFound(e)) return undefined;
+        throw e;
+      }
+    },
+    patch: async (kind, name, ops) => {
+      if (kind === 'mutating') await api.patchMutatingWebhookConfiguration({ name, body: ops });
+      else await api.patchValidatingWebhookConfiguration({ name, body: ops });
+    },
+    features: async () => {
+      const v = await version.getCode();
+      return serverFeatures(v.major, v.minor);
+    },
+  };
+}
