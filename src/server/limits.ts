@@ -92,7 +92,16 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
     if (state.requests > 0 && (state.requests >= maxRequests || state.bytes + bytes > maxBytes)) {
       state.refused++;
       onRefused?.(path === '/mutate' ? 'mutate' : 'validate');
-      void reply.code(429).header('retry-after', retryAfter).header('connection', 'close').send({ code: TOO_MANY_REQUESTS_CODE, message: 'too many admission requests in flight; retry later' });
+      // The body is read and discarded (never buffered) before answering: a client still
+      // writing a large body would otherwise see a broken pipe instead of the 429.
+      const answer = (): void => {
+        void reply.code(429).header('retry-after', retryAfter).send({ code: TOO_MANY_REQUESTS_CODE, message: 'too many admission requests in flight; retry later' });
+      };
+      if (request.raw.complete) answer();
+      else {
+        request.raw.once('end', answer);
+        request.raw.resume();
+      }
       return;
     }
     state.requests++;
