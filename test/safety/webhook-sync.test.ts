@@ -32,7 +32,7 @@ function fakeClient(features: ServerFeatures = CURRENT_SERVER, refuseConditions 
     patch: async (kind, _name, ops) => {
       if (refuseConditions && ops.some((o) => o.path.endsWith('/matchConditions') && o.op !== 'remove')) throw Object.assign(new Error('Invalid'), { code: 422 });
       patches.push(ops);
-      objects.set(kind, fjp.applyPatch(structuredClone(objects.get(kind)), ops as fjp.Operation[], true, false).newDocument);
+      objects.set(kind, fjp.applyPatch(structuredClone(objects.get(kind) as JsonObject), ops as fjp.Operation[], true, false).newDocument);
     },
     features: async () => features,
   };
