@@ -50,6 +50,14 @@ export function nonIdempotent(loaded: LoadedPolicies, objects: KubeObject[]): st
   return [...problems];
 }
 
+/** Loads every `-c` path; undefined (the reason on stderr) for an empty set without `--allow-empty`. */
+function loadNonEmpty(opts: CheckOptions): LoadedPolicies | undefined {
+  const loaded = loadPolicies(opts.config, defaultLoadOptions());
+  if (loaded.policies.length > 0 || opts.allowEmpty === true) return loaded;
+  process.stderr.write(`${emptySetMessage(opts.config)}\n`);
+  return undefined;
+}
+
 /** Runs `check`; returns the exit code (0 valid, 2 invalid). */
 export async function checkCommand(opts: CheckOptions): Promise<number> {
   const errors: string[] = [];
@@ -65,11 +73,8 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     for (const e of errors) process.stderr.write(`${e}\n`);
     return EXIT.usage;
   }
-  const loaded = loadPolicies(opts.config, defaultLoadOptions());
-  if (loaded.policies.length === 0 && opts.allowEmpty !== true) {
-    process.stderr.write(`${emptySetMessage(opts.config)}\n`);
-    return EXIT.usage;
-  }
+  const loaded = loadNonEmpty(opts);
+  if (!loaded) return EXIT.usage;
   const lines = [`ok: ${loaded.policies.length} policies from ${loaded.files.length} files: ${loaded.set.names.join(', ')}`];
   if (opts.file !== undefined) {
     let objects: KubeObject[];

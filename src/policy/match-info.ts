@@ -36,14 +36,29 @@ export interface MatchInfo {
  * `userInfo` has no webhook-rule counterpart and is ignored likewise.
  */
 export function matchInfoOf(match: MatchSpec | undefined, ownNamespace?: string): MatchInfo {
-  const literal = match?.namespaces && match.namespaces.every((n) => !n.includes('*')) ? match.namespaces : undefined;
-  const namespaces = ownNamespace !== undefined ? [ownNamespace] : literal;
-  return {
-    ...(match?.resources ? { resources: match.resources.map((r) => ({ ...(r.group !== undefined && r.group !== '*' ? { group: r.group } : {}), ...(r.kinds ? { kinds: r.kinds } : {}) })) } : {}),
-    ...(match?.operations ? { operations: match.operations } : {}),
-    ...(namespaces ? { namespaces } : {}),
-    ...(match?.namespaceSelector ? { namespaceSelector: match.namespaceSelector } : {}),
-    ...(match?.objectSelector ? { objectSelector: match.objectSelector } : {}),
-    ...(match?.conditions && match.conditions.length > 0 ? { conditions: match.conditions } : {}),
+  const m: MatchSpec = match ?? {};
+  const info: MatchInfo = {
+    resources: m.resources?.map(resourceInfo),
+    operations: m.operations,
+    namespaces: ownNamespace !== undefined ? [ownNamespace] : literalNamespaces(m.namespaces),
+    namespaceSelector: m.namespaceSelector,
+    objectSelector: m.objectSelector,
+    conditions: m.conditions && m.conditions.length > 0 ? m.conditions : undefined,
   };
+  // Absent, not undefined: the fields compare and print cleanly.
+  for (const k of Object.keys(info) as (keyof MatchInfo)[]) if (info[k] === undefined) delete info[k];
+  return info;
+}
+
+/** A `match.resources` entry without what rules cannot use (names, versions); a `*` group is no group. */
+function resourceInfo(r: NonNullable<MatchSpec['resources']>[number]): { group?: string; kinds?: readonly string[] } {
+  const out: { group?: string; kinds?: readonly string[] } = {};
+  if (r.group !== undefined && r.group !== '*') out.group = r.group;
+  if (r.kinds) out.kinds = r.kinds;
+  return out;
+}
+
+/** `match.namespaces` when every entry is a literal name (a glob may match anything). */
+function literalNamespaces(namespaces: string[] | undefined): string[] | undefined {
+  return namespaces && namespaces.every((n) => !n.includes('*')) ? namespaces : undefined;
 }

@@ -50,7 +50,8 @@ function baseNamespaceSelector(base: WebhookConfigBase): LabelSelector {
 
 const HELM_RECORDS: LabelSelector = { matchExpressions: [{ key: 'owner', operator: 'NotIn', values: ['helm'] }] };
 
-function webhook(base: WebhookConfigBase, name: string, path: 'mutate' | 'validate', derived: ReturnType<typeof deriveWebhook>, extra: { failurePolicy: 'Ignore' | 'Fail'; ns?: LabelSelector; mutating: boolean }): JsonObject {
+function webhook(base: WebhookConfigBase, derived: ReturnType<typeof deriveWebhook>, extra: { name: string; path: 'mutate' | 'validate'; failurePolicy: 'Ignore' | 'Fail'; ns?: LabelSelector; mutating: boolean }): JsonObject {
+  const { name, path } = extra;
   const service: JsonObject = { name: base.name, namespace: base.namespace, path: `/${path}`, port: base.port ?? 443 };
   return {
     name,
@@ -88,15 +89,15 @@ export function webhookConfigurations(
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
       metadata: { name: base.name, labels },
-      webhooks: [webhook(base, WEBHOOK_NAMES.mutate, 'mutate', m, { failurePolicy: 'Ignore', mutating: true })],
+      webhooks: [webhook(base, m, { name: WEBHOOK_NAMES.mutate, path: 'mutate', failurePolicy: 'Ignore', mutating: true })],
     },
     validating: {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
       metadata: { name: base.name, labels },
       webhooks: [
-        webhook(base, WEBHOOK_NAMES.validate, 'validate', v, { failurePolicy: 'Ignore', ns: optOut, mutating: false }),
-        webhook(base, WEBHOOK_NAMES.enforce, 'validate', v, { failurePolicy: 'Fail', ns: optIn, mutating: false }),
+        webhook(base, v, { name: WEBHOOK_NAMES.validate, path: 'validate', failurePolicy: 'Ignore', ns: optOut, mutating: false }),
+        webhook(base, v, { name: WEBHOOK_NAMES.enforce, path: 'validate', failurePolicy: 'Fail', ns: optIn, mutating: false }),
       ],
     },
     notes: [...new Set([...m.notes, ...v.notes])].sort(),

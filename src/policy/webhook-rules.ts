@@ -129,27 +129,27 @@ function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>): 
   return pairs.flatMap(([g, res]) => ops.map((o): [string, string, string] => [g, res, o]));
 }
 
+/** True when `r` in group `g` is covered by a wildcard (`*`, `*` over its subresource, `*` over every subresource) of `cover`, or by group `*`. */
+function covered(r: string, g: string, cover: Set<string>, all: Set<string> | undefined): boolean {
+  const i = r.indexOf('/');
+  const wild = i < 0 ? '*' : `*${r.slice(i)}`;
+  if (r !== wild && cover.has(wild)) return true;
+  if (i >= 0 && r !== '*/*' && cover.has('*/*')) return true;
+  return g !== '*' && all !== undefined && all.has(r);
+}
+
 /** Drops resources a wildcard of the same group already covers (`*`, or `*` over a subresource), and groups a `*` group covers. */
 function simplify(byGroup: Map<string, Set<string>>): void {
   const all = byGroup.get('*');
   for (const [g, set] of byGroup) {
     const cover = g === '*' ? set : new Set([...set, ...(all ?? [])]);
-    for (const r of [...set]) {
-      const i = r.indexOf('/');
-      const wild = i < 0 ? '*' : `*${r.slice(i)}`;
-      if ((r !== wild && cover.has(wild)) || (i >= 0 && r !== '*/*' && cover.has('*/*'))) set.delete(r);
-      else if (g !== '*' && all?.has(r)) set.delete(r);
-    }
+    for (const r of [...set]) if (covered(r, g, cover, all)) set.delete(r);
     if (set.size === 0) byGroup.delete(g);
   }
 }
 
-/**
- * The rules that admit every request the policies can match (see the module
- * comment). Deterministic: groups and resources sorted; one rule per group and
- * operation set. No policies: no rules.
- */
-export function deriveRules(policies: readonly CompiledPolicy[], resolve: KindResolver = builtinResolver, notes = new Set<string>()): WebhookRule[] {
+/** Operation -> group -> resources, over every policy. */
+function collect(policies: readonly CompiledPolicy[], resolve: KindResolver, notes: Set<string>): Map<string, Map<string, Set<string>>> {
   const byOp = new Map<string, Map<string, Set<string>>>();
   for (const p of policies) {
     for (const [g, res, op] of triples(p, resolve, notes)) {
@@ -161,6 +161,16 @@ export function deriveRules(policies: readonly CompiledPolicy[], resolve: KindRe
     }
   }
   for (const groups of byOp.values()) simplify(groups);
+  return byOp;
+}
+
+/**
+ * The rules that admit every request the policies can match (see the module
+ * comment). Deterministic: groups and resources sorted; one rule per group and
+ * operation set. No policies: no rules.
+ */
+export function deriveRules(policies: readonly CompiledPolicy[], resolve: KindResolver = builtinResolver, notes = new Set<string>()): WebhookRule[] {
+  const byOp = collect(policies, resolve, notes);
   // Merge operations that name the same resources of a group into one rule.
   const rules = new Map<string, WebhookRule>();
   for (const op of EVALUATED_OPERATIONS) {
@@ -203,29 +213,47 @@ export function deriveSelectors(policies: readonly CompiledPolicy[], server: Ser
   const infos = policies.map(matchInfoFor);
   if (infos.length === 0) return {};
   const out: Omit<DerivedWebhook, 'rules' | 'notes'> = {};
-  const nsSel = common(infos, (i) => i.namespaceSelector);
-  const names = server.namespaceNameLabel && infos.every((i) => i.namespaces) ? [...new Set(infos.flatMap((i) => i.namespaces ?? []))].sort() : undefined;
-  if (nsSel || names) out.namespaceSelector = andSelectors(nsSel, names ? { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: names }] } : undefined);
+  const ns = namespaceSelectorOf(infos, server);
+  if (ns) out.namespaceSelector = ns;
   const objSel = common(infos, (i) => i.objectSelector);
   if (objSel) out.objectSelector = objSel;
-  if (server.matchConditions && infos.every((i) => i.conditions && i.conditions.length > 0 && i.conditions.every((c) => !ENGINE_ONLY_VARIABLES.test(c.expression)))) {
-    const terms = infos.map((i) => (i.conditions ?? []).map((c) => `(${c.expression})`).join(' && '));
-    out.matchConditions = [{ name: 'postrender-policies', expression: terms.length === 1 ? terms[0] : terms.map((t) => `(${t})`).join(' || ') }];
-  }
+  const mc = matchConditionsOf(infos, server);
+  if (mc) out.matchConditions = mc;
   return out;
+}
+
+/** The common namespaceSelector AND `kubernetes.io/metadata.name In (literal namespaces)` where every policy lists them. */
+function namespaceSelectorOf(infos: readonly MatchInfo[], server: ServerFeatures): LabelSelector | undefined {
+  const nsSel = common(infos, (i) => i.namespaceSelector);
+  const names = server.namespaceNameLabel && infos.every((i) => i.namespaces) ? [...new Set(infos.flatMap((i) => i.namespaces ?? []))].sort() : undefined;
+  const byName: LabelSelector | undefined = names ? { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: names }] } : undefined;
+  return andSelectors(nsSel, byName);
+}
+
+/** One matchCondition, the OR over policies of each one's AND of conditions, when every policy has conditions in the webhook's variables. */
+function matchConditionsOf(infos: readonly MatchInfo[], server: ServerFeatures): { name: string; expression: string }[] | undefined {
+  const usable = (i: MatchInfo): boolean => (i.conditions ?? []).length > 0 && (i.conditions ?? []).every((c) => !ENGINE_ONLY_VARIABLES.test(c.expression));
+  if (!server.matchConditions || !infos.every(usable)) return undefined;
+  const terms = infos.map((i) => (i.conditions ?? []).map((c) => `(${c.expression})`).join(' && '));
+  return [{ name: 'postrender-policies', expression: terms.length === 1 ? terms[0] : terms.map((t) => `(${t})`).join(' || ') }];
 }
 
 /** The AND of two label selectors (matchLabels merged, matchExpressions concatenated; a key set to two values becomes two In expressions, which match nothing, as the AND does). */
 export function andSelectors(a: LabelSelector | undefined, b: LabelSelector | undefined): LabelSelector | undefined {
-  if (!a) return b;
-  if (!b) return a;
+  if (!a || !b) return a ?? b;
   const labels: Record<string, string> = { ...(a.matchLabels ?? {}) };
   const exprs = [...(a.matchExpressions ?? []), ...(b.matchExpressions ?? [])];
-  for (const [k, v] of Object.entries(b.matchLabels ?? {})) {
-    if (labels[k] === undefined || labels[k] === v) labels[k] = v;
-    else exprs.push({ key: k, operator: 'In', values: [v] });
-  }
-  return { ...(Object.keys(labels).length > 0 ? { matchLabels: labels } : {}), ...(exprs.length > 0 ? { matchExpressions: exprs } : {}) };
+  for (const [k, v] of Object.entries(b.matchLabels ?? {})) mergeLabel(labels, exprs, k, v);
+  const out: LabelSelector = {};
+  if (Object.keys(labels).length > 0) out.matchLabels = labels;
+  if (exprs.length > 0) out.matchExpressions = exprs;
+  return out;
+}
+
+/** Adds `k=v` to `labels`, or, when `k` already has another value, an `In [v]` expression (together they match nothing, as the AND does). */
+function mergeLabel(labels: Record<string, string>, exprs: NonNullable<LabelSelector['matchExpressions']>, k: string, v: string): void {
+  if (labels[k] === undefined || labels[k] === v) labels[k] = v;
+  else exprs.push({ key: k, operator: 'In', values: [v] });
 }
 
 /** Which policies a webhook runs: `/mutate` every policy, `/validate` those with validate rules. */

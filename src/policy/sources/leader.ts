@@ -80,22 +80,14 @@ export class LeaseElector {
   async tryAcquireOrRenew(): Promise<boolean> {
     const now = (this.opts.now ?? Date.now)();
     const duration = this.opts.leaseDurationSeconds ?? 15;
-    const stamp = new Date(now);
-    const spec = { holderIdentity: this.opts.identity, leaseDurationSeconds: duration, renewTime: stamp as unknown as Date };
+    const stamp = new Date(now) as unknown as Date;
+    const spec = { holderIdentity: this.opts.identity, leaseDurationSeconds: duration, renewTime: stamp };
     const lease = await this.opts.client.get();
-    if (!lease) {
-      await this.opts.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: { ...spec, acquireTime: stamp as unknown as Date, leaseTransitions: 0 } });
-      return true;
-    }
+    if (!lease) return this.create(spec, stamp);
     const held = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string).getTime() : 0;
-    const expired = renewed + (lease.spec?.leaseDurationSeconds ?? duration) * 1000 < now;
-    if (held && held !== this.opts.identity && !expired) return false;
-    const mine = held === this.opts.identity;
-    await this.opts.client.replace({
-      ...lease,
-      spec: { ...lease.spec, ...spec, ...(mine ? {} : { acquireTime: stamp as unknown as Date, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 }) },
-    });
+    if (held && held !== this.opts.identity && !expired(lease, now, duration)) return false;
+    const taken = held === this.opts.identity ? {} : { acquireTime: stamp, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 };
+    await this.opts.client.replace({ ...lease, spec: { ...lease.spec, ...spec, ...taken } });
     return true;
   }
 
@@ -103,6 +95,16 @@ export class LeaseElector {
     if (v === this.leader) return;
     this.leader = v;
     this.opts.onChange?.(v);
+  }
+
+  private async create(spec: V1Lease['spec'], stamp: Date): Promise<boolean> {
+    await this.opts.client.create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } });
+    return true;
+  }
+
+  /** A leader that could not renew for a whole lease duration steps down (another may have taken over). */
+  private stepDownIfStale(now: number): void {
+    if (this.leader && now - this.lastRenew > (this.opts.leaseDurationSeconds ?? 15) * 1000) this.setLeader(false);
   }
 
   private async tick(): Promise<void> {
@@ -114,13 +116,18 @@ export class LeaseElector {
       this.setLeader(ok);
     } catch (e) {
       this.opts.onError?.(e);
-      // A leader that cannot renew for a whole lease duration steps down (another may have taken over).
-      if (this.leader && now - this.lastRenew > (this.opts.leaseDurationSeconds ?? 15) * 1000) this.setLeader(false);
+      this.stepDownIfStale(now);
     }
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.tick(), this.opts.retryMs ?? 2000);
     this.timer.unref();
   }
+}
+
+/** True when the holder's `renewTime + leaseDurationSeconds` lies before `now` (ms). */
+function expired(lease: V1Lease, now: number, defaultSeconds: number): boolean {
+  const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string).getTime() : 0;
+  return renewed + (lease.spec?.leaseDurationSeconds ?? defaultSeconds) * 1000 < now;
 }
 
 /** A LeaseClient over @kubernetes/client-node. */

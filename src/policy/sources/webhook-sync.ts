@@ -74,23 +74,37 @@ function pathOf(w: JsonObject): 'mutate' | 'validate' | undefined {
   return raw === '/mutate' ? 'mutate' : raw === '/validate' ? 'validate' : undefined;
 }
 
+/** How `planPatch` derives: server features, kind resolver, whether to write matchConditions. */
+export interface PlanOptions {
+  server: ServerFeatures;
+  resolve?: KindResolver;
+  /** False: never write matchConditions (the API server refused them). Default true. */
+  withConditions?: boolean;
+}
+
+/** The matchConditions ops of webhook `i`: set them where derived and served, remove stale ones. */
+function conditionOps(w: JsonObject, i: number, mc: JsonObject[] | undefined): PatchOp[] {
+  if (mc) return deepEqual((w.matchConditions ?? null) as JsonValue, mc) ? [] : [{ op: w.matchConditions === undefined ? 'add' : 'replace', path: `/webhooks/${i}/matchConditions`, value: mc }];
+  return Array.isArray(w.matchConditions) && w.matchConditions.length > 0 ? [{ op: 'remove', path: `/webhooks/${i}/matchConditions` }] : [];
+}
+
+/** The ops of webhook `i` (guarded by a `test` of its name), or [] when it is in step or not ours. */
+function webhookOps(w: unknown, i: number, policies: readonly CompiledPolicy[], opts: PlanOptions): PatchOp[] {
+  if (!isObject(w) || typeof w.name !== 'string') return [];
+  const path = pathOf(w);
+  if (!path) return [];
+  const d = deriveWebhook(path, policies, { resolve: opts.resolve, server: opts.server });
+  const mine: PatchOp[] = [];
+  if (!deepEqual((w.rules ?? []) as JsonValue, d.rules as unknown as JsonValue)) mine.push({ op: w.rules === undefined ? 'add' : 'replace', path: `/webhooks/${i}/rules`, value: d.rules });
+  const served = opts.withConditions !== false && opts.server.matchConditions;
+  mine.push(...conditionOps(w, i, served ? (d.matchConditions as unknown as JsonObject[] | undefined) : undefined));
+  return mine.length > 0 ? [{ op: 'test', path: `/webhooks/${i}/name`, value: w.name }, ...mine] : [];
+}
+
 /** The JSON patch that makes one configuration's webhooks carry the derived rules; [] when they already do. */
-export function planPatch(config: JsonObject, policies: readonly CompiledPolicy[], server: ServerFeatures, resolve?: KindResolver, withConditions = true): PatchOp[] {
-  const ops: PatchOp[] = [];
+export function planPatch(config: JsonObject, policies: readonly CompiledPolicy[], opts: PlanOptions): PatchOp[] {
   const webhooks = Array.isArray(config.webhooks) ? config.webhooks : [];
-  webhooks.forEach((w, i) => {
-    if (!isObject(w) || typeof w.name !== 'string') return;
-    const path = pathOf(w);
-    if (!path) return;
-    const d = deriveWebhook(path, policies, { resolve, server });
-    const mine: PatchOp[] = [];
-    if (!deepEqual((w.rules ?? []) as JsonValue, d.rules as unknown as JsonValue)) mine.push({ op: w.rules === undefined ? 'add' : 'replace', path: `/webhooks/${i}/rules`, value: d.rules });
-    const mc = withConditions && server.matchConditions ? d.matchConditions : undefined;
-    if (mc && !deepEqual((w.matchConditions ?? null) as JsonValue, mc as unknown as JsonValue)) mine.push({ op: w.matchConditions === undefined ? 'add' : 'replace', path: `/webhooks/${i}/matchConditions`, value: mc });
-    if (!mc && Array.isArray(w.matchConditions) && w.matchConditions.length > 0) mine.push({ op: 'remove', path: `/webhooks/${i}/matchConditions` });
-    if (mine.length > 0) ops.push({ op: 'test', path: `/webhooks/${i}/name`, value: w.name }, ...mine);
-  });
-  return ops;
+  return webhooks.flatMap((w, i) => webhookOps(w, i, policies, opts));
 }
 
 /** Keeps the configurations' rules in step with the policies (see the module comment). */
@@ -160,8 +174,8 @@ export class WebhookSync {
   }
 
   private async write(kind: ConfigKind, config: JsonObject, policies: readonly CompiledPolicy[]): Promise<number> {
-    const server = this.features as ServerFeatures;
-    let ops = planPatch(config, policies, server, this.opts.resolve);
+    const plan: PlanOptions = { server: this.features as ServerFeatures, resolve: this.opts.resolve };
+    let ops = planPatch(config, policies, plan);
     if (ops.length === 0) return 0;
     try {
       await this.opts.client.patch(kind, this.opts.name, ops);
@@ -169,17 +183,20 @@ export class WebhookSync {
       if ((e as { code?: number }).code !== 422 || !ops.some((o) => o.path.endsWith('/matchConditions'))) throw e;
       // The API server refused our matchConditions (an expression it cannot compile): rules only.
       this.opts.onError?.('matchConditions refused; writing rules without them', e);
-      ops = planPatch(config, policies, server, this.opts.resolve, false);
+      ops = planPatch(config, policies, { ...plan, withConditions: false });
       if (ops.length === 0) return 0;
       await this.opts.client.patch(kind, this.opts.name, ops);
     }
-    for (const o of ops) {
-      if (o.op !== 'test') continue;
+    this.report(kind, ops);
+    return 1;
+  }
+
+  private report(kind: ConfigKind, ops: PatchOp[]): void {
+    for (const o of ops.filter((x) => x.op === 'test')) {
       const i = Number(o.path.split('/')[2]);
       const rules = ops.find((x) => x.path === `/webhooks/${i}/rules`)?.value;
       this.opts.onWrite?.(kind, String(o.value), Array.isArray(rules) ? rules.length : -1, ops.some((x) => x.path === `/webhooks/${i}/matchConditions` && x.op !== 'remove'));
     }
-    return 1;
   }
 }
 
