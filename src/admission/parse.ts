@@ -35,11 +35,8 @@ export function parseReview(body: unknown): { ok: true; review: ParsedReview } |
   }
   const objErr = checkObjects(req, op as Operation);
   if (objErr) return fail('ERR_OBJECT_NOT_MAP', objErr);
-  for (const field of ['object', 'oldObject', 'options', 'userInfo'] as const) {
-    if (nestingDepth(req[field], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
-      return fail('ERR_TOO_DEEP', `request.${field} nests deeper than ${MAX_NESTING_DEPTH} levels`);
-    }
-  }
+  const deep = (['object', 'oldObject', 'options', 'userInfo'] as const).find((f) => nestingDepth(req[f], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH);
+  if (deep) return fail('ERR_TOO_DEEP', `request.${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`);
   return { ok: true, review: { apiVersion: apiVersion as AdmissionApiVersion, request: toRequest(req, op as Operation), raw: req } };
 }
 

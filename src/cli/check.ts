@@ -74,7 +74,11 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
     return EXIT.usage;
   }
   const loaded = loadNonEmpty(opts);
-  if (!loaded) return EXIT.usage;
+  return loaded ? report(loaded, opts) : EXIT.usage;
+}
+
+/** The ok lines of `check`, after the idempotence check on `-f` manifests. */
+async function report(loaded: LoadedPolicies, opts: CheckOptions): Promise<number> {
   const lines = [`ok: ${loaded.policies.length} policies from ${loaded.files.length} files: ${loaded.set.names.join(', ')}`];
   if (opts.file !== undefined) {
     let objects: KubeObject[];

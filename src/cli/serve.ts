@@ -148,25 +148,13 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   }
   log = server.app.log;
   let metricsServer: FastifyInstance | undefined;
-  if (opts.metricsPort !== undefined) {
-    try {
-      metricsServer = await startMetricsListener(opts.host, opts.metricsPort, metrics);
-    } catch (e) {
-      process.stderr.write(`kube-postrender: --metrics-port ${opts.metricsPort}: ${errorText(e)}\n`);
-      await server.stop();
-      await cluster?.stop();
-      return EXIT.usage;
-    }
-  }
-  if (opts.manageWebhooks) {
-    try {
-      sync = await startWebhookSync(opts.manageWebhooks, ownNamespace, store, () => log);
-    } catch (e) {
-      process.stderr.write(`kube-postrender: --manage-webhooks: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
-      await server.stop();
-      await cluster?.stop();
-      return EXIT.usage;
-    }
+  try {
+    metricsServer = await maybe(opts.metricsPort, (p) => startMetricsListener(opts.host, p, metrics), '--metrics-port');
+    sync = await maybe(opts.manageWebhooks, (name) => startWebhookSync(name, ownNamespace, store, () => log), '--manage-webhooks');
+  } catch (e) {
+    process.stderr.write(`kube-postrender: ${errorText(e)}\n`);
+    await Promise.allSettled([server.stop(), cluster?.stop(), metricsServer?.close()]);
+    return EXIT.usage;
   }
   const stopSignal = waitForSignal();
   await files?.start();
@@ -253,6 +241,16 @@ function makeClusterSource(
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
   });
   return source;
+}
+
+/** Runs `start(value)` when the flag was given; errors are prefixed with the flag. */
+async function maybe<V, T>(value: V | undefined, start: (v: V) => Promise<T>, flag: string): Promise<T | undefined> {
+  if (value === undefined) return undefined;
+  try {
+    return await start(value);
+  } catch (e) {
+    throw new Error(`${flag}: ${errorText(e)}`);
+  }
 }
 
 /**
