@@ -31,23 +31,28 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version, '-V, --version', 'output the version number')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program
+  const namespaceOptions = (cmd: Command): Command => cmd
+    .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
+    .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, []);
+  /** Parses the namespace options of `run`, `explain` and `check` (one place: the commands agree); undefined after a usage error. */
+  const namespaces = async (o: { namespace?: string; namespaceLabels?: string[] }): Promise<{ namespace?: string; namespaceLabels: Record<string, Record<string, string>> } | undefined> => {
+    const { parseNamespaceLabels } = await import('./policies.js');
+    try {
+      return { namespace: o.namespace, namespaceLabels: parseNamespaceLabels(o.namespaceLabels) };
+    } catch (e) {
+      process.stderr.write(`${oneLine(e)}\n`);
+      setCode(EXIT.usage);
+      return undefined;
+    }
+  };
+  namespaceOptions(program
     .command('run')
     .description('Helm post-renderer: manifests on stdin (or -f) to stdout, transformed')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
-    .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
-    .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
-    .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
+    .option('-f, --file <manifests>', 'read manifests from this file instead of stdin'))
     .action(async (o) => {
-      const [{ runCommand }, { parseNamespaceLabels }] = await Promise.all([import('./run.js'), import('./policies.js')]);
-      let namespaceLabels;
-      try {
-        namespaceLabels = parseNamespaceLabels(o.namespaceLabels);
-      } catch (e) {
-        process.stderr.write(`${oneLine(e)}\n`);
-        return setCode(EXIT.usage);
-      }
-      setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels }));
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./run.js')).runCommand({ config: o.config, file: o.file, ...ns }));
     });
   program
     .command('serve')
@@ -72,12 +77,15 @@ export function buildProgram(setCode: (code: number) => void): Command {
         }),
       ),
     );
-  program
+  namespaceOptions(program
     .command('check')
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
-    .option('-f, --file <manifests>', 'manifests to check idempotence on')
-    .action(async (o) => setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file })));
+    .option('-f, --file <manifests>', 'manifests to check idempotence on'))
+    .action(async (o) => {
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file, ...ns }));
+    });
   program
     .command('review')
     .description('answer one AdmissionReview (stdin or -f) and print the response')
@@ -85,13 +93,16 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <review.json>', 'read the AdmissionReview from this file')
     .addOption(new Option('--route <route>', 'which webhook route to answer as').choices(['mutate', 'validate']).default('mutate'))
     .action(async (o) => setCode(await (await import('./review.js')).reviewCommand({ config: o.config, file: o.file, route: o.route })));
-  program
+  namespaceOptions(program
     .command('explain')
     .description('for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output })));
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text')))
+    .action(async (o) => {
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output, ...ns }));
+    });
   program
     .command('test')
     .description('run declarative policy tests (postrender-test.yaml files): expected result per policy, rule and resource')

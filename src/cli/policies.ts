@@ -29,6 +29,22 @@ export function parseNamespaceLabels(values: string[] = []): Record<string, Reco
 }
 
 /**
+ * The stream namespace options of every command that reads manifests (`run`,
+ * `explain`, `check`): `-n` (default $HELM_NAMESPACE, as Helm passes the
+ * release namespace to a post-renderer) and `--namespace-labels`. One place,
+ * so that the commands agree (policy/render.ts `streamNamespace`).
+ */
+export interface NamespaceOptions {
+  namespace?: string;
+  namespaceLabels?: Record<string, Record<string, string>>;
+}
+
+/** Resolves `-n` against $HELM_NAMESPACE (from `env`, default `process.env`). */
+export function resolveNamespaceOptions(opts: NamespaceOptions, env: NodeJS.ProcessEnv = process.env): NamespaceOptions {
+  return { namespace: opts.namespace ?? env.HELM_NAMESPACE, namespaceLabels: opts.namespaceLabels };
+}
+
+/**
  * Loads the policies of a command (`-c`), or writes the one-line reason (file,
  * document, path) to stderr and returns undefined: the command then exits 2.
  */

@@ -44,7 +44,7 @@ function validateSchema(): ValidateFunction {
 export interface LoadOptions {
   /** Transformer types (default: the built-ins). */
   registry?: TransformerRegistry;
-  /** CEL compiler for `conditions` (default: none; conditions are then rejected). */
+  /** CEL compiler for `conditions` (default: expr/vars.ts `conditionCompiler`, as every command uses). */
   compileCondition?: ConditionCompiler;
   /** The webhook's own namespace. */
   ownNamespace?: string;

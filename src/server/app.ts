@@ -34,9 +34,9 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { review } from '../admission/review.js';
+import { reviewWithEvaluation } from '../admission/review.js';
 import type { ReviewResult } from '../admission/types.js';
-import type { EvaluationResult, PolicySet } from '../policy/types.js';
+import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 
 /** Default maximum request body: 8 MiB (bytes). */
@@ -156,13 +156,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const policies = opts.getPolicies();
     if (!policies) return fail(503, HTTP_ERROR_CODES.notReady, 'policies not loaded yet');
     const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    let evaluation: EvaluationResult | undefined;
-    const observed: PolicySet = {
-      names: policies.names,
-      requirements: policies.requirements,
-      evaluate: (object, input) => (evaluation = policies.evaluate(object, input)),
-    };
-    const result = review(request.body, observed, {
+    const { result, evaluation } = reviewWithEvaluation(request.body, policies, {
       route,
       namespaceLabels: opts.namespaceLabels,
       deadline: timeoutMs === undefined ? undefined : started + deadlineBudget(timeoutMs),
