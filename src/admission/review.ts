@@ -27,6 +27,7 @@ import { immutableFieldDiffers, revertImmutableFields } from './immutable.js';
 import { parseReview } from './parse.js';
 import type { AdmissionResponse, ParsedReview, ReviewResult } from './types.js';
 import { normalizeWarnings } from './warnings.js';
+import { errorMessage } from '../errors.js';
 
 /** Options of `review`. */
 export interface ReviewOptions {
@@ -99,7 +100,7 @@ export function reviewWithEvaluation(body: unknown, policies: PolicySet, opts: R
  */
 export function errorResponse(uid: string, err: unknown): AdmissionResponse {
   const text = err instanceof Error ? err.message : String(err);
-  const message = `kube-postrender: policy evaluation failed: ${text}`.slice(0, MAX_ERROR_MESSAGE);
+  const message = errorMessage('ERR_EVALUATION_FAILED', text).slice(0, MAX_ERROR_MESSAGE);
   return { uid, allowed: false, status: { status: 'Failure', code: 500, reason: 'InternalError', message } };
 }
 

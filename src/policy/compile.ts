@@ -8,6 +8,7 @@ import { SelectorError } from '../kube/selector.js';
 import { ConfigError, type FactoryOptions, type Transformer } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
 import { conditionCompiler } from '../expr/vars.js';
+import type { PolicyErrorCode } from '../errors.js';
 import { compileClause, compileDefaultExclusions, namesSubresources, splitKind, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
 import type { EvaluationInput } from './types.js';
 
@@ -70,9 +71,12 @@ export interface CompiledPolicy {
   source: PolicySource;
 }
 
-/** A policy document error: file, document, JSON path and reason. */
+/**
+ * A policy document error: file, document, JSON path and reason, and its
+ * stable `code` (src/errors.ts, kind `policy`; default ERR_POLICY_INVALID).
+ */
 export class PolicyError extends Error {
-  constructor(readonly source: PolicySource, readonly path: string, readonly reason: string) {
+  constructor(readonly source: PolicySource, readonly path: string, readonly reason: string, readonly code: PolicyErrorCode = 'ERR_POLICY_INVALID') {
     super(`${source.file}: document ${source.document}: ${path ? `${path}: ` : ''}${reason}`);
     this.name = 'PolicyError';
   }
@@ -111,11 +115,11 @@ export function compileTransformer(
   const path = `${basePath}[${index}]`;
   const types = Object.keys(entry).filter((k) => k !== 'name');
   if (types.length !== 1) {
-    throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`);
+    throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`, 'ERR_POLICY_SCHEMA');
   }
   const type = types[0];
   const factory = opts.registry.get(type);
-  if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`);
+  if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`, 'ERR_POLICY_UNKNOWN_TRANSFORMER');
   const name = typeof entry.name === 'string' ? entry.name : `${type}[${index}]`;
   const fopts: FactoryOptions = { name, baseDir: opts.baseDir, readFile: opts.readFile };
   try {
@@ -130,10 +134,10 @@ export function toPolicyError(e: unknown, source: PolicySource, path: string): P
   if (e instanceof PolicyError) return e;
   // A CEL error already carries the expression's full path (spec.match.conditions[0].expression).
   const exprPath = e instanceof Error && e.name === 'ExprError' ? (e as Error & { path?: unknown }).path : undefined;
-  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message);
+  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message, 'ERR_POLICY_EXPRESSION');
   if (e instanceof ConfigError || e instanceof SelectorError) {
     const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
-    return new PolicyError(source, `${path}${sub}`, e.message);
+    return new PolicyError(source, `${path}${sub}`, e.message, 'ERR_POLICY_TRANSFORMER_CONFIG');
   }
   return new PolicyError(source, path, e instanceof Error ? e.message : String(e));
 }
@@ -150,7 +154,7 @@ export function compilePolicy(
   const { spec } = doc;
   const kind = doc.kind as CompiledPolicy['kind'];
   const namespaced = kind === 'PostRenderPolicy';
-  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace');
+  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
   const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, opts));
   const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
     if (!m) return undefined;
