@@ -11,14 +11,8 @@ import { deepClone, deepEqual, type JsonObject, type JsonValue } from '../../src
 import {
   applyJson6902, fastOpList, Json6902Error, parseJson6902, parsePatchText, PatchTextError, yaml11Docs, type Json6902Op,
 } from '../../src/patch/json6902.js';
+import { deepFreeze } from '../helpers/laws.js';
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 const base = (): JsonObject => ({
   spec: { replicas: 2, list: [1, 2, 3], m: { a: 1 }, n: null },

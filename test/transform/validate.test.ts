@@ -6,14 +6,8 @@
 import t from 'tap';
 import { validateTransformer } from '../../src/transform/validate.js';
 import { ConfigError, makeContext, TransformError, type Finding } from '../../src/transform/types.js';
+import { deepFreeze } from '../helpers/laws.js';
 
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object') {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 const deployment = deepFreeze({
   apiVersion: 'apps/v1',
