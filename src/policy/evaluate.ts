@@ -311,19 +311,24 @@ function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): C
   const validateOnly = run.input.validateOnly === true;
   let pass = runChain(run, policy.transformers, object, validateOnly);
   const max = policy.convergence?.maxIterations ?? 1;
-  let iterations = 1;
   const steps = pass.steps;
+  let iterations = 1;
   let last: KubeObject = object;
-  while (iterations < max && !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last)) {
-    last = pass.object;
+  while (iterations < max && movedOn(pass, last)) {
+    last = pass.object as KubeObject;
     pass = runChain(run, policy.transformers, last, validateOnly);
     steps.push(...pass.steps);
     iterations++;
   }
-  if (max > 1 && !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last)) {
+  if (max > 1 && movedOn(pass, last)) {
     return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(`no fixed point after ${max} passes`) } };
   }
   return { steps, object: pass.object, error: pass.error, iterations };
+}
+
+/** True when a pass succeeded and left an object different from `last` (convergence not reached). */
+function movedOn(pass: ChainPass, last: KubeObject): boolean {
+  return !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last);
 }
 
 /** Runs one matching policy and records its step; updates the current object when its changes are kept. */
