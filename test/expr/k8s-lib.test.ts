@@ -1,0 +1,224 @@
+/**
+ * Kubernetes' CEL environment (k8s.io/apiserver/pkg/cel/environment/base.go,
+ * v1.36): library functions with results and errors as Kubernetes' own tests
+ * (pkg/cel/library/*_test.go, cel-go ext tests) give them; compile-time
+ * refusals (type errors, unknown functions, extensions base.go does not
+ * enable, bad literals, authorizer) with their column; the cost bound.
+ */
+import t from 'tap';
+import { compileExpression, compileVariables, ExprError } from '../../src/expr/cel.js';
+
+const pod = Object.freeze({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web', labels: { app: 'web' } },
+  spec: {
+    containers: [
+      { name: 'app', image: 'nginx:1.25', resources: { limits: { memory: '512Mi', cpu: '500m' } } },
+      { name: 'side', image: 'envoy:1.30', resources: { limits: { memory: '2Gi', cpu: '1' } } },
+    ],
+  },
+});
+const vars = { object: pod, oldObject: null, request: { operation: 'CREATE' }, namespaceObject: null };
+const evaluate = (src: string, options = {}): unknown => compileExpression(src, options).evaluate(vars);
+
+/** [expression, result] */
+const results: [string, unknown][] = [
+  // lists (library/lists.go, lists_test.go)
+  ['[1, 2, 3].isSorted()', true],
+  ['[2, 1].isSorted()', false],
+  ["['a', 'b'].isSorted()", true],
+  ['[1, 2, 3].sum()', 6],
+  ['[1.5, 2.5].sum()', 4],
+  ['[].sum()', 0],
+  ['[3, 1, 2].min()', 1],
+  ['[3, 1, 2].max()', 3],
+  ["['b', 'a'].min()", 'a'],
+  ['[1, 2, 2, 3].indexOf(2)', 1],
+  ['[1, 2, 2, 3].lastIndexOf(2)', 2],
+  ['[1, 2].indexOf(5)', -1],
+  ["object.spec.containers.map(c, c.name).indexOf('side')", 1],
+  // regex (library/regex.go)
+  ["'abc 123'.find('[0-9]+')", '123'],
+  ["'abc'.find('[0-9]+')", ''],
+  ["'123 abc 456'.findAll('[0-9]+')", ['123', '456']],
+  ["'123 abc 456'.findAll('[0-9]+', 1)", ['123']],
+  ["'123 abc 456'.findAll('[0-9]+', 0)", []],
+  ["'abc'.matches('^a')", true],
+  // quantity (library/quantity.go, quantity_test.go)
+  ["quantity('1Gi').isLessThan(quantity('2Gi'))", true],
+  ["quantity(object.spec.containers[0].resources.limits.memory).isLessThan(quantity('1Gi'))", true],
+  ["object.spec.containers.all(c, quantity(c.resources.limits.memory).compareTo(quantity('4Gi')) < 0)", true],
+  ["quantity('200M') == quantity('0.2G')", true],
+  ["quantity('1Gi') == quantity('1073741824')", true],
+  ["quantity('50k').add(quantity('20k')) == quantity('70k')", true],
+  ["quantity('50k').sub(20000) == quantity('30k')", true],
+  ["quantity('50k').add(20) == quantity('50020')", true],
+  ["quantity('1.5').isInteger()", false],
+  ["quantity('5k').asInteger()", 5000],
+  ["quantity('500m').asApproximateFloat()", 0.5],
+  ["quantity('-1').sign()", -1],
+  ["quantity('0').sign()", 0],
+  ["quantity('1Mi').isGreaterThan(quantity('1M'))", true],
+  ["quantity('1M').compareTo(quantity('1Mi'))", -1],
+  ["isQuantity('1Gi')", true],
+  ["isQuantity('1GB')", false],
+  ["isQuantity('1.5.2')", false],
+  // strings (cel-go ext.Strings version 2)
+  ["'a b c'.split(' ', 2)", ['a', 'b c']],
+  ["'a b c'.split(' ')", ['a', 'b', 'c']],
+  ["'a b c'.split(' ', 0)", []],
+  ["'a b c'.split(' ', -1)", ['a', 'b', 'c']],
+  ["'abc'.split('')", ['a', 'b', 'c']],
+  ["'hello'.charAt(1)", 'e'],
+  ["'hello'.charAt(5)", ''],
+  ["'hello hello'.replace('he', 'we')", 'wello wello'],
+  ["'hello hello'.replace('he', 'we', 1)", 'wello hello'],
+  ["'hello hello'.replace('he', 'we', 0)", 'hello hello'],
+  ["['a', 'b'].join('-')", 'a-b'],
+  ["['a', 'b'].join()", 'ab'],
+  ["'%s is %d'.format([dyn('x'), dyn(3)])", 'x is 3'],
+  ["'%e'.format([1234.5])", '1.234500e+03'],
+  ["'%.2f'.format([3.14159])", '3.14'],
+  ["'%f'.format([2.0])", '2.000000'],
+  ["'%b'.format([5])", '101'],
+  ["'%o'.format([8])", '10'],
+  ["'%x'.format([255])", 'ff'],
+  ["'%X'.format([255])", 'FF'],
+  ["'%x'.format(['hi'])", '6869'],
+  ["'100%%'.format([])", '100%'],
+  ["strings.quote('a\"b')", '"a\\"b"'],
+  ["'  x '.trim()", 'x'],
+  ["'AbC'.lowerAscii()", 'abc'],
+  ["'AbC'.upperAscii()", 'ABC'],
+  // sets (cel-go ext.Sets)
+  ['sets.contains([1, 2, 3], [2, 3])', true],
+  ['sets.contains([1, 2], [3])', false],
+  ['sets.equivalent([1, 2], [2, 1, 1])', true],
+  ['sets.intersects([1, 2], [2, 5])', true],
+  ['sets.intersects([1], [5])', false],
+  // optional types (cel.OptionalTypes)
+  ["object.metadata.?labels.?app.orValue('none')", 'web'],
+  ["object.metadata.?annotations.?x.orValue('none')", 'none'],
+  ["object.metadata.?annotations.hasValue()", false],
+  ['optional.of(1).value()', 1],
+  // cross-type numeric comparisons
+  ['1 < 1.5', true],
+  ['2u > 1', true],
+  // has() on any operand (cel-go accepts a[1].b)
+  ['has(object.spec.containers[0].resources)', true],
+  ['has(object.spec.containers[1].securityContext)', false],
+];
+
+t.test('library functions: results', async (t) => {
+  for (const [src, want] of results) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+});
+
+/** [expression, error] evaluation errors */
+const runtimeErrors: [string, RegExp][] = [
+  ["quantity('1.5.2')", /quantities must match/],
+  ['[].min()', /empty list/],
+  ["quantity('1.5').asInteger()", /cannot convert/],
+  ["'hello'.charAt(6)", /index out of range/],
+  ["'%d'.format(['x'])", /error during formatting/],
+  ["'%s %s'.format(['x'])", /out of range/],
+  ['[9223372036854775807, 1].sum()', /overflow/],
+];
+
+t.test('library functions: evaluation errors', async (t) => {
+  for (const [src, re] of runtimeErrors) t.throws(() => evaluate(src), re, src);
+});
+
+/** [expression, error, column] refused at compile time, as the API server refuses them when a policy is created */
+const compileErrors: [string, RegExp, number][] = [
+  ["object.metadata.name.startswith('w')", /no matching overload for 'dyn.startswith\(string\)'/, 1],
+  ["object.metadata.name == 'a' && objet.kind == 'Pod'", /undeclared reference to 'objet'/, 32],
+  ["quantity('1Gi') < quantity('2Gi')", /no such overload/, 1],
+  ["quantity(1)", /no matching overload/, 1],
+  ["size(object) + 'a'", /no such overload/, 1],
+  ["cel.bind(x, 1, x)", /undeclared reference to 'bind'/, 1],
+  ["b'abc'.base64()", /undeclared reference to 'base64'/, 1],
+  ["math.greatest(1, 2)", /undeclared reference/, 1],
+  ["[[1]].flatten()", /no matching overload/, 1],
+  ["'x'.matches('[')", /invalid regular expression/, 1],
+  ["'x'.find('(')", /invalid regular expression/, 1],
+  ["duration('1x') > duration('1s')", /invalid duration literal/, 1],
+  ["timestamp('yesterday') > timestamp('2020-01-01T00:00:00Z')", /invalid timestamp literal/, 1],
+  ["authorizer.group('apps').resource('deployments').check('create').allowed()", /authorizer/, 1],
+  ["[1, 'a']", /same type/, 5],
+  ['params.x', /undeclared reference to 'params'/, 1],
+];
+
+t.test('compile errors: refused at load with the column', async (t) => {
+  for (const [src, re, column] of compileErrors) {
+    let err: unknown;
+    try {
+      compileExpression(src, { path: 'spec.rule' });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof ExprError, `${src}: refused`);
+    t.match((err as ExprError)?.message, re, src);
+    t.equal((err as ExprError)?.position?.column, column, `${src}: column`);
+    t.equal((err as ExprError)?.path, 'spec.rule');
+  }
+});
+
+t.test('result types: a rule must be bool, a messageExpression string (dyn checked at run time)', async (t) => {
+  t.throws(() => compileExpression("'x'", { expectedType: 'bool' }), /must return bool, but returns string/);
+  t.throws(() => compileExpression('1 == 1', { expectedType: 'string' }), /must return string, but returns bool/);
+  t.equal(compileExpression('object.spec.x', { expectedType: 'bool' }).type, 'dyn');
+  t.equal(compileExpression("object.metadata.name.startsWith('w')", { expectedType: 'bool' }).type, 'bool');
+});
+
+t.test('declared variables: params, variables (lazy, once), mutation structs and jsonpatch.escapeKey', async (t) => {
+  const decl = ['object', 'oldObject', 'request', 'namespaceObject', 'params'];
+  t.equal(compileExpression('params.max > 1', { variables: decl }).evaluate({ ...vars, params: { max: 3 } }), true);
+  let reads = 0;
+  const compiled = compileVariables(
+    [
+      { name: 'names', expression: 'object.spec.containers.map(c, c.name)' },
+      { name: 'count', expression: 'size(variables.names)' },
+    ],
+    { variables: decl, path: 'spec.variables' },
+  );
+  t.same(compiled.declarations, [
+    { name: 'names', type: 'dyn' },
+    { name: 'count', type: 'int' },
+  ]);
+  const rule = compileExpression("variables.count == 2 && variables.names[0] == 'app'", { variables: decl, compositionVariables: compiled.declarations, expectedType: 'bool' });
+  const store = compiled.bind({ ...vars, params: null });
+  const get = store.get.bind(store);
+  store.get = (name: string): unknown => (reads++, get(name));
+  t.equal(rule.evaluate({ ...vars, params: null, variables: store }), true);
+  t.throws(() => compileExpression('variables.nope', { variables: decl, compositionVariables: compiled.declarations }), /nope/);
+  t.throws(() => compileVariables([{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }], { variables: decl }), { path: 'variables[0].expression' });
+  t.ok(reads >= 2);
+
+  const apply = compileExpression("Object{spec: Object.spec{replicas: 3, template: Object.spec.template{metadata: Object.spec.template.metadata{labels: {'a': 'b'}}}}}", { mutation: true });
+  t.same(apply.evaluate(vars), { spec: { replicas: 3, template: { metadata: { labels: { a: 'b' } } } } });
+  const patch = compileExpression("[JSONPatch{op: 'add', path: '/metadata/labels/' + jsonpatch.escapeKey('example.com/a~b'), value: 'x'}]", { mutation: true });
+  t.same(patch.evaluate(vars), [{ op: 'add', path: '/metadata/labels/example.com~1a~0b', value: 'x' }]);
+  t.throws(() => compileExpression('Foo{a: 1}', { mutation: true }), /undeclared reference to 'Foo'/);
+  t.throws(() => compileExpression("jsonpatch.escapeKey('a')"), /undeclared reference to 'jsonpatch'/);
+});
+
+t.test('cost: bombs are cut by the runtime bound, and the bound is not absorbed by || or &&', async (t) => {
+  const big = { s: 'x'.repeat(1 << 20), items: Array.from({ length: 200_000 }, () => 'a') };
+  const bombs = [
+    "object.s.split('').all(a, object.s.split('').all(b, a == b))",
+    "object.items.all(a, object.items.all(b, a == b))",
+    "object.items.all(a, object.s.matches('x+y'))",
+    "object.items.join('-').size() > 0 && object.items.map(x, object.items.join(x)).size() > 0",
+    "object.items.all(a, object.items.all(b, a == b)) || true",
+  ];
+  for (const src of bombs) t.throws(() => compileExpression(src).evaluate({ object: big }), /cost limit exceeded|took longer than/, src);
+});
