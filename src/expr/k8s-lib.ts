@@ -20,6 +20,7 @@ import { charge, chargeChars, CostLimitError } from './meter.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { registerQuantity } from './quantity.js';
+import { registerNetwork } from './network.js';
 import { celCompare, celEquals, formatString } from './values.js';
 
 /** Longest string or list a function may build. */
@@ -328,4 +329,5 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerStrings(env);
   registerSets(env);
   registerQuantity(env);
+  registerNetwork(env);
 }

@@ -200,7 +200,7 @@ t.test('declared variables: params, variables (lazy, once), mutation structs and
   store.get = (name: string): unknown => (reads++, get(name));
   t.equal(rule.evaluate({ ...vars, params: null, variables: store }), true);
   t.throws(() => compileExpression('variables.nope', { variables: decl, compositionVariables: compiled.declarations }), /nope/);
-  t.throws(() => compileVariables([{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }], { variables: decl }), { path: 'variables[0].expression' });
+  t.throws(() => compileVariables([{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }], { variables: decl }), { name: 'ExprError', path: 'variables[0].expression' });
   t.ok(reads >= 2);
 
   const apply = compileExpression("Object{spec: Object.spec{replicas: 3, template: Object.spec.template{metadata: Object.spec.template.metadata{labels: {'a': 'b'}}}}}", { mutation: true });
@@ -221,4 +221,82 @@ t.test('cost: bombs are cut by the runtime bound, and the bound is not absorbed 
     "object.items.all(a, object.items.all(b, a == b)) || true",
   ];
   for (const src of bombs) t.throws(() => compileExpression(src).evaluate({ object: big }), /cost limit exceeded|took longer than/, src);
+});
+
+/** ip.go / cidr.go documented examples */
+const network: [string, unknown][] = [
+  ["isIP('127.0.0.1')", true],
+  ["isIP('::1')", true],
+  ["isIP('127.0.0.256')", false],
+  ["isIP(':::1')", false],
+  ["isIP('fe80::1%eth0')", false],
+  ["isIP('::ffff:1.2.3.4')", false],
+  ["isIP('01.2.3.4')", false],
+  ["ip.isCanonical('127.0.0.1')", true],
+  ["ip.isCanonical('2001:db8::abcd')", true],
+  ["ip.isCanonical('2001:DB8::ABCD')", false],
+  ["ip.isCanonical('2001:db8::0:0:0:abcd')", false],
+  ["ip('127.0.0.1').family()", 4],
+  ["ip('::1').family()", 6],
+  ["ip('0.0.0.0').isUnspecified()", true],
+  ["ip('::').isUnspecified()", true],
+  ["ip('::1').isUnspecified()", false],
+  ["ip('127.0.0.1').isLoopback()", true],
+  ["ip('192.168.0.1').isLoopback()", false],
+  ["ip('::1').isLoopback()", true],
+  ["ip('2001:db8::abcd').isLoopback()", false],
+  ["ip('224.0.0.1').isLinkLocalMulticast()", true],
+  ["ip('224.0.1.1').isLinkLocalMulticast()", false],
+  ["ip('ff02::1').isLinkLocalMulticast()", true],
+  ["ip('fd00::1').isLinkLocalMulticast()", false],
+  ["ip('169.254.169.254').isLinkLocalUnicast()", true],
+  ["ip('192.168.0.1').isLinkLocalUnicast()", false],
+  ["ip('fe80::1').isLinkLocalUnicast()", true],
+  ["ip('fd80::1').isLinkLocalUnicast()", false],
+  ["ip('192.168.0.1').isGlobalUnicast()", true],
+  ["ip('255.255.255.255').isGlobalUnicast()", false],
+  ["ip('2001:db8::abcd').isGlobalUnicast()", true],
+  ["ip('ff00::1').isGlobalUnicast()", false],
+  ["string(ip('2001:db8:0:0:0:0:0:1'))", '2001:db8::1'],
+  ["ip('127.0.0.1') == ip('127.0.0.1')", true],
+  ["isCIDR('192.168.0.0/16')", true],
+  ["isCIDR('::1/128')", true],
+  ["isCIDR('192.168.0.0/33')", false],
+  ["isCIDR('::1/129')", false],
+  ["cidr('192.168.0.0/24').containsIP(ip('192.168.0.1'))", true],
+  ["cidr('192.168.0.0/24').containsIP(ip('192.168.1.1'))", false],
+  ["cidr('192.168.0.0/24').containsIP('192.168.0.1')", true],
+  ["cidr('192.168.0.0/24').containsIP('192.168.1.1')", false],
+  ["cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24'))", true],
+  ["cidr('192.168.1.0/24').containsCIDR(cidr('192.168.2.0/24'))", false],
+  ["cidr('192.168.0.0/16').containsCIDR('192.168.10.0/24')", true],
+  ["cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')", false],
+  ["string(cidr('192.168.0.1/24').ip())", '192.168.0.1'],
+  ["cidr('192.168.0.1/24').ip().family()", 4],
+  ["cidr('::1/128').ip().family()", 6],
+  ["string(cidr('192.168.0.1/24').masked())", '192.168.0.0/24'],
+  ["cidr('192.168.0.0/24') == cidr('192.168.0.0/24').masked()", true],
+  ["cidr('192.168.0.1/24') == cidr('192.168.0.1/24').masked()", false],
+  ["cidr('192.168.0.0/16').prefixLength()", 16],
+  ["cidr('::1/128').prefixLength()", 128],
+];
+
+t.test('IP and CIDR libraries: documented examples', async (t) => {
+  for (const [src, want] of network) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+  for (const src of ["ip('127.0.0.256')", "ip(':::1')", "cidr('192.168.0.0/33')", "ip('fe80::1%eth0')"]) {
+    t.throws(() => evaluate(src), /parse error|not allowed/, src);
+    try {
+      evaluate(src);
+    } catch (e) {
+      t.notMatch((e as Error).message, /192|fe80|127|:::1/, `${src}: no value in the message`);
+    }
+  }
 });
