@@ -6,7 +6,8 @@
  * - cel-go ext.Strings version 2: charAt, indexOf, lastIndexOf, lowerAscii,
  *   upperAscii, replace, split, substring, trim, join, format, strings.quote;
  * - cel-go ext.Sets: sets.contains, sets.equivalent, sets.intersects;
- * - quantity, URLs, IP, CIDR, format, semver (their own modules);
+ * - quantity, URLs, IP, CIDR, format, semver, image, two-variable
+ *   comprehensions (their own modules);
  * - the literal validators (cel.ValidateRegexLiterals, ...Duration...,
  *   ...Timestamp...): a bad literal is a compile error.
  *
@@ -21,6 +22,11 @@ import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { registerQuantity } from './quantity.js';
 import { registerNetwork } from './network.js';
+import { registerImage } from './image.js';
+import { registerFormat } from './format.js';
+import { registerTwoVarComprehensions } from './comprehensions.js';
+import { registerSemver } from './semver.js';
+import { registerUrls } from './urls.js';
 import { celCompare, celEquals, formatString } from './values.js';
 
 /** Longest string or list a function may build. */
@@ -330,4 +336,9 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerSets(env);
   registerQuantity(env);
   registerNetwork(env);
+  registerImage(env);
+  registerFormat(env);
+  registerTwoVarComprehensions(env);
+  registerSemver(env);
+  registerUrls(env);
 }

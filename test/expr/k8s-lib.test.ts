@@ -300,3 +300,174 @@ t.test('IP and CIDR libraries: documented examples', async (t) => {
     }
   }
 });
+
+/** semverlib.go and urls.go documented examples */
+const semverAndUrls: [string, unknown][] = [
+  ["isSemver('1.0.0')", true],
+  ["isSemver('0.1.0-alpha.1')", true],
+  ["isSemver('hello')", false],
+  ["isSemver('200K')", false],
+  ["isSemver('v1.0')", false],
+  ["isSemver('v1.0', true)", true],
+  ["isSemver('01.01.01', true)", true],
+  ["isSemver('1.0-alpha', true)", false],
+  ["semver('v1.0.0', true) == semver('1.0.0')", true],
+  ["semver('1.0', true) == semver('1.0.0')", true],
+  ["semver('01.01.01', true) == semver('1.1.1')", true],
+  ["semver('1.2.3').major()", 1],
+  ["semver('1.2.3').minor()", 2],
+  ["semver('1.2.3').patch()", 3],
+  ["semver('1.2.3').compareTo(semver('1.2.3'))", 0],
+  ["semver('1.2.3').compareTo(semver('2.0.0'))", -1],
+  ["semver('1.2.3').compareTo(semver('0.1.2'))", 1],
+  ["semver('1.0.0-alpha').isLessThan(semver('1.0.0'))", true],
+  ["semver('1.0.0-alpha.2').isLessThan(semver('1.0.0-alpha.10'))", true],
+  ["semver('1.0.0-alpha').isLessThan(semver('1.0.0-alpha.1'))", true],
+  ["semver('1.0.0-1').isLessThan(semver('1.0.0-a'))", true],
+  ["semver('1.0.0+build').compareTo(semver('1.0.0'))", 0],
+  ["semver('2.0.0').isGreaterThan(semver('1.9.9'))", true],
+  ["isURL('https://user:pass@example.com:80/path?query=val#fragment')", true],
+  ["isURL('/absolute-path')", true],
+  ["isURL('https://a:b:c/')", false],
+  ["isURL('../relative-path')", false],
+  ["url('/path').getScheme()", ''],
+  ["url('https://example.com/').getScheme()", 'https'],
+  ["url('https://example.com:80/').getHost()", 'example.com:80'],
+  ["url('https://example.com/').getHost()", 'example.com'],
+  ["url('https://[::1]:80/').getHost()", '[::1]:80'],
+  ["url('https://[::1]/').getHost()", '[::1]'],
+  ["url('/path').getHost()", ''],
+  ["url('https://example.com:80/').getHostname()", 'example.com'],
+  ["url('https://127.0.0.1:80/').getHostname()", '127.0.0.1'],
+  ["url('https://[::1]:80/').getHostname()", '::1'],
+  ["url('/path').getHostname()", ''],
+  ["url('https://example.com:80/').getPort()", '80'],
+  ["url('https://example.com/').getPort()", ''],
+  ["url('/path').getPort()", ''],
+  ["url('https://example.com/path').getEscapedPath()", '/path'],
+  ["url('https://example.com/path with spaces/').getEscapedPath()", '/path%20with%20spaces/'],
+  ["url('https://example.com').getEscapedPath()", ''],
+  ["url('https://example.com/path?k1=a&k2=b&k2=c').getQuery()", { k1: ['a'], k2: ['b', 'c'] }],
+  ["url('https://example.com/path?key with spaces=value with spaces').getQuery()", { 'key with spaces': ['value with spaces'] }],
+  ["url('https://example.com/path?').getQuery()", {}],
+  ["url('https://example.com/path').getQuery()", {}],
+];
+
+t.test('semver and URL libraries: documented examples', async (t) => {
+  for (const [src, want] of semverAndUrls) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+  for (const src of ["semver('200K')", "semver('Three')", "semver('Mi')", "url('https://a:b:c/')", "url('../relative-path')"]) t.throws(() => evaluate(src), src);
+});
+
+/** cel-go ext TwoVarComprehensions (comprehensions_test.go) */
+const twoVar: [string, unknown][] = [
+  ['[1, 2, 3].all(i, v, i < v)', true],
+  ['[1, 2, 3].all(i, v, i > v)', false],
+  ["{'a': 1, 'b': 2}.all(k, v, k.size() == v - v + 1)", true],
+  ['[1, 2, 3].exists(i, v, i == 1 && v == 2)', true],
+  ["{'a': 1, 'b': 2}.exists(k, v, k == 'b' && v == 2)", true],
+  ['[1, 2, 3].existsOne(i, v, v > 2)', true],
+  ['[1, 2, 3].exists_one(i, v, v > 1)', false],
+  ['[1, 2, 3].transformList(i, v, i * v)', [0, 2, 6]],
+  ['[1, 2, 3].transformList(i, v, i > 0, v)', [2, 3]],
+  ["{'a': 1, 'b': 2}.transformList(k, v, k)", ['a', 'b']],
+  ["{'a': 1, 'b': 2}.transformMap(k, v, v * 10)", { a: 10, b: 20 }],
+  ["{'a': 1, 'b': 2}.transformMap(k, v, v > 1, v * 10)", { b: 20 }],
+  ["{'a': 1, 'b': 2}.transformMapEntry(k, v, {k + k: v})", { aa: 1, bb: 2 }],
+  ["object.metadata.labels.all(k, v, k.size() > 0 && v.size() > 0)", true],
+  ["object.spec.containers.exists(i, c, i == 1 && c.name == 'side')", true],
+];
+
+t.test('two-variable comprehensions', async (t) => {
+  for (const [src, want] of twoVar) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+  t.throws(() => evaluate("{'a': 1, 'b': 2}.transformMapEntry(k, v, {'x': v})"), /already exists/);
+  t.throws(() => compileExpression('[1].all(i, v, i + "a")'), /no such overload/);
+});
+
+/** format.go (format_test.go): optional.none when valid, else the apimachinery messages */
+const formats: [string, unknown][] = [
+  ["format.dns1123Label().validate('my-label-name').hasValue()", false],
+  ["format.dns1123Label().validate('My_Label').value()", ["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"]],
+  ["format.dns1123Subdomain().validate('apiextensions.k8s.io').hasValue()", false],
+  ["format.dns1035Label().validate('1abc').hasValue()", true],
+  ["format.qualifiedName().validate('apiextensions.k8s.io/v1beta1').hasValue()", false],
+  ["format.qualifiedName().validate('/x').value()", ['prefix part must be non-empty']],
+  ["format.dns1123LabelPrefix().validate('my-label-prefix-').hasValue()", false],
+  ["format.dns1123SubdomainPrefix().validate('mysubdomain.prefix.-').hasValue()", false],
+  ["format.dns1035LabelPrefix().validate('my-label-prefix-').hasValue()", false],
+  ["format.labelValue().validate('').hasValue()", false],
+  ["format.uri().validate('http://example.com').hasValue()", false],
+  ["format.uuid().validate('123e4567-e89b-12d3-a456-426614174000').hasValue()", false],
+  ["format.uuid().validate('x').value()", ['does not match the UUID format']],
+  ["format.byte().validate('aGVsbG8=').hasValue()", false],
+  ["format.byte().validate('!').value()", ['invalid base64']],
+  ["format.date().validate('2021-01-01').hasValue()", false],
+  ["format.date().validate('2021-02-30').value()", ['invalid date']],
+  ["format.datetime().validate('2021-01-01T00:00:00Z').hasValue()", false],
+  ["format.named('dns1123Label').hasValue()", true],
+  ["format.named('nope').hasValue()", false],
+  ["format.named('labelValue').value().validate('ok').hasValue()", false],
+];
+
+t.test('named formats', async (t) => {
+  for (const [src, want] of formats) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+});
+
+const D = 'sha256:6aefddb645ee6963afd681b1845c661d0ea4c3b20ab9db86d9e753b203d385f2';
+/** image.go documented examples */
+const images: [string, unknown][] = [
+  ["isImage('registry.k8s.io/kube-apiserver-arm64:latest')", true],
+  ["isImage('nginx')", true],
+  [`isImage('registry.k8s.io/kube-apiserver-arm64@${D}')`, true],
+  [`isImage('registry.k8s.io/kube-apiserver-arm64:latest@${D}')`, true],
+  ["isImage('registry.k8s.io//kube-apiserver-arm64')", false],
+  [`image('registry.k8s.io/kube-apiserver-arm64:latest@${D}').containsDigest()`, true],
+  ["image('registry.k8s.io/kube-apiserver-arm64:latest').containsDigest()", false],
+  ["image('kube-apiserver-arm64:testtag').registry()", 'index.docker.io'],
+  ["image('registry.k8s.io/kube-apiserver-arm64:latest').registry()", 'registry.k8s.io'],
+  ["image('registry.k8s.io/kube-apiserver-arm64').repository()", 'kube-apiserver-arm64'],
+  ["image('registry.k8s.io/kube-apiserver-arm64').tag()", 'latest'],
+  ["image('registry.k8s.io/kube-apiserver-arm64:testtag').tag()", 'testtag'],
+  [`image('registry.k8s.io/kube-apiserver-arm64@${D}').digest()`, D],
+  [`image('registry.k8s.io/kube-apiserver-arm64:latest@${D}').digest()`, D],
+  ["image('registry.k8s.io/kube-apiserver-arm64:testtag').identifier()", 'testtag'],
+  [`image('registry.k8s.io/kube-apiserver-arm64:latest@${D}').identifier()`, D],
+  ["image('nginx').repository()", 'library/nginx'],
+  ["object.spec.containers.all(c, image(c.image).registry() == 'index.docker.io')", true],
+];
+
+t.test('image library: documented examples', async (t) => {
+  for (const [src, want] of images) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+  t.throws(() => evaluate("image('registry.k8s.io//kube-apiserver-arm64')"), /could not parse reference/);
+});
