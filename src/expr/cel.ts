@@ -215,6 +215,20 @@ function compileError(reason: string, source: string, offset: number | undefined
   return new ExprError(pos ? `${reason} at ${pos.line}:${pos.column}` : reason, path, pos);
 }
 
+/**
+ * Where a type error points: for a method call (`x.startswith(...)`) the
+ * method name, as the API server's message does; else the node's start.
+ */
+function errorOffset(err: CelEngineError, text: string): number | undefined {
+  const node = (err as { node?: AstNode }).node;
+  if (node?.op === 'rcall') {
+    const [name, receiver] = node.args as [string, AstNode];
+    const at = text.indexOf(name, receiver?.end ?? node.start);
+    if (at >= 0) return at;
+  }
+  return err.range?.start;
+}
+
 /** Message of an engine compile error in cel-go's words where they differ. */
 function reason(e: CelEngineError): string {
   const summary = (e.summary ?? e.message).split('\n')[0];
@@ -257,7 +271,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   const checked = parsed.check();
   if (!checked.valid) {
     const err = checked.error as CelEngineError;
-    throw compileError(reason(err), source, err.range?.start, path);
+    throw compileError(reason(err), source, errorOffset(err, text), path);
   }
   const type = checked.type ?? 'dyn';
   if (options.expectedType && type !== options.expectedType && type !== 'dyn') {
@@ -405,9 +419,22 @@ function instrumentNode(node: AstNode): void {
     args.condition = cond ? (accu: unknown): boolean => (charge(1), cond(accu)) : chargeIteration;
     return;
   }
-  if (node.op === 'rcall') {
-    const impl = replacedMethod((node.args as [string])[0]);
-    if (impl) node.setMeta('evaluate', impl);
+  if ((node.op === 'rcall' || node.op === 'call') && !node.meta.macro && !node.meta.alternate) {
+    const impl = node.op === 'rcall' ? replacedMethod((node.args as [string])[0], node.meta.evaluate) : undefined;
+    if (impl) {
+      node.setMeta('evaluate', impl);
+      return;
+    }
+    const evaluate = node.meta.evaluate;
+    if (!evaluate) return;
+    // every other call: one unit, plus the size of what it produces
+    node.setMeta('evaluate', (ev: Evaluator, ast: AstNode, ctx: unknown) => {
+      charge(1);
+      const r = evaluate(ev, ast, ctx);
+      if (typeof r === 'string') chargeChars(r.length);
+      else if (Array.isArray(r)) charge(r.length);
+      return r;
+    });
     return;
   }
   if (node.op === '+') {

@@ -135,20 +135,36 @@ function matches(s: string, pattern: string): boolean {
   return re2(pattern).matcher(s).find();
 }
 
-/** Evaluate hooks that replace the engine's own `matches`, `split` and `join` (RE2, Go semantics, cost). */
+/** `s` after charging the traversal of `s` and `arg`. */
+function scanned(s: string, arg: string): string {
+  chargeChars(s.length + arg.length);
+  return s;
+}
+
+/** Evaluate hooks that replace the engine's own string functions (RE2 `matches`, Go `split`/`join` semantics, cost by size). */
 const REPLACED: Record<string, (recv: unknown, args: unknown[]) => unknown> = {
+  // the engine's string functions, charged by the characters they read (library/cost.go)
+  contains: (recv, [x]) => scanned(str(recv, 'contains'), str(x, 'contains')).includes(x as string),
+  startsWith: (recv, [x]) => scanned(str(recv, 'startsWith'), str(x, 'startsWith')).startsWith(x as string),
+  endsWith: (recv, [x]) => scanned(str(recv, 'endsWith'), str(x, 'endsWith')).endsWith(x as string),
+  lowerAscii: (recv) => scanned(str(recv, 'lowerAscii'), '').replace(/[A-Z]+/g, (c) => c.toLowerCase()),
+  upperAscii: (recv) => scanned(str(recv, 'upperAscii'), '').replace(/[a-z]+/g, (c) => c.toUpperCase()),
   matches: (recv, [p]) => matches(str(recv, 'matches'), str(p, 'matches')),
   split: (recv, [sep, n]) => splitN(str(recv, 'split'), str(sep, 'split'), n === undefined ? -1 : Number(n)),
   join: (recv, [sep]) => join(recv, sep === undefined ? '' : str(sep, 'join')),
 };
 
 /** The evaluate hook replacing the engine's method `name`, if it is replaced. */
-export function replacedMethod(name: string): EvalFn | undefined {
-  const impl = REPLACED[name];
-  if (!impl) return undefined;
+export function replacedMethod(name: string, original: EvalFn | undefined): EvalFn | undefined {
+  const impl = Object.prototype.hasOwnProperty.call(REPLACED, name) ? REPLACED[name] : undefined;
+  if (!impl || !original) return undefined;
+  const list = name === 'join';
   return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
     const [, receiver, args] = ast.args as [string, AstNode, AstNode[]];
+    // a namespace receiver (`sets.contains(...)`) or another receiver type: the engine's overload
+    if (receiver.op === 'id' && !list && ['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch'].includes(receiver.args as string)) return original(ev, ast, ctx);
     const recv = ev.run(receiver, ctx);
+    if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
     return impl(recv, args.map((a) => ev.run(a, ctx)));
   };
 }

@@ -139,7 +139,7 @@ t.test('library functions: evaluation errors', async (t) => {
 
 /** [expression, error, column] refused at compile time, as the API server refuses them when a policy is created */
 const compileErrors: [string, RegExp, number][] = [
-  ["object.metadata.name.startswith('w')", /no matching overload for 'dyn.startswith\(string\)'/, 1],
+  ["object.metadata.name.startswith('w')", /no matching overload for 'dyn.startswith\(string\)'/, 22],
   ["object.metadata.name == 'a' && objet.kind == 'Pod'", /undeclared reference to 'objet'/, 32],
   ["quantity('1Gi') < quantity('2Gi')", /no such overload/, 1],
   ["quantity(1)", /no matching overload/, 1],
@@ -147,7 +147,7 @@ const compileErrors: [string, RegExp, number][] = [
   ["cel.bind(x, 1, x)", /undeclared reference to 'bind'/, 1],
   ["b'abc'.base64()", /undeclared reference to 'base64'/, 1],
   ["math.greatest(1, 2)", /undeclared reference/, 1],
-  ["[[1]].flatten()", /no matching overload/, 1],
+  ["[[1]].flatten()", /no matching overload/, 7],
   ["'x'.matches('[')", /invalid regular expression/, 1],
   ["'x'.find('(')", /invalid regular expression/, 1],
   ["duration('1x') > duration('1s')", /invalid duration literal/, 1],
@@ -216,7 +216,7 @@ t.test('cost: bombs are cut by the runtime bound, and the bound is not absorbed 
   const bombs = [
     "object.s.split('').all(a, object.s.split('').all(b, a == b))",
     "object.items.all(a, object.items.all(b, a == b))",
-    "object.items.all(a, object.s.matches('x+y'))",
+    "object.items.all(a, !object.s.matches('x+y'))",
     "object.items.join('-').size() > 0 && object.items.map(x, object.items.join(x)).size() > 0",
     "object.items.all(a, object.items.all(b, a == b)) || true",
   ];
