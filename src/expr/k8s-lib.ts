@@ -95,7 +95,7 @@ function join(list: unknown, sep: string): string {
     const item = list[i];
     if (typeof item !== 'string') throw celError('join: list contains a non-string value');
     length += item.length + (i > 0 ? sep.length : 0);
-    if (length > MAX_RESULT) throw new CostLimitError(`join: result of more than ${MAX_RESULT} characters`);
+    if (length > MAX_RESULT) throw new CostLimitError(`join: result exceeds the limit of ${MAX_RESULT} characters`);
   }
   chargeChars(length);
   charge(list.length);
@@ -109,7 +109,7 @@ function replace(s: string, old: string, repl: string, n: number): string {
     const chars = Array.from(s);
     const count = Math.min(limit, chars.length + 1);
     chargeChars(s.length + count * repl.length);
-    if (s.length + count * repl.length > MAX_RESULT) throw new CostLimitError(`replace: result of more than ${MAX_RESULT} characters`);
+    if (s.length + count * repl.length > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
     const pieces = chars.map((c, i) => (i < limit ? repl + c : c));
     if (chars.length < limit) pieces.push(repl);
     return pieces.join('');
@@ -118,7 +118,7 @@ function replace(s: string, old: string, repl: string, n: number): string {
   for (let i = s.indexOf(old); i !== -1 && at.length < limit; i = s.indexOf(old, i + old.length)) at.push(i);
   const size = s.length + at.length * (repl.length - old.length);
   chargeChars(s.length + size);
-  if (size > MAX_RESULT) throw new CostLimitError(`replace: result of more than ${MAX_RESULT} characters`);
+  if (size > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
   if (at.length === 0) return s;
   const pieces: string[] = [];
   let from = 0;

@@ -93,7 +93,7 @@ export function charge(units: number): void {
     m.nextClock = m.spent + CLOCK_CHECK_UNITS;
     const now = performance.now();
     if (m.deadline < 0) m.deadline = now + m.maxMs;
-    else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation took longer than ${m.maxMs} ms`));
+    else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
   }
 }
 
