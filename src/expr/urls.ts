@@ -39,7 +39,7 @@ function fail(): never {
 
 /** Go's `url.ParseRequestURI` acceptance plus `url.Parse`'s fields (fragment dropped). */
 export function parseURL(s: string): CelURL {
-  if (/[\x00-\x1f\x7f]/.test(s)) fail();
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20 || s.charCodeAt(i) === 0x7f) fail();
   const m = SCHEME.exec(s);
   let rest = m ? s.slice(m[0].length) : s;
   if (!m && !rest.startsWith('/')) fail();
