@@ -69,11 +69,15 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
     .addOption(new Option('--shutdown-delay <seconds>', 'after SIGTERM, keep answering (not ready, Connection: close) this long before closing').default(5).argParser(seconds))
     .option('--sample <review.json>', 'print a curl command that sends this AdmissionReview')
+    .option('--reports', 'with --cluster: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)')
+    .option('--events', 'with --cluster: create a Kubernetes Event for each denial (rate-limited)')
+    .addOption(new Option('--report-interval <seconds>', 'seconds between PolicyReport write batches').default(2).argParser(seconds))
     .action(async (o) =>
       setCode(
         await (await import('./serve.js')).serveCommand({
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
+          reports: o.reports, events: o.events, reportIntervalSeconds: o.reportInterval,
         }),
       ),
     );

@@ -25,6 +25,10 @@ import { startServer, type RunningServer } from '../server/start.js';
 import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
+import type { Reporting } from '../reports/reporting.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** Options of `serve` (see `main.ts` for the flags). */
 export interface ServeOptions {
@@ -44,6 +48,12 @@ export interface ServeOptions {
   sample?: string;
   /** `--shutdown-delay`: seconds to keep answering after SIGTERM, not ready and with `Connection: close` (default 5). */
   shutdownDelaySeconds?: number;
+  /** `--reports`: PolicyReports from admission and a background scan (leader-elected; needs --cluster). */
+  reports?: boolean;
+  /** `--events`: Kubernetes Events for denials (needs --cluster). */
+  events?: boolean;
+  /** `--report-interval`: seconds between PolicyReport write batches (default 2). */
+  reportIntervalSeconds?: number;
 }
 
 /** Default `--shutdown-delay`, in seconds: long enough for endpoints and the API server to stop sending new requests here; well under the default 30 s termination grace period. */
@@ -63,7 +73,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   loadExpressionEngine();
   const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
   const load = defaultLoadOptions({ ownNamespace });
-  const metrics = new WebhookMetrics({ processMetrics: true });
+  const metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
   const required: SourceName[] = [...(opts.config.length > 0 ? (['file'] as const) : []), ...(opts.cluster ? (['cluster'] as const) : [])];
   const store = new PolicyStore(required);
   let log: FastifyBaseLogger | undefined;
@@ -71,7 +81,9 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     const counts = store.counts();
     metrics.policiesLoaded.set({ source: 'file' }, counts.file);
     metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
+    reporting?.policiesChanged();
   };
+  let reporting: Reporting | undefined;
 
   const files =
     opts.config.length > 0
@@ -105,6 +117,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       process.stderr.write(`kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
       return EXIT.usage;
     }
+    if (opts.reports || opts.events) reporting = await makeReporting(clusterModule, opts, store, metrics, () => log, cluster, ownNamespace);
   }
 
   const tls = opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined;
@@ -119,6 +132,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       getPolicies: () => store.current(),
       namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
       notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
+      onEvaluation: reporting ? (body, evaluation) => reporting?.admitted(body, evaluation) : undefined,
       metrics,
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
@@ -136,7 +150,10 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const stopSignal = waitForSignal();
   await files?.start();
   cluster?.start();
-  void cluster?.synced.then(() => log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced'));
+  void cluster?.synced.then(() => {
+    log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced');
+    reporting?.start();
+  });
 
   const certNote = server.generated ? ` (self-signed certificate: ${server.certFile})` : '';
   log.info({ url: server.url, policies: store.current()?.names.length ?? 0, sources: required, ownNamespace }, 'serving');
@@ -151,7 +168,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
   log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
   await server.stop({ delayMs });
-  await Promise.allSettled([files?.stop(), cluster?.stop()]);
+  await Promise.allSettled([files?.stop(), cluster?.stop(), reporting?.stop()]);
   log.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
   return EXIT.ok;
@@ -161,6 +178,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
 function checkFlags(opts: ServeOptions): string | undefined {
   if (opts.config.length === 0 && !opts.cluster) return 'serve needs -c POLICY or --cluster';
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  if ((opts.reports || opts.events) && !opts.cluster) return '--reports and --events need --cluster';
   return undefined;
 }
 
@@ -218,6 +236,49 @@ function makeClusterSource(
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
   });
   return source;
+}
+
+/**
+ * PolicyReports and denial Events (src/reports/reporting.ts), loaded only
+ * when asked for. The reports Lease lives in the webhook's own namespace
+ * (`default` when unknown); the identity is the pod name (or host name) plus
+ * a random suffix, so a restarted pod is a new candidate.
+ */
+async function makeReporting(
+  { defaultKubeConfig }: typeof import('../policy/sources/cluster-source.js'),
+  opts: ServeOptions,
+  store: PolicyStore,
+  metrics: WebhookMetrics,
+  log: () => FastifyBaseLogger | undefined,
+  cluster: ClusterSource,
+  ownNamespace: string | undefined,
+): Promise<Reporting> {
+  const [{ Reporting }, { kubeRest }] = await Promise.all([import('../reports/reporting.js'), import('../policy/sources/kube-rest.js')]);
+  return new Reporting({
+    rest: kubeRest(defaultKubeConfig()),
+    reports: opts.reports === true,
+    events: opts.events === true,
+    namespace: ownNamespace ?? 'default',
+    identity: `${process.env.POD_NAME || hostname()}-${randomBytes(3).toString('hex')}`,
+    getPolicies: () => {
+      const set = store.current();
+      return set ? { set, policies: store.policies() } : undefined;
+    },
+    namespaceLabels: (ns) => cluster.namespaces.get(ns),
+    registry: metrics.registry,
+    intervalMs: opts.reportIntervalSeconds === undefined ? undefined : opts.reportIntervalSeconds * 1000,
+    log: (level, fields, message) => log()?.[level]({ source: 'reports', ...fields }, message),
+  });
+}
+
+/** The package's version (package.json next to `dist/` or `src/`), or `unknown`. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** First line of an error's message, at most 500 characters (API errors can carry long bodies). */

@@ -67,6 +67,8 @@ export interface AppOptions {
   requireClientCert?: boolean;
   /** Clock in ms for deadlines and latency (default `performance.now`). */
   now?: () => number;
+  /** Receives each answered review's body and evaluation after the answer is built (reports, events); must be cheap and never throw. */
+  onEvaluation?: (body: unknown, evaluation: EvaluationResult) => void;
 }
 
 /** `AppOptions` plus node `https` server options (set by `startServer`). */
@@ -171,6 +173,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
     if (evaluation) {
       metrics.observeEvaluation(evaluation);
+      opts.onEvaluation?.(request.body, evaluation);
       if (evaluation.errors.length > 0) {
         const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
         request.log.warn({ ...info, route, errors }, 'policy errors');

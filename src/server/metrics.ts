@@ -86,9 +86,13 @@ export class WebhookMetrics {
   readonly policiesLoaded: Gauge<'source'>;
   readonly policiesInvalid: Gauge<'source'>;
   readonly tlsReloads: Counter<'result'>;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
 
-  /** `processMetrics`: also export prom-client's default process metrics (RSS, CPU, event loop lag, GC). */
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  /**
+   * `processMetrics`: also export prom-client's default process metrics (RSS, CPU, event loop lag, GC).
+   * `version`: the package version for `build_info` (default `unknown`).
+   */
+  constructor(opts: { processMetrics?: boolean; version?: string } = {}) {
     const r = [this.registry];
     const p = METRIC_PREFIX;
     const tallies = this;
@@ -103,6 +107,8 @@ export class WebhookMetrics {
     this.policiesLoaded = new Gauge({ name: `${p}policies_loaded`, help: 'Policies in effect, by source.', labelNames: ['source'], registers: r });
     this.policiesInvalid = new Gauge({ name: `${p}policies_invalid`, help: 'Policies whose current version failed to compile (cluster: per object; file: 1 while the last reload failed).', labelNames: ['source'], registers: r });
     this.tlsReloads = new Counter({ name: `${p}tls_reloads_total`, help: 'Serving certificate reloads by result (success, failure).', labelNames: ['result'], registers: r });
+    this.buildInfo = new Gauge({ name: `${p}build_info`, help: 'Always 1; labels: the kube-postrender version and the Node.js version running it.', labelNames: ['version', 'node_version'], registers: r });
+    this.buildInfo.set({ version: opts.version ?? 'unknown', node_version: process.versions.node }, 1);
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 

@@ -34,6 +34,12 @@ export class PolicyStore {
     return this.set;
   }
 
+  /** The compiled policies of the current set (every required source), unsorted; empty until `current()` returns a set. */
+  policies(): CompiledPolicy[] {
+    if (!this.set) return [];
+    return this.required.flatMap((s) => [...(this.lists.get(s) ?? [])]);
+  }
+
   /** Number of policies per source (for the policies-loaded gauge). */
   counts(): Record<SourceName, number> {
     return { file: this.lists.get('file')?.length ?? 0, cluster: this.lists.get('cluster')?.length ?? 0 };

@@ -1,0 +1,147 @@
+/**
+ * Rule outcomes (src/reports/outcomes.ts) over real evaluations: one row per
+ * kind of result (pass, fail, warn, error, skip, mutations at admission and in
+ * the scan, Audit mode), then the report built from them.
+ */
+import t from 'tap';
+import { compilePolicyText } from '../../src/policy/load.js';
+import { createPolicySet } from '../../src/policy/compile.js';
+import { builtinRegistry } from '../../src/transform/registry.js';
+import { conditionCompiler } from '../../src/expr/vars.js';
+import { createPatch } from '../../src/patch/create-patch.js';
+import type { KubeObject } from '../../src/kube/object.js';
+import type { EvaluationInput } from '../../src/policy/types.js';
+import { ruleOutcomes, type RuleOutcome } from '../../src/reports/outcomes.js';
+
+function policies(text: string): ReturnType<typeof createPolicySet> {
+  return createPolicySet(compilePolicyText(text, '<test>', { registry: builtinRegistry(), compileCondition: conditionCompiler }));
+}
+
+const policy = (name: string, spec: string): string => `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: ${name}}
+spec:
+${spec}
+---
+`;
+
+const deployment = (labels: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'team-a', labels },
+  spec: { replicas: 1, template: { spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } },
+});
+
+const input: EvaluationInput = { frontDoor: 'admission', operation: 'CREATE', namespace: 'team-a' };
+
+const rows: { name: string; policies: string; object: KubeObject; origin: 'admission' | 'scan'; input?: Partial<EvaluationInput>; want: RuleOutcome[] }[] = [
+  {
+    name: 'a validate rule that holds: pass for the policy',
+    policies: policy('owner', `  transformers:\n  - name: has-owner\n    validate: {expression: "has(object.metadata.labels.owner)", message: "needs an owner label"}`),
+    object: deployment({ owner: 'x' }),
+    origin: 'scan',
+    want: [{ policy: 'owner', rule: '', result: 'pass', message: '' }],
+  },
+  {
+    name: 'an Enforce Deny rule that fails: fail with its message',
+    policies: policy('owner', `  transformers:\n  - name: has-owner\n    validate: {expression: "has(object.metadata.labels.owner)", message: "needs an owner label"}`),
+    object: deployment(),
+    origin: 'scan',
+    want: [{ policy: 'owner', rule: 'has-owner', result: 'fail', message: 'needs an owner label' }],
+  },
+  {
+    name: 'an Audit Deny rule that fails: fail (would deny)',
+    policies: policy('owner', `  mode: Audit\n  transformers:\n  - name: has-owner\n    validate: {expression: "has(object.metadata.labels.owner)", message: "needs an owner label"}`),
+    object: deployment(),
+    origin: 'admission',
+    want: [{ policy: 'owner', rule: 'has-owner', result: 'fail', message: 'needs an owner label' }],
+  },
+  {
+    name: 'a Warn rule: warn',
+    policies: policy('owner', `  transformers:\n  - name: has-owner\n    validate: {expression: "has(object.metadata.labels.owner)", message: "owner label recommended", action: Warn}`),
+    object: deployment(),
+    origin: 'admission',
+    want: [{ policy: 'owner', rule: 'has-owner', result: 'warn', message: 'owner label recommended' }],
+  },
+  {
+    name: 'a mutation at admission: pass, applied',
+    policies: policy('team', `  transformers:\n  - name: team-label\n    labels: {pairs: {team: a}}`),
+    object: deployment(),
+    origin: 'admission',
+    want: [{ policy: 'team', rule: 'team-label', result: 'pass', message: 'mutation applied' }],
+  },
+  {
+    name: 'a mutation in the scan: warn, would change N paths',
+    policies: policy('team', `  transformers:\n  - name: team-label\n    labels: {pairs: {team: a}}`),
+    object: deployment(),
+    origin: 'scan',
+    want: [{ policy: 'team', rule: 'team-label', result: 'warn', message: 'would change 1 path (of all mutating policies together)', changedPaths: 1 }],
+  },
+  {
+    name: 'an Audit mutation: warn with the paths it would change',
+    policies: policy('team', `  mode: Audit\n  transformers:\n  - name: team-label\n    annotations: {a.example/x: "1", b.example/y: "2"}`),
+    object: deployment(),
+    origin: 'admission',
+    // kustomize's commonAnnotations also annotate the pod template.
+    want: [{ policy: 'team', rule: '', result: 'warn', message: 'would change 2 paths: /metadata/annotations, /spec/template/metadata', changedPaths: 2 }],
+  },
+  {
+    name: 'a failing transformer (Ignore): error, not also a warning',
+    policies: policy('bad', `  failurePolicy: Ignore\n  transformers:\n  - name: boom\n    validate: {expression: "object.spec.missing.field == 1"}`),
+    object: deployment(),
+    origin: 'admission',
+    want: [{ policy: 'bad', rule: 'boom', result: 'error', message: 'x' }],
+  },
+  {
+    name: 'the deadline ran out before the policy: skip',
+    policies: policy('late', `  transformers:\n  - labels: {pairs: {a: b}}`),
+    object: deployment(),
+    origin: 'admission',
+    input: { deadline: 0, now: () => 1 },
+    want: [{ policy: 'late', rule: '', result: 'skip', message: 'deadline exceeded before this policy ran' }],
+  },
+  {
+    name: 'a policy that does not match: no result',
+    policies: policy('pods', `  match: {resources: [{kinds: [Pod]}]}\n  transformers:\n  - labels: {pairs: {a: b}}`),
+    object: deployment(),
+    origin: 'scan',
+    want: [],
+  },
+  {
+    name: 'namespaced policy names with a slash are attributed whole',
+    policies: `apiVersion: postrender.io/v1alpha1
+kind: PostRenderPolicy
+metadata: {name: tenant, namespace: team-a}
+spec:
+  transformers:
+  - name: owner
+    validate: {expression: "false", message: "no"}
+`,
+    object: deployment(),
+    origin: 'scan',
+    want: [{ policy: 'team-a/tenant', rule: 'owner', result: 'fail', message: 'no' }],
+  },
+];
+
+for (const row of rows) {
+  t.test(row.name, async (t) => {
+    const set = policies(row.policies);
+    const object = row.object;
+    const result = set.evaluate(object, { ...input, ...row.input });
+    const patchOps = result.changed && result.object ? createPatch(object, result.object).length : 0;
+    const got = ruleOutcomes(result, { origin: row.origin, patchOps });
+    if (row.want.some((w) => w.result === 'error')) {
+      // Error texts come from the CEL engine: compare all but the message, which must be non-empty.
+      t.same(got.map((o) => ({ ...o, message: o.message ? 'x' : '' })), row.want);
+    } else {
+      t.same(got, row.want);
+    }
+  });
+}
+
+t.test('messages are one line of at most 240 characters', async (t) => {
+  const set = policies(policy('long', `  transformers:\n  - name: r\n    validate: {expression: "false", message: "${'m'.repeat(400)}"}`));
+  const [o] = ruleOutcomes(set.evaluate(deployment(), input), { origin: 'scan' });
+  t.equal(o.message.length, 240);
+  t.ok(o.message.endsWith('…'));
+});
