@@ -264,7 +264,10 @@ class KindScan {
       else void this.startWatch(gen, last);
     };
     try {
-      this.watch = await rest.watch(resourcePath(this.target), { resourceVersion: last, allowWatchBookmarks: true }, onEvent, done);
+      const handle = await rest.watch(resourcePath(this.target), { resourceVersion: last, allowWatchBookmarks: true }, onEvent, done);
+      // Stopped or re-listed while connecting: this watch is not wanted any more.
+      if (gen !== this.generation || this.scan.isStopped) handle.abort();
+      else this.watch = handle;
     } catch (e) {
       this.retry(gen, `watch ${this.key}`, e, () => void this.startWatch(gen, last));
     }

@@ -111,8 +111,9 @@ t.test('certificates: generated, reused, or from cert-manager', async (t) => {
 
 t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else', async (t) => {
   const objs = renderObjects(chart)
-  t.equal(byKind(objs, 'Role').length + byKind(objs, 'RoleBinding').length, 0)
-  const [role] = byKind(objs, 'ClusterRole')
+  // The only namespaced grant is the reports Lease (test/packaging/reports-chart.test.ts).
+  t.same(byKind(objs, 'Role').map((r) => r.metadata.name), ['kube-postrender-leader'])
+  const [role] = byKind(objs, 'ClusterRole').filter((r) => r.metadata.name === 'kube-postrender')
   const grants = new Set<string>()
   for (const r of role.rules) {
     t.notOk(JSON.stringify(r).includes('*'), 'no wildcard')
@@ -127,7 +128,7 @@ t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else
     for (const v of ['update', 'patch']) want.add(`${res}:${v}`)
   }
   t.same([...grants].sort(), [...want].sort())
-  const [binding] = byKind(objs, 'ClusterRoleBinding')
+  const [binding] = byKind(objs, 'ClusterRoleBinding').filter((b) => b.metadata.name === 'kube-postrender')
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'kube-postrender', namespace: 'kube-postrender' }])
   t.equal(binding.roleRef.name, role.metadata.name)
 })
@@ -139,7 +140,7 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.equal(dep.spec.replicas, 2)
   t.ok(pod.affinity.podAntiAffinity, 'anti-affinity')
   t.equal(pod.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone')
-  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster'])
+  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster', '--reports', '--report-interval=2', '--events'])
   t.equal(c.readinessProbe.httpGet.path, '/readyz')
   t.equal(c.livenessProbe.httpGet.path, '/healthz')
   t.equal(c.readinessProbe.httpGet.scheme, 'HTTPS')
