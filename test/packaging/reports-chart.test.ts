@@ -133,3 +133,10 @@ t.test('chart README is generated from values.yaml comments and up to date', asy
   t.match(readme, /\| `reports.enabled` \| bool \| `true` \| PolicyReports/)
   t.match(readme, /\| `webhook.timeoutSeconds` \| int \| `5` \| Seconds the API server waits/)
 })
+
+t.test('Chart.yaml: icon (a file of the repo) and sources', async (t) => {
+  const meta = YAML.parse(readFileSync(`${chart}/Chart.yaml`, 'utf8')) as Dict
+  t.match(meta.icon, /^https:\/\/.+\/main\/docs\/images\/icon\.svg$/)
+  t.match(readFileSync(`${root}/docs/images/icon.svg`, 'utf8'), /^<svg /)
+  t.ok(Array.isArray(meta.sources) && meta.sources.length > 0 && meta.sources.every((s: string) => s.startsWith('https://')))
+})
