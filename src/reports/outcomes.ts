@@ -14,7 +14,14 @@
  * - `pass`: the policy matched and none of the above happened (for a mutation
  *   at admission: it was applied).
  * As Kyverno, objects that no policy matched get no result.
+ *
+ * With the evaluation's trace (src/policy/evaluate.ts) every transformer of a
+ * matched policy gets its own result, and mutations count their own JSON
+ * patch operations; without one, results are read from the summary fields
+ * (denials, errors, warnings, changedBy) per policy.
  */
+import type { KubeObject } from '../kube/object.js';
+import { createPatch } from '../patch/create-patch.js';
 import type { EvaluationResult } from '../policy/types.js';
 
 /** A `result` value of a PolicyReport. */
@@ -48,6 +55,70 @@ const MAX_MESSAGE = 240;
  * transformer error texts, cut to 240 characters.
  */
 export function ruleOutcomes(result: EvaluationResult, opts: OutcomeOptions): RuleOutcome[] {
+  const trace = (result as Partial<TracedResult>).trace;
+  if (Array.isArray(trace)) return traceOutcomes(trace, opts);
+  return summaryOutcomes(result, opts);
+}
+
+/**
+ * The per-policy, per-transformer record of `evaluate` (src/policy/evaluate.ts,
+ * the `Evaluation.trace`), as far as reports read it: structural, so this
+ * module reads it wherever the evaluation carries one.
+ */
+interface TracedResult {
+  trace: readonly TracePolicy[];
+}
+interface TracePolicy {
+  policy: { name: string };
+  status: 'matched' | 'skipped' | 'error' | 'deadline';
+  reason: string;
+  transformers: readonly TraceStep[];
+  outcome?: string;
+}
+interface TraceStep {
+  transformer: { name: string; type: string };
+  status: 'ran' | 'skipped' | 'error';
+  before: KubeObject;
+  after: KubeObject | null;
+  findings?: readonly { action: 'Deny' | 'Warn'; rule: string; message: string }[];
+  error?: Error;
+  reason?: string;
+}
+
+/** Outcomes from the trace: one per transformer of each matched policy (the per-rule record). */
+function traceOutcomes(trace: readonly TracePolicy[], opts: OutcomeOptions): RuleOutcome[] {
+  const out: RuleOutcome[] = [];
+  for (const p of trace) {
+    const policy = p.policy.name;
+    if (p.status === 'skipped') continue;
+    if (p.status === 'deadline') out.push({ policy, rule: '', result: 'skip', message: clip(p.reason || 'deadline exceeded') });
+    else if (p.status === 'error') out.push({ policy, rule: 'match.conditions', result: 'error', message: clip(p.reason) });
+    else for (const step of p.transformers) {
+      const o = stepOutcome(policy, p.outcome, step, opts);
+      if (o) out.push({ ...o, message: clip(o.message) });
+    }
+  }
+  return out;
+}
+
+function stepOutcome(policy: string, outcome: string | undefined, step: TraceStep, opts: OutcomeOptions): RuleOutcome | undefined {
+  const rule = step.transformer.name;
+  if (step.status === 'error') return { policy, rule, result: 'error', message: step.error?.message ?? 'error' };
+  if (step.status === 'skipped') return step.reason === 'validate route' ? undefined : { policy, rule, result: 'skip', message: step.reason ?? '' };
+  const deny = step.findings?.find((f) => f.action === 'Deny');
+  if (deny) return { policy, rule, result: 'fail', message: deny.message };
+  const warn = step.findings?.find((f) => f.action === 'Warn');
+  if (warn) return { policy, rule, result: 'warn', message: warn.message };
+  if (step.after === step.before) return { policy, rule, result: 'pass', message: '' };
+  if (step.after === null) return { policy, rule, result: 'warn', message: 'would delete the object' };
+  const n = createPatch(step.before, step.after).length;
+  if (n === 0) return { policy, rule, result: 'pass', message: '' };
+  if (outcome === 'applied' && opts.origin === 'admission') return { policy, rule, result: 'pass', message: `changed ${n} path${n === 1 ? '' : 's'}`, changedPaths: n };
+  return { policy, rule, result: 'warn', message: `would change ${n} path${n === 1 ? '' : 's'}`, changedPaths: n };
+}
+
+/** Outcomes from the summary fields alone (an evaluation without a trace). */
+function summaryOutcomes(result: EvaluationResult, opts: OutcomeOptions): RuleOutcome[] {
   const byPolicy = new Map<string, RuleOutcome[]>(result.matchedPolicies.map((p) => [p, []]));
   const add = (o: RuleOutcome): void => {
     const list = byPolicy.get(o.policy) ?? [];

@@ -146,9 +146,18 @@ export class Reporting {
       const req = (body as { request?: AdmissionFields } | null)?.request;
       if (!req || typeof req !== 'object') return;
       if (evaluation.denials.length > 0) this.deniedEvent(req, evaluation);
-      else if (this.leading && req.dryRun !== true) this.record(req, evaluation);
+      // Off the request's path: the answer is already built; counting changed paths may diff objects.
+      else if (this.leading && req.dryRun !== true) setImmediate(() => this.safeRecord(req, evaluation));
     } catch {
       // Reporting never affects an answer.
+    }
+  }
+
+  private safeRecord(req: AdmissionFields, evaluation: EvaluationResult): void {
+    try {
+      this.record(req, evaluation);
+    } catch {
+      // Reporting never affects the webhook.
     }
   }
 

@@ -145,3 +145,43 @@ t.test('messages are one line of at most 240 characters', async (t) => {
   t.equal(o.message.length, 240);
   t.ok(o.message.endsWith('…'));
 });
+
+t.test('with a trace (src/policy/evaluate.ts): one result per transformer, own patch counts', async (t) => {
+  const before = deployment();
+  const after = { ...before, metadata: { ...(before.metadata as object), labels: { a: '1', b: '2' } } } as KubeObject;
+  const step = (name: string, s: Record<string, unknown>) => ({ transformer: { name, type: 'x' }, status: 'ran', before, after: before, ...s });
+  const evaluation = {
+    object: before, changed: false, denials: [], warnings: [], errors: [], matchedPolicies: [], changedBy: [],
+    trace: [
+      { policy: { name: 'skipped' }, status: 'skipped', reason: 'match.namespaces', transformers: [] },
+      { policy: { name: 'late' }, status: 'deadline', reason: 'deadline exceeded', transformers: [] },
+      { policy: { name: 'cond' }, status: 'error', reason: 'no such key', transformers: [] },
+      {
+        policy: { name: 'mixed' }, status: 'matched', reason: '', outcome: 'audit',
+        transformers: [
+          step('ok', {}),
+          step('deny', { findings: [{ action: 'Deny', rule: 'deny', message: 'no' }] }),
+          step('warn', { findings: [{ action: 'Warn', rule: 'warn', message: 'hm' }] }),
+          step('mutate', { after }),
+          step('boom', { status: 'error', error: new Error('bad') }),
+          step('rest', { status: 'skipped', reason: 'after error' }),
+          step('val-only', { status: 'skipped', reason: 'validate route' }),
+        ],
+      },
+      { policy: { name: 'applied' }, status: 'matched', reason: '', outcome: 'applied', transformers: [step('m', { after })] },
+    ],
+  };
+  const results = (origin: 'admission' | 'scan') => ruleOutcomes(evaluation as never, { origin }).map((o) => `${o.policy}/${o.rule} ${o.result} ${o.message}${o.changedPaths !== undefined ? ` [${o.changedPaths}]` : ''}`);
+  t.same(results('admission'), [
+    'late/ skip deadline exceeded',
+    'cond/match.conditions error no such key',
+    'mixed/ok pass ',
+    'mixed/deny fail no',
+    'mixed/warn warn hm',
+    'mixed/mutate warn would change 2 paths [2]',
+    'mixed/boom error bad',
+    'mixed/rest skip after error',
+    'applied/m pass changed 2 paths [2]',
+  ]);
+  t.equal(results('scan').at(-1), 'applied/m warn would change 2 paths [2]', 'the scan: an Enforce mutation means drift');
+});

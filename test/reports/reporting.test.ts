@@ -145,7 +145,11 @@ t.test('leader scans, writes reports, records admission; denials become events',
   const event = [...api.objects.entries()].find(([k]) => k.includes('/events/'))![1];
   t.match(event, { reason: 'PolicyViolation', involvedObject: { kind: 'ConfigMap', name: 'bad', namespace: 'team-a' }, message: 'CREATE denied by policy no-bad rule not-bad' });
   t.notMatch(JSON.stringify(event), /s3cr3t/);
-  const text = await registry.metrics();
+  let text = '';
+  for (let i = 0; i < 300 && !/denial_events_total\{result="created"\} 1/.test(text); i++) {
+    text = await registry.metrics();
+    await new Promise((r) => setTimeout(r, 10));
+  }
   t.match(text, /kube_postrender_leader 1/);
   t.match(text, /kube_postrender_report_results\{result="fail"\} 1/);
   t.match(text, /kube_postrender_denial_events_total\{result="created"\} 1/);
