@@ -244,6 +244,7 @@ function makeClusterSource(
  * (`default` when unknown); the identity is the pod name (or host name) plus
  * a random suffix, so a restarted pod is a new candidate.
  */
+// eslint-disable-next-line max-params -- the serve-scoped pieces reporting wires together, as makeClusterSource
 async function makeReporting(
   { defaultKubeConfig }: typeof import('../policy/sources/cluster-source.js'),
   opts: ServeOptions,

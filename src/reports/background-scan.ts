@@ -112,6 +112,7 @@ export class BackgroundScan {
   }
 
   /** Evaluates one object against the current policies and records its results (exported for admission-less tests). */
+  // eslint-disable-next-line complexity -- optional-field reads of a plain JSON object
   evaluate(object: KubeObject, target: Pick<ServedResource, 'group' | 'version' | 'kind'>): void {
     const policies = this.opts.getPolicies();
     if (!policies) return;
@@ -127,6 +128,7 @@ export class BackgroundScan {
     this.opts.store.set(ref, reportResults(ref, outcomes, this.now() / 1000, 'scan'));
   }
 
+  // eslint-disable-next-line complexity -- one re-plan: discover, diff kinds, relist
   private async replan(): Promise<void> {
     if (this.stopped) return;
     const policies = this.opts.getPolicies();
@@ -213,6 +215,7 @@ class KindScan {
     this.endWatch();
   }
 
+  // eslint-disable-next-line complexity -- one paged list loop, as client-go's pager
   private async list(gen: number): Promise<{ count: number; resourceVersion: string }> {
     const { rest, store, pageSize } = this.scan.options;
     const seen = new Set<string>();

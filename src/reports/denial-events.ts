@@ -60,6 +60,7 @@ export class DenialEvents {
   }
 
   /** Sends (or drops) the event of one denied request. Never throws, never waits. */
+  // eslint-disable-next-line complexity -- guard, repeat window, token bucket, send: one decision
   denied(req: DeniedRequest): void {
     if (req.denials.length === 0 || !req.name) return;
     const rules = req.denials.map((d) => `policy ${d.policy} rule ${d.rule}`);

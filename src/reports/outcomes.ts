@@ -95,12 +95,14 @@ function traceOutcomes(trace: readonly TracePolicy[], opts: OutcomeOptions): Rul
     else if (p.status === 'error') out.push({ policy, rule: 'match.conditions', result: 'error', message: clip(p.reason) });
     else for (const step of p.transformers) {
       const o = stepOutcome(policy, p.outcome, step, opts);
+      // eslint-disable-next-line max-depth -- policy steps, then their transformer steps
       if (o) out.push({ ...o, message: clip(o.message) });
     }
   }
   return out;
 }
 
+// eslint-disable-next-line complexity -- one row per result value of the table in the module comment
 function stepOutcome(policy: string, outcome: string | undefined, step: TraceStep, opts: OutcomeOptions): RuleOutcome | undefined {
   const rule = step.transformer.name;
   if (step.status === 'error') return { policy, rule, result: 'error', message: step.error?.message ?? 'error' };
@@ -118,6 +120,7 @@ function stepOutcome(policy: string, outcome: string | undefined, step: TraceSte
 }
 
 /** Outcomes from the summary fields alone (an evaluation without a trace). */
+// eslint-disable-next-line complexity -- the interim reader of the summary fields
 function summaryOutcomes(result: EvaluationResult, opts: OutcomeOptions): RuleOutcome[] {
   const byPolicy = new Map<string, RuleOutcome[]>(result.matchedPolicies.map((p) => [p, []]));
   const add = (o: RuleOutcome): void => {
@@ -159,6 +162,7 @@ function mutationOutcome(policy: string, rule: string, opts: OutcomeOptions): Ru
  * /a, /b` (warn, paths counted), `[audit] P: would delete the object` (warn),
  * `[audit] P/R: msg` and `P/R: msg` (warn). Lines of other shapes give nothing.
  */
+// eslint-disable-next-line complexity -- one branch per warning shape compile.ts writes
 function warningOutcome(line: string, policies: readonly string[]): RuleOutcome | undefined {
   let text = line;
   const audit = text.startsWith('[audit] ');

@@ -172,6 +172,7 @@ export class Reporting {
     this.store.set(ref, reportResults(ref, outcomes, Date.now() / 1000, 'admission'));
   }
 
+  // eslint-disable-next-line complexity -- optional AdmissionReview fields read one by one
   private deniedEvent(req: AdmissionFields, evaluation: EvaluationResult): void {
     if (!this.events) return;
     const object = (req.object ?? req.oldObject) as KubeObject | undefined;
