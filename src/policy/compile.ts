@@ -21,7 +21,7 @@ export interface PolicySource {
 export interface CompiledPolicy {
   /** `name` for ClusterPostRenderPolicy and Kustomizations, `namespace/name` for PostRenderPolicy. */
   name: string;
-  kind: 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization';
+  kind: 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization' | 'Gatekeeper';
   /** Own namespace of a PostRenderPolicy. */
   namespace?: string;
   order: number;

@@ -23,6 +23,7 @@ import { builtinRegistry, type TransformerRegistry } from '../transform/registry
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
 import { compileKustomization, isKustomization } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
+import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
 
@@ -133,11 +134,12 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
     }
+    if (isGatekeeperDocument(value)) return void out.push(compileGatekeeperDocument(value, source, opts));
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
       // Only strings are quoted: a map with its own `toString` key would make String() throw.
       const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
       const what = isObject(value) ? `${text(value.apiVersion)} ${text(value.kind)}` : Array.isArray(value) ? 'list' : typeof value;
-      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', `not a policy (${what}): expected apiVersion postrender.io/v1alpha1 or a Kustomization`);
+      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', `not a policy (${what}): expected apiVersion postrender.io/v1alpha1, a Kustomization or a Gatekeeper mutator (mutations.gatekeeper.sh)`);
     }
     validatePolicyDocument(value, source, opts.registry);
     const doc = value as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec };
@@ -176,6 +178,8 @@ export function loadPolicies(paths: string[], options: LoadOptions = {}): Loaded
     const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
     policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
   }
+  const merged = mergeGatekeeperPolicies(policies);
+  policies.splice(0, policies.length, ...merged);
   const seen = new Set<string>();
   for (const p of policies) {
     if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', `duplicate policy name "${p.name}"`);
