@@ -13,9 +13,13 @@ const DOMAIN_PATTERN = '(^\\w[\\w\\-_]*\\.[\\w\\-_\\.]*[\\w](:\\d+)?$)|(^localho
 const PATH_PATTERN = '^[a-z0-9]+(?:(?:(?:[._/]|__|[-]*)[a-z0-9]+)+)?';
 const TAG_PATTERN = '(^:[\\w][\\w.-]{0,127}$)|(^@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}$)';
 
-const domainRegexp = RE2JS.compile(DOMAIN_PATTERN);
-const pathRegexp = RE2JS.compile(PATH_PATTERN);
-const tagRegexp = RE2JS.compile(TAG_PATTERN);
+let compiled: { domain: RE2JS; path: RE2JS; tag: RE2JS } | undefined;
+
+/** The three patterns, compiled on first use (only AssignImage documents need them). */
+function regexps(): { domain: RE2JS; path: RE2JS; tag: RE2JS } {
+  compiled ??= { domain: RE2JS.compile(DOMAIN_PATTERN), path: RE2JS.compile(PATH_PATTERN), tag: RE2JS.compile(TAG_PATTERN) };
+  return compiled;
+}
 
 /** An image reference in three parts; '' for a part that is absent. */
 export interface ImageParts {
@@ -52,6 +56,7 @@ export function mutateImage(ref: string, assign: ImageParts): string {
  */
 export function validateImageParts(p: ImageParts): string {
   if (!p.domain && !p.path && !p.tag) return 'at least one of [assignDomain, assignPath, assignTag] must be set';
+  const { domain: domainRegexp, path: pathRegexp, tag: tagRegexp } = regexps();
   if (p.domain && !domainRegexp.matcher(p.domain).find()) return `assignDomain ${JSON.stringify(p.domain)} does not match pattern ${DOMAIN_PATTERN}`;
   if (p.path) {
     const m = pathRegexp.matcher(p.path);
