@@ -89,6 +89,7 @@ interface Decoded {
   params: Record<string, unknown>;
 }
 
+// eslint-disable-next-line complexity -- strict decoding of kind, version, name and spec, each a guard
 function decodeDocument(doc: JsonObject): Decoded {
   const [, version] = String(doc.apiVersion).split('/');
   const kind = typeof doc.kind === 'string' ? doc.kind : '';
@@ -189,6 +190,7 @@ function buildAssignMetadata(d: Decoded): Built {
   return { nodes, tester, setter: (obj, ctx) => ({ set: () => field.fn(obj, ctx) }) };
 }
 
+// eslint-disable-next-line complexity -- MutatorForModifySet's checks in Gatekeeper's order
 function buildModifySet(d: Decoded): Built {
   const what = `ModifySet ${d.name}`;
   const nodes = parseLocationAt(d.spec.location, 'spec.location', (err) => `invalid location format \`${String(d.spec.location)}\` for ModifySet ${d.name}: ${err}`);

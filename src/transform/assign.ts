@@ -118,6 +118,7 @@ export interface AssignConfig {
  * expression, or an expression value that cannot be written at a keyed-list
  * location.
  */
+// eslint-disable-next-line complexity -- config decoding: one guard per field, in the order of the messages
 export const assignTransformer: TransformerFactory = (config, opts): Transformer => {
   const c = decodeStruct(config, '', ['location', 'value', 'expression', 'pathTests']);
   const nodes = parseLocationAt(c.location, 'location', (err) => `invalid location format: ${err}`);

@@ -65,6 +65,7 @@ export class MutatorReconciler {
   }
 
   /** An informer's add or update: compiles a changed generation (or spec). */
+  // eslint-disable-next-line complexity -- the reconciler rule (unchanged generation, compile, last good) in one place
   upsert(kind: MutatorKind, object: JsonObject): void {
     const md = isObject(object.metadata) ? object.metadata : {};
     const name = typeof md.name === 'string' ? md.name : '';
