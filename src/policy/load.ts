@@ -124,12 +124,12 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
   }
   const out: CompiledPolicy[] = [];
   const errors: PolicyError[] = [];
+  // eslint-disable-next-line complexity -- the dialect dispatch (test file, Kustomization, Gatekeeper mutator, policy) reads best as one list
   const compileDocument = (d: ManifestDoc): void => {
     const source = { file, document: d.docNumber };
     const value: unknown = d.value;
-    if (value === null || value === undefined) return;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
-    if (isPolicyTest(value)) return;
+    if (value === null || value === undefined || isPolicyTest(value)) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
