@@ -67,7 +67,7 @@ export const ERROR_CODES = {
   ERR_POLICY_NOT_FOUND: policy('no such file or directory', 'A -c path does not exist.'),
   ERR_POLICY_READ: policy('%s', 'A policy file could not be read.'),
   ERR_POLICY_YAML: policy('invalid YAML: line %s, column %s: %s', 'A policy file is not valid YAML (read as kustomize reads it: duplicate keys and alias bombs are errors).'),
-  ERR_POLICY_NOT_A_POLICY: policy('not a policy (%s): expected apiVersion postrender.io/v1alpha1 or a Kustomization', 'A document is neither a policy of a known dialect nor a Kustomization.'),
+  ERR_POLICY_NOT_A_POLICY: policy('not a policy (%s): expected apiVersion postrender.io/v1alpha1, a Kustomization or a Gatekeeper mutator (mutations.gatekeeper.sh)', 'A document is neither a policy of a known dialect nor a Kustomization.'),
   ERR_POLICY_SCHEMA: policy('%s', 'A policy document does not match its JSON Schema (the path names the field).'),
   ERR_POLICY_UNKNOWN_TRANSFORMER: policy('unknown transformer type "%s"', 'A transformer entry names a type that is not registered.'),
   ERR_POLICY_TRANSFORMER_CONFIG: policy('%s', 'A transformer\'s configuration is invalid (the path names the field).'),

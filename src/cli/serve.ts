@@ -234,6 +234,12 @@ function makeClusterSource(
       else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'cluster policy invalid; status Ready=False');
     },
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
+    gatekeeperMutators: true,
+    onMutatorCompile: (e) => {
+      const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
+      if (e.ok) log()?.info(fields, 'Gatekeeper mutator compiled');
+      else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'Gatekeeper mutator invalid; the last valid version stays in effect');
+    },
   });
   return source;
 }

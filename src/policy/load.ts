@@ -24,6 +24,7 @@ import { builtinRegistry, type TransformerRegistry } from '../transform/registry
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
 import { compileKustomization, isKustomization } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
+import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
 
@@ -124,16 +125,17 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
   }
   const out: CompiledPolicy[] = [];
   const errors: PolicyError[] = [];
+  // eslint-disable-next-line complexity -- the dialect dispatch (test file, Kustomization, Gatekeeper mutator, policy) reads best as one list
   const compileDocument = (d: ManifestDoc): void => {
     const source = { file, document: d.docNumber };
     const value: unknown = d.value;
-    if (value === null || value === undefined) return;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
-    if (isPolicyTest(value)) return;
+    if (value === null || value === undefined || isPolicyTest(value)) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
     }
+    if (isGatekeeperDocument(value)) return void out.push(compileGatekeeperDocument(value, source, opts));
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
       // Only strings are quoted: a map with its own `toString` key would make String() throw.
       const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
@@ -177,6 +179,8 @@ export function loadPolicies(paths: string[], options: LoadOptions = {}): Loaded
     const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
     policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
   }
+  const merged = mergeGatekeeperPolicies(policies);
+  policies.splice(0, policies.length, ...merged);
   const seen = new Set<string>();
   for (const p of policies) {
     if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', errorMessage('ERR_POLICY_DUPLICATE_NAME', p.name), 'ERR_POLICY_DUPLICATE_NAME');

@@ -122,8 +122,8 @@ export class BackgroundScan {
     if (!ref) return;
     this.opts.onObject?.();
     const result = policies.set.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace, namespaceLabels: namespace ? this.opts.namespaceLabels?.(namespace) : undefined });
-    // Without a per-transformer trace, mutations are counted over the whole object.
-    const patchOps = !('trace' in result) && result.changed && result.object ? createPatch(obj, result.object).length : 0;
+    // Mutations are counted over the whole object (the JSON patch the webhook would answer).
+    const patchOps = result.changed && result.object ? createPatch(obj, result.object).length : 0;
     const outcomes = ruleOutcomes(result, { origin: 'scan', patchOps });
     this.opts.store.set(ref, reportResults(ref, outcomes, this.now() / 1000, 'scan'));
   }

@@ -109,7 +109,7 @@ t.test('certificates: generated, reused, or from cert-manager', async (t) => {
   t.same(byKind(own, 'Certificate')[0].spec.issuerRef, { name: 'corp', kind: 'ClusterIssuer' })
 })
 
-t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else', async (t) => {
+t.test('RBAC: read the two CRDs, Gatekeeper\'s mutators and Namespaces, write their status, nothing else', async (t) => {
   const objs = renderObjects(chart)
   // The only namespaced grant is the reports Lease (test/packaging/reports-chart.test.ts).
   t.same(byKind(objs, 'Role').map((r) => r.metadata.name), ['kube-postrender-leader'])
@@ -121,7 +121,8 @@ t.test('RBAC: read the two CRDs and Namespaces, write their status, nothing else
     for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) grants.add(`${g}/${res}:${v}`)
   }
   const want = new Set<string>()
-  for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces']) {
+  const mutators = ['assign', 'assignmetadata', 'modifyset', 'assignimage'].map((r) => `mutations.gatekeeper.sh/${r}`)
+  for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces', ...mutators]) {
     for (const v of ['get', 'list', 'watch']) want.add(`${res}:${v}`)
   }
   for (const res of ['postrender.io/clusterpostrenderpolicies/status', 'postrender.io/postrenderpolicies/status']) {
