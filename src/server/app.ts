@@ -38,7 +38,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { reviewWithEvaluation } from '../admission/review.js';
 import type { ReviewResult } from '../admission/types.js';
-import type { PolicySet } from '../policy/types.js';
+import type { EvaluationResult, PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
