@@ -26,7 +26,7 @@ import type { KubeObject } from '../kube/object.js';
 import { createPatch } from '../patch/create-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { expectOk, KubeRestError, type KubeRest, type WatchHandle } from '../policy/sources/kube-rest.js';
-import type { PolicySet } from '../policy/types.js';
+import type { EvaluationResult, PolicySet } from '../policy/types.js';
 import { discoverResources, planScan, resourcePath, type ServedResource } from './discovery.js';
 import { ruleOutcomes } from './outcomes.js';
 import { objectReference, reportResults, type ObjectReference } from './policy-report.js';
@@ -122,8 +122,9 @@ export class BackgroundScan {
     if (!ref) return;
     this.opts.onObject?.();
     const result = policies.set.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace, namespaceLabels: namespace ? this.opts.namespaceLabels?.(namespace) : undefined });
-    // Mutations are counted over the whole object (the JSON patch the webhook would answer).
-    const patchOps = result.changed && result.object ? createPatch(obj, result.object).length : 0;
+    // Without a per-transformer trace, mutations are counted over the whole object.
+    const summary = result as EvaluationResult;
+    const patchOps = !('trace' in summary) && summary.changed && summary.object ? createPatch(obj, summary.object).length : 0;
     const outcomes = ruleOutcomes(result, { origin: 'scan', patchOps });
     this.opts.store.set(ref, reportResults(ref, outcomes, this.now() / 1000, 'scan'));
   }

@@ -36,11 +36,11 @@ const input: EvaluationInput = { frontDoor: 'admission', operation: 'CREATE', na
 
 const rows: { name: string; policies: string; object: KubeObject; origin: 'admission' | 'scan'; input?: Partial<EvaluationInput>; want: RuleOutcome[] }[] = [
   {
-    name: 'a validate rule that holds: pass for the policy',
+    name: 'a validate rule that holds: pass for the rule',
     policies: policy('owner', `  transformers:\n  - name: has-owner\n    validate: {expression: "has(object.metadata.labels.owner)", message: "needs an owner label"}`),
     object: deployment({ owner: 'x' }),
     origin: 'scan',
-    want: [{ policy: 'owner', rule: '', result: 'pass', message: '' }],
+    want: [{ policy: 'owner', rule: 'has-owner', result: 'pass', message: '' }],
   },
   {
     name: 'an Enforce Deny rule that fails: fail with its message',
@@ -68,14 +68,14 @@ const rows: { name: string; policies: string; object: KubeObject; origin: 'admis
     policies: policy('team', `  transformers:\n  - name: team-label\n    labels: {pairs: {team: a}}`),
     object: deployment(),
     origin: 'admission',
-    want: [{ policy: 'team', rule: 'team-label', result: 'pass', message: 'mutation applied' }],
+    want: [{ policy: 'team', rule: 'team-label', result: 'pass', message: 'changed 1 path', changedPaths: 1 }],
   },
   {
     name: 'a mutation in the scan: warn, would change N paths',
     policies: policy('team', `  transformers:\n  - name: team-label\n    labels: {pairs: {team: a}}`),
     object: deployment(),
     origin: 'scan',
-    want: [{ policy: 'team', rule: 'team-label', result: 'warn', message: 'would change 1 path (of all mutating policies together)', changedPaths: 1 }],
+    want: [{ policy: 'team', rule: 'team-label', result: 'warn', message: 'would change 1 path', changedPaths: 1 }],
   },
   {
     name: 'an Audit mutation: warn with the paths it would change',
@@ -83,7 +83,7 @@ const rows: { name: string; policies: string; object: KubeObject; origin: 'admis
     object: deployment(),
     origin: 'admission',
     // kustomize's commonAnnotations also annotate the pod template.
-    want: [{ policy: 'team', rule: '', result: 'warn', message: 'would change 2 paths: /metadata/annotations, /spec/template/metadata', changedPaths: 2 }],
+    want: [{ policy: 'team', rule: 'team-label', result: 'warn', message: 'would change 2 paths', changedPaths: 2 }],
   },
   {
     name: 'a failing transformer (Ignore): error, not also a warning',
@@ -98,7 +98,7 @@ const rows: { name: string; policies: string; object: KubeObject; origin: 'admis
     object: deployment(),
     origin: 'admission',
     input: { deadline: 0, now: () => 1 },
-    want: [{ policy: 'late', rule: '', result: 'skip', message: 'deadline exceeded before this policy ran' }],
+    want: [{ policy: 'late', rule: '', result: 'skip', message: 'deadline exceeded' }],
   },
   {
     name: 'a policy that does not match: no result',
