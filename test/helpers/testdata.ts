@@ -5,7 +5,7 @@
  * OpenAPI document. `npm run sync-testdata` copies new material from
  * the shared folder beside the repository (see scripts/sync-testdata.mjs).
  *
- * A suite whose data is missing fails: `dataDir` throws, it never lets a test
+ * A suite whose data is missing fails: `dataPath` throws, it never lets a test
  * skip silently.
  */
 import { existsSync } from 'node:fs';
