@@ -42,15 +42,6 @@ interface Report {
   results?: ReportResult[];
 }
 
-const started = await startCluster();
-if ('skip' in started) {
-  const line = `e2e skipped: ${started.skip}`;
-  process.stderr.write(`\n########## ${line} ##########\n\n`);
-  console.log(`# ${line}`);
-  t.plan(0, line);
-} else {
-  await suite(started);
-}
 
 function auditPolicy(label: string): Record<string, unknown> {
   return {
@@ -206,4 +197,16 @@ async function suite(cluster: Cluster): Promise<void> {
 async function fetchMetrics(port: number, pki: string): Promise<string> {
   const r = await httpsGet(port, '/metrics', readFileSync(join(pki, 'webhook-ca.crt')));
   return r.body;
+}
+
+// Last: the suite reads the module-level constants above (a top-level await before
+// their declaration would meet them uninitialised).
+const started = await startCluster();
+if ('skip' in started) {
+  const line = `e2e skipped: ${started.skip}`;
+  process.stderr.write(`\n########## ${line} ##########\n\n`);
+  console.log(`# ${line}`);
+  t.plan(0, line);
+} else {
+  await suite(started);
 }
