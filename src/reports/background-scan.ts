@@ -23,10 +23,9 @@
  */
 import { withoutManagedFields } from '../admission/review.js';
 import type { KubeObject } from '../kube/object.js';
-import { createPatch } from '../patch/create-patch.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { expectOk, KubeRestError, type KubeRest, type WatchHandle } from '../policy/sources/kube-rest.js';
-import type { EvaluationResult, PolicySet } from '../policy/types.js';
+import type { PolicySet } from '../policy/types.js';
 import { discoverResources, planScan, resourcePath, type ServedResource } from './discovery.js';
 import { ruleOutcomes } from './outcomes.js';
 import { objectReference, reportResults, type ObjectReference } from './policy-report.js';
@@ -112,7 +111,6 @@ export class BackgroundScan {
   }
 
   /** Evaluates one object against the current policies and records its results (exported for admission-less tests). */
-  // eslint-disable-next-line complexity -- optional-field reads of a plain JSON object
   evaluate(object: KubeObject, target: Pick<ServedResource, 'group' | 'version' | 'kind'>): void {
     const policies = this.opts.getPolicies();
     if (!policies) return;
@@ -122,10 +120,7 @@ export class BackgroundScan {
     if (!ref) return;
     this.opts.onObject?.();
     const result = policies.set.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace, namespaceLabels: namespace ? this.opts.namespaceLabels?.(namespace) : undefined });
-    // Without a per-transformer trace, mutations are counted over the whole object.
-    const summary = result as EvaluationResult;
-    const patchOps = !('trace' in summary) && summary.changed && summary.object ? createPatch(obj, summary.object).length : 0;
-    const outcomes = ruleOutcomes(result, { origin: 'scan', patchOps });
+    const outcomes = ruleOutcomes(result, { origin: 'scan' });
     this.opts.store.set(ref, reportResults(ref, outcomes, this.now() / 1000, 'scan'));
   }
 

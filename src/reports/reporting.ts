@@ -17,7 +17,7 @@
 import { metaString, type KubeObject } from '../kube/object.js';
 import { LeaderElector, restLeaseApi } from '../policy/sources/leader.js';
 import type { KubeRest } from '../policy/sources/kube-rest.js';
-import type { EvaluationResult } from '../policy/types.js';
+import type { Evaluation } from '../policy/evaluate.js';
 import { BackgroundScan, type ScanPolicies } from './background-scan.js';
 import { DenialEvents, restEventCreator } from './denial-events.js';
 import { ruleOutcomes } from './outcomes.js';
@@ -141,7 +141,7 @@ export class Reporting {
    * evaluation). Cheap and synchronous: results go to the store (leader
    * only), denials to the event limiter. Never throws.
    */
-  admitted(body: unknown, evaluation: EvaluationResult): void {
+  admitted(body: unknown, evaluation: Evaluation): void {
     try {
       const req = (body as { request?: AdmissionFields } | null)?.request;
       if (!req || typeof req !== 'object') return;
@@ -153,7 +153,7 @@ export class Reporting {
     }
   }
 
-  private safeRecord(req: AdmissionFields, evaluation: EvaluationResult): void {
+  private safeRecord(req: AdmissionFields, evaluation: Evaluation): void {
     try {
       this.record(req, evaluation);
     } catch {
@@ -161,7 +161,7 @@ export class Reporting {
     }
   }
 
-  private record(req: AdmissionFields, evaluation: EvaluationResult): void {
+  private record(req: AdmissionFields, evaluation: Evaluation): void {
     const object = (evaluation.object ?? req.object) as KubeObject | undefined;
     if (!object || typeof object !== 'object') return;
     const ref = objectReference(object, typeof req.namespace === 'string' ? req.namespace : '');
@@ -173,7 +173,7 @@ export class Reporting {
   }
 
   // eslint-disable-next-line complexity -- optional AdmissionReview fields read one by one
-  private deniedEvent(req: AdmissionFields, evaluation: EvaluationResult): void {
+  private deniedEvent(req: AdmissionFields, evaluation: Evaluation): void {
     if (!this.events) return;
     const object = (req.object ?? req.oldObject) as KubeObject | undefined;
     const kind = req.kind ?? {};

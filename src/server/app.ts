@@ -38,7 +38,8 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { reviewWithEvaluation } from '../admission/review.js';
 import type { ReviewResult } from '../admission/types.js';
-import type { EvaluationResult, PolicySet } from '../policy/types.js';
+import type { Evaluation } from '../policy/evaluate.js';
+import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
@@ -68,7 +69,7 @@ export interface AppOptions {
   /** Clock in ms for deadlines and latency (default `performance.now`). */
   now?: () => number;
   /** Receives each answered review's body and evaluation after the answer is built (reports, events); must be cheap and never throw. */
-  onEvaluation?: (body: unknown, evaluation: EvaluationResult) => void;
+  onEvaluation?: (body: unknown, evaluation: Evaluation) => void;
 }
 
 /** `AppOptions` plus node `https` server options (set by `startServer`). */
