@@ -38,6 +38,7 @@ const POLICY_SETS = {
   platform: [join(root, 'examples/platform-policy.yaml')],
   full: [join(root, 'examples/platform-policy.yaml'), join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
   unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
+  chain10: [join(here, 'policies/chain10.yaml')],
 };
 
 const body = (obj) => Buffer.from(JSON.stringify(admissionReview(obj)));
