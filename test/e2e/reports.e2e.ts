@@ -181,6 +181,33 @@ async function suite(cluster: Cluster): Promise<void> {
     t.match(event, { type: 'Warning', involvedObject: { kind: 'ConfigMap', name: denied }, message: /CREATE denied by policy no-forbidden rule not-forbidden/ });
   });
 
+  await t.test('the latency a Pod create gains with the webhook registered (reported, not asserted)', async (t) => {
+    // Issue 18 "what users feel": N Pod creates in a namespace the webhook
+    // configurations select and N in one they do not, alternated; p50/p99 of
+    // each. The API server here does not schedule Pods: a create is admission
+    // plus storage. No bound is asserted (timing lives in `npm run bench`).
+    const PLAIN = 'reports-plain';
+    await call('create plain namespace', core.createNamespace({ body: { metadata: { name: PLAIN } } }));
+    const pod = (name: string) => ({ metadata: { name }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+    const create = async (namespace: string, name: string): Promise<number> => {
+      const t0 = performance.now();
+      await call(`create Pod ${name}`, core.createNamespacedPod({ namespace, body: pod(name) }));
+      return performance.now() - t0;
+    };
+    await create(NS, 'warm-with');
+    await create(PLAIN, 'warm-without');
+    const withHook: number[] = [];
+    const without: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      withHook.push(await create(NS, `lat-${i}`));
+      without.push(await create(PLAIN, `lat-${i}`));
+    }
+    const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+    const ms = (x: number): string => x.toFixed(1);
+    t.comment(`Pod create, ${withHook.length} each: with the webhook p50 ${ms(q(withHook, 0.5))} ms, p99 ${ms(q(withHook, 0.99))} ms; without p50 ${ms(q(without, 0.5))} ms, p99 ${ms(q(without, 0.99))} ms`);
+    t.equal(withHook.length, 40, 'every create admitted');
+  });
+
   await t.test('the reports Lease is held; the webhook exits 0', async (t) => {
     const lease = (await apiRequest(cluster, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${OWN_NS}/leases/kube-postrender-reports`)).body as { spec?: { holderIdentity?: string } };
     t.ok(lease.spec?.holderIdentity, 'held');
