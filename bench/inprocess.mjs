@@ -19,6 +19,8 @@ export const POLICY_FILES = {
   platform: [join(root, 'examples/platform-policy.yaml')],
   full: [join(root, 'examples/platform-policy.yaml'), join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
   unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
+  chain10: [join(here, 'policies/chain10.yaml')],
+  chain10gk: [join(here, 'policies/chain10-gatekeeper.yaml')],
 };
 
 function perCall(fn, ms) {
@@ -37,7 +39,7 @@ function perCall(fn, ms) {
 export function inProcess(ms = 500) {
   const sets = Object.fromEntries(Object.entries(POLICY_FILES).map(([k, v]) => [k, loadPolicies(v, defaultLoadOptions()).set]));
   const payloads = { pod: podObject(), configmap8k: configMapObject(9 * 1024, 'small-config'), crd1m: crdObject() };
-  const plan = [['none', 'pod'], ['unmatched', 'configmap8k'], ['platform', 'pod'], ['full', 'pod'], ['platform', 'crd1m']];
+  const plan = [['none', 'pod'], ['unmatched', 'configmap8k'], ['platform', 'pod'], ['chain10', 'pod'], ['chain10gk', 'pod'], ['full', 'pod'], ['platform', 'crd1m']];
   return plan.map(([set, name]) => {
     const text = JSON.stringify(admissionReview(payloads[name]));
     const parsed = JSON.parse(text);

@@ -7,7 +7,8 @@
  * BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (runs of each webhook
  * scenario, alternated with as many floor runs; medians are reported, default
  * 5), BENCH_ONLY (comma list of sections:
- * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name).
+ * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name),
+ * BENCH_PIN=0 (no taskset pinning; see PIN).
  * Loopback only; every load run is bounded in time.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -38,7 +39,24 @@ const POLICY_SETS = {
   platform: [join(root, 'examples/platform-policy.yaml')],
   full: [join(root, 'examples/platform-policy.yaml'), join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
   unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
+  chain10: [join(here, 'policies/chain10.yaml')],
+  chain10gk: [join(here, 'policies/chain10-gatekeeper.yaml')],
 };
+
+/**
+ * Pinning (issue 18): with `taskset` and at least 2 CPUs, every bench server
+ * (ours and the floor) runs on CPU 0 and this process (the load generator) on
+ * CPU 1, so the generator's own work never competes with the server measured.
+ * Without pinning, the generator's work on bigger responses hides part of the
+ * server's cost and ratios flatter the server.
+ */
+const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-V'], { encoding: 'utf8' }).status === 0;
+const pin = (pid, cpu) => {
+  if (!PIN) return;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
+};
+pin(process.pid, 1);
 
 const body = (obj) => Buffer.from(JSON.stringify(admissionReview(obj)));
 const kb = (b) => Math.round(b / 102.4) / 10;
@@ -64,6 +82,7 @@ async function startBenchServer(mode, policies = []) {
   const next = () => new Promise((resolve) => waiters.push(resolve));
   const ready = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${mode} did not start: ${stderr}`)), 20_000))]);
   if (ready.cmd !== 'ready') throw new Error(`unexpected ${JSON.stringify(ready)}`);
+  pin(child.pid, 0);
   return {
     url: `https://127.0.0.1:${port}/mutate`,
     call: (cmd) => { const p = next(); child.send({ cmd }); return p; },
@@ -104,6 +123,7 @@ async function webhookSection(results) {
     ['none', ['pod']],
     ['unmatched', ['configmap8k']],
     ['platform', ['pod', 'configmap256k', 'crd1m']],
+    ['chain10', ['pod']],
     ['full', ['pod']],
   ];
   // The floor runs for the whole section, next to each policy server, and every
@@ -158,6 +178,7 @@ async function webhookSection(results) {
           row.ratioToFloor = {
             throughput: Math.round((row.reqPerSec / paired.reqPerSec) * 100) / 100,
             p99: Math.round((row.latencyUs.p99 / paired.latencyUs.p99) * 100) / 100,
+            cpu: Math.round((row.cpuUsPerReq / paired.cpuUsPerReq) * 100) / 100,
           };
           row.floorReqPerSecRuns = paired.reqPerSecRuns;
           rows.push(row);
@@ -171,13 +192,13 @@ async function webhookSection(results) {
   } finally {
     await floor.stop();
   }
-  const floorRows = [...floorRuns].map(([name, rs]) => ({ ...summarize(`floor/${name}`, 'floor', name, payloads[name], rs), ratioToFloor: { throughput: 1, p99: 1 } }));
+  const floorRows = [...floorRuns].map(([name, rs]) => ({ ...summarize(`floor/${name}`, 'floor', name, payloads[name], rs), ratioToFloor: { throughput: 1, p99: 1, cpu: 1 } }));
   rows.unshift(...floorRows);
   results.webhook = rows;
   console.log('\nWebhook (HTTPS keep-alive; throughput with autocannon, latency on one connection)');
   console.table(rows.map((r) => ({
     scenario: r.scenario, KiB: r.requestKiB, conns: r.connections, 'req/s': r.reqPerSec, 'p50 µs': r.latencyUs.p50, 'p99 µs': r.latencyUs.p99, 'p99.9 µs': r.latencyUs.p999,
-    'CPU µs/req': r.cpuUsPerReq, 'RSS MiB': r.rssMiB, 'loop max ms': r.eventLoopMaxMs, 'x floor': r.ratioToFloor.throughput, 'p99 x floor': r.ratioToFloor.p99, 'resp B': r.responseBytes,
+    'CPU µs/req': r.cpuUsPerReq, 'RSS MiB': r.rssMiB, 'loop max ms': r.eventLoopMaxMs, 'x floor': r.ratioToFloor.throughput, 'p99 x floor': r.ratioToFloor.p99, 'CPU x floor': r.ratioToFloor.cpu, 'resp B': r.responseBytes,
   })));
 }
 
@@ -293,12 +314,36 @@ function kustomizeSection(results) {
   console.table([row]);
 }
 
+/**
+ * Issue 18's targets, checked against this run's results: each row says the
+ * measured value and whether it is met ('-' when its section did not run).
+ */
+function targets(results) {
+  const row = (scenario) => results.webhook?.find((r) => r.scenario === scenario);
+  const ratio = (scenario, field) => row(scenario)?.ratioToFloor[field];
+  const k = results.kustomize && !results.kustomize.skipped ? results.kustomize : undefined;
+  const rows = [
+    ['10-transformer chain, throughput x floor', ratio('chain10/pod', 'throughput'), '>=', 0.85],
+    ['platform + sidecar + 5 CEL rules, throughput x floor', ratio('full/pod', 'throughput'), '>=', 0.7],
+    ['request no policy matches, throughput x floor', ratio('none/pod', 'throughput'), '>=', 0.97],
+    ['10-transformer chain, single-connection p99 x floor', ratio('chain10/pod', 'p99'), '<=', 1.5],
+    ['platform policy on a 1 MiB object, server CPU x floor', ratio('platform/crd1m', 'cpu'), '<=', 1.2],
+    ['run vs kubectl kustomize (argo-cd), speedup', k?.speedup, '>=', 5],
+    ['run vs kubectl kustomize, peak RSS ratio', k ? Math.round((k.runMaxRssMiB / k.kustomizeMaxRssMiB) * 100) / 100 : undefined, '<=', 0.5],
+    ['run vs kubectl kustomize, identical objects', k ? (k.identicalObjects ? 1 : 0) : undefined, '>=', 1],
+  ];
+  return rows.map(([target, value, op, bound]) => ({
+    target, bound: `${op} ${bound}`, measured: value ?? '-',
+    met: value === undefined ? '-' : (op === '>=' ? value >= bound : value <= bound) ? 'yes' : 'NO',
+  }));
+}
+
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
-  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS },
+  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS, pinned: PIN ? 'servers on CPU 0, load generator on CPU 1 (taskset)' : 'no (taskset missing, 1 CPU or BENCH_PIN=0)' },
 };
-console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}`);
+console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}; pinned: ${results.settings.pinned}`);
 if (ONLY.has('webhook')) await webhookSection(results);
 if (ONLY.has('inprocess')) {
   results.inProcess = inProcess(500);
@@ -308,6 +353,9 @@ if (ONLY.has('inprocess')) {
 if (ONLY.has('size')) await sizeSection(results);
 if (ONLY.has('list')) listSection(results);
 if (ONLY.has('kustomize')) kustomizeSection(results);
+results.targets = targets(results);
+console.log('\nTargets (issue 18; ratios from this run, side by side with the floor)');
+console.table(results.targets);
 mkdirSync(join(here, 'results'), { recursive: true });
 results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 10) / 10);
 const out = resolve(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);

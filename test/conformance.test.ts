@@ -1,5 +1,5 @@
 /**
- * The tap twin of `../shared/tools/conformance-score`: every case in
+ * The tap twin of the shared `conformance-score` tool: every case in
  * `test/data/conformance/cases` runs `node dist/cli/main.js run -c
  * <case>/kustomization.yaml` in the case directory with `input.yaml` on stdin,
  * and is judged exactly as the scorer judges it (see test/helpers/yaml11.ts).

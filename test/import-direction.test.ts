@@ -1,7 +1,8 @@
 /**
  * The pure core (kube/, patch/, transform/, admission/) imports no fastify,
- * node:fs, logger or Kubernetes client (DESIGN.md layout), and each folder
- * imports only what its row of the layout table allows.
+ * node:fs, logger or Kubernetes client and never logs to the console
+ * (DESIGN.md layout), and each folder imports only what its row of the layout
+ * table allows. (The one import-direction test.)
  */
 import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -38,6 +39,7 @@ t.test('pure core imports', async (t) => {
       continue;
     }
     for (const f of dirFiles) {
+      t.notMatch(readFileSync(f, 'utf8'), /\bconsole\./, `${f.slice(src.length + 1)}: no console logging`);
       for (const spec of imports(f)) {
         const rel = f.slice(src.length + 1);
         t.notOk(FORBIDDEN_IN_CORE.some((re) => re.test(spec)), `${rel} must not import ${spec}`);

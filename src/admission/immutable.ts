@@ -112,6 +112,21 @@ export function revertImmutableFields(
   return { object: out, reverted };
 }
 
+/**
+ * True when the immutable field `field` (a RevertedField's dotted path, for the
+ * kind `gvk`) differs between `before` and `after`, ignoring its mutable
+ * sub-paths: which transformer of a chain changed a reverted field (the
+ * warning names only those).
+ */
+export function immutableFieldDiffers(gvk: { group: string; kind: string }, field: string, before: KubeObject, after: KubeObject): boolean {
+  const rules = [...METADATA, ...(IMMUTABLE_FIELDS[`${gvk.group}/${gvk.kind}`] ?? [])];
+  const rule = rules.find((r) => r.path.join('.') === field);
+  if (!rule) return false;
+  const a = getPath(before, rule.path);
+  const b = getPath(after, rule.path);
+  return a !== b && !deepEqual(masked(a, rule.except), masked(b, rule.except));
+}
+
 function getPath(v: JsonValue | undefined, path: readonly string[]): JsonValue | undefined {
   let cur = v;
   for (const k of path) {

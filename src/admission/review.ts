@@ -21,11 +21,13 @@
 import { isObject, metaString } from '../kube/object.js';
 import type { JsonObject, KubeObject } from '../kube/object.js';
 import { createPatch } from '../patch/create-patch.js';
-import type { EvaluationInput, EvaluationResult, PolicySet } from '../policy/types.js';
-import { revertImmutableFields } from './immutable.js';
+import { appliedSteps, type Evaluation } from '../policy/evaluate.js';
+import type { EvaluationInput, PolicySet } from '../policy/types.js';
+import { immutableFieldDiffers, revertImmutableFields } from './immutable.js';
 import { parseReview } from './parse.js';
 import type { AdmissionResponse, ParsedReview, ReviewResult } from './types.js';
 import { normalizeWarnings } from './warnings.js';
+import { errorMessage } from '../errors.js';
 
 /** Options of `review`. */
 export interface ReviewOptions {
@@ -64,17 +66,32 @@ const MAX_ERROR_MESSAGE = 512;
  * the object and the result is returned as a base64 JSON patch; on UPDATE,
  * changes to immutable fields are first reverted with a warning.
  */
-export function review(body: unknown, policies: PolicySet, opts: ReviewOptions): ReviewResult {
+export function review(body: unknown, policies: PolicySet, opts: ReviewOptions = { route: 'mutate' }): ReviewResult {
+  return reviewWithEvaluation(body, policies, opts).result;
+}
+
+/** A review's answer and the evaluation it came from (absent: not evaluated: a 400, DELETE/CONNECT, or evaluation threw). */
+export interface ReviewOutcome {
+  result: ReviewResult;
+  evaluation?: Evaluation;
+}
+
+/**
+ * `review`, also returning the Evaluation behind the answer, for the readers
+ * of the record (the server's metrics and logs). Never throws.
+ */
+export function reviewWithEvaluation(body: unknown, policies: PolicySet, opts: ReviewOptions = { route: 'mutate' }): ReviewOutcome {
   const parsed = parseReview(body);
-  if (!parsed.ok) return { statusCode: 400, body: parsed.error };
+  if (!parsed.ok) return { result: { statusCode: 400, body: parsed.error } };
   const { apiVersion, request } = parsed.review;
+  const seen: { evaluation?: Evaluation } = {};
   let response: AdmissionResponse;
   try {
-    response = decide(parsed.review, policies, opts);
+    response = decide(parsed.review, policies, opts, seen);
   } catch (err) {
     response = errorResponse(request.uid, err);
   }
-  return { statusCode: 200, body: { apiVersion, kind: 'AdmissionReview', response } };
+  return { result: { statusCode: 200, body: { apiVersion, kind: 'AdmissionReview', response } }, evaluation: seen.evaluation };
 }
 
 /**
@@ -83,11 +100,11 @@ export function review(body: unknown, policies: PolicySet, opts: ReviewOptions):
  */
 export function errorResponse(uid: string, err: unknown): AdmissionResponse {
   const text = err instanceof Error ? err.message : String(err);
-  const message = `kube-postrender: policy evaluation failed: ${text}`.slice(0, MAX_ERROR_MESSAGE);
+  const message = errorMessage('ERR_EVALUATION_FAILED', text).slice(0, MAX_ERROR_MESSAGE);
   return { uid, allowed: false, status: { status: 'Failure', code: 500, reason: 'InternalError', message } };
 }
 
-function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions): AdmissionResponse {
+function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions, seen: { evaluation?: Evaluation }): AdmissionResponse {
   const { request } = parsed;
   const uid = request.uid;
   if (request.operation === 'DELETE' || request.operation === 'CONNECT') return { uid, allowed: true };
@@ -107,6 +124,7 @@ function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions):
     now: opts.now,
   };
   const result = policies.evaluate(object, input);
+  seen.evaluation = result;
   const warnings = [...result.warnings];
   if (result.denials.length > 0) return withWarnings({ uid, allowed: false, status: denialStatus(result) }, warnings);
   if (opts.route === 'validate') return withWarnings({ uid, allowed: true }, warnings);
@@ -125,7 +143,7 @@ function finalObject(
   parsed: ParsedReview,
   object: KubeObject,
   oldObject: KubeObject | undefined,
-  result: EvaluationResult,
+  result: Evaluation,
   warnings: string[],
 ): KubeObject {
   if (result.object === null) {
@@ -138,17 +156,25 @@ function finalObject(
     const kind = parsed.request.kind ?? { group: '', kind: typeof object.kind === 'string' ? object.kind : '' };
     const r = revertImmutableFields(kind, object, mutated, oldObject);
     mutated = r.object;
-    for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${changers(result)} not applied`);
+    for (const f of r.reverted) warnings.push(`${f.field}: immutable on UPDATE, change by ${changers(result, kind, f.field)} not applied`);
   }
   return mutated; // equal content gives an empty patch (createPatch compares values)
 }
 
-/** `policy/transformer` of the transformers that changed the object (DESIGN.md: the warning names policy, transformer and field). */
-function changers(result: EvaluationResult): string {
-  return result.changedBy.length > 0 ? result.changedBy.join(', ') : policyList(result);
+/**
+ * `policy/transformer` of the transformers whose own step changed `field`
+ * (DESIGN.md: the warning names policy, transformer and field), read from the
+ * evaluation's trace; the matched policies when no step can be named (an
+ * evaluation without a trace).
+ */
+function changers(result: Evaluation, kind: { group: string; kind: string }, field: string): string {
+  const names = appliedSteps(result)
+    .filter(({ step }) => step.after !== null && immutableFieldDiffers(kind, field, step.before, step.after))
+    .map((s) => s.name);
+  return names.length > 0 ? [...new Set(names)].join(', ') : policyList(result);
 }
 
-function policyList(result: EvaluationResult): string {
+function policyList(result: Evaluation): string {
   return result.matchedPolicies.length > 0 ? `policy ${result.matchedPolicies.join(', ')}` : 'policies';
 }
 
@@ -158,7 +184,7 @@ function describe(parsed: ParsedReview): string {
   return `${kind} ${parsed.request.namespace ? `${parsed.request.namespace}/` : ''}${name}`.trim();
 }
 
-function denialStatus(result: EvaluationResult): AdmissionResponse['status'] {
+function denialStatus(result: Evaluation): AdmissionResponse['status'] {
   const message = result.denials.map((d) => `policy ${d.policy} rule ${d.rule}: ${d.message}`).join('; ');
   return { status: 'Failure', code: 403, reason: 'Forbidden', message };
 }

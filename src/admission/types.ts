@@ -87,7 +87,7 @@ export interface ReviewError {
   message: string;
 }
 
-/** Stable codes of the 400 answers of `review` (see `src/admission/errors.ts`). */
+/** Stable codes of the 400 answers of `review` (registered in `src/errors.ts`, documented in docs/errors.md). */
 export type ReviewErrorCode =
   | 'ERR_NOT_OBJECT'
   | 'ERR_API_VERSION'

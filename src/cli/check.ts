@@ -1,16 +1,19 @@
 /**
  * `kube-postrender check`: validates policies (every error with file and path),
- * and with `-f MANIFESTS` runs each matching transformer twice over every object
- * and names those that are not idempotent (the API server may re-invoke the
- * webhook: `reinvocationPolicy: IfNeeded`).
+ * and with `-f MANIFESTS` evaluates every object exactly as `run` does (the one
+ * evaluation, policy/evaluate.ts: sorted policies, Audit changes not kept,
+ * `-n`/$HELM_NAMESPACE and `--namespace-labels` as run's), then evaluates the
+ * result once more and names every transformer that changes it again: those
+ * are not idempotent (the API server may re-invoke the webhook:
+ * `reinvocationPolicy: IfNeeded`).
  */
-import { deepEqual, formatResId, isListObject, isObject, resIdOf, type KubeObject } from '../kube/object.js';
-import { parseManifests } from '../kube/yaml-stream.js';
+import { formatResId, resIdOf, type KubeObject } from '../kube/object.js';
+import { appliedSteps } from '../policy/evaluate.js';
 import { PolicyError } from '../policy/compile.js';
 import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
 import { flattenPolicyErrors } from '../policy/schema-errors.js';
-import { makeContext } from '../transform/types.js';
-import { defaultLoadOptions, emptySetMessage } from './policies.js';
+import { evaluateStream, readManifestStream, type ManifestStream, type RenderOptions } from '../policy/render.js';
+import { defaultLoadOptions, emptySetMessage, resolveNamespaceOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `check`. */
@@ -19,34 +22,32 @@ export interface CheckOptions {
   file?: string;
   /** `--allow-empty`: an empty set is valid (otherwise exit 2, "no policies found in ..."). */
   allowEmpty?: boolean;
+  /** As `run -n` (the CLI defaults it to $HELM_NAMESPACE). */
+  namespace?: string;
+  /** As `run --namespace-labels`. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 }
 
-/** Lists `transformer` names that are not idempotent on `objects`, one line each. */
-export function nonIdempotent(loaded: LoadedPolicies, objects: KubeObject[]): string[] {
+/** A stream of bare objects (no lists), for a second evaluation. */
+function objectStream(objects: KubeObject[]): ManifestStream {
+  return { values: objects, slots: objects.map((object, doc) => ({ doc, item: -1, object })), ids: objects.map((o) => resIdOf(o)) };
+}
+
+/**
+ * Lists the `policy/transformer` names that are not idempotent on `stream`, one
+ * line each: run's evaluation of every object, then a second evaluation of
+ * each result; a transformer whose change is kept in the second is named.
+ * Objects denied or deleted in the first pass are left out.
+ */
+export function nonIdempotent(loaded: LoadedPolicies, stream: ManifestStream, opts: RenderOptions = {}): string[] {
+  const first = evaluateStream(stream, loaded.set, opts).results.filter((r) => r.evaluation.object !== null && r.evaluation.denials.length === 0);
+  const second = evaluateStream(objectStream(first.map((r) => r.evaluation.object as KubeObject)), loaded.set, opts).results;
   const problems = new Set<string>();
-  const stream = objects.map((o) => resIdOf(o));
-  for (const obj of objects) {
-    const id = resIdOf(obj);
-    const ctx = makeContext({ frontDoor: 'render', namespace: id.namespace, stream });
-    const input = { frontDoor: 'render' as const, operation: 'CREATE' as const, namespace: id.namespace };
-    let current = obj;
-    for (const policy of loaded.policies) {
-      if (policy.applies(current, input) !== '') continue;
-      for (const t of policy.transformers) {
-        let once: KubeObject | null;
-        let twice: KubeObject | null;
-        try {
-          once = t.apply(current, ctx);
-          twice = once === null ? null : t.apply(once, ctx);
-        } catch {
-          continue; // errors are run's business, not idempotence
-        }
-        if (once !== null && twice !== null && !deepEqual(once, twice)) problems.add(`${policy.name}/${t.name} is not idempotent (e.g. on ${formatResId(id)})`);
-        if (once === null) break;
-        current = once;
-      }
-    }
-  }
+  second.forEach((r, i) => {
+    if (!r.evaluation.changed) return;
+    const at = formatResId((first[i] as (typeof first)[number]).id);
+    for (const s of appliedSteps(r.evaluation)) problems.add(`${s.name} is not idempotent (e.g. on ${at})`);
+  });
   return [...problems];
 }
 
@@ -81,20 +82,19 @@ export async function checkCommand(opts: CheckOptions): Promise<number> {
 async function report(loaded: LoadedPolicies, opts: CheckOptions): Promise<number> {
   const lines = [`ok: ${loaded.policies.length} policies from ${loaded.files.length} files: ${loaded.set.names.join(', ')}`];
   if (opts.file !== undefined) {
-    let objects: KubeObject[];
+    let stream: ManifestStream;
     try {
-      const values = parseManifests(await readInput(opts.file)).map((d) => d.value);
-      objects = values.filter(isObject).flatMap((v) => (isListObject(v) ? (v.items as KubeObject[]).filter(isObject) : [v]));
+      stream = readManifestStream(await readInput(opts.file));
     } catch (e) {
       process.stderr.write(`${oneLine(e)}\n`);
       return EXIT.usage;
     }
-    const problems = nonIdempotent(loaded, objects);
+    const problems = nonIdempotent(loaded, stream, resolveNamespaceOptions(opts));
     if (problems.length) {
       for (const p of problems) process.stderr.write(`kube-postrender: ${p}\n`);
       return EXIT.usage;
     }
-    lines.push(`ok: every transformer is idempotent on ${objects.length} objects`);
+    lines.push(`ok: every transformer is idempotent on ${stream.slots.length} objects`);
   }
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT.ok;

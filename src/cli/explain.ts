@@ -5,19 +5,18 @@
  * RFC 6902 patch it contributed, its validate findings or its error), and the
  * outcome the render front door would give (denials, warnings, changed).
  *
- * The per-transformer trace follows `policy/compile.ts` evaluation: policies in
- * evaluation order, each chain on the object as left by the previous Enforce
- * policies; an Audit policy or a failed chain does not carry its changes on.
- * The outcome itself comes from `PolicySet.evaluate`, never re-derived.
+ * Everything comes from the one evaluation (policy/evaluate.ts) over the
+ * stream exactly as `run` evaluates it (policy/render.ts `evaluateStream`:
+ * same namespace resolution, `-n`/$HELM_NAMESPACE and `--namespace-labels`);
+ * each transformer's patch is computed from the trace's references only here.
  */
-import { CLUSTER_SCOPED_KINDS, formatResId, isListObject, isObject, metaMap, resIdOf, type KubeObject } from '../kube/object.js';
-import { parseManifests } from '../kube/yaml-stream.js';
-import { createPatch, type Operation as PatchOp } from '../patch/create-patch.js';
-import { isNamespace, sortPolicies } from '../policy/compile.js';
+import { formatResId } from '../kube/object.js';
+import type { Operation as PatchOp } from '../patch/create-patch.js';
+import { stepPatch, type PolicyOutcome, type PolicyStep, type TransformerStep } from '../policy/evaluate.js';
 import type { LoadedPolicies } from '../policy/load.js';
-import type { EvaluationInput } from '../policy/types.js';
-import type { Finding, TransformContext } from '../transform/types.js';
-import { loadForCommand } from './policies.js';
+import { evaluateStream, readManifestStream, type RenderOptions } from '../policy/render.js';
+import type { Finding } from '../transform/types.js';
+import { loadForCommand, resolveNamespaceOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `explain`. */
@@ -25,6 +24,10 @@ export interface ExplainOptions {
   config: string[];
   file?: string;
   output?: 'text' | 'json';
+  /** As `run -n` (the CLI defaults it to $HELM_NAMESPACE). */
+  namespace?: string;
+  /** As `run --namespace-labels`. */
+  namespaceLabels?: Record<string, Record<string, string>>;
 }
 
 /** What one transformer did to one object. */
@@ -47,6 +50,8 @@ export interface PolicyTrace {
   /** `skipped` with the first clause that excluded the object, or `matched` with the transformers' traces. */
   status: 'matched' | 'skipped';
   reason?: string;
+  /** Matched: whether its changes were kept (`applied`), only reported (`audit`), or dropped (`failed`, `dropped`). */
+  outcome?: PolicyOutcome;
   transformers?: TransformerTrace[];
 }
 
@@ -59,76 +64,34 @@ export interface ObjectExplanation {
   outcome: { changed: boolean; denials: string[]; warnings: string[] };
 }
 
+function transformerTrace(step: TransformerStep): TransformerTrace {
+  const base = { name: step.transformer.name, type: step.transformer.type };
+  if (step.status === 'skipped') return { ...base, result: 'not run' };
+  if (step.status === 'error') return { ...base, result: 'error', error: step.error?.message ?? 'error' };
+  const findings = step.findings?.length ? { findings: [...step.findings] } : {};
+  if (step.after === null) return { ...base, result: 'deleted', ...findings };
+  const patch = stepPatch(step);
+  return { ...base, result: patch.length ? 'changed' : 'unchanged', ...(patch.length ? { patch } : {}), ...findings };
+}
 
-function traceChain(policy: LoadedPolicies['policies'][number], object: KubeObject, ctx: Omit<TransformContext, 'report'>): { traces: TransformerTrace[]; object: KubeObject | null; failed: boolean } {
-  const traces: TransformerTrace[] = [];
-  let current: KubeObject | null = object;
-  let failed = false;
-  for (const tr of policy.transformers) {
-    const base = { name: tr.name, type: tr.type };
-    if (current === null || failed) {
-      traces.push({ ...base, result: 'not run' });
-      continue;
-    }
-    const findings: Finding[] = [];
-    try {
-      const next: KubeObject | null = tr.apply(current, { ...ctx, report: (f) => findings.push(f) });
-      const patch = next === null ? [] : createPatch(current, next);
-      traces.push({ ...base, result: next === null ? 'deleted' : patch.length ? 'changed' : 'unchanged', ...(patch.length ? { patch } : {}), ...(findings.length ? { findings } : {}) });
-      current = next;
-    } catch (e) {
-      traces.push({ ...base, result: 'error', error: e instanceof Error ? e.message : String(e) });
-      failed = true;
-    }
-  }
-  return { traces, object: current, failed };
+function policyTrace(p: PolicyStep): PolicyTrace {
+  const base = { policy: p.policy.name, mode: p.policy.mode };
+  if (p.status !== 'matched') return { ...base, status: 'skipped', reason: p.status === 'skipped' ? p.reason : `error: ${p.reason}` };
+  return { ...base, status: 'matched', outcome: p.outcome, transformers: p.transformers.map(transformerTrace) };
 }
 
 /**
- * Explains a manifest stream (YAML text) under loaded policies, as `run` would
- * see it: namespace from `metadata.namespace` ('' for cluster-scoped kinds),
- * namespace labels from Namespace objects in the stream. Pure apart from the
- * policies' own evaluation. Throws on malformed YAML.
+ * Explains a manifest stream (YAML text) under loaded policies, exactly as
+ * `run` evaluates it (`opts`: `-n` and `--namespace-labels`, as run's).
+ * Pure apart from the policies' own evaluation. Throws on malformed YAML.
  */
-export function explainManifests(text: string, loaded: LoadedPolicies): ObjectExplanation[] {
-  const values = parseManifests(text).map((d) => d.value).filter(isObject) as KubeObject[];
-  const objects = values.flatMap((v) => (isListObject(v) ? (v.items as KubeObject[]).filter(isObject) : [v]));
-  const stream = objects.map((o) => resIdOf(o));
-  const nsLabels = new Map<string, Record<string, string>>();
-  for (const o of objects) if (isNamespace(o)) nsLabels.set(resIdOf(o).name, metaMap(o, 'labels'));
-  const policies = sortPolicies(loaded.policies);
-  return objects.map((obj, i) => {
-    const id = stream[i];
-    const namespace = CLUSTER_SCOPED_KINDS.has(id.kind) ? '' : id.namespace;
-    const input: EvaluationInput = { frontDoor: 'render', operation: 'CREATE', namespace, namespaceLabels: nsLabels.get(namespace), stream };
-    const ctx = { frontDoor: 'render' as const, operation: 'CREATE' as const, namespace, namespaceLabels: input.namespaceLabels, stream, satisfied: (): void => undefined };
-    let current: KubeObject | null = obj;
-    const traces: PolicyTrace[] = [];
-    for (const p of policies) {
-      if (current === null) break;
-      let reason: string;
-      try {
-        reason = p.applies(current, input);
-      } catch (e) {
-        reason = `error: ${e instanceof Error ? e.message : String(e)}`;
-      }
-      if (reason !== '') {
-        traces.push({ policy: p.name, mode: p.mode, status: 'skipped', reason });
-        continue;
-      }
-      const r = traceChain(p, current, ctx);
-      traces.push({ policy: p.name, mode: p.mode, status: 'matched', transformers: r.traces });
-      if (p.mode === 'Enforce' && !r.failed) current = r.object;
-    }
-    let outcome: ObjectExplanation['outcome'];
-    try {
-      const res = loaded.set.evaluate(obj, { ...input, satisfied: () => undefined });
-      outcome = { changed: res.changed, denials: res.denials.map((d) => `${d.policy}/${d.rule}: ${d.message}`), warnings: res.warnings };
-    } catch (e) {
-      outcome = { changed: false, denials: [`evaluation failed: ${e instanceof Error ? e.message : String(e)}`], warnings: [] };
-    }
-    return { object: formatResId(id), policies: traces, outcome };
-  });
+export function explainManifests(text: string, loaded: LoadedPolicies, opts: RenderOptions = {}): ObjectExplanation[] {
+  const { results } = evaluateStream(readManifestStream(text), loaded.set, opts);
+  return results.map(({ id, evaluation: e }) => ({
+    object: formatResId(id),
+    policies: e.trace.map(policyTrace),
+    outcome: { changed: e.changed, denials: e.denials.map((d) => `${d.policy}/${d.rule}: ${d.message}`), warnings: e.warnings },
+  }));
 }
 
 function formatTransformer(tr: TransformerTrace): string[] {
@@ -175,7 +138,7 @@ export async function explainCommand(opts: ExplainOptions): Promise<number> {
   if (!loaded) return EXIT.usage;
   let list: ObjectExplanation[];
   try {
-    list = explainManifests(await readInput(opts.file), loaded);
+    list = explainManifests(await readInput(opts.file), loaded, resolveNamespaceOptions(opts));
   } catch (e) {
     process.stderr.write(`${oneLine(e)}\n`);
     return EXIT.usage;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Exit codes of the CLI contract. */
+/** Exit codes of the CLI contract, registered in src/errors.ts as EXIT_OK, EXIT_FAILED, EXIT_USAGE (test/errors.test.ts checks they agree). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Reads `file` (or stdin when absent or `-`) as UTF-8. Throws on I/O errors. */

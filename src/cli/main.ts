@@ -37,24 +37,29 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .version((createRequire(import.meta.url)('../../package.json') as { version: string }).version, '-V, --version', 'output the version number')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program
+  const namespaceOptions = (cmd: Command): Command => cmd
+    .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
+    .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, []);
+  /** Parses the namespace options of `run`, `explain` and `check` (one place: the commands agree); undefined after a usage error. */
+  const namespaces = async (o: { namespace?: string; namespaceLabels?: string[] }): Promise<{ namespace?: string; namespaceLabels: Record<string, Record<string, string>> } | undefined> => {
+    const { parseNamespaceLabels } = await import('./policies.js');
+    try {
+      return { namespace: o.namespace, namespaceLabels: parseNamespaceLabels(o.namespaceLabels) };
+    } catch (e) {
+      process.stderr.write(`${oneLine(e)}\n`);
+      setCode(EXIT.usage);
+      return undefined;
+    }
+  };
+  namespaceOptions(program
     .command('run')
     .description('Helm post-renderer: manifests on stdin (or -f) to stdout, transformed')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
-    .option('-n, --namespace <ns>', 'namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)')
-    .option('--namespace-labels <ns:k=v,...>', 'labels of a namespace not in the stream (repeatable)', collect, [])
-    .option('--allow-empty', 'run with no policies (default: exit 2, "no policies found in ...")')
+    .option('--allow-empty', 'run with no policies (default: exit 2, "no policies found in ...")'))
     .action(async (o) => {
-      const [{ runCommand }, { parseNamespaceLabels }] = await Promise.all([import('./run.js'), import('./policies.js')]);
-      let namespaceLabels;
-      try {
-        namespaceLabels = parseNamespaceLabels(o.namespaceLabels);
-      } catch (e) {
-        process.stderr.write(`${oneLine(e)}\n`);
-        return setCode(EXIT.usage);
-      }
-      setCode(await runCommand({ config: o.config, file: o.file, namespace: o.namespace, namespaceLabels, allowEmpty: o.allowEmpty }));
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./run.js')).runCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty, ...ns }));
     });
   program
     .command('serve')
@@ -75,6 +80,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--manage-webhooks <name>', 'keep the rules of the Mutating/ValidatingWebhookConfiguration NAME equal to what the policies match (a Lease elects one writer)')
     .addOption(new Option('--max-in-flight <n>', 'admission requests in flight past which the answer is 429 (Retry-After)').default(32).argParser(count))
     .addOption(new Option('--max-in-flight-bytes <MiB>', 'request body MiB in flight past which the answer is 429').default(24).argParser(count))
+    .option('--reports', 'with --cluster: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)')
+    .option('--events', 'with --cluster: create a Kubernetes Event for each denial (rate-limited)')
+    .addOption(new Option('--report-interval <seconds>', 'seconds between PolicyReport write batches').default(2).argParser(seconds))
     .action(async (o) =>
       setCode(
         await (await import('./serve.js')).serveCommand({
@@ -82,16 +90,20 @@ export function buildProgram(setCode: (code: number) => void): Command {
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
           manageWebhooks: o.manageWebhooks, metricsPort: o.metricsPort,
           inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 },
+          reports: o.reports, events: o.events, reportIntervalSeconds: o.reportInterval,
         }),
       ),
     );
-  program
+  namespaceOptions(program
     .command('check')
     .description('validate policies; with -f, also check that every transformer is idempotent on those manifests')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'manifests to check idempotence on')
-    .option('--allow-empty', 'accept a set of no policies (default: exit 2, "no policies found in ...")')
-    .action(async (o) => setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty })));
+    .option('--allow-empty', 'accept a set of no policies (default: exit 2, "no policies found in ...")'))
+    .action(async (o) => {
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./check.js')).checkCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty, ...ns }));
+    });
   program
     .command('review')
     .description('answer one AdmissionReview (stdin or -f) and print the response')
@@ -108,13 +120,16 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--ca-file <pem>', 'CA bundle (PEM) for caBundle')
     .option('--kubernetes-version <major.minor>', 'degrade for an older API server (matchConditions need 1.28)')
     .action(async (o) => setCode(await (await import('./webhook-config.js')).webhookConfigCommand({ config: o.config, name: o.name, namespace: o.namespace, caFile: o.caFile, kubernetesVersion: o.kubernetesVersion })));
-  program
+  namespaceOptions(program
     .command('explain')
     .description('for each object: which policies and transformers matched or were skipped (and why), the JSON patch each contributed, validate results')
     .requiredOption('-c, --config <policy>', 'policy file or directory (repeatable)', collect)
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o) => setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output })));
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text')))
+    .action(async (o) => {
+      const ns = await namespaces(o);
+      if (ns) setCode(await (await import('./explain.js')).explainCommand({ config: o.config, file: o.file, output: o.output, ...ns }));
+    });
   program
     .command('test')
     .description('run declarative policy tests (postrender-test.yaml files): expected result per policy, rule and resource')

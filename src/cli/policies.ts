@@ -4,6 +4,7 @@
  */
 import { loadPolicies, type LoadedPolicies, type LoadOptions } from '../policy/load.js';
 import { oneLine } from './io.js';
+import { errorMessage } from '../errors.js';
 import { conditionCompiler } from '../expr/vars.js';
 
 /** Load options shared by every command. */
@@ -26,6 +27,22 @@ export function parseNamespaceLabels(values: string[] = []): Record<string, Reco
     }
   }
   return out;
+}
+
+/**
+ * The stream namespace options of every command that reads manifests (`run`,
+ * `explain`, `check`): `-n` (default $HELM_NAMESPACE, as Helm passes the
+ * release namespace to a post-renderer) and `--namespace-labels`. One place,
+ * so that the commands agree (policy/render.ts `streamNamespace`).
+ */
+export interface NamespaceOptions {
+  namespace?: string;
+  namespaceLabels?: Record<string, Record<string, string>>;
+}
+
+/** Resolves `-n` against $HELM_NAMESPACE (from `env`, default `process.env`). */
+export function resolveNamespaceOptions(opts: NamespaceOptions, env: NodeJS.ProcessEnv = process.env): NamespaceOptions {
+  return { namespace: opts.namespace ?? env.HELM_NAMESPACE, namespaceLabels: opts.namespaceLabels };
 }
 
 /**
@@ -54,5 +71,5 @@ export function loadForCommand(config: string[], extra: Partial<LoadOptions> = {
  * `-c` path or a directory of the wrong shape must not let every object pass.
  */
 export function emptySetMessage(config: string[]): string {
-  return `kube-postrender: no policies found in ${config.join(', ')} (pass --allow-empty to accept an empty set)`;
+  return errorMessage('ERR_POLICY_EMPTY', config.join(', '));
 }

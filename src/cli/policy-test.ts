@@ -35,7 +35,8 @@ import { CLUSTER_SCOPED_KINDS, deepEqual, gvkOf, isListObject, isObject, metaMap
 import { parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from '../policy/compile.js';
 import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
-import type { EvaluationInput, EvaluationResult } from '../policy/types.js';
+import type { Evaluation, PolicyStep, TransformerStep } from '../policy/evaluate.js';
+import type { EvaluationInput } from '../policy/types.js';
 import type { Operation } from '../transform/types.js';
 import { defaultLoadOptions } from './policies.js';
 
@@ -285,44 +286,42 @@ export interface RuleOutcome {
   message: string;
 }
 
-function findingOf(res: EvaluationResult, policy: string, rule: string): RuleOutcome | undefined {
-  const denial = res.denials.find((d) => d.policy === policy && d.rule === rule);
-  if (denial) return { result: 'fail', message: denial.message };
-  const prefix = `${policy}/${rule}: `;
-  for (const w of res.warnings) {
-    // Warning lines of policy/compile.ts: `[audit] would deny: P/R: m` (an Audit Deny),
-    // `[audit] P/R: m` (an Audit Warn) and `P/R: m` (a Warn).
-    if (w.startsWith(`[audit] would deny: ${prefix}`)) return { result: 'fail', message: w.slice(`[audit] would deny: ${prefix}`.length) };
-    if (w.startsWith(`[audit] ${prefix}`)) return { result: 'warn', message: w.slice(`[audit] ${prefix}`.length) };
-    if (w.startsWith(prefix)) return { result: 'warn', message: w.slice(prefix.length) };
-  }
-  return undefined;
+/** One transformer step's result: error, skip (not run), fail (a Deny finding), warn (a Warn finding) or pass. */
+function stepOutcome(step: TransformerStep, failed: string | undefined): RuleOutcome {
+  if (step.status === 'error') return { result: 'error', message: step.error?.message ?? 'error' };
+  if (step.status === 'skipped') return { result: 'skip', message: failed ? `not run: rule ${failed} failed` : (step.reason ?? 'not run') };
+  const deny = step.findings?.find((f) => f.action === 'Deny');
+  if (deny) return { result: 'fail', message: deny.message };
+  const warn = step.findings?.find((f) => f.action === 'Warn');
+  return warn ? { result: 'warn', message: warn.message } : { result: 'pass', message: '' };
 }
 
-function policyOutcomes(p: LoadedPolicies['policies'][number], res: EvaluationResult): Map<string, RuleOutcome> {
+/** The outcome of every rule of `p` from its trace step (src/policy/evaluate.ts `PolicyStep`); absent: it did not run. */
+function policyOutcomes(p: LoadedPolicies['policies'][number], step: PolicyStep | undefined): Map<string, RuleOutcome> {
   const out = new Map<string, RuleOutcome>();
-  const error = res.errors.find((e) => e.policy === p.name);
-  const failedAt = error ? p.transformers.findIndex((t) => t.name === error.transformer) : -1;
-  const matched = res.matchedPolicies.includes(p.name);
-  p.transformers.forEach((t, i) => {
-    if (error && (failedAt < 0 || failedAt === i)) out.set(t.name, { result: 'error', message: error.message });
-    else if (error && i > failedAt) out.set(t.name, { result: 'skip', message: `not run: rule ${error.transformer} failed` });
-    else if (!matched) out.set(t.name, { result: 'skip', message: 'the policy does not match this resource' });
-    else out.set(t.name, findingOf(res, p.name, t.name) ?? { result: 'pass', message: '' });
-  });
+  const whole = (o: RuleOutcome): Map<string, RuleOutcome> => new Map(p.transformers.map((t) => [t.name, o]));
+  if (!step || step.status === 'skipped') return whole({ result: 'skip', message: step ? `the policy does not match this resource (${step.reason})` : 'the policy does not match this resource' });
+  if (step.status !== 'matched') return whole({ result: 'error', message: step.reason });
+  const failed = step.transformers.find((t) => t.status === 'error')?.transformer.name;
+  // A converging policy runs its chain more than once: the first step of each rule speaks for it.
+  for (const t of step.transformers) if (!out.has(t.transformer.name)) out.set(t.transformer.name, stepOutcome(t, failed));
+  for (const t of p.transformers) if (!out.has(t.name)) out.set(t.name, { result: 'skip', message: 'not run' });
   return out;
 }
 
 /**
- * The result of every policy and rule on one object, from one
- * `PolicySet.evaluate` outcome: `skip` when the policy did not match (or an
+ * The result of every policy and rule on one object, read from the trace of
+ * one `PolicySet.evaluate` (src/policy/evaluate.ts): `skip` when the policy did not match (or an
  * earlier rule of its chain failed), `error` for the failing rule (every rule
  * when a match condition or the deadline failed), `fail` for a Deny finding
  * (Enforce or Audit), `warn` for a Warn finding, `pass` otherwise (a mutation
  * that ran, changed or not). Keyed by policy name, then rule name.
  */
-export function ruleResults(loaded: LoadedPolicies, res: EvaluationResult): Map<string, Map<string, RuleOutcome>> {
-  return new Map(loaded.policies.map((p) => [p.name, policyOutcomes(p, res)]));
+export function ruleResults(loaded: LoadedPolicies, res: Evaluation): Map<string, Map<string, RuleOutcome>> {
+  const steps = new Map<string, PolicyStep>();
+  // The first step of a policy (a reinvoked policy's second pass is a step of its own).
+  for (const step of res.trace) if (!steps.has(step.policy.name)) steps.set(step.policy.name, step);
+  return new Map(loaded.policies.map((p) => [p.name, policyOutcomes(p, steps.get(p.name))]));
 }
 
 const SEVERITY: Record<RuleResult, number> = { skip: 0, pass: 1, warn: 2, fail: 3, error: 4 };

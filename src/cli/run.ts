@@ -5,7 +5,7 @@
  */
 import { PolicyError } from '../policy/compile.js';
 import { renderManifests, RenderError } from '../policy/render.js';
-import { loadForCommand } from './policies.js';
+import { loadForCommand, resolveNamespaceOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
 /** Options of `run`. */
@@ -30,7 +30,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const r = renderManifests(input, loaded.set, { namespace: opts.namespace ?? process.env.HELM_NAMESPACE, namespaceLabels: opts.namespaceLabels });
+    const r = renderManifests(input, loaded.set, resolveNamespaceOptions(opts));
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(r.output);
     return EXIT.ok;

@@ -26,6 +26,10 @@ import type { InFlightLimits } from '../server/limits.js';
 import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
+import type { Reporting } from '../reports/reporting.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** Options of `serve` (see `main.ts` for the flags). */
 export interface ServeOptions {
@@ -54,6 +58,12 @@ export interface ServeOptions {
   metricsPort?: number;
   /** `--max-in-flight`, `--max-in-flight-bytes`: 429 past these (src/server/limits.ts). */
   inFlight?: InFlightLimits;
+  /** `--reports`: PolicyReports from admission and a background scan (leader-elected; needs --cluster). */
+  reports?: boolean;
+  /** `--events`: Kubernetes Events for denials (needs --cluster). */
+  events?: boolean;
+  /** `--report-interval`: seconds between PolicyReport write batches (default 2). */
+  reportIntervalSeconds?: number;
 }
 
 /** Default `--shutdown-delay`, in seconds: long enough for endpoints and the API server to stop sending new requests here; well under the default 30 s termination grace period. */
@@ -73,7 +83,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   loadExpressionEngine();
   const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
   const load = defaultLoadOptions({ ownNamespace });
-  const metrics = new WebhookMetrics({ processMetrics: true });
+  const metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
   const required: SourceName[] = [...(opts.config.length > 0 ? (['file'] as const) : []), ...(opts.cluster ? (['cluster'] as const) : [])];
   const store = new PolicyStore(required);
   let log: FastifyBaseLogger | undefined;
@@ -83,7 +93,9 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     const counts = store.counts();
     metrics.policiesLoaded.set({ source: 'file' }, counts.file);
     metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
+    reporting?.policiesChanged();
   };
+  let reporting: Reporting | undefined;
 
   const files =
     opts.config.length > 0
@@ -117,6 +129,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       process.stderr.write(`kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
       return EXIT.usage;
     }
+    if (opts.reports || opts.events) reporting = await makeReporting(clusterModule, opts, store, metrics, () => log, cluster, ownNamespace);
   }
 
   const tls = opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined;
@@ -131,6 +144,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       getPolicies: () => store.current(),
       namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
       notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
+      onEvaluation: reporting ? (body, evaluation) => reporting?.admitted(body, evaluation) : undefined,
       metrics,
       metricsRoute: opts.metricsPort === undefined,
       inFlight: opts.inFlight,
@@ -159,7 +173,10 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const stopSignal = waitForSignal();
   await files?.start();
   cluster?.start();
-  void cluster?.synced.then(() => log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced'));
+  void cluster?.synced.then(() => {
+    log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced');
+    reporting?.start();
+  });
 
   const certNote = server.generated ? ` (self-signed certificate: ${server.certFile})` : '';
   log.info({ url: server.url, policies: store.current()?.names.length ?? 0, sources: required, ownNamespace }, 'serving');
@@ -174,7 +191,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
   log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
   await server.stop({ delayMs });
-  await Promise.allSettled([files?.stop(), cluster?.stop(), sync?.stop(), metricsServer?.close()]);
+  await Promise.allSettled([files?.stop(), cluster?.stop(), reporting?.stop(), sync?.stop(), metricsServer?.close()]);
   log.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
   return EXIT.ok;
@@ -184,6 +201,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
 function checkFlags(opts: ServeOptions): string | undefined {
   if (opts.config.length === 0 && !opts.cluster) return 'serve needs -c POLICY or --cluster';
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  if ((opts.reports || opts.events) && !opts.cluster) return '--reports and --events need --cluster';
   return undefined;
 }
 
@@ -239,6 +257,12 @@ function makeClusterSource(
       else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'cluster policy invalid; status Ready=False');
     },
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
+    gatekeeperMutators: true,
+    onMutatorCompile: (e) => {
+      const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
+      if (e.ok) log()?.info(fields, 'Gatekeeper mutator compiled');
+      else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'Gatekeeper mutator invalid; the last valid version stays in effect');
+    },
   });
   return source;
 }
@@ -268,38 +292,42 @@ async function startMetricsListener(host: string, port: number, metrics: Webhook
 
 /**
  * Starts the webhook configuration sync (`--manage-webhooks NAME`): a Lease
- * `NAME-webhooks` in the own namespace elects one writer; the sync writes
- * rules derived from the store's policies (src/policy/sources/webhook-sync.ts).
+ * `NAME-webhooks` in the own namespace (`default` when unknown) elects one
+ * writer (leader.ts, shared with the reports); the sync writes rules derived
+ * from the store's policies (src/policy/sources/webhook-sync.ts).
  */
 async function startWebhookSync(name: string, ownNamespace: string | undefined, store: PolicyStore, log: () => FastifyBaseLogger | undefined): Promise<{ trigger: () => void; stop: () => Promise<void> }> {
-  const [{ defaultKubeConfig }, { LeaseElector, leaseClient }, { WebhookSync, webhookConfigClient }, { hostname }] = await Promise.all([
+  const [{ defaultKubeConfig }, { LeaderElector, restLeaseApi }, { WebhookSync, webhookConfigClient }, { kubeRest }] = await Promise.all([
     import('../policy/sources/cluster-source.js'),
     import('../policy/sources/leader.js'),
     import('../policy/sources/webhook-sync.js'),
-    import('node:os'),
+    import('../policy/sources/kube-rest.js'),
   ]);
   const kc = defaultKubeConfig();
   if (!kc.getCurrentCluster()) throw new Error('no current cluster');
+  const rest = kubeRest(kc);
   const namespace = ownNamespace ?? 'default';
   const leaseName = `${name}-webhooks`;
-  const identity = process.env.POD_NAME || hostname();
+  const identity = `${process.env.POD_NAME || hostname()}-${randomBytes(3).toString('hex')}`;
+  const lease = { lease: `${namespace}/${leaseName}`, identity };
   let webhookSync: InstanceType<typeof WebhookSync> | undefined;
-  const elector = new LeaseElector({
-    client: leaseClient(kc, leaseName, namespace),
+  const elector = new LeaderElector({
+    api: restLeaseApi(rest),
     name: leaseName,
     namespace,
     identity,
-    onChange: (leader) => {
-      log()?.info({ lease: `${namespace}/${leaseName}`, identity, leader }, leader ? 'webhook configuration writer: leader' : 'webhook configuration writer: not leader');
-      if (leader) webhookSync?.trigger(0);
+    onStartedLeading: () => {
+      log()?.info({ ...lease, leader: true }, 'webhook configuration writer: leader');
+      webhookSync?.trigger(0);
     },
-    onError: (err) => log()?.warn({ lease: `${namespace}/${leaseName}`, err: errorText(err) }, 'lease error'),
+    onStoppedLeading: () => log()?.info({ ...lease, leader: false }, 'webhook configuration writer: not leader'),
+    onError: (err) => log()?.warn({ ...lease, err: errorText(err) }, 'lease error'),
   });
   webhookSync = new WebhookSync({
-    client: webhookConfigClient(kc),
+    client: webhookConfigClient(rest),
     name,
-    policies: () => store.policies(),
-    isLeader: () => elector.isLeader(),
+    policies: () => (store.current() ? store.policies() : undefined),
+    isLeader: () => elector.isLeader,
     onWrite: (kind, webhook, rules, matchConditions) => log()?.info({ configuration: kind, name, webhook, rules, matchConditions }, 'webhook rules updated'),
     onError: (what, err) => log()?.warn({ what, name, err: errorText(err) }, 'webhook configuration sync error'),
   });
@@ -307,6 +335,50 @@ async function startWebhookSync(name: string, ownNamespace: string | undefined, 
   webhookSync.start();
   const s = webhookSync;
   return { trigger: () => s.trigger(), stop: async () => { await s.stop(); await elector.stop(); } };
+}
+
+/**
+ * PolicyReports and denial Events (src/reports/reporting.ts), loaded only
+ * when asked for. The reports Lease lives in the webhook's own namespace
+ * (`default` when unknown); the identity is the pod name (or host name) plus
+ * a random suffix, so a restarted pod is a new candidate.
+ */
+// eslint-disable-next-line max-params -- the serve-scoped pieces reporting wires together, as makeClusterSource
+async function makeReporting(
+  { defaultKubeConfig }: typeof import('../policy/sources/cluster-source.js'),
+  opts: ServeOptions,
+  store: PolicyStore,
+  metrics: WebhookMetrics,
+  log: () => FastifyBaseLogger | undefined,
+  cluster: ClusterSource,
+  ownNamespace: string | undefined,
+): Promise<Reporting> {
+  const [{ Reporting }, { kubeRest }] = await Promise.all([import('../reports/reporting.js'), import('../policy/sources/kube-rest.js')]);
+  return new Reporting({
+    rest: kubeRest(defaultKubeConfig()),
+    reports: opts.reports === true,
+    events: opts.events === true,
+    namespace: ownNamespace ?? 'default',
+    identity: `${process.env.POD_NAME || hostname()}-${randomBytes(3).toString('hex')}`,
+    getPolicies: () => {
+      const set = store.current();
+      return set ? { set, policies: store.policies() } : undefined;
+    },
+    namespaceLabels: (ns) => cluster.namespaces.get(ns),
+    registry: metrics.registry,
+    intervalMs: opts.reportIntervalSeconds === undefined ? undefined : opts.reportIntervalSeconds * 1000,
+    log: (level, fields, message) => log()?.[level]({ source: 'reports', ...fields }, message),
+  });
+}
+
+/** The package's version (package.json next to `dist/` or `src/`), or `unknown`. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** First line of an error's message, at most 500 characters (API errors can carry long bodies). */

@@ -88,7 +88,7 @@ export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
  * for the webhook is used").
  */
 export function conditionCompiler(expression: string, path: string): (object: unknown, input: ExprVarsInput) => boolean {
-  const program = compileExpression(expression, { path });
+  const program = compileExpression(expression, { path, expectedType: 'bool' });
   return (object, input) => {
     const r = program.evaluate(buildExprVars(object, input));
     if (typeof r !== 'boolean') throw new ExprError(`condition must evaluate to a bool, got ${describeValue(r)}`, path);

@@ -5,15 +5,18 @@
  * into either JSON6902 operations or strategic-merge documents
  * (api/internal/builtins/PatchTransformer.go `Config` and `jsonPatchFromBytes`).
  *
- * Pure: inputs are never mutated (the document is copied once, values taken
+ * Pure: inputs are never mutated. The document is copied on write: an
+ * operation that writes copies (shallowly) only the maps and lists on its
+ * path, so untouched subtrees of the result are the input's own (which keeps
+ * the admission diff cheap: createPatch skips shared subtrees). Values taken
  * from the patch are copied on every write so a compiled patch can be applied
- * to many objects). Keys such as `__proto__` and `constructor` are ordinary
- * data: reads use own-property checks and writes `Object.defineProperty`.
+ * to many objects. Keys such as `__proto__` and `constructor` are ordinary
+ * data: reads use own-property checks and writes `setOwn` (src/kube/object.ts).
  */
 import type * as YAML from 'yaml';
 import { parseManifestsFast, yamlPkg } from '../kube/yaml-stream.js';
 import { isAmbiguousInYaml11, YAML_PKG_11_TESTS } from '../kube/yaml-print.js';
-import { deepClone, isObject, type JsonObject, type JsonValue } from '../kube/object.js';
+import { deepClone, isObject, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import { parseManifests } from '../kube/yaml-stream.js';
 
 /** One JSON6902 operation as decoded: a map, like evanphx's `Operation` (fields are read lazily, per op). */
@@ -44,10 +47,6 @@ type Container = JsonObject | JsonValue[];
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-/** Sets an own data property, never invoking the `__proto__` setter. */
-function setOwn(o: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
-}
 
 /**
  * Decodes a reference token as evanphx's `decodePatchKey` (Go strings.Replacer,
@@ -184,10 +183,49 @@ function opValue(op: Json6902Op): JsonValue {
   return hasOwn(op, 'value') ? deepClone(op.value) : null;
 }
 
-/** State shared by the op implementations: the working copy (rooted in a box so the root is a key). */
+/**
+ * State shared by the op implementations: the working root and the containers
+ * this application has copied (and so may write to); every other container is
+ * the input's and is copied before its first write (copy-on-write).
+ */
 interface Work {
   root: Container;
   index: number;
+  owned: WeakSet<Container>;
+}
+
+/** A shallow copy of a container (own keys, `__proto__` as data). */
+function shallowCopy(c: Container): Container {
+  if (Array.isArray(c)) return c.slice();
+  const out: JsonObject = {};
+  for (const k of Object.keys(c)) setOwn(out, k, c[k]);
+  return out;
+}
+
+/**
+ * `findParent` for a write: the same walk and the same answers, but every
+ * container on the path, the parent included, is made this application's own
+ * copy first (copy-on-write), so the write never reaches the input.
+ */
+function findParentForWrite(w: Work, path: string): { con: Container; key: string } | null {
+  const found = findParent(w.root, path);
+  if (!found) return null;
+  const split = path.split('/');
+  let doc = w.root;
+  for (const part of split.slice(1, -1)) {
+    const key = Array.isArray(doc) ? existingIndex(doc, decodeKey(part)) : decodeKey(part);
+    const next = (doc as Record<string | number, JsonValue>)[key] as Container;
+    if (w.owned.has(next)) {
+      doc = next;
+      continue;
+    }
+    const copy = shallowCopy(next);
+    w.owned.add(copy);
+    if (Array.isArray(doc)) doc[key as number] = copy;
+    else setOwn(doc, key as string, copy);
+    doc = copy;
+  }
+  return { con: doc, key: found.key };
 }
 
 function fail(w: Work, message: string, path: string): never {
@@ -205,8 +243,14 @@ function requirePath(w: Work, op: Json6902Op, field: 'path' | 'from', what: stri
   return p;
 }
 
+/** The parent container of `path` to read from (the input's own containers may be returned). */
 function parentOf(w: Work, path: string, message: string): { con: Container; key: string } {
   return findParent(w.root, path) ?? fail(w, `${message}: missing value`, path);
+}
+
+/** The parent container of `path` to write to: this application's own copy (copy-on-write). */
+function writableParentOf(w: Work, path: string, message: string): { con: Container; key: string } {
+  return findParentForWrite(w, path) ?? fail(w, `${message}: missing value`, path);
 }
 
 /** Runs `f`, wrapping a container error as evanphx's `errors.Wrapf(err, prefix)`. */
@@ -221,19 +265,19 @@ function wrap<T>(w: Work, prefix: string, path: string, f: () => T): T {
 
 function doAdd(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'add operation failed to decode path');
-  const { con, key } = parentOf(w, path, `add operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
+  const { con, key } = writableParentOf(w, path, `add operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in add for path: '${path}'`, path, () => add(con, key, opValue(op)));
 }
 
 function doRemove(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'remove operation failed to decode path');
-  const { con, key } = parentOf(w, path, `remove operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
+  const { con, key } = writableParentOf(w, path, `remove operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in remove for path: '${path}'`, path, () => remove(con, key));
 }
 
 function doReplace(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'replace operation failed to decode path: operation missing path field');
-  const { con, key } = parentOf(w, path, `replace operation does not apply: doc is missing path: ${path}`);
+  const { con, key } = writableParentOf(w, path, `replace operation does not apply: doc is missing path: ${path}`);
   // v4: a missing MAP key is no error (reads as nil), so replace adds it (finding 9); a bad list index is.
   wrap(w, `replace operation does not apply: doc is missing key: ${path}`, path, () => get(con, key));
   set(con, key, opValue(op));
@@ -241,12 +285,12 @@ function doReplace(w: Work, op: Json6902Op): void {
 
 function doMove(w: Work, op: Json6902Op): void {
   const from = requirePath(w, op, 'from', 'move operation failed to decode from: operation, missing from field');
-  const src = parentOf(w, from, `move operation does not apply: doc is missing from path: ${from}`);
+  const src = writableParentOf(w, from, `move operation does not apply: doc is missing from path: ${from}`);
   const val = wrap(w, `error in move for path: '${src.key}'`, from, () => get(src.con, src.key));
   // Remove before resolving the destination, as evanphx does (finding 10: a missing source fails here).
   wrap(w, `error in move for path: '${src.key}'`, from, () => remove(src.con, src.key));
   const path = requirePath(w, op, 'path', 'move operation failed to decode path: operation missing path field');
-  const dst = parentOf(w, path, `move operation does not apply: doc is missing destination path: ${path}`);
+  const dst = writableParentOf(w, path, `move operation does not apply: doc is missing destination path: ${path}`);
   wrap(w, `error in move for path: '${path}'`, path, () => add(dst.con, dst.key, val ?? null));
 }
 
@@ -256,7 +300,7 @@ function doCopy(w: Work, op: Json6902Op): void {
   // A missing map key reads as nil: copy writes null (finding 10, conformance 066).
   const val = wrap(w, `error in copy for from: '${from}'`, from, () => get(src.con, src.key));
   const path = requirePath(w, op, 'path', 'copy operation failed to decode path');
-  const dst = parentOf(w, path, `copy operation does not apply: doc is missing destination path: ${path}`);
+  const dst = writableParentOf(w, path, `copy operation does not apply: doc is missing destination path: ${path}`);
   const copy = val === undefined ? null : deepClone(val);
   wrap(w, 'error while adding value during copy', path, () => add(dst.con, dst.key, copy));
 }
@@ -300,7 +344,8 @@ const OPS: Record<string, (w: Work, op: Json6902Op) => void> = {
 export function applyJson6902(doc: JsonObject, ops: readonly Json6902Op[]): JsonObject;
 export function applyJson6902(doc: JsonValue[], ops: readonly Json6902Op[]): JsonValue[];
 export function applyJson6902(doc: Container, ops: readonly Json6902Op[]): Container {
-  const w: Work = { root: deepClone(doc), index: 0 };
+  const root = shallowCopy(doc);
+  const w: Work = { root, index: 0, owned: new WeakSet([root]) };
   ops.forEach((op, i) => {
     w.index = i;
     const kind = opKind(op);

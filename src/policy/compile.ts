@@ -3,15 +3,16 @@
  * configured, every regex and expression compiled before anything runs
  * (kustomize's Config() before Transform()).
  */
-import { deepEqual, gvkOf, isObject, metaMap, type KubeObject } from '../kube/object.js';
+import { gvkOf, metaMap, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
 import { isClusterScopedKind } from '../kube/resources.js';
 import { matchInfoOf, type MatchInfo } from './match-info.js';
-import { runChain } from '../transform/pipeline.js';
-import { ConfigError, type FactoryOptions, type Finding, type StreamRequirement, type Transformer, type TransformContext } from '../transform/types.js';
+import { ConfigError, type FactoryOptions, type Transformer } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
+import { conditionCompiler } from '../expr/vars.js';
+import type { PolicyErrorCode } from '../errors.js';
 import { compileClause, compileDefaultExclusions, namesSubresources, splitKind, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
-import type { Denial, EvaluationError, EvaluationInput, EvaluationResult, PolicySet } from './types.js';
+import type { EvaluationInput } from './types.js';
 
 /** Where a policy came from, for error messages: file path (or `cluster`) and document index (1-based). */
 export interface PolicySource {
@@ -19,18 +20,48 @@ export interface PolicySource {
   document: number;
 }
 
-/** A policy with its transformers compiled. */
+/**
+ * The kind of document a policy was compiled from: ours, a Kustomization, or
+ * another dialect's kind (`Assign`, `MutatingAdmissionPolicy`, ...): any
+ * string, so a dialect module names its own without touching this type.
+ */
+export type PolicyKind = 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization' | (string & {});
+
+/**
+ * A policy with its transformers compiled: the unit every dialect produces
+ * (our policy documents here, Kustomizations in kustomization.ts, other
+ * dialects in their own modules) and the unit `evaluate` (evaluate.ts) runs.
+ *
+ * To produce one: a name, kind, order, failurePolicy, mode, the compiled
+ * transformers, `applies` and `source`; the rest is optional.
+ */
 export interface CompiledPolicy {
   /** `name` for ClusterPostRenderPolicy and Kustomizations, `namespace/name` for PostRenderPolicy. */
   name: string;
-  kind: 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization';
-  /** Own namespace of a PostRenderPolicy. */
+  kind: PolicyKind;
+  /** Own namespace of a namespaced policy (PostRenderPolicy): it applies only there and sorts after cluster-wide policies. */
   namespace?: string;
+  /** Lower runs first; ties: cluster-wide before namespaced, then by name. */
   order: number;
+  /** What a transformer error (or a failing match condition, or the deadline) does: deny (Fail) or skip the policy with a warning (Ignore). */
   failurePolicy: 'Fail' | 'Ignore';
+  /** Enforce: changes kept, Deny rules deny; Audit: reported as warnings only. */
   mode: 'Enforce' | 'Audit';
-  hooks: 'include' | 'exclude' | 'only';
+  /** Helm hooks (`helm.sh/hook`): include (default), exclude or only (read by `applies`). */
+  hooks?: 'include' | 'exclude' | 'only';
   transformers: Transformer[];
+  /**
+   * Run the chain repeatedly until a pass changes nothing, at most
+   * `maxIterations` passes (Gatekeeper runs its mutators to convergence);
+   * not converging is a policy error. Absent: one pass.
+   */
+  convergence?: { maxIterations: number };
+  /**
+   * `IfNeeded`: run the policy once more, after all others, when a later
+   * policy changed the object after it ran (MutatingAdmissionPolicy and
+   * webhook `reinvocationPolicy`). Absent or `Never`: once.
+   */
+  reinvocationPolicy?: 'Never' | 'IfNeeded';
   /** Returns '' when the policy applies to the object, else the first clause that excluded it. */
   applies: (object: KubeObject, input: EvaluationInput) => string;
   /**
@@ -49,9 +80,12 @@ export interface CompiledPolicy {
   source: PolicySource;
 }
 
-/** A policy document error: file, document, JSON path and reason. */
+/**
+ * A policy document error: file, document, JSON path and reason, and its
+ * stable `code` (src/errors.ts, kind `policy`; default ERR_POLICY_INVALID).
+ */
 export class PolicyError extends Error {
-  constructor(readonly source: PolicySource, readonly path: string, readonly reason: string) {
+  constructor(readonly source: PolicySource, readonly path: string, readonly reason: string, readonly code: PolicyErrorCode = 'ERR_POLICY_INVALID') {
     super(`${source.file}: document ${source.document}: ${path ? `${path}: ` : ''}${reason}`);
     this.name = 'PolicyError';
   }
@@ -62,7 +96,7 @@ export interface CompileOptions {
   registry: TransformerRegistry;
   /** Reads a file for `path:` references (absolute path in, text out). Absent: `path:` is an error. */
   readFile?: (path: string) => string;
-  /** Compiles CEL conditions; absent: policies with `conditions` are rejected. */
+  /** Compiles CEL conditions (default: `conditionCompiler` of expr/vars.ts, Kubernetes' admission variables). */
   compileCondition?: ConditionCompiler;
   /** The webhook's own namespace (never touched by default). */
   ownNamespace?: string;
@@ -90,11 +124,11 @@ export function compileTransformer(
   const path = `${basePath}[${index}]`;
   const types = Object.keys(entry).filter((k) => k !== 'name');
   if (types.length !== 1) {
-    throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`);
+    throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`, 'ERR_POLICY_SCHEMA');
   }
   const type = types[0];
   const factory = opts.registry.get(type);
-  if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`);
+  if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`, 'ERR_POLICY_UNKNOWN_TRANSFORMER');
   const name = typeof entry.name === 'string' ? entry.name : `${type}[${index}]`;
   const fopts: FactoryOptions = { name, baseDir: opts.baseDir, readFile: opts.readFile };
   try {
@@ -109,10 +143,10 @@ export function toPolicyError(e: unknown, source: PolicySource, path: string): P
   if (e instanceof PolicyError) return e;
   // A CEL error already carries the expression's full path (spec.match.conditions[0].expression).
   const exprPath = e instanceof Error && e.name === 'ExprError' ? (e as Error & { path?: unknown }).path : undefined;
-  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message);
+  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message, 'ERR_POLICY_EXPRESSION');
   if (e instanceof ConfigError || e instanceof SelectorError) {
     const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
-    return new PolicyError(source, `${path}${sub}`, e.message);
+    return new PolicyError(source, `${path}${sub}`, e.message, 'ERR_POLICY_TRANSFORMER_CONFIG');
   }
   return new PolicyError(source, path, e instanceof Error ? e.message : String(e));
 }
@@ -129,14 +163,14 @@ export function compilePolicy(
   const { spec } = doc;
   const kind = doc.kind as CompiledPolicy['kind'];
   const namespaced = kind === 'PostRenderPolicy';
-  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace');
+  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
   const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, opts));
   const mover = namespaced ? spec.transformers.findIndex((t) => Object.prototype.hasOwnProperty.call(t, 'namespace')) : -1;
-  if (mover >= 0) throw new PolicyError(source, `spec.transformers[${mover}].namespace`, 'a PostRenderPolicy cannot move objects between namespaces');
+  if (mover >= 0) throw new PolicyError(source, `spec.transformers[${mover}].namespace`, 'a PostRenderPolicy cannot move objects between namespaces', 'ERR_POLICY_TENANT');
   const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
     if (!m) return undefined;
     try {
-      return compileClause(m, p, opts.compileCondition);
+      return compileClause(m, p, opts.compileCondition ?? conditionCompiler);
     } catch (e) {
       throw toPolicyError(e, source, p);
     }
@@ -222,200 +256,11 @@ function kindFilter(resources: NonNullable<MatchSpec['resources']>): (group: str
  * before namespaced, then by name (DESIGN.md).
  */
 export function sortPolicies(policies: CompiledPolicy[]): CompiledPolicy[] {
-  const scope = (p: CompiledPolicy): number => (p.kind === 'PostRenderPolicy' ? 1 : 0);
+  const scope = (p: CompiledPolicy): number => (p.namespace !== undefined ? 1 : 0);
   return [...policies].sort((a, b) => a.order - b.order || scope(a) - scope(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Truncates a message to `max` characters (warnings budget of the API server). */
-function clip(s: string, max = 240): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
-/** Top-level-ish paths where two objects differ (for audit reports): at most `limit` entries, depth <= 3. */
-export function changedPaths(a: unknown, b: unknown, limit = 5, prefix = '', depth = 0): string[] {
-  if (deepEqual(a as never, b as never)) return [];
-  if (depth >= 3 || !isObject(a) || !isObject(b)) return [prefix || '/'];
-  const out: string[] = [];
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (out.length >= limit) break;
-    out.push(...changedPaths(a[k], b[k], limit - out.length, `${prefix}/${k}`, depth + 1));
-  }
-  return out;
-}
-
-/**
- * Builds the PolicySet over compiled policies (sorted here). `evaluate` never
- * throws for a transformer failure (see PolicySet).
- */
-export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
-  const sorted = sortPolicies(policies);
-  const requirements: StreamRequirement[] = sorted.flatMap((p) => p.transformers.flatMap((t) => [...(t.requirements ?? [])]));
-  const index = kindIndex(sorted);
-  return {
-    names: sorted.map((p) => p.name),
-    requirements,
-    evaluate: (object, input) => evaluate(sorted, index, object, input),
-  };
-}
-
-/** Most group/kind masks kept per PolicySet (kinds come from requests: bounded against a flood of made-up kinds). */
-const KIND_INDEX_LIMIT = 512;
-
-/**
- * The per-kind index of a sorted policy list: for a group and kind, a mask of
- * the policies whose `match.resources` may admit it (1) or cannot (0), built on
- * first use and cached, plus which policies hold validate rules.
- */
-interface KindIndex {
-  mask: (group: string, kind: string) => Uint8Array;
-  hasValidate: Uint8Array;
-}
-
-function kindIndex(policies: CompiledPolicy[]): KindIndex {
-  const cache = new Map<string, Uint8Array>();
-  const hasValidate = Uint8Array.from(policies, (p) => (p.transformers.some((t) => t.type === 'validate') ? 1 : 0));
-  const mask = (group: string, kind: string): Uint8Array => {
-    const key = `${group}/${kind}`;
-    let m = cache.get(key);
-    if (m) return m;
-    m = Uint8Array.from(policies, (p) => (!p.mayMatchKind || p.mayMatchKind(group, kind) ? 1 : 0));
-    if (cache.size >= KIND_INDEX_LIMIT) cache.clear();
-    cache.set(key, m);
-    return m;
-  };
-  return { mask, hasValidate };
-}
-
-/** The group and kind of an object, as `gvkOf` reads them. */
-function groupKind(o: KubeObject): { group: string; kind: string } {
-  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
-  const i = apiVersion.indexOf('/');
-  return { group: i < 0 ? '' : apiVersion.slice(0, i), kind: typeof o.kind === 'string' ? o.kind : '' };
-}
-
-/** What evaluation accumulates over the policies of one object. */
-interface Outcome {
-  denials: Denial[];
-  warnings: string[];
-  errors: EvaluationError[];
-}
-
-/**
- * Resolves a policy failure (a transformer error, a match condition that
- * cannot be evaluated, the deadline) by the policy's mode and failurePolicy:
- * Audit reports it, Fail denies the object, Ignore skips the policy with a
- * warning. Every failure is recorded in `errors` (metrics, logs).
- */
-function failPolicy(out: Outcome, policy: CompiledPolicy, rule: string, message: string): void {
-  out.errors.push({ policy: policy.name, transformer: rule, message, failurePolicy: policy.failurePolicy });
-  const msg = clip(`${policy.name}/${rule}: ${message}`);
-  if (policy.mode === 'Audit') out.warnings.push(`[audit] ${msg}`);
-  else if (policy.failurePolicy === 'Fail') out.denials.push({ policy: policy.name, rule, message });
-  else out.warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
-}
-
-/** Validate findings of a policy that ran: Deny and Warn, or `[audit]` reports. */
-function report(out: Outcome, policy: CompiledPolicy, findings: Finding[]): void {
-  for (const f of findings) {
-    const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
-    if (policy.mode === 'Audit') out.warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
-    else if (f.action === 'Deny') out.denials.push({ policy: policy.name, rule: f.rule, message: f.message });
-    else out.warnings.push(msg);
-  }
-}
-
-function contextFor(input: EvaluationInput, findings: Finding[]): TransformContext {
-  return {
-    frontDoor: input.frontDoor,
-    operation: input.operation,
-    namespace: input.namespace,
-    oldObject: input.oldObject,
-    namespaceLabels: input.namespaceLabels,
-    request: input.request,
-    stream: input.stream,
-    satisfied: input.satisfied ?? (() => undefined),
-    report: (f) => findings.push(f),
-  };
-}
-
-const isValidate = (t: Transformer): boolean => t.type === 'validate';
-
-/**
- * Runs the policies in order over one object. Each matching policy's chain
- * runs on the object as the policies before it left it (as chained webhooks
- * see each other's mutations); a failed policy contributes nothing.
- */
-function evaluate(policies: CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): EvaluationResult {
-  let current: KubeObject | null = object;
-  const out: Outcome = { denials: [], warnings: [], errors: [] };
-  const matchedPolicies: string[] = [];
-  const changedBy: string[] = [];
-  const now = input.now ?? (() => performance.now());
-  // The kind mask follows the current object: a policy may (rarely) change apiVersion or kind.
-  let gkOf: KubeObject = object;
-  let gk = groupKind(object);
-  let mask = index.mask(gk.group, gk.kind);
-  for (let i = 0; i < policies.length && current !== null; i++) {
-    const policy = policies[i] as CompiledPolicy;
-    if (input.validateOnly && !index.hasValidate[i]) continue;
-    if (current !== gkOf) {
-      const next = groupKind(current);
-      if (next.group !== gk.group || next.kind !== gk.kind) mask = index.mask(next.group, next.kind);
-      gk = next;
-      gkOf = current;
-    }
-    if (!mask[i]) continue; // match.resources cannot hold: applies() would skip it
-    if (input.deadline !== undefined && now() > input.deadline) {
-      failPolicy(out, policy, '(deadline)', 'deadline exceeded before this policy ran');
-      continue;
-    }
-    let skip: string;
-    try {
-      skip = policy.applies(current, input);
-    } catch (e) {
-      // A match condition that cannot be evaluated follows failurePolicy, as webhook matchConditions do.
-      failPolicy(out, policy, 'match.conditions', `match condition failed: ${e instanceof Error ? e.message : String(e)}`);
-      continue;
-    }
-    if (skip !== '') continue;
-    matchedPolicies.push(policy.name);
-    const findings: Finding[] = [];
-    const result = runChain(policy.transformers, current, contextFor(input, findings), input.validateOnly ? isValidate : undefined);
-    if (!result.ok) {
-      failPolicy(out, policy, result.transformer, result.error.message);
-      continue;
-    }
-    report(out, policy, findings);
-    if (policy.mode === 'Audit') {
-      if (result.object === null) out.warnings.push(`[audit] ${policy.name}: would delete the object`);
-      else if (result.object !== current) {
-        const paths = changedPaths(current, result.object);
-        if (paths.length) out.warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
-      }
-      continue;
-    }
-    if (input.frontDoor === 'admission' && result.object === null) {
-      out.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
-      continue;
-    }
-    for (const t of result.changedBy) changedBy.push(`${policy.name}/${t}`);
-    current = result.object;
-  }
-  const changed = current !== object && (current === null || !deepEqual(current, object));
-  return {
-    object: changed ? current : object,
-    changed,
-    denials: out.denials,
-    warnings: dedupe(out.warnings),
-    errors: out.errors,
-    matchedPolicies,
-    changedBy: changed ? changedBy : [],
-  };
-}
-
-function dedupe(list: string[]): string[] {
-  return [...new Set(list)];
-}
+export { changedPaths, createPolicySet } from './evaluate.js';
 
 /** True when the object is a core Namespace (for stream namespace labels). */
 export function isNamespace(o: KubeObject): boolean {

@@ -74,8 +74,8 @@ export function compileKustomization(
 ): CompiledPolicy {
   for (const key of Object.keys(doc)) {
     if (IGNORED.has(key) || STAGES.some((s) => s.field === key)) continue;
-    if (UNSUPPORTED[key]) throw new PolicyError(source, key, `not supported: ${key} ${UNSUPPORTED[key]}, which a post-renderer seeing one object at a time cannot do`);
-    throw new PolicyError(source, key, `unknown Kustomization field "${key}"`);
+    if (UNSUPPORTED[key]) throw new PolicyError(source, key, `not supported: ${key} ${UNSUPPORTED[key]}, which a post-renderer seeing one object at a time cannot do`, 'ERR_POLICY_UNSUPPORTED');
+    throw new PolicyError(source, key, `unknown Kustomization field "${key}"`, 'ERR_POLICY_UNSUPPORTED');
   }
   const transformers: Transformer[] = [];
   for (const stage of STAGES) {

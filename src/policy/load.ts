@@ -20,10 +20,12 @@ import type { ValidateFunction } from 'ajv';
 import { ManifestParseError, parseManifests, type ManifestDoc } from '../kube/yaml-stream.js';
 import schema from './policy.schema.json' with { type: 'json' };
 import { isObject } from '../kube/object.js';
+import { errorMessage } from '../errors.js';
 import { builtinRegistry, type TransformerRegistry } from '../transform/registry.js';
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
 import { compileKustomization, isKustomization } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
+import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
 
@@ -45,7 +47,7 @@ function validateSchema(): ValidateFunction {
 export interface LoadOptions {
   /** Transformer types (default: the built-ins). */
   registry?: TransformerRegistry;
-  /** CEL compiler for `conditions` (default: none; conditions are then rejected). */
+  /** CEL compiler for `conditions` (default: expr/vars.ts `conditionCompiler`, as every command uses). */
   compileCondition?: ConditionCompiler;
   /** The webhook's own namespace. */
   ownNamespace?: string;
@@ -136,7 +138,7 @@ export function expandPolicyPath(path: string): string[] {
   try {
     st = statSync(abs);
   } catch {
-    throw new PolicyError({ file: path, document: 0 }, '', 'no such file or directory');
+    throw new PolicyError({ file: path, document: 0 }, '', errorMessage('ERR_POLICY_NOT_FOUND'), 'ERR_POLICY_NOT_FOUND');
   }
   if (!st.isDirectory()) return [abs];
   const k = kustomizationIn(abs);
@@ -182,25 +184,26 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     docs = parseManifests(text);
   } catch (e) {
     if (!(e instanceof ManifestParseError)) throw e;
-    throw new PolicyError({ file, document: e.docNumber }, '', `invalid YAML: line ${e.line}, column ${e.col}: ${e.reason}`);
+    throw new PolicyError({ file, document: e.docNumber }, '', errorMessage('ERR_POLICY_YAML', e.line, e.col, e.reason), 'ERR_POLICY_YAML');
   }
   const out: CompiledPolicy[] = [];
   const errors: PolicyError[] = [];
+  // eslint-disable-next-line complexity -- the dialect dispatch (test file, Kustomization, Gatekeeper mutator, policy) reads best as one list
   const compileDocument = (d: ManifestDoc): void => {
     const source = { file, document: d.docNumber };
     const value: unknown = d.value;
-    if (value === null || value === undefined) return;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
-    if (isPolicyTest(value)) return;
+    if (value === null || value === undefined || isPolicyTest(value)) return;
     if (isKustomization(value)) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
     }
+    if (isGatekeeperDocument(value)) return void out.push(compileGatekeeperDocument(value, source, opts));
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
       // Only strings are quoted: a map with its own `toString` key would make String() throw.
       const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
       const what = isObject(value) ? `${text(value.apiVersion)} ${text(value.kind)}` : Array.isArray(value) ? 'list' : typeof value;
-      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', `not a policy (${what}): expected apiVersion postrender.io/v1alpha1 or a Kustomization`);
+      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', errorMessage('ERR_POLICY_NOT_A_POLICY', what), 'ERR_POLICY_NOT_A_POLICY');
     }
     validatePolicyDocument(value, source, opts.registry);
     const doc = value as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec };
@@ -233,15 +236,17 @@ export function loadPolicies(paths: string[], options: LoadOptions = {}): Loaded
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new PolicyError({ file, document: 0 }, '', (e as Error).message);
+      throw new PolicyError({ file, document: 0 }, '', (e as Error).message, 'ERR_POLICY_READ');
     }
     const baseDir = dirname(file);
     const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
     policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
   }
+  const merged = mergeGatekeeperPolicies(policies);
+  policies.splice(0, policies.length, ...merged);
   const seen = new Set<string>();
   for (const p of policies) {
-    if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', `duplicate policy name "${p.name}"`);
+    if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', errorMessage('ERR_POLICY_DUPLICATE_NAME', p.name), 'ERR_POLICY_DUPLICATE_NAME');
     seen.add(p.name);
   }
   return { set: createPolicySet(policies), policies, files };

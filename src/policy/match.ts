@@ -76,9 +76,20 @@ export function namesSubresources(spec: MatchSpec | undefined): boolean {
   return (spec?.resources ?? []).some((r) => (r.kinds ?? []).some((k) => k.includes('/')));
 }
 
-/** The labels an objectSelector sees: the object's, or the old object's on DELETE (as the API server). */
-function objectLabels(o: KubeObject, input: EvaluationInput): Record<string, string> {
-  return metaMap(input.operation === 'DELETE' && input.oldObject ? input.oldObject : o, 'labels');
+/**
+ * An objectSelector as the API server evaluates a webhook's: against both the
+ * new object and the old one, matching when either matches (on CREATE there is
+ * no old object, on DELETE no new one: a missing object never matches).
+ * Source: k8s.io/apiserver pkg/admission/plugin/webhook/predicates/object
+ * (`MatchObjectSelector`: `matchObject(newObj) || matchObject(oldObj)`) and the
+ * ValidatingWebhookConfiguration reference ("considered to match if either
+ * object matches the selector").
+ */
+function objectSelectorMatches(sel: MapPredicate, o: KubeObject, input: EvaluationInput): boolean {
+  const old = input.oldObject;
+  if (input.operation === 'DELETE' && old) return sel(metaMap(old, 'labels'));
+  if (sel(metaMap(o, 'labels'))) return true;
+  return input.operation === 'UPDATE' && old !== undefined && sel(metaMap(old, 'labels'));
 }
 
 function userInfoOf(input: EvaluationInput): { username: string; groups: string[] } {
@@ -118,7 +129,7 @@ export function compileClause(spec: MatchSpec, path: string, compileCondition?: 
   }
   if (spec.objectSelector) {
     const sel = compileLabelSelector(spec.objectSelector);
-    checks.push(['objectSelector', (o, i) => sel(objectLabels(o, i))]);
+    checks.push(['objectSelector', (o, i) => objectSelectorMatches(sel, o, i)]);
   }
   if (spec.userInfo) {
     const users = spec.userInfo.usernames ? anyGlob(spec.userInfo.usernames, `${path}.userInfo.usernames`) : undefined;

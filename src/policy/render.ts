@@ -12,6 +12,7 @@
 import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, isListObject, isObject, metaMap, resIdOf, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from './compile.js';
+import type { Evaluation } from './evaluate.js';
 import type { Denial, PolicySet } from './types.js';
 
 /** Options for a render. */
@@ -45,7 +46,8 @@ export class RenderError extends Error {
   }
 }
 
-interface Slot {
+/** Where an object sits in the stream: its document and, for a `*List`, its item index. */
+export interface Slot {
   doc: number;
   item: number; // -1 for a top-level object
   object: KubeObject;
@@ -74,18 +76,77 @@ function describe(d: Denial, id: ResId): string {
   return `${formatResId(id)}: denied by ${d.policy}/${d.rule}: ${d.message}`;
 }
 
+/** A manifest stream read for evaluation: its documents, the objects in them (list items included) and their ids. */
+export interface ManifestStream {
+  values: JsonValue[];
+  slots: Slot[];
+  ids: ResId[];
+}
+
+/** Reads a manifest stream (multi-document YAML). Throws a YAML Error (malformed input). */
+export function readManifestStream(text: string): ManifestStream {
+  const values = parseManifests(text).map((d) => d.value);
+  const slots = collectSlots(values);
+  return { values, slots, ids: slots.map((s) => resIdOf(s.object)) };
+}
+
+/**
+ * The namespace an object is evaluated in, in every front door that reads a
+ * stream (run, explain, check): `metadata.namespace`, else '' for a
+ * cluster-scoped kind, else `opts.namespace` (`-n`, default $HELM_NAMESPACE,
+ * resolved by the CLI), else ''.
+ */
+export function streamNamespace(id: ResId, opts: RenderOptions): string {
+  return id.namespace || (CLUSTER_SCOPED_KINDS.has(id.kind) ? '' : opts.namespace ?? '');
+}
+
+/** One object of a stream and its evaluation. */
+export interface StreamEvaluation {
+  id: ResId;
+  object: KubeObject;
+  /** The EvaluationInput's namespace (see `streamNamespace`). */
+  namespace: string;
+  evaluation: Evaluation;
+}
+
+/**
+ * Evaluates every object of a stream as `run` does: namespace by
+ * `streamNamespace`, namespace labels from `--namespace-labels` and, winning
+ * over them, the Namespace objects of the stream; the ids of the stream for
+ * kustomize's cross-object fix-ups. Returns the evaluations in stream order
+ * and the stream requirements satisfied. Never throws for policy failures.
+ */
+export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts: RenderOptions = {}): { results: StreamEvaluation[]; satisfied: Set<string> } {
+  const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
+  for (const s of stream.slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
+  const satisfied = new Set<string>();
+  const results = stream.slots.map((slot, i): StreamEvaluation => {
+    const id = stream.ids[i] as ResId;
+    const namespace = streamNamespace(id, opts);
+    const evaluation = policies.evaluate(slot.object, {
+      frontDoor: 'render',
+      operation: 'CREATE',
+      namespace,
+      namespaceLabels: nsLabels.get(namespace),
+      stream: stream.ids,
+      satisfied: (k) => satisfied.add(k),
+    });
+    return { id, object: slot.object, namespace, evaluation };
+  });
+  return { results, satisfied };
+}
+
 /**
  * Renders `text` (multi-document YAML) through `policies`. Throws RenderError
  * (denials, transformer errors under failurePolicy Fail, unmet stream
  * requirements, duplicate ids) or a YAML Error (malformed input).
  */
 export function renderManifests(text: string, policies: PolicySet, opts: RenderOptions = {}): RenderResult {
-  const values = parseManifests(text).map((d) => d.value);
+  const stream = readManifestStream(text);
+  const { values, slots, ids } = stream;
   // Helm 4 post-renders every template, hooks included, and refuses empty
   // output: a stream without documents (only comments) passes through as is.
   if (values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
-  const slots = collectSlots(values);
-  const ids = slots.map((s) => resIdOf(s.object));
   const seen = new Map<string, number>();
   ids.forEach((id) => {
     if (!id.name) return;
@@ -93,26 +154,13 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
     if (seen.has(k)) throw new RenderError([`duplicate object ${formatResId(id)} in the input`], 'error');
     seen.set(k, 1);
   });
-  const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
-  for (const s of slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
-
-  const satisfied = new Set<string>();
+  const { results: evaluated, satisfied } = evaluateStream(stream, policies, opts);
   const warnings: string[] = [];
   const failures: string[] = [];
   let denied = false;
   const results: (KubeObject | null)[] = [];
   let changed = 0;
-  slots.forEach((slot, i) => {
-    const id = ids[i];
-    const namespace = id.namespace || (CLUSTER_SCOPED_KINDS.has(id.kind) ? '' : opts.namespace ?? '');
-    const r = policies.evaluate(slot.object, {
-      frontDoor: 'render',
-      operation: 'CREATE',
-      namespace,
-      namespaceLabels: nsLabels.get(namespace),
-      stream: ids,
-      satisfied: (k) => satisfied.add(k),
-    });
+  for (const { id, evaluation: r } of evaluated) {
     for (const w of r.warnings) warnings.push(`${formatResId(id)}: ${w}`);
     for (const d of r.denials) {
       failures.push(describe(d, id));
@@ -120,7 +168,7 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
     }
     if (r.changed) changed++;
     results.push(r.object);
-  });
+  }
   if (failures.length) throw new RenderError(failures, denied ? 'denied' : 'error');
   const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
   if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');

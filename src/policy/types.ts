@@ -1,7 +1,7 @@
 /**
  * The compiled policy set as the front doors see it: one call per object.
  *
- * `admission/` and `cli/` depend on this interface only; `policy/compile.ts`
+ * `admission/` and `cli/` depend on this interface only; `policy/evaluate.ts`
  * implements it. Evaluation is pure (no I/O, no logging) and never throws for a
  * transformer failure: failures are reported and resolved by each policy's
  * failurePolicy (Fail: the object is denied; Ignore: the policy's changes are
@@ -9,6 +9,7 @@
  */
 import type { KubeObject, JsonObject } from '../kube/object.js';
 import type { FrontDoor, Operation } from '../transform/types.js';
+import type { Evaluation } from './evaluate.js';
 
 /** Everything about the request that matching and transformers may read. */
 export interface EvaluationInput {
@@ -79,8 +80,11 @@ export interface EvaluationResult {
 export interface PolicySet {
   /** Policy names in evaluation order. */
   readonly names: readonly string[];
-  /** Runs the matching policies over one object. The input is not mutated. */
-  evaluate(object: KubeObject, input: EvaluationInput): EvaluationResult;
+  /**
+   * Runs the matching policies over one object (policy/evaluate.ts). The
+   * input is not mutated. The result is the EvaluationResult plus its trace.
+   */
+  evaluate(object: KubeObject, input: EvaluationInput): Evaluation;
   /** Stream requirements of all policies (render: checked after the whole stream). */
   readonly requirements: readonly { key: string; message: string }[];
 }

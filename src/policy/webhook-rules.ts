@@ -241,13 +241,15 @@ function matchConditionsOf(infos: readonly MatchInfo[], server: ServerFeatures):
 /** The AND of two label selectors (matchLabels merged, matchExpressions concatenated; a key set to two values becomes two In expressions, which match nothing, as the AND does). */
 export function andSelectors(a: LabelSelector | undefined, b: LabelSelector | undefined): LabelSelector | undefined {
   if (!a || !b) return a ?? b;
-  const labels: Record<string, string> = { ...(a.matchLabels ?? {}) };
+  const labels: Record<string, string> = { ...a.matchLabels };
   const exprs = [...(a.matchExpressions ?? []), ...(b.matchExpressions ?? [])];
   for (const [k, v] of Object.entries(b.matchLabels ?? {})) mergeLabel(labels, exprs, k, v);
-  const out: LabelSelector = {};
-  if (Object.keys(labels).length > 0) out.matchLabels = labels;
-  if (exprs.length > 0) out.matchExpressions = exprs;
-  return out;
+  return selectorOf(labels, exprs);
+}
+
+/** A selector of the non-empty parts. */
+function selectorOf(labels: Record<string, string>, exprs: NonNullable<LabelSelector['matchExpressions']>): LabelSelector {
+  return { ...(Object.keys(labels).length > 0 ? { matchLabels: labels } : {}), ...(exprs.length > 0 ? { matchExpressions: exprs } : {}) };
 }
 
 /** Adds `k=v` to `labels`, or, when `k` already has another value, an `In [v]` expression (together they match nothing, as the AND does). */

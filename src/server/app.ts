@@ -11,8 +11,10 @@
  *   objects up to ~1.5 MiB (etcd) and accepts request bodies up to 3 MiB, so an
  *   UPDATE's object + oldObject fit (docs/design.md records the change from 8 MiB);
  * - 429 with `Retry-After` past the in-flight limits (count and bytes, `./limits.ts`);
- * - 503 while no policies are loaded, so that the API server applies the
- *   webhook's configured `failurePolicy` (Ignore or Fail) instead of us guessing.
+ * - 503 until a policy set is loaded (not during shutdown: requests still
+ *   arriving are answered), so that the API server applies the webhook's
+ *   configured `failurePolicy` (Ignore or Fail) instead of us guessing.
+ * Every code is registered in src/errors.ts and documented in docs/errors.md.
  * - 403 on the admission routes when client certificates are required
  *   (`requireClientCert`, `serve --client-ca`) and the connection has no
  *   verified one.
@@ -37,11 +39,13 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { review } from '../admission/review.js';
+import { reviewWithEvaluation } from '../admission/review.js';
 import type { ReviewResult } from '../admission/types.js';
-import type { EvaluationResult, PolicySet } from '../policy/types.js';
+import type { Evaluation } from '../policy/evaluate.js';
+import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 import { clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
+import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
 /** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
@@ -72,6 +76,8 @@ export interface AppOptions {
   requireClientCert?: boolean;
   /** Clock in ms for deadlines and latency (default `performance.now`). */
   now?: () => number;
+  /** Receives each answered review's body and evaluation after the answer is built (reports, events); must be cheap and never throw. */
+  onEvaluation?: (body: unknown, evaluation: Evaluation) => void;
 }
 
 /** `AppOptions` plus node `https` server options (set by `startServer`). */
@@ -79,7 +85,7 @@ export interface BuildAppOptions extends AppOptions {
   https?: HttpsServerOptions;
 }
 
-/** Stable error codes of the HTTP layer (the 400s of `review` carry their own `ERR_*` codes). */
+/** Stable error codes of the HTTP layer, by use (registered in src/errors.ts, documented in docs/errors.md). */
 export const HTTP_ERROR_CODES = {
   unsupportedMediaType: 'ERR_UNSUPPORTED_MEDIA_TYPE',
   invalidJson: 'ERR_INVALID_JSON',
@@ -87,7 +93,8 @@ export const HTTP_ERROR_CODES = {
   notReady: 'ERR_NOT_READY',
   internal: 'ERR_INTERNAL',
   clientCertificate: 'ERR_CLIENT_CERTIFICATE',
-} as const;
+  badRequest: 'ERR_BAD_REQUEST',
+} as const satisfies Record<string, ErrorCode>;
 
 /**
  * Parses the API server's `timeout` query parameter, a Go duration such as
@@ -159,24 +166,18 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const handle = (route: 'mutate' | 'validate') => async (request: FastifyRequest, reply: FastifyReply) => {
     const started = now();
     const info = requestInfo(request.body);
-    const fail = (status: number, code: string, message: string): FastifyReply => {
+    const fail = (code: ErrorCode): FastifyReply => {
       metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
-      return reply.code(status).send({ code, message });
+      return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
     };
     if (opts.requireClientCert && (request.raw.socket as TLSSocket).authorized !== true) {
       request.log.warn({ uid: info.uid }, 'admission request without a verified client certificate');
-      return fail(403, HTTP_ERROR_CODES.clientCertificate, 'a client certificate signed by the configured CA is required');
+      return fail(HTTP_ERROR_CODES.clientCertificate);
     }
     const policies = opts.getPolicies();
-    if (!policies) return fail(503, HTTP_ERROR_CODES.notReady, 'policies not loaded yet');
+    if (!policies) return fail(HTTP_ERROR_CODES.notReady);
     const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    let evaluation: EvaluationResult | undefined;
-    const observed: PolicySet = {
-      names: policies.names,
-      requirements: policies.requirements,
-      evaluate: (object, input) => (evaluation = policies.evaluate(object, input)),
-    };
-    const result = review(request.body, observed, {
+    const { result, evaluation } = reviewWithEvaluation(request.body, policies, {
       route,
       namespaceLabels: opts.namespaceLabels,
       deadline: timeoutMs === undefined ? undefined : started + deadlineBudget(timeoutMs),
@@ -187,6 +188,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
     if (evaluation) {
       metrics.observeEvaluation(evaluation);
+      opts.onEvaluation?.(request.body, evaluation);
       if (evaluation.errors.length > 0) {
         const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
         request.log.warn({ ...info, route, errors }, 'policy errors');
@@ -257,26 +259,15 @@ function routeOf(url: string): 'mutate' | 'validate' | undefined {
   return path === '/mutate' ? 'mutate' : path === '/validate' ? 'validate' : undefined;
 }
 
-/** Maps fastify's content-type-parser errors to our codes and generic messages (no body excerpts). */
-function classify(err: FastifyError): { statusCode: number; code: string; message: string } {
-  switch (err.code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { statusCode: 415, code: HTTP_ERROR_CODES.unsupportedMediaType, message: 'content type must be application/json' };
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { statusCode: 400, code: HTTP_ERROR_CODES.invalidJson, message: 'invalid content length' };
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { statusCode: 413, code: HTTP_ERROR_CODES.bodyTooLarge, message: 'request body exceeds the limit' };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { statusCode: 400, code: HTTP_ERROR_CODES.invalidJson, message: 'body is not valid JSON' };
-    default:
-      break;
-  }
-  const status = err.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
-    // e.g. a SyntaxError from the JSON parser (its message may quote the body), prototype poisoning.
-    const code = err instanceof SyntaxError ? HTTP_ERROR_CODES.invalidJson : (err.code ?? 'ERR_BAD_REQUEST');
-    return { statusCode: status, code, message: err instanceof SyntaxError ? 'body is not valid JSON' : 'bad request' };
-  }
-  return { statusCode: 500, code: HTTP_ERROR_CODES.internal, message: 'internal error' };
+/**
+ * Maps fastify's errors to our codes (src/errors.ts `FASTIFY_ERROR_CODES`,
+ * explicitly; nothing of fastify's passes through) with the code's generic
+ * message: no body excerpts (a SyntaxError from the JSON parser may quote it).
+ */
+function classify(err: FastifyError): { statusCode: number; code: ErrorCode; message: string } {
+  const code = err instanceof SyntaxError ? HTTP_ERROR_CODES.invalidJson : fromFastifyError(err);
+  const status = errorSpec(code).status ?? 500;
+  // A 4xx fastify raised keeps its own status when our code is the generic one (e.g. 431, 414).
+  const statusCode = code === HTTP_ERROR_CODES.badRequest && err.statusCode !== undefined ? err.statusCode : status;
+  return { statusCode, code, message: code === HTTP_ERROR_CODES.invalidJson && err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'invalid content length' : errorMessage(code) };
 }

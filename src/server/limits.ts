@@ -24,6 +24,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorMessage, type ErrorCode } from '../errors.js';
 
 /** Limits on admission requests in flight. */
 export interface InFlightLimits {
@@ -45,8 +46,11 @@ export const DEFAULT_MAX_IN_FLIGHT = 32;
  */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 24 * 1024 * 1024;
 
-/** Code of the 429 answer. */
-export const TOO_MANY_REQUESTS_CODE = 'ERR_TOO_MANY_REQUESTS';
+/** Code of the 429 answer (registered in src/errors.ts). */
+export const TOO_MANY_REQUESTS_CODE: ErrorCode = 'ERR_TOO_MANY_REQUESTS';
+
+/** HTTP status of node's client errors by node's code (node's default handler answers so); others 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = { ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADER_OVERFLOW: 431 };
 
 /** What the limiter counts, for metrics and tests. */
 export interface InFlightState {
@@ -95,7 +99,7 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
       // The body is read and discarded (never buffered) before answering: a client still
       // writing a large body would otherwise see a broken pipe instead of the 429.
       const answer = (): void => {
-        void reply.code(429).header('retry-after', retryAfter).send({ code: TOO_MANY_REQUESTS_CODE, message: 'too many admission requests in flight; retry later' });
+        void reply.code(429).header('retry-after', retryAfter).send({ code: TOO_MANY_REQUESTS_CODE, message: errorMessage(TOO_MANY_REQUESTS_CODE) });
       };
       if (request.raw.complete) answer();
       else {
@@ -129,11 +133,11 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
 export function clientErrorHandler(log: () => FastifyBaseLogger | undefined): (err: Error & { code?: string }, socket: Socket) => void {
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const status = (typeof err.code === 'string' ? CLIENT_ERROR_STATUS[err.code] : undefined) ?? 400;
     // The code only: `err` carries `rawPacket` (the request's bytes) and its message may quote them.
     log()?.debug({ code: typeof err.code === 'string' ? err.code.slice(0, 64) : 'unknown', statusCode: status }, 'client error');
     if (socket.writable) {
-      const body = JSON.stringify({ code: 'ERR_CLIENT', message: STATUS_CODES[status] ?? 'client error' });
+      const body = JSON.stringify({ code: 'ERR_CLIENT', message: errorMessage('ERR_CLIENT', STATUS_CODES[status] ?? 'client error') });
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
     }
     socket.destroy();

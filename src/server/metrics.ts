@@ -10,7 +10,7 @@
  * sending arbitrary kinds cannot grow the registry without bound.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EvaluationResult } from '../policy/types.js';
+import { appliedSteps, type Evaluation } from '../policy/evaluate.js';
 
 /** Prefix of every metric name. */
 export const METRIC_PREFIX = 'kube_postrender_';
@@ -86,9 +86,13 @@ export class WebhookMetrics {
   readonly policiesLoaded: Gauge<'source'>;
   readonly policiesInvalid: Gauge<'source'>;
   readonly tlsReloads: Counter<'result'>;
+  readonly buildInfo: Gauge<'version' | 'node_version'>;
 
-  /** `processMetrics`: also export prom-client's default process metrics (RSS, CPU, event loop lag, GC). */
-  constructor(opts: { processMetrics?: boolean } = {}) {
+  /**
+   * `processMetrics`: also export prom-client's default process metrics (RSS, CPU, event loop lag, GC).
+   * `version`: the package version for `build_info` (default `unknown`).
+   */
+  constructor(opts: { processMetrics?: boolean; version?: string } = {}) {
     const r = [this.registry];
     const p = METRIC_PREFIX;
     const tallies = this;
@@ -103,6 +107,8 @@ export class WebhookMetrics {
     this.policiesLoaded = new Gauge({ name: `${p}policies_loaded`, help: 'Policies in effect, by source.', labelNames: ['source'], registers: r });
     this.policiesInvalid = new Gauge({ name: `${p}policies_invalid`, help: 'Policies whose current version failed to compile (cluster: per object; file: 1 while the last reload failed).', labelNames: ['source'], registers: r });
     this.tlsReloads = new Counter({ name: `${p}tls_reloads_total`, help: 'Serving certificate reloads by result (success, failure).', labelNames: ['result'], registers: r });
+    this.buildInfo = new Gauge({ name: `${p}build_info`, help: 'Always 1; labels: the kube-postrender version and the Node.js version running it.', labelNames: ['version', 'node_version'], registers: r });
+    this.buildInfo.set({ version: opts.version ?? 'unknown', node_version: process.versions.node }, 1);
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 
@@ -113,19 +119,17 @@ export class WebhookMetrics {
   }
 
   /**
-   * Counts one evaluation: matches, transformer changes (from `changedBy`,
-   * entries `policy/transformer` split at the longest known policy name, as
-   * names of namespaced policies and Kustomizations contain `/`), errors and
-   * denials.
+   * Counts one evaluation, read from its record (policy/evaluate.ts): matches,
+   * the transformers whose changes were kept (when the object changed at
+   * all), errors and denials.
    */
-  observeEvaluation(result: EvaluationResult): void {
-    for (const policy of result.matchedPolicies) this.matchTally.inc(policy);
-    for (const entry of result.changedBy) {
-      const policy = longestPrefix(entry, result.matchedPolicies);
-      this.changeTally.inc(policy, policy ? entry.slice(policy.length + 1) : entry);
+  observeEvaluation(evaluation: Evaluation): void {
+    for (const policy of evaluation.matchedPolicies) this.matchTally.inc(policy);
+    if (evaluation.changed) {
+      for (const { policy, step } of appliedSteps(evaluation)) this.changeTally.inc(policy.name, step.transformer.name);
     }
-    for (const e of result.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
-    for (const d of result.denials) this.denials.inc({ policy: d.policy });
+    for (const e of evaluation.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
+    for (const d of evaluation.denials) this.denials.inc({ policy: d.policy });
   }
 
   /** Counts a policy reload; on success also sets the last-success time (now) and the loaded count. */
@@ -145,8 +149,4 @@ export class WebhookMetrics {
   }
 }
 
-function longestPrefix(entry: string, names: readonly string[]): string {
-  let best = '';
-  for (const n of names) if (n.length > best.length && entry.startsWith(`${n}/`)) best = n;
-  return best;
-}
+

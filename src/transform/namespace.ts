@@ -8,7 +8,7 @@
 import { NAMESPACE_FIELD_SPECS, setScalar } from '../kube/fieldspecs.js';
 import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
 import { applySpecs, typeName } from './labels.js';
-import { ConfigError, type TransformerFactory } from './types.js';
+import { ConfigError, type TransformContext, type TransformerFactory } from './types.js';
 
 const ROLE_BINDING_KINDS: ReadonlySet<string> = new Set(['RoleBinding', 'ClusterRoleBinding']);
 const WEBHOOK_KINDS: ReadonlySet<string> = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -97,7 +97,9 @@ function setMetaNamespace(obj: KubeObject, ns: string): KubeObject {
 /**
  * `namespace` (`namespaceTransformer`): a namespace name (not validated,
  * conformance 146). Render only: at admission the API server owns the
- * namespace, so it is a no-op there. In render, as kustomize:
+ * namespace, so it changes nothing there and reports a Warn finding on every
+ * namespaced object it would have moved (docs/design.md: `run` and the
+ * cluster then differ, and the user is told on each request). In render, as kustomize:
  * - `metadata.namespace` is set (overwritten, 142) on every kind that is not
  *   cluster-scoped (CLUSTER_SCOPED_KINDS; unknown kinds are namespaced, 143);
  * - the Namespace object itself is renamed to the namespace (144);
@@ -110,6 +112,17 @@ function setMetaNamespace(obj: KubeObject, ns: string): KubeObject {
  *   (145); others are untouched (148).
  * '' is a no-op. Throws ConfigError when the config is not a string.
  */
+/**
+ * At admission: the object is left as is; when `run` would have moved it (a
+ * namespaced kind in another namespace), a Warn finding says so (the
+ * transformer's name is the rule; no object value is quoted).
+ */
+function warnAtAdmission(obj: KubeObject, ns: string, ctx: TransformContext, rule: string): KubeObject {
+  if (CLUSTER_SCOPED_KINDS.has(gvkOf(obj).kind) || ctx.namespace === ns) return obj;
+  ctx.report({ action: 'Warn', rule, message: `namespace ${JSON.stringify(ns)} is not applied at admission (the API server owns the namespace); run would move this object` });
+  return obj;
+}
+
 export const namespaceTransformer: TransformerFactory = (config, opts) => {
   if (config !== null && config !== undefined && typeof config !== 'string') {
     throw new ConfigError(`namespace must be a string, got ${typeName(config)}`, '');
@@ -127,7 +140,8 @@ export const namespaceTransformer: TransformerFactory = (config, opts) => {
     type: 'namespace',
     name: opts.name,
     apply: (obj, ctx) => {
-      if (ns === '' || ctx.frontDoor !== 'render') return obj;
+      if (ns === '') return obj;
+      if (ctx.frontDoor !== 'render') return warnAtAdmission(obj, ns, ctx, opts.name);
       let out = setMetaNamespace(obj, ns);
       out = applySpecs(out, NAMESPACE_FIELD_SPECS, 'scalar', set);
       const kind = gvkOf(out).kind;

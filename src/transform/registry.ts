@@ -12,6 +12,7 @@ import { replicasTransformer } from './replicas.js';
 import { namespaceTransformer } from './namespace.js';
 import { sidecarTransformer } from './sidecar.js';
 import { validateTransformer } from './validate.js';
+import { assignTransformer } from './assign.js';
 
 /** A map from transformer type (the key in a policy's `transformers` entry) to its factory. */
 export class TransformerRegistry {
@@ -45,5 +46,6 @@ export function builtinRegistry(): TransformerRegistry {
     .register('replicas', replicasTransformer)
     .register('namespace', namespaceTransformer)
     .register('sidecar', sidecarTransformer)
-    .register('validate', validateTransformer);
+    .register('validate', validateTransformer)
+    .register('assign', assignTransformer);
 }

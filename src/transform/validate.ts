@@ -45,9 +45,9 @@ export function parseValidateConfig(config: unknown): ValidateConfig {
   return c as unknown as ValidateConfig;
 }
 
-function compileAt(source: string, field: string): CompiledExpression {
+function compileAt(source: string, field: string, expectedType: 'bool' | 'string'): CompiledExpression {
   try {
-    return compileExpression(source, { path: field });
+    return compileExpression(source, { path: field, expectedType });
   } catch (e) {
     throw new ConfigError(e instanceof Error ? e.message : String(e), field);
   }
@@ -76,8 +76,8 @@ function failureMessage(cfg: ValidateConfig, messageProgram: CompiledExpression 
  */
 export const validateTransformer: TransformerFactory = (config, opts): Transformer => {
   const cfg = parseValidateConfig(config);
-  const program = compileAt(cfg.expression, 'expression');
-  const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression') : undefined;
+  const program = compileAt(cfg.expression, 'expression', 'bool');
+  const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression', 'string') : undefined;
   const action = cfg.action ?? 'Deny';
   return {
     type: 'validate',

@@ -5,7 +5,8 @@
  * change a given field.
  */
 import type { KubeObject, JsonObject } from '../../src/kube/object.js';
-import type { EvaluationInput, EvaluationResult, PolicySet } from '../../src/policy/types.js';
+import type { Evaluation } from '../../src/policy/evaluate.js';
+import type { EvaluationInput, PolicySet } from '../../src/policy/types.js';
 
 export interface FakeOptions {
   deny?: { policy: string; rule: string; message: string }[];
@@ -43,10 +44,10 @@ export function fakePolicies(opts: FakeOptions = {}): FakePolicySet {
     names: ['fake'],
     requirements: [],
     calls,
-    evaluate(object: KubeObject, input: EvaluationInput): EvaluationResult {
+    evaluate(object: KubeObject, input: EvaluationInput): Evaluation {
       calls.push({ object, input });
       if (opts.throws) throw opts.throws;
-      const base = { denials: opts.deny ?? [], warnings: opts.warnings ?? [], errors: [], matchedPolicies: ['fake'], changedBy: [] };
+      const base = { denials: opts.deny ?? [], warnings: opts.warnings ?? [], errors: [], matchedPolicies: ['fake'], changedBy: [], trace: [] };
       if (opts.deletes) return { ...base, object: null, changed: true };
       if (opts.noop || input.validateOnly) return { ...base, object, changed: false };
       const out = fakeTransform(object, opts);

@@ -38,6 +38,11 @@ const rows: Row[] = [
   { name: 'failurePolicy Fail: exit 1, nothing on stdout', args: ['run', '-c', fx('policies/failing-test-op.yaml'), '-f', fx('deployment.yaml')], code: 1, stderr: /strict-replicas\/replicas-must-be-one/ },
   { name: 'failurePolicy Ignore: policy skipped with a warning', args: ['run', '-c', fx('policies/failing-test-op-ignore.yaml'), '-f', fx('deployment.yaml')], code: 0, stderr: /warning: .*failurePolicy Ignore/ },
   { name: 'check a valid policy', args: ['check', '-c', example], code: 0, stdout: /ok: 1 policies/ },
+  { name: 'Gatekeeper mutators: run', args: ['run', '-c', join(root, 'test/data/gatekeeper/docs-examples.yaml'), '-f', join(root, 'test/data/gatekeeper/pods.yaml')], code: 0, stdout: /image: my\.registry\.io\/nginx:1\.27/ },
+  { name: 'Gatekeeper mutators: check -f runs them twice (idempotent)', args: ['check', '-c', join(root, 'test/data/gatekeeper/docs-examples.yaml'), '-f', join(root, 'test/data/gatekeeper/pods.yaml')], code: 0, stdout: /ok/ },
+  { name: 'Gatekeeper mutators: explain names each mutator', args: ['explain', '-c', join(root, 'test/data/gatekeeper/docs-examples.yaml'), '-f', join(root, 'test/data/gatekeeper/pods.yaml')], code: 0, stdout: /AssignImage\/assign-container-image[\s\S]*ModifySet\/remove-err-logging/ },
+  { name: 'Gatekeeper mutators: a set that does not converge fails run', args: ['run', '-c', join(root, 'test/data/gatekeeper/not-converging.yaml')], input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {x: "1"}\n', code: 1, stderr: /gatekeeper-mutators\/\(convergence\): mutation not converging/ },
+  { name: 'Gatekeeper mutators: Assign on metadata refused at load', args: ['check', '-c', join(root, 'test/data/gatekeeper/invalid-assign-metadata.yaml')], code: 2, stderr: /invalid-assign-metadata\.yaml: document 1: spec\.location: assign set-label can't change metadata/ },
   { name: 'check idempotence on manifests', args: ['check', '-c', example, '-f', fx('deployment.yaml')], code: 0, stdout: /idempotent on 1 objects/ },
   { name: 'check names a transformer that is not idempotent', args: ['check', '-c', fx('policies/not-idempotent.yaml'), '-f', fx('untagged-cr.yaml')], code: 2, stderr: /tagger\/self-matching-rename is not idempotent \(e\.g\. on Workflow\.v1\.batch\.example\.com\/nightly\.shop\)/ },
 ];

@@ -15,8 +15,10 @@ _kube_postrender() {
       case "$prev" in
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -f|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -n|--namespace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --namespace-labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     completion)
       case "$prev" in
@@ -39,8 +41,10 @@ _kube_postrender() {
         -c|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -f|--file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+        -n|--namespace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --namespace-labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -o --output -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -o --output -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     review)
       case "$prev" in
@@ -71,8 +75,9 @@ _kube_postrender() {
         --log-level) COMPREPLY=($(compgen -W "fatal error warn info debug trace silent" -- "$cur")); return ;;
         --shutdown-delay) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --sample) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --report-interval) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample --reports --events --report-interval -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     test)
       case "$prev" in

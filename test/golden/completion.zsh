@@ -24,6 +24,8 @@ _kube_postrender() {
           _arguments \
       '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
       '(-f --file)'{-f,--file}'[manifests to check idempotence on]:file:_files' \
+      '(-n --namespace)'{-n,--namespace}'[namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)]:file:_files' \
+      --namespace-labels'[labels of a namespace not in the stream (repeatable)]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
             '*:file:_files'
           ;;
@@ -48,6 +50,8 @@ _kube_postrender() {
       '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
       '(-f --file)'{-f,--file}'[read manifests from this file instead of stdin]:file:_files' \
       '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+      '(-n --namespace)'{-n,--namespace}'[namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)]:file:_files' \
+      --namespace-labels'[labels of a namespace not in the stream (repeatable)]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
             '*:file:_files'
           ;;
@@ -82,6 +86,9 @@ _kube_postrender() {
       --log-level'[log level]:value:(fatal error warn info debug trace silent)' \
       --shutdown-delay'[after SIGTERM, keep answering (not ready, Connection\: close) this long before closing]:file:_files' \
       --sample'[print a curl command that sends this AdmissionReview]:file:_files' \
+      --reports'[with --cluster\: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)]' \
+      --events'[with --cluster\: create a Kubernetes Event for each denial (rate-limited)]' \
+      --report-interval'[seconds between PolicyReport write batches]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
             '*:file:_files'
           ;;

@@ -1,6 +1,6 @@
 /**
  * The kustomize conformance cases (`test/data/conformance/cases`, copied from
- * `../shared/conformance` by `npm run sync-testdata`): one directory per case,
+ * the shared conformance folder by `npm run sync-testdata`): one directory per case,
  * see that folder's README.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

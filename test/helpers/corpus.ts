@@ -1,6 +1,6 @@
 /**
  * The corpus of real rendered manifests (`test/data/corpus`, copied from
- * `../shared/corpus` with its SOURCES.md and license) for tests.
+ * the shared corpus with its SOURCES.md and license) for tests.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

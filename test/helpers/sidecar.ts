@@ -6,22 +6,12 @@ import { resolve } from 'node:path';
 import { compilePolicyText } from '../../src/policy/load.js';
 import { createPolicySet } from '../../src/policy/compile.js';
 import { builtinRegistry } from '../../src/transform/registry.js';
-import { compileExpression } from '../../src/expr/cel.js';
 import type { PolicySet } from '../../src/policy/types.js';
 import { REPO_ROOT } from './cases.js';
 
 /** test/fixtures/sidecar: one directory per golden case. */
 export const SIDECAR_FIXTURES = resolve(REPO_ROOT, 'test/fixtures/sidecar');
 
-/** True once the project's CEL evaluator is in (template-value cases need it). */
-export function celAvailable(): boolean {
-  try {
-    compileExpression('1 + 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Compiles a policy file's text (sidecar policies) into a PolicySet. Throws PolicyError. */
 export function sidecarPolicies(text: string, file = '<policy>'): PolicySet {

@@ -3,9 +3,9 @@
  * clone of the project alone runs every test: the kustomize conformance cases,
  * the corpus of real manifests, recorded AdmissionReviews and the Kubernetes
  * OpenAPI document. `npm run sync-testdata` copies new material from
- * `../shared` (see scripts/sync-testdata.mjs).
+ * the shared folder beside the repository (see scripts/sync-testdata.mjs).
  *
- * A suite whose data is missing fails: `dataDir` throws, it never lets a test
+ * A suite whose data is missing fails: `dataPath` throws, it never lets a test
  * skip silently.
  */
 import { existsSync } from 'node:fs';

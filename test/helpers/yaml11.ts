@@ -1,7 +1,7 @@
 /**
  * Shared test helpers: read manifests the way Helm, kubectl and the conformance
  * scorer do (YAML 1.1), and compare streams exactly like
- * `../shared/tools/conformance-score` (objects matched by apiVersion, kind,
+ * the shared `conformance-score` tool (objects matched by apiVersion, kind,
  * namespace and name; `*List` objects count as their items).
  */
 import { spawnSync } from 'node:child_process';

@@ -82,7 +82,14 @@ const BOMBS: [string, string, RegExp][] = [
 t.test('CEL bombs end in a bounded-cost error', async (t) => {
   const vars = { object: { big: Array.from({ length: 5000 }, (_, i) => i), s: 'a'.repeat(1_000_000) } };
   for (const [name, expr, error] of BOMBS) {
-    const e = compileExpression(expr);
+    let e;
+    try {
+      e = compileExpression(expr);
+    } catch (err) {
+      // refused at load (e.g. the 600-term concatenation exceeds the parser's nesting depth, as in cel-go)
+      t.ok(err instanceof ExprError, `${name}: refused at load`);
+      continue;
+    }
     t.throws(() => e.evaluate(vars), { name: 'ExprError', message: error }, name);
   }
   t.throws(() => compileExpression('true && '.repeat(2000) + 'true'), ExprError, 'expressions over 10,000 characters are refused');

@@ -114,10 +114,10 @@ t.test('certificates: generated, reused, or from cert-manager', async (t) => {
   t.same(byKind(own, 'Certificate')[0].spec.issuerRef, { name: 'corp', kind: 'ClusterIssuer' })
 })
 
-t.test('RBAC: read the two CRDs and Namespaces, patch their status, its own webhook configurations and Lease, nothing else', async (t) => {
-  const grantsOf = (objs: Dict[], kind: string): string[] => {
+t.test('RBAC: read the two CRDs, Gatekeeper\'s mutators and Namespaces, patch their status, its own webhook configurations and Lease, nothing else', async (t) => {
+  const grantsOf = (objs: Dict[], kind: string, name?: string): string[] => {
     const grants = new Set<string>()
-    for (const role of byKind(objs, kind)) {
+    for (const role of byKind(objs, kind).filter((r) => name === undefined || r.metadata.name === name)) {
       for (const r of role.rules) {
         t.notOk(JSON.stringify(r).includes('*'), 'no wildcard')
         t.notOk(r.nonResourceURLs, 'plain resource rules')
@@ -128,19 +128,22 @@ t.test('RBAC: read the two CRDs and Namespaces, patch their status, its own webh
   }
   const objs = renderObjects(chart)
   const want = new Set<string>()
-  for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces']) {
+  const mutators = ['assign', 'assignmetadata', 'modifyset', 'assignimage'].map((r) => `mutations.gatekeeper.sh/${r}`)
+  for (const res of ['postrender.io/clusterpostrenderpolicies', 'postrender.io/postrenderpolicies', '/namespaces', ...mutators]) {
     for (const v of ['get', 'list', 'watch']) want.add(`${res}:${v}`)
   }
   for (const res of ['postrender.io/clusterpostrenderpolicies/status', 'postrender.io/postrenderpolicies/status']) want.add(`${res}:patch`)
   const managed = ['admissionregistration.k8s.io/mutatingwebhookconfigurations', 'admissionregistration.k8s.io/validatingwebhookconfigurations']
     .flatMap((res) => ['get', 'patch'].map((v) => `${res}:${v}[kube-postrender]`))
-  t.same(grantsOf(objs, 'ClusterRole'), [...want, ...managed].sort(), 'ClusterRole: status only patched; its own webhook configurations by name')
-  t.same(grantsOf(objs, 'Role'), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get[kube-postrender-webhooks]', 'coordination.k8s.io/leases:update[kube-postrender-webhooks]'], 'Role: its Lease')
-  const unmanaged = renderObjects(chart, { values: { webhook: { manageRules: false } } })
-  t.same(grantsOf(unmanaged, 'ClusterRole'), [...want].sort(), 'manageRules off: no webhook configuration access')
-  t.equal(byKind(unmanaged, 'Role').length + byKind(unmanaged, 'RoleBinding').length, 0, 'manageRules off: no Lease')
-  const role = byKind(objs, 'ClusterRole')[0]
-  const [binding] = byKind(objs, 'ClusterRoleBinding')
+  t.same(grantsOf(objs, 'ClusterRole', 'kube-postrender'), [...want, ...managed].sort(), 'ClusterRole: status only patched; its own webhook configurations by name')
+  // One Role: the Leases of the single-writer tasks (reports, webhook rules), by name.
+  t.same(byKind(objs, 'Role').map((r) => r.metadata.name), ['kube-postrender-leader'])
+  t.same(grantsOf(objs, 'Role'), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get[kube-postrender-reports,kube-postrender-webhooks]', 'coordination.k8s.io/leases:update[kube-postrender-reports,kube-postrender-webhooks]'], 'Role: its Leases')
+  const unmanaged = renderObjects(chart, { values: { webhook: { manageRules: false }, reports: { enabled: false } } })
+  t.same(grantsOf(unmanaged, 'ClusterRole', 'kube-postrender'), [...want].sort(), 'manageRules off: no webhook configuration access')
+  t.equal(byKind(unmanaged, 'Role').length + byKind(unmanaged, 'RoleBinding').length, 0, 'manageRules and reports off: no Lease')
+  const [role] = byKind(objs, 'ClusterRole').filter((r) => r.metadata.name === 'kube-postrender')
+  const [binding] = byKind(objs, 'ClusterRoleBinding').filter((b) => b.metadata.name === 'kube-postrender')
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'kube-postrender', namespace: 'kube-postrender' }])
   t.equal(binding.roleRef.name, role.metadata.name)
 })
@@ -152,7 +155,7 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.equal(dep.spec.replicas, 2)
   t.ok(pod.affinity.podAntiAffinity, 'anti-affinity')
   t.equal(pod.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone')
-  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster',
+  t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster', '--reports', '--report-interval=2', '--events',
     '--manage-webhooks=kube-postrender', '--metrics-port=9090', '--max-in-flight=32', '--max-in-flight-bytes=24'])
   t.same(c.ports.map((p: Dict) => [p.name, p.containerPort]), [['https', 8443], ['metrics', 9090]], 'metrics on its own port')
   t.equal(c.readinessProbe.httpGet.path, '/readyz')

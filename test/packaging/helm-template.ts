@@ -194,6 +194,19 @@ const FUNCS: Record<string, Fn> = {
   index: (_e, m, ...keys) => keys.reduce((acc: unknown, k) => (acc === null || acc === undefined ? undefined : (acc as Dict)[String(k)]), m),
   b64enc: (_e, s) => Buffer.from(String(s)).toString('base64'),
   lookup: (env, ...a) => env.opts.lookup?.(...(a.map(String) as [string, string, string, string])) ?? {},
+  dict: (_e, ...a) => {
+    const out: Dict = {}
+    for (let i = 0; i + 1 < a.length; i += 2) out[String(a[i])] = a[i + 1]
+    return out
+  },
+  // Sprig's dig: keys..., default, map.
+  dig: (_e, ...a) => {
+    const m = a[a.length - 1]
+    const d = a[a.length - 2]
+    let cur: unknown = m
+    for (const k of a.slice(0, -2)) cur = isPlain(cur) ? cur[String(k)] : undefined
+    return cur === undefined || cur === null ? d : cur
+  },
   // Stand-ins for Sprig's crypto: the rendered shape is what the tests check.
   genCA: (_e, cn) => ({ Cert: `-----BEGIN CERTIFICATE-----\nCA ${String(cn)}\n-----END CERTIFICATE-----\n`, Key: 'CA-KEY' }),
   genSignedCert: (_e, cn) => ({ Cert: `-----BEGIN CERTIFICATE-----\n${String(cn)}\n-----END CERTIFICATE-----\n`, Key: 'KEY' }),
@@ -236,6 +249,13 @@ function evalPipeline(p: Command[], env: Env): unknown {
     const [head, ...rest] = cmd
     if (head.t === 'ident') piped = { v: call(head.name, rest, env, piped) }
     else if (rest.length === 0 && !piped) piped = { v: evalOperand(head, env) }
+    else if (head.t === 'field' && typeof evalOperand(head, env) === 'function') {
+      // A method such as .Files.Get "path" (the only ones the chart uses are Files.Get).
+      const fn = evalOperand(head, env) as (...a: unknown[]) => unknown
+      const vals = rest.map((a) => evalOperand(a, env))
+      if (piped) vals.push(piped.v)
+      piped = { v: fn(...vals) }
+    }
     else throw new Error('helm-template: cannot call a non-function')
   }
   return piped?.v
@@ -295,6 +315,7 @@ export function renderChart(chartDir: string, opts: RenderOptions = {}): Map<str
     Values: mergeValues(defaults, opts.values ?? {}),
     Release: { Name: opts.releaseName ?? 'kube-postrender', Namespace: opts.namespace ?? 'kube-postrender', Service: 'Helm' },
     Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
+    Files: { Get: (path: unknown) => readFileSync(join(chartDir, String(path)), 'utf8') },
   }
   const files = walk(join(chartDir, 'templates')).sort()
   const defs = new Map<string, Node[]>()

@@ -11,14 +11,8 @@ import { deepClone, deepEqual, type JsonObject, type JsonValue } from '../../src
 import {
   applyJson6902, fastOpList, Json6902Error, parseJson6902, parsePatchText, PatchTextError, yaml11Docs, type Json6902Op,
 } from '../../src/patch/json6902.js';
+import { deepFreeze } from '../helpers/laws.js';
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 const base = (): JsonObject => ({
   spec: { replicas: 2, list: [1, 2, 3], m: { a: 1 }, n: null },
@@ -106,6 +100,25 @@ t.test('values from the patch are copied (a compiled patch is reusable)', async 
   t.same(one, { a: { x: [1, 2] } });
   t.same(two, { a: { x: [1, 2] } });
   t.same(ops[0].value, { x: [1] });
+});
+
+t.test('copy-on-write: only the containers on a written path are new', async (t) => {
+  const doc = deepFreeze(base());
+  const spec = doc.spec as JsonObject;
+  const meta = doc.metadata as JsonObject;
+  const got = applyJson6902(doc, [{ op: 'add', path: '/spec/m/b', value: 2 }]);
+  const gotSpec = got.spec as JsonObject;
+  t.equal(got.metadata, meta, 'an untouched subtree is the input\'s own');
+  t.equal(gotSpec.list, spec.list, 'an untouched sibling is shared');
+  t.not(gotSpec, spec, 'the written path is copied');
+  t.not(gotSpec.m, spec.m);
+  t.same(spec.m, { a: 1 }, 'input untouched');
+  // A moved shared subtree written to afterwards is copied first.
+  const moved = applyJson6902(doc, [{ op: 'move', from: '/spec/m', path: '/metadata/m' }, { op: 'add', path: '/metadata/m/c', value: 3 }, { op: 'add', path: '/metadata/labels/x', value: 'y' }]);
+  t.same((moved.metadata as JsonObject).m, { a: 1, c: 3 });
+  t.same(spec.m, { a: 1 });
+  t.same(meta.labels, { app: 'web', 'a~b': 'x', 'c/d': 'y' });
+  t.ok(deepEqual(doc, base()), 'input untouched');
 });
 
 t.test('root list documents', async (t) => {
@@ -219,7 +232,9 @@ function pointers(v: unknown, prefix = ''): string[] {
 t.test('law: equals fast-json-patch on valid ops over existing paths', async (t) => {
   fc.assert(
     fc.property(jsonTree.map as fc.Arbitrary<JsonObject>, fc.array(fc.tuple(fc.constantFrom('add', 'replace', 'remove', 'copy', 'move', 'test'), fc.nat(), fc.nat(), jsonTree.value), { maxLength: 4 }), (doc, raw) => {
-      let cur: JsonObject = doc;
+      // Frozen: the results share untouched subtrees with it (copy-on-write); a
+      // later op writing into a shared subtree would throw here, and disagree.
+      let cur: JsonObject = deepFreeze(doc);
       for (const [op, i, j, value] of raw) {
         const ps = pointers(cur);
         if (ps.length === 0) return;

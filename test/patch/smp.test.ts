@@ -6,14 +6,8 @@ import t from 'tap';
 import YAML from 'yaml';
 import type { JsonObject, JsonValue } from '../../src/kube/object.js';
 import { PatchError, strategicMerge } from '../../src/patch/smp.js';
+import { deepFreeze } from '../helpers/laws.js';
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 const y = (s: string): JsonObject => YAML.parse(s) as JsonObject;
 

@@ -62,8 +62,10 @@ t.test('a compile error names the expression path', async (t) => {
   t.equal((err as PolicyError).path, 'spec.match.conditions[0].expression');
 });
 
-t.test('without a CEL compiler, conditions are rejected', async (t) => {
-  t.throws(() => policiesFromText(policy('true')), PolicyError);
+t.test('SDK defaults: conditions compile without options, as in run (loadPolicies, policiesFromText)', async (t) => {
+  const set = policiesFromText(policy("object.metadata.name.startsWith('web-')"));
+  t.equal(set.evaluate(cm, input).changed, true, 'the condition held and the policy ran');
+  t.equal(policiesFromText(policy("object.metadata.name.startsWith('db-')")).evaluate(cm, input).changed, false, 'a false condition skips');
 });
 
 t.test('deadline: a policy not started in time follows failurePolicy', async (t) => {

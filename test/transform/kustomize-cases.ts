@@ -15,6 +15,8 @@ import { commonLabelsTransformer, labelsTransformer } from '../../src/transform/
 import { namespaceTransformer } from '../../src/transform/namespace.js';
 import { replicasTransformer } from '../../src/transform/replicas.js';
 import { ConfigError, makeContext, type Transformer, type TransformContext, type TransformerFactory } from '../../src/transform/types.js';
+import { deepFreeze, reapply } from '../helpers/laws.js';
+import { createPatch } from '../../src/patch/create-patch.js';
 
 export const CASES_DIR = new URL('../data/conformance/cases/', import.meta.url).pathname;
 
@@ -107,13 +109,8 @@ export function idKey(o: KubeObject): string {
 }
 
 /** Recursively freezes a value (the laws: input is never mutated). */
-export function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
+/** One deepFreeze for every test (test/helpers/laws.ts), re-exported for the kustomize-case tests. */
+export { deepFreeze };
 
 /** Compares actual to expected objects by id; returns a list of problems (empty when equal). */
 export function diffStreams(actual: readonly KubeObject[], expected: readonly KubeObject[]): string[] {
@@ -171,7 +168,8 @@ export interface UnitRow {
 /**
  * Runs unit rows with the laws every transformer owes: the deep-frozen input
  * is not mutated, the result equals `want`, applying again changes nothing
- * (idempotence), and an unchanged object comes back as the same reference.
+ * (idempotence), the generated JSON patch (`createPatch`) re-applied to the
+ * input gives the result, and an unchanged object comes back as the same reference.
  */
 export function checkRows(t: Test, rows: readonly UnitRow[], factory?: TransformerFactory): void {
   for (const r of rows) {
@@ -182,6 +180,7 @@ export function checkRows(t: Test, rows: readonly UnitRow[], factory?: Transform
     const once = tr.apply(input, makeContext()) as KubeObject;
     t.same(once, r.want, r.name);
     t.ok(deepEqual(tr.apply(once, makeContext()), once), `${r.name}: idempotent`);
+    t.same(reapply(input, createPatch(input, once)), once, `${r.name}: createPatch re-applied == output`);
     if (deepEqual(r.input, r.want)) t.equal(once, input, `${r.name}: same reference when unchanged`);
   }
 }

@@ -16,6 +16,7 @@ import { parseManifests, normalizeForOutput } from '../../src/kube/yaml-stream.j
 import { applyJson6902, parsePatchText, type Json6902Op } from '../../src/patch/json6902.js';
 import { patchesJson6902Transformer, patchesStrategicMergeTransformer, patchTransformer } from '../../src/transform/patch.js';
 import { ConfigError, makeContext, TransformError, type Transformer, type TransformerFactory } from '../../src/transform/types.js';
+import { deepFreeze } from '../helpers/laws.js';
 
 const CASES_DIR = new URL('../data/conformance/cases/', import.meta.url).pathname;
 const FIELDS: [string, TransformerFactory][] = [
@@ -31,13 +32,6 @@ const LENIENT = new Set([
   '180-json6902-path-without-leading-slash', '181-json6902-add-without-value-yields-null',
 ]);
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 const key = (o: KubeObject): string => formatResId(resIdOf(o));
 

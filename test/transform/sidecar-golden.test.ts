@@ -25,7 +25,7 @@ import { review } from '../../src/admission/review.js';
 import type { PolicySet } from '../../src/policy/types.js';
 import { admit, createReview, withoutEmptyAnnotations } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
-import { celAvailable, sidecarPolicies, SIDECAR_FIXTURES as fixtures } from '../helpers/sidecar.js';
+import { sidecarPolicies, SIDECAR_FIXTURES as fixtures } from '../helpers/sidecar.js';
 
 const refresh = process.env.REFRESH_GOLDEN === 'true';
 
@@ -117,7 +117,6 @@ function webhookDenies(t: Test, dir: string, input: string, errorText: string, s
   });
 }
 
-const cel = celAvailable();
 /** Pods are created by the replicaset-controller in a cluster. */
 const RS_CONTROLLER = { username: 'system:serviceaccount:kube-system:replicaset-controller' };
 
@@ -127,8 +126,7 @@ t.test('golden cases run through both front doors', async (t) => {
   for (const dir of dirs) {
     const base = join(fixtures, dir);
     const meta = (existsSync(join(base, 'case.yaml')) ? YAML.parse(readFileSync(join(base, 'case.yaml'), 'utf8')) ?? {} : {}) as CaseMeta;
-    const todo = meta.needsCel && !cel ? 'CEL evaluator not available yet (src/expr/cel.ts)' : false;
-    await t.test(dir, { todo }, async (t) => {
+    await t.test(dir, async (t) => {
       const input = readFileSync(join(base, 'input.yaml'), 'utf8');
       const set = sidecarPolicies(readFileSync(join(base, 'policy.yaml'), 'utf8'), join(base, 'policy.yaml'));
       const namespace = meta.namespace ?? 'default';

@@ -19,16 +19,10 @@ import {
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
 import { sidecarPolicies } from '../helpers/sidecar.js';
+import { deepFreeze } from '../helpers/laws.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/sidecar');
 
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
 
 const SHIPPER = {
   name: 'log-shipper',

@@ -212,7 +212,7 @@ export class ClusterPolicyReconciler {
     let compiled: CompiledPolicy | undefined;
     let error: PolicyError | undefined;
     try {
-      if (POLICY_KINDS[kind].namespaced && !object.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace');
+      if (POLICY_KINDS[kind].namespaced && !object.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
       validatePolicyDocument(doc, source, this.compileOpts.registry);
       // No `readFile`: a cluster policy cannot read the webhook's file system (`path:` is refused).
       compiled = compilePolicy(doc as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec }, source, {

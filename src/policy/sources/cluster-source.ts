@@ -29,6 +29,7 @@ import {
   type ReconcilerOptions,
   type StatusWriter,
 } from './cluster-policies.js';
+import { MUTATOR_KINDS, MutatorReconciler, type MutatorCompileEvent, type MutatorKind } from './cluster-mutators.js';
 
 /** What the source needs of an informer (client-node's `Informer`, plus a sync flag). */
 export interface SourceInformer {
@@ -42,7 +43,9 @@ export interface SourceInformer {
 }
 
 /** Which informer to make. */
-export type InformerTarget = PolicyKind | 'Namespace';
+export type InformerTarget = PolicyKind | 'Namespace' | MutatorKind;
+
+const isMutatorKind = (t: InformerTarget): t is MutatorKind => Object.prototype.hasOwnProperty.call(MUTATOR_KINDS, t);
 
 /** Makes the informer for one target. */
 export type InformerFactory = (target: InformerTarget) => SourceInformer;
@@ -65,17 +68,28 @@ export interface ClusterSourceOptions {
   backoffMs?: { initial: number; max: number };
   /** Clock for status `lastTransitionTime`. */
   now?: () => Date;
+  /**
+   * Also watch Gatekeeper's mutator CRDs (Assign, AssignMetadata, ModifySet,
+   * AssignImage of mutations.gatekeeper.sh) and apply them as one mutator set
+   * (src/policy/gatekeeper.ts). A cluster without those CRDs lists nothing.
+   */
+  gatekeeperMutators?: boolean;
+  /** Every mutator compile's outcome. */
+  onMutatorCompile?: (event: MutatorCompileEvent) => void;
 }
 
 /** Watches policy CRDs and Namespaces. */
 export class ClusterSource {
   readonly reconciler: ClusterPolicyReconciler;
+  /** Gatekeeper mutators read from the cluster (used only with `gatekeeperMutators`). */
+  readonly mutators: MutatorReconciler;
   readonly namespaces = new NamespaceLabelCache();
   private readonly informers = new Map<InformerTarget, SourceInformer>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly backoff = new Map<InformerTarget, number>();
   private stopped = false;
   private syncedOnce = false;
+  private targetCount = 3;
   private resolveSynced!: () => void;
   /** Resolves once every informer has listed (then `onPolicies` has been called once). */
   readonly synced: Promise<void>;
@@ -90,10 +104,18 @@ export class ClusterSource {
       onCompile: opts.onCompile,
       now: opts.now,
       onStatusError: (kind, name, err) => opts.onError?.(`status of ${kind} ${name}`, err),
-      onChange: (policies) => {
-        if (this.syncedOnce) opts.onPolicies(policies);
-      },
+      onChange: () => this.publish(),
     });
+    this.mutators = new MutatorReconciler({ onChange: () => this.publish(), onCompile: opts.onMutatorCompile, ownNamespace: opts.compile.ownNamespace });
+  }
+
+  /** Every running cluster policy: the policy CRDs' and the Gatekeeper mutator set. */
+  policies(): CompiledPolicy[] {
+    return [...this.reconciler.policies(), ...this.mutators.policies()];
+  }
+
+  private publish(): void {
+    if (this.syncedOnce) this.opts.onPolicies(this.policies());
   }
 
   /** True once every informer has listed. */
@@ -104,6 +126,8 @@ export class ClusterSource {
   /** Starts the informers (does not wait for the first sync: see `synced`). */
   start(): void {
     const targets: InformerTarget[] = ['Namespace', 'ClusterPostRenderPolicy', 'PostRenderPolicy'];
+    if (this.opts.gatekeeperMutators) targets.push(...(Object.keys(MUTATOR_KINDS) as MutatorKind[]));
+    this.targetCount = targets.length;
     for (const target of targets) {
       const inf = this.opts.informers(target);
       this.informers.set(target, inf);
@@ -114,6 +138,10 @@ export class ClusterSource {
         inf.on('add', (o) => (progress(), this.namespaces.upsert(o)));
         inf.on('update', (o) => (progress(), this.namespaces.upsert(o)));
         inf.on('delete', (o) => (progress(), this.namespaces.remove(o)));
+      } else if (isMutatorKind(target)) {
+        inf.on('add', (o) => (progress(), this.mutators.upsert(target, o as never)));
+        inf.on('update', (o) => (progress(), this.mutators.upsert(target, o as never)));
+        inf.on('delete', (o) => (progress(), this.mutators.remove(target, o as never)));
       } else {
         inf.on('add', (o) => (progress(), this.reconciler.upsert(target, o as PolicyObject)));
         inf.on('update', (o) => (progress(), this.reconciler.upsert(target, o as PolicyObject)));
@@ -140,10 +168,10 @@ export class ClusterSource {
   }
 
   private checkSynced(): void {
-    if (this.syncedOnce || this.stopped || this.informers.size < 3) return;
+    if (this.syncedOnce || this.stopped || this.informers.size < this.targetCount) return;
     for (const inf of this.informers.values()) if (!inf.hasSynced()) return;
     this.syncedOnce = true;
-    this.opts.onPolicies(this.reconciler.policies());
+    this.opts.onPolicies(this.policies());
     this.resolveSynced();
   }
 
@@ -165,6 +193,7 @@ export class ClusterSource {
 /** API path of a target's collection (all namespaces). */
 export function collectionPath(target: InformerTarget): string {
   if (target === 'Namespace') return '/api/v1/namespaces';
+  if (isMutatorKind(target)) return `/apis/mutations.gatekeeper.sh/${MUTATOR_KINDS[target].version}/${MUTATOR_KINDS[target].plural}`;
   return `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_KINDS[target].plural}`;
 }
 
@@ -180,13 +209,11 @@ export function clientInformers(kc: KubeConfig): InformerFactory {
     let listed = false;
     const list = async (): Promise<{ metadata?: { resourceVersion?: string }; items: KubernetesObject[] }> => {
       listed = false;
-      const result =
-        target === 'Namespace'
-          ? await core.listNamespace()
-          : ((await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_KINDS[target].plural })) as {
-              metadata?: { resourceVersion?: string };
-              items: KubernetesObject[];
-            });
+      type Listed = { metadata?: { resourceVersion?: string }; items: KubernetesObject[] };
+      let result: Listed;
+      if (target === 'Namespace') result = await core.listNamespace();
+      else if (isMutatorKind(target)) result = await listMutators(custom, target);
+      else result = (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_KINDS[target].plural })) as Listed;
       listed = true;
       return result;
     };
@@ -198,6 +225,20 @@ export function clientInformers(kc: KubeConfig): InformerFactory {
       hasSynced: () => listed,
     } as SourceInformer;
   };
+}
+
+/**
+ * Lists one kind of Gatekeeper mutator. A cluster without Gatekeeper's CRDs
+ * answers 404: that is an empty list (the watch then fails and is retried with
+ * backoff, so CRDs installed later are picked up).
+ */
+async function listMutators(custom: CustomObjectsApi, kind: MutatorKind): Promise<{ metadata?: { resourceVersion?: string }; items: KubernetesObject[] }> {
+  try {
+    return (await custom.listClusterCustomObject({ group: 'mutations.gatekeeper.sh', version: MUTATOR_KINDS[kind].version, plural: MUTATOR_KINDS[kind].plural })) as { items: KubernetesObject[] };
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 404) return { items: [] };
+    throw e;
+  }
 }
 
 /**

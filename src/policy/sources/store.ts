@@ -34,9 +34,9 @@ export class PolicyStore {
     return this.set;
   }
 
-  /** The compiled policies in effect (every required source's); undefined until every required source has delivered. */
-  policies(): readonly CompiledPolicy[] | undefined {
-    if (!this.set) return undefined;
+  /** The compiled policies of the current set (every required source), unsorted; empty until `current()` returns a set. */
+  policies(): CompiledPolicy[] {
+    if (!this.set) return [];
     return this.required.flatMap((s) => [...(this.lists.get(s) ?? [])]);
   }
 

@@ -23,9 +23,9 @@
  *   rules into the wrong webhook; a refused matchConditions (an API server
  *   that cannot compile an expression) is retried without them.
  */
-import { AdmissionregistrationV1Api, VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import { deepEqual, isObject, type JsonObject, type JsonValue } from '../../kube/object.js';
 import type { CompiledPolicy } from '../compile.js';
+import { expectOk, type KubeRest } from './kube-rest.js';
 import { deriveWebhook, serverFeatures, type KindResolver, type ServerFeatures } from '../webhook-rules.js';
 
 /** Which configuration. */
@@ -200,29 +200,31 @@ export class WebhookSync {
   }
 }
 
-/** A WebhookConfigClient over @kubernetes/client-node. */
-export function webhookConfigClient(kc: KubeConfig): WebhookConfigClient {
-  const api = kc.makeApiClient(AdmissionregistrationV1Api);
-  const version = kc.makeApiClient(VersionApi);
-  const notFound = (e: unknown): boolean => (e as { code?: number }).code === 404;
+/**
+ * A WebhookConfigClient over the API server (kube-rest.ts: plain JSON, so no
+ * field of the configuration is dropped by a client model). A failed patch
+ * throws `KubeRestError` with `code` = the HTTP status (422 when the API
+ * server refuses the result, e.g. a matchCondition it cannot compile).
+ */
+export function webhookConfigClient(rest: KubeRest): WebhookConfigClient {
+  const path = (kind: ConfigKind, name: string): string => `/apis/admissionregistration.k8s.io/v1/${kind}webhookconfigurations/${encodeURIComponent(name)}`;
   return {
     get: async (kind, name) => {
-      try {
-        const o = kind === 'mutating' ? await api.readMutatingWebhookConfiguration({ name }) : await api.readValidatingWebhookConfiguration({ name });
-        // Plain JSON (the client's model classes carry Dates and undefined fields).
-        return JSON.parse(JSON.stringify(o)) as JsonObject;
-      } catch (e) {
-        if (notFound(e)) return undefined;
-        throw e;
-      }
+      const res = await rest.request('GET', path(kind, name));
+      if (res.status === 404) return undefined;
+      return expectOk(`get ${kind}webhookconfiguration ${name}`, res) as JsonObject;
     },
     patch: async (kind, name, ops) => {
-      if (kind === 'mutating') await api.patchMutatingWebhookConfiguration({ name, body: ops });
-      else await api.patchValidatingWebhookConfiguration({ name, body: ops });
+      const res = await rest.request('PATCH', path(kind, name), { body: ops, contentType: 'application/json-patch+json' });
+      try {
+        expectOk(`patch ${kind}webhookconfiguration ${name}`, res);
+      } catch (e) {
+        throw Object.assign(e as Error, { code: res.status });
+      }
     },
     features: async () => {
-      const v = await version.getCode();
-      return serverFeatures(v.major, v.minor);
+      const v = expectOk('get version', await rest.request('GET', '/version')) as { major?: unknown; minor?: unknown } | undefined;
+      return serverFeatures(String(v?.major ?? ''), String(v?.minor ?? ''));
     },
   };
 }

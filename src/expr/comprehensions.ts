@@ -1,0 +1,166 @@
+/**
+ * cel-go's two-variable comprehensions (ext.TwoVarComprehensions, enabled by
+ * base.go since 1.32) as macros of the engine: `all(k, v, p)`,
+ * `exists(k, v, p)`, `existsOne(k, v, p)` (and `exists_one`),
+ * `transformList(k, v, [filter,] e)`, `transformMap(k, v, [filter,] e)`,
+ * `transformMapEntry(k, v, [filter,] e)`. Over a list `k` is the index and
+ * `v` the element; over a map the key and the value. `all`/`exists` absorb an
+ * error when another element decides the result, as the one-variable macros.
+ * Each iteration costs one unit (src/expr/meter.ts).
+ */
+import type { Environment } from '@marcbachmann/cel-js';
+import type { AstNode, Evaluator } from './cel.js';
+import { celError } from './cel.js';
+import { charge } from './meter.js';
+
+interface TypeDecl {
+  kind: string;
+  keyType?: TypeDecl;
+  valueType?: TypeDecl;
+}
+interface Checker {
+  check(n: AstNode, ctx: unknown): TypeDecl;
+  getType(name: string): TypeDecl;
+  createError(code: string, message: string, node: AstNode): Error;
+}
+interface Ctx {
+  forkWithVariable(name: string, type: TypeDecl): Ctx & { setIterValue(v: unknown, ev: Evaluator): Ctx };
+}
+interface Macro {
+  receiver: AstNode;
+  names: [string, string];
+  filter?: AstNode;
+  expr: AstNode;
+  kind: Kind;
+  types?: [TypeDecl, TypeDecl];
+  typeCheck(checker: Checker, m: Macro, ctx: Ctx): TypeDecl;
+  evaluate(ev: Evaluator, m: Macro, ctx: Ctx): unknown;
+}
+type Kind = 'all' | 'exists' | 'existsOne' | 'transformList' | 'transformMap' | 'transformMapEntry';
+
+function identifier(node: AstNode, kind: string): string {
+  if (node.op === 'id') return node.args as string;
+  throw celError(`${kind}() variable names must be simple identifiers`);
+}
+
+function entries(coll: unknown): [unknown, unknown][] {
+  if (Array.isArray(coll)) return coll.map((v, i) => [BigInt(i), v]);
+  if (coll instanceof Map) return [...coll.entries()];
+  if (coll !== null && typeof coll === 'object') return Object.entries(coll);
+  throw celError('expression of this type cannot be range of a comprehension (must be list or map)');
+}
+
+function typeCheck(checker: Checker, m: Macro, ctx: Ctx): TypeDecl {
+  const range = checker.check(m.receiver, ctx);
+  const dyn = checker.getType('dyn');
+  let types: [TypeDecl, TypeDecl];
+  if (range.kind === 'list') types = [checker.getType('int'), range.valueType ?? dyn];
+  else if (range.kind === 'map') types = [range.keyType ?? dyn, range.valueType ?? dyn];
+  else if (range.kind === 'dyn') types = [dyn, dyn];
+  else throw checker.createError('invalid_comprehension_range', `${m.kind}() range must be a list or a map`, m.receiver);
+  m.types = types;
+  const inner = ctx.forkWithVariable(m.names[0], types[0]).forkWithVariable(m.names[1], types[1]);
+  if (m.filter) checker.check(m.filter, inner);
+  const t = checker.check(m.expr, inner);
+  switch (m.kind) {
+    case 'all':
+    case 'exists':
+    case 'existsOne':
+      return checker.getType('bool');
+    case 'transformList':
+      return checker.getType('list');
+    default:
+      return t.kind === 'map' && m.kind === 'transformMapEntry' ? t : checker.getType('map');
+  }
+}
+
+function truth(v: unknown): boolean {
+  if (typeof v !== 'boolean') throw celError('predicate must return bool');
+  return v;
+}
+
+function evaluate(ev: Evaluator, m: Macro, ctx: Ctx): unknown {
+  const [kt, vt] = m.types as [TypeDecl, TypeDecl];
+  const kc = ctx.forkWithVariable(m.names[0], kt);
+  const vc = kc.forkWithVariable(m.names[1], vt);
+  const run = (k: unknown, v: unknown, node: AstNode): unknown => {
+    charge(1);
+    (kc as unknown as { setIterValue(v: unknown, ev: Evaluator): unknown }).setIterValue(k, ev);
+    vc.setIterValue(v, ev);
+    return ev.run(node, vc);
+  };
+  const items = entries(ev.run(m.receiver, ctx as unknown));
+  if (m.kind === 'all' || m.kind === 'exists') {
+    const decisive = m.kind === 'exists';
+    let error: unknown;
+    for (const [k, v] of items) {
+      try {
+        if (truth(run(k, v, m.expr)) === decisive) return decisive;
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    if (error) throw error;
+    return !decisive;
+  }
+  if (m.kind === 'existsOne') {
+    let n = 0;
+    for (const [k, v] of items) if (truth(run(k, v, m.expr))) n++;
+    return n === 1;
+  }
+  return transform(m, items, run);
+}
+
+function transform(m: Macro, items: [unknown, unknown][], run: (k: unknown, v: unknown, n: AstNode) => unknown): unknown {
+  const keep = (k: unknown, v: unknown): boolean => !m.filter || truth(run(k, v, m.filter));
+  if (m.kind === 'transformList') {
+    const out: unknown[] = [];
+    for (const [k, v] of items) if (keep(k, v)) out.push(run(k, v, m.expr));
+    return out;
+  }
+  const out = new Map<unknown, unknown>();
+  for (const [k, v] of items) {
+    if (!keep(k, v)) continue;
+    const r = run(k, v, m.expr);
+    if (m.kind === 'transformMap') {
+      out.set(k, r);
+      continue;
+    }
+    const entriesOf = r instanceof Map ? [...r.entries()] : r !== null && typeof r === 'object' && !Array.isArray(r) ? Object.entries(r) : undefined;
+    if (!entriesOf) throw celError('transformMapEntry() expression must return a map');
+    for (const [ek, ev] of entriesOf) {
+      if (out.has(ek)) throw celError('insert failed: key already exists');
+      out.set(ek, ev);
+    }
+  }
+  return out;
+}
+
+function expander(kind: Kind, withFilter: boolean) {
+  return ({ args, receiver }: { args: AstNode[]; receiver: AstNode }): Macro => ({
+    receiver,
+    kind,
+    names: [identifier(args[0], kind), identifier(args[1], kind)],
+    filter: withFilter ? args[2] : undefined,
+    expr: withFilter ? args[3] : args[2],
+    typeCheck,
+    evaluate,
+  });
+}
+
+/** Registers the two-variable comprehension macros. */
+export function registerTwoVarComprehensions(env: Environment): void {
+  const macro = (sig: string, kind: Kind, withFilter = false): void => {
+    env.registerFunction(sig, expander(kind, withFilter) as never);
+  };
+  macro('list.all(ast, ast, ast): bool', 'all');
+  macro('list.exists(ast, ast, ast): bool', 'exists');
+  macro('list.existsOne(ast, ast, ast): bool', 'existsOne');
+  macro('list.exists_one(ast, ast, ast): bool', 'existsOne');
+  macro('list.transformList(ast, ast, ast): list<dyn>', 'transformList');
+  macro('list.transformList(ast, ast, ast, ast): list<dyn>', 'transformList', true);
+  macro('list.transformMap(ast, ast, ast): map<dyn, dyn>', 'transformMap');
+  macro('list.transformMap(ast, ast, ast, ast): map<dyn, dyn>', 'transformMap', true);
+  macro('list.transformMapEntry(ast, ast, ast): map<dyn, dyn>', 'transformMapEntry');
+  macro('list.transformMapEntry(ast, ast, ast, ast): map<dyn, dyn>', 'transformMapEntry', true);
+}

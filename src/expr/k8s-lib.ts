@@ -1,0 +1,360 @@
+/**
+ * Kubernetes' CEL libraries on the `@marcbachmann/cel-js` Environment, as
+ * `k8s.io/apiserver/pkg/cel/environment/base.go` (v1.36) enables them:
+ * - lists (library/lists.go): isSorted, sum, min, max, indexOf, lastIndexOf;
+ * - regex (library/regex.go): find, findAll (RE2);
+ * - cel-go ext.Strings version 2: charAt, indexOf, lastIndexOf, lowerAscii,
+ *   upperAscii, replace, split, substring, trim, join, format, strings.quote;
+ * - cel-go ext.Sets: sets.contains, sets.equivalent, sets.intersects;
+ * - quantity, URLs, IP, CIDR, format, semver, image, two-variable
+ *   comprehensions (their own modules);
+ * - the literal validators (cel.ValidateRegexLiterals, ...Duration...,
+ *   ...Timestamp...): a bad literal is a compile error.
+ *
+ * Every function charges the runtime cost of src/expr/meter.ts by the size
+ * of what it traverses or produces (library/cost.go). Errors never quote
+ * object values.
+ */
+import type { Environment } from '@marcbachmann/cel-js';
+import { RE2JS } from 're2js';
+import { charge, chargeChars, CostLimitError } from './meter.js';
+import type { AstNode, EvalFn, Evaluator } from './cel.js';
+import { celError } from './cel.js';
+import { registerQuantity } from './quantity.js';
+import { registerNetwork } from './network.js';
+import { registerImage } from './image.js';
+import { registerFormat } from './format.js';
+import { registerTwoVarComprehensions } from './comprehensions.js';
+import { registerSemver } from './semver.js';
+import { registerUrls } from './urls.js';
+import { celCompare, celEquals, formatString } from './values.js';
+
+/** Longest string or list a function may build. */
+const MAX_RESULT = 4 * 1024 * 1024;
+
+const MAX_CACHED_PATTERNS = 256;
+const patterns = new Map<string, RE2JS>();
+
+/** A compiled RE2 pattern (cached); throws an EvaluationError naming no value for an invalid pattern. */
+export function re2(pattern: string): RE2JS {
+  let re = patterns.get(pattern);
+  if (re === undefined) {
+    try {
+      re = RE2JS.compile(pattern);
+    } catch {
+      throw celError('invalid regular expression');
+    }
+    if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
+    patterns.set(pattern, re);
+  }
+  return re;
+}
+
+function str(v: unknown, fn: string): string {
+  if (typeof v !== 'string') throw celError(`no such overload: ${fn} on ${typeName(v)}`);
+  return v;
+}
+
+/** The CEL type name of a runtime value, for error messages (never the value). */
+export function typeName(v: unknown): string {
+  if (v === null) return 'null_type';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof Map) return 'map';
+  switch (typeof v) {
+    case 'bigint':
+      return 'int';
+    case 'number':
+      return 'double';
+    case 'object':
+      return (v as object).constructor?.name ?? 'object';
+    default:
+      return typeof v;
+  }
+}
+
+/** Go strings.SplitN semantics (cel-go ext.Strings split). */
+function splitN(s: string, sep: string, n: number): string[] {
+  if (n === 0) return [];
+  chargeChars(s.length);
+  if (sep === '') {
+    charge(n < 0 ? s.length : Math.min(n, s.length));
+    const chars = Array.from(s);
+    if (n < 0 || n >= chars.length) return chars;
+    return [...chars.slice(0, n - 1), chars.slice(n - 1).join('')];
+  }
+  const parts = s.split(sep);
+  charge(parts.length);
+  if (n < 0 || parts.length <= n) return parts;
+  return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
+}
+
+function join(list: unknown, sep: string): string {
+  if (!Array.isArray(list)) throw celError(`no such overload: join on ${typeName(list)}`);
+  let length = 0;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (typeof item !== 'string') throw celError('join: list contains a non-string value');
+    length += item.length + (i > 0 ? sep.length : 0);
+    if (length > MAX_RESULT) throw new CostLimitError(`join: result exceeds the limit of ${MAX_RESULT} characters`);
+  }
+  chargeChars(length);
+  charge(list.length);
+  return list.join(sep);
+}
+
+/** Go strings.Replace: the first n non-overlapping matches (all when n < 0), linear; an empty `old` matches between characters. */
+function replace(s: string, old: string, repl: string, n: number): string {
+  const limit = n < 0 ? Infinity : n;
+  if (old === '') {
+    const chars = Array.from(s);
+    const count = Math.min(limit, chars.length + 1);
+    chargeChars(s.length + count * repl.length);
+    if (s.length + count * repl.length > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
+    const pieces = chars.map((c, i) => (i < limit ? repl + c : c));
+    if (chars.length < limit) pieces.push(repl);
+    return pieces.join('');
+  }
+  const at: number[] = [];
+  for (let i = s.indexOf(old); i !== -1 && at.length < limit; i = s.indexOf(old, i + old.length)) at.push(i);
+  const size = s.length + at.length * (repl.length - old.length);
+  chargeChars(s.length + size);
+  if (size > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
+  if (at.length === 0) return s;
+  const pieces: string[] = [];
+  let from = 0;
+  for (const i of at) {
+    pieces.push(s.slice(from, i), repl);
+    from = i + old.length;
+  }
+  pieces.push(s.slice(from));
+  return pieces.join('');
+}
+
+function matches(s: string, pattern: string): boolean {
+  chargeChars(s.length + pattern.length);
+  return re2(pattern).matcher(s).find();
+}
+
+/** `s` after charging the traversal of `s` and `arg`. */
+function scanned(s: string, arg: string): string {
+  chargeChars(s.length + arg.length);
+  return s;
+}
+
+/** Evaluate hooks that replace the engine's own string functions (RE2 `matches`, Go `split`/`join` semantics, cost by size). */
+const REPLACED: Record<string, (recv: unknown, args: unknown[]) => unknown> = {
+  // the engine's string functions, charged by the characters they read (library/cost.go)
+  contains: (recv, [x]) => scanned(str(recv, 'contains'), str(x, 'contains')).includes(x as string),
+  startsWith: (recv, [x]) => scanned(str(recv, 'startsWith'), str(x, 'startsWith')).startsWith(x as string),
+  endsWith: (recv, [x]) => scanned(str(recv, 'endsWith'), str(x, 'endsWith')).endsWith(x as string),
+  lowerAscii: (recv) => scanned(str(recv, 'lowerAscii'), '').replace(/[A-Z]+/g, (c) => c.toLowerCase()),
+  upperAscii: (recv) => scanned(str(recv, 'upperAscii'), '').replace(/[a-z]+/g, (c) => c.toUpperCase()),
+  matches: (recv, [p]) => matches(str(recv, 'matches'), str(p, 'matches')),
+  split: (recv, [sep, n]) => splitN(str(recv, 'split'), str(sep, 'split'), n === undefined ? -1 : Number(n)),
+  join: (recv, [sep]) => join(recv, sep === undefined ? '' : str(sep, 'join')),
+};
+
+/** The evaluate hook replacing the engine's method `name`, if it is replaced. */
+export function replacedMethod(name: string, original: EvalFn | undefined): EvalFn | undefined {
+  const impl = Object.prototype.hasOwnProperty.call(REPLACED, name) ? REPLACED[name] : undefined;
+  if (!impl || !original) return undefined;
+  const list = name === 'join';
+  return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
+    const [, receiver, args] = ast.args as [string, AstNode, AstNode[]];
+    // a namespace receiver (`sets.contains(...)`) or another receiver type: the engine's overload
+    if (receiver.op === 'id' && !list && ['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch'].includes(receiver.args as string)) return original(ev, ast, ctx);
+    const recv = ev.run(receiver, ctx);
+    if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
+    return impl(recv, args.map((a) => ev.run(a, ctx)));
+  };
+}
+
+const DURATION_RE = /^-?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;
+const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The literal validators of base.go (cel-go ValidateRegexLiterals,
+ * ValidateDurationLiterals, ValidateTimestampLiterals): the reason a constant
+ * argument is invalid, or undefined.
+ */
+export function checkLiteral(node: AstNode): string | undefined {
+  if (node.op === 'rcall') {
+    const [name, , args] = node.args as [string, AstNode, AstNode[]];
+    if ((name === 'matches' || name === 'find' || name === 'findAll') && args[0]?.op === 'value' && typeof args[0].args === 'string') {
+      try {
+        RE2JS.compile(args[0].args);
+      } catch (e) {
+        return `invalid regular expression in ${name}(): ${(e as Error).message.split('\n')[0]}`;
+      }
+    }
+    return undefined;
+  }
+  if (node.op !== 'call') return undefined;
+  const [name, args] = node.args as [string, AstNode[]];
+  const lit = args.length === 1 && args[0].op === 'value' && typeof args[0].args === 'string' ? args[0].args : undefined;
+  if (lit === undefined) return undefined;
+  if (name === 'duration' && !(DURATION_RE.test(lit) || lit === '0')) return `invalid duration literal for duration()`;
+  if (name === 'timestamp' && !(TIMESTAMP_RE.test(lit) && !Number.isNaN(Date.parse(lit)))) return `invalid timestamp literal for timestamp()`;
+  return undefined;
+}
+
+/** Comparable list (library/lists.go: comparable element types). */
+function comparableList(l: unknown[], _fn: string): unknown[] {
+  charge(l.length);
+  return l;
+}
+
+function listMin(l: unknown[], fn: string, sign: number): unknown {
+  comparableList(l, fn);
+  if (l.length === 0) throw celError(`${fn}(list) called on empty list`);
+  let best = l[0];
+  for (let i = 1; i < l.length; i++) if (celCompare(l[i], best) * sign < 0) best = l[i];
+  return best;
+}
+
+function listSum(l: unknown[], zero: unknown): unknown {
+  charge(l.length);
+  if (l.length === 0) return zero;
+  let acc: unknown = l[0];
+  for (let i = 1; i < l.length; i++) {
+    const x = l[i];
+    if (typeof acc === 'bigint' && typeof x === 'bigint') {
+      acc = acc + x;
+      if ((acc as bigint) > 9223372036854775807n || (acc as bigint) < -9223372036854775808n) throw celError('integer overflow');
+    } else if (typeof acc === 'number' && typeof x === 'number') acc = acc + x;
+    else throw celError(`sum: no such overload for ${typeName(acc)} and ${typeName(x)}`);
+  }
+  return acc;
+}
+
+function indexOf(l: unknown[], x: unknown, last: boolean): bigint {
+  charge(l.length);
+  if (last) {
+    for (let i = l.length - 1; i >= 0; i--) if (celEquals(l[i], x)) return BigInt(i);
+  } else {
+    for (let i = 0; i < l.length; i++) if (celEquals(l[i], x)) return BigInt(i);
+  }
+  return -1n;
+}
+
+/** library/lists.go. */
+function registerLists(env: Environment): void {
+  env.registerFunction('list<A>.isSorted(): bool', (l: unknown[]) => {
+    comparableList(l, 'isSorted');
+    for (let i = 1; i < l.length; i++) if (celCompare(l[i - 1], l[i]) > 0) return false;
+    return true;
+  });
+  env.registerFunction('list<int>.sum(): int', (l: unknown[]) => listSum(l, 0n));
+  env.registerFunction('list<double>.sum(): double', (l: unknown[]) => listSum(l, 0));
+  env.registerFunction('list<uint>.sum(): uint', (l: unknown[]) => listSum(l, 0n));
+  env.registerFunction('list<google.protobuf.Duration>.sum(): google.protobuf.Duration', (l: unknown[]) => listSum(l, 0n));
+  env.registerFunction('list<A>.min(): A', (l: unknown[]) => listMin(l, 'min', 1));
+  env.registerFunction('list<A>.max(): A', (l: unknown[]) => listMin(l, 'max', -1));
+  env.registerFunction('list<A>.indexOf(A): int', (l: unknown[], x: unknown) => indexOf(l, x, false));
+  env.registerFunction('list<A>.lastIndexOf(A): int', (l: unknown[], x: unknown) => indexOf(l, x, true));
+}
+
+/** library/regex.go. */
+function registerRegex(env: Environment): void {
+  env.registerFunction('string.find(string): string', (s: string, p: string) => {
+    chargeChars(s.length + p.length);
+    const m = re2(p).matcher(s);
+    return m.find() ? (m.group() ?? '') : '';
+  });
+  const findAll = (s: string, p: string, n: number): string[] => {
+    chargeChars(s.length + p.length);
+    if (n === 0) return [];
+    const out: string[] = [];
+    const m = re2(p).matcher(s);
+    while ((n < 0 || out.length < n) && m.find()) {
+      out.push(m.group() ?? '');
+      charge(1);
+    }
+    return out;
+  };
+  env.registerFunction('string.findAll(string): list<string>', (s: string, p: string) => findAll(s, p, -1));
+  env.registerFunction('string.findAll(string, int): list<string>', (s: string, p: string, n: bigint) => findAll(s, p, Number(n)));
+}
+
+/** Index of code points (CEL strings are sequences of code points). */
+function codePoints(s: string): string[] {
+  chargeChars(s.length);
+  return Array.from(s);
+}
+
+/** cel-go ext.Strings (version 2) functions the engine does not have. */
+function registerStrings(env: Environment): void {
+  env.registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
+    const cps = codePoints(s);
+    const n = Number(i);
+    if (n < 0 || n > cps.length) throw celError(`index out of range: ${n}`);
+    return cps[n] ?? '';
+  });
+  env.registerFunction('string.replace(string, string): string', (s: string, o: string, r: string) => replace(s, o, r, -1));
+  env.registerFunction('string.replace(string, string, int): string', (s: string, o: string, r: string, n: bigint) => replace(s, o, r, Number(n)));
+  env.registerFunction('string.format(list<dyn>): string', (s: string, args: unknown[]) => {
+    chargeChars(s.length);
+    const out = formatString(s, args);
+    chargeChars(out.length);
+    return out;
+  });
+  class StringsNamespace {}
+  env.registerType('StringsNamespace', StringsNamespace as never);
+  env.registerConstant('strings', 'StringsNamespace', new StringsNamespace());
+  env.registerFunction('StringsNamespace.quote(string): string', (_ns: unknown, s: string) => {
+    chargeChars(s.length);
+    return quote(s);
+  });
+}
+
+/** cel-go ext strings.quote: a double-quoted CEL string literal. */
+function quote(s: string): string {
+  let out = '"';
+  for (const c of s) {
+    switch (c) {
+      case '\x07': out += '\\a'; break;
+      case '\b': out += '\\b'; break;
+      case '\f': out += '\\f'; break;
+      case '\n': out += '\\n'; break;
+      case '\r': out += '\\r'; break;
+      case '\t': out += '\\t'; break;
+      case '\v': out += '\\v'; break;
+      case '\\': out += '\\\\'; break;
+      case '"': out += '\\"'; break;
+      default: out += c;
+    }
+  }
+  return out + '"';
+}
+
+/** cel-go ext.Sets. */
+function registerSets(env: Environment): void {
+  class SetsNamespace {}
+  env.registerType('SetsNamespace', SetsNamespace as never);
+  env.registerConstant('sets', 'SetsNamespace', new SetsNamespace());
+  const contains = (a: unknown[], b: unknown[]): boolean => {
+    charge(a.length * b.length);
+    return b.every((x) => a.some((y) => celEquals(x, y)));
+  };
+  env.registerFunction('SetsNamespace.contains(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => contains(a, b));
+  env.registerFunction('SetsNamespace.equivalent(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => contains(a, b) && contains(b, a));
+  env.registerFunction('SetsNamespace.intersects(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => {
+    charge(a.length * b.length);
+    return a.some((x) => b.some((y) => celEquals(x, y)));
+  });
+}
+
+/** Registers every Kubernetes library on `env` (the base environment). */
+export function registerKubernetesLibraries(env: Environment): void {
+  registerLists(env);
+  registerRegex(env);
+  registerStrings(env);
+  registerSets(env);
+  registerQuantity(env);
+  registerNetwork(env);
+  registerImage(env);
+  registerFormat(env);
+  registerTwoVarComprehensions(env);
+  registerSemver(env);
+  registerUrls(env);
+}

@@ -1,0 +1,103 @@
+/**
+ * The runtime cost meter of CEL evaluation, shared by the engine glue
+ * (src/expr/cel.ts) and the Kubernetes libraries (src/expr/k8s-lib.ts).
+ *
+ * Costs follow Kubernetes' runtime cost model (cel-go `interpreter`
+ * cost tracking with `k8s.io/apiserver/pkg/cel/library/cost.go`): one unit per
+ * comprehension iteration and per call, and string and list work charged by
+ * size: traversing or producing `n` characters costs `ceil(n / 10)` units
+ * (cel-go `common.StringTraversalCostFactor` 0.1), a list of `n` items `n`
+ * units. The per-expression limit is Kubernetes' `PerCallLimit` (1,000,000).
+ *
+ * Evaluation is synchronous, so one meter is active at a time: `startMeter`
+ * installs it, `charge` reads it. Besides the cost limit (deterministic, the
+ * same answer on every machine) the meter checks the wall clock every
+ * CLOCK_CHECK_UNITS (64) units and stops an evaluation that ran longer than its
+ * `maxMs`: the safety net that keeps the event loop (and `/healthz`) answering
+ * whatever an expression and an object do.
+ */
+
+/** Kubernetes' per-expression runtime cost limit (`k8s.io/apiserver/pkg/apis/cel` PerCallLimit). */
+export const PER_CALL_LIMIT = 1_000_000;
+
+/** Default wall-clock bound of one evaluation, in milliseconds. */
+export const DEFAULT_MAX_EVAL_MS = 50;
+
+/** Characters per cost unit when a string is traversed or produced (cel-go StringTraversalCostFactor = 0.1). */
+export const CHARS_PER_UNIT = 10;
+
+/** Units between two reads of the clock. */
+const CLOCK_CHECK_UNITS = 64;
+
+/** A cost limit or time bound was exceeded: the evaluation stops (the policy's failurePolicy applies). */
+export class CostLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CostLimitError';
+  }
+}
+
+/** One evaluation's account: units spent, the limit, the next clock check and the deadline (performance.now() ms). */
+export interface Meter {
+  spent: number;
+  limit: number;
+  nextClock: number;
+  deadline: number;
+  maxMs: number;
+  /** Set when a bound was exceeded: the error stands even if an operator (`||`, `&&`, a quantifier) absorbed it. */
+  tripped?: CostLimitError;
+}
+
+let current: Meter | undefined;
+
+/** Installs a fresh meter (limit in cost units, maxMs in milliseconds) and returns it; `stopMeter` removes it. */
+export function startMeter(limit: number, maxMs: number): Meter | undefined {
+  const previous = current;
+  // The clock is read at the first check (after CLOCK_CHECK_UNITS units), not here: most
+  // evaluations never get there, and the units before it are bounded work.
+  current = { spent: 0, limit, nextClock: CLOCK_CHECK_UNITS, deadline: -1, maxMs };
+  return previous;
+}
+
+/** The bound the active meter tripped, if any. */
+export function tripped(): CostLimitError | undefined {
+  return current?.tripped;
+}
+
+/** Units spent by the active meter (0 without one). */
+export function spent(): number {
+  return current?.spent ?? 0;
+}
+
+/** Removes the active meter, restoring `previous` when meters nest (a lazy variable evaluated inside another expression). */
+export function stopMeter(previous: Meter | undefined): void {
+  current = previous;
+}
+
+/** The active meter, for nesting (see stopMeter). */
+export function activeMeter(): Meter | undefined {
+  return current;
+}
+
+/**
+ * Charges `units` to the active meter (no-op without one). Throws
+ * CostLimitError when the cost limit or the wall-clock bound is exceeded.
+ */
+export function charge(units: number): void {
+  const m = current;
+  if (m === undefined) return;
+  m.spent += units;
+  if (m.tripped) throw m.tripped;
+  if (m.spent > m.limit) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: more than ${m.limit} units`));
+  if (m.spent >= m.nextClock) {
+    m.nextClock = m.spent + CLOCK_CHECK_UNITS;
+    const now = performance.now();
+    if (m.deadline < 0) m.deadline = now + m.maxMs;
+    else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
+  }
+}
+
+/** Charges the traversal or production of `chars` characters. */
+export function chargeChars(chars: number): void {
+  charge(Math.ceil(chars / CHARS_PER_UNIT));
+}

@@ -1,0 +1,162 @@
+/**
+ * CEL value semantics the Kubernetes libraries need on engine values
+ * (`@marcbachmann/cel-js`: int = bigint, double = number, uint =
+ * UnsignedInt, lists = arrays, maps = Map or plain objects):
+ * heterogeneous equality (cel-spec: numbers compare by value across int,
+ * uint and double), ordering for isSorted/min/max (cross-type numeric
+ * comparisons, base.go `CrossTypeNumericComparisons`), and cel-go
+ * ext.Strings `format`.
+ */
+import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { celError } from './cel.js';
+
+function numeric(v: unknown): number | bigint | undefined {
+  if (typeof v === 'bigint' || typeof v === 'number') return v;
+  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value;
+  return undefined;
+}
+
+function compareNumbers(a: number | bigint, b: number | bigint): number {
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+  const x = Number(a);
+  const y = Number(b);
+  if (Number.isNaN(x) || Number.isNaN(y)) return NaN;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** CEL `==` on engine values (heterogeneous numeric equality, deep lists and maps). */
+export function celEquals(a: unknown, b: unknown): boolean {
+  const na = numeric(a);
+  const nb = numeric(b);
+  if (na !== undefined || nb !== undefined) return na !== undefined && nb !== undefined && compareNumbers(na, nb) === 0;
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => celEquals(x, b[i]));
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  const ea = entries(a);
+  const eb = entries(b);
+  if (ea === undefined || eb === undefined) return false;
+  if (ea.size !== eb.size) return false;
+  for (const [k, v] of ea) if (!eb.has(k) || !celEquals(v, eb.get(k))) return false;
+  return true;
+}
+
+function entries(v: object): Map<unknown, unknown> | undefined {
+  if (v instanceof Map) return new Map(v.entries());
+  if (Object.getPrototypeOf(v) === Object.prototype) return new Map(Object.entries(v));
+  return undefined;
+}
+
+/** Ordering of two comparable CEL values (-1, 0, 1); throws for values CEL cannot order. */
+export function celCompare(a: unknown, b: unknown): number {
+  const na = numeric(a);
+  const nb = numeric(b);
+  if (na !== undefined && nb !== undefined) return compareNumbers(na, nb);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  if (a instanceof Date && b instanceof Date) return Math.sign(a.getTime() - b.getTime());
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  const cmp = (a as { compareTo?: (o: unknown) => number } | null)?.compareTo;
+  if (typeof cmp === 'function') return cmp.call(a, b);
+  throw celError('no such overload: values are not comparable');
+}
+
+/** Go-style %e with a two-digit exponent (1.000000e+03). */
+function goExp(x: number, precision: number): string {
+  const s = x.toExponential(precision);
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+function fixed(x: number, precision: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  return x.toFixed(precision);
+}
+
+/** cel-go ext.Strings `%s` of a value (a CEL literal-like rendering for lists and maps). */
+function asString(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : String(v);
+  if (v instanceof UnsignedInt) return String((v as unknown as { value: bigint }).value);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (Array.isArray(v)) return `[${v.map(asString).join(', ')}]`;
+  if (v instanceof Map || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) {
+    const e = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
+    const items = e.map(([k, x]) => [asString(k), asString(x)] as const).sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0));
+    return `{${items.map(([k, x]) => `${k}: ${x}`).join(', ')}}`;
+  }
+  if (v instanceof Date) return v.toISOString().replace('.000Z', 'Z');
+  return String(v);
+}
+
+function intArg(v: unknown, verb: string): bigint {
+  const n = numeric(v);
+  if (typeof n === 'bigint') return n;
+  throw celError(`error during formatting: ${verb} requires an int or uint argument`);
+}
+
+function floatArg(v: unknown, verb: string): number {
+  const n = numeric(v);
+  if (typeof n === 'number') return n;
+  throw celError(`error during formatting: ${verb} requires a double argument`);
+}
+
+/**
+ * cel-go ext.Strings `format` (strings.go, version 2 semantics): %s, %d, %f,
+ * %e, %b, %o, %x, %X, with an optional `.N` precision for %f and %e, and `%%`.
+ */
+export function formatString(fmt: string, args: unknown[]): string {
+  let out = '';
+  let next = 0;
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i];
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    let j = i + 1;
+    let precision: number | undefined;
+    const m = /^\.(\d+)/.exec(fmt.slice(j));
+    if (m) {
+      precision = Number(m[1]);
+      j += m[0].length;
+    }
+    const verb = fmt[j];
+    if (verb === '%') {
+      out += '%';
+      i = j;
+      continue;
+    }
+    if (verb === undefined) throw celError('error during formatting: unexpected end of format string');
+    if (next >= args.length) throw celError(`error during formatting: index ${next} out of range`);
+    out += formatOne(verb, args[next++], precision);
+    i = j;
+  }
+  return out;
+}
+
+function formatOne(verb: string, v: unknown, precision: number | undefined): string {
+  switch (verb) {
+    case 's':
+      return asString(v);
+    case 'd':
+      return String(intArg(v, '%d'));
+    case 'f':
+      return fixed(floatArg(v, '%f'), precision ?? 6);
+    case 'e':
+      return goExp(floatArg(v, '%e'), precision ?? 6);
+    case 'b':
+      return typeof v === 'boolean' ? String(v) : intArg(v, '%b').toString(2);
+    case 'o':
+      return intArg(v, '%o').toString(8);
+    case 'x':
+    case 'X': {
+      const s = typeof v === 'string' ? Buffer.from(v, 'utf8').toString('hex') : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : intArg(v, '%x').toString(16);
+      return verb === 'X' ? s.toUpperCase() : s;
+    }
+    default:
+      throw celError(`error during formatting: unrecognized formatting clause "${verb}"`);
+  }
+}

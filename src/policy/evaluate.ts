@@ -1,0 +1,499 @@
+/**
+ * The one evaluation: `evaluate(object, input) -> Evaluation` runs the sorted
+ * policies of a PolicySet over one object and records what happened. Every
+ * front door reads this record: `run` (policy/render.ts), `review`
+ * (admission/review.ts), `explain` and `check` (cli/), the webhook's metrics and
+ * logs (server/app.ts). No other module loops over policies or transformers.
+ *
+ * Semantics (DESIGN.md): policies run by `order`, cluster before namespaced,
+ * then name. Each matching policy's chain runs on the object as the policies
+ * before it left it (as chained webhooks see each other's mutations). A failed
+ * policy contributes nothing; its failurePolicy decides (Fail: deny; Ignore:
+ * warn). An Audit policy reports what it would do and changes nothing.
+ *
+ * The trace keeps references, not copies: each transformer step holds the
+ * object it received and the object it returned (transformers share unchanged
+ * subtrees). Per-transformer JSON patches and changed paths are computed only
+ * when a reader asks (`stepPatch`, `stepChangedPaths`): the admission hot path
+ * pays one small record per transformer, nothing more.
+ */
+import { deepEqual, isObject, type KubeObject } from '../kube/object.js';
+import { createPatch, type Operation as PatchOperation } from '../patch/create-patch.js';
+import type { Finding, StreamRequirement, Transformer, TransformContext } from '../transform/types.js';
+import { sortPolicies, type CompiledPolicy } from './compile.js';
+import type { Denial, EvaluationError, EvaluationInput, EvaluationResult, PolicySet } from './types.js';
+
+/**
+ * What one transformer did to one object.
+ *
+ * - `ran`: it returned `after` (=== `before` when it did nothing; null when it
+ *   deleted the object from the stream, kustomize `$patch: delete`);
+ * - `error`: it threw `error`; the rest of its chain is `skipped`;
+ * - `skipped`: it did not run (`reason`: `after error`, `after deletion`, or
+ *   `validate route`: /validate runs validate rules only).
+ */
+export interface TransformerStep {
+  /** The compiled transformer (a reference: name, type). */
+  readonly transformer: Transformer;
+  readonly status: 'ran' | 'skipped' | 'error';
+  /** The object the transformer received (a reference, never a copy). */
+  readonly before: KubeObject;
+  /** The object it returned (a reference): `before` itself when unchanged, null when deleted; `before` when it did not run. */
+  readonly after: KubeObject | null;
+  /** Validate findings it reported (Deny/Warn with the rule name); absent when none. */
+  readonly findings?: readonly Finding[];
+  /** Its error (status `error`). Messages may quote object values: never log them. */
+  readonly error?: Error;
+  /** Why it was skipped (status `skipped`). */
+  readonly reason?: string;
+}
+
+/**
+ * What became of a matched policy's chain: `applied` (Enforce: the result is
+ * carried on), `audit` (Audit mode: reported, not kept), `failed` (an error:
+ * failurePolicy decided), `dropped` (a deletion at admission, which cannot
+ * delete: ignored with a warning).
+ */
+export type PolicyOutcome = 'applied' | 'audit' | 'failed' | 'dropped';
+
+/**
+ * One policy's verdict on one object.
+ *
+ * - `matched`: its chain ran (`transformers`, `outcome`);
+ * - `skipped`: `reason` names the first clause that excluded the object
+ *   (`match.namespaces`, `exclude`, `default exclusion: ...`, `hooks: only`);
+ * - `error`: a match condition could not be evaluated (`reason`); failurePolicy decided;
+ * - `deadline`: the admission deadline passed before it started; failurePolicy decided.
+ */
+export interface PolicyStep {
+  /** The compiled policy (a reference: name, kind, mode, failurePolicy, source). */
+  readonly policy: CompiledPolicy;
+  readonly status: 'matched' | 'skipped' | 'error' | 'deadline';
+  /** '' when matched; else the excluding clause, the condition error or `deadline exceeded`. */
+  readonly reason: string;
+  /** Transformer steps, in chain order (matched only; across all iterations of a converging policy). */
+  readonly transformers: readonly TransformerStep[];
+  readonly outcome?: PolicyOutcome;
+  /** Chain passes run (matched only): 1, or more for a policy with `convergence`; 2 for a reinvoked policy's second pass is a separate step. */
+  readonly iterations?: number;
+  /** True for the second pass of a policy with `reinvocationPolicy: IfNeeded`. */
+  readonly reinvoked?: boolean;
+}
+
+/**
+ * The evaluation of one object: the EvaluationResult fields (final object,
+ * denials, warnings, errors, matchedPolicies, changedBy) plus `trace`, one
+ * PolicyStep per policy of the set in evaluation order (policies a `/validate`
+ * request leaves out because they hold no validate rule are absent; so are
+ * those after the object was deleted).
+ */
+export interface Evaluation extends EvaluationResult {
+  readonly trace: readonly PolicyStep[];
+}
+
+/** The RFC 6902 patch a transformer step contributed (from `before` to `after`; [] when unchanged, deleted or not run). Computed on each call. */
+export function stepPatch(step: TransformerStep): PatchOperation[] {
+  if (step.after === null || step.after === step.before) return [];
+  return createPatch(step.before, step.after);
+}
+
+/** True when the step returned a different object (by reference: transformers return their input when they do nothing). */
+export function stepChanged(step: TransformerStep): boolean {
+  return step.after !== step.before;
+}
+
+/** JSON pointers of the changed subtrees of a step, at most `limit`, depth <= 3 (see `changedPaths`). */
+export function stepChangedPaths(step: TransformerStep, limit = 5): string[] {
+  if (step.after === step.before) return [];
+  if (step.after === null) return ['/'];
+  return changedPaths(step.before, step.after, limit);
+}
+
+/** Top-level-ish paths where two objects differ (for audit reports): at most `limit` entries, depth <= 3. */
+export function changedPaths(a: unknown, b: unknown, limit = 5, prefix = '', depth = 0): string[] {
+  if (a === b || deepEqual(a as never, b as never)) return [];
+  if (depth >= 3 || !isObject(a) || !isObject(b)) return [prefix || '/'];
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (out.length >= limit) break;
+    out.push(...changedPaths(a[k], b[k], limit - out.length, `${prefix}/${k}`, depth + 1));
+  }
+  return out;
+}
+
+/** A transformer step whose change was kept, with its policy and its `policy/transformer` name. */
+export interface AppliedStep {
+  policy: CompiledPolicy;
+  name: string;
+  step: TransformerStep;
+}
+
+/**
+ * The transformer steps of an evaluation whose changes were kept (policies
+ * `applied`), as `policy/transformer` names with their steps: the readers that
+ * attribute a change to a transformer (immutable-field warnings) filter these.
+ */
+export function appliedSteps(evaluation: Evaluation): AppliedStep[] {
+  const out: AppliedStep[] = [];
+  for (const p of evaluation.trace ?? []) {
+    if (p.outcome !== 'applied') continue;
+    for (const s of p.transformers) if (s.status === 'ran' && s.after !== s.before) out.push({ policy: p.policy, name: `${p.policy.name}/${s.transformer.name}`, step: s });
+  }
+  return out;
+}
+
+/** Most group/kind masks kept per PolicySet (kinds come from requests: bounded against a flood of made-up kinds). */
+const KIND_INDEX_LIMIT = 512;
+
+/**
+ * The per-kind index of a sorted policy list: for a group and kind, a mask of
+ * the policies whose `match.resources` may admit it (1) or cannot (0), built on
+ * first use and cached, plus which policies hold validate rules.
+ */
+interface KindIndex {
+  mask: (group: string, kind: string) => Uint8Array;
+  hasValidate: Uint8Array;
+}
+
+function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
+  const cache = new Map<string, Uint8Array>();
+  const hasValidate = Uint8Array.from(policies, (p) => (p.transformers.some(isValidate) ? 1 : 0));
+  const mask = (group: string, kind: string): Uint8Array => {
+    const key = `${group}/${kind}`;
+    let m = cache.get(key);
+    if (m) return m;
+    m = Uint8Array.from(policies, (p) => (!p.mayMatchKind || p.mayMatchKind(group, kind) ? 1 : 0));
+    if (cache.size >= KIND_INDEX_LIMIT) cache.clear();
+    cache.set(key, m);
+    return m;
+  };
+  return { mask, hasValidate };
+}
+
+/** The group and kind of an object, as `gvkOf` reads them. */
+function groupKind(o: KubeObject): { group: string; kind: string } {
+  const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const i = apiVersion.indexOf('/');
+  return { group: i < 0 ? '' : apiVersion.slice(0, i), kind: typeof o.kind === 'string' ? o.kind : '' };
+}
+
+const isValidate = (t: Transformer): boolean => t.type === 'validate';
+
+/** Truncates a message to `max` characters (warnings budget of the API server). */
+function clip(s: string, max = 240): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/**
+ * A policy that `match.resources` rules out for the object's kind: recorded
+ * without calling `applies` on the hot path; the first excluding clause is
+ * computed when a reader asks (`reason`), from the references kept.
+ */
+class KindSkip implements PolicyStep {
+  readonly status = 'skipped' as const;
+  readonly transformers: readonly TransformerStep[] = [];
+  constructor(readonly policy: CompiledPolicy, private readonly object: KubeObject, private readonly input: EvaluationInput) {}
+
+  get reason(): string {
+    return this.policy.applies(this.object, this.input) || 'match.resources';
+  }
+}
+
+/** The running state of one evaluation. */
+class Run {
+  current: KubeObject | null;
+  readonly denials: Denial[] = [];
+  readonly warnings: string[] = [];
+  readonly errors: EvaluationError[] = [];
+  readonly matchedPolicies: string[] = [];
+  readonly changedBy: string[] = [];
+  readonly trace: PolicyStep[] = [];
+  readonly ctx: TransformContext;
+  private findings: Finding[] = [];
+
+  constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
+    this.current = object;
+    this.ctx = {
+      frontDoor: input.frontDoor,
+      operation: input.operation,
+      namespace: input.namespace,
+      oldObject: input.oldObject,
+      namespaceLabels: input.namespaceLabels,
+      request: input.request,
+      stream: input.stream,
+      satisfied: input.satisfied ?? (() => undefined),
+      report: (f) => this.findings.push(f),
+    };
+  }
+
+  /** Findings reported since the last call (one transformer's). */
+  takeFindings(): Finding[] | undefined {
+    if (this.findings.length === 0) return undefined;
+    const f = this.findings;
+    this.findings = [];
+    return f;
+  }
+
+  /**
+   * Resolves a policy failure (a transformer error, a match condition that
+   * cannot be evaluated, the deadline) by the policy's mode and failurePolicy:
+   * Audit reports it, Fail denies the object, Ignore skips the policy with a
+   * warning. Every failure is recorded in `errors` (metrics, logs).
+   */
+  fail(policy: CompiledPolicy, rule: string, message: string): void {
+    this.errors.push({ policy: policy.name, transformer: rule, message, failurePolicy: policy.failurePolicy });
+    const msg = clip(`${policy.name}/${rule}: ${message}`);
+    if (policy.mode === 'Audit') this.warnings.push(`[audit] ${msg}`);
+    else if (policy.failurePolicy === 'Fail') this.denials.push({ policy: policy.name, rule, message });
+    else this.warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
+  }
+
+  /** Validate findings of a policy that ran: Deny and Warn, or `[audit]` reports. */
+  report(policy: CompiledPolicy, steps: readonly TransformerStep[]): void {
+    for (const s of steps) {
+      for (const f of s.findings ?? []) {
+        const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
+        if (policy.mode === 'Audit') this.warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
+        else if (f.action === 'Deny') this.denials.push({ policy: policy.name, rule: f.rule, message: f.message });
+        else this.warnings.push(msg);
+      }
+    }
+  }
+}
+
+/** One pass of a chain: its steps, the object it left (null: deleted) and its error, if any. */
+interface ChainPass {
+  steps: TransformerStep[];
+  object: KubeObject | null;
+  error?: { transformer: string; error: Error };
+}
+
+/** Runs a policy's transformers once over `object`, recording a step each. Never throws. */
+function runChain(run: Run, transformers: readonly Transformer[], object: KubeObject, validateOnly: boolean): ChainPass {
+  const steps: TransformerStep[] = [];
+  let current: KubeObject = object;
+  let stop = '';
+  let error: ChainPass['error'];
+  for (const transformer of transformers) {
+    if (stop || (validateOnly && !isValidate(transformer))) {
+      steps.push({ transformer, status: 'skipped', before: current, after: current, reason: stop || 'validate route' });
+      continue;
+    }
+    try {
+      const after = transformer.apply(current, run.ctx);
+      steps.push({ transformer, status: 'ran', before: current, after, findings: run.takeFindings() });
+      if (after === null) return { steps: skipRest(steps, transformers, current), object: null };
+      current = after;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      run.takeFindings();
+      steps.push({ transformer, status: 'error', before: current, after: current, error: err });
+      error = { transformer: transformer.name, error: err };
+      stop = 'after error';
+    }
+  }
+  return { steps, object: current, error };
+}
+
+function skipRest(steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject): TransformerStep[] {
+  for (let i = steps.length; i < transformers.length; i++) {
+    steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after deletion' });
+  }
+  return steps;
+}
+
+/**
+ * Runs a policy's chain: once, or for a policy with `convergence` until a pass
+ * changes nothing (at most `maxIterations` passes; Gatekeeper's mutation
+ * system runs its mutators to convergence, pkg/mutation/system.go).
+ */
+function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): ChainPass & { iterations: number } {
+  const validateOnly = run.input.validateOnly === true;
+  let pass = runChain(run, policy.transformers, object, validateOnly);
+  const max = policy.convergence?.maxIterations ?? 1;
+  const steps = pass.steps;
+  let iterations = 1;
+  let last: KubeObject = object;
+  while (iterations < max && movedOn(pass, last)) {
+    last = pass.object as KubeObject;
+    pass = runChain(run, policy.transformers, last, validateOnly);
+    steps.push(...pass.steps);
+    iterations++;
+  }
+  if (max > 1 && movedOn(pass, last)) {
+    return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(`no fixed point after ${max} passes`) } };
+  }
+  return { steps, object: pass.object, error: pass.error, iterations };
+}
+
+/** True when a pass succeeded and left an object different from `last` (convergence not reached). */
+function movedOn(pass: ChainPass, last: KubeObject): boolean {
+  return !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last);
+}
+
+/** Runs one matching policy and records its step; updates the current object when its changes are kept. */
+function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvoked: boolean): void {
+  run.matchedPolicies.push(policy.name);
+  const pass = runPolicyChain(run, policy, object);
+  const record = (outcome: PolicyOutcome): void => {
+    run.trace.push({ policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations, ...(reinvoked ? { reinvoked } : {}) });
+  };
+  if (pass.error) {
+    run.fail(policy, pass.error.transformer, pass.error.error.message);
+    return record('failed');
+  }
+  run.report(policy, pass.steps);
+  if (policy.mode === 'Audit') {
+    auditReport(run, policy, object, pass.object);
+    return record('audit');
+  }
+  if (run.input.frontDoor === 'admission' && pass.object === null) {
+    run.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
+    return record('dropped');
+  }
+  for (const s of pass.steps) if (s.status === 'ran' && s.after !== s.before) run.changedBy.push(`${policy.name}/${s.transformer.name}`);
+  run.current = pass.object;
+  record('applied');
+}
+
+function auditReport(run: Run, policy: CompiledPolicy, before: KubeObject, after: KubeObject | null): void {
+  if (after === null) {
+    run.warnings.push(`[audit] ${policy.name}: would delete the object`);
+    return;
+  }
+  if (after === before) return;
+  const paths = changedPaths(before, after);
+  if (paths.length) run.warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
+}
+
+/**
+ * Decides whether a policy runs on `object`: records a skip, a condition error
+ * or a deadline cut-off and returns false, or returns true.
+ */
+function admits(run: Run, policy: CompiledPolicy, object: KubeObject, now: () => number): boolean {
+  const { input } = run;
+  if (input.deadline !== undefined && now() > input.deadline) {
+    run.fail(policy, '(deadline)', 'deadline exceeded before this policy ran');
+    run.trace.push({ policy, status: 'deadline', reason: 'deadline exceeded', transformers: [] });
+    return false;
+  }
+  let skip: string;
+  try {
+    skip = policy.applies(object, input);
+  } catch (e) {
+    // A match condition that cannot be evaluated follows failurePolicy, as webhook matchConditions do.
+    const message = `match condition failed: ${e instanceof Error ? e.message : String(e)}`;
+    run.fail(policy, 'match.conditions', message);
+    run.trace.push({ policy, status: 'error', reason: message, transformers: [] });
+    return false;
+  }
+  if (skip === '') return true;
+  run.trace.push({ policy, status: 'skipped', reason: skip, transformers: [] });
+  return false;
+}
+
+/** The kind mask for the current object (a policy may, rarely, change apiVersion or kind). */
+class KindCursor {
+  private of: KubeObject;
+  private gk: { group: string; kind: string };
+  mask: Uint8Array;
+
+  constructor(private readonly index: KindIndex, object: KubeObject) {
+    this.of = object;
+    this.gk = groupKind(object);
+    this.mask = index.mask(this.gk.group, this.gk.kind);
+  }
+
+  follow(object: KubeObject): Uint8Array {
+    if (object === this.of) return this.mask;
+    const next = groupKind(object);
+    if (next.group !== this.gk.group || next.kind !== this.gk.kind) this.mask = this.index.mask(next.group, next.kind);
+    this.gk = next;
+    this.of = object;
+    return this.mask;
+  }
+}
+
+/**
+ * Evaluates sorted policies over one object (see the module comment). Pure:
+ * no I/O, no logging; the input object is never mutated. Never throws for a
+ * transformer or condition failure (failurePolicy resolves it); a throwing
+ * `now` or a bug may still throw (review answers those with a 500 denial).
+ */
+function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): Evaluation {
+  const run = new Run(object, input);
+  const now = input.now ?? (() => performance.now());
+  const kinds = new KindCursor(index, object);
+  const reinvoke: number[] = [];
+  for (let i = 0; i < policies.length && run.current !== null; i++) {
+    const policy = policies[i] as CompiledPolicy;
+    if (input.validateOnly && !index.hasValidate[i]) continue;
+    const current: KubeObject = run.current;
+    if (!kinds.follow(current)[i]) {
+      run.trace.push(new KindSkip(policy, current, input));
+      continue;
+    }
+    if (!admits(run, policy, current, now)) continue;
+    runPolicy(run, policy, current, false);
+    if (policy.reinvocationPolicy === 'IfNeeded') reinvoke.push(i, run.trace.length);
+  }
+  reinvokeIfNeeded(run, policies, reinvoke, now);
+  return finish(run);
+}
+
+/**
+ * Kubernetes' `reinvocationPolicy: IfNeeded` (MutatingAdmissionPolicy and
+ * webhooks): a policy that ran is run once more when a later policy changed
+ * the object after it (k8s.io/apiserver pkg/admission/plugin/policy/mutating
+ * reinvocation). `pending` holds pairs (policy index, trace length after it ran).
+ */
+function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: number[], now: () => number): void {
+  for (let k = 0; k < pending.length && run.current !== null; k += 2) {
+    const policy = policies[pending[k] as number] as CompiledPolicy;
+    const after = pending[k + 1] as number;
+    const changedLater = run.trace.slice(after).some((p) => p.outcome === 'applied' && p.transformers.some((s) => s.after !== s.before));
+    if (!changedLater) continue;
+    if (!admits(run, policy, run.current, now)) continue;
+    runPolicy(run, policy, run.current, true);
+  }
+}
+
+function finish(run: Run): Evaluation {
+  const { object, current } = run;
+  const changed = current !== object && (current === null || !deepEqual(current, object));
+  return {
+    object: changed ? current : object,
+    changed,
+    denials: run.denials,
+    warnings: run.warnings.length > 1 ? [...new Set(run.warnings)] : run.warnings,
+    errors: run.errors,
+    matchedPolicies: run.matchedPolicies,
+    changedBy: changed ? run.changedBy : [],
+    trace: run.trace,
+  };
+}
+
+/**
+ * Builds the PolicySet over compiled policies (sorted here: `sortPolicies`).
+ * `evaluate` returns an Evaluation and never throws for a transformer failure
+ * (see PolicySet).
+ */
+export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
+  const sorted = sortPolicies(policies);
+  const requirements: StreamRequirement[] = sorted.flatMap((p) => p.transformers.flatMap((t) => [...(t.requirements ?? [])]));
+  const index = kindIndex(sorted);
+  return {
+    names: sorted.map((p) => p.name),
+    requirements,
+    evaluate: (object, input) => evaluateSorted(sorted, index, object, input),
+  };
+}
+
+/**
+ * `evaluate(object, input)` over a list of compiled policies (sorted here),
+ * for callers without a PolicySet. Prefer `createPolicySet(...).evaluate`,
+ * which builds the kind index once.
+ */
+export function evaluate(policies: CompiledPolicy[], object: KubeObject, input: EvaluationInput): Evaluation {
+  return createPolicySet(policies).evaluate(object, input);
+}

@@ -1,0 +1,440 @@
+/**
+ * Gatekeeper mutators as policies: `Assign`, `AssignMetadata`, `ModifySet`
+ * and `AssignImage` of `mutations.gatekeeper.sh` (v1, v1beta1, v1alpha1;
+ * AssignImage exists only as v1alpha1) are decoded, validated with
+ * Gatekeeper's rules and reasons, and compiled into one `CompiledPolicy`
+ * whose transformers are the mutators in Gatekeeper's order, followed by a
+ * convergence step that re-applies them until nothing changes.
+ *
+ * Semantics, from Gatekeeper's source:
+ * - validation: pkg/mutation/mutators/{assign,assignmeta,modifyset,assignimage}
+ *   (`MutatorFor*`), core/mutator.go (names, path tests, applyTo),
+ *   apis/mutations/unversioned/value.go (`assign.value`/`fromMetadata`/`externalData`);
+ * - matching: pkg/mutation/match (src/policy/gatekeeper-match.ts);
+ * - mutation: core/mutation_function.go (src/kube/location-mutate.ts) with
+ *   each mutator's setter (value, set merge/prune, image parts);
+ * - order and convergence: pkg/mutation/system.go: mutators sorted by
+ *   (group, kind, namespace, name), every matching one applied in turn,
+ *   repeated until an iteration changes nothing, at most (number of
+ *   mutators + 1) iterations; an iteration that ends where the object began
+ *   is an "oscillating mutation" error, running out of iterations a "not
+ *   converging" error.
+ * `externalData` is refused: we never call out to providers at admission.
+ */
+import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
+import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
+import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
+import { decodeStruct, typeName } from '../transform/labels.js';
+import { ConfigError, TransformError, type Transformer, type TransformContext } from '../transform/types.js';
+import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, type PolicySource } from './compile.js';
+import { compileDefaultExclusions } from './match.js';
+import { appliesTo, decodeApplyTo, decodeMatch, type ApplyTo, type MutatorMatch } from './gatekeeper-match.js';
+import { mutateImage, validateImageParts } from './gatekeeper-image.js';
+
+/** The API group of Gatekeeper's mutators. */
+export const GATEKEEPER_MUTATIONS_GROUP = 'mutations.gatekeeper.sh';
+
+/** Mutator kinds and the versions that serve them. */
+const KIND_VERSIONS: Record<string, readonly string[]> = {
+  Assign: ['v1', 'v1beta1', 'v1alpha1'],
+  AssignMetadata: ['v1', 'v1beta1', 'v1alpha1'],
+  ModifySet: ['v1', 'v1beta1', 'v1alpha1'],
+  AssignImage: ['v1alpha1'],
+};
+
+/** Gatekeeper mutator kinds. */
+export type GatekeeperKind = 'Assign' | 'AssignMetadata' | 'ModifySet' | 'AssignImage';
+
+/** True for a document of `mutations.gatekeeper.sh` (any version, any kind): the dispatch test of load.ts. */
+export function isGatekeeperDocument(v: unknown): boolean {
+  return isObject(v) && typeof v.apiVersion === 'string' && v.apiVersion.startsWith(`${GATEKEEPER_MUTATIONS_GROUP}/`);
+}
+
+/** One compiled mutator. */
+export interface GatekeeperMutator {
+  kind: GatekeeperKind;
+  name: string;
+  /** `Kind/name`: the transformer name in traces, metrics and errors. */
+  id: string;
+  /** applyTo (absent for AssignMetadata, which applies to every kind). */
+  applyTo?: ApplyTo[];
+  /** Kinds and namespaces named by `match` (default-exclusion opt-ins). */
+  matchKinds: string[];
+  matchNamespaces: string[];
+  matches(obj: KubeObject, ctx: TransformContext): boolean;
+  /** Applies the mutator once; throws TransformError. */
+  mutate(obj: KubeObject, ctx: TransformContext): MutateResult<KubeObject>;
+}
+
+const SPEC_FIELDS: Record<GatekeeperKind, readonly string[]> = {
+  Assign: ['applyTo', 'match', 'location', 'parameters'],
+  AssignMetadata: ['match', 'location', 'parameters'],
+  ModifySet: ['applyTo', 'match', 'location', 'parameters'],
+  AssignImage: ['applyTo', 'match', 'location', 'parameters'],
+};
+
+const PARAMETER_FIELDS: Record<GatekeeperKind, readonly string[]> = {
+  Assign: ['pathTests', 'assign', 'assignIf'],
+  AssignMetadata: ['assign'],
+  ModifySet: ['pathTests', 'operation', 'values'],
+  AssignImage: ['pathTests', 'assignDomain', 'assignPath', 'assignTag'],
+};
+
+/** A decoded document: kind, name and spec fields. */
+interface Decoded {
+  kind: GatekeeperKind;
+  name: string;
+  spec: Record<string, unknown>;
+  params: Record<string, unknown>;
+}
+
+// eslint-disable-next-line complexity -- strict decoding of kind, version, name and spec, each a guard
+function decodeDocument(doc: JsonObject): Decoded {
+  const [, version] = String(doc.apiVersion).split('/');
+  const kind = typeof doc.kind === 'string' ? doc.kind : '';
+  const versions = KIND_VERSIONS[kind];
+  if (!versions) throw new ConfigError(`unsupported kind ${JSON.stringify(kind)} of ${GATEKEEPER_MUTATIONS_GROUP} (supported: Assign, AssignMetadata, ModifySet, AssignImage)`, 'kind');
+  if (!versions.includes(version ?? '')) throw new ConfigError(`${kind} is not served as ${GATEKEEPER_MUTATIONS_GROUP}/${version} (served: ${versions.join(', ')})`, 'apiVersion');
+  const md = isObject(doc.metadata) ? doc.metadata : {};
+  const name = typeof md.name === 'string' ? md.name : '';
+  if (!name) throw new ConfigError('a mutator needs a name', 'metadata.name');
+  // core/mutator.go ValidateName.
+  if (name.length > 63) throw new ConfigError('maximum name length is 63 characters', 'metadata.name');
+  const spec = decodeStruct(doc.spec ?? {}, 'spec', SPEC_FIELDS[kind as GatekeeperKind]);
+  const params = decodeStruct(spec.parameters ?? {}, 'spec.parameters', PARAMETER_FIELDS[kind as GatekeeperKind]);
+  return { kind: kind as GatekeeperKind, name, spec, params };
+}
+
+const metadataRoot = (nodes: readonly LocationNode[]): boolean => nodes[0]?.type === 'object' && nodes[0].key === 'metadata';
+
+/** The value an Assign/AssignMetadata writes: a constant, or the object's name/namespace (value.go). */
+type ValueFn = (obj: KubeObject, ctx: TransformContext) => JsonValue;
+
+function decodeAssignField(v: unknown, what: string): { fn: ValueFn; constant?: JsonValue; fromMetadata: boolean } {
+  const s = decodeStruct(v ?? {}, 'spec.parameters.assign', ['value', 'fromMetadata', 'externalData']);
+  const set = (['value', 'fromMetadata', 'externalData'] as const).filter((k) => s[k] !== undefined && s[k] !== null);
+  if (set.length === 0) throw new ConfigError('assign must set one of `externalData`, `value` or `fromMetadata`: invalid assign field', 'spec.parameters.assign');
+  if (set.length > 1) throw new ConfigError('assign must only set one of `externalData`, `value` or `fromMetadata`: invalid assign field', 'spec.parameters.assign');
+  if (set[0] === 'externalData') {
+    throw new ConfigError(`externalData is not supported (${what}): kube-postrender never calls external data providers; use a constant value or fromMetadata`, 'spec.parameters.assign.externalData');
+  }
+  if (set[0] === 'value') {
+    const constant = s.value as JsonValue;
+    return { fn: () => deepClone(constant), constant, fromMetadata: false };
+  }
+  const fm = decodeStruct(s.fromMetadata, 'spec.parameters.assign.fromMetadata', ['field']);
+  if (fm.field !== 'namespace' && fm.field !== 'name') {
+    throw new ConfigError(`field ${String(fm.field ?? '')} is not recognized: invalid fromMetadata field`, 'spec.parameters.assign.fromMetadata.field');
+  }
+  const field = fm.field;
+  // Gatekeeper reads the object's metadata; the namespace falls back to the request's (a Pod of a ReplicaSet has none).
+  const fn: ValueFn = (o, ctx) => (field === 'name' ? metaString(o, 'name') : metaString(o, 'namespace') || ctx.namespace);
+  return { fn, fromMetadata: true };
+}
+
+/** Legacy v1alpha1 `assignIf: {in, notIn}`: tests on the current value before writing (older assign_mutator.go testValue). */
+function decodeAssignIf(v: unknown): ((current: JsonValue | undefined) => boolean) | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = decodeStruct(v, 'spec.parameters.assignIf', ['in', 'notIn']);
+  for (const k of ['in', 'notIn'] as const) if (s[k] !== undefined && !Array.isArray(s[k])) throw new ConfigError(`expected a list, got ${typeName(s[k])}`, `spec.parameters.assignIf.${k}`);
+  const inList = (s.in ?? []) as JsonValue[];
+  const notIn = (s.notIn ?? []) as JsonValue[];
+  return (current) => {
+    if (inList.length && (current === undefined || !inList.some((x) => deepEqual(x, current)))) return false;
+    return current === undefined || !notIn.some((x) => deepEqual(x, current));
+  };
+}
+
+/** Values that a setter reads per object. */
+interface Built {
+  nodes: LocationNode[];
+  tester: PathTester;
+  setter: (obj: KubeObject, ctx: TransformContext) => LocationSetter;
+  applyTo?: ApplyTo[];
+}
+
+function buildAssign(d: Decoded): Built {
+  const what = `Assign ${d.name}`;
+  const nodes = parseLocationAt(d.spec.location, 'spec.location', (err) => `invalid location format \`${String(d.spec.location)}\` for Assign ${d.name}: ${err}`);
+  if (metadataRoot(nodes)) throw new ConfigError(`assign ${d.name} can't change metadata`, 'spec.location');
+  checkKeyNotChanged(nodes, 'spec.location');
+  const field = decodeAssignField(d.params.assign, what);
+  if (field.constant !== undefined) validateObjectAssignedToList(nodes, field.constant, 'spec.location', 'spec.parameters.assign.value');
+  if (nodes[nodes.length - 1]?.type === 'list' && field.fromMetadata) throw new ConfigError('cannot assign a metadata field to a list', 'spec.parameters.assign.fromMetadata');
+  const tester = decodePathTests(d.params.pathTests, 'spec.parameters.pathTests', nodes, what);
+  const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `Assign mutator ${d.name}`);
+  const test = decodeAssignIf(d.params.assignIf);
+  const setter = (obj: KubeObject, ctx: TransformContext): LocationSetter => ({
+    set: (current) => (test && !test(current) ? (current as JsonValue) : field.fn(obj, ctx)),
+    keyedListValue: () => {
+      const v = field.fn(obj, ctx);
+      if (!isObject(v)) throw new LocationMutateError(`assign.value for keyed list mutator Assign/${d.name} is not an object`);
+      return v;
+    },
+  });
+  return { nodes, tester, setter, applyTo };
+}
+
+function buildAssignMetadata(d: Decoded): Built {
+  const nodes = parseLocationAt(d.spec.location, 'spec.location', (err) => `invalid location format for AssignMetadata ${d.name}: ${String(d.spec.location)}: ${err}`);
+  const valid = nodes.length === 3 && nodes.every((n) => n.type === 'object')
+    && (nodes[0] as { key: string }).key === 'metadata' && ['labels', 'annotations'].includes((nodes[1] as { key: string }).key);
+  if (!valid) throw new ConfigError(`invalid location for assignmetadata ${d.name}: ${String(d.spec.location ?? '')}`, 'spec.location');
+  const field = decodeAssignField(d.params.assign, `AssignMetadata ${d.name}`);
+  if (field.constant !== undefined && typeof field.constant !== 'string') {
+    throw new ConfigError(`spec.parameters.assign.value field must be a string for AssignMetadata ${JSON.stringify(d.name)}`, 'spec.parameters.assign.value');
+  }
+  // Only ever adds: the key must not exist (assignmeta_mutator.go: MustNotExist on the whole location).
+  const tester = createPathTester(nodes, [{ subPath: nodes, condition: 'MustNotExist' }]);
+  return { nodes, tester, setter: (obj, ctx) => ({ set: () => field.fn(obj, ctx) }) };
+}
+
+// eslint-disable-next-line complexity -- MutatorForModifySet's checks in Gatekeeper's order
+function buildModifySet(d: Decoded): Built {
+  const what = `ModifySet ${d.name}`;
+  const nodes = parseLocationAt(d.spec.location, 'spec.location', (err) => `invalid location format \`${String(d.spec.location)}\` for ModifySet ${d.name}: ${err}`);
+  if (metadataRoot(nodes)) throw new ConfigError(`modifyset ${d.name} can't change metadata`, 'spec.location');
+  if (nodes[nodes.length - 1]?.type === 'list') throw new ConfigError('final node in a modifyset location cannot be a keyed list', 'spec.location');
+  const op = d.params.operation ?? 'merge';
+  if (op !== 'merge' && op !== 'prune') throw new ConfigError(`unrecognized operation for modifyset: ${String(op)} (expected merge or prune)`, 'spec.parameters.operation');
+  const values = decodeStruct(d.params.values ?? {}, 'spec.parameters.values', ['fromList']);
+  if (values.fromList !== undefined && values.fromList !== null && !Array.isArray(values.fromList)) throw new ConfigError(`expected a list, got ${typeName(values.fromList)}`, 'spec.parameters.values.fromList');
+  const fromList = (values.fromList ?? []) as JsonValue[];
+  const tester = decodePathTests(d.params.pathTests, 'spec.parameters.pathTests', nodes, what);
+  const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `ModifySet mutator ${d.name}`);
+  if (nodes.length === 0) throw new ConfigError('attempting to mutate an empty target location', 'spec.location');
+  const set = (current: JsonValue | undefined): JsonValue | undefined => modifySet(op, fromList, current);
+  return { nodes, tester, setter: () => ({ set }), applyTo };
+}
+
+/** modify_set_mutator.go setValueMerge / setValuePrune: the list as a set, order kept, values compared deeply. */
+function modifySet(op: 'merge' | 'prune', values: readonly JsonValue[], current: JsonValue | undefined): JsonValue | undefined {
+  if (current === undefined) return op === 'merge' ? deepClone(values as JsonValue[]) : undefined;
+  if (!Array.isArray(current)) throw new LocationMutateError(`the value at the location is a ${typeName(current)}, not a list of values: cannot treat it as a set`);
+  if (op === 'prune') return current.filter((x) => !values.some((v) => deepEqual(v, x)));
+  const out = current.slice();
+  for (const v of values) if (!out.some((x) => deepEqual(v, x))) out.push(deepClone(v));
+  return out;
+}
+
+function buildAssignImage(d: Decoded): Built {
+  const what = `AssignImage ${d.name}`;
+  const nodes = parseLocationAt(d.spec.location, 'spec.location', (err) => `invalid location format \`${String(d.spec.location)}\` for assignImage ${d.name}: ${err}`);
+  if (metadataRoot(nodes)) throw new ConfigError(`assignImage ${d.name} can't change metadata`, 'spec.location');
+  if (nodes[nodes.length - 1]?.type === 'list') throw new ConfigError(`assignImage ${d.name} cannot mutate list-type fields`, 'spec.location');
+  checkKeyNotChanged(nodes, 'spec.location');
+  const str = (k: string): string => {
+    const v = d.params[k];
+    if (v !== undefined && v !== null && typeof v !== 'string') throw new ConfigError(`expected a string, got ${typeName(v)}`, `spec.parameters.${k}`);
+    return (v as string | undefined) ?? '';
+  };
+  const parts = { domain: str('assignDomain'), path: str('assignPath'), tag: str('assignTag') };
+  const invalid = validateImageParts(parts);
+  if (invalid) throw new ConfigError(`assignImage ${d.name} has invalid parameters: ${invalid}`, 'spec.parameters');
+  const tester = decodePathTests(d.params.pathTests, 'spec.parameters.pathTests', nodes, what);
+  const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `AssignImage mutator ${d.name}`);
+  const set = (current: JsonValue | undefined): JsonValue => {
+    if (current !== undefined && typeof current !== 'string') throw new LocationMutateError(`expected value at AssignImage location to be a string, got a ${typeName(current)}`);
+    return mutateImage(current ?? '', parts);
+  };
+  return { nodes, tester, setter: () => ({ set }), applyTo };
+}
+
+const BUILDERS: Record<GatekeeperKind, (d: Decoded) => Built> = {
+  Assign: buildAssign,
+  AssignMetadata: buildAssignMetadata,
+  ModifySet: buildModifySet,
+  AssignImage: buildAssignImage,
+};
+
+/** Where an error names the object: `Pod default/web` (never values). */
+function objectRef(o: KubeObject, ctx: TransformContext): string {
+  const g = gvkOf(o);
+  const ns = metaString(o, 'namespace') || ctx.namespace;
+  const name = metaString(o, 'name') || metaString(o, 'generateName');
+  return `${g.group ? `${g.group} ` : ''}${g.kind} ${ns ? `${ns}/` : ''}${name}`;
+}
+
+/**
+ * Decodes, validates and compiles one mutator document. Throws ConfigError
+ * (path inside the document, Gatekeeper's reason).
+ */
+export function compileMutator(doc: JsonObject): GatekeeperMutator {
+  const d = decodeDocument(doc);
+  const b = BUILDERS[d.kind](d);
+  const match = decodeMatch(d.spec.match, 'spec.match');
+  const id = `${d.kind}/${d.name}`;
+  const applyTo = b.applyTo;
+  const matchFn: MutatorMatch = match.fn;
+  return {
+    kind: d.kind,
+    name: d.name,
+    id,
+    applyTo,
+    matchKinds: match.kinds,
+    matchNamespaces: match.namespaces,
+    matches: (o, ctx) => (!applyTo || appliesTo(applyTo, o, ctx.operation)) && matchFn(o, ctx),
+    mutate(o, ctx) {
+      try {
+        return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
+      } catch (e) {
+        if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx)}: ${e.message}`);
+        throw e;
+      }
+    },
+  };
+}
+
+/** Gatekeeper's order (system.go greaterOrEqual): by kind, then name (group and namespace are the same for all). */
+export function sortMutators(ms: readonly GatekeeperMutator[]): GatekeeperMutator[] {
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return [...ms].sort((a, b) => cmp(a.kind, b.kind) || cmp(a.name, b.name));
+}
+
+/** Per-evaluation state of a mutator set: the object before the first iteration and whether any mutator ran its setter. */
+interface RunState {
+  original: KubeObject;
+  touched: boolean;
+}
+
+/** One iteration over every matching mutator (the inner loop of system.go `Mutate`). */
+function iterate(ms: readonly GatekeeperMutator[], obj: KubeObject, ctx: TransformContext): { obj: KubeObject; touched: boolean } {
+  let cur = obj;
+  let touched = false;
+  for (const m of ms) {
+    if (!m.matches(cur, ctx)) continue;
+    const r = m.mutate(cur, ctx);
+    touched ||= r.touched;
+    cur = r.value;
+  }
+  return { obj: cur, touched };
+}
+
+/** Name of the convergence transformer in traces. */
+export const CONVERGENCE_STEP = '(convergence)';
+
+/**
+ * The transformers of a mutator set: one per mutator (iteration 1, each named
+ * `Kind/name`), then the convergence step (iterations 2..N+1). The state of
+ * iteration 1 is kept per TransformContext (one per policy evaluation).
+ */
+function setTransformers(ms: readonly GatekeeperMutator[]): Transformer[] {
+  const states = new WeakMap<TransformContext, RunState>();
+  const out: Transformer[] = ms.map((m, i) => ({
+    type: m.kind,
+    name: m.id,
+    apply(obj: KubeObject, ctx: TransformContext): KubeObject {
+      let st = states.get(ctx);
+      if (i === 0 || !st) {
+        st = { original: obj, touched: false };
+        states.set(ctx, st);
+      }
+      if (!m.matches(obj, ctx)) return obj;
+      const r = m.mutate(obj, ctx);
+      st.touched ||= r.touched;
+      return r.value;
+    },
+  }));
+  const maxIterations = ms.length + 1;
+  out.push({
+    type: 'convergence',
+    name: CONVERGENCE_STEP,
+    apply(obj: KubeObject, ctx: TransformContext): KubeObject {
+      const st = states.get(ctx) ?? { original: obj, touched: true };
+      states.delete(ctx);
+      if (!st.touched || deepEqual(st.original, obj)) return obj;
+      let cur = obj;
+      for (let i = 1; i < maxIterations; i++) {
+        const r = iterate(ms, cur, ctx);
+        if (!r.touched) return r.obj;
+        if (deepEqual(cur, r.obj)) {
+          if (deepEqual(st.original, r.obj)) throw new TransformError(`oscillating mutation for ${objectRef(obj, ctx)}`);
+          return cur;
+        }
+        cur = r.obj;
+      }
+      throw new TransformError(`mutation not converging for ${objectRef(obj, ctx)} after ${maxIterations} iterations of ${ms.length} mutator(s)`);
+    },
+  });
+  return out;
+}
+
+/** Compiled policies that are Gatekeeper mutator sets, with their mutators. */
+const SETS = new WeakMap<CompiledPolicy, { mutators: GatekeeperMutator[]; ownNamespace?: string }>();
+
+/** The name of the policy holding the Gatekeeper mutators. */
+export const GATEKEEPER_POLICY_NAME = 'gatekeeper-mutators';
+
+/**
+ * One policy over a set of mutators: Gatekeeper's order and convergence,
+ * failurePolicy Fail (a non-converging set is an error), the default
+ * exclusions of DESIGN.md (opted into by the kinds and namespaces the
+ * mutators name), no subresource requests. `order: 0`: the mutators run
+ * before PostRenderPolicies of the default order.
+ */
+export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source: PolicySource, ownNamespace?: string): CompiledPolicy {
+  const ms = sortMutators(mutators);
+  const kinds = [...new Set(ms.flatMap((m) => [...(m.applyTo ?? []).flatMap((a) => a.kinds), ...m.matchKinds]))];
+  const namespaces = [...new Set(ms.flatMap((m) => m.matchNamespaces.filter((n) => !n.includes('*'))))];
+  const defaults = compileDefaultExclusions({ resources: [{ kinds }], namespaces }, ownNamespace);
+  const everyKind = ms.some((m) => !m.applyTo);
+  const policy: CompiledPolicy = {
+    name: GATEKEEPER_POLICY_NAME,
+    kind: 'Gatekeeper',
+    order: 0,
+    failurePolicy: 'Fail',
+    mode: 'Enforce',
+    hooks: 'include',
+    transformers: setTransformers(ms),
+    applies: (o, input) => {
+      if (input.subResource) return `subresource ${input.subResource} (Gatekeeper mutators do not mutate subresources)`;
+      const d = defaults(o, input);
+      return d ? `default exclusion: ${d}` : '';
+    },
+    mayMatchKind: everyKind ? undefined : (group, kind) => ms.some((m) => (m.applyTo ?? []).some((a) => a.groups.includes(group) && a.kinds.includes(kind))),
+    source,
+  };
+  SETS.set(policy, { mutators: [...ms], ownNamespace });
+  return policy;
+}
+
+/**
+ * Compiles one Gatekeeper document (file or cluster) into a one-mutator set
+ * policy; `mergeGatekeeperPolicies` joins the sets of a load. Throws
+ * PolicyError (file, document, path, Gatekeeper's reason).
+ */
+export function compileGatekeeperDocument(doc: unknown, source: PolicySource, opts: Pick<CompileOptions, 'ownNamespace'>): CompiledPolicy {
+  try {
+    return mutatorSetPolicy([compileMutator(doc as JsonObject)], source, opts.ownNamespace);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new PolicyError(source, e.path, e.message);
+    throw toPolicyError(e, source, '');
+  }
+}
+
+/** The mutators of a Gatekeeper set policy, or undefined for any other policy. */
+export function mutatorsOf(p: CompiledPolicy): readonly GatekeeperMutator[] | undefined {
+  return SETS.get(p)?.mutators;
+}
+
+/**
+ * Replaces every Gatekeeper set policy of `policies` by one set holding all
+ * their mutators (Gatekeeper applies all mutators of a cluster as one system).
+ * Throws PolicyError for two mutators of the same kind and name.
+ */
+export function mergeGatekeeperPolicies(policies: readonly CompiledPolicy[]): CompiledPolicy[] {
+  const sets = policies.filter((p) => SETS.has(p));
+  if (sets.length <= 1) return [...policies];
+  const seen = new Map<string, PolicySource>();
+  const all: GatekeeperMutator[] = [];
+  for (const p of sets) {
+    for (const m of SETS.get(p)!.mutators) {
+      if (seen.has(m.id)) throw new PolicyError(p.source, 'metadata.name', `duplicate ${m.kind} ${JSON.stringify(m.name)} (also in ${seen.get(m.id)!.file})`);
+      seen.set(m.id, p.source);
+      all.push(m);
+    }
+  }
+  const first = sets[0] as CompiledPolicy;
+  return [...policies.filter((p) => !SETS.has(p)), mutatorSetPolicy(all, first.source, SETS.get(first)!.ownNamespace)];
+}

@@ -1,0 +1,134 @@
+/**
+ * The one evaluation (src/policy/evaluate.ts): the trace records, per policy,
+ * matched or the first excluding clause, per transformer ran/skipped/error
+ * with references to the objects (never copies), findings with rule names,
+ * deadline cut-offs; per-transformer patches computed on demand re-apply to
+ * the final object; the policy-level modes (convergence, reinvocation).
+ */
+import t from 'tap';
+import { compilePolicyText } from '../../src/policy/load.js';
+import { createPolicySet, type CompiledPolicy } from '../../src/policy/compile.js';
+import { appliedSteps, stepChangedPaths, stepPatch, type Evaluation } from '../../src/policy/evaluate.js';
+import { builtinRegistry } from '../../src/transform/registry.js';
+import type { KubeObject, JsonObject } from '../../src/kube/object.js';
+import type { Transformer } from '../../src/transform/types.js';
+import type { EvaluationInput } from '../../src/policy/types.js';
+import { deepFreeze, reapply } from '../helpers/laws.js';
+
+const compile = (text: string): CompiledPolicy[] => compilePolicyText(text, 'test.yaml', { registry: builtinRegistry() });
+const doc = (name: string, spec: string): string => `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: ${name}}
+spec:
+${spec}---
+`;
+
+const POLICIES = [
+  doc('a-label', '  order: 1\n  transformers:\n  - {name: team, labels: {pairs: {team: shop}}}\n  - {name: noop, annotations: {}}\n  - name: warn-replicas\n    validate: {expression: "false", message: "look", action: Warn}\n'),
+  doc('b-audit', '  order: 2\n  mode: Audit\n  transformers:\n  - {name: stamp, annotations: {audited: "yes"}}\n'),
+  doc('c-deploy-only', '  order: 3\n  match: {resources: [{group: apps, kinds: [Deployment]}]}\n  transformers:\n  - {name: never, labels: {pairs: {x: y}}}\n'),
+  doc('d-other-ns', '  order: 4\n  match: {namespaces: [other]}\n  transformers:\n  - {name: never, labels: {pairs: {x: y}}}\n'),
+  doc('e-failing', '  order: 5\n  failurePolicy: Ignore\n  transformers:\n  - {name: first, annotations: {e: "1"}}\n  - name: test-op\n    patch: {target: {kind: ConfigMap}, patch: "- {op: test, path: /data/a, value: \'2\'}"}\n  - {name: after, annotations: {e2: "1"}}\n'),
+  doc('f-last', '  order: 6\n  transformers:\n  - {name: data, annotations: {f: "1"}}\n'),
+].join('');
+
+const cm: KubeObject = deepFreeze({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web', namespace: 'shop' }, data: { a: '1' } });
+const input: EvaluationInput = { frontDoor: 'admission', operation: 'CREATE', namespace: 'shop' };
+
+t.test('the trace: one step per policy, in order, with reasons', async (t) => {
+  const set = createPolicySet(compile(POLICIES));
+  const e = set.evaluate(cm, input);
+  t.same(e.trace.map((p) => [p.policy.name, p.status, p.outcome ?? '']), [
+    ['a-label', 'matched', 'applied'],
+    ['b-audit', 'matched', 'audit'],
+    ['c-deploy-only', 'skipped', ''],
+    ['d-other-ns', 'skipped', ''],
+    ['e-failing', 'matched', 'failed'],
+    ['f-last', 'matched', 'applied'],
+  ]);
+  t.equal(e.trace[2]?.reason, 'match.resources', 'a kind ruled out by match.resources names that clause');
+  t.equal(e.trace[3]?.reason, 'match.namespaces', 'the first excluding clause');
+  const a = e.trace[0];
+  t.same(a?.transformers.map((s) => [s.transformer.name, s.status]), [['team', 'ran'], ['noop', 'ran'], ['warn-replicas', 'ran']]);
+  t.equal(a?.transformers[0]?.before, cm, 'the first step holds the input object itself (a reference)');
+  t.equal(a?.transformers[1]?.before, a?.transformers[0]?.after, 'each step starts where the previous one left');
+  t.equal(a?.transformers[1]?.after, a?.transformers[1]?.before, 'a no-op returns its input');
+  t.same(a?.transformers[2]?.findings, [{ action: 'Warn', rule: 'warn-replicas', message: 'look' }], 'findings with the rule name');
+  const failing = e.trace[4];
+  t.same(failing?.transformers.map((s) => [s.transformer.name, s.status, s.reason ?? '']), [['first', 'ran', ''], ['test-op', 'error', ''], ['after', 'skipped', 'after error']]);
+  t.match(failing?.transformers[1]?.error?.message, /test/, 'the error is kept');
+  t.same(e.errors.map((x) => [x.policy, x.transformer]), [['e-failing', 'test-op']]);
+  t.equal(e.trace[5]?.transformers[0]?.before, a?.transformers[2]?.after, 'an Audit or failed policy does not carry its changes on');
+  t.same(e.changedBy, ['a-label/team', 'f-last/data']);
+  t.same(appliedSteps(e).map((s) => s.name), ['a-label/team', 'f-last/data']);
+  t.same(stepChangedPaths(a?.transformers[0] as never), ['/metadata/labels']);
+});
+
+t.test('per-transformer patches, computed on demand, re-apply to the final object', async (t) => {
+  const set = createPolicySet(compile(POLICIES));
+  const e: Evaluation = set.evaluate(cm, input);
+  let object: KubeObject = cm;
+  for (const { step } of appliedSteps(e)) object = reapply(object, stepPatch(step));
+  t.same(object, e.object, 'the applied steps\' patches rebuild the result');
+  t.same(stepPatch(e.trace[0]?.transformers[1] as never), [], 'a no-op has an empty patch');
+});
+
+t.test('deadline cut-offs are recorded', async (t) => {
+  const set = createPolicySet(compile(POLICIES));
+  const e = set.evaluate(cm, { ...input, deadline: 0, now: () => 1 });
+  t.same(e.trace.filter((p) => p.status === 'deadline').map((p) => p.policy.name), ['a-label', 'b-audit', 'd-other-ns', 'e-failing', 'f-last']);
+  t.equal(e.denials.length, 3, 'Fail policies deny (Audit warns, Ignore warns)');
+});
+
+t.test('the /validate route runs validate rules only; the rest are skipped steps', async (t) => {
+  const set = createPolicySet(compile(POLICIES));
+  const e = set.evaluate(cm, { ...input, validateOnly: true });
+  t.same(e.trace.map((p) => p.policy.name), ['a-label'], 'policies without validate rules are left out');
+  t.same(e.trace[0]?.transformers.map((s) => s.status), ['skipped', 'skipped', 'ran']);
+  t.equal(e.object, cm);
+});
+
+/** A transformer that counts an annotation up to `limit`. */
+function counter(limit: number): Transformer {
+  return {
+    type: 'count',
+    name: 'count',
+    apply(o) {
+      const md = o.metadata as JsonObject;
+      const n = Number((md.annotations as JsonObject | undefined)?.n ?? 0);
+      if (n >= limit) return o;
+      return { ...o, metadata: { ...md, annotations: { ...((md.annotations as JsonObject) ?? {}), n: String(n + 1) } } };
+    },
+  };
+}
+
+t.test('convergence: the chain runs until a pass changes nothing', async (t) => {
+  const [base] = compile(doc('conv', '  transformers:\n  - {annotations: {}}\n'));
+  const policy = { ...(base as CompiledPolicy), transformers: [counter(3)], convergence: { maxIterations: 5 } };
+  const e = createPolicySet([policy]).evaluate(cm, input);
+  t.equal(((e.object as KubeObject).metadata as JsonObject).annotations && (((e.object as KubeObject).metadata as JsonObject).annotations as JsonObject).n, '3');
+  t.equal(e.trace[0]?.iterations, 4, 'three changing passes and one that changed nothing');
+  const short = createPolicySet([{ ...policy, convergence: { maxIterations: 2 } }]).evaluate(cm, input);
+  t.match(short.denials[0]?.message, /no fixed point after 2 passes/, 'not converging is a policy error (failurePolicy Fail)');
+  t.equal(short.object, cm);
+});
+
+t.test('reinvocationPolicy IfNeeded: a policy runs again when a later one changed the object', async (t) => {
+  const [a, b] = compile(doc('a', '  order: 1\n  transformers:\n  - {annotations: {}}\n') + doc('b', '  order: 2\n  transformers:\n  - {name: mark, annotations: {b: "x"}}\n'));
+  const copyB: Transformer = {
+    type: 'copy',
+    name: 'copy-b',
+    apply(o) {
+      const md = o.metadata as JsonObject;
+      const v = (md.annotations as JsonObject | undefined)?.b;
+      if (v === undefined || (md.labels as JsonObject | undefined)?.b === v) return o;
+      return { ...o, metadata: { ...md, labels: { ...((md.labels as JsonObject) ?? {}), b: v } } };
+    },
+  };
+  const reinvoked = { ...(a as CompiledPolicy), transformers: [copyB], reinvocationPolicy: 'IfNeeded' as const };
+  const e = createPolicySet([reinvoked, b as CompiledPolicy]).evaluate(cm, input);
+  t.same(e.trace.map((p) => [p.policy.name, p.reinvoked ?? false]), [['a', false], ['b', false], ['a', true]]);
+  t.equal(((e.object as KubeObject).metadata as JsonObject).labels && (((e.object as KubeObject).metadata as JsonObject).labels as JsonObject).b, 'x');
+  const never = createPolicySet([{ ...reinvoked, reinvocationPolicy: 'Never' }, b as CompiledPolicy]).evaluate(cm, input);
+  t.equal(never.trace.length, 2, 'Never: once');
+});
