@@ -222,6 +222,7 @@ class Run {
       request: input.request,
       stream: input.stream,
       satisfied: input.satisfied ?? (() => undefined),
+      snapshot: input.snapshot,
       report: (f) => this.findings.push(f),
     };
   }
