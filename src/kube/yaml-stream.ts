@@ -285,13 +285,18 @@ function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
     setOwn(out, k, v);
     if (v === null && isEmptyNode(pair.value)) empty.push(k);
   }
+  mergeInto(out, merged);
+  if (st.emptyNulls) markMap(out, empty);
+  return out;
+}
+
+/** YAML merge keys (`<<`): the keys of each source the map does not set itself, first source first. */
+function mergeInto(out: JsonObject, merged: JsonObject[]): void {
   for (const src of merged) {
     for (const [k, v] of Object.entries(src)) {
       if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
     }
   }
-  if (st.emptyNulls) markMap(out, empty);
-  return out;
 }
 
 /** Marks a map read with empty nulls recorded: its own empty-null keys, or none when it only leads to one. */
