@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../helpers/cases.js';
 import { compareStreams } from '../helpers/yaml11.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import { PolicyError } from '../../src/policy/compile.js';
+import type { PolicyErrorCode } from '../../src/errors.js';
 import { renderManifests } from '../../src/policy/render.js';
 import { parseManifests } from '../../src/kube/yaml-stream.js';
 
@@ -64,23 +65,25 @@ interface ErrorRow {
   file: string;
   path: string;
   reason: RegExp;
+  /** Its stable code (src/errors.ts, docs/errors.md). */
+  code: PolicyErrorCode;
 }
 
 const errors: ErrorRow[] = [
-  { name: 'remote resource (URL)', files: { 'o/kustomization.yaml': 'resources:\n- https://github.com/org/repo//base?ref=v1\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /remote resources entry .* not supported/ },
-  { name: 'remote resource (go-getter style)', files: { 'o/kustomization.yaml': 'resources:\n- github.com/org/repo/base\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /remote resources entry/ },
-  { name: 'remote component', files: { 'o/kustomization.yaml': 'components:\n- git@github.com:org/repo.git\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /remote components entry/ },
-  { name: 'cycle names the path', files: { 'o/kustomization.yaml': 'resources:\n- ../b\n', 'b/kustomization.yaml': 'resources:\n- ../o\n' }, file: 'b/kustomization.yaml', path: 'resources[0]', reason: /^cycle: .*\/o -> .*\/b -> .*\/o$/ },
-  { name: 'component under resources', files: { 'o/kustomization.yaml': 'resources:\n- ../c\n', 'c/kustomization.yaml': component('commonAnnotations: {a: b}\n') }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /expected kind != 'Component'/ },
-  { name: 'kustomization under components', files: { 'o/kustomization.yaml': 'components:\n- ../b\n', 'b/kustomization.yaml': 'commonAnnotations: {a: b}\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /expected kind 'Component' .* but got 'Kustomization'/ },
-  { name: 'missing component directory', files: { 'o/kustomization.yaml': 'components:\n- ../nope\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /must be a directory holding a kustomization \(no such directory\)/ },
-  { name: 'directory without a kustomization', files: { 'o/kustomization.yaml': 'resources:\n- ../b\n', 'b/deploy.yaml': 'kind: X\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /unable to find one of 'kustomization.yaml'/ },
-  { name: 'two bases with transforms', files: { 'o/kustomization.yaml': 'resources:\n- ../a\n- ../b\n', 'a/kustomization.yaml': 'namespace: a\n', 'b/kustomization.yaml': 'namespace: b\n' }, file: 'o/kustomization.yaml', path: 'resources[1]', reason: /two bases carry transforms \(\.\.\/a and \.\.\/b\)/ },
-  { name: 'a Component on its own', files: { 'o/kustomization.yaml': component('namespace: x\n') }, file: 'o/kustomization.yaml', path: 'kind', reason: /not loaded on its own/ },
-  { name: 'Component with the Kustomization apiVersion', files: { 'o/kustomization.yaml': 'components: [../c]\n', 'c/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n' }, file: 'c/kustomization.yaml', path: 'apiVersion', reason: /apiVersion for Component should be kustomize.config.k8s.io\/v1alpha1/ },
-  { name: 'unsupported field in a base names the base file', files: { 'o/kustomization.yaml': 'resources: [../b]\n', 'b/kustomization.yaml': 'namePrefix: x-\n' }, file: 'b/kustomization.yaml', path: 'namePrefix', reason: /not supported: namePrefix/ },
-  { name: 'bad patch in a component names the component file', files: { 'o/kustomization.yaml': 'components: [../c]\n', 'c/kustomization.yaml': component('patches:\n- path: missing.yaml\n') }, file: 'c/kustomization.yaml', path: 'patches[0].path', reason: /missing\.yaml/ },
-  { name: 'a bare document in a file not named like a kustomization', files: { 'o/policy.yaml': 'namespace: x\n' }, file: 'o/policy.yaml', path: '', reason: /not a policy \(undefined undefined\)/ },
+  { name: 'remote resource (URL)', code: 'ERR_POLICY_KUSTOMIZE_REMOTE', files: { 'o/kustomization.yaml': 'resources:\n- https://github.com/org/repo//base?ref=v1\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /remote resources entry .* not supported/ },
+  { name: 'remote resource (go-getter style)', code: 'ERR_POLICY_KUSTOMIZE_REMOTE', files: { 'o/kustomization.yaml': 'resources:\n- github.com/org/repo/base\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /remote resources entry/ },
+  { name: 'remote component', code: 'ERR_POLICY_KUSTOMIZE_REMOTE', files: { 'o/kustomization.yaml': 'components:\n- git@github.com:org/repo.git\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /remote components entry/ },
+  { name: 'cycle names the path', code: 'ERR_POLICY_KUSTOMIZE_CYCLE', files: { 'o/kustomization.yaml': 'resources:\n- ../b\n', 'b/kustomization.yaml': 'resources:\n- ../o\n' }, file: 'b/kustomization.yaml', path: 'resources[0]', reason: /^cycle: .*\/o -> .*\/b -> .*\/o$/ },
+  { name: 'component under resources', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': 'resources:\n- ../c\n', 'c/kustomization.yaml': component('commonAnnotations: {a: b}\n') }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /expected kind != 'Component'/ },
+  { name: 'kustomization under components', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': 'components:\n- ../b\n', 'b/kustomization.yaml': 'commonAnnotations: {a: b}\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /expected kind 'Component' .* but got 'Kustomization'/ },
+  { name: 'missing component directory', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': 'components:\n- ../nope\n' }, file: 'o/kustomization.yaml', path: 'components[0]', reason: /must be a directory holding a kustomization \(no such directory\)/ },
+  { name: 'directory without a kustomization', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': 'resources:\n- ../b\n', 'b/deploy.yaml': 'kind: X\n' }, file: 'o/kustomization.yaml', path: 'resources[0]', reason: /unable to find one of 'kustomization.yaml'/ },
+  { name: 'two bases with transforms', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': 'resources:\n- ../a\n- ../b\n', 'a/kustomization.yaml': 'namespace: a\n', 'b/kustomization.yaml': 'namespace: b\n' }, file: 'o/kustomization.yaml', path: 'resources[1]', reason: /two bases carry transforms \(\.\.\/a and \.\.\/b\)/ },
+  { name: 'a Component on its own', code: 'ERR_POLICY_KUSTOMIZE_TREE', files: { 'o/kustomization.yaml': component('namespace: x\n') }, file: 'o/kustomization.yaml', path: 'kind', reason: /not loaded on its own/ },
+  { name: 'Component with the Kustomization apiVersion', code: 'ERR_POLICY_SCHEMA', files: { 'o/kustomization.yaml': 'components: [../c]\n', 'c/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n' }, file: 'c/kustomization.yaml', path: 'apiVersion', reason: /apiVersion for Component should be kustomize.config.k8s.io\/v1alpha1/ },
+  { name: 'unsupported field in a base names the base file', code: 'ERR_POLICY_UNSUPPORTED', files: { 'o/kustomization.yaml': 'resources: [../b]\n', 'b/kustomization.yaml': 'namePrefix: x-\n' }, file: 'b/kustomization.yaml', path: 'namePrefix', reason: /not supported: namePrefix/ },
+  { name: 'bad patch in a component names the component file', code: 'ERR_POLICY_TRANSFORMER_CONFIG', files: { 'o/kustomization.yaml': 'components: [../c]\n', 'c/kustomization.yaml': component('patches:\n- path: missing.yaml\n') }, file: 'c/kustomization.yaml', path: 'patches[0].path', reason: /missing\.yaml/ },
+  { name: 'a bare document in a file not named like a kustomization', code: 'ERR_POLICY_NOT_A_POLICY', files: { 'o/policy.yaml': 'namespace: x\n' }, file: 'o/policy.yaml', path: '', reason: /not a policy \(undefined undefined\)/ },
 ];
 
 for (const row of errors) {
@@ -94,6 +97,7 @@ for (const row of errors) {
     t.equal(e.source.file, join(root, row.file), 'names the file');
     if (row.path) t.equal(e.path, row.path);
     t.match(e.reason.replaceAll(root, ''), row.reason);
+    t.equal(e.code, row.code, 'its code');
     t.end();
   });
 }

@@ -98,6 +98,7 @@ t.test('at admission a replacement may only copy within the admitted object (loa
   t.ok(err instanceof PolicyError);
   t.equal((err as PolicyError).path, 'replacements[0]');
   t.match((err as PolicyError).reason, /one object at a time.*targets\[0\] may select another object than the source \(ConfigMap env\)/);
+  t.equal((err as PolicyError).code, 'ERR_POLICY_CROSS_OBJECT', 'its code');
   t.doesNotThrow(() => compileKustomization(cross, 'k', src, { frontDoor: 'render' }), 'run: the whole stream');
   t.doesNotThrow(() => compileKustomization(kustomization([{ select: { kind: 'ConfigMap', name: 'env' }, fieldPaths: ['data.copy'] }]), 'k', src, {}), 'within the object');
   const noName = { replacements: [{ source: { kind: 'ConfigMap', fieldPath: 'data.host' }, targets: [{ select: { kind: 'ConfigMap' }, fieldPaths: ['data.copy'] }] }] };
