@@ -485,6 +485,7 @@ export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
   const index = kindIndex(sorted);
   return {
     names: sorted.map((p) => p.name),
+    kinds: sorted.map((p) => p.kind),
     requirements,
     evaluate: (object, input) => evaluateSorted(sorted, index, object, input),
   };

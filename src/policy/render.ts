@@ -71,9 +71,10 @@ function collectSlots(values: JsonValue[]): Slot[] {
 /**
  * kustomize refuses a resource without `kind` or `metadata.name` (kyaml
  * `RNode.GetValidatedMetadata`, called by api/resource factory `dropBadNodes`
- * for every input object, `*List` items included): so does `run`, with
- * kustomize's reason. (Admission takes nameless objects: a Pod created by a
- * ReplicaSet has only `generateName`.)
+ * for every input object, `*List` items included): so does `run` when its
+ * policy set holds a Kustomization, with kustomize's reason. Other dialects
+ * take nameless objects as admission does (a Pod created by a ReplicaSet has
+ * only `generateName`), so that `run` and the webhook agree on them.
  */
 function checkIdentity(o: KubeObject, id: ResId): void {
   if (typeof o.kind !== 'string' || o.kind === '') {
@@ -221,7 +222,7 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
   // Helm 4 post-renders every template, hooks included, and refuses empty
   // output: a stream without documents (only comments) passes through as is.
   if (values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
-  slots.forEach((s, i) => checkIdentity(s.object, ids[i] as ResId));
+  if (policies.kinds?.includes('Kustomization')) slots.forEach((s, i) => checkIdentity(s.object, ids[i] as ResId));
   const seen = new Map<string, number>();
   ids.forEach((id) => {
     if (!id.name) return;

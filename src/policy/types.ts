@@ -85,6 +85,8 @@ export interface EvaluationResult {
 export interface PolicySet {
   /** Policy names in evaluation order. */
   readonly names: readonly string[];
+  /** Policy kinds (`PostRenderPolicy`, `Kustomization`, ...), parallel to `names`; absent in hand-made sets. */
+  readonly kinds?: readonly string[];
   /**
    * Runs the matching policies over one object (policy/evaluate.ts). The
    * input is not mutated. The result is the EvaluationResult plus its trace.
