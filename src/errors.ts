@@ -80,6 +80,10 @@ export const ERROR_CODES = {
   ERR_POLICY_EMPTY: policy('kube-postrender: no policies found in %s (pass --allow-empty to accept an empty set)', 'run and check found no policy in their -c paths (a typo, or a directory of another shape); --allow-empty accepts an empty set.'),
   ERR_POLICY_DUPLICATE_NAME: policy('duplicate policy name "%s"', 'Two policies of the set have the same name.'),
   ERR_POLICY_UNSUPPORTED: policy('%s', 'A Kustomization field a post-renderer cannot honour (generators, cross-object transforms) or that kustomize does not know.'),
+  ERR_POLICY_KUSTOMIZE_TREE: policy('%s', 'A Kustomization\'s bases or components cannot be composed: a directory without (or with several) kustomization files, a Component listed as a resource or a Kustomization as a component, a Component loaded on its own, components without a file to resolve them from, or two sibling bases that both carry transforms (the input cannot be split between them).'),
+  ERR_POLICY_KUSTOMIZE_CYCLE: policy('%s', 'A Kustomization includes itself through its resources or components; the message names the chain of directories.'),
+  ERR_POLICY_KUSTOMIZE_REMOTE: policy('%s', 'A Kustomization names a remote resource or component (git, URL): kube-postrender loads none; vendor it into a local directory.'),
+  ERR_POLICY_CROSS_OBJECT: policy('at admission the webhook sees one object at a time, so a replacement may only copy within the admitted object: %s (load it for run only)', 'A kustomize replacement that could copy from another object was loaded for admission (run, which sees the whole stream, accepts it).'),
   ERR_POLICY_INVALID: policy('%s', 'Any other reason a policy is refused at load.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -134,7 +134,8 @@ export function formatExplanation(list: ObjectExplanation[]): string {
  * Writes the explanation on stdout (text, or JSON with `output: 'json'`).
  */
 export async function explainCommand(opts: ExplainOptions): Promise<number> {
-  const loaded = loadForCommand(opts.config);
+  // Loaded as `run` loads (kustomize replacements between objects accepted): explain evaluates the stream as run does.
+  const loaded = loadForCommand(opts.config, { frontDoor: 'render' });
   if (!loaded) return EXIT.usage;
   let list: ObjectExplanation[];
   try {

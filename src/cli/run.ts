@@ -20,7 +20,7 @@ export interface RunOptions {
 
 /** Runs the post-renderer; returns the exit code. Writes stdout only on success. */
 export async function runCommand(opts: RunOptions): Promise<number> {
-  const loaded = loadForCommand(opts.config, {}, { allowEmpty: opts.allowEmpty === true });
+  const loaded = loadForCommand(opts.config, { frontDoor: 'render' }, { allowEmpty: opts.allowEmpty === true });
   if (!loaded) return EXIT.usage;
   let input: string;
   try {

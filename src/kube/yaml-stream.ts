@@ -27,6 +27,7 @@ import { Schema, Type, loadAll } from 'js-yaml';
 import type { State as JsYamlState } from 'js-yaml';
 import type { Alias, LineCounter, Node as YamlNode, Pair, Scalar, ScalarTag, Tags } from 'yaml';
 import { isObject, metadataOf, setOwn, type JsonObject, type JsonValue } from './object.js';
+import { leadsToEmptyNull, markEmptyNulls } from './empty-nulls.js';
 import { BLANK_LINE, NEEDS_ESCAPES, doubleQuote, emitDocument, isAmbiguousInYaml11 } from './yaml-print.js';
 
 export { doubleQuote, isAmbiguousInYaml11 } from './yaml-print.js';
@@ -172,6 +173,8 @@ interface WalkState {
   anchors: Map<string, { value?: JsonValue; size: number }>;
   aliasNodes: number;
   aliasBudget: number;
+  /** Record empty nulls (see empty-nulls.ts). */
+  emptyNulls: boolean;
 }
 
 function fail(st: WalkState, offset: number | undefined, reason: string): never {
@@ -258,10 +261,18 @@ function mergeSources(st: WalkState, value: YamlNode | Alias | null): JsonObject
   });
 }
 
+/** True when a map value node is an empty null: no node at all, or a plain scalar without text (`key:`). */
+function isEmptyNode(node: unknown): boolean {
+  if (node === null || node === undefined) return true;
+  const Y = yamlPkg();
+  return Y.isScalar(node) && (node.type === undefined || node.type === Y.Scalar.PLAIN) && String(node.value ?? '') === '' && !node.anchor;
+}
+
 function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
   const out: JsonObject = {};
   const explicit = new Set<string>();
   const merged: JsonObject[] = [];
+  const empty: string[] = [];
   for (const pair of pairs) {
     if (isMergeKey(pair.key)) {
       merged.push(...mergeSources(st, pair.value as YamlNode | Alias | null));
@@ -270,14 +281,27 @@ function mapValue(st: WalkState, pairs: Pair[]): JsonObject {
     const k = keyText(st, pair.key);
     if (explicit.has(k)) fail(st, (pair.key as YamlNode | null)?.range?.[0], `mapping key ${JSON.stringify(k)} already defined`);
     explicit.add(k);
-    setOwn(out, k, nodeValue(st, pair.value as YamlNode | Alias | null));
+    const v = nodeValue(st, pair.value as YamlNode | Alias | null);
+    setOwn(out, k, v);
+    if (v === null && isEmptyNode(pair.value)) empty.push(k);
   }
+  mergeInto(out, merged);
+  if (st.emptyNulls) markMap(out, empty);
+  return out;
+}
+
+/** YAML merge keys (`<<`): the keys of each source the map does not set itself, first source first. */
+function mergeInto(out: JsonObject, merged: JsonObject[]): void {
   for (const src of merged) {
     for (const [k, v] of Object.entries(src)) {
       if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
     }
   }
-  return out;
+}
+
+/** Marks a map read with empty nulls recorded: its own empty-null keys, or none when it only leads to one. */
+function markMap(out: JsonObject, empty: string[]): void {
+  if (empty.length > 0 || Object.keys(out).some((k) => leadsToEmptyNull(out[k]))) markEmptyNulls(out, empty);
 }
 
 const PARSE_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: false, merge: false, strict: true } as const;
@@ -286,12 +310,12 @@ const PARSE_OPTIONS = { schema: 'failsafe', prettyErrors: false, uniqueKeys: fal
  * `parseManifests` with the reference reader (the `yaml` package), whatever the
  * input. Internal: exported for the differential tests of the fast path.
  */
-export function parseManifestsSlow(text: string): ManifestDoc[] {
+export function parseManifestsSlow(text: string, opts: ParseOptions = {}): ManifestDoc[] {
   const Y = yamlPkg();
   const lc = new Y.LineCounter();
   const docs = Y.parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter: lc });
   const list = Array.isArray(docs) ? docs : [];
-  const st: WalkState = { lc, docNumber: 0, anchors: new Map(), aliasNodes: 0, aliasBudget: 0 };
+  const st: WalkState = { lc, docNumber: 0, anchors: new Map(), aliasNodes: 0, aliasBudget: 0, emptyNulls: opts.emptyNulls === true };
   list.forEach((doc, i) => {
     const err = doc.errors[0];
     if (err) {
@@ -343,13 +367,14 @@ class TextScalar {
 }
 
 /** Per-call state of the fast reader (parsing is synchronous: one at a time). */
-const fast = { pending: undefined as unknown, wrapped: false, mergeKey: false };
+const fast = { pending: undefined as unknown, wrapped: false, mergeKey: false, emptyNulls: false };
 /** Thrown from the js-yaml callbacks to give up the fast path. */
 const GIVE_UP = new Error('fast path not applicable');
 
 /** `v` for js-yaml, wrapped when `String(v)` is not the scalar's text. */
 function asConstructed(v: JsonValue, text: string): unknown {
-  if (String(v) === text) return v;
+  // With empty nulls recorded, a written null is wrapped: a bare null left in the result is then an empty node.
+  if (String(v) === text && !(v === null && fast.emptyNulls)) return v;
   fast.wrapped = true;
   return new TextScalar(v, text);
 }
@@ -446,6 +471,8 @@ function onEvent(event: string, state: JsYamlState): void {
   }
   const start = openNodes.pop() as number;
   if (st.anchor !== null || st.tag === '!') throw GIVE_UP;
+  // An empty node (no kind): `unwrap` must run to record it.
+  if (st.kind === null && fast.emptyNulls) fast.wrapped = true;
   const input = st.input;
   let p = st.position;
   let c = input.charCodeAt(p);
@@ -529,7 +556,10 @@ function needsReferenceReader(text: string): boolean {
   );
 }
 
-/** Replaces `TextScalar`s by their values, in place. */
+/**
+ * Replaces `TextScalar`s by their values, in place. With empty nulls recorded,
+ * a bare null map value is an empty node (written nulls are wrapped): marked.
+ */
 function unwrap(v: unknown): JsonValue {
   if (typeof v !== 'object' || v === null) return v as JsonValue;
   if (v instanceof TextScalar) return v.value;
@@ -540,14 +570,20 @@ function unwrap(v: unknown): JsonValue {
     }
     return v as JsonValue[];
   }
-  const obj = v as JsonObject;
+  return unwrapMap(v as JsonObject);
+}
+
+function unwrapMap(obj: JsonObject): JsonObject {
+  const empty: string[] = [];
   for (const k of Object.keys(obj)) {
     const x = obj[k];
-    if (typeof x === 'object' && x !== null) {
+    if (x === null) empty.push(k);
+    else if (typeof x === 'object') {
       const u = unwrap(x);
       if (u !== x) setOwn(obj, k, u);
     }
   }
+  if (fast.emptyNulls) markMap(obj, empty);
   return obj;
 }
 
@@ -582,10 +618,13 @@ function addLazySource(doc: ManifestDoc, text: string, ranges: { all?: (Manifest
  * by differential fuzzing against the reference; test/kube/yaml-fast-path.test.ts
  * holds an example of each.
  */
-export function parseManifestsFast(text: string): ManifestDoc[] | undefined {
+export function parseManifestsFast(text: string, opts: ParseOptions = {}): ManifestDoc[] | undefined {
   if (needsReferenceReader(text)) return undefined;
   fast.wrapped = false;
   fast.mergeKey = false;
+  fast.emptyNulls = opts.emptyNulls === true;
+  // js-yaml pushes an empty `-` entry without composing a node (no event): `unwrap` must run to see it.
+  if (fast.emptyNulls && /(?<![^\s])-[ \t]*(?:#[^\n]*)?$/m.test(text)) fast.wrapped = true;
   openNodes = [];
   let docs: unknown[];
   try {
@@ -628,8 +667,18 @@ export function parseManifestsFast(text: string): ManifestDoc[] | undefined {
  * keys, a bad `<<` value, a scalar that does not fit its explicit `!!int`/`!!bool`/...
  * tag, and excessive alias expansion (billion laughs).
  */
-export function parseManifests(text: string): ManifestDoc[] {
-  return parseManifestsFast(text) ?? parseManifestsSlow(text);
+export function parseManifests(text: string, opts: ParseOptions = {}): ManifestDoc[] {
+  return parseManifestsFast(text, opts) ?? parseManifestsSlow(text, opts);
+}
+
+/** Options of `parseManifests`. */
+export interface ParseOptions {
+  /**
+   * Record which map values are empty nulls (`key:` with nothing after it), as
+   * kustomize's strategic merge tells them from written nulls
+   * (src/kube/empty-nulls.ts). `run` reads its input so; policy files need not.
+   */
+  emptyNulls?: boolean;
 }
 
 // ---------------------------------------------------------------------------

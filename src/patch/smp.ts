@@ -23,6 +23,7 @@
  */
 import { getOwn, gvkOf, isObject, setOwn } from '../kube/object.js';
 import type { JsonObject, JsonValue } from '../kube/object.js';
+import { EMPTY_NULLS, emptyNullKeys } from '../kube/empty-nulls.js';
 import { fieldMeta, isMergeList, schemaForGVK } from './patch-meta.js';
 import type { FieldMeta, SchemaRef } from './patch-meta.js';
 
@@ -114,6 +115,7 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
   if (directive === 'delete') return DELETE;
   if (directive === 'replace') return mergeMap(undefined, withoutKey(patch, PATCH), schema, path);
   const out: JsonObject = base ? { ...base } : {};
+  if (base) clearEmptyNulls(out, base, patch, schema);
   applyRetainKeys(out, patch, path);
   applyDeleteFromPrimitiveLists(out, patch, path);
   for (const k of Object.keys(patch)) {
@@ -140,6 +142,53 @@ function mergeValue(base: JsonValue | undefined, patch: JsonValue, meta: FieldMe
   if (isObject(patch)) return mergeMap(present ? (base as JsonObject) : undefined, patch, childMapSchema(meta), path);
   if (Array.isArray(patch)) return mergeList(present ? (base as JsonValue[]) : undefined, patch, meta, path);
   return patch;
+}
+
+/**
+ * kyaml's walk of the destination (see src/kube/empty-nulls.ts): every map of
+ * the patched object is visited, and so is every element of a merge-keyed
+ * list; an empty null found there is cleared ("preserve explicitly set null in
+ * Dest" keeps only nulls with text). `out` is the copy of `base` being built;
+ * fields the patch names are walked by the merge itself. Only maps marked by
+ * the reader are entered, so objects without empty nulls cost one property
+ * read.
+ */
+function clearEmptyNulls(out: JsonObject, base: JsonObject, patch: JsonObject, schema: MapSchema): void {
+  const own = emptyNullKeys(base);
+  if (own === undefined) return;
+  delete (out as { [EMPTY_NULLS]?: unknown })[EMPTY_NULLS];
+  for (const k of own) {
+    if (out[k] === null && !Object.prototype.hasOwnProperty.call(patch, k)) delete out[k];
+  }
+  for (const k of Object.keys(base)) {
+    if (!Object.prototype.hasOwnProperty.call(patch, k)) walkField(out, k, base[k] as JsonValue, schema);
+  }
+}
+
+/** One base-only field of a walked map: a map is walked, a merge-keyed list's elements too. */
+function walkField(out: JsonObject, k: string, v: JsonValue, schema: MapSchema): void {
+  if (isObject(v)) {
+    if (emptyNullKeys(v) !== undefined) setOwn(out, k, walkMap(v, childMapSchema(metaFor(schema, k))));
+    return;
+  }
+  if (!Array.isArray(v)) return;
+  const meta = metaFor(schema, k);
+  if (isMergeList(meta) && keySpec(meta)) setOwn(out, k, walkKeyedList(v, meta as FieldMeta));
+}
+
+/** A map the patch does not reach, walked for empty nulls (copy-on-write). */
+function walkMap(m: JsonObject, schema: MapSchema): JsonObject {
+  if (emptyNullKeys(m) === undefined) return m;
+  const out: JsonObject = { ...m };
+  clearEmptyNulls(out, m, {}, schema);
+  return out;
+}
+
+/** The elements of a merge-keyed list, walked (kyaml drops null elements of an associative list it walks). */
+function walkKeyedList(list: JsonValue[], meta: FieldMeta): JsonValue[] {
+  if (!list.some((el) => el === null || (isObject(el) && emptyNullKeys(el) !== undefined))) return list;
+  const schema: MapSchema = { def: meta.ref };
+  return list.filter((el) => el !== null).map((el) => (isObject(el) ? walkMap(el, schema) : el));
 }
 
 function withoutKey(m: JsonObject, key: string): JsonObject {
@@ -353,7 +402,7 @@ function planKeyedPatch(patch: JsonValue[], ks: KeySpec, path: string): PatchPla
  */
 function mergeKeyedList(base: JsonValue[], patch: JsonValue[], meta: FieldMeta, ks: KeySpec, path: string): JsonValue[] {
   const plan = planKeyedPatch(patch, ks, path);
-  const baseList = plan.replace ? [] : base;
+  const baseList = plan.replace ? [] : base.filter((el) => el !== null);
   baseList.forEach((el, i) => {
     if (!isObject(el)) throw new PatchError(`wrong node kind: expected MappingNode but got ${nodeKind(el)}`, ptr(path, i));
   });
@@ -386,7 +435,7 @@ function mergeKeyedList(base: JsonValue[], patch: JsonValue[], meta: FieldMeta, 
   for (const bi of byBase.keys()) removed.add(bi);
   const serverOnly: Placed[] = [];
   baseList.forEach((el, i) => {
-    if (!removed.has(i)) serverOnly.push({ el, pos: i });
+    if (!removed.has(i)) serverOnly.push({ el: walkMap(el as JsonObject, itemSchema), pos: i });
   });
   if (ks.keys.length > 1) return interleave(serverOnly, merged);
   return [...merged.map((x) => x.el), ...serverOnly.map((x) => x.el)];

@@ -222,6 +222,7 @@ class Run {
       request: input.request,
       stream: input.stream,
       satisfied: input.satisfied ?? (() => undefined),
+      snapshot: input.snapshot,
       report: (f) => this.findings.push(f),
     };
   }
@@ -484,6 +485,7 @@ export function createPolicySet(policies: CompiledPolicy[]): PolicySet {
   const index = kindIndex(sorted);
   return {
     names: sorted.map((p) => p.name),
+    kinds: sorted.map((p) => p.kind),
     requirements,
     evaluate: (object, input) => evaluateSorted(sorted, index, object, input),
   };

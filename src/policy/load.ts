@@ -23,11 +23,12 @@ import { isObject } from '../kube/object.js';
 import { errorMessage } from '../errors.js';
 import { builtinRegistry, type TransformerRegistry } from '../transform/registry.js';
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
-import { compileKustomization, isKustomization } from './kustomization.js';
+import { compileKustomization, isKustomization, KUSTOMIZATION_NAMES, type KustomizationFiles } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
 import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
+import type { FrontDoor } from '../transform/types.js';
 
 let compiledSchema: ValidateFunction | undefined;
 
@@ -51,6 +52,12 @@ export interface LoadOptions {
   compileCondition?: ConditionCompiler;
   /** The webhook's own namespace. */
   ownNamespace?: string;
+  /**
+   * The front door the policies are loaded for. `render` (`run`) accepts what
+   * only a whole stream can do (kustomize `replacements` between objects);
+   * the default, `admission`, refuses it at load (one object at a time).
+   */
+  frontDoor?: FrontDoor;
 }
 
 /** The result of loading: the compiled set and the individual policies (for `check` and `explain`). */
@@ -60,7 +67,18 @@ export interface LoadedPolicies {
   files: string[];
 }
 
-const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+/** The file system as a kustomization tree reads it (bases, components). */
+const FILES: KustomizationFiles = {
+  kind: (p) => {
+    try {
+      const st = statSync(p);
+      return st.isDirectory() ? 'dir' : 'file';
+    } catch {
+      return 'missing';
+    }
+  },
+  read: (p) => readFileSync(p, 'utf8'),
+};
 
 /**
  * API groups whose documents may be policies (ours, kustomize's, and the
@@ -176,7 +194,7 @@ function isPolicyTest(value: unknown): boolean {
  * Parses and compiles the documents of one policy file (text already read).
  * Throws PolicyError.
  */
-export function compilePolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string }): CompiledPolicy[] {
+export function compilePolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string; files?: KustomizationFiles; frontDoor?: FrontDoor }): CompiledPolicy[] {
   let docs: ManifestDoc[];
   try {
     // Read as kustomize reads YAML (go-yaml v3: src/kube/yaml-stream.ts), as
@@ -194,7 +212,7 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     const value: unknown = d.value;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
     if (value === null || value === undefined || isPolicyTest(value)) return;
-    if (isKustomization(value)) {
+    if (isKustomization(value, basename(file))) {
       out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
     }
@@ -240,7 +258,7 @@ export function loadPolicies(paths: string[], options: LoadOptions = {}): Loaded
     }
     const baseDir = dirname(file);
     const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
-    policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
+    policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, files: FILES, frontDoor: options.frontDoor, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
   }
   const merged = mergeGatekeeperPolicies(policies);
   policies.splice(0, policies.length, ...merged);

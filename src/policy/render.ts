@@ -68,6 +68,21 @@ function collectSlots(values: JsonValue[]): Slot[] {
   return slots;
 }
 
+/**
+ * kustomize refuses a resource without `kind` or `metadata.name` (kyaml
+ * `RNode.GetValidatedMetadata`, called by api/resource factory `dropBadNodes`
+ * for every input object, `*List` items included): so does `run` when its
+ * policy set holds a Kustomization, with kustomize's reason. Other dialects
+ * take nameless objects as admission does (a Pod created by a ReplicaSet has
+ * only `generateName`), so that `run` and the webhook agree on them.
+ */
+function checkIdentity(o: KubeObject, id: ResId): void {
+  if (typeof o.kind !== 'string' || o.kind === '') {
+    throw new RenderError([`missing kind in object ${formatResId(id)}: every input object needs kind and metadata.name (as kustomize requires)`], 'error');
+  }
+  if (!id.name) throw new RenderError([`missing metadata.name in object ${formatResId(id)}: every input object needs kind and metadata.name (as kustomize requires)`], 'error');
+}
+
 function idKey(id: ResId): string {
   return `${id.group}/${id.kind}/${id.namespace}/${id.name}`;
 }
@@ -83,9 +98,13 @@ export interface ManifestStream {
   ids: ResId[];
 }
 
-/** Reads a manifest stream (multi-document YAML). Throws a YAML Error (malformed input). */
+/**
+ * Reads a manifest stream (multi-document YAML) as `run` reads it: empty nulls
+ * recorded, since kustomize's strategic merge clears them
+ * (src/kube/empty-nulls.ts). Throws a YAML Error (malformed input).
+ */
 export function readManifestStream(text: string): ManifestStream {
-  const values = parseManifests(text).map((d) => d.value);
+  const values = parseManifests(text, { emptyNulls: true }).map((d) => d.value);
   const slots = collectSlots(values);
   return { values, slots, ids: slots.map((s) => resIdOf(s.object)) };
 }
@@ -109,18 +128,44 @@ export interface StreamEvaluation {
   evaluation: Evaluation;
 }
 
+/** What one pass over the whole stream gives. */
+interface StreamPass {
+  results: StreamEvaluation[];
+  satisfied: Set<string>;
+  /** Cross-object steps whose snapshot was not known: each object's state there, for the first such step on its way. */
+  unknown: Map<string, KubeObject[]>;
+}
+
+/** What every pass of one stream evaluation shares. */
+interface StreamInput {
+  stream: ManifestStream;
+  policies: PolicySet;
+  opts: RenderOptions;
+  nsLabels: Map<string, Record<string, string>>;
+}
+
 /**
- * Evaluates every object of a stream as `run` does: namespace by
- * `streamNamespace`, namespace labels from `--namespace-labels` and, winning
- * over them, the Namespace objects of the stream; the ids of the stream for
- * kustomize's cross-object fix-ups. Returns the evaluations in stream order
- * and the stream requirements satisfied. Never throws for policy failures.
+ * Evaluates every object of the stream once (`policies.evaluate`, the one
+ * evaluation). `known` holds the stream snapshots of the cross-object steps
+ * known so far; an object that reaches an unknown step records its state there
+ * (only for the first unknown step on its way: what follows in that pass is
+ * not yet right, and the pass is evaluated again).
  */
-export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts: RenderOptions = {}): { results: StreamEvaluation[]; satisfied: Set<string> } {
-  const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
-  for (const s of stream.slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
-  const satisfied = new Set<string>();
-  const results = stream.slots.map((slot, i): StreamEvaluation => {
+function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[]>): StreamPass {
+  const { stream, policies, opts, nsLabels } = input;
+  const pass: StreamPass = { results: [], satisfied: new Set(), unknown: new Map() };
+  let first: string | undefined;
+  const snapshot = (key: string, object: KubeObject): readonly KubeObject[] | undefined => {
+    const k = known.get(key);
+    if (k) return k;
+    if (first === undefined) {
+      first = key;
+      pass.unknown.set(key, [...(pass.unknown.get(key) ?? []), object]);
+    }
+    return undefined;
+  };
+  stream.slots.forEach((slot, i) => {
+    first = undefined;
     const id = stream.ids[i] as ResId;
     const namespace = streamNamespace(id, opts);
     const evaluation = policies.evaluate(slot.object, {
@@ -129,11 +174,41 @@ export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts
       namespace,
       namespaceLabels: nsLabels.get(namespace),
       stream: stream.ids,
-      satisfied: (k) => satisfied.add(k),
+      satisfied: (k) => pass.satisfied.add(k),
+      snapshot,
     });
-    return { id, object: slot.object, namespace, evaluation };
+    pass.results.push({ id, object: slot.object, namespace, evaluation });
   });
-  return { results, satisfied };
+  return pass;
+}
+
+/**
+ * Evaluates every object of a stream as `run` does: namespace by
+ * `streamNamespace`, namespace labels from `--namespace-labels` and, winning
+ * over them, the Namespace objects of the stream; the ids of the stream for
+ * kustomize's cross-object fix-ups. Returns the evaluations in stream order
+ * and the stream requirements satisfied. Never throws for policy failures.
+ *
+ * Cross-object steps (kustomize `replacements`, which kustomize runs over the
+ * whole resource map at its place in the transformer order: api/filters/
+ * replacement) need every object's state at that step: the stream is
+ * evaluated, the snapshot of each first unknown step is fixed from what the
+ * objects reaching it recorded, and the stream is evaluated again, until a
+ * pass reaches no unknown step; that pass is the result. Every further pass
+ * knows at least one more step, so there are at most (replacement entries + 1)
+ * passes; a set without replacements evaluates once.
+ */
+export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts: RenderOptions = {}): { results: StreamEvaluation[]; satisfied: Set<string> } {
+  const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
+  for (const s of stream.slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
+  const input: StreamInput = { stream, policies, opts, nsLabels };
+  const known = new Map<string, KubeObject[]>();
+  let pass = evaluatePass(input, known);
+  while (pass.unknown.size > 0) {
+    for (const [key, states] of pass.unknown) known.set(key, states);
+    pass = evaluatePass(input, known);
+  }
+  return { results: pass.results, satisfied: pass.satisfied };
 }
 
 /**
@@ -147,6 +222,7 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
   // Helm 4 post-renders every template, hooks included, and refuses empty
   // output: a stream without documents (only comments) passes through as is.
   if (values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
+  if (policies.kinds?.includes('Kustomization')) slots.forEach((s, i) => checkIdentity(s.object, ids[i] as ResId));
   const seen = new Map<string, number>();
   ids.forEach((id) => {
     if (!id.name) return;

@@ -28,6 +28,8 @@ export interface EvaluationInput {
   stream?: TransformStreamIds;
   /** Render only: marks stream requirements satisfied. */
   satisfied?: (key: string) => void;
+  /** Render only: the stream at cross-object steps (see TransformContext.snapshot). */
+  snapshot?: TransformSnapshot;
   /** Run only validate rules (the `/validate` route): never a mutation. */
   validateOnly?: boolean;
   /**
@@ -39,6 +41,9 @@ export interface EvaluationInput {
   /** Clock for `deadline`, in ms (default `performance.now`). Injected so evaluation stays testable. */
   now?: () => number;
 }
+
+/** See TransformContext.snapshot. */
+export type TransformSnapshot = NonNullable<import('../transform/types.js').TransformContext['snapshot']>;
 
 /** Ids of every object in a render stream. */
 export type TransformStreamIds = import('../transform/types.js').TransformContext['stream'];
@@ -80,6 +85,8 @@ export interface EvaluationResult {
 export interface PolicySet {
   /** Policy names in evaluation order. */
   readonly names: readonly string[];
+  /** Policy kinds (`PostRenderPolicy`, `Kustomization`, ...), parallel to `names`; absent in hand-made sets. */
+  readonly kinds?: readonly string[];
   /**
    * Runs the matching policies over one object (policy/evaluate.ts). The
    * input is not mutated. The result is the EvaluationResult plus its trace.

@@ -16,6 +16,7 @@ import {
   type Json6902Op,
 } from '../patch/json6902.js';
 import { PatchError, strategicMerge } from '../patch/smp.js';
+import { explicitNulls } from '../kube/empty-nulls.js';
 import {
   ConfigError, TransformError, type FactoryOptions, type StreamRequirement, type TransformContext,
   type Transformer, type TransformerFactory,
@@ -141,7 +142,8 @@ function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
     throw e;
   }
   if (!isObject(out)) throw new TransformError('JSON patch did not yield an object');
-  return withoutEmptyAnnotations(out, obj);
+  // kustomize applies JSON6902 to the object marshalled as JSON: every null comes back written (src/kube/empty-nulls.ts).
+  return withoutEmptyAnnotations(explicitNulls(out), obj);
 }
 
 /** Sets or deletes one `metadata` field of a fresh copy, as it was in `before`. */
@@ -195,6 +197,18 @@ function patchId(doc: JsonObject): string {
 }
 
 /**
+ * The namespace a patch matches against: the object's own `metadata.namespace`
+ * as the chain has left it (a `namespace` transformer earlier in kustomize's
+ * order moves the object, and a later `patchesJson6902` target selects the new
+ * namespace: finding 32), else the request's (an admitted object may carry
+ * none; in `run`, the release namespace).
+ */
+function namespaceOf(obj: JsonObject, ctx: TransformContext): string {
+  const ns = metadataOf(obj)?.namespace;
+  return typeof ns === 'string' && ns !== '' ? ns : ctx.namespace;
+}
+
+/**
  * True when a no-target patch document names `obj` (kustomize `GetById`):
  * same group, version, kind and name; namespaces compared as kustomize
  * `ResId.IsNsEquals` (''  and `default` are the same; cluster-scoped kinds
@@ -234,7 +248,7 @@ function byIdTransformer(type: string, opts: FactoryOptions, docs: JsonObject[],
     apply(obj: KubeObject, ctx: TransformContext): KubeObject | null {
       let cur: KubeObject = obj;
       for (const { doc, key } of patches) {
-        if (!idMatches(doc, cur, ctx.namespace)) continue;
+        if (!idMatches(doc, cur, namespaceOf(cur, ctx))) continue;
         ctx.satisfied(key);
         const next = runSmp(cur, doc, options);
         if (next === null) return null;
@@ -254,7 +268,7 @@ function targetedTransformer(
     type,
     name: opts.name,
     apply(obj: KubeObject, ctx: TransformContext): KubeObject | null {
-      return matches(obj, ctx.namespace) ? run(obj) : obj;
+      return matches(obj, namespaceOf(obj, ctx)) ? run(obj) : obj;
     },
   };
 }

@@ -54,6 +54,14 @@ export interface TransformContext {
   satisfied(key: string): void;
   /** Records a finding (validate rules); the pipeline attributes it to the policy. */
   report(finding: Finding): void;
+  /**
+   * Render only: the stream at a cross-object step (kustomize `replacements`).
+   * `snapshot(key, object)` records `object`, this object's state as the step
+   * `key` receives it, and returns every object's state at that step, or
+   * undefined while the render does not know it yet (it then evaluates the
+   * stream again). Undefined at admission: the admitted object is the stream.
+   */
+  readonly snapshot?: (key: string, object: KubeObject) => readonly KubeObject[] | undefined;
 }
 
 /**

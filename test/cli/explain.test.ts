@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { explainCommand, explainManifests, formatExplanation } from '../../src/cli/explain.js';
 import { defaultLoadOptions } from '../../src/cli/policies.js';
 import { loadPolicies } from '../../src/policy/load.js';
+import { renderManifests } from '../../src/policy/render.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const goldenDir = join(repo, 'test/fixtures/explain');
@@ -82,4 +83,17 @@ t.test('the trace agrees with the outcome', async (t) => {
 t.test('bad policies exit 2', async (t) => {
   const code = await explainCommand({ config: [join(repo, 'no/such/policy.yaml')], file: cases[0].manifests });
   t.equal(code, 2);
+});
+
+t.test('kustomize replacements between objects: explain loads and evaluates the stream as run does', async (t) => {
+  const dir = join(repo, 'test/data/conformance/cases/350-replacements-across-objects');
+  const config = [join(dir, 'kustomization.yaml')];
+  const file = join(dir, 'input.yaml');
+  const text = await captureStdout(() => explainCommand({ config, file, output: 'json' }));
+  t.equal(text.code, 0, 'accepted (run loads for the render, and so does explain)');
+  const list = JSON.parse(text.out) as { object: string; outcome: { changed: boolean } }[];
+  const run = renderManifests(readFileSync(file, 'utf8'), loadPolicies(config, { frontDoor: 'render' }).set);
+  t.equal(list.filter((o) => o.outcome.changed).length, run.changed, 'the objects explain says change are the ones run changes');
+  t.ok(run.changed > 0, 'replacements changed something');
+  t.throws(() => loadPolicies(config, defaultLoadOptions()), /one object at a time/, 'loaded for admission: refused');
 });

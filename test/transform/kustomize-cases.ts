@@ -62,6 +62,8 @@ export function loadCases(fields: readonly string[]): Case[] {
     // kustomize reads its input as YAML 1.2 (go-yaml v3); the scorer reads output as 1.1.
     const input = docs(readFileSync(join(dir, 'input.yaml'), 'utf8'), '1.2');
     if (input.some((o) => typeof o.kind === 'string' && o.kind.endsWith('List'))) continue;
+    // An input object without kind or name is refused by the stream reader (render.ts), not by a transformer (310-312).
+    if (input.some((o) => !o.kind || !isObject(o.metadata) || !o.metadata.name)) continue;
     const c: Case = { id, kustomization: k, input };
     if (existsSync(join(dir, 'expected-error.txt'))) c.error = readFileSync(join(dir, 'expected-error.txt'), 'utf8');
     else c.expected = docs(readFileSync(join(dir, 'expected.yaml'), 'utf8'), '1.1');
