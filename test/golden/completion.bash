@@ -9,7 +9,7 @@ _kube_postrender() {
   done
   case "$cmd" in
     "")
-      COMPREPLY=($(compgen -W "check completion eval explain review run serve test -h --help -V --version" -- "$cur"))
+      COMPREPLY=($(compgen -W "check completion eval explain review run serve test webhook-config -h --help -V --version" -- "$cur"))
       ;;
     check)
       case "$prev" in
@@ -18,7 +18,7 @@ _kube_postrender() {
         -n|--namespace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --namespace-labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file --allow-empty -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     completion)
       case "$prev" in
@@ -61,7 +61,7 @@ _kube_postrender() {
         -n|--namespace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --namespace-labels) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config -f --file --allow-empty -n --namespace --namespace-labels -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     serve)
       case "$prev" in
@@ -75,9 +75,13 @@ _kube_postrender() {
         --log-level) COMPREPLY=($(compgen -W "fatal error warn info debug trace silent" -- "$cur")); return ;;
         --shutdown-delay) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --sample) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --metrics-port) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --manage-webhooks) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-in-flight) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --max-in-flight-bytes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --report-interval) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample --reports --events --report-interval -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample --metrics-port --manage-webhooks --max-in-flight --max-in-flight-bytes --reports --events --report-interval -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     test)
       case "$prev" in
@@ -85,6 +89,16 @@ _kube_postrender() {
         --file-name) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-o --output --file-name --fail-only -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      ;;
+    webhook-config)
+      case "$prev" in
+        -c|--config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --name) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --namespace) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --ca-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --kubernetes-version) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --name --namespace --ca-file --kubernetes-version -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
   esac
 }

@@ -15,6 +15,7 @@ _kube_postrender() {
         'run:Helm post-renderer: manifests on stdin (or -f) to stdout, transformed'
         'serve:the mutating/validating admission webhook over HTTPS'
         'test:run declarative policy tests (postrender-test.yaml files): expected result per policy, rule and resource'
+        'webhook-config:print the Mutating/ValidatingWebhookConfiguration these policies need (rules follow what they match)'
       )
       _describe 'command' commands
       ;;
@@ -24,6 +25,7 @@ _kube_postrender() {
           _arguments \
       '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
       '(-f --file)'{-f,--file}'[manifests to check idempotence on]:file:_files' \
+      --allow-empty'[accept a set of no policies (default\: exit 2, "no policies found in ...")]' \
       '(-n --namespace)'{-n,--namespace}'[namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)]:file:_files' \
       --namespace-labels'[labels of a namespace not in the stream (repeatable)]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
@@ -67,6 +69,7 @@ _kube_postrender() {
           _arguments \
       '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
       '(-f --file)'{-f,--file}'[read manifests from this file instead of stdin]:file:_files' \
+      --allow-empty'[run with no policies (default\: exit 2, "no policies found in ...")]' \
       '(-n --namespace)'{-n,--namespace}'[namespace assumed for objects without metadata.namespace (default $HELM_NAMESPACE)]:file:_files' \
       --namespace-labels'[labels of a namespace not in the stream (repeatable)]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
@@ -86,6 +89,10 @@ _kube_postrender() {
       --log-level'[log level]:value:(fatal error warn info debug trace silent)' \
       --shutdown-delay'[after SIGTERM, keep answering (not ready, Connection\: close) this long before closing]:file:_files' \
       --sample'[print a curl command that sends this AdmissionReview]:file:_files' \
+      --metrics-port'[serve /metrics over plain HTTP on this port (not on the HTTPS port)]:file:_files' \
+      --manage-webhooks'[keep the rules of the Mutating/ValidatingWebhookConfiguration NAME equal to what the policies match (a Lease elects one writer)]:file:_files' \
+      --max-in-flight'[admission requests in flight past which the answer is 429 (Retry-After)]:file:_files' \
+      --max-in-flight-bytes'[request body MiB in flight past which the answer is 429]:file:_files' \
       --reports'[with --cluster\: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)]' \
       --events'[with --cluster\: create a Kubernetes Event for each denial (rate-limited)]' \
       --report-interval'[seconds between PolicyReport write batches]:file:_files' \
@@ -97,6 +104,16 @@ _kube_postrender() {
       '(-o --output)'{-o,--output}'[output format]:value:(text tap junit)' \
       --file-name'[name of the test files to look for]:file:_files' \
       --fail-only'[text output\: list only the failed checks]' \
+      '(-h --help)'{-h,--help}'[display help for command]' \
+            '*:file:_files'
+          ;;
+        webhook-config)
+          _arguments \
+      '(-c --config)'{-c,--config}'[policy file or directory (repeatable)]:file:_files' \
+      --name'[configuration and Service name]:file:_files' \
+      --namespace'[the webhook'\''s namespace (always excluded)]:file:_files' \
+      --ca-file'[CA bundle (PEM) for caBundle]:file:_files' \
+      --kubernetes-version'[degrade for an older API server (matchConditions need 1.28)]:file:_files' \
       '(-h --help)'{-h,--help}'[display help for command]' \
             '*:file:_files'
           ;;
