@@ -9,7 +9,7 @@
  * render time).
  */
 import { isObject, joinPath, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
-import { compileExpression, type CompiledExpression } from './cel.js';
+import { compileExpression, type CompiledExpression, type CompileExpressionOptions } from './cel.js';
 
 /** A template that does not compile (`path`: the config path of the string) or a value that fails to render. */
 export class TemplateError extends Error {
@@ -34,14 +34,21 @@ export type Template = JsonValue | StringTemplate | Template[] | { [k: string]: 
 
 const EXPR = /\{\{([\s\S]*?)\}\}/g;
 
-function compileString(s: string, path: string, variables: readonly string[]): string | StringTemplate {
+/**
+ * The environment of template expressions: the declared top-level variables,
+ * and `variables.<name>` of the policy (src/expr/cel.ts compileVariables)
+ * when it declares any.
+ */
+export type TemplateScope = Pick<CompileExpressionOptions, 'variables' | 'compositionVariables'>;
+
+function compileString(s: string, path: string, scope: TemplateScope): string | StringTemplate {
   if (!s.includes('{{')) return s;
   const parts: (string | CompiledExpression)[] = [];
   let last = 0;
   for (const m of s.matchAll(EXPR)) {
     if (m.index > last) parts.push(s.slice(last, m.index));
     try {
-      parts.push(compileExpression(m[1].trim(), { variables }));
+      parts.push(compileExpression(m[1].trim(), scope));
     } catch (e) {
       throw new TemplateError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path);
     }
@@ -54,19 +61,25 @@ function compileString(s: string, path: string, variables: readonly string[]): s
 
 /**
  * Compiles every `{{ <CEL> }}` in the string values of `v` (keys stay
- * literal) with `variables` declared; `path` is `v`'s config path (for
+ * literal) with `scope` declared (a list: top-level variable names; or a
+ * TemplateScope with the policy's `variables.<name>`); `path` is `v`'s config path (for
  * messages). Throws TemplateError (message and path) on a bad expression or an
  * unclosed `{{`.
  */
-export function compileTemplate(v: JsonValue, path: string, variables: readonly string[]): Template {
-  if (typeof v === 'string') return compileString(v, path, variables);
-  if (Array.isArray(v)) return v.map((el, i) => compileTemplate(el, joinPath(path, i), variables));
+export function compileTemplate(v: JsonValue, path: string, variables: readonly string[] | TemplateScope): Template {
+  const scope: TemplateScope = isScope(variables) ? variables : { variables };
+  if (typeof v === 'string') return compileString(v, path, scope);
+  if (Array.isArray(v)) return v.map((el, i) => compileTemplate(el, joinPath(path, i), scope));
   if (isObject(v)) {
     const out: { [k: string]: Template } = {};
-    for (const [k, el] of Object.entries(v)) setOwn(out as JsonObject, k, compileTemplate(el, joinPath(path, k), variables) as JsonValue);
+    for (const [k, el] of Object.entries(v)) setOwn(out as JsonObject, k, compileTemplate(el, joinPath(path, k), scope) as JsonValue);
     return out;
   }
   return v;
+}
+
+function isScope(v: readonly string[] | TemplateScope): v is TemplateScope {
+  return !Array.isArray(v);
 }
 
 /** A CEL result as JSON: bigints that fit become numbers, Maps become objects. */

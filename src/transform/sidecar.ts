@@ -21,8 +21,9 @@
  */
 import { createHash } from 'node:crypto';
 import { deepClone, deepEqual, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { compileTemplate, renderTemplate, TemplateError, type Template } from '../expr/template.js';
+import { compileTemplate, renderTemplate, TemplateError, type Template, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
+import { scopeOptions } from '../expr/vars.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
 
 /** Pod annotation (or label) `"true"`/`"false"`: opt in / opt out of every injection (as `sidecar.istio.io/inject`). */
@@ -436,13 +437,14 @@ function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformCont
     labels: stringMap(pod.metadata, 'labels'),
     overrides,
     name: c.cfg.name,
+    ...ctx.exprVars,
   };
 }
 
 /** Compiles the injection's template values over `variables`; a bad expression is a ConfigError at its config path. */
-function compileInjection(parts: JsonObject, variables: readonly string[]): Template {
+function compileInjection(parts: JsonObject, scope: TemplateScope): Template {
   try {
-    return compileTemplate(parts, '', variables);
+    return compileTemplate(parts, '', scope);
   } catch (e) {
     if (e instanceof TemplateError) throw new ConfigError(e.message, e.path);
     throw e;
@@ -555,7 +557,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
     imagePullSecrets: cfg.imagePullSecrets, volumeMounts: cfg.volumeMounts, env: cfg.env,
     annotations: cfg.annotations, labels: cfg.labels,
   };
-  const template = compileInjection(parts as unknown as JsonObject, TEMPLATE_VARIABLES);
+  const template = compileInjection(parts as unknown as JsonObject, { variables: TEMPLATE_VARIABLES, ...scopeOptions(opts.exprScope, TEMPLATE_VARIABLES) });
   const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{'), hashes: new Map() };
   return {
     type: 'sidecar',
