@@ -261,3 +261,59 @@ spec: {policyName: v, validationActions: [${actions}]}
   t.same(audit.denials, []);
   t.ok(audit.warnings.every((w) => w.includes('[audit]')), 'Audit: [audit] warnings only');
 });
+
+/** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
+function admissionPolicy(spec: string, mutating = false): string {
+  const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
+  const rules = '  matchConstraints: {resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["CREATE"]}]}\n';
+  return `apiVersion: admissionregistration.k8s.io/v1\nkind: ${kind}\nmetadata: {name: p}\nspec:\n${rules}${spec}`;
+}
+
+// Rows: the API server refuses these when the policy is created
+// (pkg/apis/admissionregistration/validation/validation_test.go
+// TestValidateValidatingAdmissionPolicy / TestValidateMutatingAdmissionPolicy,
+// and the CEL type checks of plugin/policy/validating/typechecking.go):
+// `check` must refuse them at load with the path and a stable code.
+const REFUSED: { name: string; text: string; path: RegExp; code: string }[] = [
+  { name: 'variables: a misspelt variables.<name> (typed at load)', text: admissionPolicy('  variables: [{name: replicas, expression: "object.spec.replicas"}]\n  validations: [{expression: "variables.replica < 5"}]\n'), path: /spec\.validations\[0\]\.expression: .*replica/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'variables: a later variable read before it is declared', text: admissionPolicy('  variables: [{name: a, expression: "variables.b"}, {name: b, expression: "1"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'variables: duplicate name', text: admissionPolicy('  variables: [{name: a, expression: "1"}, {name: a, expression: "2"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'variables: not a CEL identifier', text: admissionPolicy('  variables: [{name: "a-b", expression: "1"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[0\]\.name: must be a valid CEL identifier/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: result is not bool', text: admissionPolicy('  validations: [{expression: "object.metadata.name.size()"}]\n'), path: /spec\.validations\[0\]\.expression: expression must return bool, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'messageExpression: result is not string', text: admissionPolicy('  validations: [{expression: "true", messageExpression: "1 + 1"}]\n'), path: /spec\.validations\[0\]\.messageExpression: expression must return string, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'matchCondition: result is not bool', text: admissionPolicy('  matchConditions: [{name: c, expression: "\'x\'"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: expression must return bool/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'matchConditions: duplicate name', text: admissionPolicy('  matchConditions: [{name: c, expression: "true"}, {name: c, expression: "true"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: Object{} outside a mutation', text: admissionPolicy('  validations: [{expression: "Object{} == Object{}"}]\n'), path: /spec\.validations\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: an unknown function', text: admissionPolicy('  validations: [{expression: "object.metadata.name.startswith(\'w\')"}]\n'), path: /spec\.validations\[0\]\.expression: .*startswith/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: authorizer is not available', text: admissionPolicy('  validations: [{expression: "authorizer.group(\'\').resource(\'pods\').check(\'get\').allowed()"}]\n'), path: /spec\.validations\[0\]\.expression: .*authorizer/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: message with a line break', text: admissionPolicy('  validations: [{expression: "true", message: "a\\nb"}]\n'), path: /spec\.validations\[0\]\.message: message must not contain line breaks/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: unsupported reason', text: admissionPolicy('  validations: [{expression: "true", reason: Teapot}]\n'), path: /spec\.validations\[0\]\.reason: Unsupported value: "Teapot"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'VAP: neither validations nor auditAnnotations', text: admissionPolicy(''), path: /spec\.validations: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'VAP: failurePolicy not Fail or Ignore', text: admissionPolicy('  failurePolicy: Maybe\n  validations: [{expression: "true"}]\n'), path: /spec\.failurePolicy: Unsupported value: "Maybe"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'matchConstraints: an unknown operation', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["PATCH"]}]}\n  validations: [{expression: "true"}]\n', path: /spec\.matchConstraints\.resourceRules\[0\]\.operations\[0\]: Unsupported value: "PATCH"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'matchConstraints: resourceRules required', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {}\n  validations: [{expression: "true"}]\n', path: /spec\.matchConstraints\.resourceRules: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: patchType unsupported', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: StrategicMerge}]\n', true), path: /spec\.mutations\[0\]\.patchType: Unsupported value: "StrategicMerge"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: applyConfiguration set with patchType JSONPatch', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: JSONPatch, jsonPatch: {expression: "[]"}, applyConfiguration: {expression: "Object{}"}}]\n', true), path: /spec\.mutations\[0\]\.applyConfiguration: Forbidden/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: reinvocationPolicy unsupported', text: admissionPolicy('  reinvocationPolicy: Always\n  mutations: [{patchType: JSONPatch, jsonPatch: {expression: "[]"}}]\n', true), path: /spec\.reinvocationPolicy: Unsupported value: "Always"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: an unknown struct type in a mutation', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Thing{}"}}]\n', true), path: /spec\.mutations\[0\]\.applyConfiguration\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'binding: name and selector together', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny], paramRef: {name: x, selector: {}, parameterNotFoundAction: Deny}}\n', path: /spec\.paramRef\.selector: Forbidden: name and selector are mutually exclusive/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: duplicate validationActions', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Audit, Audit]}\n', path: /spec\.validationActions: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: validationActions required', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p}\n', path: /spec\.validationActions: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: its policy was not loaded', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: missing}\n', path: /spec\.policyName: no MutatingAdmissionPolicy named "missing" was loaded/, code: 'ERR_POLICY_BINDING' },
+];
+
+t.test('load refusals: what the API server refuses at creation is refused at load, with path and code', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const { PolicyError } = await import('../../src/policy/compile.js');
+  for (const row of REFUSED) {
+    let err: unknown;
+    try {
+      policiesFromText(row.text, { file: 'p.yaml' });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof PolicyError, `${row.name}: refused`);
+    t.match((err as Error).message, row.path, `${row.name}: path and reason`);
+    t.equal((err as InstanceType<typeof PolicyError>).code, row.code, `${row.name}: code`);
+  }
+});

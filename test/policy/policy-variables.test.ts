@@ -110,3 +110,32 @@ spec:
   );
   t.throws(() => policiesFromText(base('').replace('transformers:\n  - validate: {expression: "params.data.allowed == \'yes\'"}', 'transformers:\n  - validate: {expression: "variables.x"}')), /undeclared reference to 'variables'/, 'variables without spec.variables');
 });
+
+/** A ClusterPostRenderPolicy with one variable `replicas` (int) and the given match/transformers lines. */
+const typed = (rest: string): string => `
+apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: p}
+spec:
+  variables: [{name: replicas, expression: "1"}, {name: name, expression: "object.metadata.name"}]
+${rest}`;
+
+// `variables` are typed at load (src/expr/cel.ts compileVariables), as the API
+// server type-checks a ValidatingAdmissionPolicy's expressions against its
+// variables: a misspelt name or a wrong type is refused wherever it is read.
+const TYPED: { name: string; text: string; error?: RegExp }[] = [
+  { name: 'validate rule reads a declared variable', text: typed('  transformers: [{validate: {expression: "variables.replicas < 5"}}]') },
+  { name: 'validate rule: misspelt variable', text: typed('  transformers: [{validate: {expression: "variables.replica < 5"}}]'), error: /spec\.transformers\[0\]\.validate\.expression: .*replica/ },
+  { name: 'validate rule: int compared with a string', text: typed('  transformers: [{validate: {expression: "variables.replicas == \'1\'"}}]'), error: /spec\.transformers\[0\]\.validate\.expression/ },
+  { name: 'messageExpression: a variable of type int is not a string', text: typed('  transformers: [{validate: {expression: "true", messageExpression: "variables.replicas"}}]'), error: /messageExpression: expression must return string, but returns int/ },
+  { name: 'match condition: misspelt variable', text: typed('  match: {conditions: [{name: c, expression: "variables.nam == \'x\'"}]}\n  transformers: [{validate: {expression: "true"}}]'), error: /spec\.match\.conditions\[0\]\.expression: .*nam/ },
+  { name: 'match condition reads a declared variable', text: typed('  match: {conditions: [{name: c, expression: "variables.name != \'\'"}]}\n  transformers: [{validate: {expression: "true"}}]') },
+  { name: 'a variable reads a later one', text: typed('  transformers: [{validate: {expression: "true"}}]').replace('expression: "1"}', 'expression: "variables.name.size()"}'), error: /spec\.variables\[0\]\.expression/ },
+];
+
+t.test('variables are type-checked at load wherever they are read', async (t) => {
+  for (const row of TYPED) {
+    if (row.error) t.throws(() => policiesFromText(row.text), row.error, row.name);
+    else t.doesNotThrow(() => policiesFromText(row.text), row.name);
+  }
+});
