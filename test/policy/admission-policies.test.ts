@@ -15,6 +15,7 @@ import { printManifests } from '../../src/kube/yaml-stream.js';
 import type { JsonObject } from '../../src/kube/object.js';
 import { REPO_ROOT } from '../helpers/cases.js';
 import { admit, createReview } from '../helpers/admission.js';
+import { deepFreeze } from '../helpers/laws.js';
 
 const FIX = join(REPO_ROOT, 'test/fixtures/admission-policies');
 
@@ -118,6 +119,7 @@ t.test('documentation examples through run and review()', async (t) => {
   for (const row of ROWS) {
     t.test(row.name, async (t) => {
       const set = loadPolicies([join(FIX, row.dir)]).set;
+      deepFreeze(row.object); // law: the input is never modified
       const text = printManifests([row.object]);
       let runOut: JsonObject | undefined;
       let runDenied = '';
@@ -143,6 +145,9 @@ t.test('documentation examples through run and review()', async (t) => {
       t.equal(response.allowed, true, 'review allows');
       t.same(runOut, row.expect ?? row.object, 'run output');
       t.same(admitted, runOut, 'webhook patch applied == run output');
+      // law: idempotent (the documentation's MAPs guard their mutation with a matchCondition)
+      const again = set.evaluate(deepFreeze(structuredClone(runOut as JsonObject)), { frontDoor: 'admission', operation: 'CREATE', namespace: ns, namespaceLabels: NS_LABELS[ns] });
+      t.same(again.object, runOut, 'evaluating the output again changes nothing');
       if (row.warning) t.ok(runWarnings.some((w) => w.includes(row.warning as string)), 'warning');
     });
   }
