@@ -52,11 +52,22 @@ export function buildTable(swagger) {
       if (lt && lt !== 'atomic') e.listType = lt;
       const mk = p['x-kubernetes-list-map-keys'];
       if (Array.isArray(mk) && mk.length) e.mapKeys = mk;
+      // Server-side apply (structured-merge-diff): a list without a map/set
+      // list-type is atomic, and so is a map or struct with
+      // x-kubernetes-map-type: atomic (on the field or on the referenced
+      // definition). MutatingAdmissionPolicy ApplyConfiguration refuses them.
+      const atomicDef = (r) => Boolean(r && defs[r]?.['x-kubernetes-map-type'] === 'atomic');
+      if (p.type === 'array') {
+        if (!e.listType) e.atomic = true;
+        if (atomicDef(refOf(p.items))) e.itemAtomic = true;
+      } else if (p['x-kubernetes-map-type'] === 'atomic' || atomicDef(e.ref)) {
+        e.atomic = true;
+      }
       fields[f] = e;
     }
     raw.set(name, fields);
   }
-  const hasMeta = (e) => Boolean(e.strategy || e.mergeKey || e.listType || e.mapKeys);
+  const hasMeta = (e) => Boolean(e.strategy || e.mergeKey || e.listType || e.mapKeys || e.atomic || e.itemAtomic);
   // Fixed point: a definition is interesting when a field has metadata or refers to an interesting definition.
   const interesting = new Set();
   for (let changed = true; changed;) {
@@ -107,7 +118,7 @@ export function buildTable(swagger) {
       if (refKept) o.ref = short.get(e.ref);
       if (e.list) o.list = true;
       if (e.values && refKept) o.values = true;
-      for (const k of ['strategy', 'mergeKey', 'listType', 'mapKeys']) if (e[k]) o[k] = e[k];
+      for (const k of ['strategy', 'mergeKey', 'listType', 'mapKeys', 'atomic', 'itemAtomic']) if (e[k]) o[k] = e[k];
       fields[f] = o;
     }
     outDefs[short.get(n)] = fields;

@@ -70,7 +70,7 @@ export const ERROR_CODES = {
   ERR_POLICY_NOT_FOUND: policy('no such file or directory', 'A -c path does not exist.'),
   ERR_POLICY_READ: policy('%s', 'A policy file could not be read.'),
   ERR_POLICY_YAML: policy('invalid YAML: line %s, column %s: %s', 'A policy file is not valid YAML (read as kustomize reads it: duplicate keys and alias bombs are errors).'),
-  ERR_POLICY_NOT_A_POLICY: policy('not a policy (%s): expected apiVersion postrender.io/v1alpha1, a Kustomization or a Gatekeeper mutator (mutations.gatekeeper.sh)', 'A document is neither a policy of a known dialect nor a Kustomization.'),
+  ERR_POLICY_NOT_A_POLICY: policy('not a policy (%s): expected apiVersion postrender.io/v1alpha1, a Kustomization, a Gatekeeper mutator (mutations.gatekeeper.sh), an admissionregistration.k8s.io admission policy or binding, or a params object a policy names', 'A document is neither a policy of a known dialect, a Kustomization, nor the params object of a policy\'s paramKind.'),
   ERR_POLICY_SCHEMA: policy('%s', 'A policy document does not match its JSON Schema (the path names the field).'),
   ERR_POLICY_UNKNOWN_TRANSFORMER: policy('unknown transformer type "%s"', 'A transformer entry names a type that is not registered.'),
   ERR_POLICY_TRANSFORMER_CONFIG: policy('%s', 'A transformer\'s configuration is invalid (the path names the field).'),
@@ -84,6 +84,9 @@ export const ERROR_CODES = {
   ERR_POLICY_KUSTOMIZE_CYCLE: policy('%s', 'A Kustomization includes itself through its resources or components; the message names the chain of directories.'),
   ERR_POLICY_KUSTOMIZE_REMOTE: policy('%s', 'A Kustomization names a remote resource or component (git, URL): kube-postrender loads none; vendor it into a local directory.'),
   ERR_POLICY_CROSS_OBJECT: policy('at admission the webhook sees one object at a time, so a replacement may only copy within the admitted object: %s (load it for run only)', 'A kustomize replacement that could copy from another object was loaded for admission (run, which sees the whole stream, accepts it).'),
+  ERR_POLICY_ADMISSION: policy('%s', 'A MutatingAdmissionPolicy, ValidatingAdmissionPolicy or binding breaks a rule of the API server\'s validation (validation.go): a missing or unknown field, an unsupported value, Deny with Warn, duplicates.'),
+  ERR_POLICY_BINDING: policy('no %s named "%s" was loaded', 'An admission policy binding names a policy that is not among the loaded files (load its policy with it: same -c set).'),
+  ERR_POLICY_PARAMS: policy('%s', 'spec.paramKind/spec.paramRef of a policy are incomplete, or a PostRenderPolicy names params outside its namespace.'),
   ERR_POLICY_INVALID: policy('%s', 'Any other reason a policy is refused at load.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -59,17 +59,45 @@ function loadNonEmpty(opts: CheckOptions): LoadedPolicies | undefined {
   return undefined;
 }
 
-/** Runs `check`; returns the exit code (0 valid, 2 invalid). */
-export async function checkCommand(opts: CheckOptions): Promise<number> {
+/** Every error of a load, one line each (schema errors of every document, with "did you mean"). */
+function errorLines(e: unknown): string[] {
+  return (e instanceof PolicyError ? flattenPolicyErrors(e) : [e]).map(oneLine);
+}
+
+/** An error that may come from a document of another path: a binding's policy, a params object's paramKind. */
+function crossPath(line: string): boolean {
+  return /: spec\.policyName: |: not a policy \(/.test(line);
+}
+
+/**
+ * The load errors of `paths`, one line each: per path where possible (every
+ * error of each file), plus the whole set's when it fails for a reason no
+ * single path shows (a binding whose policy, or a params object whose policy,
+ * is in another path is only an error when the whole set lacks it).
+ */
+function loadErrors(paths: string[]): string[] {
+  let whole: string[];
+  try {
+    loadPolicies(paths, defaultLoadOptions());
+    return [];
+  } catch (e) {
+    whole = errorLines(e);
+  }
   const errors: string[] = [];
-  for (const path of opts.config) {
+  for (const path of paths) {
     try {
       loadPolicies([path], defaultLoadOptions());
     } catch (e) {
-      // Every error of the file at once (schema errors of every document, with "did you mean").
-      errors.push(...(e instanceof PolicyError ? flattenPolicyErrors(e) : [e]).map(oneLine));
+      errors.push(...errorLines(e).filter((line) => !crossPath(line)));
     }
   }
+  for (const line of whole) if (!errors.includes(line)) errors.push(line);
+  return errors;
+}
+
+/** Runs `check`; returns the exit code (0 valid, 2 invalid). */
+export async function checkCommand(opts: CheckOptions): Promise<number> {
+  const errors = loadErrors(opts.config);
   if (errors.length) {
     for (const e of errors) process.stderr.write(`${e}\n`);
     return EXIT.usage;

@@ -71,6 +71,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--tls-key <file>', 'serving key (PEM)')
     .option('--client-ca <file>', 'CA bundle (PEM): admission requests must present a client certificate it signed')
     .option('--cluster', 'also watch policy CRDs and Namespaces (in-cluster config or KUBECONFIG)')
+    .option('--admission-policies', 'with --cluster: also apply the cluster\'s MutatingAdmissionPolicies and ValidatingAdmissionPolicies (for clusters that do not)')
     .option('--namespace <ns>', "the webhook's own namespace, never touched (default $POD_NAMESPACE)")
     .option('--allow-insecure-self-signed', 'serve the generated self-signed certificate on a non-loopback address')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
@@ -86,7 +87,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .action(async (o) =>
       setCode(
         await (await import('./serve.js')).serveCommand({
-          config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster,
+          config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster, admissionPolicies: o.admissionPolicies,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
           manageWebhooks: o.manageWebhooks, metricsPort: o.metricsPort,
           inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 },

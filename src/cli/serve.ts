@@ -41,6 +41,8 @@ export interface ServeOptions {
   /** `--client-ca`: PEM bundle; admission requests need a client certificate it signed. */
   clientCa?: string;
   cluster?: boolean;
+  /** `--admission-policies` (with `--cluster`): apply the cluster's MutatingAdmissionPolicies/ValidatingAdmissionPolicies (docs/admission-policies.md). */
+  admissionPolicies?: boolean;
   /** `--namespace`: the webhook's own namespace (default $POD_NAMESPACE). */
   namespace?: string;
   allowInsecureSelfSigned?: boolean;
@@ -84,7 +86,11 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
   const load = defaultLoadOptions({ ownNamespace });
   const metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
-  const required: SourceName[] = [...(opts.config.length > 0 ? (['file'] as const) : []), ...(opts.cluster ? (['cluster'] as const) : [])];
+  const required: SourceName[] = [
+    ...(opts.config.length > 0 ? (['file'] as const) : []),
+    ...(opts.cluster ? (['cluster'] as const) : []),
+    ...(opts.cluster && opts.admissionPolicies ? (['admission'] as const) : []),
+  ];
   const store = new PolicyStore(required);
   let log: FastifyBaseLogger | undefined;
   let sync: { trigger: () => void; stop: () => Promise<void> } | undefined;
@@ -94,6 +100,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     metrics.policiesLoaded.set({ source: 'file' }, counts.file);
     metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
     reporting?.policiesChanged();
+    if (counts.admission > 0) metrics.policiesLoaded.set({ source: 'admission' }, counts.admission);
   };
   let reporting: Reporting | undefined;
 
@@ -131,6 +138,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
     }
     if (opts.reports || opts.events) reporting = await makeReporting(clusterModule, opts, store, metrics, () => log, cluster, ownNamespace);
   }
+  const admission = opts.cluster && opts.admissionPolicies ? await makeAdmissionSource(store, () => log, updateGauges) : undefined;
 
   const tls = opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined;
   let server: RunningServer;
@@ -158,6 +166,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   } catch (e) {
     process.stderr.write(`${oneLine(e)}\n`);
     await cluster?.stop();
+    await admission?.stop();
     return EXIT.usage;
   }
   log = server.app.log;
@@ -173,6 +182,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const stopSignal = waitForSignal();
   await files?.start();
   cluster?.start();
+  admission?.start();
   void cluster?.synced.then(() => {
     log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced');
     reporting?.start();
@@ -191,7 +201,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
   log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
   await server.stop({ delayMs });
-  await Promise.allSettled([files?.stop(), cluster?.stop(), reporting?.stop(), sync?.stop(), metricsServer?.close()]);
+  await Promise.allSettled([files?.stop(), cluster?.stop(), admission?.stop(), reporting?.stop(), sync?.stop(), metricsServer?.close()]);
   log.info('stopped');
   setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
   return EXIT.ok;
@@ -202,6 +212,7 @@ function checkFlags(opts: ServeOptions): string | undefined {
   if (opts.config.length === 0 && !opts.cluster) return 'serve needs -c POLICY or --cluster';
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
   if ((opts.reports || opts.events) && !opts.cluster) return '--reports and --events need --cluster';
+  if (opts.admissionPolicies && !opts.cluster) return '--admission-policies needs --cluster';
   return undefined;
 }
 
@@ -379,6 +390,32 @@ function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** `--admission-policies`: MAP/VAP, bindings and params from the API server (policy/sources/cluster-admission.ts). */
+async function makeAdmissionSource(
+  store: PolicyStore,
+  log: () => FastifyBaseLogger | undefined,
+  updateGauges: () => void,
+): Promise<import('../policy/sources/cluster-admission.js').ClusterAdmissionSource> {
+  const [m, client, { defaultKubeConfig }, { pluralResource }] = await Promise.all([
+    import('../policy/sources/cluster-admission.js'),
+    import('@kubernetes/client-node'),
+    import('../policy/sources/cluster-source.js'),
+    import('../policy/admission-match.js'),
+  ]);
+  return new m.ClusterAdmissionSource({
+    informers: m.admissionClientInformers(client, defaultKubeConfig(), pluralResource),
+    onPolicies: (p) => {
+      store.update('admission', p);
+      updateGauges();
+    },
+    onCompile: (e) => {
+      if (e.ok) log()?.info({ source: 'admission', policy: e.name }, 'admission policy compiled');
+      else log()?.warn({ source: 'admission', policy: e.name, path: e.error?.path, reason: e.error?.reason }, 'admission policy invalid; the last valid version stays in effect');
+    },
+    onError: (what, err) => log()?.warn({ source: 'admission', what, err: errorText(err) }, 'admission policy watch error'),
+  });
 }
 
 /** First line of an error's message, at most 500 characters (API errors can carry long bodies). */

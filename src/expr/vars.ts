@@ -7,7 +7,25 @@
  * This module must not import `policy/` (layering, DESIGN.md); its types are
  * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
  */
-import { compileExpression, ExprError } from './cel.js';
+import { compileExpression, ExprError, KUBERNETES_VARIABLES, type CompileExpressionOptions, type CompositionVariable } from './cel.js';
+
+/**
+ * What a policy adds to the CEL environment of its expressions (issue 13
+ * item 4, as ValidatingAdmissionPolicy): extra top-level variables
+ * (`params`) and the declared `variables.<name>` with their checked types.
+ */
+export interface ExprScope {
+  /** Top-level variables besides Kubernetes' four (e.g. `params`). */
+  readonly variables: readonly string[];
+  /** `variables.<name>` declarations (src/expr/cel.ts compileVariables); absent: no `variables`. */
+  readonly compositionVariables?: readonly CompositionVariable[];
+}
+
+/** compileExpression options of a scope, on top of `base` top-level variables (default Kubernetes' four). */
+export function scopeOptions(scope: ExprScope | undefined, base: readonly string[] = KUBERNETES_VARIABLES): Pick<CompileExpressionOptions, 'variables' | 'compositionVariables'> {
+  if (!scope) return {};
+  return { variables: [...base, ...scope.variables], compositionVariables: scope.compositionVariables };
+}
 
 /** What the variables are built from: a subset of `TransformContext` and of `EvaluationInput`. */
 export interface ExprVarsInput {
@@ -21,6 +39,8 @@ export interface ExprVarsInput {
   namespaceLabels?: Readonly<Record<string, string>>;
   /** The AdmissionReview `request` as JSON, at admission; absent in render. */
   request?: Readonly<Record<string, unknown>>;
+  /** The policy's own variables (`params`, `variables`), added as they are. */
+  exprVars?: Readonly<Record<string, unknown>>;
 }
 
 /** The four variables, plain JSON. */
@@ -74,7 +94,8 @@ export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
   const namespaceObject = input.namespace
     ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: input.namespace, labels: { ...(input.namespaceLabels ?? {}) } } }
     : null;
-  return { object, oldObject: input.oldObject ?? null, request, namespaceObject };
+  const vars: ExprVars = { object, oldObject: input.oldObject ?? null, request, namespaceObject };
+  return input.exprVars ? Object.assign(vars, input.exprVars) : vars;
 }
 
 /**
@@ -87,8 +108,8 @@ export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
  * then applies (as webhook matchConditions: "an error ... the failurePolicy
  * for the webhook is used").
  */
-export function conditionCompiler(expression: string, path: string): (object: unknown, input: ExprVarsInput) => boolean {
-  const program = compileExpression(expression, { path, expectedType: 'bool' });
+export function conditionCompiler(expression: string, path: string, scope?: ExprScope): (object: unknown, input: ExprVarsInput) => boolean {
+  const program = compileExpression(expression, { path, expectedType: 'bool', ...scopeOptions(scope) });
   return (object, input) => {
     const r = program.evaluate(buildExprVars(object, input));
     if (typeof r !== 'boolean') throw new ExprError(`condition must evaluate to a bool, got ${describeValue(r)}`, path);

@@ -169,6 +169,18 @@ export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
 }
 
 /**
+ * Joins a config path for messages: `[0]` + `newTag` -> `[0].newTag`, `''` +
+ * `name` -> `name`, a number as `[i]`; keys that are not identifiers are
+ * bracket-quoted (`a["b.c"]`). Shared by the config decoders
+ * (src/transform/decode.ts) and the template engine (src/expr/template.ts).
+ */
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  if (/^[A-Za-z_$][\w$]*$/.test(key)) return base ? `${base}.${key}` : key;
+  return `${base}[${JSON.stringify(key)}]`;
+}
+
+/**
  * Where the pod (template) of a kind lives: `path` from the object root to a
  * map holding `metadata` and `spec` (empty for a Pod). Data, as kustomize's
  * field specs; `groups` lists the API groups the kind is read from.

@@ -30,6 +30,14 @@ export interface FieldMeta {
   readonly listType?: string;
   /** `x-kubernetes-list-map-keys`. */
   readonly mapKeys?: readonly string[];
+  /**
+   * Server-side apply: the field's value is atomic (a list without a map/set
+   * list-type, or a map/struct with `x-kubernetes-map-type: atomic`), as
+   * structured-merge-diff's schema makes it. Read by ApplyConfiguration only.
+   */
+  readonly atomic?: boolean;
+  /** Server-side apply: the list's items are atomic structs (e.g. LocalObjectReference). */
+  readonly itemAtomic?: boolean;
 }
 
 /** The generated table: GVK key `group/version/kind` -> definition name ('' = no metadata), and definitions. */

@@ -9,10 +9,12 @@ import { isClusterScopedKind } from '../kube/resources.js';
 import { matchInfoOf, type MatchInfo } from './match-info.js';
 import { ConfigError, type FactoryOptions, type Transformer } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
-import { conditionCompiler } from '../expr/vars.js';
+import { conditionCompiler, type ExprScope } from '../expr/vars.js';
 import type { PolicyErrorCode } from '../errors.js';
 import { compileClause, compileDefaultExclusions, namesSubresources, splitKind, type Clause, type ConditionCompiler, type MatchSpec } from './match.js';
 import type { EvaluationInput } from './types.js';
+import type { ParamStore } from './admission-params.js';
+import { compilePolicyVariables, type PolicyVariablesSpec } from './policy-variables.js';
 
 /** Where a policy came from, for error messages: file path (or `cluster`) and document index (1-based). */
 export interface PolicySource {
@@ -57,9 +59,10 @@ export interface CompiledPolicy {
    */
   convergence?: { maxIterations: number };
   /**
-   * `IfNeeded`: run the policy once more, after all others, when a later
-   * policy changed the object after it ran (MutatingAdmissionPolicy and
-   * webhook `reinvocationPolicy`). Absent or `Never`: once.
+   * `IfNeeded`: run the policy once more, after all others, when the object
+   * changed from its own pass on (its own change or a later policy's:
+   * MutatingAdmissionPolicy, see evaluate.ts reinvokeIfNeeded). Absent or
+   * `Never`: once.
    */
   reinvocationPolicy?: 'Never' | 'IfNeeded';
   /** Returns '' when the policy applies to the object, else the first clause that excluded it. */
@@ -100,6 +103,8 @@ export interface CompileOptions {
   compileCondition?: ConditionCompiler;
   /** The webhook's own namespace (never touched by default). */
   ownNamespace?: string;
+  /** Params objects for `spec.paramKind`/`paramRef`, read at evaluation time (files: set once the load has read them all). */
+  params?: () => ParamStore | undefined;
 }
 
 /** The `spec` of a policy document, as validated by the JSON Schema. */
@@ -111,6 +116,11 @@ export interface PolicySpec {
   match?: MatchSpec;
   exclude?: MatchSpec;
   transformers: Record<string, unknown>[];
+  /** CEL `variables` (policy-variables.ts). */
+  variables?: PolicyVariablesSpec['variables'];
+  /** The params object's kind and name (policy-variables.ts). */
+  paramKind?: PolicyVariablesSpec['paramKind'];
+  paramRef?: PolicyVariablesSpec['paramRef'];
 }
 
 /** Compiles one transformer entry (`{name?, <type>: config}`), mapping config errors to a PolicyError. */
@@ -119,7 +129,7 @@ export function compileTransformer(
   index: number,
   basePath: string,
   source: PolicySource,
-  opts: CompileOptions & { baseDir?: string },
+  opts: CompileOptions & { baseDir?: string; exprScope?: ExprScope },
 ): Transformer {
   const path = `${basePath}[${index}]`;
   const types = Object.keys(entry).filter((k) => k !== 'name');
@@ -130,7 +140,7 @@ export function compileTransformer(
   const factory = opts.registry.get(type);
   if (!factory) throw new PolicyError(source, `${path}.${type}`, `unknown transformer type "${type}" (known: ${opts.registry.types().join(', ')})`, 'ERR_POLICY_UNKNOWN_TRANSFORMER');
   const name = typeof entry.name === 'string' ? entry.name : `${type}[${index}]`;
-  const fopts: FactoryOptions = { name, baseDir: opts.baseDir, readFile: opts.readFile };
+  const fopts: FactoryOptions = { name, baseDir: opts.baseDir, readFile: opts.readFile, exprScope: opts.exprScope };
   try {
     return factory(entry[type], fopts);
   } catch (e) {
@@ -164,13 +174,15 @@ export function compilePolicy(
   const kind = doc.kind as CompiledPolicy['kind'];
   const namespaced = kind === 'PostRenderPolicy';
   if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
-  const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, opts));
+  const scope = compilePolicyVariables(spec, source, opts.params ?? (() => undefined), namespaced ? doc.metadata.namespace : undefined);
+  const exprScope = scope?.exprScope;
+  const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, { ...opts, exprScope }));
   const mover = namespaced ? spec.transformers.findIndex((t) => Object.prototype.hasOwnProperty.call(t, 'namespace')) : -1;
   if (mover >= 0) throw new PolicyError(source, `spec.transformers[${mover}].namespace`, 'a PostRenderPolicy cannot move objects between namespaces', 'ERR_POLICY_TENANT');
   const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
     if (!m) return undefined;
     try {
-      return compileClause(m, p, opts.compileCondition ?? conditionCompiler);
+      return compileClause(m, p, opts.compileCondition ?? conditionCompiler, exprScope);
     } catch (e) {
       throw toPolicyError(e, source, p);
     }
@@ -200,7 +212,7 @@ export function compilePolicy(
     if (exclude && exclude(o, input) === '') return 'exclude';
     return '';
   };
-  return {
+  const policy: CompiledPolicy = {
     mayMatchKind: spec.match?.resources ? kindFilter(spec.match.resources) : undefined,
     matchInfo: kind === 'Kustomization' ? undefined : matchInfoOf(spec.match, namespaced ? ownNs : undefined),
     name: namespaced ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
@@ -214,6 +226,7 @@ export function compilePolicy(
     applies,
     source,
   };
+  return scope ? scope.wrap(policy) : policy;
 }
 
 /**

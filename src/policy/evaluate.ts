@@ -435,18 +435,22 @@ function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, o
       continue;
     }
     if (!admits(run, policy, current, now)) continue;
+    const before = run.trace.length;
     runPolicy(run, policy, current, false);
-    if (policy.reinvocationPolicy === 'IfNeeded') reinvoke.push(i, run.trace.length);
+    if (policy.reinvocationPolicy === 'IfNeeded') reinvoke.push(i, before);
   }
   reinvokeIfNeeded(run, policies, reinvoke, now);
   return finish(run);
 }
 
 /**
- * Kubernetes' `reinvocationPolicy: IfNeeded` (MutatingAdmissionPolicy and
- * webhooks): a policy that ran is run once more when a later policy changed
- * the object after it (k8s.io/apiserver pkg/admission/plugin/policy/mutating
- * reinvocation). `pending` holds pairs (policy index, trace length after it ran).
+ * Kubernetes' `reinvocationPolicy: IfNeeded` (MutatingAdmissionPolicy): a
+ * policy that ran is run once more, after all others, when the object changed
+ * from its own pass on: its own change counts, as a v1.36 API server does (a
+ * MAP appending with `/-` under IfNeeded appends twice; under Never once), and
+ * so does any later policy's (k8s.io/apiserver pkg/admission/plugin/policy/
+ * mutating reinvocation). `pending` holds pairs (policy index, trace length
+ * before it ran).
  */
 function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: number[], now: () => number): void {
   for (let k = 0; k < pending.length && run.current !== null; k += 2) {

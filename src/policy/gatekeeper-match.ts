@@ -12,7 +12,7 @@
 import { compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
 import { gvkOf, metaMap, metaString, type KubeObject } from '../kube/object.js';
 import { ConfigError, type TransformContext } from '../transform/types.js';
-import { decodeStruct, joinPath, typeName } from '../transform/labels.js';
+import { decodeStruct, joinPath, typeName } from '../transform/decode.js';
 
 /** CRD pattern of a Gatekeeper wildcard (pkg/wildcard: `kube-*`, `*-system`, `*system*`). */
 const WILDCARD = /^\*?[-:a-z0-9]*\*?$/;

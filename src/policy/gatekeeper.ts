@@ -25,7 +25,7 @@ import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, typ
 import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
 import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
-import { decodeStruct, typeName } from '../transform/labels.js';
+import { decodeStruct, typeName } from '../transform/decode.js';
 import { ConfigError, TransformError, type Transformer, type TransformContext } from '../transform/types.js';
 import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, type PolicySource } from './compile.js';
 import { compileDefaultExclusions } from './match.js';

@@ -26,6 +26,8 @@ import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type 
 import { compileKustomization, isKustomization, KUSTOMIZATION_NAMES, type KustomizationFiles } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
 import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
+import { compileAdmissionPolicies, isAdmissionPolicyDocument, type SourcedDocument } from './admission-policy.js';
+import { isParamsCandidate, staticParamStore, type ParamStore } from './admission-params.js';
 import type { ConditionCompiler } from './match.js';
 import type { PolicySet } from './types.js';
 import type { FrontDoor } from '../transform/types.js';
@@ -58,6 +60,12 @@ export interface LoadOptions {
    * the default, `admission`, refuses it at load (one object at a time).
    */
   frontDoor?: FrontDoor;
+  /**
+   * Params objects of admission policies besides the documents of the policy
+   * files (`serve --cluster`: an informer). Default: the non-policy documents
+   * of the loaded files whose kind some policy's `paramKind` names.
+   */
+  params?: ParamStore;
 }
 
 /** The result of loading: the compiled set and the individual policies (for `check` and `explain`). */
@@ -190,11 +198,34 @@ function isPolicyTest(value: unknown): boolean {
   return isObject(value) && value.apiVersion === 'postrender.io/v1alpha1' && value.kind === 'PolicyTest';
 }
 
+/** The documents of policy files, sorted by what reads them. */
+export interface PolicyDocuments {
+  /** postrender.io policies and Kustomizations, compiled. */
+  policies: CompiledPolicy[];
+  /** MutatingAdmissionPolicy, ValidatingAdmissionPolicy and their bindings (compiled together, see admission-policy.ts). */
+  admission: SourcedDocument[];
+  /** Any other Kubernetes object: a params object when some policy's paramKind names its kind, else an error. */
+  others: SourcedDocument[];
+  /** `apiVersion/kind` of every postrender.io policy's `spec.paramKind`. */
+  paramKinds: string[];
+}
+
+/** Only strings are quoted: a map with its own `toString` key would make String() throw. */
+function describeDoc(value: unknown): string {
+  const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
+  return isObject(value) ? `${text(value.apiVersion)} ${text(value.kind)}` : Array.isArray(value) ? 'list' : typeof value;
+}
+
+function notAPolicy(source: PolicySource, value: unknown): PolicyError {
+  return new PolicyError(source, isObject(value) ? 'apiVersion' : '', errorMessage('ERR_POLICY_NOT_A_POLICY', describeDoc(value)), 'ERR_POLICY_NOT_A_POLICY');
+}
+
 /**
- * Parses and compiles the documents of one policy file (text already read).
- * Throws PolicyError.
+ * Parses the documents of one policy file (text already read) and compiles
+ * its postrender.io policies and Kustomizations; admission policy documents
+ * and other objects are returned for the load-wide pass. Throws PolicyError.
  */
-export function compilePolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string; files?: KustomizationFiles; frontDoor?: FrontDoor }): CompiledPolicy[] {
+export function readPolicyText(text: string, file: string, opts: CompileOptions & { baseDir?: string; files?: KustomizationFiles; frontDoor?: FrontDoor }): PolicyDocuments {
   let docs: ManifestDoc[];
   try {
     // Read as kustomize reads YAML (go-yaml v3: src/kube/yaml-stream.ts), as
@@ -204,28 +235,31 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
     if (!(e instanceof ManifestParseError)) throw e;
     throw new PolicyError({ file, document: e.docNumber }, '', errorMessage('ERR_POLICY_YAML', e.line, e.col, e.reason), 'ERR_POLICY_YAML');
   }
-  const out: CompiledPolicy[] = [];
+  const out: PolicyDocuments = { policies: [], admission: [], others: [], paramKinds: [] };
   const errors: PolicyError[] = [];
-  // eslint-disable-next-line complexity -- the dialect dispatch (test file, Kustomization, Gatekeeper mutator, policy) reads best as one list
+  // eslint-disable-next-line complexity -- the dialect dispatch (test file, Kustomization, admission policy, Gatekeeper mutator, params object, policy) reads best as one list
   const compileDocument = (d: ManifestDoc): void => {
     const source = { file, document: d.docNumber };
     const value: unknown = d.value;
     // A `kube-postrender test` file next to its policy (docs/testing.md) is not a policy.
     if (value === null || value === undefined || isPolicyTest(value)) return;
     if (isKustomization(value, basename(file))) {
-      out.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
+      out.policies.push(compileKustomization(value as Record<string, unknown>, basename(dirname(file)) + '/' + basename(file), source, opts));
       return;
     }
-    if (isGatekeeperDocument(value)) return void out.push(compileGatekeeperDocument(value, source, opts));
+    if (isAdmissionPolicyDocument(value)) {
+      out.admission.push({ value: value as SourcedDocument['value'], source });
+      return;
+    }
+    if (isGatekeeperDocument(value)) return void out.policies.push(compileGatekeeperDocument(value, source, opts));
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
-      // Only strings are quoted: a map with its own `toString` key would make String() throw.
-      const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? 'undefined' : Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v === 'object' ? 'map' : typeof v);
-      const what = isObject(value) ? `${text(value.apiVersion)} ${text(value.kind)}` : Array.isArray(value) ? 'list' : typeof value;
-      throw new PolicyError(source, isObject(value) ? 'apiVersion' : '', errorMessage('ERR_POLICY_NOT_A_POLICY', what), 'ERR_POLICY_NOT_A_POLICY');
+      if (isParamsCandidate(value)) return void out.others.push({ value, source });
+      throw notAPolicy(source, value);
     }
     validatePolicyDocument(value, source, opts.registry);
     const doc = value as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec };
-    out.push(compilePolicy(doc, source, opts));
+    if (doc.spec.paramKind) out.paramKinds.push(`${doc.spec.paramKind.apiVersion}/${doc.spec.paramKind.kind}`);
+    out.policies.push(compilePolicy(doc, source, opts));
   };
   for (const d of docs) {
     try {
@@ -241,6 +275,39 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
 }
 
 /**
+ * Resolves the load-wide part: admission policies with their bindings, and
+ * the params objects among `others` (an object whose kind no policy's
+ * paramKind names is an error). Throws PolicyError.
+ */
+export function resolvePolicyDocuments(all: PolicyDocuments, params?: ParamStore, bind?: (store: ParamStore) => void): CompiledPolicy[] {
+  const paramKinds = new Set(all.paramKinds);
+  all.admission.forEach((d) => {
+    const spec = isObject(d.value.spec) ? d.value.spec : {};
+    const pk = isObject(spec.paramKind) ? spec.paramKind : undefined;
+    if (pk) paramKinds.add(`${String(pk.apiVersion)}/${String(pk.kind)}`);
+  });
+  for (const o of all.others) {
+    if (!paramKinds.has(`${String(o.value.apiVersion)}/${String(o.value.kind)}`)) throw notAPolicy(o.source, o.value);
+  }
+  const store = params ?? staticParamStore(all.others.map((o) => o.value));
+  bind?.(store);
+  return [...all.policies, ...compileAdmissionPolicies(all.admission, { params: store })];
+}
+
+/**
+ * Parses and compiles the documents of one policy file (text already read),
+ * admission policies and their bindings included (resolved within the text).
+ * Throws PolicyError.
+ */
+export function compilePolicyText(text: string, file: string, opts: Omit<CompileOptions, 'params'> & { baseDir?: string; files?: KustomizationFiles; frontDoor?: FrontDoor; params?: ParamStore }): CompiledPolicy[] {
+  let store: ParamStore | undefined;
+  const docs = readPolicyText(text, file, { ...opts, params: () => store });
+  return resolvePolicyDocuments(docs, opts.params, (s) => {
+    store = s;
+  });
+}
+
+/**
  * Loads every policy named by `paths` (files or directories) and compiles them
  * into a PolicySet. Relative `path:` references resolve against each file's
  * directory. Throws PolicyError (file, document, path, reason).
@@ -248,7 +315,9 @@ export function compilePolicyText(text: string, file: string, opts: CompileOptio
 export function loadPolicies(paths: string[], options: LoadOptions = {}): LoadedPolicies {
   const registry = options.registry ?? builtinRegistry();
   const files = paths.flatMap(expandPolicyPath);
-  const policies: CompiledPolicy[] = [];
+  const all: PolicyDocuments = { policies: [], admission: [], others: [], paramKinds: [] };
+  let store: ParamStore | undefined;
+  const params = (): ParamStore | undefined => store;
   for (const file of files) {
     let text: string;
     try {
@@ -258,10 +327,17 @@ export function loadPolicies(paths: string[], options: LoadOptions = {}): Loaded
     }
     const baseDir = dirname(file);
     const readFile = (p: string): string => readFileSync(resolve(baseDir, p), 'utf8');
-    policies.push(...compilePolicyText(text, file, { registry, readFile, baseDir, files: FILES, frontDoor: options.frontDoor, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace }));
+    const docs = readPolicyText(text, file, { registry, readFile, baseDir, files: FILES, frontDoor: options.frontDoor, compileCondition: options.compileCondition, ownNamespace: options.ownNamespace, params });
+    all.policies.push(...docs.policies);
+    all.admission.push(...docs.admission);
+    all.others.push(...docs.others);
+    all.paramKinds.push(...docs.paramKinds);
   }
-  const merged = mergeGatekeeperPolicies(policies);
-  policies.splice(0, policies.length, ...merged);
+  const policies = mergeGatekeeperPolicies(
+    resolvePolicyDocuments(all, options.params, (s) => {
+      store = s;
+    }),
+  );
   const seen = new Set<string>();
   for (const p of policies) {
     if (p.kind !== 'Kustomization' && seen.has(p.name)) throw new PolicyError(p.source, 'metadata.name', errorMessage('ERR_POLICY_DUPLICATE_NAME', p.name), 'ERR_POLICY_DUPLICATE_NAME');

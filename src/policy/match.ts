@@ -7,6 +7,7 @@
 import { anchoredRegex, compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
 import { gvkOf, isObject, metaMap, metaString, type KubeObject } from '../kube/object.js';
 import type { EvaluationInput } from './types.js';
+import type { ExprScope } from '../expr/vars.js';
 
 /** A `match`/`exclude` clause as written in a policy. */
 export interface MatchSpec {
@@ -23,7 +24,7 @@ export interface MatchSpec {
 export type ConditionFn = (object: KubeObject, input: EvaluationInput) => boolean;
 
 /** Compiles CEL conditions (injected so that this module does not depend on the CEL engine). */
-export type ConditionCompiler = (expression: string, path: string) => ConditionFn;
+export type ConditionCompiler = (expression: string, path: string, scope?: ExprScope) => ConditionFn;
 
 /** A compiled clause: returns '' when it holds, else the name of the first field that does not. */
 export type Clause = (object: KubeObject, input: EvaluationInput) => string;
@@ -105,7 +106,7 @@ function userInfoOf(input: EvaluationInput): { username: string; groups: string[
  * Namespace labels unknown (render without Namespace objects, no cluster) read as {}.
  * userInfo only constrains admission requests; render has no user.
  */
-export function compileClause(spec: MatchSpec, path: string, compileCondition?: ConditionCompiler): Clause {
+export function compileClause(spec: MatchSpec, path: string, compileCondition?: ConditionCompiler, scope?: ExprScope): Clause {
   const checks: [string, (o: KubeObject, input: EvaluationInput) => boolean][] = [];
   if (spec.resources) {
     const r = compileResources(spec.resources, `${path}.resources`);
@@ -142,7 +143,7 @@ export function compileClause(spec: MatchSpec, path: string, compileCondition?: 
   }
   for (const [idx, c] of (spec.conditions ?? []).entries()) {
     if (!compileCondition) throw new Error(`${path}.conditions[${idx}]: CEL conditions are not available`);
-    const fn = compileCondition(c.expression, `${path}.conditions[${idx}].expression`);
+    const fn = compileCondition(c.expression, `${path}.conditions[${idx}].expression`, scope);
     checks.push([`conditions[${c.name}]`, fn]);
   }
   return (o, input) => {

@@ -24,6 +24,8 @@ export interface EvaluationInput {
   subResource?: string;
   /** AdmissionReview `request` as JSON (for CEL `request`, userInfo matching). */
   request?: JsonObject;
+  /** Extra CEL variables of the policy being matched (`params`, `variables`); set by the policy itself. */
+  exprVars?: Readonly<Record<string, unknown>>;
   /** Render only: ids of all objects in the stream (see TransformContext.stream). */
   stream?: TransformStreamIds;
   /** Render only: marks stream requirements satisfied. */

@@ -4,7 +4,8 @@
  * api/konfig/builtinpluginconsts/commonannotations.go; conformance finding 27).
  */
 import { COMMON_ANNOTATIONS_FIELD_SPECS, setEntries } from '../kube/fieldspecs.js';
-import { applySpecs, decodeStringMap } from './labels.js';
+import { applySpecs } from './apply-specs.js';
+import { decodeStringMap } from './decode.js';
 import type { TransformerFactory } from './types.js';
 
 /**

@@ -25,7 +25,7 @@ import { buildExprVars } from '../expr/vars.js';
 import { createPathTester, LocationError, parseLocation, type LocationNode, type PathCondition, type PathTest, type PathTester } from '../kube/location.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter } from '../kube/location-mutate.js';
 import { deepClone, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { decodeStruct, joinPath, typeName } from './labels.js';
+import { decodeStruct, joinPath, typeName } from './decode.js';
 import { ConfigError, TransformError, type Transformer, type TransformContext, type TransformerFactory } from './types.js';
 
 /**

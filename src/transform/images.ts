@@ -6,7 +6,8 @@
 import { RE2JS } from 're2js';
 import { IMAGES_FIELD_SPECS, type FieldSetter } from '../kube/fieldspecs.js';
 import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { applySpecs, decodeStruct, joinPath, optList, optString } from './labels.js';
+import { applySpecs } from './apply-specs.js';
+import { decodeStruct, joinPath, optList, optString } from './decode.js';
 import { ConfigError, TransformError, type TransformerFactory } from './types.js';
 
 /** One kustomize `images` entry. Empty strings mean "not set" (Go zero values). */

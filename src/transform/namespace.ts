@@ -7,7 +7,8 @@
  */
 import { NAMESPACE_FIELD_SPECS, setScalar } from '../kube/fieldspecs.js';
 import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
-import { applySpecs, typeName } from './labels.js';
+import { applySpecs } from './apply-specs.js';
+import { typeName } from './decode.js';
 import { ConfigError, type TransformContext, type TransformerFactory } from './types.js';
 
 const ROLE_BINDING_KINDS: ReadonlySet<string> = new Set(['RoleBinding', 'ClusterRoleBinding']);

@@ -11,10 +11,8 @@
  */
 import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, type JsonObject, type KubeObject } from '../kube/object.js';
 import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
-import {
-  applyJson6902, Json6902Error, parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError,
-  type Json6902Op,
-} from '../patch/json6902.js';
+import { applyJson6902, Json6902Error, type Json6902Op } from '../patch/json6902.js';
+import { parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError } from '../patch/patch-text.js';
 import { PatchError, strategicMerge } from '../patch/smp.js';
 import { explicitNulls } from '../kube/empty-nulls.js';
 import {

@@ -5,7 +5,8 @@
  */
 import { fieldSpecSelects, REPLICAS_FIELD_SPECS, setScalar } from '../kube/fieldspecs.js';
 import { metaString, type KubeObject } from '../kube/object.js';
-import { applySpecs, decodeStruct, joinPath, optList, optString, typeName } from './labels.js';
+import { applySpecs } from './apply-specs.js';
+import { decodeStruct, joinPath, optList, optString, typeName } from './decode.js';
 import { ConfigError, type StreamRequirement, type TransformerFactory } from './types.js';
 
 /** One `replicas` entry: an exact object name and the count to set. */

@@ -21,8 +21,9 @@
  */
 import { createHash } from 'node:crypto';
 import { deepClone, deepEqual, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { compileExpression, type CompiledExpression } from '../expr/cel.js';
-import { decodeStringMap, decodeStruct, joinPath, typeName } from './labels.js';
+import { compileTemplate, renderTemplate, TemplateError, type Template, type TemplateScope } from '../expr/template.js';
+import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
+import { scopeOptions } from '../expr/vars.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
 
 /** Pod annotation (or label) `"true"`/`"false"`: opt in / opt out of every injection (as `sidecar.istio.io/inject`). */
@@ -162,103 +163,8 @@ export function decodeSidecarConfig(config: unknown): SidecarConfig {
   return out;
 }
 
-// ---------------------------------------------------------------------------
-// Template values: `{{ <CEL> }}` inside string fields.
-
-/** One compiled string template: literal parts and expressions, alternating. */
-class StringTemplate {
-  constructor(
-    readonly parts: readonly (string | CompiledExpression)[],
-    /** The whole string is one expression: its value keeps its JSON type. */
-    readonly whole: boolean,
-    readonly path: string,
-  ) {}
-}
-
-/** The template of one injection: the config's JSON with strings that hold `{{ }}` replaced by compiled templates. */
-type Template = JsonValue | StringTemplate | Template[] | { [k: string]: Template };
-
-const EXPR = /\{\{([\s\S]*?)\}\}/g;
-
 /** The variables a template value may use (see sidecarTransformer). */
 export const TEMPLATE_VARIABLES: readonly string[] = ['object', 'namespaceName', 'namespaceLabels', 'annotations', 'labels', 'overrides', 'name'];
-
-function compileString(s: string, path: string): string | StringTemplate {
-  if (!s.includes('{{')) return s;
-  const parts: (string | CompiledExpression)[] = [];
-  let last = 0;
-  for (const m of s.matchAll(EXPR)) {
-    if (m.index > last) parts.push(s.slice(last, m.index));
-    try {
-      parts.push(compileExpression(m[1].trim(), { variables: TEMPLATE_VARIABLES }));
-    } catch (e) {
-      throw new ConfigError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path);
-    }
-    last = m.index + m[0].length;
-  }
-  if (s.slice(last).includes('{{')) throw new ConfigError(`template value: unclosed "{{" in ${JSON.stringify(s)}`, path);
-  if (last < s.length) parts.push(s.slice(last));
-  return new StringTemplate(parts, parts.length === 1 && typeof parts[0] !== 'string', path);
-}
-
-/** Compiles every `{{ }}` in the string values of `v` (keys stay literal). Throws ConfigError. */
-function compileTemplate(v: JsonValue, path: string): Template {
-  if (typeof v === 'string') return compileString(v, path);
-  if (Array.isArray(v)) return v.map((el, i) => compileTemplate(el, joinPath(path, i)));
-  if (isObject(v)) {
-    const out: { [k: string]: Template } = {};
-    for (const [k, el] of Object.entries(v)) setOwn(out as JsonObject, k, compileTemplate(el, joinPath(path, k)) as JsonValue);
-    return out;
-  }
-  return v;
-}
-
-/** A CEL result as JSON: bigints that fit become numbers, Maps become objects. */
-function toJson(v: unknown, path: string): JsonValue {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Array.isArray(v)) return v.map((x) => toJson(x, path));
-  if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), toJson(x, path)]));
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x, path)]));
-  throw new TransformError(`template value at ${path}: unsupported result type ${typeof v}`);
-}
-
-function evaluate(e: CompiledExpression, vars: Record<string, unknown>, path: string): JsonValue {
-  try {
-    return toJson(e.evaluate(vars), path);
-  } catch (err) {
-    if (err instanceof TransformError) throw err;
-    throw new TransformError(`template value {{ ${e.source} }} at ${path}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * The template with every expression evaluated. Each value is also appended to
- * `values` in template order: the rendered injection is a function of that
- * list alone (the rest of the template is constant), which keys the hash cache.
- */
-function renderTemplate(t: Template, vars: Record<string, unknown>, values: JsonValue[]): JsonValue {
-  if (t instanceof StringTemplate) {
-    if (t.whole) {
-      const v = evaluate(t.parts[0] as CompiledExpression, vars, t.path);
-      values.push(v);
-      return v;
-    }
-    return t.parts.map((p) => {
-      if (typeof p === 'string') return p;
-      const v = evaluate(p, vars, t.path);
-      values.push(v);
-      return typeof v === 'string' ? v : JSON.stringify(v);
-    }).join('');
-  }
-  if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars, values));
-  if (typeof t === 'object' && t !== null) {
-    const out: JsonObject = {};
-    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, renderTemplate(el, vars, values) as JsonValue);
-    return out;
-  }
-  return t;
-}
 
 /** The injection after template values are evaluated for one pod. */
 type Rendered = Pick<SidecarConfig, 'containers' | 'initContainers' | 'volumes' | 'imagePullSecrets' | 'volumeMounts' | 'env' | 'annotations' | 'labels'>;
@@ -531,7 +437,28 @@ function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformCont
     labels: stringMap(pod.metadata, 'labels'),
     overrides,
     name: c.cfg.name,
+    ...ctx.exprVars,
   };
+}
+
+/** Compiles the injection's template values over `variables`; a bad expression is a ConfigError at its config path. */
+function compileInjection(parts: JsonObject, scope: TemplateScope): Template {
+  try {
+    return compileTemplate(parts, '', scope);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new ConfigError(e.message, e.path);
+    throw e;
+  }
+}
+
+/** The template rendered for one pod; a failing template value is a TransformError (no path: the message names it). */
+function renderInjection(template: Template, vars: Record<string, unknown>, values: JsonValue[]): Rendered {
+  try {
+    return renderTemplate(template, vars, values) as unknown as Rendered;
+  } catch (e) {
+    if (e instanceof TemplateError) throw new TransformError(e.message);
+    throw e;
+  }
 }
 
 /** Distinct renders whose hash is kept per injection (template values usually take a few values). */
@@ -541,7 +468,7 @@ const MAX_CACHED_HASHES = 64;
 function render(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): { rendered: Rendered; hash: string } {
   const vars = c.hasExpressions ? templateVars(obj, pod, c, ctx) : {};
   const values: JsonValue[] = [];
-  const rendered = renderTemplate(c.template, vars, values) as unknown as Rendered;
+  const rendered = renderInjection(c.template, vars, values);
   const key = JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
   let hash = c.hashes.get(key);
   if (hash === undefined) {
@@ -630,7 +557,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
     imagePullSecrets: cfg.imagePullSecrets, volumeMounts: cfg.volumeMounts, env: cfg.env,
     annotations: cfg.annotations, labels: cfg.labels,
   };
-  const template = compileTemplate(parts as unknown as JsonObject, '');
+  const template = compileInjection(parts as unknown as JsonObject, { variables: TEMPLATE_VARIABLES, ...scopeOptions(opts.exprScope, TEMPLATE_VARIABLES) });
   const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{'), hashes: new Map() };
   return {
     type: 'sidecar',

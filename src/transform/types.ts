@@ -9,6 +9,7 @@
  * share unchanged subtrees with the input.
  */
 import type { KubeObject, ResId } from '../kube/object.js';
+import type { ExprScope } from '../expr/vars.js';
 
 /** Which front door is running the chain. */
 export type FrontDoor = 'render' | 'admission';
@@ -41,6 +42,12 @@ export interface TransformContext {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Admission request fields for expressions (userInfo, dryRun, ...), when admitting. */
   readonly request?: Readonly<Record<string, unknown>>;
+  /**
+   * Extra CEL variables of the policy (`params`, `variables`: its
+   * `paramKind`/`paramRef` and `spec.variables`), for CEL in transformers;
+   * absent when the policy declares none.
+   */
+  readonly exprVars?: Readonly<Record<string, unknown>>;
   /**
    * Render only: the ids of every object in the input stream, for kustomize's
    * cross-object fix-ups (e.g. a RoleBinding subject following a ServiceAccount
@@ -125,6 +132,8 @@ export interface FactoryOptions {
   baseDir?: string;
   /** Reads a file relative to baseDir (injected so the core never imports node:fs). */
   readFile?: (path: string) => string;
+  /** CEL the policy declares besides Kubernetes' variables (`params`, `variables.<name>`), for expressions in the config. */
+  exprScope?: ExprScope;
 }
 
 /** A simple TransformContext for tests and the SDK. */
@@ -139,6 +148,7 @@ export function makeContext(partial: Partial<Omit<TransformContext, 'satisfied' 
     oldObject: partial.oldObject,
     namespaceLabels: partial.namespaceLabels,
     request: partial.request,
+    exprVars: partial.exprVars,
     stream: partial.stream,
     satisfied: partial.satisfied ?? (() => undefined),
     report: partial.report ?? (() => undefined),

@@ -14,7 +14,7 @@
  *   line break falls back to `message` (as the API server, which logs it).
  */
 import { compileExpression, ExprError, type CompiledExpression } from '../expr/cel.js';
-import { buildExprVars, describeValue } from '../expr/vars.js';
+import { buildExprVars, describeValue, scopeOptions, type ExprScope } from '../expr/vars.js';
 import type { KubeObject } from '../kube/object.js';
 import { ConfigError, TransformError, type Transformer, type TransformerFactory, type TransformContext } from './types.js';
 
@@ -45,9 +45,9 @@ export function parseValidateConfig(config: unknown): ValidateConfig {
   return c as unknown as ValidateConfig;
 }
 
-function compileAt(source: string, field: string, expectedType: 'bool' | 'string'): CompiledExpression {
+function compileAt(source: string, field: string, expectedType: 'bool' | 'string', scope?: ExprScope): CompiledExpression {
   try {
-    return compileExpression(source, { path: field, expectedType });
+    return compileExpression(source, { path: field, expectedType, ...scopeOptions(scope) });
   } catch (e) {
     throw new ConfigError(e instanceof Error ? e.message : String(e), field);
   }
@@ -76,8 +76,8 @@ function failureMessage(cfg: ValidateConfig, messageProgram: CompiledExpression 
  */
 export const validateTransformer: TransformerFactory = (config, opts): Transformer => {
   const cfg = parseValidateConfig(config);
-  const program = compileAt(cfg.expression, 'expression', 'bool');
-  const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression', 'string') : undefined;
+  const program = compileAt(cfg.expression, 'expression', 'bool', opts.exprScope);
+  const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression', 'string', opts.exprScope) : undefined;
   const action = cfg.action ?? 'Deny';
   return {
     type: 'validate',

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { applyJson6902, Json6902Error, parsePatchText, PatchTextError } from '../../src/patch/json6902.js';
+import { applyJson6902, Json6902Error } from '../../src/patch/json6902.js';
+import { parsePatchText, PatchTextError } from '../../src/patch/patch-text.js';
 import { strategicMerge, PatchError } from '../../src/patch/smp.js';
 import { createPatch } from '../../src/patch/create-patch.js';
 import { ManifestParseError, parseManifests, printManifests } from '../../src/kube/yaml-stream.js';

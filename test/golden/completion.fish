@@ -48,6 +48,7 @@ complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l tls-cert -
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'serving key (PEM)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l client-ca -r -F -d 'CA bundle (PEM): admission requests must present a client certificate it signed'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l cluster -d 'also watch policy CRDs and Namespaces (in-cluster config or KUBECONFIG)'
+complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l admission-policies -d 'with --cluster: also apply the cluster\'s MutatingAdmissionPolicies and ValidatingAdmissionPolicies (for clusters that do not)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l namespace -r -F -d 'the webhook\'s own namespace, never touched (default $POD_NAMESPACE)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l allow-insecure-self-signed -d 'serve the generated self-signed certificate on a non-loopback address'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l log-level -x -a 'fatal error warn info debug trace silent' -d 'log level'

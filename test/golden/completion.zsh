@@ -84,6 +84,7 @@ _kube_postrender() {
       --tls-key'[serving key (PEM)]:file:_files' \
       --client-ca'[CA bundle (PEM)\: admission requests must present a client certificate it signed]:file:_files' \
       --cluster'[also watch policy CRDs and Namespaces (in-cluster config or KUBECONFIG)]' \
+      --admission-policies'[with --cluster\: also apply the cluster'\''s MutatingAdmissionPolicies and ValidatingAdmissionPolicies (for clusters that do not)]' \
       --namespace'[the webhook'\''s own namespace, never touched (default $POD_NAMESPACE)]:file:_files' \
       --allow-insecure-self-signed'[serve the generated self-signed certificate on a non-loopback address]' \
       --log-level'[log level]:value:(fatal error warn info debug trace silent)' \

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { parseManifests } from '../../src/kube/yaml-stream.js';
-import { applyJson6902, Json6902Error, parsePatchText, PatchTextError } from '../../src/patch/json6902.js';
+import { applyJson6902, Json6902Error } from '../../src/patch/json6902.js';
+import { parsePatchText, PatchTextError } from '../../src/patch/patch-text.js';
 import { strategicMerge } from '../../src/patch/smp.js';
 import { PolicyError } from '../../src/policy/compile.js';
 import { renderManifests } from '../../src/policy/render.js';

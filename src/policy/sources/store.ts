@@ -11,7 +11,7 @@ import { createPolicySet, type CompiledPolicy } from '../compile.js';
 import type { PolicySet } from '../types.js';
 
 /** Name of a policy source. */
-export type SourceName = 'file' | 'cluster';
+export type SourceName = 'file' | 'cluster' | 'admission';
 
 /** Combines the policies of several sources into one PolicySet. */
 export class PolicyStore {
@@ -42,6 +42,6 @@ export class PolicyStore {
 
   /** Number of policies per source (for the policies-loaded gauge). */
   counts(): Record<SourceName, number> {
-    return { file: this.lists.get('file')?.length ?? 0, cluster: this.lists.get('cluster')?.length ?? 0 };
+    return { file: this.lists.get('file')?.length ?? 0, cluster: this.lists.get('cluster')?.length ?? 0, admission: this.lists.get('admission')?.length ?? 0 };
   }
 }

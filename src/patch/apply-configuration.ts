@@ -1,0 +1,217 @@
+/**
+ * MutatingAdmissionPolicy `patchType: ApplyConfiguration`: an apply
+ * configuration (the plain JSON of a CEL `Object{...}`) merged into the object
+ * with server-side-apply semantics, as the API server does it
+ * (k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch/smd.go
+ * `ApplyStructuredMergeDiff`, and sigs.k8s.io/structured-merge-diff
+ * typed/merge.go `mergingWalker`):
+ *
+ * - the configuration is refused when it holds an atomic list, map or struct
+ *   (smd.go `validatePatch`: "may not mutate atomic arrays, maps or
+ *   structs"): container `args`, `nodeSelector`, `imagePullSecrets` items...;
+ * - maps and structs merge field by field (the configuration's value wins for
+ *   scalars);
+ * - lists with `x-kubernetes-list-type: map` merge by their map keys and
+ *   `set` lists by value, in the order of merge.go `visitListItems`: items
+ *   shared by both sides follow the configuration's order, items only in the
+ *   object keep their place after the shared item they followed, new items
+ *   come where the configuration puts them (observed on v1.36:
+ *   `[proxy, app]` onto `[app, log]` gives `[proxy, app, log]`);
+ * - a list or map empty on both sides is kept as the configuration gives it.
+ *
+ * The schema is the generated OpenAPI table (patch-meta.ts). Kinds without
+ * one (custom resources) merge maps and treat every list as atomic, which the
+ * API server would refuse as well only when the CRD says so: the difference is
+ * documented in docs/admission-policies.md.
+ *
+ * Pure: inputs are never mutated; unchanged subtrees are shared.
+ */
+import { isObject, type JsonObject, type JsonValue } from '../kube/object.js';
+import { fieldMeta, refOf, type FieldMeta, type SchemaRef } from './patch-meta.js';
+
+/** An ApplyConfiguration that cannot be merged; `message` follows the API server's wording. */
+export class ApplyConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApplyConfigurationError';
+  }
+}
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+function setOwn(o: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Paths (`.spec.containers[0].args`, as smd.go `pathString`) of the atomic
+ * lists, maps and structs the configuration sets, under definition `schema`.
+ */
+// eslint-disable-next-line complexity -- one walk over the field kinds of smd.go findAtomics
+export function findAtomics(config: JsonValue, schema: SchemaRef, path = ''): string[] {
+  if (!isObject(config) || schema === undefined) return [];
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const meta = fieldMeta(schema, key);
+    if (!meta) continue;
+    const p = `${path}.${key}`;
+    if (meta.atomic && (Array.isArray(value) || isObject(value))) out.push(p);
+    if (meta.list && Array.isArray(value)) {
+      value.forEach((item, i) => {
+        if (meta.itemAtomic && isObject(item)) out.push(`${p}[${i}]`);
+        out.push(...findAtomics(item, refOf(meta), `${p}[${i}]`));
+      });
+    } else if (meta.values && isObject(value)) {
+      for (const [k, v] of Object.entries(value)) out.push(...findAtomics(v, refOf(meta), `${p}.${k}`));
+    } else if (isObject(value)) {
+      out.push(...findAtomics(value, refOf(meta), p));
+    }
+  }
+  return out;
+}
+
+/**
+ * Merges `config` into `object` (both plain JSON objects of the same kind)
+ * under root definition `schema` (undefined: no schema, see the module
+ * comment). Returns the merged object. Throws ApplyConfigurationError for an
+ * atomic field in the configuration or a list item without its map keys.
+ */
+export function applyConfiguration(object: JsonObject, config: JsonObject, schema: SchemaRef): JsonObject {
+  const atomics = findAtomics(config, schema);
+  if (atomics.length > 0) {
+    throw new ApplyConfigurationError(`error applying patch: invalid ApplyConfiguration: may not mutate atomic arrays, maps or structs: ${atomics.join(', ')}`);
+  }
+  return mergeMap(object, config, schema);
+}
+
+/** Merges two maps field by field: object keys first (in order), then new configuration keys. */
+function mergeMap(lhs: JsonObject, rhs: JsonObject, schema: SchemaRef): JsonObject {
+  const out: JsonObject = {};
+  let changed = false;
+  for (const key of Object.keys(lhs)) {
+    const l = lhs[key] as JsonValue;
+    if (!hasOwn(rhs, key)) {
+      setOwn(out, key, l);
+      continue;
+    }
+    const v = mergeValue(l, rhs[key] as JsonValue, fieldMeta(schema, key));
+    if (v !== l) changed = true;
+    setOwn(out, key, v);
+  }
+  for (const key of Object.keys(rhs)) {
+    if (hasOwn(lhs, key)) continue;
+    changed = true;
+    setOwn(out, key, mergeValue(undefined, rhs[key] as JsonValue, fieldMeta(schema, key)));
+  }
+  return changed ? out : lhs;
+}
+
+/** Merges one field's values (lhs undefined: the object does not have it). */
+// eslint-disable-next-line complexity -- the value kinds of merge.go doMap/doList in one place
+function mergeValue(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta | undefined): JsonValue {
+  if (isObject(rhs)) {
+    if (meta?.atomic) return rhs;
+    const base = isObject(lhs) ? lhs : {};
+    // Empty on both sides: a leaf (merge.go emptyPromoteToLeaf), the configuration's value.
+    if (Object.keys(rhs).length === 0) return Object.keys(base).length === 0 ? (isObject(lhs) ? lhs : rhs) : base;
+    return meta?.values ? mergeValuesMap(base, rhs, refOf(meta)) : mergeMap(base, rhs, refOf(meta));
+  }
+  if (Array.isArray(rhs) && Array.isArray(lhs) && meta?.list && (meta.listType === 'map' || meta.listType === 'set') && (lhs.length > 0 || rhs.length > 0)) {
+    return mergeList(lhs, rhs, meta);
+  }
+  return lhs !== undefined && sameScalar(lhs, rhs) ? lhs : rhs;
+}
+
+function sameScalar(a: JsonValue, b: JsonValue): boolean {
+  return a === b || (typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b) && typeof a === typeof b);
+}
+
+/** A map of `ref` values (`additionalProperties`): entries merged by key. */
+function mergeValuesMap(lhs: JsonObject, rhs: JsonObject, ref: SchemaRef): JsonObject {
+  const out: JsonObject = { ...lhs };
+  for (const [k, v] of Object.entries(rhs)) {
+    const l = hasOwn(lhs, k) ? (lhs[k] as JsonValue) : undefined;
+    setOwn(out, k, isObject(v) ? mergeMap(isObject(l) ? l : {}, v, ref) : v);
+  }
+  return out;
+}
+
+/** The identity of a list item: its map keys (list-type map) or its value (set). */
+function itemKey(item: JsonValue, meta: FieldMeta, side: string, index: number): string {
+  if (meta.listType === 'set') return JSON.stringify(item);
+  if (!isObject(item)) throw new ApplyConfigurationError(`error applying patch: ${side}: element ${index}: expected a map`);
+  const keys = meta.mapKeys ?? (meta.mergeKey ? [meta.mergeKey] : []);
+  const parts = keys.map((k) => (hasOwn(item, k) ? JSON.stringify(item[k]) : undefined));
+  if (keys.length === 1 && parts[0] === undefined) {
+    throw new ApplyConfigurationError(`error applying patch: ${side}: element ${index}: associative list with keys has an element that omits key field "${keys[0]}"`);
+  }
+  return parts.map((p) => p ?? 'null').join(',');
+}
+
+/** Indexes a list by item key (first occurrence wins; duplicates are an error as merge.go reports them). */
+function index(list: JsonValue[], meta: FieldMeta, side: string): { order: string[]; items: Map<string, JsonValue> } {
+  const order: string[] = [];
+  const items = new Map<string, JsonValue>();
+  list.forEach((item, i) => {
+    const k = itemKey(item, meta, side, i);
+    if (items.has(k)) throw new ApplyConfigurationError(`error applying patch: ${side}: duplicate entries for key ${k}`);
+    items.set(k, item);
+    order.push(k);
+  });
+  return { order, items };
+}
+
+/**
+ * Merges an associative or set list in merge.go `visitListItems` order (see
+ * the module comment). Items present on both sides are merged field by field.
+ */
+// eslint-disable-next-line complexity -- merge.go visitListItems ordering, kept as one loop to match it step by step
+function mergeList(lhs: JsonValue[], rhs: JsonValue[], meta: FieldMeta): JsonValue[] {
+  const l = index(lhs, meta, 'lhs');
+  const r = index(rhs, meta, 'rhs');
+  const shared = r.order.filter((k) => l.items.has(k));
+  let next = 0;
+  const out: JsonValue[] = [];
+  const merge = (k: string): JsonValue => {
+    const a = l.items.get(k);
+    const b = r.items.get(k) as JsonValue;
+    return a === undefined ? mergeItem(undefined, b, meta) : mergeItem(a, b, meta);
+  };
+  let li = 0;
+  let ri = 0;
+  while (li < l.order.length || ri < r.order.length) {
+    const lk = l.order[li];
+    const rk = r.order[ri];
+    if (lk !== undefined && rk !== undefined) {
+      if (lk === rk) {
+        out.push(merge(lk));
+        li++;
+        ri++;
+        next++;
+        continue;
+      }
+      if (r.items.has(lk) && next < shared.length && shared[next] !== lk) {
+        li++; // a shared item the configuration places later
+        continue;
+      }
+    }
+    if (lk !== undefined && !r.items.has(lk)) {
+      out.push(l.items.get(lk) as JsonValue);
+      li++;
+      continue;
+    }
+    if (rk !== undefined) {
+      out.push(merge(rk));
+      ri++;
+      if (next < shared.length && shared[next] === rk) next++;
+      continue;
+    }
+    li++; // only shared items the configuration already placed remain
+  }
+  return out.length === lhs.length && out.every((v, i) => v === lhs[i]) ? lhs : out;
+}
+
+function mergeItem(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta): JsonValue {
+  if (meta.listType === 'set' || !isObject(rhs)) return lhs ?? rhs;
+  return mergeMap(isObject(lhs) ? lhs : {}, rhs, refOf(meta));
+}

@@ -1,0 +1,145 @@
+/**
+ * `matchConstraints` of MutatingAdmissionPolicy / ValidatingAdmissionPolicy
+ * and `matchResources` of their bindings, as the API server matches them
+ * (k8s.io/apiserver/pkg/admission/plugin/policy/matching/matching.go and the
+ * webhook predicates it uses: namespace/matcher.go, object/matcher.go,
+ * rules/rules.go): namespaceSelector, objectSelector, resourceRules (with
+ * operations, apiGroups, apiVersions, resources and subresources, scope,
+ * resourceNames) and excludeResourceRules.
+ *
+ * What an object is matched as: at admission the AdmissionRequest's
+ * `resource`/`subResource`; in render the plural of the kind (Kubernetes'
+ * naming rule, `Deployment` -> `deployments`), operation CREATE.
+ * `matchPolicy: Equivalent` (the default) accepts a rule whose group and
+ * resource match in any version, as the API server does when it converts to
+ * an equivalent version; `Exact` also requires the version.
+ */
+import { compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
+import { isObject, metaMap, metaString, type KubeObject } from '../kube/object.js';
+import type { EvaluationInput } from './types.js';
+
+/** A `NamedRuleWithOperations`. */
+export interface NamedRule {
+  apiGroups?: string[];
+  apiVersions?: string[];
+  resources?: string[];
+  operations?: string[];
+  scope?: 'Cluster' | 'Namespaced' | '*';
+  resourceNames?: string[];
+}
+
+/** `MatchResources` (policy `matchConstraints`, binding `matchResources`). */
+export interface MatchResources {
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  resourceRules?: NamedRule[];
+  excludeResourceRules?: NamedRule[];
+  matchPolicy?: 'Exact' | 'Equivalent';
+}
+
+/** What a request is matched as. */
+interface RequestAttributes {
+  operation: string;
+  group: string;
+  version: string;
+  resource: string;
+  subResource: string;
+  name: string;
+  namespaced: boolean;
+}
+
+/**
+ * The plural resource name of a kind, by Kubernetes' default naming
+ * (gengo `namer.NewAllLowercasePluralNamer`): `...s`/`x`/`z`/`ch`/`sh` + `es`,
+ * consonant + `y` -> `ies`, else + `s`; `Endpoints` stays.
+ */
+export function pluralResource(kind: string): string {
+  const k = kind.toLowerCase();
+  if (k === 'endpoints') return k;
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
+  return `${k}s`;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** The request attributes of an object under evaluation (admission: from the request; render: derived). */
+// eslint-disable-next-line complexity -- admission and render sources of each attribute side by side
+function attributesOf(o: KubeObject, input: EvaluationInput): RequestAttributes {
+  const req = input.request;
+  const res = req && isObject(req.resource) ? req.resource : undefined;
+  const apiVersion = str(o.apiVersion);
+  const slash = apiVersion.indexOf('/');
+  return {
+    operation: input.operation,
+    group: res ? str(res.group) : slash < 0 ? '' : apiVersion.slice(0, slash),
+    version: res ? str(res.version) : slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
+    resource: res ? str(res.resource) : pluralResource(str(o.kind)),
+    subResource: input.subResource ?? '',
+    name: req && typeof req.name === 'string' ? req.name : metaString(o, 'name'),
+    namespaced: input.namespace !== '',
+  };
+}
+
+const listHas = (list: string[] | undefined, v: string): boolean => !list || list.length === 0 ? false : list.includes('*') || list.includes(v);
+
+/** rules.go `Matcher.resource`: `*`, `*` + `/*` (every subresource too), `res`, `res/` + `*`, `*` + `/sub`, `res/sub`. */
+function resourceMatches(patterns: string[] | undefined, resource: string, sub: string): boolean {
+  const full = sub ? `${resource}/${sub}` : resource;
+  return (patterns ?? []).some((p) => {
+    if (p === '*/*' || p === full) return true;
+    const [r, s] = p.split('/', 2) as [string, string | undefined];
+    if (s === undefined) return r === '*' && sub === '';
+    return (r === '*' || r === resource) && (s === '*' || s === sub);
+  });
+}
+
+/** One rule against the request (rules.go `Matcher.Matches` plus resourceNames). */
+// eslint-disable-next-line complexity -- one early return per rules.go check
+function ruleMatches(rule: NamedRule, a: RequestAttributes, exact: boolean): boolean {
+  if (!listHas(rule.operations, a.operation)) return false;
+  if (!listHas(rule.apiGroups, a.group)) return false;
+  if (exact && !listHas(rule.apiVersions, a.version)) return false;
+  if (!resourceMatches(rule.resources, a.resource, a.subResource)) return false;
+  const scope = rule.scope ?? '*';
+  if (scope === 'Cluster' && a.namespaced) return false;
+  if (scope === 'Namespaced' && !a.namespaced) return false;
+  return !rule.resourceNames || rule.resourceNames.length === 0 || rule.resourceNames.includes(a.name);
+}
+
+/** A compiled MatchResources: returns '' when the request matches, else the field that excluded it. */
+export type ResourceMatcher = (o: KubeObject, input: EvaluationInput) => string;
+
+/**
+ * Compiles a MatchResources. `requireRules`: a policy's matchConstraints
+ * (resourceRules required: none matches nothing); a binding's may omit them
+ * (no constraint). Throws SelectorError for an invalid selector.
+ */
+export function compileMatchResources(m: MatchResources | undefined, requireRules: boolean): ResourceMatcher {
+  const nsSel: MapPredicate | undefined = m?.namespaceSelector ? compileLabelSelector(m.namespaceSelector) : undefined;
+  const objSel: MapPredicate | undefined = m?.objectSelector ? compileLabelSelector(m.objectSelector) : undefined;
+  const exact = m?.matchPolicy === 'Exact';
+  const rules = m?.resourceRules;
+  const excludes = m?.excludeResourceRules ?? [];
+  return (o, input) => {
+    const a = attributesOf(o, input);
+    if (nsSel && !namespaceMatches(nsSel, o, input)) return 'namespaceSelector';
+    if (objSel && !objSel(metaMap(o, 'labels'))) return 'objectSelector';
+    if ((rules !== undefined || requireRules) && !(rules ?? []).some((r) => ruleMatches(r, a, exact))) return 'resourceRules';
+    if (excludes.some((r) => ruleMatches(r, a, exact))) return 'excludeResourceRules';
+    return '';
+  };
+}
+
+/**
+ * namespace/matcher.go `MatchNamespaceSelector`: a cluster-scoped object
+ * matches (a Namespace is matched by its own labels); a namespaced one by its
+ * namespace's labels (none known: no labels).
+ */
+function namespaceMatches(sel: MapPredicate, o: KubeObject, input: EvaluationInput): boolean {
+  if (o.kind === 'Namespace' && (o.apiVersion === 'v1' || o.apiVersion === undefined)) return sel(metaMap(o, 'labels'));
+  if (input.namespace === '') return true;
+  return sel({ ...(input.namespaceLabels ?? {}) });
+}

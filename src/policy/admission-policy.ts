@@ -1,0 +1,643 @@
+/**
+ * Kubernetes' own admission policies as a policy dialect:
+ * MutatingAdmissionPolicy and ValidatingAdmissionPolicy
+ * (admissionregistration.k8s.io/v1; v1beta1 and v1alpha1 read the same) with
+ * their bindings and params objects, compiled into one CompiledPolicy per
+ * (policy, binding) pair, as the API server makes one hook per pair
+ * (k8s.io/apiserver/pkg/admission/plugin/policy/generic/policy_dispatcher.go).
+ *
+ * Semantics (sources under k8s.io/apiserver/pkg/admission/plugin/policy/):
+ * - matching: the policy's matchConstraints and the binding's matchResources
+ *   (admission-match.ts), then per param the policy's matchConditions;
+ * - params: admission-params.ts (`CollectParams`);
+ * - `variables`: evaluated lazily, at most once per evaluation, as
+ *   `variables.<name>`; a variable may use the ones before it;
+ * - VAP (validating/validator.go, dispatcher.go): each validation's
+ *   expression must be true; a false one is a decision with `message`
+ *   (messageExpression when it gives a one-line non-blank string, else
+ *   `message`, else `failed expression: <expression>`); an evaluation error is
+ *   a decision with the error's text under failurePolicy Fail and nothing
+ *   under Ignore; decisions follow the binding's validationActions: Deny
+ *   (`ValidatingAdmissionPolicy '<p>' with binding '<b>' denied request: <m>`),
+ *   Warn (`Validation failed for ValidatingAdmissionPolicy '<p>' with binding
+ *   '<b>': <m>`), Audit (reported as an `[audit]` warning here: there is no
+ *   audit log);
+ *   auditAnnotations publish `<policy>/<key>` values (reported as `[audit]`);
+ * - MAP (mutating/dispatcher.go, patch/json_patch.go, patch/smd.go):
+ *   mutations apply in order; a failing mutation under Ignore is skipped and
+ *   the later ones still apply; under Fail the request is denied
+ *   (`policy '<p>' with binding '<b>' denied request: <error>`); a JSONPatch
+ *   whose `test` fails leaves the object unchanged without error;
+ *   `reinvocationPolicy: IfNeeded` runs the policy once more, after the
+ *   others, when the object changed from its pass on (evaluate.ts, as the API
+ *   server reinvokes once);
+ * - a binding configuration error (params) follows failurePolicy:
+ *   `failed to configure binding: <reason>`.
+ *
+ * Mutating policies run before every postrender.io policy (MAP_ORDER), as the
+ * API server's MutatingAdmissionPolicy plugin runs before webhooks;
+ * validating ones after every mutation (VAP_ORDER), as in the validating
+ * phase. See docs/admission-policies.md for what `run` cannot do (the API
+ * server's defaulting after a mutation) and other differences.
+ */
+import { compileExpression, compileVariables, KUBERNETES_VARIABLES, type CompiledExpression, type CompiledVariables, type CompositionVariable } from '../expr/cel.js';
+import { buildExprVars, describeValue } from '../expr/vars.js';
+import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { applyConfiguration } from '../patch/apply-configuration.js';
+import { applyJson6902, Json6902Error } from '../patch/json6902.js';
+import { schemaForGVK } from '../patch/patch-meta.js';
+import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
+import { errorMessage } from '../errors.js';
+import { compileMatchResources, type MatchResources } from './admission-match.js';
+import { collectParams, ParamError, type ParamKind, type ParamRef, type ParamStore } from './admission-params.js';
+import { PolicyError, toPolicyError, type CompiledPolicy, type PolicySource } from './compile.js';
+import type { EvaluationInput } from './types.js';
+
+/** Evaluation order of MutatingAdmissionPolicies: before every postrender.io policy. */
+export const MAP_ORDER = -1_000_000;
+/** Evaluation order of ValidatingAdmissionPolicies: after every mutation. */
+export const VAP_ORDER = 1_000_000;
+
+const GROUP = 'admissionregistration.k8s.io';
+const VERSIONS = ['v1', 'v1beta1', 'v1alpha1'];
+const KINDS = ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'] as const;
+type AdmissionKind = (typeof KINDS)[number];
+
+/** A document with where it came from. */
+export interface SourcedDocument {
+  value: JsonObject;
+  source: PolicySource;
+}
+
+/** True when a parsed document is a MAP, VAP or one of their bindings. */
+export function isAdmissionPolicyDocument(v: unknown): boolean {
+  if (!isObject(v) || typeof v.apiVersion !== 'string' || typeof v.kind !== 'string') return false;
+  const [group, version] = v.apiVersion.split('/');
+  return group === GROUP && VERSIONS.includes(version ?? '') && (KINDS as readonly string[]).includes(v.kind);
+}
+
+/** The top-level CEL variables of admission policy expressions (`variables` is declared with its typed fields). */
+const POLICY_VARIABLES: readonly string[] = [...KUBERNETES_VARIABLES, 'params'];
+
+/** How an expression is compiled: its result type, and whether Object{}/JSONPatch{} are available (MAP mutations). */
+interface ExpressionKind {
+  expectedType?: 'bool' | 'string';
+  mutation?: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// Document checks (pkg/apis/admissionregistration/validation/validation.go)
+
+/** Reads a typed field, throwing PolicyError naming it. */
+class Reader {
+  constructor(readonly source: PolicySource) {}
+
+  fail(path: string, reason: string): never {
+    throw new PolicyError(this.source, path, reason, 'ERR_POLICY_ADMISSION');
+  }
+
+  obj(v: unknown, path: string, fields: readonly string[], required = false): JsonObject | undefined {
+    if (v === undefined || v === null) return required ? this.fail(path, 'Required value') : undefined;
+    if (!isObject(v)) return this.fail(path, 'must be an object');
+    for (const k of Object.keys(v)) if (!fields.includes(k)) this.fail(`${path}.${k}`, 'unknown field');
+    return v;
+  }
+
+  list(v: unknown, path: string, required = false): unknown[] {
+    if (v === undefined || v === null) return required ? this.fail(path, 'Required value') : [];
+    if (!Array.isArray(v)) return this.fail(path, 'must be a list');
+    return v;
+  }
+
+  str(v: unknown, path: string, required = false): string | undefined {
+    if (v === undefined || v === null || v === '') return required ? this.fail(path, 'Required value') : undefined;
+    if (typeof v !== 'string') return this.fail(path, 'must be a string');
+    return v;
+  }
+
+  oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[], required = false): T | undefined {
+    const s = this.str(v, path, required);
+    if (s !== undefined && !(allowed as readonly string[]).includes(s)) this.fail(path, `Unsupported value: "${s}": supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`);
+    return s as T | undefined;
+  }
+}
+
+const MATCH_FIELDS = ['namespaceSelector', 'objectSelector', 'resourceRules', 'excludeResourceRules', 'matchPolicy'];
+const RULE_FIELDS = ['apiGroups', 'apiVersions', 'resources', 'operations', 'scope', 'resourceNames'];
+const SELECTOR_FIELDS = ['matchLabels', 'matchExpressions'];
+
+function readMatch(r: Reader, v: unknown, path: string, isPolicy: boolean): MatchResources | undefined {
+  const m = r.obj(v, path, MATCH_FIELDS, isPolicy);
+  if (!m) return undefined;
+  r.obj(m.namespaceSelector, `${path}.namespaceSelector`, SELECTOR_FIELDS);
+  r.obj(m.objectSelector, `${path}.objectSelector`, SELECTOR_FIELDS);
+  r.oneOf(m.matchPolicy, `${path}.matchPolicy`, ['Exact', 'Equivalent']);
+  if (isPolicy && r.list(m.resourceRules, `${path}.resourceRules`).length === 0) r.fail(`${path}.resourceRules`, 'Required value');
+  for (const key of ['resourceRules', 'excludeResourceRules']) {
+    r.list(m[key], `${path}.${key}`).forEach((rule, i) => {
+      const p = `${path}.${key}[${i}]`;
+      const o = r.obj(rule, p, RULE_FIELDS, true) as JsonObject;
+      r.oneOf(o.scope, `${p}.scope`, ['Cluster', 'Namespaced', '*']);
+      for (const f of ['apiGroups', 'apiVersions', 'resources', 'operations']) {
+        if (r.list(o[f], `${p}.${f}`).length === 0 && f !== 'operations') r.fail(`${p}.${f}`, 'Required value');
+      }
+      r.list(o.operations, `${p}.operations`).forEach((op, j) => r.oneOf(op, `${p}.operations[${j}]`, ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT']));
+    });
+  }
+  return m as MatchResources;
+}
+
+/** A compiled named expression list entry. */
+interface Named {
+  name: string;
+  program: CompiledExpression;
+}
+
+/**
+ * Compiles one expression of a policy, type-checked against the policy's
+ * `variables` (src/expr/cel.ts: a validation or matchCondition must be bool, a
+ * messageExpression string; MAP mutations get the engine's `Object{...}`,
+ * `JSONPatch{...}` and `jsonpatch.escapeKey`). Throws PolicyError with the path.
+ */
+// eslint-disable-next-line max-params -- the reader, the field, its path, the policy's variables and the expression's kind
+function compileAt(r: Reader, source: unknown, path: string, variables: readonly CompositionVariable[], kind: ExpressionKind = {}): CompiledExpression {
+  const text = r.str(source, path, true) as string;
+  try {
+    return compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, ...kind });
+  } catch (e) {
+    throw toPolicyError(e, r.source, path);
+  }
+}
+
+const CEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `[{name, expression}]` entries, checked (names unique; CEL identifiers for variables). */
+function readNamedEntries(r: Reader, v: unknown, path: string): { name: string; expression: string }[] {
+  const seen = new Set<string>();
+  return r.list(v, path).map((entry, i) => {
+    const p = `${path}[${i}]`;
+    const o = r.obj(entry, p, ['name', 'expression'], true) as JsonObject;
+    const name = r.str(o.name, `${p}.name`, true) as string;
+    if (seen.has(name)) r.fail(`${p}.name`, `Duplicate value: "${name}"`);
+    seen.add(name);
+    if (path.endsWith('variables') && !CEL_NAME.test(name)) r.fail(`${p}.name`, 'must be a valid CEL identifier');
+    return { name, expression: r.str(o.expression, `${p}.expression`, true) as string };
+  });
+}
+
+/** `spec.variables`, compiled in order (each sees the earlier ones, typed). Throws PolicyError. */
+function readVariables(r: Reader, v: unknown): CompiledVariables {
+  const defs = readNamedEntries(r, v, 'spec.variables');
+  try {
+    return compileVariables(defs, { variables: POLICY_VARIABLES, path: 'spec.variables' });
+  } catch (e) {
+    throw toPolicyError(e, r.source, 'spec.variables');
+  }
+}
+
+/** `metadata` (any ObjectMeta field: objects read from the API server carry uid, managedFields, ...); `name` is required. */
+function readMetadata(r: Reader, doc: JsonObject): JsonObject {
+  if (!isObject(doc.metadata)) return r.fail('metadata', 'Required value');
+  return doc.metadata;
+}
+
+/** Parts common to both policy kinds. */
+interface PolicyCore {
+  name: string;
+  source: PolicySource;
+  failurePolicy: 'Fail' | 'Ignore';
+  paramKind?: ParamKind;
+  match: MatchResources;
+  matchConditions: Named[];
+  variables: CompiledVariables;
+}
+
+function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { core: PolicyCore; spec: JsonObject } {
+  const md = readMetadata(r, doc);
+  const name = r.str(md.name, 'metadata.name', true) as string;
+  const spec = r.obj(doc.spec, 'spec', ['failurePolicy', 'paramKind', 'matchConstraints', 'matchConditions', 'variables', ...specFields], true) as JsonObject;
+  const pk = r.obj(spec.paramKind, 'spec.paramKind', ['apiVersion', 'kind']);
+  const paramKind = pk ? { apiVersion: r.str(pk.apiVersion, 'spec.paramKind.apiVersion', true) as string, kind: r.str(pk.kind, 'spec.paramKind.kind', true) as string } : undefined;
+  const variables = readVariables(r, spec.variables);
+  const matchConditions = readNamedEntries(r, spec.matchConditions, 'spec.matchConditions').map(
+    (c, i): Named => ({ name: c.name, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, variables.declarations, { expectedType: 'bool' }) }),
+  );
+  return {
+    spec,
+    core: {
+      name,
+      source: r.source,
+      failurePolicy: r.oneOf(spec.failurePolicy, 'spec.failurePolicy', ['Fail', 'Ignore']) ?? 'Fail',
+      paramKind,
+      match: readMatch(r, spec.matchConstraints, 'spec.matchConstraints', true) as MatchResources,
+      matchConditions,
+      variables,
+    },
+  };
+}
+
+/** A compiled validation. */
+interface Validation {
+  expression: string;
+  program: CompiledExpression;
+  message?: string;
+  messageProgram?: CompiledExpression;
+  reason: string;
+}
+
+interface AuditAnnotation {
+  key: string;
+  program: CompiledExpression;
+}
+
+interface ValidatingPolicy extends PolicyCore {
+  validations: Validation[];
+  auditAnnotations: AuditAnnotation[];
+}
+
+const REASONS = ['Unauthorized', 'Forbidden', 'Invalid', 'RequestEntityTooLarge'] as const;
+
+function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
+  const { core, spec } = readCore(r, doc, ['validations', 'auditAnnotations']);
+  const validations = r.list(spec.validations, 'spec.validations').map((v, i): Validation => {
+    const p = `spec.validations[${i}]`;
+    const o = r.obj(v, p, ['expression', 'message', 'messageExpression', 'reason'], true) as JsonObject;
+    const message = r.str(o.message, `${p}.message`);
+    if (message !== undefined && /[\r\n]/.test(message)) r.fail(`${p}.message`, 'message must not contain line breaks');
+    return {
+      expression: r.str(o.expression, `${p}.expression`, true) as string,
+      program: compileAt(r, o.expression, `${p}.expression`, core.variables.declarations, { expectedType: 'bool' }),
+      message,
+      messageProgram: o.messageExpression !== undefined ? compileAt(r, o.messageExpression, `${p}.messageExpression`, core.variables.declarations, { expectedType: 'string' }) : undefined,
+      reason: r.oneOf(o.reason, `${p}.reason`, REASONS) ?? 'Invalid',
+    };
+  });
+  const auditAnnotations = r.list(spec.auditAnnotations, 'spec.auditAnnotations').map((v, i): AuditAnnotation => {
+    const p = `spec.auditAnnotations[${i}]`;
+    const o = r.obj(v, p, ['key', 'valueExpression'], true) as JsonObject;
+    return { key: r.str(o.key, `${p}.key`, true) as string, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations) };
+  });
+  if (validations.length === 0 && auditAnnotations.length === 0) r.fail('spec.validations', 'Required value: validations or auditAnnotations must contain at least one item');
+  return { ...core, validations, auditAnnotations };
+}
+
+/** A compiled mutation. */
+interface Mutation {
+  patchType: 'JSONPatch' | 'ApplyConfiguration';
+  program: CompiledExpression;
+}
+
+interface MutatingPolicy extends PolicyCore {
+  mutations: Mutation[];
+  reinvocationPolicy: 'Never' | 'IfNeeded';
+}
+
+function readMutating(r: Reader, doc: JsonObject): MutatingPolicy {
+  const { core, spec } = readCore(r, doc, ['mutations', 'reinvocationPolicy']);
+  const mutations = r.list(spec.mutations, 'spec.mutations', true).map((v, i): Mutation => {
+    const p = `spec.mutations[${i}]`;
+    const o = r.obj(v, p, ['patchType', 'jsonPatch', 'applyConfiguration'], true) as JsonObject;
+    const patchType = r.oneOf(o.patchType, `${p}.patchType`, ['JSONPatch', 'ApplyConfiguration'], true) as Mutation['patchType'];
+    const field = patchType === 'JSONPatch' ? 'jsonPatch' : 'applyConfiguration';
+    const other = patchType === 'JSONPatch' ? 'applyConfiguration' : 'jsonPatch';
+    if (o[other] !== undefined) r.fail(`${p}.${other}`, `Forbidden: must not be set when patchType is ${patchType}`);
+    const body = r.obj(o[field], `${p}.${field}`, ['expression'], true) as JsonObject;
+    return { patchType, program: compileAt(r, body.expression, `${p}.${field}.expression`, core.variables.declarations, { mutation: true }) };
+  });
+  if (mutations.length === 0) r.fail('spec.mutations', 'Required value');
+  const reinvocationPolicy = r.oneOf(spec.reinvocationPolicy, 'spec.reinvocationPolicy', ['Never', 'IfNeeded'], true) as MutatingPolicy['reinvocationPolicy'];
+  return { ...core, mutations, reinvocationPolicy };
+}
+
+/** A binding, checked. */
+interface Binding {
+  name: string;
+  source: PolicySource;
+  policyName: string;
+  paramRef?: ParamRef;
+  match?: MatchResources;
+  validationActions: ('Deny' | 'Warn' | 'Audit')[];
+}
+
+// eslint-disable-next-line complexity -- field-by-field checks of validation.go for a binding
+function readBinding(r: Reader, doc: JsonObject, validating: boolean): Binding {
+  const md = readMetadata(r, doc);
+  const fields = ['policyName', 'paramRef', 'matchResources', ...(validating ? ['validationActions'] : [])];
+  const spec = r.obj(doc.spec, 'spec', fields, true) as JsonObject;
+  const pr = r.obj(spec.paramRef, 'spec.paramRef', ['name', 'namespace', 'selector', 'parameterNotFoundAction']);
+  let paramRef: ParamRef | undefined;
+  if (pr) {
+    const name = r.str(pr.name, 'spec.paramRef.name');
+    const selector = r.obj(pr.selector, 'spec.paramRef.selector', SELECTOR_FIELDS);
+    if (name !== undefined && selector) r.fail('spec.paramRef.selector', 'Forbidden: name and selector are mutually exclusive');
+    if (name === undefined && !selector) r.fail('spec.paramRef', 'Required value: one of name or selector must be specified');
+    const action = r.oneOf(pr.parameterNotFoundAction, 'spec.paramRef.parameterNotFoundAction', ['Allow', 'Deny'], true);
+    paramRef = { name, namespace: r.str(pr.namespace, 'spec.paramRef.namespace'), selector: selector as ParamRef['selector'], parameterNotFoundAction: action };
+  }
+  const actions = validating ? r.list(spec.validationActions, 'spec.validationActions', true).map((a, i) => r.oneOf(a, `spec.validationActions[${i}]`, ['Deny', 'Warn', 'Audit'], true) as Binding['validationActions'][number]) : [];
+  if (validating) {
+    if (actions.length === 0) r.fail('spec.validationActions', 'Required value');
+    if (new Set(actions).size !== actions.length) r.fail('spec.validationActions', 'Duplicate value: must not contain duplicates');
+    if (actions.includes('Deny') && actions.includes('Warn')) r.fail('spec.validationActions', 'Invalid value: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)');
+  }
+  return {
+    name: r.str(md.name, 'metadata.name', true) as string,
+    source: r.source,
+    policyName: r.str(spec.policyName, 'spec.policyName', true) as string,
+    paramRef,
+    match: readMatch(r, spec.matchResources, 'spec.matchResources', false),
+    validationActions: actions,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation
+
+/** What one evaluation (one param) sees. */
+interface Scope {
+  vars: Record<string, unknown>;
+}
+
+/** The variables of one evaluation: admission variables, `params`, and `variables` (lazy, each at most once: a VariableStore). */
+function scopeFor(policy: PolicyCore, object: KubeObject, ctx: TransformContext, param: KubeObject | null): Scope {
+  const base: Record<string, unknown> = { ...buildExprVars(object, ctx), params: param };
+  return { vars: { ...base, variables: policy.variables.bind(base) } };
+}
+
+/** matchConditions: true when all hold; throws (with the condition's name) when one cannot be evaluated. */
+function conditionsHold(policy: PolicyCore, scope: Scope): boolean {
+  for (const c of policy.matchConditions) {
+    let r: unknown;
+    try {
+      r = c.program.evaluate(scope.vars);
+    } catch (e) {
+      throw new TransformError(`matchCondition '${c.name}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (typeof r !== 'boolean') throw new TransformError(`matchCondition '${c.name}': must evaluate to bool, got ${describeValue(r)}`);
+    if (!r) return false;
+  }
+  return true;
+}
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Applies one mutation's result to the object. Returns the new object (the same one when unchanged). */
+function applyMutation(m: Mutation, object: KubeObject, result: unknown): KubeObject {
+  if (m.patchType === 'ApplyConfiguration') {
+    if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
+    const merged = applyConfiguration(object, result as JsonObject, schemaForGVK(gvkOf(object)).schema);
+    return deepEqual(merged, object) ? object : merged;
+  }
+  if (!Array.isArray(result)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array');
+  const ops = result.map((op): JsonObject => {
+    if (!isObject(op)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array of JSONPatch');
+    const out: JsonObject = { op: String(op.op ?? ''), path: String(op.path ?? '') };
+    if (typeof op.from === 'string' && op.from !== '') out.from = op.from;
+    if (op.value !== undefined) out.value = op.value as JsonValue;
+    return out;
+  });
+  try {
+    const patched = applyJson6902(object, ops);
+    return deepEqual(patched, object) ? object : patched;
+  } catch (e) {
+    // A failed `test` leaves the object unchanged without error (json_patch.go: jsonpatch.ErrTestFailed).
+    if (e instanceof Json6902Error && /test failed/.test(e.message)) return object;
+    throw new TransformError(`JSONPath: ${errText(e)}`);
+  }
+}
+
+/** The `policy '<p>' with binding '<b>' denied request: <m>` text of a MAP failure (generic PolicyError.Error()). */
+function mapDenial(policy: string, binding: string, message: string): string {
+  return `policy '${policy}' with binding '${binding}' denied request: ${message}`;
+}
+
+/** One pass of a MAP over every param: the mutated object. */
+// eslint-disable-next-line max-params -- policy, binding, object, context and params of one invocation
+function mutateOnce(policy: MutatingPolicy, binding: Binding, object: KubeObject, ctx: TransformContext, params: (KubeObject | null)[]): KubeObject {
+  let current = object;
+  for (const param of params) {
+    const scope = scopeFor(policy, current, ctx, param);
+    let holds: boolean;
+    try {
+      holds = conditionsHold(policy, scope);
+    } catch (e) {
+      if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
+      continue;
+    }
+    if (!holds) continue;
+    for (const m of policy.mutations) {
+      try {
+        const s = current === scope.vars.object ? scope : scopeFor(policy, current, ctx, param);
+        current = applyMutation(m, current, m.program.evaluate(s.vars));
+      } catch (e) {
+        // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
+        // eslint-disable-next-line max-depth -- per param, per mutation: the failurePolicy branch of dispatcher.go
+        if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
+      }
+    }
+  }
+  return current;
+}
+
+/** The transformer of one MAP binding. */
+function mutatingTransformer(policy: MutatingPolicy, binding: Binding, store: ParamStore): Transformer {
+  return {
+    type: 'MutatingAdmissionPolicy',
+    name: 'mutations',
+    apply(obj, ctx): KubeObject {
+      let params: (KubeObject | null)[];
+      try {
+        params = collectParams(policy.paramKind, binding.paramRef, ctx.namespace, store);
+      } catch (e) {
+        if (policy.failurePolicy === 'Ignore') return obj;
+        throw new TransformError(mapDenial(policy.name, binding.name, `failed to configure binding: ${errText(e)}`));
+      }
+      // Reinvocation (IfNeeded) is evaluate.ts's: CompiledPolicy.reinvocationPolicy.
+      return mutateOnce(policy, binding, obj, ctx, params);
+    },
+  };
+}
+
+/** validator.go: the message of a failed validation. */
+function failureMessage(v: Validation, vars: Record<string, unknown>): string {
+  if (v.messageProgram) {
+    try {
+      const m = v.messageProgram.evaluate(vars);
+      if (typeof m === 'string') {
+        const t = m.trim();
+        // eslint-disable-next-line max-depth -- the action switch of validating/dispatcher.go
+        if (t !== '' && !t.includes('\n') && t.length <= 5 * 1024) return t;
+      }
+    } catch {
+      // falls back to message (the API server logs the error)
+    }
+  }
+  if (v.message !== undefined && v.message.trim() !== '') return v.message.trim();
+  return `failed expression: ${v.expression.trim()}`;
+}
+
+/** The decisions (failure messages) of one evaluation, in validation order; errors only under Fail. */
+function decisions(policy: ValidatingPolicy, scope: Scope): string[] {
+  const out: string[] = [];
+  for (const v of policy.validations) {
+    let r: unknown;
+    try {
+      r = v.program.evaluate(scope.vars);
+    } catch (e) {
+      if (policy.failurePolicy === 'Fail') out.push(`expression '${v.expression.trim()}' resulted in error: ${errText(e)}`);
+      continue;
+    }
+    if (typeof r !== 'boolean') {
+      if (policy.failurePolicy === 'Fail') out.push(`expression '${v.expression.trim()}' resulted in error: must evaluate to bool, got ${describeValue(r)}`);
+      continue;
+    }
+    if (!r) out.push(failureMessage(v, scope.vars));
+  }
+  return out;
+}
+
+/** Reports a VAP decision through the binding's validationActions (dispatcher.go). */
+// eslint-disable-next-line max-params -- the decision and where it goes
+function reportDecision(policy: ValidatingPolicy, binding: Binding, ctx: TransformContext, message: string, first: boolean): void {
+  for (const action of binding.validationActions) {
+    // The API server's denial shows the first denied decision only (dispatcher.go `deniedDecisions[0]`).
+    if (action === 'Deny' && first) ctx.report({ action: 'Deny', rule: 'validations', message: `ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}' denied request: ${message}` });
+    else if (action === 'Warn') ctx.report({ action: 'Warn', rule: 'validations', message: `Validation failed for ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}': ${message}` });
+    else if (action === 'Audit') ctx.report({ action: 'Warn', rule: 'validations', message: `[audit] validation failure: ${message}` });
+  }
+}
+
+/** auditAnnotations: `<policy>/<key>: <value>` for every non-empty string value. */
+function auditAnnotations(policy: ValidatingPolicy, scope: Scope, ctx: TransformContext): void {
+  for (const a of policy.auditAnnotations) {
+    let v: unknown;
+    try {
+      v = a.program.evaluate(scope.vars);
+    } catch (e) {
+      if (policy.failurePolicy === 'Fail') throw new TransformError(errText(e));
+      continue;
+    }
+    if (v === null) continue;
+    if (typeof v !== 'string') throw new TransformError(`valueExpression for audit annotation '${a.key}' resulted in unsupported return type: ${describeValue(v)}. Return type must be either string or null.`);
+    if (v.trim() !== '') ctx.report({ action: 'Warn', rule: 'auditAnnotations', message: `[audit] annotation ${policy.name}/${a.key}: ${v.trim().slice(0, 10 * 1024)}` });
+  }
+}
+
+/** The transformer of one VAP binding (type `validate`: `/validate` runs it). */
+function validatingTransformer(policy: ValidatingPolicy, binding: Binding, store: ParamStore): Transformer {
+  const denial = (m: string): string => `ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}' denied request: ${m}`;
+  return {
+    type: 'validate',
+    name: 'validations',
+    apply(obj, ctx): KubeObject {
+      let params: (KubeObject | null)[];
+      try {
+        params = collectParams(policy.paramKind, binding.paramRef, ctx.namespace, store);
+      } catch (e) {
+        if (policy.failurePolicy === 'Ignore') return obj;
+        throw new TransformError(denial(`failed to configure binding: ${errText(e)}`));
+      }
+      let first = true;
+      const decide = (m: string): void => {
+        reportDecision(policy, binding, ctx, m, first);
+        first = false;
+      };
+      for (const param of params) {
+        const scope = scopeFor(policy, obj, ctx, param);
+        let holds: boolean;
+        try {
+          holds = conditionsHold(policy, scope);
+        } catch (e) {
+          if (policy.failurePolicy === 'Fail') decide(errText(e));
+          continue;
+        }
+        if (!holds) continue;
+        for (const m of decisions(policy, scope)) decide(m);
+        auditAnnotations(policy, scope, ctx);
+      }
+      return obj;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Compilation
+
+/** Options of compileAdmissionPolicies. */
+export interface AdmissionCompileOptions {
+  /** Where params objects are looked up at evaluation time. */
+  params: ParamStore;
+}
+
+function compiledPolicy(
+  core: PolicyCore,
+  binding: Binding,
+  kind: 'MutatingAdmissionPolicy' | 'ValidatingAdmissionPolicy',
+  transformer: Transformer,
+): CompiledPolicy {
+  const policyMatch = compileMatchResources(core.match, true);
+  const bindingMatch = compileMatchResources(binding.match, false);
+  const applies = (o: KubeObject, input: EvaluationInput): string => {
+    const p = policyMatch(o, input);
+    if (p) return `matchConstraints.${p}`;
+    const b = bindingMatch(o, input);
+    return b ? `binding ${binding.name}: matchResources.${b}` : '';
+  };
+  return {
+    name: `${core.name}/${binding.name}`,
+    kind,
+    order: kind === 'MutatingAdmissionPolicy' ? MAP_ORDER : VAP_ORDER,
+    failurePolicy: core.failurePolicy,
+    mode: 'Enforce',
+    hooks: 'include',
+    transformers: [transformer],
+    ...(kind === 'MutatingAdmissionPolicy' ? { reinvocationPolicy: (core as MutatingPolicy).reinvocationPolicy } : {}),
+    applies,
+    source: binding.source,
+  };
+}
+
+/**
+ * Compiles the MAP/VAP documents and bindings of a load into CompiledPolicies,
+ * one per (policy, binding). Every document is checked (fields, enums,
+ * expressions compiled) whether bound or not; a binding naming a missing
+ * policy, or two policies of one kind with the same name, are errors.
+ * Throws PolicyError (file, document, path, reason).
+ */
+// eslint-disable-next-line complexity -- the load-wide pass: documents, then bindings against policies
+export function compileAdmissionPolicies(docs: readonly SourcedDocument[], opts: AdmissionCompileOptions): CompiledPolicy[] {
+  const mutating = new Map<string, MutatingPolicy>();
+  const validating = new Map<string, ValidatingPolicy>();
+  const bindings: { binding: Binding; validating: boolean }[] = [];
+  for (const d of docs) {
+    const r = new Reader(d.source);
+    const kind = d.value.kind as AdmissionKind;
+    if (kind === 'MutatingAdmissionPolicy' || kind === 'ValidatingAdmissionPolicy') {
+      const p = kind === 'MutatingAdmissionPolicy' ? readMutating(r, d.value) : readValidating(r, d.value);
+      const map = (kind === 'MutatingAdmissionPolicy' ? mutating : validating) as Map<string, PolicyCore>;
+      if (map.has(p.name)) r.fail('metadata.name', `duplicate ${kind} "${p.name}"`);
+      map.set(p.name, p);
+    } else {
+      bindings.push({ binding: readBinding(r, d.value, kind === 'ValidatingAdmissionPolicyBinding'), validating: kind === 'ValidatingAdmissionPolicyBinding' });
+    }
+  }
+  const seen = new Set<string>();
+  const out: CompiledPolicy[] = [];
+  for (const { binding, validating: isV } of bindings) {
+    const kind = isV ? 'ValidatingAdmissionPolicy' : 'MutatingAdmissionPolicy';
+    const key = `${kind}Binding/${binding.name}`;
+    if (seen.has(key)) throw new PolicyError(binding.source, 'metadata.name', `duplicate ${kind}Binding "${binding.name}"`, 'ERR_POLICY_ADMISSION');
+    seen.add(key);
+    const policy = isV ? validating.get(binding.policyName) : mutating.get(binding.policyName);
+    if (!policy) throw new PolicyError(binding.source, 'spec.policyName', errorMessage('ERR_POLICY_BINDING', kind, binding.policyName), 'ERR_POLICY_BINDING');
+    if (policy.paramKind && !binding.paramRef) {
+      // Allowed by the API server (params is null): nothing to check.
+    }
+    const t = isV ? validatingTransformer(policy as ValidatingPolicy, binding, opts.params) : mutatingTransformer(policy as MutatingPolicy, binding, opts.params);
+    out.push(compiledPolicy(policy, binding, kind, t));
+  }
+  return out;
+}
+
+/** ParamError is part of this dialect's surface (a binding configuration error). */
+export { ParamError };

@@ -1,0 +1,324 @@
+/**
+ * MutatingAdmissionPolicy / ValidatingAdmissionPolicy through both front
+ * doors: the examples of the Kubernetes documentation pages (fixtures in
+ * test/fixtures/admission-policies, see its README) run with `run`'s
+ * renderManifests and the webhook's review(), with the documented results;
+ * the webhook's patch applied equals what `run` printed (parity).
+ */
+import t from 'tap';
+import { join } from 'node:path';
+import { loadPolicies } from '../../src/policy/load.js';
+import { renderManifests, RenderError } from '../../src/policy/render.js';
+import { review } from '../../src/admission/review.js';
+import { parseManifests } from '../../src/kube/yaml-stream.js';
+import { printManifests } from '../../src/kube/yaml-stream.js';
+import type { JsonObject } from '../../src/kube/object.js';
+import { REPO_ROOT } from '../helpers/cases.js';
+import { admit, createReview } from '../helpers/admission.js';
+import { deepFreeze } from '../helpers/laws.js';
+
+const FIX = join(REPO_ROOT, 'test/fixtures/admission-policies');
+
+function deployment(name: string, namespace: string, replicas: number): JsonObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } } },
+  };
+}
+
+function pod(name: string, initContainers?: JsonObject[]): JsonObject {
+  const spec: JsonObject = { containers: [{ name: 'app', image: 'nginx:1.27' }] };
+  if (initContainers) spec.initContainers = initContainers;
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec };
+}
+
+const NS_LABELS: Record<string, Record<string, string>> = { default: { environment: 'test' }, prod: { environment: 'prod' } };
+
+interface Row {
+  name: string;
+  dir: string;
+  object: JsonObject;
+  /** Denial message (substring) expected from both front doors; absent: allowed. */
+  denied?: string;
+  /** Expected object after mutation (absent: unchanged). */
+  expect?: JsonObject;
+  /** A warning (substring) expected. */
+  warning?: string;
+}
+
+const withProxy = (o: JsonObject, proxy: JsonObject): JsonObject => {
+  const c = structuredClone(o);
+  const spec = c.spec as JsonObject;
+  spec.initContainers = [...((spec.initContainers as JsonObject[]) ?? []), proxy];
+  return c;
+};
+
+const initDb = { name: 'init-db', image: 'busybox:1.36' };
+
+const ROWS: Row[] = [
+  {
+    name: 'VAP basic: 7 replicas in a test namespace are denied',
+    dir: 'vap-basic',
+    object: deployment('web', 'default', 7),
+    denied: "ValidatingAdmissionPolicy 'demo-policy.example.com' with binding 'demo-binding-test.example.com' denied request: failed expression: object.spec.replicas <= 5",
+  },
+  { name: 'VAP basic: 5 replicas pass', dir: 'vap-basic', object: deployment('web', 'default', 5) },
+  { name: 'VAP basic: the binding matches only test namespaces', dir: 'vap-basic', object: deployment('web', 'prod', 7) },
+  {
+    name: 'VAP params: test namespace limit 3',
+    dir: 'vap-params',
+    object: deployment('web', 'default', 4),
+    denied: "ValidatingAdmissionPolicy 'replicalimit-policy.example.com' with binding 'replicalimit-binding-test.example.com' denied request: failed expression: object.spec.replicas <= params.maxReplicas",
+  },
+  { name: 'VAP params: prod limit 100 (nontest binding)', dir: 'vap-params', object: deployment('web', 'prod', 50) },
+  {
+    name: 'VAP params: prod over 100',
+    dir: 'vap-params',
+    object: deployment('web', 'prod', 101),
+    denied: "with binding 'replicalimit-binding-nontest' denied request",
+  },
+  {
+    name: 'VAP messageExpression, params in the object namespace, Deny + Audit',
+    dir: 'vap-message',
+    object: deployment('web', 'default', 4),
+    denied: "ValidatingAdmissionPolicy 'deploy-replica-policy.example.com' with binding 'deploy-replica-binding.example.com' denied request: object.spec.replicas must be no greater than 3",
+  },
+  { name: 'VAP params not found, Allow: the binding is skipped', dir: 'vap-message', object: deployment('web', 'prod', 40) },
+  {
+    name: 'MAP JSONPatch: mesh-proxy appended to initContainers',
+    dir: 'map-jsonpatch',
+    object: pod('p1', [initDb]),
+    expect: withProxy(pod('p1', [initDb]), { name: 'mesh-proxy', image: 'mesh-proxy/v1.0.0', restartPolicy: 'Always' }),
+  },
+  {
+    name: 'MAP JSONPatch: matchCondition false when the sidecar is there',
+    dir: 'map-jsonpatch',
+    object: pod('p2', [{ name: 'mesh-proxy', image: 'other' }]),
+  },
+  {
+    name: 'MAP JSONPatch: a Pod without initContainers fails the matchCondition (no such key) and failurePolicy Fail denies',
+    dir: 'map-jsonpatch',
+    object: pod('p3'),
+    denied: "policy 'sidecar-policy.example.com' with binding 'sidecar-binding-test.example.com' denied request: matchCondition 'does-not-already-have-sidecar'",
+  },
+  {
+    name: 'MAP ApplyConfiguration: the page example sets args, atomic: refused as v1.36 does',
+    dir: 'map-applyconfig',
+    object: pod('p4', [initDb]),
+    denied: 'may not mutate atomic arrays, maps or structs: .spec.initContainers[0].args',
+  },
+];
+
+function nsOf(o: JsonObject): string {
+  return String((o.metadata as JsonObject).namespace ?? '');
+}
+
+t.test('documentation examples through run and review()', async (t) => {
+  for (const row of ROWS) {
+    t.test(row.name, async (t) => {
+      const set = loadPolicies([join(FIX, row.dir)]).set;
+      deepFreeze(row.object); // law: the input is never modified
+      const text = printManifests([row.object]);
+      let runOut: JsonObject | undefined;
+      let runDenied = '';
+      let runWarnings: string[] = [];
+      try {
+        const r = renderManifests(text, set, { namespaceLabels: NS_LABELS });
+        runOut = parseManifests(r.output)[0]?.value as JsonObject;
+        runWarnings = r.warnings;
+      } catch (e) {
+        if (!(e instanceof RenderError)) throw e;
+        runDenied = e.message;
+      }
+      const ns = nsOf(row.object);
+      const res = review(createReview(row.object, 'u1', { namespace: ns }), set, { route: 'mutate', namespaceLabels: (n) => NS_LABELS[n] });
+      const { response, admitted } = admit(row.object, res.body);
+      if (row.denied) {
+        t.match(runDenied, row.denied, 'run denies');
+        t.equal(response.allowed, false, 'review denies');
+        t.match(String((response.status as JsonObject).message), row.denied, 'review message');
+        return;
+      }
+      t.equal(runDenied, '', 'run allows');
+      t.equal(response.allowed, true, 'review allows');
+      t.same(runOut, row.expect ?? row.object, 'run output');
+      t.same(admitted, runOut, 'webhook patch applied == run output');
+      // law: idempotent (the documentation's MAPs guard their mutation with a matchCondition)
+      const again = set.evaluate(deepFreeze(structuredClone(runOut as JsonObject)), { frontDoor: 'admission', operation: 'CREATE', namespace: ns, namespaceLabels: NS_LABELS[ns] });
+      t.same(again.object, runOut, 'evaluating the output again changes nothing');
+      if (row.warning) t.ok(runWarnings.some((w) => w.includes(row.warning as string)), 'warning');
+    });
+  }
+});
+
+t.test('IfNeeded reinvocation appends twice; Never once', async (t) => {
+  const policy = (reinvocationPolicy: string): string => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: add-toleration}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}]
+  reinvocationPolicy: ${reinvocationPolicy}
+  mutations:
+  - patchType: JSONPatch
+    jsonPatch:
+      expression: '[JSONPatch{op: "add", path: "/spec/tolerations/-", value: {"key": "k", "operator": "Exists"}}]'
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: add-toleration}
+spec: {policyName: add-toleration}
+`;
+  const { policiesFromText } = await import('../../src/index.js');
+  for (const [rp, n] of [['IfNeeded', 2], ['Never', 1]] as const) {
+    const set = policiesFromText(policy(rp));
+    const p = { ...pod('x'), spec: { containers: [{ name: 'app', image: 'a' }], tolerations: [] } };
+    const r = set.evaluate(p, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+    t.equal(((r.object as JsonObject).spec as JsonObject & { tolerations: unknown[] }).tolerations.length, n, rp);
+  }
+});
+
+t.test('load errors name file, document and path', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const cases: [string, RegExp][] = [
+    ['apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: missing, validationActions: [Deny]}\n', /document 1: spec\.policyName: no ValidatingAdmissionPolicy named "missing"/],
+    ['apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny, Warn]}\n', /spec\.validationActions: Invalid value: must not contain both Deny and Warn/],
+    ['apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: ["CREATE"]}]}\n  mutations: [{patchType: JSONPatch, jsonPatch: {expression: "[]"}}]\n', /spec\.reinvocationPolicy: Required value/],
+    ['apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: ["CREATE"]}]}\n  validations: [{expression: "object.spec.("}]\n', /spec\.validations\[0\]\.expression: syntax error/],
+    ['apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny], paramRef: {name: x}}\n', /spec\.paramRef\.parameterNotFoundAction: Required value/],
+    ['apiVersion: rules.example.com/v1\nkind: ReplicaLimit\nmetadata: {name: x}\nmaxReplicas: 3\n', /document 1: apiVersion: not a policy \(rules\.example\.com\/v1 ReplicaLimit\)/],
+  ];
+  for (const [text, re] of cases) t.throws(() => policiesFromText(text, { file: 'p.yaml' }), re, String(re));
+});
+
+const RULE = '{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}';
+
+/** A MAP and its binding, as YAML text. */
+function map(mutations: string, failurePolicy = 'Fail'): string {
+  return `
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: m}
+spec:
+  failurePolicy: ${failurePolicy}
+  reinvocationPolicy: Never
+  matchConstraints: {resourceRules: [${RULE}]}
+  mutations:
+${mutations}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: m}
+spec: {policyName: m}
+`;
+}
+
+t.test('mutations: Ignore skips a failing mutation, later ones apply; escapeKey; ApplyConfiguration merge', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const failing = `  - patchType: JSONPatch
+    jsonPatch: {expression: '[JSONPatch{op: "remove", path: "/spec/nope"}]'}
+  - patchType: JSONPatch
+    jsonPatch: {expression: '[JSONPatch{op: "add", path: "/metadata/annotations", value: {}}, JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey("example.com/team~a"), value: "yes"}]'}
+  - patchType: ApplyConfiguration
+    applyConfiguration: {expression: 'Object{metadata: Object.metadata{labels: {"mutated": "true"}}, spec: Object.spec{containers: [Object.spec.containers{name: "proxy", image: "proxy:1"}, Object.spec.containers{name: "app"}]}}'}
+`;
+  const obj = { ...pod('x'), metadata: { name: 'x', namespace: 'default', labels: { app: 'x' } } };
+  const ignore = policiesFromText(map(failing, 'Ignore'));
+  const r = ignore.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+  t.same(r.denials, []);
+  t.same((r.object as JsonObject).metadata, { name: 'x', namespace: 'default', labels: { app: 'x', mutated: 'true' }, annotations: { 'example.com/team~a': 'yes' } });
+  t.same(((r.object as JsonObject).spec as JsonObject).containers, [{ name: 'proxy', image: 'proxy:1' }, { name: 'app', image: 'nginx:1.27' }], 'patch order wins');
+  const fail = policiesFromText(map(failing, 'Fail'));
+  const r2 = fail.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+  t.match(r2.denials[0]?.message ?? '', /^policy 'm' with binding 'm' denied request: JSONPath: /);
+});
+
+t.test('validations: the first failure denies; Warn warns for each', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const vap = (actions: string): string => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: v}
+spec:
+  matchConstraints: {resourceRules: [${RULE}]}
+  variables: [{name: n, expression: "object.metadata.name"}]
+  validations:
+  - {expression: "variables.n != 'x'", message: "first"}
+  - {expression: "false", message: "second"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: b}
+spec: {policyName: v, validationActions: [${actions}]}
+`;
+  const deny = policiesFromText(vap('Deny')).evaluate(pod('x'), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+  t.same(deny.denials.map((d) => d.message), ["ValidatingAdmissionPolicy 'v' with binding 'b' denied request: first"]);
+  const warn = policiesFromText(vap('Warn')).evaluate(pod('x'), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+  t.same(warn.denials, []);
+  t.same(warn.warnings.map((w) => w.replace(/^.*?: Validation/, 'Validation')), [
+    "Validation failed for ValidatingAdmissionPolicy 'v' with binding 'b': first",
+    "Validation failed for ValidatingAdmissionPolicy 'v' with binding 'b': second",
+  ]);
+  const audit = policiesFromText(vap('Audit')).evaluate(pod('x'), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+  t.same(audit.denials, []);
+  t.ok(audit.warnings.every((w) => w.includes('[audit]')), 'Audit: [audit] warnings only');
+});
+
+/** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
+function admissionPolicy(spec: string, mutating = false): string {
+  const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
+  const rules = '  matchConstraints: {resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["CREATE"]}]}\n';
+  return `apiVersion: admissionregistration.k8s.io/v1\nkind: ${kind}\nmetadata: {name: p}\nspec:\n${rules}${spec}`;
+}
+
+// Rows: the API server refuses these when the policy is created
+// (pkg/apis/admissionregistration/validation/validation_test.go
+// TestValidateValidatingAdmissionPolicy / TestValidateMutatingAdmissionPolicy,
+// and the CEL type checks of plugin/policy/validating/typechecking.go):
+// `check` must refuse them at load with the path and a stable code.
+const REFUSED: { name: string; text: string; path: RegExp; code: string }[] = [
+  { name: 'variables: a misspelt variables.<name> (typed at load)', text: admissionPolicy('  variables: [{name: replicas, expression: "object.spec.replicas"}]\n  validations: [{expression: "variables.replica < 5"}]\n'), path: /spec\.validations\[0\]\.expression: .*replica/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'variables: a later variable read before it is declared', text: admissionPolicy('  variables: [{name: a, expression: "variables.b"}, {name: b, expression: "1"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'variables: duplicate name', text: admissionPolicy('  variables: [{name: a, expression: "1"}, {name: a, expression: "2"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'variables: not a CEL identifier', text: admissionPolicy('  variables: [{name: "a-b", expression: "1"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[0\]\.name: must be a valid CEL identifier/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: result is not bool', text: admissionPolicy('  validations: [{expression: "object.metadata.name.size()"}]\n'), path: /spec\.validations\[0\]\.expression: expression must return bool, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'messageExpression: result is not string', text: admissionPolicy('  validations: [{expression: "true", messageExpression: "1 + 1"}]\n'), path: /spec\.validations\[0\]\.messageExpression: expression must return string, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'matchCondition: result is not bool', text: admissionPolicy('  matchConditions: [{name: c, expression: "\'x\'"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: expression must return bool/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'matchConditions: duplicate name', text: admissionPolicy('  matchConditions: [{name: c, expression: "true"}, {name: c, expression: "true"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: Object{} outside a mutation', text: admissionPolicy('  validations: [{expression: "Object{} == Object{}"}]\n'), path: /spec\.validations\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: an unknown function', text: admissionPolicy('  validations: [{expression: "object.metadata.name.startswith(\'w\')"}]\n'), path: /spec\.validations\[0\]\.expression: .*startswith/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: authorizer is not available', text: admissionPolicy('  validations: [{expression: "authorizer.group(\'\').resource(\'pods\').check(\'get\').allowed()"}]\n'), path: /spec\.validations\[0\]\.expression: .*authorizer/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: message with a line break', text: admissionPolicy('  validations: [{expression: "true", message: "a\\nb"}]\n'), path: /spec\.validations\[0\]\.message: message must not contain line breaks/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'validation: unsupported reason', text: admissionPolicy('  validations: [{expression: "true", reason: Teapot}]\n'), path: /spec\.validations\[0\]\.reason: Unsupported value: "Teapot"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'VAP: neither validations nor auditAnnotations', text: admissionPolicy(''), path: /spec\.validations: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'VAP: failurePolicy not Fail or Ignore', text: admissionPolicy('  failurePolicy: Maybe\n  validations: [{expression: "true"}]\n'), path: /spec\.failurePolicy: Unsupported value: "Maybe"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'matchConstraints: an unknown operation', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["PATCH"]}]}\n  validations: [{expression: "true"}]\n', path: /spec\.matchConstraints\.resourceRules\[0\]\.operations\[0\]: Unsupported value: "PATCH"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'matchConstraints: resourceRules required', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {}\n  validations: [{expression: "true"}]\n', path: /spec\.matchConstraints\.resourceRules: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: patchType unsupported', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: StrategicMerge}]\n', true), path: /spec\.mutations\[0\]\.patchType: Unsupported value: "StrategicMerge"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: applyConfiguration set with patchType JSONPatch', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: JSONPatch, jsonPatch: {expression: "[]"}, applyConfiguration: {expression: "Object{}"}}]\n', true), path: /spec\.mutations\[0\]\.applyConfiguration: Forbidden/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: reinvocationPolicy unsupported', text: admissionPolicy('  reinvocationPolicy: Always\n  mutations: [{patchType: JSONPatch, jsonPatch: {expression: "[]"}}]\n', true), path: /spec\.reinvocationPolicy: Unsupported value: "Always"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'MAP: an unknown struct type in a mutation', text: admissionPolicy('  reinvocationPolicy: Never\n  mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Thing{}"}}]\n', true), path: /spec\.mutations\[0\]\.applyConfiguration\.expression/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'binding: name and selector together', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny], paramRef: {name: x, selector: {}, parameterNotFoundAction: Deny}}\n', path: /spec\.paramRef\.selector: Forbidden: name and selector are mutually exclusive/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: duplicate validationActions', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Audit, Audit]}\n', path: /spec\.validationActions: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: validationActions required', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p}\n', path: /spec\.validationActions: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'binding: its policy was not loaded', text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: missing}\n', path: /spec\.policyName: no MutatingAdmissionPolicy named "missing" was loaded/, code: 'ERR_POLICY_BINDING' },
+];
+
+t.test('load refusals: what the API server refuses at creation is refused at load, with path and code', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const { PolicyError } = await import('../../src/policy/compile.js');
+  for (const row of REFUSED) {
+    let err: unknown;
+    try {
+      policiesFromText(row.text, { file: 'p.yaml' });
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof PolicyError, `${row.name}: refused`);
+    t.match((err as Error).message, row.path, `${row.name}: path and reason`);
+    t.equal((err as InstanceType<typeof PolicyError>).code, row.code, `${row.name}: code`);
+  }
+});
