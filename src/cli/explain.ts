@@ -94,38 +94,44 @@ export function explainManifests(text: string, loaded: LoadedPolicies, opts: Ren
   }));
 }
 
+/** One finding as `deny: message` / `warn: message`. */
+function findingText(f: { action: string; message: string }): string {
+  return `${f.action === 'Deny' ? 'deny' : 'warn'}: ${f.message}`;
+}
+
 function formatTransformer(tr: TransformerTrace): string[] {
+  const findings = tr.findings ?? [];
   if (tr.type === 'validate' && tr.result === 'unchanged') {
-    const verdicts = (tr.findings ?? []).map((f) => `${f.action === 'Deny' ? 'deny' : 'warn'}: ${f.message}`);
-    return [`    - ${tr.name} (validate): ${verdicts.length ? verdicts.join('; ') : 'pass'}`];
+    return [`    - ${tr.name} (validate): ${findings.length ? findings.map(findingText).join('; ') : 'pass'}`];
   }
   const lines = [`    - ${tr.name} (${tr.type}): ${tr.result}${tr.error ? `: ${tr.error}` : ''}`];
   for (const op of tr.patch ?? []) lines.push(`        ${JSON.stringify(op)}`);
-  for (const f of tr.findings ?? []) lines.push(`        ${f.action === 'Deny' ? 'deny' : 'warn'}: ${f.message}`);
+  for (const f of findings) lines.push(`        ${findingText(f)}`);
   return lines;
+}
+
+function formatPolicy(p: ObjectExplanation['policies'][number]): string[] {
+  const mode = p.mode === 'Audit' ? ' [audit]' : '';
+  if (p.status === 'skipped') return [`  skipped ${p.policy}${mode}: ${p.reason}`];
+  return [`  matched ${p.policy}${mode}`, ...(p.transformers ?? []).flatMap(formatTransformer)];
+}
+
+function formatObject(o: ObjectExplanation): string[] {
+  const { denials, warnings, changed } = o.outcome;
+  const verdict = denials.length ? 'denied' : changed ? 'changed' : 'unchanged';
+  return [
+    o.object,
+    ...o.policies.flatMap(formatPolicy),
+    `  => ${verdict}`,
+    ...denials.map((d) => `     denied by ${d}`),
+    ...warnings.map((w) => `     warning: ${w}`),
+    '',
+  ];
 }
 
 /** Formats explanations for people: one block per object, policies indented under it, then the outcome. */
 export function formatExplanation(list: ObjectExplanation[]): string {
-  const out: string[] = [];
-  for (const o of list) {
-    out.push(o.object);
-    for (const p of o.policies) {
-      const mode = p.mode === 'Audit' ? ' [audit]' : '';
-      if (p.status === 'skipped') {
-        out.push(`  skipped ${p.policy}${mode}: ${p.reason}`);
-        continue;
-      }
-      out.push(`  matched ${p.policy}${mode}`);
-      for (const tr of p.transformers ?? []) out.push(...formatTransformer(tr));
-    }
-    const verdict = o.outcome.denials.length ? 'denied' : o.outcome.changed ? 'changed' : 'unchanged';
-    out.push(`  => ${verdict}`);
-    for (const d of o.outcome.denials) out.push(`     denied by ${d}`);
-    for (const w of o.outcome.warnings) out.push(`     warning: ${w}`);
-    out.push('');
-  }
-  return out.join('\n');
+  return list.flatMap(formatObject).join('\n');
 }
 
 /**

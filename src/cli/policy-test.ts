@@ -37,7 +37,7 @@ import { isNamespace } from '../policy/compile.js';
 import { loadPolicies, type LoadedPolicies } from '../policy/load.js';
 import type { Evaluation, PolicyStep, TransformerStep } from '../policy/evaluate.js';
 import type { EvaluationInput } from '../policy/types.js';
-import type { Operation } from '../transform/types.js';
+import type { Finding, Operation } from '../transform/types.js';
 import { defaultLoadOptions } from './policies.js';
 
 /** The default name of a test file, as `kyverno test` looks for `kyverno-test.yaml`. */
@@ -290,9 +290,14 @@ export interface RuleOutcome {
 function stepOutcome(step: TransformerStep, failed: string | undefined): RuleOutcome {
   if (step.status === 'error') return { result: 'error', message: step.error?.message ?? 'error' };
   if (step.status === 'skipped') return { result: 'skip', message: failed ? `not run: rule ${failed} failed` : (step.reason ?? 'not run') };
-  const deny = step.findings?.find((f) => f.action === 'Deny');
+  return findingsOutcome(step.findings ?? []);
+}
+
+/** A step that ran: fail on its first Deny finding, else warn on its first Warn, else pass. */
+function findingsOutcome(findings: readonly Finding[]): RuleOutcome {
+  const deny = findings.find((f) => f.action === 'Deny');
   if (deny) return { result: 'fail', message: deny.message };
-  const warn = step.findings?.find((f) => f.action === 'Warn');
+  const warn = findings.find((f) => f.action === 'Warn');
   return warn ? { result: 'warn', message: warn.message } : { result: 'pass', message: '' };
 }
 

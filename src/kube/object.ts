@@ -120,12 +120,17 @@ export function deepClone<T extends JsonValue>(v: T): T {
 export function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && listsEqual(a, b);
+  return !Array.isArray(b) && mapsEqual(a, b);
+}
+
+function listsEqual(a: JsonValue[], b: JsonValue[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+  return true;
+}
+
+function mapsEqual(a: JsonObject, b: JsonObject): boolean {
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {

@@ -70,18 +70,25 @@ export function isAmbiguousInYaml11(s: string): boolean {
 /** `s` as a one-line double-quoted YAML scalar with every risky character escaped (go-yaml v2 and PyYAML read the escapes). */
 export function doubleQuote(s: string): string {
   let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0) as number;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff || (c >= 0xd800 && c <= 0xdfff)) {
-      out += '\\u' + c.toString(16).padStart(4, '0');
-    } else out += ch;
-  }
+  for (const ch of s) out += escapeChar(ch);
   return out + '"';
+}
+
+/** Short escapes of doubleQuote. */
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
+/** Line and paragraph separators, byte-order marks, non-characters and lone surrogates: escaped as `\uXXXX`. */
+function needsUnicodeEscape(c: number): boolean {
+  return c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff || (c >= 0xd800 && c <= 0xdfff);
+}
+
+/** One character (code point) of doubleQuote: itself, a short escape, `\xXX` for C0/C1 controls or `\uXXXX`. */
+function escapeChar(ch: string): string {
+  const short = SHORT_ESCAPES[ch];
+  if (short !== undefined) return short;
+  const c = ch.codePointAt(0) as number;
+  if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return '\\x' + c.toString(16).padStart(2, '0');
+  return needsUnicodeEscape(c) ? '\\u' + c.toString(16).padStart(4, '0') : ch;
 }
 
 /**
@@ -137,6 +144,7 @@ interface Ctx {
 const UNSUPPORTED = Symbol('unsupported');
 
 /** `doubleQuotedString` (`doubleQuotedAsJSON: false`, no folding: `lineWidth: 0`). */
+/* eslint-disable complexity, max-depth -- a statement-for-statement port of the yaml package's doubleQuotedString (src/stringify/stringifyString.ts): kept in its shape so it can be compared line by line with the source */
 function doubleQuotedString(value: string, ctx: Ctx): string {
   const json = JSON.stringify(value);
   const indent = ctx.indent || (DOCUMENT_MARKER.test(value) ? '  ' : '');
@@ -196,6 +204,7 @@ function doubleQuotedString(value: string, ctx: Ctx): string {
   }
   return start ? str + json.slice(start) : json;
 }
+/* eslint-enable complexity, max-depth */
 
 /** `singleQuotedString` (`singleQuote: null`, no folding). */
 function singleQuotedString(value: string, ctx: Ctx): string {
@@ -210,6 +219,7 @@ function quotedString(value: string, ctx: Ctx): string {
 }
 
 /** `blockString` for a `BLOCK_LITERAL` scalar with `blockQuote: 'literal'` and no comment. */
+// eslint-disable-next-line complexity -- a statement-for-statement port of the yaml package's blockString (src/stringify/stringifyString.ts), compared line by line with it
 function blockString(input: string, ctx: Ctx): string {
   let value = input;
   if (/\n[\t ]+$/.test(value)) return quotedString(value, ctx);
@@ -283,8 +293,13 @@ const EXPONENT_ONLY = /^[eE][0-9]+$/;
 function stringText(s: string, ctx: Ctx): string {
   if (SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s)) return s;
   const multiLine = s.includes('\n');
-  if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (multiLine && (ctx.implicitKey || BLANK_LINE.test(s) || ctx.indent === ''))) return doubleQuote(s);
+  if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (multiLine && multiLineNeedsQuotes(s, ctx))) return doubleQuote(s);
   return multiLine ? blockString(s, ctx) : plainString(s, ctx);
+}
+
+/** A multi-line string is double-quoted as a key, with a blank line of spaces, or at the top level. */
+function multiLineNeedsQuotes(s: string, ctx: Ctx): boolean {
+  return ctx.implicitKey || BLANK_LINE.test(s) || ctx.indent === '';
 }
 
 function isPlainObject(v: object): boolean {
@@ -310,6 +325,39 @@ function pairText(key: string, value: JsonValue, mapIndent: string, seen: Set<ob
   return `${k}: ${v}`;
 }
 
+/** A block sequence (`stringifyCollection` of a YAMLSeq); `[]` when empty; a hole is unsupported. */
+function seqText(v: JsonValue[], ctx: Ctx, seen: Set<object>): string {
+  if (v.length === 0) return '[]';
+  const itemIndent = ctx.indent + INDENT_STEP;
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    if (!(i in v)) throw UNSUPPORTED;
+    const item = nodeText(v[i], { indent: itemIndent, implicitKey: ctx.implicitKey, forceBlockIndent: ctx.forceBlockIndent }, seen);
+    out += i === 0 ? `- ${item}` : `\n${ctx.indent}- ${item}`;
+  }
+  return out;
+}
+
+/** A block mapping (`stringifyCollection` of a YAMLMap); `{}` when empty. */
+function mapText(obj: JsonObject, ctx: Ctx, seen: Set<object>): string {
+  let out = '';
+  let n = 0;
+  for (const key of Object.keys(obj)) {
+    const line = pairText(key, obj[key], ctx.indent, seen);
+    out += n++ === 0 ? line : `\n${ctx.indent}${line}`;
+  }
+  return n === 0 ? '{}' : out;
+}
+
+/** A list or map node; one seen before (the `yaml` package would print an alias) or a class instance is unsupported. */
+function collectionText(v: JsonValue[] | JsonObject, ctx: Ctx, seen: Set<object>): string {
+  if (seen.has(v)) throw UNSUPPORTED;
+  seen.add(v);
+  if (Array.isArray(v)) return seqText(v, ctx, seen);
+  if (!isPlainObject(v)) throw UNSUPPORTED;
+  return mapText(v, ctx, seen);
+}
+
 /** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify). */
 function nodeText(v: JsonValue, ctx: Ctx, seen: Set<object>): string {
   switch (typeof v) {
@@ -317,31 +365,7 @@ function nodeText(v: JsonValue, ctx: Ctx, seen: Set<object>): string {
     case 'number':
     case 'bigint': return numberText(v);
     case 'boolean': return v ? 'true' : 'false';
-    case 'object': {
-      if (v === null) return 'null';
-      if (seen.has(v)) throw UNSUPPORTED; // the yaml package would print an alias
-      seen.add(v);
-      if (Array.isArray(v)) {
-        if (v.length === 0) return '[]';
-        const itemIndent = ctx.indent + INDENT_STEP;
-        let out = '';
-        for (let i = 0; i < v.length; i++) {
-          if (!(i in v)) throw UNSUPPORTED;
-          const item = nodeText(v[i], { indent: itemIndent, implicitKey: ctx.implicitKey, forceBlockIndent: ctx.forceBlockIndent }, seen);
-          out += i === 0 ? `- ${item}` : `\n${ctx.indent}- ${item}`;
-        }
-        return out;
-      }
-      if (!isPlainObject(v)) throw UNSUPPORTED;
-      const obj = v as JsonObject;
-      let out = '';
-      let n = 0;
-      for (const key of Object.keys(obj)) {
-        const line = pairText(key, obj[key], ctx.indent, seen);
-        out += n++ === 0 ? line : `\n${ctx.indent}${line}`;
-      }
-      return n === 0 ? '{}' : out;
-    }
+    case 'object': return v === null ? 'null' : collectionText(v, ctx, seen);
     default:
       throw UNSUPPORTED; // undefined, functions, symbols: not JSON
   }

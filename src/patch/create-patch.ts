@@ -30,7 +30,7 @@
  * the API server in a JSON patch and throws a TypeError.
  */
 import { gvkOf, isObject, setOwn } from '../kube/object.js';
-import type { JsonValue } from '../kube/object.js';
+import type { JsonObject, JsonValue } from '../kube/object.js';
 import { fieldMeta, schemaForGVK } from './patch-meta.js';
 import type { FieldMeta, SchemaRef } from './patch-meta.js';
 
@@ -97,6 +97,7 @@ function kindOf(v: JsonValue): 'array' | 'object' | 'scalar' {
   return typeof v === 'object' && v !== null ? 'object' : 'scalar';
 }
 
+// eslint-disable-next-line max-params -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path
 function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], schema: Schema, meta?: FieldMeta): void {
   if (a === b && typeof a === 'object') return; // a shared subtree (scalars still get checked below)
   const ka = kindOf(a);
@@ -110,6 +111,7 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
   else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path, ops, schema);
 }
 
+// eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (one pass over each side's keys, kept together)
 function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
   for (const key of Object.keys(a)) {
     const av = a[key];
@@ -160,47 +162,47 @@ function listKeys(schema: Schema, meta: FieldMeta | undefined): readonly string[
 function itemKeys(list: readonly JsonValue[], keys: readonly string[], byName: boolean): string[] | undefined {
   const out: string[] = new Array<string>(list.length);
   const seen = new Set<string>();
-  if (keys.length === 1) {
-    // One key (containers, env, volumes...): string values are their own id
-    // (prefixed only in the impossible-looking case of a leading NUL, so ids
-    // stay distinct from the `\0n` numeric ones).
-    const key = keys[0] as string;
-    for (let i = 0; i < list.length; i++) {
-      const el = list[i];
-      if (!isObject(el)) return undefined;
-      const v = el[key];
-      let id: string;
-      if (typeof v === 'string') id = v.charCodeAt(0) === 0 ? `\0s${v}` : v;
-      else if (typeof v === 'number' && !byName) id = `\0n${v}`;
-      else return undefined;
-      if (seen.has(id)) return undefined;
-      seen.add(id);
-      out[i] = id;
-    }
-    return out;
-  }
+  const idOf = keys.length === 1 ? singleKeyId : compositeKeyId;
   for (let i = 0; i < list.length; i++) {
     const el = list[i];
     if (!isObject(el)) return undefined;
-    let id = '';
-    for (let j = 0; j < keys.length; j++) {
-      const v = el[keys[j] as string];
-      if (v === undefined || v === null) {
-        if (j === 0) return undefined;
-        id += '|-';
-        continue;
-      }
-      if (typeof v === 'string') id += `|s${v}`;
-      else if (typeof v === 'number' && !byName) id += `|n${v}`;
-      else return undefined;
-    }
-    if (seen.has(id)) return undefined;
+    const id = idOf(el, keys, byName);
+    if (id === undefined || seen.has(id)) return undefined;
     seen.add(id);
     out[i] = id;
   }
   return out;
 }
 
+/**
+ * One key (containers, env, volumes...): string values are their own id
+ * (prefixed only in the impossible-looking case of a leading NUL, so ids stay
+ * distinct from the `\0n` numeric ones); undefined when the key is missing or
+ * of another type.
+ */
+function singleKeyId(el: JsonObject, keys: readonly string[], byName: boolean): string | undefined {
+  const v = el[keys[0] as string];
+  if (typeof v === 'string') return v.charCodeAt(0) === 0 ? `\0s${v}` : v;
+  if (typeof v === 'number' && !byName) return `\0n${v}`;
+  return undefined;
+}
+
+/** Several keys (merge key first, then the other map keys): `|s<v>`, `|n<v>` or `|-` per key; undefined when the first is missing or one is of another type. */
+function compositeKeyId(el: JsonObject, keys: readonly string[], byName: boolean): string | undefined {
+  let id = '';
+  for (let j = 0; j < keys.length; j++) {
+    const v = el[keys[j] as string];
+    if (v === undefined || v === null) {
+      if (j === 0) return undefined;
+      id += '|-';
+    } else if (typeof v === 'string') id += `|s${v}`;
+    else if (typeof v === 'number' && !byName) id += `|n${v}`;
+    else return undefined;
+  }
+  return id;
+}
+
+// eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (the positional fast path and the keyed diff, kept together)
 function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
   const keys = listKeys(schema, meta);
   const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? { def: meta.ref } : NO_SCHEMA;
@@ -227,6 +229,7 @@ function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[
  * `a`'s and `b`'s items. Items of `a` kept in place are those whose key is in
  * `b` and that lie on a longest increasing run of their positions in `b`.
  */
+// eslint-disable-next-line max-params -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path
 function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], path: string, ops: Operation[], itemSchema: Schema): void {
   const posInB = new Map<string, number>();
   for (let i = 0; i < kb.length; i++) posInB.set(kb[i] as string, i);

@@ -135,12 +135,17 @@ function findParent(root: Container, path: string): { con: Container; key: strin
   return { con: doc, key: decodeKey(split[split.length - 1]) };
 }
 
+const isNumeric = (v: JsonValue): v is number | bigint => typeof v === 'bigint' || typeof v === 'number';
+
+/** A number and a bigint are equal when both are the same integer. */
+function numbersEqual(a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === typeof b) return a === b;
+  return Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && BigInt(a) === BigInt(b);
+}
+
 /** Structural equality for `test` (strict: same keys, same list order; numbers by value). */
 function jsonEqual(a: JsonValue, b: JsonValue): boolean {
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) {
-    if (typeof a === typeof b) return a === b;
-    return Number.isInteger(Number(a)) && Number.isInteger(Number(b)) && BigInt(a) === BigInt(b);
-  }
+  if (isNumeric(a) && isNumeric(b)) return numbersEqual(a, b);
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
   if (isObject(a)) {
     if (!isObject(b)) return false;

@@ -140,6 +140,18 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, keys: Keys): J
   return out ?? list;
 }
 
+/** containerLists over the elements of a list (only maps and lists can hold containers). */
+function containerListsInList(node: JsonValue[], stack: (string | number)[], out: Keys[]): Keys[] {
+  for (let i = 0; i < node.length; i++) {
+    const el = node[i];
+    if (typeof el !== 'object' || el === null) continue;
+    stack.push(i);
+    containerLists(el, stack, out);
+    stack.pop();
+  }
+  return out;
+}
+
 /**
  * The legacy filter's targets: every field named `containers` or
  * `initContainers` that holds a list, at any depth and on any kind
@@ -150,16 +162,7 @@ function updateContainerList(list: JsonValue[], set: FieldSetter, keys: Keys): J
  * the keys of the current node; a location is copied only where a list is found.
  */
 function containerLists(node: JsonValue, stack: (string | number)[], out: Keys[]): Keys[] {
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) {
-      const el = node[i];
-      if (typeof el !== 'object' || el === null) continue;
-      stack.push(i);
-      containerLists(el, stack, out);
-      stack.pop();
-    }
-    return out;
-  }
+  if (Array.isArray(node)) return containerListsInList(node, stack, out);
   if (!isObject(node)) return out;
   // for-in: no key array per node (this walk is the transformer's main cost).
   for (const k in node) {

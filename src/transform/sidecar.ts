@@ -269,12 +269,21 @@ function strip(spec: JsonObject, rec: InjectionRecord): void {
 /** The outcome of adding one keyed item to a list. */
 type AddResult = 'added' | 'same' | 'skipped';
 
+/** How addKeyed adds: the list's key field, the conflict policy, the item's kind for messages, prepend or append. */
+interface KeyedAdd {
+  key: string;
+  onConflict: ConflictPolicy;
+  what: string;
+  first?: boolean;
+}
+
 /**
- * Adds `item` to `items` (keyed by `key`): appended (or prepended), identical
- * item already present: `same`; a different one: `onConflict`. Throws
- * TransformError for `fail`.
+ * Adds `item` to `items` (keyed by `how.key`): appended (or prepended with
+ * `first`), identical item already present: `same`; a different one:
+ * `how.onConflict`. Throws TransformError for `fail`.
  */
-function addKeyed(items: JsonObject[], item: JsonObject, key: string, onConflict: ConflictPolicy, what: string, first = false): AddResult {
+function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResult {
+  const { key, onConflict, what, first = false } = how;
   const i = items.findIndex((x) => x[key] === item[key]);
   // A private copy per place: a shared object would print as a YAML alias.
   if (i < 0) {
@@ -307,7 +316,7 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
       if (a.cfg.onConflict === 'skip') return false;
       other.splice(other.indexOf(clash), 1);
     }
-    return addKeyed(target, c, 'name', a.cfg.onConflict, 'container', first) === 'added';
+    return addKeyed(target, c, { key: 'name', onConflict: a.cfg.onConflict, what: 'container', first }) === 'added';
   };
   const firsts = a.cfg.position === 'first' ? [...a.rendered.containers].reverse() : a.rendered.containers;
   const added: string[] = [];
@@ -322,11 +331,11 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
 
 function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
   const volumes = list(spec, 'volumes');
-  const addedVolumes = a.rendered.volumes.filter((v) => addKeyed(volumes, v, 'name', a.cfg.onConflict, 'volume') === 'added');
+  const addedVolumes = a.rendered.volumes.filter((v) => addKeyed(volumes, v, { key: 'name', onConflict: a.cfg.onConflict, what: 'volume' }) === 'added');
   setList(spec, 'volumes', volumes);
   if (addedVolumes.length) rec.volumes = names(addedVolumes);
   const secrets = list(spec, 'imagePullSecrets');
-  const addedSecrets = a.rendered.imagePullSecrets.filter((s) => addKeyed(secrets, s, 'name', 'skip', 'imagePullSecret') === 'added');
+  const addedSecrets = a.rendered.imagePullSecrets.filter((s) => addKeyed(secrets, s, { key: 'name', onConflict: 'skip', what: 'imagePullSecret' }) === 'added');
   setList(spec, 'imagePullSecrets', secrets);
   if (addedSecrets.length) rec.imagePullSecrets = names(addedSecrets);
 }
@@ -345,13 +354,13 @@ function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): 
     // Copy-on-write: the pod's container objects are shared with the input.
     let c = original;
     const cEnv = list(c, 'env');
-    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, 'name', a.cfg.onConflict, `env var (container ${n})`) === 'added');
+    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, { key: 'name', onConflict: a.cfg.onConflict, what: `env var (container ${n})` }) === 'added');
     if (e.length) {
       c = { ...c, env: cEnv };
       env[n] = names(e);
     }
     const cMounts = list(c, 'volumeMounts');
-    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, 'mountPath', a.cfg.onConflict, `volumeMount (container ${n})`) === 'added');
+    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, { key: 'mountPath', onConflict: a.cfg.onConflict, what: `volumeMount (container ${n})` }) === 'added');
     if (m.length) {
       c = c === original ? { ...c, volumeMounts: cMounts } : Object.assign(c, { volumeMounts: cMounts });
       mounts[n] = names(m, 'mountPath');
