@@ -393,6 +393,9 @@ export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source:
       return d ? `default exclusion: ${d}` : '';
     },
     mayMatchKind: everyKind ? undefined : (group, kind) => ms.some((m) => (m.applyTo ?? []).some((a) => a.groups.includes(group) && a.kinds.includes(kind))),
+    // Webhook rules (webhook-rules.ts): the applyTo groups and kinds; versions,
+    // match.scope/namespaces/selectors only narrow, so they are left out (wider is safe).
+    matchInfo: everyKind ? undefined : { resources: ms.flatMap((m) => (m.applyTo ?? []).flatMap((a) => a.groups.map((group) => ({ group, kinds: a.kinds })))) },
     source,
   };
   SETS.set(policy, { mutators: [...ms], ownNamespace });

@@ -69,6 +69,18 @@ const ROWS: { name: string; text: string; mutate: Rules; validate: Rules; notes?
   { name: 'no match.resources: everything', text: doc('p', LABEL), mutate: [['*', ['*'], ['CREATE', 'UPDATE']]], validate: [] },
   { name: 'a Kustomization (no MatchInfo): everything, subresources too', text: 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncommonLabels: {a: b}\n', mutate: [['*', ['*', '*/*'], ['CREATE', 'UPDATE']]], validate: [] },
   {
+    name: 'Gatekeeper mutators: the groups and kinds of applyTo',
+    text: 'apiVersion: mutations.gatekeeper.sh/v1\nkind: Assign\nmetadata: {name: a}\nspec:\n  applyTo: [{groups: [""], kinds: [Pod], versions: [v1]}, {groups: [apps], kinds: [Deployment], versions: [v1]}]\n  location: "spec.priorityClassName"\n  parameters: {assign: {value: x}}\n',
+    mutate: [['', ['pods'], ['CREATE', 'UPDATE']], ['apps', ['deployments'], ['CREATE', 'UPDATE']]],
+    validate: [],
+  },
+  {
+    name: 'AssignMetadata (no applyTo): everything',
+    text: 'apiVersion: mutations.gatekeeper.sh/v1\nkind: AssignMetadata\nmetadata: {name: m}\nspec:\n  location: "metadata.labels.team"\n  parameters: {assign: {value: x}}\n',
+    mutate: [['*', ['*', '*/*'], ['CREATE', 'UPDATE']]],
+    validate: [],
+  },
+  {
     name: 'wildcard kind in a group covers its kinds',
     text: doc('a', `  match:\n    resources: [{group: batch, kinds: ["*"]}]\n${LABEL}`) + '---\n' + doc('b', `  match:\n    resources: [{group: batch, kinds: [Job, CronJob]}]\n${VALIDATE}`),
     mutate: [['batch', ['*'], ['CREATE', 'UPDATE']]],
