@@ -37,7 +37,7 @@ let yamlPackage: YamlPackage | undefined;
 /**
  * The `yaml` package, required on first use (`run` on a plain stream never
  * needs it: loading it is ~70 files and 13-19 ms). Also the loader of
- * patch/json6902.ts's YAML 1.1 reader.
+ * patch/patch-text.ts's YAML 1.1 reader.
  */
 export function yamlPkg(): YamlPackage {
   return (yamlPackage ??= createRequire(import.meta.url)('yaml') as YamlPackage);
