@@ -593,6 +593,11 @@ function compiledPolicy(
     transformers: [transformer],
     ...(kind === 'MutatingAdmissionPolicy' ? { reinvocationPolicy: (core as MutatingPolicy).reinvocationPolicy } : {}),
     applies,
+    // Webhook rules (issue 16) from the policy's resourceRules, as written: a binding's
+    // matchResources and the exclusions only narrow, and wider rules are safe.
+    matchInfo: {
+      rules: (core.match.resourceRules ?? []).map((r) => ({ groups: r.apiGroups ?? ['*'], resources: r.resources ?? ['*'], operations: r.operations ?? ['*'] })),
+    },
     source: binding.source,
   };
 }

@@ -27,6 +27,13 @@ export interface MatchInfo {
   objectSelector?: LabelSelector;
   /** CEL conditions (AND) every matched request satisfies, in webhook matchConditions' variables; absent: none. */
   conditions?: readonly { name: string; expression: string }[];
+  /**
+   * Webhook-style rules (API groups, resources with `/subresource`, operations;
+   * `*` wildcards), as MutatingAdmissionPolicy/ValidatingAdmissionPolicy
+   * `matchConstraints.resourceRules` write them: used as they are, and when
+   * present `resources` and `operations` are not read. Absent: see `resources`.
+   */
+  rules?: readonly { groups: readonly string[]; resources: readonly string[]; operations: readonly string[] }[];
 }
 
 /**

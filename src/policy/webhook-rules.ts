@@ -119,6 +119,7 @@ function resourcesOf(group: string | undefined, entry: string, resolve: KindReso
 function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>): [string, string, string][] {
   if (!p.matchInfo) return EVALUATED_OPERATIONS.flatMap((o): [string, string, string][] => [['*', '*', o], ['*', '*/*', o]]);
   const info = p.matchInfo;
+  if (info.rules) return ruleTriples(info.rules);
   const ops = operationsOf(info);
   const pairs: [string, string][] = [];
   if (!info.resources) pairs.push(['*', '*']);
@@ -127,6 +128,14 @@ function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>): 
     else for (const k of r.kinds) pairs.push(...resourcesOf(r.group, k, resolve, notes));
   }
   return pairs.flatMap(([g, res]) => ops.map((o): [string, string, string] => [g, res, o]));
+}
+
+/** Every (group, resource, operation) of webhook-style rules (admission policies' resourceRules), the evaluated operations only. */
+function ruleTriples(rules: NonNullable<MatchInfo['rules']>): [string, string, string][] {
+  return rules.flatMap((r) => {
+    const ops = operationsOf({ operations: r.operations });
+    return r.groups.flatMap((g) => r.resources.flatMap((res) => ops.map((o): [string, string, string] => [g, res, o])));
+  });
 }
 
 /** True when `r` in group `g` is covered by a wildcard (`*`, `*` over its subresource, `*` over every subresource) of `cover`, or by group `*`. */

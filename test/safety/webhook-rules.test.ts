@@ -81,6 +81,15 @@ const ROWS: { name: string; text: string; mutate: Rules; validate: Rules; notes?
     validate: [],
   },
   {
+    name: 'a MutatingAdmissionPolicy and a ValidatingAdmissionPolicy: their resourceRules, as written',
+    text: 'apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicy\nmetadata: {name: m}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE]}]\n  reinvocationPolicy: Never\n  mutations:\n  - patchType: JSONPatch\n    jsonPatch: {expression: "[JSONPatch{op: \'test\', path: \'/kind\', value: \'Deployment\'}]"}\n'
+      + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicyBinding\nmetadata: {name: mb}\nspec: {policyName: m}\n'
+      + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: v}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [""], apiVersions: [v1], resources: [pods, pods/ephemeralcontainers], operations: ["*"]}]\n  validations:\n  - expression: "true"\n'
+      + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: vb}\nspec: {policyName: v, validationActions: [Deny]}\n',
+    mutate: [['', ['pods', 'pods/ephemeralcontainers'], ['CREATE', 'UPDATE']], ['apps', ['deployments'], ['CREATE']]],
+    validate: [['', ['pods', 'pods/ephemeralcontainers'], ['CREATE', 'UPDATE']]],
+  },
+  {
     name: 'wildcard kind in a group covers its kinds',
     text: doc('a', `  match:\n    resources: [{group: batch, kinds: ["*"]}]\n${LABEL}`) + '---\n' + doc('b', `  match:\n    resources: [{group: batch, kinds: [Job, CronJob]}]\n${VALIDATE}`),
     mutate: [['batch', ['*'], ['CREATE', 'UPDATE']]],
