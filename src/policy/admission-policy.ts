@@ -439,19 +439,31 @@ function mutateOnce(policy: MutatingPolicy, binding: Binding, object: KubeObject
   return current;
 }
 
+/**
+ * The params objects a binding evaluates with (one `null` without paramKind).
+ * A binding that cannot be configured (params missing and Deny, a bad
+ * selector) fails the request with `denial(...)`'s text under failurePolicy
+ * Fail; under Ignore it returns undefined and the policy is skipped
+ * (validating/dispatcher.go and mutating/dispatcher.go: "failed to configure binding").
+ */
+function bindingParams(pair: { policy: PolicyCore; binding: Binding; store: ParamStore }, ctx: TransformContext, denial: (m: string) => string): (KubeObject | null)[] | undefined {
+  const { policy, binding, store } = pair;
+  try {
+    return collectParams(policy.paramKind, binding.paramRef, ctx.namespace, store);
+  } catch (e) {
+    if (policy.failurePolicy === 'Ignore') return undefined;
+    throw new TransformError(denial(`failed to configure binding: ${errText(e)}`));
+  }
+}
+
 /** The transformer of one MAP binding. */
 function mutatingTransformer(policy: MutatingPolicy, binding: Binding, store: ParamStore): Transformer {
   return {
     type: 'MutatingAdmissionPolicy',
     name: 'mutations',
     apply(obj, ctx): KubeObject {
-      let params: (KubeObject | null)[];
-      try {
-        params = collectParams(policy.paramKind, binding.paramRef, ctx.namespace, store);
-      } catch (e) {
-        if (policy.failurePolicy === 'Ignore') return obj;
-        throw new TransformError(mapDenial(policy.name, binding.name, `failed to configure binding: ${errText(e)}`));
-      }
+      const params = bindingParams({ policy, binding, store }, ctx, (m) => mapDenial(policy.name, binding.name, m));
+      if (!params) return obj;
       // Reinvocation (IfNeeded) is evaluate.ts's: CompiledPolicy.reinvocationPolicy.
       return mutateOnce(policy, binding, obj, ctx, params);
     },
@@ -530,13 +542,8 @@ function validatingTransformer(policy: ValidatingPolicy, binding: Binding, store
     type: 'validate',
     name: 'validations',
     apply(obj, ctx): KubeObject {
-      let params: (KubeObject | null)[];
-      try {
-        params = collectParams(policy.paramKind, binding.paramRef, ctx.namespace, store);
-      } catch (e) {
-        if (policy.failurePolicy === 'Ignore') return obj;
-        throw new TransformError(denial(`failed to configure binding: ${errText(e)}`));
-      }
+      const params = bindingParams({ policy, binding, store }, ctx, denial);
+      if (!params) return obj;
       let first = true;
       const decide = (m: string): void => {
         reportDecision(policy, binding, ctx, m, first);

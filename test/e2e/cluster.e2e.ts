@@ -35,7 +35,7 @@ import {
   servedFingerprint,
   sleep,
   startBalancer,
-  startCluster,
+  withCluster,
   startWebhook,
   waitFor,
   webhookConfigs,
@@ -56,15 +56,7 @@ const CALL_MS = 20_000;
 
 type Obj = { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number }; [k: string]: unknown };
 
-const started = await startCluster();
-if ('skip' in started) {
-  const line = `e2e skipped: ${started.skip}`;
-  process.stderr.write(`\n########## ${line} ##########\n\n`);
-  console.log(`# ${line}`);
-  t.plan(0, line);
-} else {
-  await suite(started);
-}
+await withCluster(suite);
 
 async function suite(cluster: Cluster): Promise<void> {
   const kc = cluster.kc;

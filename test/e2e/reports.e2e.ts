@@ -18,7 +18,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { ROOT, apiRequest, httpsGet, startCluster, startWebhook, waitFor, webhookConfigs, within } from './lib/harness.js';
+import { ROOT, apiRequest, httpsGet, startWebhook, waitFor, webhookConfigs, withCluster, within } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 import { renderObjects } from '../packaging/helm-template.js';
 
@@ -228,12 +228,4 @@ async function fetchMetrics(port: number, pki: string): Promise<string> {
 
 // Last: the suite reads the module-level constants above (a top-level await before
 // their declaration would meet them uninitialised).
-const started = await startCluster();
-if ('skip' in started) {
-  const line = `e2e skipped: ${started.skip}`;
-  process.stderr.write(`\n########## ${line} ##########\n\n`);
-  console.log(`# ${line}`);
-  t.plan(0, line);
-} else {
-  await suite(started);
-}
+await withCluster(suite);

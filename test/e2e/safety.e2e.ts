@@ -15,20 +15,13 @@ import t from 'tap';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { ROOT, apiRequest, startCluster, startWebhook, waitFor } from './lib/harness.js';
+import { ROOT, apiRequest, startWebhook, waitFor, withCluster } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 import { renderObjects } from '../packaging/helm-template.js';
 
 type Dict = Record<string, any>;
 
-const started = await startCluster();
-if ('skip' in started) {
-  const line = `e2e skipped: ${started.skip}`;
-  process.stderr.write(`\n########## ${line} ##########\n\n`);
-  t.plan(0, line);
-} else {
-  await suite(started);
-}
+await withCluster(suite);
 
 async function suite(cluster: Cluster): Promise<void> {
   const hooks: Webhook[] = [];

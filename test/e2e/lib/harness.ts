@@ -19,6 +19,7 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import t from 'tap';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SCRIPTS = join(ROOT, 'scripts/e2e');
@@ -149,6 +150,19 @@ export async function startCluster(): Promise<Cluster | { skip: string }> {
 }
 
 /** A webhook process (`serve`). */
+/**
+ * Starts the cluster and runs `suite` on it; when the infrastructure cannot be
+ * had, plans zero tests with the reason, printed loudly (CI's "skips loudly").
+ */
+export async function withCluster(suite: (cluster: Cluster) => Promise<void>): Promise<void> {
+  const started = await startCluster();
+  if (!('skip' in started)) return suite(started);
+  const line = `e2e skipped: ${started.skip}`;
+  process.stderr.write(`\n########## ${line} ##########\n\n`);
+  console.log(`# ${line}`);
+  t.plan(0, line);
+}
+
 export interface Webhook {
   name: string;
   port: number;
