@@ -1,7 +1,7 @@
 /**
  * ApplyConfiguration merging (server-side apply), table over the facts
- * observed on a v1.36 API server (../shared/k8s/admission-policy-facts.md,
- * copied into the rows) and merge.go's ordering; laws: frozen input
+ * observed on a v1.36 API server (the project's notes on its behaviour,
+ * copied into the rows; docs/admission-policies.md) and merge.go's ordering; laws: frozen input
  * untouched, idempotent.
  */
 import t from 'tap';

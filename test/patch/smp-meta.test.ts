@@ -1,7 +1,6 @@
 // The committed patch-metadata table equals a fresh generation from
-// test/data/k8s/swagger.json (a copy of ../shared/k8s; the test fails when it
-// is missing), and the
-// lookups by GVK and field behave as documented.
+// test/data/k8s/swagger.json (the repo's copy of the Kubernetes OpenAPI data;
+// the test fails when it is missing), and the lookups by GVK and field behave as documented.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
