@@ -30,6 +30,7 @@ function fail(): never {
 }
 
 /** name.ParseReference (weak validation, default registry). */
+// eslint-disable-next-line complexity -- the steps of go-containerregistry name.ParseReference, in its order
 export function parseImage(s: string): ImageRef {
   const at = s.indexOf('@');
   let base = at >= 0 ? s.slice(0, at) : s;

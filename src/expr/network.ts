@@ -161,6 +161,7 @@ const ok = <T>(f: () => T): boolean => {
   }
 };
 
+// eslint-disable-next-line complexity -- the address-class checks of Go net.IP.IsGlobalUnicast
 function isGlobalUnicast(ip: IPAddr): boolean {
   const b = ip.bytes;
   if (b.length === 4) {

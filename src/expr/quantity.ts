@@ -52,6 +52,7 @@ export class Quantity {
 }
 
 /** Parses a quantity string as resource.ParseQuantity; undefined when invalid. */
+// eslint-disable-next-line complexity -- the steps of apimachinery resource.ParseQuantity, in its order
 export function parseQuantity(s: string): Quantity | undefined {
   if (s.length > 256) return undefined;
   const m = QUANTITY_RE.exec(s);

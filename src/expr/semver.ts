@@ -42,6 +42,7 @@ function comparePre(a: string, b: string): number {
 }
 
 /** blang/semver Parse; throws a value-free EvaluationError. */
+// eslint-disable-next-line complexity -- the steps of blang/semver Parse, in its order
 export function parseSemver(s: string): Semver {
   const plus = s.indexOf('+');
   const main = plus >= 0 ? s.slice(0, plus) : s;
@@ -57,6 +58,7 @@ export function parseSemver(s: string): Semver {
 }
 
 /** semverlib.go normalizeAndParse. */
+// eslint-disable-next-line complexity -- the normalization steps of Kubernetes' semver library (library/semver.go)
 function normalizeAndParse(input: string): Semver {
   const s = input.startsWith('v') ? input.slice(1) : input;
   const first = s.indexOf('.');

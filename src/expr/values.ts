@@ -25,6 +25,7 @@ function compareNumbers(a: number | bigint, b: number | bigint): number {
 }
 
 /** CEL `==` on engine values (heterogeneous numeric equality, deep lists and maps). */
+// eslint-disable-next-line complexity -- one case per CEL type, as cel-go's per-type Equal; a dispatch table would read worse
 export function celEquals(a: unknown, b: unknown): boolean {
   const na = numeric(a);
   const nb = numeric(b);
@@ -48,6 +49,7 @@ function entries(v: object): Map<unknown, unknown> | undefined {
 }
 
 /** Ordering of two comparable CEL values (-1, 0, 1); throws for values CEL cannot order. */
+// eslint-disable-next-line complexity -- one case per orderable CEL type, as cel-go's per-type Compare
 export function celCompare(a: unknown, b: unknown): number {
   const na = numeric(a);
   const nb = numeric(b);
@@ -74,6 +76,7 @@ function fixed(x: number, precision: number): string {
 }
 
 /** cel-go ext.Strings `%s` of a value (a CEL literal-like rendering for lists and maps). */
+// eslint-disable-next-line complexity -- one case per CEL type of string() conversion (cel-go ext/strings)
 function asString(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return v;
@@ -137,6 +140,7 @@ export function formatString(fmt: string, args: unknown[]): string {
   return out;
 }
 
+// eslint-disable-next-line complexity -- one case per verb of Kubernetes' format library (library/format.go)
 function formatOne(verb: string, v: unknown, precision: number | undefined): string {
   switch (verb) {
     case 's':
