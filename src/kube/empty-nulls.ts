@@ -40,6 +40,15 @@ export function markEmptyNulls(m: JsonObject, keys: readonly string[]): void {
 }
 
 /**
+ * Marks a map a reader has just built (with empty nulls recorded): its own
+ * empty-null keys `emptyKeys`, or none when it only leads to one; leaves it
+ * unmarked when it neither holds nor leads to one. Mutates `m`.
+ */
+export function recordEmptyNulls(m: JsonObject, emptyKeys: string[]): void {
+  if (emptyKeys.length > 0 || Object.keys(m).some((k) => leadsToEmptyNull(m[k]))) markEmptyNulls(m, emptyKeys);
+}
+
+/**
  * True when `v` is a map that holds or leads to an empty null, or a list
  * holding such a map or a null element (kyaml drops null elements of a
  * merge-keyed list it walks).

@@ -9,7 +9,7 @@
  * and indentation indicators) reproduces, byte for byte, what the `yaml` package
  * 2.x prints for a `Document` with `version: '1.1'` and the options of
  * `printManifests` in yaml-stream.ts (its `stringifyString`, `stringifyPair`,
- * `stringifyCollection` and `stringifyNumber`). That printer stays in yaml-stream.ts
+ * `stringifyCollection` and `stringifyNumber`). That printer stays in yaml-reference-printer.ts
  * as the reference and the fallback: `emitDocument` returns undefined for what it
  * does not print itself (values that are not JSON, an object or array that occurs
  * twice in one document, which the `yaml` package prints as an anchor and aliases,
@@ -289,7 +289,7 @@ function plainString(value: string, ctx: Ctx): string {
 const SAFE_PLAIN = /^[A-Za-z](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?$/;
 const EXPONENT_ONLY = /^[eE][0-9]+$/;
 
-/** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-stream.ts). */
+/** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-reference-printer.ts). */
 function stringText(s: string, ctx: Ctx): string {
   if (SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s)) return s;
   const multiLine = s.includes('\n');
