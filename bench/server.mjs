@@ -4,7 +4,8 @@
  * - `floor`: a bare fastify HTTPS server that parses the AdmissionReview and
  *   answers `allowed: true` (the floor of the issue);
  * - `serve`: the real `kube-postrender serve` code path (`serveCommand`, with
- *   its logger) on 127.0.0.1:PORT with the given policy files.
+ *   its logger) on 127.0.0.1:PORT with the given policy files
+ *   (BENCH_MAX_EVALUATION_MS sets `--max-evaluation-ms`).
  * Talks to the parent over IPC: `{cmd: 'mark'}` starts a measurement window,
  * `{cmd: 'report'}` answers CPU µs, RSS and event-loop delay since the mark.
  */
@@ -58,7 +59,7 @@ if (mode === 'floor') {
     if (String(chunk).includes('serving')) process.send({ cmd: 'ready' });
     return write(chunk, ...rest);
   };
-  void serveCommand({ config: policies, port, host: '127.0.0.1' }).then((code) => process.exit(code));
+  void serveCommand({ config: policies, port, host: '127.0.0.1', ...(process.env.BENCH_MAX_EVALUATION_MS ? { maxEvaluationMs: Number(process.env.BENCH_MAX_EVALUATION_MS) } : {}) }).then((code) => process.exit(code));
 } else {
   process.stderr.write(`unknown mode ${mode}\n${readFileSync(new URL(import.meta.url), 'utf8').split('\n')[1]}\n`);
   process.exit(2);

@@ -51,21 +51,36 @@ export function parseReview(body: unknown): { ok: true; review: ParsedReview } |
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
- * Nesting depth of a JSON value (scalars 0, `{}` 1, `{a: {}}` 2), counted
- * without recursion; stops counting once past `limit` (returns `limit + 1`).
+ * Nesting depth of a JSON value (scalars 0, `{}` 1, `{a: {}}` 2); stops
+ * descending once past `limit` (then returns a depth > `limit`). Recursive,
+ * at most `limit + 1` frames deep: one visit per map and list, no allocation
+ * (it runs on every review, over object and oldObject).
  */
 export function nestingDepth(value: unknown, limit: number): number {
   if (typeof value !== 'object' || value === null) return 0;
-  let max = 0;
-  const stack: [object, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [object, number];
-    if (d > max) max = d;
-    if (max > limit) return limit + 1;
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c as object, d + 1]);
+  return depthBelow(value, 1, limit);
+}
+
+/** The deepest level under `v` (at level `d`), or the first level past `limit`. */
+function depthBelow(v: object, d: number, limit: number): number {
+  if (d > limit) return d;
+  let max = d;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length && max <= limit; i++) max = deeper(v[i], d, max, limit);
+  } else {
+    for (const k in v) {
+      max = deeper((v as Record<string, unknown>)[k], d, max, limit);
+      if (max > limit) break;
+    }
   }
   return max;
+}
+
+/** `max`, or the depth under child `c` of a level-`d` value when deeper. */
+function deeper(c: unknown, d: number, max: number, limit: number): number {
+  if (typeof c !== 'object' || c === null) return max;
+  const m = depthBelow(c, d + 1, limit);
+  return m > max ? m : max;
 }
 
 function checkObjects(req: JsonObject, op: Operation): string | undefined {

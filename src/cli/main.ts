@@ -30,6 +30,12 @@ function count(value: string): number {
   return n;
 }
 
+function millis(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError('must be a whole number of milliseconds from 0 to 60000');
+  return n;
+}
+
 /** Builds the program; `setCode` receives each command's exit code. */
 export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('kube-postrender')
@@ -81,6 +87,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('--manage-webhooks <name>', 'keep the rules of the Mutating/ValidatingWebhookConfiguration NAME equal to what the policies match (a Lease elects one writer)')
     .addOption(new Option('--max-in-flight <n>', 'admission requests in flight past which the answer is 429 (Retry-After)').default(32).argParser(count))
     .addOption(new Option('--max-in-flight-bytes <MiB>', 'request body MiB in flight past which the answer is 429').default(24).argParser(count))
+    .addOption(new Option('--max-evaluation-ms <ms>', "wall-clock bound of one review's evaluation; policies not done by then follow their failurePolicy (0: the API server's timeout only)").default(50).argParser(millis))
     .option('--reports', 'with --cluster: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)')
     .option('--events', 'with --cluster: create a Kubernetes Event for each denial (rate-limited)')
     .addOption(new Option('--report-interval <seconds>', 'seconds between PolicyReport write batches').default(2).argParser(seconds))
@@ -90,7 +97,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
           config: o.config, port: o.port, host: o.host, tlsCert: o.tlsCert, tlsKey: o.tlsKey, clientCa: o.clientCa, cluster: o.cluster, admissionPolicies: o.admissionPolicies,
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
           manageWebhooks: o.manageWebhooks, metricsPort: o.metricsPort,
-          inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 },
+          inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 }, maxEvaluationMs: o.maxEvaluationMs,
           reports: o.reports, events: o.events, reportIntervalSeconds: o.reportInterval,
         }),
       ),

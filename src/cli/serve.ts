@@ -23,6 +23,7 @@ import { PolicyStore, type SourceName } from '../policy/sources/store.js';
 import { WebhookMetrics } from '../server/metrics.js';
 import { startServer, type RunningServer } from '../server/start.js';
 import type { InFlightLimits } from '../server/limits.js';
+import { DEFAULT_MAX_EVALUATION_MS } from '../server/app.js';
 import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
@@ -60,6 +61,8 @@ export interface ServeOptions {
   metricsPort?: number;
   /** `--max-in-flight`, `--max-in-flight-bytes`: 429 past these (src/server/limits.ts). */
   inFlight?: InFlightLimits;
+  /** `--max-evaluation-ms`: wall-clock bound of one review's evaluation (AppOptions.maxEvaluationMs; default DEFAULT_MAX_EVALUATION_MS). */
+  maxEvaluationMs?: number;
   /** `--reports`: PolicyReports from admission and a background scan (leader-elected; needs --cluster). */
   reports?: boolean;
   /** `--events`: Kubernetes Events for denials (needs --cluster). */
@@ -156,6 +159,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       metrics,
       metricsRoute: opts.metricsPort === undefined,
       inFlight: opts.inFlight,
+      maxEvaluationMs: opts.maxEvaluationMs ?? DEFAULT_MAX_EVALUATION_MS,
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
         metrics.tlsReloads.inc({ result: ok ? 'success' : 'failure' });

@@ -15,6 +15,13 @@
  * CLOCK_CHECK_UNITS (64) units and stops an evaluation that ran longer than its
  * `maxMs`: the safety net that keeps the event loop (and `/healthz`) answering
  * whatever an expression and an object do.
+ *
+ * Around one policy's evaluation, the evaluation loop (src/policy/evaluate.ts)
+ * opens a `PolicyBudget`: Kubernetes' runtime cost budget of one policy across
+ * all its expressions (`celconfig.RuntimeCELCostBudget`, 10,000,000 units: "no
+ * further validation rules will be run" once spent), and the admission
+ * deadline, checked at the same clock reads, so an expression running when the
+ * deadline passes stops there and the policy's failurePolicy applies.
  */
 
 /** Kubernetes' per-expression runtime cost limit (`k8s.io/apiserver/pkg/apis/cel` PerCallLimit). */
@@ -25,6 +32,12 @@ export const DEFAULT_MAX_EVAL_MS = 50;
 
 /** Characters per cost unit when a string is traversed or produced (cel-go StringTraversalCostFactor = 0.1). */
 export const CHARS_PER_UNIT = 10;
+
+/**
+ * Kubernetes' runtime cost budget of one policy evaluation, across all its
+ * expressions (`k8s.io/apiserver/pkg/apis/cel` RuntimeCELCostBudget).
+ */
+export const RUNTIME_COST_BUDGET = 10_000_000;
 
 /** Units between two reads of the clock. */
 const CLOCK_CHECK_UNITS = 64;
@@ -44,18 +57,51 @@ export interface Meter {
   nextClock: number;
   deadline: number;
   maxMs: number;
+  /** True when `limit` is what is left of the policy's budget rather than the per-expression limit. */
+  budgeted: boolean;
   /** Set when a bound was exceeded: the error stands even if an operator (`||`, `&&`, a quantifier) absorbed it. */
   tripped?: CostLimitError;
 }
 
-let current: Meter | undefined;
+/**
+ * One policy's account across its expressions: the cost units left of its
+ * budget and the admission deadline (performance.now() ms; Infinity: none).
+ */
+export interface PolicyBudget {
+  remaining: number;
+  deadline: number;
+}
 
-/** Installs a fresh meter (limit in cost units, maxMs in milliseconds) and returns it; `stopMeter` removes it. */
+let current: Meter | undefined;
+let budget: PolicyBudget | undefined;
+
+/**
+ * Opens a policy's budget (`units` cost units; `deadline` on performance.now()'s
+ * clock, Infinity for none) for the expressions evaluated until `closeBudget`;
+ * returns the budget it replaces (restore it with `closeBudget`).
+ */
+export function openBudget(units: number, deadline: number): PolicyBudget | undefined {
+  const previous = budget;
+  budget = { remaining: units, deadline };
+  return previous;
+}
+
+/** Closes the open budget, restoring `previous` (from `openBudget`). */
+export function closeBudget(previous: PolicyBudget | undefined): void {
+  budget = previous;
+}
+
+/**
+ * Installs a fresh meter (limit in cost units, maxMs in milliseconds; the
+ * open PolicyBudget's remainder lowers the limit) and returns the previous
+ * one; `stopMeter` removes it and charges the budget.
+ */
 export function startMeter(limit: number, maxMs: number): Meter | undefined {
   const previous = current;
+  const left = budget ? budget.remaining : Infinity;
   // The clock is read at the first check (after CLOCK_CHECK_UNITS units), not here: most
   // evaluations never get there, and the units before it are bounded work.
-  current = { spent: 0, limit, nextClock: CLOCK_CHECK_UNITS, deadline: -1, maxMs };
+  current = { spent: 0, limit: Math.min(limit, left), nextClock: CLOCK_CHECK_UNITS, deadline: -1, maxMs, budgeted: left < limit };
   return previous;
 }
 
@@ -69,8 +115,9 @@ export function spent(): number {
   return current?.spent ?? 0;
 }
 
-/** Removes the active meter, restoring `previous` when meters nest (a lazy variable evaluated inside another expression). */
+/** Removes the active meter, charging what it spent to the open PolicyBudget, and restores `previous` (see startMeter). */
 export function stopMeter(previous: Meter | undefined): void {
+  if (budget && current) budget.remaining = Math.max(0, budget.remaining - current.spent);
   current = previous;
 }
 
@@ -88,13 +135,22 @@ export function charge(units: number): void {
   if (m === undefined) return;
   m.spent += units;
   if (m.tripped) throw m.tripped;
-  if (m.spent > m.limit) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: more than ${m.limit} units`));
-  if (m.spent >= m.nextClock) {
-    m.nextClock = m.spent + CLOCK_CHECK_UNITS;
-    const now = performance.now();
-    if (m.deadline < 0) m.deadline = now + m.maxMs;
-    else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
-  }
+  if (m.spent > m.limit) throw (m.tripped = overLimit(m));
+  if (m.spent >= m.nextClock) checkClock(m);
+}
+
+/** The error of a spent limit: the policy's budget in Kubernetes' words (k8s.io/apiserver pkg/admission/plugin/cel filter.go), or the per-expression limit. */
+function overLimit(m: Meter): CostLimitError {
+  return new CostLimitError(m.budgeted ? 'validation failed due to running out of cost budget, no further validation rules will be run' : `evaluation cost limit exceeded: more than ${m.limit} units`);
+}
+
+/** The clock read every CLOCK_CHECK_UNITS units: the evaluation's own bound and the admission deadline. */
+function checkClock(m: Meter): void {
+  m.nextClock = m.spent + CLOCK_CHECK_UNITS;
+  const now = performance.now();
+  if (budget && now > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
+  if (m.deadline < 0) m.deadline = now + m.maxMs;
+  else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
 }
 
 /** Charges the traversal or production of `chars` characters. */

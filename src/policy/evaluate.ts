@@ -17,6 +17,7 @@
  * when a reader asks (`stepPatch`, `stepChangedPaths`): the admission hot path
  * pays one small record per transformer, nothing more.
  */
+import { closeBudget, openBudget, RUNTIME_COST_BUDGET } from '../expr/meter.js';
 import { deepEqual, isObject, type KubeObject } from '../kube/object.js';
 import { createPatch, type Operation as PatchOperation } from '../patch/create-patch.js';
 import type { Finding, StreamRequirement, Transformer, TransformContext } from '../transform/types.js';
@@ -209,10 +210,16 @@ class Run {
   readonly changedBy: string[] = [];
   readonly trace: PolicyStep[] = [];
   readonly ctx: TransformContext;
+  /** The evaluation's clock (EvaluationInput.now), in ms. */
+  readonly now: () => number;
+  /** The admission deadline on performance.now()'s clock, for the CEL meter (Infinity: none). */
+  readonly meterDeadline: number;
   private findings: Finding[] = [];
 
   constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
     this.current = object;
+    this.now = input.now ?? (() => performance.now());
+    this.meterDeadline = input.deadline === undefined ? Infinity : performance.now() + (input.deadline - this.now());
     this.ctx = {
       frontDoor: input.frontDoor,
       operation: input.operation,
@@ -225,6 +232,11 @@ class Run {
       snapshot: input.snapshot,
       report: (f) => this.findings.push(f),
     };
+  }
+
+  /** True once the admission deadline (EvaluationInput.deadline) has passed. */
+  pastDeadline(): boolean {
+    return this.input.deadline !== undefined && this.now() > this.input.deadline;
   }
 
   /** Findings reported since the last call (one transformer's). */
@@ -269,7 +281,12 @@ interface ChainPass {
   error?: { transformer: string; error: Error };
 }
 
-/** Runs a policy's transformers once over `object`, recording a step each. Never throws. */
+/**
+ * Runs a policy's transformers once over `object`, recording a step each.
+ * Never throws. The admission deadline is checked before each transformer
+ * (and inside CEL, by the meter's PolicyBudget): past it, the transformer
+ * fails with `admission deadline exceeded` and failurePolicy decides.
+ */
 function runChain(run: Run, transformers: readonly Transformer[], object: KubeObject, validateOnly: boolean): ChainPass {
   const steps: TransformerStep[] = [];
   let current: KubeObject = object;
@@ -281,6 +298,7 @@ function runChain(run: Run, transformers: readonly Transformer[], object: KubeOb
       continue;
     }
     try {
+      if (run.pastDeadline()) throw new Error('admission deadline exceeded before this transformer ran');
       const after = transformer.apply(current, run.ctx);
       steps.push({ transformer, status: 'ran', before: current, after, findings: run.takeFindings() });
       if (after === null) return { steps: skipRest(steps, transformers, current), object: null };
@@ -335,7 +353,14 @@ function movedOn(pass: ChainPass, last: KubeObject): boolean {
 /** Runs one matching policy and records its step; updates the current object when its changes are kept. */
 function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvoked: boolean): void {
   run.matchedPolicies.push(policy.name);
-  const pass = runPolicyChain(run, policy, object);
+  // Kubernetes' runtime cost budget per policy evaluation, and the deadline inside CEL (expr/meter.ts).
+  const outer = openBudget(RUNTIME_COST_BUDGET, run.meterDeadline);
+  let pass: ChainPass & { iterations: number };
+  try {
+    pass = runPolicyChain(run, policy, object);
+  } finally {
+    closeBudget(outer);
+  }
   const record = (outcome: PolicyOutcome): void => {
     run.trace.push({ policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations, ...(reinvoked ? { reinvoked } : {}) });
   };
@@ -371,14 +396,16 @@ function auditReport(run: Run, policy: CompiledPolicy, before: KubeObject, after
  * Decides whether a policy runs on `object`: records a skip, a condition error
  * or a deadline cut-off and returns false, or returns true.
  */
-function admits(run: Run, policy: CompiledPolicy, object: KubeObject, now: () => number): boolean {
+function admits(run: Run, policy: CompiledPolicy, object: KubeObject): boolean {
   const { input } = run;
-  if (input.deadline !== undefined && now() > input.deadline) {
+  if (run.pastDeadline()) {
     run.fail(policy, '(deadline)', 'deadline exceeded before this policy ran');
     run.trace.push({ policy, status: 'deadline', reason: 'deadline exceeded', transformers: [] });
     return false;
   }
   let skip: string;
+  // Match conditions' CEL stops at the admission deadline too (no cost budget: each has its per-expression limit).
+  const outer = run.meterDeadline === Infinity ? undefined : openBudget(Infinity, run.meterDeadline);
   try {
     skip = policy.applies(object, input);
   } catch (e) {
@@ -387,6 +414,8 @@ function admits(run: Run, policy: CompiledPolicy, object: KubeObject, now: () =>
     run.fail(policy, 'match.conditions', message);
     run.trace.push({ policy, status: 'error', reason: message, transformers: [] });
     return false;
+  } finally {
+    if (run.meterDeadline !== Infinity) closeBudget(outer);
   }
   if (skip === '') return true;
   run.trace.push({ policy, status: 'skipped', reason: skip, transformers: [] });
@@ -423,7 +452,6 @@ class KindCursor {
  */
 function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): Evaluation {
   const run = new Run(object, input);
-  const now = input.now ?? (() => performance.now());
   const kinds = new KindCursor(index, object);
   const reinvoke: number[] = [];
   for (let i = 0; i < policies.length && run.current !== null; i++) {
@@ -434,12 +462,12 @@ function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, o
       run.trace.push(new KindSkip(policy, current, input));
       continue;
     }
-    if (!admits(run, policy, current, now)) continue;
+    if (!admits(run, policy, current)) continue;
     const before = run.trace.length;
     runPolicy(run, policy, current, false);
     if (policy.reinvocationPolicy === 'IfNeeded') reinvoke.push(i, before);
   }
-  reinvokeIfNeeded(run, policies, reinvoke, now);
+  reinvokeIfNeeded(run, policies, reinvoke);
   return finish(run);
 }
 
@@ -452,13 +480,13 @@ function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, o
  * mutating reinvocation). `pending` holds pairs (policy index, trace length
  * before it ran).
  */
-function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: number[], now: () => number): void {
+function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: number[]): void {
   for (let k = 0; k < pending.length && run.current !== null; k += 2) {
     const policy = policies[pending[k] as number] as CompiledPolicy;
     const after = pending[k + 1] as number;
     const changedLater = run.trace.slice(after).some((p) => p.outcome === 'applied' && p.transformers.some((s) => s.after !== s.before));
     if (!changedLater) continue;
-    if (!admits(run, policy, run.current, now)) continue;
+    if (!admits(run, policy, run.current)) continue;
     runPolicy(run, policy, run.current, true);
   }
 }

@@ -22,8 +22,11 @@
  *
  * Deadline: the API server calls `/mutate?timeout=5s` (its webhook
  * `timeoutSeconds`, a Go duration). Evaluation gets `deadline = start +
- * max(80 % of it, it - 1 s)`, so a policy not started by then follows its
- * failurePolicy and the answer still arrives in time (EvaluationInput.deadline).
+ * min(max(80 % of it, it - 1 s), maxEvaluationMs)` (`evaluationDeadline`;
+ * `serve` sets 50 ms), checked before each policy, before each transformer and
+ * inside CEL (src/expr/meter.ts), so a policy not finished by then follows its
+ * failurePolicy, the answer arrives in time, and no review holds the event loop
+ * (and `/healthz`) longer than that (EvaluationInput.deadline).
  *
  * Observability: every request is counted in `WebhookMetrics` (route,
  * operation, kind, result) with its latency, and each evaluation's matches,
@@ -49,6 +52,14 @@ import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../er
 
 /** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
+
+/**
+ * `serve`'s default wall-clock bound of one review's evaluation, in ms
+ * (`--max-evaluation-ms`). A review's evaluation runs on the event loop: this
+ * bound is what keeps `/healthz` and every other request answering whatever a
+ * policy (a tenant's, too) does. Typical reviews take well under 1 ms.
+ */
+export const DEFAULT_MAX_EVALUATION_MS = 50;
 
 /** Options of `buildApp`. */
 export interface AppOptions {
@@ -76,6 +87,12 @@ export interface AppOptions {
   requireClientCert?: boolean;
   /** Clock in ms for deadlines and latency (default `performance.now`). */
   now?: () => number;
+  /**
+   * Wall-clock bound of one review's evaluation in ms (default 0: only the
+   * API server's timeout bounds it; `serve` sets DEFAULT_MAX_EVALUATION_MS).
+   * A policy not finished by then follows its failurePolicy.
+   */
+  maxEvaluationMs?: number;
   /** Receives each answered review's body and evaluation after the answer is built (reports, events); must be cheap and never throw. */
   onEvaluation?: (body: unknown, evaluation: Evaluation) => void;
 }
@@ -121,6 +138,18 @@ export function deadlineBudget(timeoutMs: number): number {
 }
 
 /**
+ * The evaluation deadline of a review that started at `started` (ms on the
+ * app's clock): the earlier of the API server's budget (`deadlineBudget` of
+ * its `?timeout=`, when sent) and `maxEvaluationMs` (when > 0); undefined when
+ * neither bounds it.
+ */
+export function evaluationDeadline(started: number, timeoutMs: number | undefined, maxEvaluationMs: number): number | undefined {
+  const api = timeoutMs === undefined ? Infinity : deadlineBudget(timeoutMs);
+  const budget = Math.min(api, maxEvaluationMs > 0 ? maxEvaluationMs : Infinity);
+  return budget === Infinity ? undefined : started + budget;
+}
+
+/**
  * Builds the app with routes `POST /mutate`, `POST /validate`, `GET /healthz`
  * (200 while the process serves), `GET /readyz` (200 once `getPolicies()`
  * returns a set and `notReadyReason()` returns nothing, else 503 with the
@@ -130,6 +159,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const metrics = opts.metrics ?? new WebhookMetrics();
   const now = opts.now ?? (() => performance.now());
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxEvaluationMs = opts.maxEvaluationMs ?? 0;
   let appLog: FastifyInstance['log'] | undefined;
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -180,7 +210,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     const { result, evaluation } = reviewWithEvaluation(request.body, policies, {
       route,
       namespaceLabels: opts.namespaceLabels,
-      deadline: timeoutMs === undefined ? undefined : started + deadlineBudget(timeoutMs),
+      deadline: evaluationDeadline(started, timeoutMs, maxEvaluationMs),
       now,
     });
     const outcome = outcomeOf(result);

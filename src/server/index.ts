@@ -1,5 +1,5 @@
 /** The webhook server: `buildApp` (routes, no listen), `startServer` (HTTPS, TLS reload, drain), metrics and TLS helpers. */
-export { buildApp, DEFAULT_BODY_LIMIT, HTTP_ERROR_CODES, parseTimeout, deadlineBudget } from './app.js';
+export { buildApp, DEFAULT_BODY_LIMIT, DEFAULT_MAX_EVALUATION_MS, HTTP_ERROR_CODES, parseTimeout, deadlineBudget, evaluationDeadline } from './app.js';
 export type { AppOptions, BuildAppOptions } from './app.js';
 export { startServer, writeSelfSignedCertificate, InsecureSelfSignedError, DEFAULT_GRACE_MS } from './start.js';
 export type { StartOptions, RunningServer } from './start.js';

@@ -94,6 +94,7 @@ _kube_postrender() {
       --manage-webhooks'[keep the rules of the Mutating/ValidatingWebhookConfiguration NAME equal to what the policies match (a Lease elects one writer)]:file:_files' \
       --max-in-flight'[admission requests in flight past which the answer is 429 (Retry-After)]:file:_files' \
       --max-in-flight-bytes'[request body MiB in flight past which the answer is 429]:file:_files' \
+      --max-evaluation-ms'[wall-clock bound of one review'\''s evaluation; policies not done by then follow their failurePolicy (0\: the API server'\''s timeout only)]:file:_files' \
       --reports'[with --cluster\: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)]' \
       --events'[with --cluster\: create a Kubernetes Event for each denial (rate-limited)]' \
       --report-interval'[seconds between PolicyReport write batches]:file:_files' \

@@ -79,15 +79,14 @@ spec:
   - annotations: {${name}: "x"}
 `;
   const set = policiesFromText(`${text('Ignore', 'first', 1)}---\n${text('Fail', 'second', 2)}`);
-  let clock = 0;
-  const now = (): number => clock;
-  // Clock moves past the deadline after the first policy has been checked.
-  const res = set.evaluate(cm, { ...input, deadline: 0, now: () => { const v = now(); clock = 10; return v; } });
+  // The clock moves past the deadline after three reads: the evaluation's start, before the first policy,
+  // before its one transformer; the read before the second policy is late.
+  let reads = 0;
+  const res = set.evaluate(cm, { ...input, deadline: 0, now: () => (++reads > 3 ? 10 : 0) });
   t.same(res.matchedPolicies, ['first'], 'the first policy ran');
   t.equal(res.denials.length, 1, 'the second (Fail) is denied for the deadline');
   t.equal(res.denials[0].rule, '(deadline)');
   t.same(res.changedBy, ['first/annotations[0]']);
-  clock = 0;
   const ignoring = policiesFromText(text('Ignore', 'only', 1));
   const r2 = ignoring.evaluate(cm, { ...input, deadline: -1, now: () => 0 });
   t.equal(r2.changed, false);

@@ -80,6 +80,52 @@ t.test('deadline cut-offs are recorded', async (t) => {
   t.equal(e.denials.length, 3, 'Fail policies deny (Audit warns, Ignore warns)');
 });
 
+t.test('a deadline inside a policy: the transformer that cannot start fails, failurePolicy decides', async (t) => {
+  // The clock reads 0 for the first `budget` reads, then 100 (past the deadline 10). Reads: one when the
+  // evaluation starts, one before the policy, one before each transformer.
+  const clock = (budget: number): (() => number) => () => (budget-- > 0 ? 0 : 100);
+  const rows: [string, string, number, string[], string[], number][] = [
+    // name, failurePolicy, clock reads before the deadline passes, step statuses, error transformers, denials
+    ['between transformers, Fail', 'Fail', 3, ['ran', 'error', 'skipped'], ['second'], 1],
+    ['between transformers, Ignore', 'Ignore', 3, ['ran', 'error', 'skipped'], ['second'], 0],
+    ['before the policy', 'Fail', 0, [], ['(deadline)'], 1],
+    ['in time', 'Fail', 99, ['ran', 'ran', 'ran'], [], 0],
+  ];
+  for (const [name, fp, reads, statuses, errors, denials] of rows) {
+    const [policy] = compile(doc('chain', `  failurePolicy: ${fp}\n  transformers:\n  - {name: first, labels: {pairs: {a: "1"}}}\n  - {name: second, labels: {pairs: {b: "1"}}}\n  - {name: third, labels: {pairs: {c: "1"}}}\n`));
+    const e = createPolicySet([policy as CompiledPolicy]).evaluate(cm, { ...input, deadline: 10, now: clock(reads) });
+    t.same(e.trace[0]?.transformers.map((s) => s.status), statuses, `${name}: steps`);
+    t.same(e.errors.map((x) => x.transformer), errors, `${name}: errors`);
+    t.equal(e.denials.length, denials, `${name}: denials`);
+    if (errors.length) t.match(e.errors[0]?.message, /deadline exceeded/, `${name}: message`);
+    if (errors.length) t.equal(e.object, cm, `${name}: a failed policy changes nothing`);
+    else t.notOk(e.errors.length, `${name}: no error`);
+  }
+});
+
+t.test('a deadline inside CEL stops the running expression; the policy budget spans its expressions', async (t) => {
+  // 90,000 units each (a scan of 900,000 characters: one unit per 10), quick to run.
+  const scan = "!object.data.s.contains('zz')";
+  const big: KubeObject = deepFreeze({ ...cm, data: { s: 'a'.repeat(900_000) } });
+  const [one] = compile(doc('scan', `  failurePolicy: Fail\n  transformers:\n  - {name: mark, labels: {pairs: {a: "1"}}}\n  - name: scan\n    validate: {expression: ${JSON.stringify(scan)}, message: m}\n`));
+  const set = createPolicySet([one as CompiledPolicy]);
+  t.same(set.evaluate(big, input).errors, [], 'without a deadline it passes');
+  // The injected clock stands still at the deadline (never past it between transformers); the meter reads
+  // the real clock, on which the deadline is already behind: the expression stops at its first clock read.
+  const e = set.evaluate(big, { ...input, deadline: 0, now: () => 0 });
+  t.same(e.trace[0]?.transformers.map((s) => s.status), ['ran', 'error'], 'the transformers before it ran');
+  t.same(e.errors.map((x) => [x.transformer, x.message]), [['scan', 'expression failed: admission deadline exceeded']]);
+  t.equal(e.denials.length, 1, 'failurePolicy Fail denies');
+  // Kubernetes' runtime budget per policy evaluation (RuntimeCELCostBudget, 10,000,000 units): 120 such
+  // rules pass one by one (each under PerCallLimit), not all in one policy; the 112th runs out.
+  const rules = (n: number): string => Array.from({ length: n }, (_, i) => `  - name: r${i + 1}\n    validate: {expression: ${JSON.stringify(scan)}, message: m}\n`).join('');
+  const [many] = compile(doc('budget', `  failurePolicy: Fail\n  transformers:\n${rules(120)}`));
+  const b = createPolicySet([many as CompiledPolicy]).evaluate(big, input);
+  t.same(b.errors.map((x) => [x.transformer, x.message]), [['r112', 'expression failed: validation failed due to running out of cost budget, no further validation rules will be run']]);
+  const split = compile(doc('first', `  order: 1\n  transformers:\n${rules(60)}`) + doc('second', `  order: 2\n  transformers:\n${rules(60)}`));
+  t.same(createPolicySet(split).evaluate(big, input).errors, [], 'the budget is per policy');
+});
+
 t.test('the /validate route runs validate rules only; the rest are skipped steps', async (t) => {
   const set = createPolicySet(compile(POLICIES));
   const e = set.evaluate(cm, { ...input, validateOnly: true });

@@ -252,21 +252,47 @@ t.test('deadline from ?timeout: policies not started in time follow failurePolic
   let clock = 0;
   const step = { ms: 0 };
   const metrics = new WebhookMetrics();
-  const app = buildApp({ getPolicies: () => policies, metrics, now: () => (clock += step.ms) });
+  const app = buildApp({ getPolicies: () => policies, metrics, now: () => (clock += step.ms), maxEvaluationMs: 0 });
   t.teardown(() => app.close());
   step.ms = 0;
   const inTime = await app.inject({ method: 'POST', url: '/mutate?timeout=1s', payload: configMapReview('d1') });
   t.equal(inTime.json().response.allowed, true);
   t.notOk(inTime.json().response.warnings, 'no deadline warning in time');
-  // Each clock read advances 0.9 s; timeout 2s gives a 1.6 s budget: the first policy starts in time, the second does not.
+  // Each clock read advances 0.9 s; timeout 4s gives a 3.2 s budget. Reads: the request's start, the
+  // evaluation's start, before a-first, before its transformer (3.6 s in), before b-second (4.5 s in: late).
   step.ms = 900;
-  const late = await app.inject({ method: 'POST', url: '/mutate?timeout=2s', payload: configMapReview('d2') });
+  const late = await app.inject({ method: 'POST', url: '/mutate?timeout=4s', payload: configMapReview('d2') });
   t.equal(late.json().response.allowed, true, 'failurePolicy Ignore: allowed');
   t.ok(late.json().response.patch, 'the first policy ran');
   t.match(late.json().response.warnings, [/b-second\/\(deadline\): deadline exceeded/]);
   const noTimeout = await app.inject({ method: 'POST', url: '/mutate', payload: configMapReview('d3') });
-  t.notOk(noTimeout.json().response.warnings, 'no timeout parameter: no deadline');
+  t.notOk(noTimeout.json().response.warnings, 'no timeout parameter and maxEvaluationMs 0: no deadline');
   t.match(await metrics.registry.metrics(), /kube_postrender_transformer_errors_total\{policy="b-second",transformer="\(deadline\)",failure_policy="Ignore"\} 1/);
+});
+
+t.test('maxEvaluationMs bounds every review, with or without ?timeout', async (t) => {
+  const opts = { registry: builtinRegistry() };
+  const policies = createPolicySet(compilePolicyText(labelPolicy('only', 'x', '  failurePolicy: Ignore\n'), 'a.yaml', opts));
+  // [url, maxEvaluationMs (undefined: the default), ms per clock read, deadline warning expected]
+  const rows: [string, number | undefined, number, boolean][] = [
+    ['/mutate', undefined, 30, false], // buildApp's default: no bound of its own (serve sets 50 ms)
+    ['/mutate', 50, 10, false],
+    ['/mutate', 50, 30, true], // reads at 30, 60, 90 (before the policy): past 30 + 50
+    ['/mutate?timeout=10s', 50, 30, true],
+    ['/mutate?timeout=10s', 0, 30, false],
+    ['/mutate', 200, 30, false],
+    ['/mutate?timeout=100ms', 200, 30, true], // the API server's 80 ms budget is the earlier
+  ];
+  for (const [url, maxEvaluationMs, ms, late] of rows) {
+    let clock = 0;
+    const app = buildApp({ getPolicies: () => policies, now: () => (clock += ms), ...(maxEvaluationMs === undefined ? {} : { maxEvaluationMs }) });
+    const res = (await app.inject({ method: 'POST', url, payload: configMapReview('m1') })).json().response;
+    await app.close();
+    const name = `${url}, maxEvaluationMs ${maxEvaluationMs ?? 'default'}, ${ms} ms a read`;
+    t.equal(res.allowed, true, `${name}: allowed`);
+    if (late) t.match(res.warnings, [/^only\/.*deadline exceeded/], `${name}: cut`);
+    else t.notOk(res.warnings, `${name}: in time`);
+  }
 });
 
 t.test('/metrics after some requests', async (t) => {
