@@ -132,7 +132,9 @@ function replace(s: string, old: string, repl: string, n: number): string {
 
 function matches(s: string, pattern: string): boolean {
   chargeChars(s.length + pattern.length);
-  return re2(pattern).matcher(s).find();
+  // test(): RE2's unanchored match without captures, on re2js's DFA where it can (8-300x faster than a
+  // Matcher's find() on a 1 MiB value for patterns without a literal prefix, e.g. `a|b` 500 -> 61 ms).
+  return re2(pattern).test(s);
 }
 
 /** `s` after charging the traversal of `s` and `arg`. */
