@@ -25,7 +25,9 @@
  * - JSON numbers that are integers read as CEL `int` (as Kubernetes decodes
  *   unstructured objects), objects read lazily (a field is converted when an
  *   expression reads it);
- * - evaluation error messages never quote object data (redactValues).
+ * - evaluation error messages never quote a runtime value: rebuilt from the
+ *   error's code with the function/overload, types and line:column
+ *   (eval-errors.ts), then redactValues as a second net.
  *
  * API for dialects (see also compileVariables):
  *   compileExpression(source, { variables: ['object', 'oldObject', 'request',
@@ -38,6 +40,7 @@ import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
 import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
+import { evaluationReason } from './eval-errors.js';
 import { activeMeter, charge, chargeChars, CostLimitError, DEFAULT_MAX_EVAL_MS, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
@@ -303,8 +306,12 @@ function program(parsed: ParsedProgram, source: string, type: string, options: C
     } catch (e) {
       if (e instanceof CostLimitError) throw new ExprError(e.message, path);
       if (e instanceof ExprError) throw e;
-      const message = celGoWords((e as CelEngineError).summary ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)));
-      throw new ExprError(redactValues(message, vars, source), path);
+      // value-free by construction (eval-errors.ts); redactValues stays as a second net
+      const reason = evaluationReason(e);
+      const offset = reason.offset === undefined ? undefined : errorOffset(e as CelEngineError, source);
+      const pos = offset === undefined ? undefined : lineColumn(source, offset);
+      const message = redactValues(reason.message, vars, source);
+      throw new ExprError(pos ? `${message} at ${pos.line}:${pos.column}` : message, path, pos);
     } finally {
       if (!nested) stopMeter(previous);
     }
@@ -447,11 +454,6 @@ function instrumentNode(node: AstNode): void {
       return r;
     });
   }
-}
-
-/** An engine evaluation message in cel-go's words (`no such key`, `no such overload`). */
-function celGoWords(message: string): string {
-  return message.replace(/^No such key/, 'no such key').replace(/^Unknown variable/, 'undeclared reference');
 }
 
 /** The spent units of the evaluation in progress (for tests and the trace). */

@@ -290,7 +290,7 @@ function registerStrings(env: Environment): void {
   env.registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
     const cps = codePoints(s);
     const n = Number(i);
-    if (n < 0 || n > cps.length) throw celError(`index out of range: ${n}`);
+    if (n < 0 || n > cps.length) throw celError('index out of range'); // cel-go quotes the index: a value (issue 13)
     return cps[n] ?? '';
   });
   env.registerFunction('string.replace(string, string): string', (s: string, o: string, r: string) => replace(s, o, r, -1));

@@ -133,7 +133,7 @@ export function formatString(fmt: string, args: unknown[]): string {
       continue;
     }
     if (verb === undefined) throw celError('error during formatting: unexpected end of format string');
-    if (next >= args.length) throw celError(`error during formatting: index ${next} out of range`);
+    if (next >= args.length) throw celError('error during formatting: argument index out of range'); // cel-go quotes the index: a value (issue 13)
     out += formatOne(verb, args[next++], precision);
     i = j;
   }
@@ -161,6 +161,6 @@ function formatOne(verb: string, v: unknown, precision: number | undefined): str
       return verb === 'X' ? s.toUpperCase() : s;
     }
     default:
-      throw celError(`error during formatting: unrecognized formatting clause "${verb}"`);
+      throw celError('error during formatting: unrecognized formatting clause'); // the clause can come from object data: not quoted (issue 13)
   }
 }

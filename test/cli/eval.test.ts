@@ -26,7 +26,7 @@ const rows: { name: string; args: string[]; input?: string; code: number; stdout
   { name: 'the string library', args: ['eval', '-e', '"a,b".split(",").join("-")'], code: 0, stdout: '"a-b"\n' },
   { name: 'syntax error: exit 2 with line and column', args: ['eval', '-e', 'object.spec.('], code: 2, stderr: /^kube-postrender: syntax error at 1:1[23]: .*\n$/ },
   { name: 'undeclared variable: exit 2', args: ['eval', '-e', 'params.x'], code: 2, stderr: /undeclared reference to 'params' at 1:1/ },
-  { name: 'evaluation error: exit 1, no value quoted', args: ['eval', '-e', 'object.spec.nope', '-f', pod], code: 1, stderr: /^kube-postrender: (no such key|field not found): nope\n$/ },
+  { name: 'evaluation error: exit 1, no value quoted', args: ['eval', '-e', 'object.spec.nope', '-f', pod], code: 1, stderr: /^kube-postrender: (no such key|field not found): nope at 1:13\n$/ },
   { name: 'unreadable object file: exit 2', args: ['eval', '-e', 'true', '-f', join(root, 'no/such.yaml')], code: 2, stderr: /no such file/ },
   { name: 'missing -e: usage error', args: ['eval'], code: 2, stderr: /required option '-e, --expression <cel>'/ },
 ];
