@@ -51,8 +51,13 @@ const ENGINE_LIMITS = /^(Maximum call stack size exceeded|Invalid (string|array|
  * computed from the object (`a[object.data.x.lowerAscii()]`).
  */
 function noSuchKey(summary: string, node: AstNode | undefined): string {
-  const spelled = node?.op === '.' || node?.op === '.?' || ((node?.op === '[]' || node?.op === '[?]') && (node.args as AstNode[])[1]?.op === 'value');
-  return spelled ? summary.replace(/^No such key/, 'no such key') : 'no such key';
+  return node !== undefined && keySpelled(node) ? summary.replace(/^No such key/, 'no such key') : 'no such key';
+}
+
+/** Whether the key `node` selects is written in the source: `a.b`, `a.?b`, `a['b']`, `a[?'b']`. */
+function keySpelled(node: AstNode): boolean {
+  if (node.op === '.' || node.op === '.?') return true;
+  return (node.op === '[]' || node.op === '[?]') && (node.args as AstNode[])[1]?.op === 'value';
 }
 
 /** The engine's text for `err` (first line), value-free by code. */
