@@ -75,6 +75,7 @@ export const ERROR_CODES = {
   ERR_POLICY_UNKNOWN_TRANSFORMER: policy('unknown transformer type "%s"', 'A transformer entry names a type that is not registered.'),
   ERR_POLICY_TRANSFORMER_CONFIG: policy('%s', 'A transformer\'s configuration is invalid (the path names the field).'),
   ERR_POLICY_EXPRESSION: policy('%s', 'A CEL expression does not compile (the path names the expression).'),
+  ERR_POLICY_EXPRESSION_COST: policy('%s', 'A CEL expression\'s estimated worst-case cost is over Kubernetes\' per-expression limit (1,000,000 units) for inputs of up to 256 KiB each (docs/cel.md, "Cost model"): a comprehension inside a comprehension over the same data, `split(\'\')` or a join of a large list. The message gives the estimate; simplify the expression.'),
   ERR_POLICY_NAMESPACE: policy('a PostRenderPolicy needs a namespace', 'A namespaced policy has no metadata.namespace.'),
   ERR_POLICY_TENANT: policy('a PostRenderPolicy cannot move objects between namespaces', 'A namespaced PostRenderPolicy (a tenant\'s) uses a transformer that would move objects out of its namespace.'),
   ERR_POLICY_EMPTY: policy('kube-postrender: no policies found in %s (pass --allow-empty to accept an empty set)', 'run and check found no policy in their -c paths (a typo, or a directory of another shape); --allow-empty accepts an empty set.'),

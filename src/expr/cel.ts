@@ -42,6 +42,7 @@ import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, charge, chargeChars, CostLimitError, DEFAULT_MAX_EVAL_MS, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
 
@@ -57,7 +58,13 @@ export class ExprError extends Error {
    * path of the expression in its policy ('' when unknown); `position`:
    * 1-based line and column in the expression, when known.
    */
-  constructor(message: string, readonly path = '', readonly position?: { line: number; column: number }) {
+  constructor(
+    message: string,
+    readonly path = '',
+    readonly position?: { line: number; column: number },
+    /** Set when the static cost estimate refused the expression (src/errors.ts). */
+    readonly code?: 'ERR_POLICY_EXPRESSION_COST',
+  ) {
     super(message);
     this.name = 'ExprError';
   }
@@ -78,12 +85,16 @@ export interface CompiledExpression {
   evaluate(vars: Record<string, unknown>): unknown;
   /** As evaluate, but returns the engine's value (bigint ints, Maps): for composition variables. @internal */
   evaluateNative(vars: Record<string, unknown>): unknown;
+  /** The static cost estimate (src/expr/cost-estimate.ts): units at most, and the result's size bound. */
+  readonly estimate?: CostEstimate;
 }
 
 /** A `variables.<name>` declaration: its name and checked type. */
 export interface CompositionVariable {
   name: string;
   type: string;
+  /** The variable's static cost estimate: charged once to an expression that reads it. */
+  estimate?: CostEstimate;
 }
 
 /** Options of `compileExpression`. */
@@ -92,6 +103,14 @@ export interface CompileExpressionOptions {
   costLimit?: number;
   /** Wall-clock bound of one evaluation in milliseconds. Default 50. */
   maxEvalMs?: number;
+  /**
+   * Refuse at compile time (ExprError with code ERR_POLICY_EXPRESSION_COST) an
+   * expression whose static cost estimate (src/expr/cost-estimate.ts) is over
+   * this many units. Default PER_CALL_LIMIT; Infinity turns the estimate off.
+   */
+  estimatedCostLimit?: number;
+  /** Characters of JSON per input variable the estimate assumes. Default ESTIMATE_INPUT_BYTES (256 KiB). */
+  estimateInputBytes?: number;
   /** Top-level variables, all `dyn`. Default KUBERNETES_VARIABLES. `authorizer` is refused at compile time. */
   variables?: readonly string[];
   /** Names (and types) of `variables.<name>`; when set, `variables` is declared. */
@@ -161,7 +180,7 @@ function baseEnvironment(): Environment {
 const variableClasses = new WeakMap<Environment, new (store: VariableStore) => object>();
 
 function environmentFor(vars: readonly string[], composition: readonly CompositionVariable[] | undefined, mutation: boolean): Environment {
-  const key = JSON.stringify([vars, composition ?? null, mutation]);
+  const key = JSON.stringify([vars, composition?.map((c) => [c.name, c.type]) ?? null, mutation]);
   let env = environments.get(key);
   if (env !== undefined) return env;
   env = baseEnvironment().clone();
@@ -280,8 +299,27 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   if (options.expectedType && type !== options.expectedType && type !== 'dyn') {
     throw new ExprError(`expression must return ${options.expectedType}, but returns ${type}`, path);
   }
+  const estimate = checkEstimate(parsed.ast, source, vars, options);
   for (const node of instrument) instrumentNode(node);
-  return program(parsed, source, type, options, env);
+  return { ...program(parsed, source, type, options, env), estimate };
+}
+
+/**
+ * The static cost estimate of a checked expression; throws ExprError (code
+ * ERR_POLICY_EXPRESSION_COST, Kubernetes' words, the expression quoted) when
+ * it is over `options.estimatedCostLimit`.
+ */
+function checkEstimate(ast: AstNode, source: string, vars: readonly string[], options: CompileExpressionOptions): CostEstimate {
+  const inputBytes = options.estimateInputBytes ?? ESTIMATE_INPUT_BYTES;
+  const variables = new Map<string, CostEstimate>();
+  for (const c of options.compositionVariables ?? []) if (c.estimate) variables.set(c.name, c.estimate);
+  const limit = options.estimatedCostLimit ?? PER_CALL_LIMIT;
+  const estimate = estimateCost(ast, { roots: vars, variables, inputBytes, limit });
+  if (estimate.cost <= limit) return estimate;
+  const path = options.path ?? '';
+  const costName = path.endsWith('messageExpression') ? 'estimated messageExpression cost' : 'estimated rule cost';
+  const shown = source.length > 200 ? `${source.slice(0, 200)}...` : source;
+  throw new ExprError(`${costErrorMessage(costName, estimate.cost, limit, inputBytes)}: ${JSON.stringify(shown)}`, path, undefined, 'ERR_POLICY_EXPRESSION_COST');
 }
 
 function program(parsed: ParsedProgram, source: string, type: string, options: CompileExpressionOptions, env: Environment): CompiledExpression {
@@ -518,7 +556,7 @@ export function compileVariables(defs: readonly { name: string; expression: stri
     if (programs.has(d.name)) throw new ExprError(`duplicate variable name '${d.name}'`, `${options.path ?? 'variables'}[${i}].name`);
     const p = compileExpression(d.expression, { ...options, path, compositionVariables: [...declarations] });
     programs.set(d.name, p);
-    declarations.push({ name: d.name, type: declarableType(p.type) });
+    declarations.push({ name: d.name, type: declarableType(p.type), estimate: p.estimate });
   });
   return { declarations, bind: (vars) => new VariableStore(programs, vars) };
 }

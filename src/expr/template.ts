@@ -50,7 +50,7 @@ function compileString(s: string, path: string, scope: TemplateScope): string | 
     try {
       parts.push(compileExpression(m[1].trim(), scope));
     } catch (e) {
-      throw new TemplateError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path);
+      throw Object.assign(new TemplateError(`template value ${JSON.stringify(m[0])}: ${(e as Error).message}`, path), { cause: e });
     }
     last = m.index + m[0].length;
   }

@@ -148,15 +148,21 @@ export function compileTransformer(
   }
 }
 
+/** ERR_POLICY_EXPRESSION_COST when `e` (or an error it wraps, `cause`) is a CEL expression refused by the static cost estimate (src/expr/cost-estimate.ts), else `code`. */
+function costOr(e: unknown, code: PolicyErrorCode): PolicyErrorCode {
+  for (let x = e, i = 0; x instanceof Error && i < 4; x = x.cause, i++) if ((x as Error & { code?: unknown }).code === 'ERR_POLICY_EXPRESSION_COST') return 'ERR_POLICY_EXPRESSION_COST';
+  return code;
+}
+
 /** Converts a config/selector error into a PolicyError under `path`. */
 export function toPolicyError(e: unknown, source: PolicySource, path: string): PolicyError {
   if (e instanceof PolicyError) return e;
   // A CEL error already carries the expression's full path (spec.match.conditions[0].expression).
   const exprPath = e instanceof Error && e.name === 'ExprError' ? (e as Error & { path?: unknown }).path : undefined;
-  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message, 'ERR_POLICY_EXPRESSION');
+  if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message, costOr(e, 'ERR_POLICY_EXPRESSION'));
   if (e instanceof ConfigError || e instanceof SelectorError) {
     const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
-    return new PolicyError(source, `${path}${sub}`, e.message, 'ERR_POLICY_TRANSFORMER_CONFIG');
+    return new PolicyError(source, `${path}${sub}`, e.message, costOr(e, 'ERR_POLICY_TRANSFORMER_CONFIG'));
   }
   return new PolicyError(source, path, e instanceof Error ? e.message : String(e));
 }

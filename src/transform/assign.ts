@@ -134,7 +134,7 @@ export const assignTransformer: TransformerFactory = (config, opts): Transformer
     try {
       program = compileExpression(c.expression, { path: 'expression' });
     } catch (e) {
-      throw new ConfigError(e instanceof Error ? e.message : String(e), 'expression');
+      throw Object.assign(new ConfigError(e instanceof Error ? e.message : String(e), 'expression'), { cause: e });
     }
   }
   const constant = c.value as JsonValue;

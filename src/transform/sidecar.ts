@@ -455,7 +455,7 @@ function compileInjection(parts: JsonObject, scope: TemplateScope): Template {
   try {
     return compileTemplate(parts, '', scope);
   } catch (e) {
-    if (e instanceof TemplateError) throw new ConfigError(e.message, e.path);
+    if (e instanceof TemplateError) throw Object.assign(new ConfigError(e.message, e.path), { cause: e });
     throw e;
   }
 }

@@ -49,7 +49,7 @@ function compileAt(source: string, field: string, expectedType: 'bool' | 'string
   try {
     return compileExpression(source, { path: field, expectedType, ...scopeOptions(scope) });
   } catch (e) {
-    throw new ConfigError(e instanceof Error ? e.message : String(e), field);
+    throw Object.assign(new ConfigError(e instanceof Error ? e.message : String(e), field), { cause: e });
   }
 }
 

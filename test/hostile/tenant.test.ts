@@ -101,7 +101,21 @@ t.test('linear replace keeps cel-go semantics', async (t) => {
   t.same(e.evaluate({}), ['axcx', 'axcb', 'axcx', '-a-b-c-', '-a-bc', 'ba', 'ab', 'a-b', '']);
 });
 
-t.test('a CEL bomb in a tenant validate rule follows failurePolicy', async (t) => {
+t.test('a CEL bomb in a tenant validate rule is refused at load', async (t) => {
+  const policy = `apiVersion: postrender.io/v1alpha1
+kind: PostRenderPolicy
+metadata: {name: bomb, namespace: team-a}
+spec:
+  transformers:
+  - validate:
+      expression: "${TEN}.all(a, ${TEN}.all(b, ${TEN}.all(c, ${TEN}.all(d, ${TEN}.all(e, ${TEN}.all(f, true))))))"
+      message: never
+`;
+  t.throws(() => policySetFromYaml(policy), { code: 'ERR_POLICY_EXPRESSION_COST', message: /spec\.transformers\[0\]\.validate\.expression: estimated rule cost exceeds budget by factor of 1\.111110x \(estimated cost 1,111,110 units/ });
+});
+
+t.test('a tenant rule over a large object follows failurePolicy at run time', async (t) => {
+  // within the load-time estimate (inputs of 128 KiB), over the runtime limit for a 1.2 MiB value
   const policy = (fp: string): string => `apiVersion: postrender.io/v1alpha1
 kind: PostRenderPolicy
 metadata: {name: bomb, namespace: team-a}
@@ -109,10 +123,10 @@ spec:
   failurePolicy: ${fp}
   transformers:
   - validate:
-      expression: "${TEN}.all(a, ${TEN}.all(b, ${TEN}.all(c, ${TEN}.all(d, ${TEN}.all(e, ${TEN}.all(f, true))))))"
+      expression: "object.data.s.split('').size() > 0"
       message: never
 `;
-  const object: JsonObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } };
+  const object: JsonObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { s: 'x'.repeat(1_200_000) } };
   const fail = review(admissionReview('u-fail', object), policySetFromYaml(policy('Fail')), { route: 'mutate' });
   const fr = (fail.body as unknown as { response: { allowed: boolean; status?: { message: string } } }).response;
   t.equal(fr.allowed, false, 'Fail: denied');

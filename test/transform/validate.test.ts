@@ -85,11 +85,15 @@ t.test('evaluation errors are TransformErrors (failurePolicy applies)', async (t
   }
 });
 
-t.test('the evaluation bound is a TransformError', async (t) => {
-  // 1,100 x 1,100 iterations exceed the 1,000,000-unit cost limit on every machine (400 x 400
-  // did not: it threw only when coverage instrumentation made it slow enough for the clock bound).
-  const items = Array.from({ length: 1100 }, (_, i) => ({ name: `c${i}`, image: 'x' }));
-  const big = { ...deployment, spec: { template: { spec: { containers: items } } } };
-  const tr = validateTransformer({ expression: 'object.spec.template.spec.containers.all(a, object.spec.template.spec.containers.all(b, a.name == b.name || true))' }, { name: 'quadratic' });
+t.test('the evaluation bound is a TransformError; a quadratic rule is refused at load', async (t) => {
+  t.throws(
+    () => validateTransformer({ expression: 'object.spec.template.spec.containers.all(a, object.spec.template.spec.containers.all(b, a.name == b.name || true))' }, { name: 'quadratic' }),
+    { name: 'ConfigError', path: 'expression', message: /^estimated rule cost exceeds budget by factor of more than 100x/ },
+  );
+  // linear: within the estimate for inputs of 128 KiB, over the runtime limit for a 1.2 MiB name
+  // (split('') charges one unit per character, whatever the machine)
+  const tr = validateTransformer({ expression: "object.metadata.name.split('').size() > 0" }, { name: 'linear' });
+  const big = { ...deployment, metadata: { ...deployment.metadata, name: 'x'.repeat(1_200_000) } };
+  t.throws(() => tr.apply(big, makeContext()), TransformError);
   t.throws(() => tr.apply(big, makeContext()), /cost limit exceeded/);
 });
