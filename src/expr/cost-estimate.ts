@@ -41,17 +41,23 @@
  * So estimate >= the runtime cost of any evaluation whose inputs fit
  * `inputBytes` (test/expr/cost-estimate.test.ts checks it over random inputs).
  *
- * Cheap at load: each nested comprehension level samples fewer sizes (18,
- * then 9, then 5); deeper levels, and any expression past WORK_LIMIT node
- * visits, fall back to (items x the largest element), still an upper bound.
+ * Cheap at load: each nested comprehension level samples fewer sizes (about
+ * 18, then 9, then 5; a finer grid only for an expression the coarse one puts
+ * over the limit); deeper levels, and any pass past WORK_LIMIT node visits,
+ * fall back to (items x the largest element), still an upper bound (and
+ * coarser: a huge nested expression may be refused for it).
+ *
+ * Not covered: `m[k]` inside `m.all(k, ...)` is read as k's own map entry
+ * (Kubernetes' map idiom), so a list indexed by its own elements can cost
+ * more than estimated; the runtime meter still bounds it.
  */
 import { CHARS_PER_UNIT, PER_CALL_LIMIT } from './meter.js';
 
 /** Characters of JSON each input variable is assumed to hold at most: 128 KiB (docs/cel.md, "Cost model"). */
 export const ESTIMATE_INPUT_BYTES = 128 * 1024;
 
-/** Node visits after which nested comprehensions are bounded without sampling. */
-const WORK_LIMIT = 1_000_000;
+/** Node visits after which comprehensions are bounded without sampling (items x the largest element): load stays cheap. */
+const WORK_LIMIT = 50_000;
 
 /** Characters a scalar (number, bool, null, duration, timestamp) takes at most as JSON or `string()`. */
 const SCALAR_SIZE = 32;
@@ -339,7 +345,7 @@ class Estimator {
     const el = elementsOf(range);
     const body = (elem: Bound): Est => this.entry(range, elem, each);
     if (el.len <= 0) return { c: 0, w: 0, top: ABSENT, len: 0 };
-    if (el.items) return this.iterateItems(el.items, body);
+    if (el.items && this.work <= WORK_LIMIT) return this.iterateItems(el.items, body);
     this.depth++;
     try {
       return this.iterateSampled(el, body);
@@ -377,7 +383,7 @@ class Estimator {
     const largest = body(el.elem);
     const naive = { c: el.len * (1 + largest.c), w: el.len * (sizeOf(largest.v) + 1), top: largest.v, len: el.len };
     const ratio = this.ratios[this.depth - 1];
-    if (ratio === undefined || this.work > WORK_LIMIT) return naive;
+    if (ratio === undefined || el.items || this.work > WORK_LIMIT) return naive;
     const points = grid(el.lo, sizeOf(el.elem), ratio);
     let mc = 0;
     let mw = 0;
