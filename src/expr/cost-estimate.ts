@@ -676,11 +676,15 @@ const replaceCall: CallModel = (recv, args, nodes) => {
   return { inner: chars(n + size), v: str(size) };
 };
 
-/** Characters `%s` (or any verb) can print for a value: strings as they are, lists and maps as literals, numbers up to 130 (`%.100f`). */
+/**
+ * Characters `%s` (or any verb) can print for a value: strings as they are,
+ * a number up to 130 (`%.100f`), lists and maps as literals (quoted and
+ * escaped strings: at most 6 characters per character of their JSON).
+ */
 function formatted(v: Bound): number {
   if (v.k === 'str') return v.n;
   if (v.k === 'scalar' || v.k === 'absent') return 130;
-  return 3 * sizeOf(v) + 130 * itemCount(v) + 130;
+  return 6 * sizeOf(v) + 130;
 }
 
 /** `fmt.format(args)` (k8s-lib.ts): the format and the output characters / 10. */
