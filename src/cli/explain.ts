@@ -41,6 +41,8 @@ export interface TransformerTrace {
   /** Validate findings (a passing validate rule has none). */
   findings?: Finding[];
   error?: string;
+  /** The pass of the policy's chain, for a policy run to convergence (Gatekeeper mutators); absent for a single pass. */
+  iteration?: number;
 }
 
 /** One policy's verdict on one object. */
@@ -77,7 +79,10 @@ function transformerTrace(step: TransformerStep): TransformerTrace {
 function policyTrace(p: PolicyStep): PolicyTrace {
   const base = { policy: p.policy.name, mode: p.policy.mode };
   if (p.status !== 'matched') return { ...base, status: 'skipped', reason: p.status === 'skipped' ? p.reason : `error: ${p.reason}` };
-  return { ...base, status: 'matched', outcome: p.outcome, transformers: p.transformers.map(transformerTrace) };
+  const chain = p.policy.transformers.length;
+  const passes = (p.iterations ?? 1) > 1 && chain > 0;
+  const traces = p.transformers.map((step, i) => ({ ...transformerTrace(step), ...(passes ? { iteration: Math.floor(i / chain) + 1 } : {}) }));
+  return { ...base, status: 'matched', outcome: p.outcome, transformers: traces };
 }
 
 /**
@@ -104,7 +109,8 @@ function formatTransformer(tr: TransformerTrace): string[] {
   if (tr.type === 'validate' && tr.result === 'unchanged') {
     return [`    - ${tr.name} (validate): ${findings.length ? findings.map(findingText).join('; ') : 'pass'}`];
   }
-  const lines = [`    - ${tr.name} (${tr.type}): ${tr.result}${tr.error ? `: ${tr.error}` : ''}`];
+  const pass = tr.iteration ? ` [iteration ${tr.iteration}]` : '';
+  const lines = [`    - ${tr.name} (${tr.type})${pass}: ${tr.result}${tr.error ? `: ${tr.error}` : ''}`];
   for (const op of tr.patch ?? []) lines.push(`        ${JSON.stringify(op)}`);
   for (const f of findings) lines.push(`        ${findingText(f)}`);
   return lines;

@@ -34,6 +34,12 @@ export interface LocationSetter {
   set(current: JsonValue | undefined): JsonValue | undefined;
   /** The element a location ending in a list selector writes; absent: such a location is an error. */
   keyedListValue?: () => JsonObject;
+  /**
+   * Whether the value at the end may be written, given the current value
+   * (`undefined` when missing): false leaves the object untouched, parents
+   * on the way included (core.Mutate's `valueTest`, Assign's legacy `assignIf`).
+   */
+  test?: (current: JsonValue | undefined) => boolean;
 }
 
 /** The result of a mutation: the (possibly new) object and whether the setter ran. */
@@ -111,6 +117,7 @@ function walkObject(s: State, current: JsonValue, key: string, depth: number): S
   const exists = next !== undefined;
   if (exists ? !s.tester.existsOkay(depth) : !s.tester.missingOkay(depth)) return UNTOUCHED;
   if (depth === s.nodes.length - 1) {
+    if (s.setter.test && !s.setter.test(next)) return UNTOUCHED;
     const value = s.setter.set(next);
     if (value === undefined || (exists && deepEqual(value, next))) return { touched: true, value: current };
     return { touched: true, value: withKey(current, key, value) };

@@ -54,10 +54,15 @@ export interface CompiledPolicy {
   transformers: Transformer[];
   /**
    * Run the chain repeatedly until a pass changes nothing, at most
-   * `maxIterations` passes (Gatekeeper runs its mutators to convergence);
-   * not converging is a policy error. Absent: one pass.
+   * `maxIterations` passes (Gatekeeper runs its mutators to convergence,
+   * pkg/mutation/system.go); not converging is a policy error, its message
+   * `notConverging(object, namespace)` (default `no fixed point after N
+   * passes`). Absent: one pass.
    */
-  convergence?: { maxIterations: number };
+  convergence?: {
+    maxIterations: number;
+    notConverging?: (object: KubeObject, namespace: string) => string;
+  };
   /**
    * `IfNeeded`: run the policy once more, after all others, when the object
    * changed from its own pass on (its own change or a later policy's:

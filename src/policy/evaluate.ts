@@ -340,7 +340,8 @@ function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): C
     iterations++;
   }
   if (max > 1 && movedOn(pass, last)) {
-    return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(`no fixed point after ${max} passes`) } };
+    const message = policy.convergence?.notConverging?.(object, run.input.namespace) ?? `no fixed point after ${max} passes`;
+    return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(message) } };
   }
   return { steps, object: pass.object, error: pass.error, iterations };
 }

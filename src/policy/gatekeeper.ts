@@ -3,8 +3,9 @@
  * and `AssignImage` of `mutations.gatekeeper.sh` (v1, v1beta1, v1alpha1;
  * AssignImage exists only as v1alpha1) are decoded, validated with
  * Gatekeeper's rules and reasons, and compiled into one `CompiledPolicy`
- * whose transformers are the mutators in Gatekeeper's order, followed by a
- * convergence step that re-applies them until nothing changes.
+ * whose transformers are the mutators in Gatekeeper's order, run to
+ * convergence by the one evaluation (the policy's `convergence`,
+ * src/policy/evaluate.ts: the same loop serves every policy that asks for it).
  *
  * Semantics, from Gatekeeper's source:
  * - validation: pkg/mutation/mutators/{assign,assignmeta,modifyset,assignimage}
@@ -13,12 +14,13 @@
  * - matching: pkg/mutation/match (src/policy/gatekeeper-match.ts);
  * - mutation: core/mutation_function.go (src/kube/location-mutate.ts) with
  *   each mutator's setter (value, set merge/prune, image parts);
+ * - schema conflicts: pkg/mutation/schema (src/policy/gatekeeper-schema.ts):
+ *   mutators whose locations disagree on a GVK's schema are never applied;
  * - order and convergence: pkg/mutation/system.go: mutators sorted by
  *   (group, kind, namespace, name), every matching one applied in turn,
  *   repeated until an iteration changes nothing, at most (number of
- *   mutators + 1) iterations; an iteration that ends where the object began
- *   is an "oscillating mutation" error, running out of iterations a "not
- *   converging" error.
+ *   mutators + 1) iterations; running out of iterations is a "not
+ *   converging" error (a cycle between states included).
  * `externalData` is refused: we never call out to providers at admission.
  */
 import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
@@ -31,6 +33,7 @@ import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, t
 import { compileDefaultExclusions } from './match.js';
 import { appliesTo, decodeApplyTo, decodeMatch, type ApplyTo, type MutatorMatch } from './gatekeeper-match.js';
 import { mutateImage, validateImageParts } from './gatekeeper-image.js';
+import { schemaConflicts, type SchemaMutator, type SchemaNodeType } from './gatekeeper-schema.js';
 
 /** The API group of Gatekeeper's mutators. */
 export const GATEKEEPER_MUTATIONS_GROUP = 'mutations.gatekeeper.sh';
@@ -65,6 +68,8 @@ export interface GatekeeperMutator {
   matches(obj: KubeObject, ctx: TransformContext): boolean;
   /** Applies the mutator once; throws TransformError. */
   mutate(obj: KubeObject, ctx: TransformContext): MutateResult<KubeObject>;
+  /** The schema its location implies (absent for AssignMetadata, which has none: gatekeeper-schema.ts). */
+  schema?: SchemaMutator;
 }
 
 const SPEC_FIELDS: Record<GatekeeperKind, readonly string[]> = {
@@ -152,6 +157,8 @@ interface Built {
   tester: PathTester;
   setter: (obj: KubeObject, ctx: TransformContext) => LocationSetter;
   applyTo?: ApplyTo[];
+  /** The type of the location's last node (schema.go `TerminalType`); absent: no schema (AssignMetadata). */
+  terminalType?: SchemaNodeType;
 }
 
 function buildAssign(d: Decoded): Built {
@@ -165,15 +172,17 @@ function buildAssign(d: Decoded): Built {
   const tester = decodePathTests(d.params.pathTests, 'spec.parameters.pathTests', nodes, what);
   const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `Assign mutator ${d.name}`);
   const test = decodeAssignIf(d.params.assignIf);
+  // a failed assignIf writes nothing, not even the parents on the way (older core.Mutate valueTest)
   const setter = (obj: KubeObject, ctx: TransformContext): LocationSetter => ({
-    set: (current) => (test && !test(current) ? (current as JsonValue) : field.fn(obj, ctx)),
+    ...(test ? { test } : {}),
+    set: () => field.fn(obj, ctx),
     keyedListValue: () => {
       const v = field.fn(obj, ctx);
       if (!isObject(v)) throw new LocationMutateError(`assign.value for keyed list mutator Assign/${d.name} is not an object`);
       return v;
     },
   });
-  return { nodes, tester, setter, applyTo };
+  return { nodes, tester, setter, applyTo, terminalType: 'Unknown' };
 }
 
 function buildAssignMetadata(d: Decoded): Built {
@@ -205,7 +214,7 @@ function buildModifySet(d: Decoded): Built {
   const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `ModifySet mutator ${d.name}`);
   if (nodes.length === 0) throw new ConfigError('attempting to mutate an empty target location', 'spec.location');
   const set = (current: JsonValue | undefined): JsonValue | undefined => modifySet(op, fromList, current);
-  return { nodes, tester, setter: () => ({ set }), applyTo };
+  return { nodes, tester, setter: () => ({ set }), applyTo, terminalType: 'Set' };
 }
 
 /** modify_set_mutator.go setValueMerge / setValuePrune: the list as a set, order kept, values compared deeply. */
@@ -238,7 +247,7 @@ function buildAssignImage(d: Decoded): Built {
     if (current !== undefined && typeof current !== 'string') throw new LocationMutateError(`expected value at AssignImage location to be a string, got a ${typeName(current)}`);
     return mutateImage(current ?? '', parts);
   };
-  return { nodes, tester, setter: () => ({ set }), applyTo };
+  return { nodes, tester, setter: () => ({ set }), applyTo, terminalType: 'String' };
 }
 
 const BUILDERS: Record<GatekeeperKind, (d: Decoded) => Built> = {
@@ -249,9 +258,9 @@ const BUILDERS: Record<GatekeeperKind, (d: Decoded) => Built> = {
 };
 
 /** Where an error names the object: `Pod default/web` (never values). */
-function objectRef(o: KubeObject, ctx: TransformContext): string {
+function objectRef(o: KubeObject, namespace: string): string {
   const g = gvkOf(o);
-  const ns = metaString(o, 'namespace') || ctx.namespace;
+  const ns = metaString(o, 'namespace') || namespace;
   const name = metaString(o, 'name') || metaString(o, 'generateName');
   return `${g.group ? `${g.group} ` : ''}${g.kind} ${ns ? `${ns}/` : ''}${name}`;
 }
@@ -267,11 +276,16 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
   const id = `${d.kind}/${d.name}`;
   const applyTo = b.applyTo;
   const matchFn: MutatorMatch = match.fn;
+  // AssignImage must terminate (no location may go past its string); Assign would only with externalData, refused here
+  const schema: SchemaMutator | undefined = b.terminalType && applyTo
+    ? { id, bindings: applyTo.flatMap(flattenApplyTo), nodes: b.nodes, terminalType: b.terminalType, mustTerminate: d.kind === 'AssignImage' }
+    : undefined;
   return {
     kind: d.kind,
     name: d.name,
     id,
     applyTo,
+    schema,
     matchKinds: match.kinds,
     matchNamespaces: match.namespaces,
     matches: (o, ctx) => (!applyTo || appliesTo(applyTo, o, ctx.operation)) && matchFn(o, ctx),
@@ -279,7 +293,7 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
       try {
         return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
       } catch (e) {
-        if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx)}: ${e.message}`);
+        if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx.namespace)}: ${e.message}`);
         throw e;
       }
     },
@@ -292,72 +306,59 @@ export function sortMutators(ms: readonly GatekeeperMutator[]): GatekeeperMutato
   return [...ms].sort((a, b) => cmp(a.kind, b.kind) || cmp(a.name, b.name));
 }
 
-/** Per-evaluation state of a mutator set: the object before the first iteration and whether any mutator ran its setter. */
-interface RunState {
-  original: KubeObject;
-  touched: boolean;
-}
-
-/** One iteration over every matching mutator (the inner loop of system.go `Mutate`). */
-function iterate(ms: readonly GatekeeperMutator[], obj: KubeObject, ctx: TransformContext): { obj: KubeObject; touched: boolean } {
-  let cur = obj;
-  let touched = false;
-  for (const m of ms) {
-    if (!m.matches(cur, ctx)) continue;
-    const r = m.mutate(cur, ctx);
-    touched ||= r.touched;
-    cur = r.value;
-  }
-  return { obj: cur, touched };
-}
-
-/** Name of the convergence transformer in traces. */
-export const CONVERGENCE_STEP = '(convergence)';
-
 /**
- * The transformers of a mutator set: one per mutator (iteration 1, each named
- * `Kind/name`), then the convergence step (iterations 2..N+1). The state of
- * iteration 1 is kept per TransformContext (one per policy evaluation).
+ * The transformers of a mutator set: one per mutator (`Kind/name`), in
+ * Gatekeeper's order. The evaluation runs the chain again until a pass
+ * changes nothing (the policy's `convergence`, evaluate.ts): that loop is
+ * system.go's. A mutator in a schema conflict is never applied (system.go
+ * skips mutators with `HasConflicts`); where it would have matched, the
+ * evaluation gets a warning naming the conflict, once.
  */
-function setTransformers(ms: readonly GatekeeperMutator[]): Transformer[] {
-  const states = new WeakMap<TransformContext, RunState>();
-  const out: Transformer[] = ms.map((m, i) => ({
+function setTransformers(ms: readonly GatekeeperMutator[], conflicts: ReadonlyMap<string, string[]>): Transformer[] {
+  return ms.map((m) => {
+    const others = conflicts.get(m.id);
+    if (others) return conflictedTransformer(m, others);
+    return {
+      type: m.kind,
+      name: m.id,
+      apply: (obj: KubeObject, ctx: TransformContext): KubeObject => (m.matches(obj, ctx) ? m.mutate(obj, ctx).value : obj),
+    };
+  });
+}
+
+function conflictedTransformer(m: GatekeeperMutator, others: readonly string[]): Transformer {
+  const warned = new WeakSet<TransformContext>();
+  const message = `not applied: its location's implied schema conflicts with ${others.join(', ')} (Gatekeeper applies none of them)`;
+  return {
     type: m.kind,
     name: m.id,
     apply(obj: KubeObject, ctx: TransformContext): KubeObject {
-      let st = states.get(ctx);
-      if (i === 0 || !st) {
-        st = { original: obj, touched: false };
-        states.set(ctx, st);
+      if (!warned.has(ctx) && m.matches(obj, ctx)) {
+        warned.add(ctx);
+        ctx.report({ action: 'Warn', rule: m.id, message });
       }
-      if (!m.matches(obj, ctx)) return obj;
-      const r = m.mutate(obj, ctx);
-      st.touched ||= r.touched;
-      return r.value;
+      return obj;
     },
-  }));
-  const maxIterations = ms.length + 1;
-  out.push({
-    type: 'convergence',
-    name: CONVERGENCE_STEP,
-    apply(obj: KubeObject, ctx: TransformContext): KubeObject {
-      const st = states.get(ctx) ?? { original: obj, touched: true };
-      states.delete(ctx);
-      if (!st.touched || deepEqual(st.original, obj)) return obj;
-      let cur = obj;
-      for (let i = 1; i < maxIterations; i++) {
-        const r = iterate(ms, cur, ctx);
-        if (!r.touched) return r.obj;
-        if (deepEqual(cur, r.obj)) {
-          if (deepEqual(st.original, r.obj)) throw new TransformError(`oscillating mutation for ${objectRef(obj, ctx)}`);
-          return cur;
-        }
-        cur = r.obj;
-      }
-      throw new TransformError(`mutation not converging for ${objectRef(obj, ctx)} after ${maxIterations} iterations of ${ms.length} mutator(s)`);
-    },
-  });
-  return out;
+  };
+}
+
+/** `group/version/kind` of every GVK an applyTo entry names (match.go `ApplyTo.Flatten`). */
+function flattenApplyTo(a: ApplyTo): string[] {
+  return a.groups.flatMap((g) => a.versions.flatMap((v) => a.kinds.map((k) => `${g}/${v}/${k}`)));
+}
+
+/**
+ * system.go's loop bounds and error: at most (number of mutators + 1)
+ * iterations; still changing after the last one is "not converging" (a
+ * cycle between two states included: Gatekeeper's older "oscillating
+ * mutation" branch, only reachable by mutators that are not functions of
+ * the object, is gone from its current system.go).
+ */
+function convergence(n: number): NonNullable<CompiledPolicy['convergence']> {
+  return {
+    maxIterations: n + 1,
+    notConverging: (o, ns) => `mutation not converging for ${objectRef(o, ns)} after ${n + 1} iterations of ${n} mutator(s)`,
+  };
 }
 
 /** Compiled policies that are Gatekeeper mutator sets, with their mutators. */
@@ -375,6 +376,7 @@ export const GATEKEEPER_POLICY_NAME = 'gatekeeper-mutators';
  */
 export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source: PolicySource, ownNamespace?: string): CompiledPolicy {
   const ms = sortMutators(mutators);
+  const conflicts = schemaConflicts(ms.flatMap((m) => (m.schema ? [m.schema] : [])));
   const kinds = [...new Set(ms.flatMap((m) => [...(m.applyTo ?? []).flatMap((a) => a.kinds), ...m.matchKinds]))];
   const namespaces = [...new Set(ms.flatMap((m) => m.matchNamespaces.filter((n) => !n.includes('*'))))];
   const defaults = compileDefaultExclusions({ resources: [{ kinds }], namespaces }, ownNamespace);
@@ -386,7 +388,8 @@ export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source:
     failurePolicy: 'Fail',
     mode: 'Enforce',
     hooks: 'include',
-    transformers: setTransformers(ms),
+    transformers: setTransformers(ms, conflicts),
+    convergence: convergence(ms.length),
     applies: (o, input) => {
       if (input.subResource) return `subresource ${input.subResource} (Gatekeeper mutators do not mutate subresources)`;
       const d = defaults(o, input);

@@ -40,6 +40,7 @@ const valid: [string, LocationNode[]][] = [
   ['"token-with-\\\\embedded-backslash"', [o('token-with-\\embedded-backslash')]],
   ["'foo[bar: baz]'", [o('foo[bar: baz]')]],
   ["'foo[bar:*]'", [o('foo[bar:*]')]],
+  ["'foo[bar:baz]'", [o('foo[bar:baz]')]],
   ["'dot..dot'", [o('dot..dot')]],
   ['spec.containers[name:*].image', [o('spec'), o('containers'), l('name'), o('image')]],
 ];

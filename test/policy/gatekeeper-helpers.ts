@@ -11,6 +11,8 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { compilePolicyText } from '../../src/policy/load.js';
 import { mergeGatekeeperPolicies } from '../../src/policy/gatekeeper.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { createPolicySet } from '../../src/policy/evaluate.js';
+import type { PolicySet } from '../../src/policy/types.js';
 import { builtinRegistry } from '../../src/transform/registry.js';
 import { makeContext, type TransformContext, type Transformer } from '../../src/transform/types.js';
 import { deepFreeze } from '../transform/kustomize-cases.js';
@@ -49,4 +51,9 @@ export function checkLaws(t: Test, name: string, ts: readonly Transformer[], inp
   t.same(patched, out, `${name}: createPatch re-applied == output`);
   if (deepEqual(input, out)) t.equal(out, frozen, `${name}: same reference when unchanged`);
   return out;
+}
+
+/** A PolicySet of the Gatekeeper mutators in `yaml` (one merged set), as `run` and `serve` load it. Throws PolicyError. */
+export function gatekeeperSet(yaml: string): PolicySet {
+  return createPolicySet(mergeGatekeeperPolicies(compilePolicyText(yaml, 'mutators.yaml', { registry: builtinRegistry() })));
 }

@@ -13,6 +13,7 @@ import { isObject, type JsonObject, type KubeObject } from '../../src/kube/objec
 import { loadPolicies } from '../../src/policy/load.js';
 import { renderManifests } from '../../src/policy/render.js';
 import { review } from '../../src/admission/review.js';
+import { explainManifests } from '../../src/cli/explain.js';
 import { PolicyError } from '../../src/policy/compile.js';
 import { mutatorsOf } from '../../src/policy/gatekeeper.js';
 import { REPO_ROOT } from '../helpers/cases.js';
@@ -41,6 +42,11 @@ t.test('Gatekeeper\'s documented examples: run and /mutate agree', async (t) => 
     const again = review(createReview(admitted, `again${i}`, { namespace: ns }), set, { route: 'mutate' });
     t.notOk(admit(admitted, again.body).response.patch, 'a second admission changes nothing');
   });
+  // explain numbers the iterations of the set: the second one changes nothing
+  const [first] = explainManifests(input, { set, policies } as Parameters<typeof explainManifests>[1]);
+  const steps = first?.policies.find((p) => p.policy === 'gatekeeper-mutators')?.transformers ?? [];
+  t.same([...new Set(steps.map((s) => s.iteration))], [1, 2], 'explain: two iterations');
+  t.ok(steps.filter((s) => s.iteration === 2).every((s) => s.result === 'unchanged'), 'explain: iteration 2 changes nothing');
 });
 
 /** An Assign (or other kind) document for the rows below. */
@@ -117,18 +123,23 @@ t.test('convergence: two interacting mutators, and one set that does not converg
   const interacting = mutator('Assign', 'a-team-tolerations', { applyTo: POD_APPLY, match: { labelSelector: { matchLabels: { team: 'x' } } }, location: 'spec.priorityClassName', parameters: { assign: { value: 'team-x' } } })
     + '---\n' + mutator('AssignMetadata', 'z-team', { location: 'metadata.labels.team', parameters: { assign: { value: 'x' } } });
   const p = gatekeeperPolicy(interacting);
-  const out = checkLaws(t, 'interacting', p.transformers, pod([]));
-  t.same(out, { ...pod([], { labels: { team: 'x' } }), spec: { containers: [], priorityClassName: 'team-x' } }, 'both applied after a second iteration');
-  t.same(runTransformers(p.transformers.slice(0, -1), pod([])), pod([], { labels: { team: 'x' } }), 'one iteration alone applies only the label');
+  t.same(p.convergence?.maxIterations, 3, 'at most (mutators + 1) iterations (system.go)');
+  t.same(runTransformers(p.transformers, pod([])), pod([], { labels: { team: 'x' } }), 'one iteration alone applies only the label');
+  const set = loadPoliciesFromText(interacting);
+  const e = set.evaluate(pod([]), { frontDoor: 'render', operation: 'CREATE', namespace: 'default' });
+  t.same(e.object, { ...pod([], { labels: { team: 'x' } }), spec: { containers: [], priorityClassName: 'team-x' } }, 'both applied after a second iteration');
+  t.equal(e.trace[0]?.iterations, 3, 'two changing iterations and one that changed nothing');
+  const again = set.evaluate(e.object as KubeObject, { frontDoor: 'render', operation: 'CREATE', namespace: 'default' });
+  t.equal(again.object, e.object, 'the result is a fixed point');
 
   // 1 -> tmp -> 2 in one iteration, 2 -> 1 in the next: a cycle of two iterations never settles.
+  // Gatekeeper calls this "not converging" (its "oscillating" needs an iteration that changes nothing).
   const cycle = (name: string, from: string, to: string): string => mutator('Assign', name, { applyTo: POD_APPLY, location: 'spec.x', parameters: { assignIf: { in: [from] }, assign: { value: to } } }, 'v1alpha1');
   const flip = [cycle('a', '1', 'tmp'), cycle('b', '2', '1'), cycle('c', 'tmp', '2')].join('---\n');
   const input = { ...pod([]), spec: { containers: [], x: '1' } };
-  t.throws(() => runTransformers(gatekeeperPolicy(flip).transformers, input), /mutation not converging for Pod default\/p after 4 iterations of 3 mutator\(s\)/);
-  const set = loadPoliciesFromText(flip);
-  const r = set.evaluate(input, { frontDoor: 'render', operation: 'CREATE', namespace: 'default' });
-  t.match(r.denials, [{ policy: 'gatekeeper-mutators', rule: '(convergence)', message: /not converging/ }], 'the evaluation denies with the convergence step named');
+  const r = loadPoliciesFromText(flip).evaluate(input, { frontDoor: 'render', operation: 'CREATE', namespace: 'default' });
+  t.match(r.denials, [{ policy: 'gatekeeper-mutators', rule: '(convergence)', message: /^mutation not converging for Pod default\/p after 4 iterations of 3 mutator\(s\)$/ }], 'the evaluation denies with the convergence step named');
+  t.equal(r.trace[0]?.iterations, 4, 'the iteration limit was reached');
 });
 
 function loadPoliciesFromText(yaml: string): ReturnType<typeof loadPolicies>['set'] {
