@@ -194,17 +194,19 @@ function visit(
   path: readonly string[],
   fn: (parent: JsonObject, key: string, trail: Trail) => void,
   includeMissing = false,
-  trail: Trail = [],
 ): void {
-  const [head, ...rest] = path;
-  if (head === '*') {
-    if (Array.isArray(v)) v.forEach((item, i) => visit(item, rest, fn, includeMissing, [...trail, i]));
-    return;
-  }
-  if (!isObject(v)) return;
-  if (rest.length === 0) {
-    if (includeMissing || head in v) fn(v, head, [...trail, head]);
-    return;
-  }
-  if (v[head] !== undefined) visit(v[head], rest, fn, includeMissing, [...trail, head]);
+  const walk = (node: JsonValue, keys: readonly string[], trail: Trail): void => {
+    const [head, ...rest] = keys;
+    if (head === '*') {
+      if (Array.isArray(node)) node.forEach((item, i) => walk(item, rest, [...trail, i]));
+      return;
+    }
+    if (!isObject(node)) return;
+    if (rest.length === 0) {
+      if (includeMissing || head in node) fn(node, head, [...trail, head]);
+      return;
+    }
+    if (node[head] !== undefined) walk(node[head], rest, [...trail, head]);
+  };
+  walk(v, path, []);
 }

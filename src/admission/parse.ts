@@ -19,25 +19,40 @@ import type { AdmissionApiVersion, ParsedReview, ReviewError } from './types.js'
  * neither nesting deeper than `MAX_NESTING_DEPTH` (`ERR_TOO_DEEP`).
  */
 export function parseReview(body: unknown): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
-  const fail = (code: ReviewError['code'], message: string): { ok: false; error: ReviewError } => ({ ok: false, error: { code, message } });
-  if (!isObject(body)) return fail('ERR_NOT_OBJECT', 'body is not a JSON object');
+  const error = isObject(body) ? envelopeError(body) ?? requestError(body.request) : reviewError('ERR_NOT_OBJECT', 'body is not a JSON object');
+  if (error) return { ok: false, error };
+  const req = (body as JsonObject).request as JsonObject;
+  const op = req.operation as Operation;
+  return { ok: true, review: { apiVersion: (body as JsonObject).apiVersion as AdmissionApiVersion, request: toRequest(req, op), raw: req } };
+}
+
+function reviewError(code: ReviewError['code'], message: string): ReviewError {
+  return { code, message };
+}
+
+/** The review's `apiVersion` and `kind`. */
+function envelopeError(body: JsonObject): ReviewError | undefined {
   const apiVersion = body.apiVersion;
   if (typeof apiVersion !== 'string' || !(ADMISSION_API_VERSIONS as readonly string[]).includes(apiVersion)) {
-    return fail('ERR_API_VERSION', `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}`);
+    return reviewError('ERR_API_VERSION', `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}`);
   }
-  if (body.kind !== 'AdmissionReview') return fail('ERR_KIND', 'kind must be AdmissionReview');
-  const req = body.request;
-  if (!isObject(req)) return fail('ERR_NO_REQUEST', 'request is missing or not an object');
-  if (typeof req.uid !== 'string' || req.uid === '') return fail('ERR_NO_UID', 'request.uid is missing or not a non-empty string');
+  if (body.kind !== 'AdmissionReview') return reviewError('ERR_KIND', 'kind must be AdmissionReview');
+  return undefined;
+}
+
+/** The review's `request`: a map, its uid, operation, objects and nesting. */
+function requestError(req: unknown): ReviewError | undefined {
+  if (!isObject(req)) return reviewError('ERR_NO_REQUEST', 'request is missing or not an object');
+  if (typeof req.uid !== 'string' || req.uid === '') return reviewError('ERR_NO_UID', 'request.uid is missing or not a non-empty string');
   const op = req.operation;
   if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) {
-    return fail('ERR_OPERATION', `request.operation must be one of ${OPERATIONS.join(', ')}`);
+    return reviewError('ERR_OPERATION', `request.operation must be one of ${OPERATIONS.join(', ')}`);
   }
   const objErr = checkObjects(req, op as Operation);
-  if (objErr) return fail('ERR_OBJECT_NOT_MAP', objErr);
+  if (objErr) return reviewError('ERR_OBJECT_NOT_MAP', objErr);
   const deep = (['object', 'oldObject', 'options', 'userInfo'] as const).find((f) => nestingDepth(req[f], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH);
-  if (deep) return fail('ERR_TOO_DEEP', `request.${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`);
-  return { ok: true, review: { apiVersion: apiVersion as AdmissionApiVersion, request: toRequest(req, op as Operation), raw: req } };
+  if (deep) return reviewError('ERR_TOO_DEEP', `request.${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  return undefined;
 }
 
 /**

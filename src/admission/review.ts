@@ -109,13 +109,25 @@ function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions, 
   const uid = request.uid;
   if (request.operation === 'DELETE' || request.operation === 'CONNECT') return { uid, allowed: true };
   const object = withoutManagedFields(request.object as KubeObject);
-  const oldObject = request.oldObject ? withoutManagedFields(request.oldObject) : undefined;
+  const input = evaluationInput(parsed, opts);
+  const result = policies.evaluate(object, input);
+  seen.evaluation = result;
+  const warnings = [...result.warnings];
+  if (result.denials.length > 0) return withWarnings({ uid, allowed: false, status: denialStatus(result) }, warnings);
+  if (opts.route === 'validate') return withWarnings({ uid, allowed: true }, warnings);
+  const mutated = finalObject(parsed, { object, oldObject: input.oldObject }, result, warnings);
+  return withWarnings(patchResponse(uid, object, mutated), warnings);
+}
+
+/** The evaluation input of an admission request (old object without managedFields). */
+function evaluationInput(parsed: ParsedReview, opts: ReviewOptions): EvaluationInput {
+  const { request } = parsed;
   const namespace = request.namespace ?? '';
-  const input: EvaluationInput = {
+  return {
     frontDoor: 'admission',
     operation: request.operation,
     namespace,
-    oldObject,
+    oldObject: request.oldObject ? withoutManagedFields(request.oldObject) : undefined,
     subResource: request.subResource ?? '',
     namespaceLabels: namespace && opts.namespaceLabels ? opts.namespaceLabels(namespace) : undefined,
     request: parsed.raw,
@@ -123,26 +135,23 @@ function decide(parsed: ParsedReview, policies: PolicySet, opts: ReviewOptions, 
     deadline: opts.deadline,
     now: opts.now,
   };
-  const result = policies.evaluate(object, input);
-  seen.evaluation = result;
-  const warnings = [...result.warnings];
-  if (result.denials.length > 0) return withWarnings({ uid, allowed: false, status: denialStatus(result) }, warnings);
-  if (opts.route === 'validate') return withWarnings({ uid, allowed: true }, warnings);
-  const mutated = finalObject(parsed, object, oldObject, result, warnings);
+}
+
+/** An allowing response, with the JSON patch from `object` to `mutated` when they differ. */
+function patchResponse(uid: string, object: KubeObject, mutated: KubeObject): AdmissionResponse {
   const ops = mutated === object ? [] : createPatch(object, mutated);
   const response: AdmissionResponse = { uid, allowed: true };
   if (ops.length > 0) {
     response.patchType = 'JSONPatch';
     response.patch = Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
   }
-  return withWarnings(response, warnings);
+  return response;
 }
 
 /** The object to diff against: the result, minus managedFields, with immutable fields reverted on UPDATE. */
 function finalObject(
   parsed: ParsedReview,
-  object: KubeObject,
-  oldObject: KubeObject | undefined,
+  { object, oldObject }: { object: KubeObject; oldObject: KubeObject | undefined },
   result: Evaluation,
   warnings: string[],
 ): KubeObject {

@@ -18,6 +18,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PolicyError } from '../policy/compile.js';
 import type { ClusterSource } from '../policy/sources/cluster-source.js';
+import type { CompileEvent } from '../policy/sources/cluster-policies.js';
 import { FilePolicySource, type ReloadEvent } from '../policy/sources/file-source.js';
 import { PolicyStore, type SourceName } from '../policy/sources/store.js';
 import { WebhookMetrics } from '../server/metrics.js';
@@ -28,6 +29,8 @@ import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
 import type { Reporting } from '../reports/reporting.js';
+import type { ClusterAdmissionSource } from '../policy/sources/cluster-admission.js';
+import type { LoadOptions } from '../policy/load.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -86,76 +89,148 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   }
   // Load the CEL engine before serving, so a policy reload never pays for it on the event loop.
   loadExpressionEngine();
-  const ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
-  const load = defaultLoadOptions({ ownNamespace });
-  const metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
-  const required: SourceName[] = [
-    ...(opts.config.length > 0 ? (['file'] as const) : []),
-    ...(opts.cluster ? (['cluster'] as const) : []),
-    ...(opts.cluster && opts.admissionPolicies ? (['admission'] as const) : []),
-  ];
-  const store = new PolicyStore(required);
-  let log: FastifyBaseLogger | undefined;
-  let sync: { trigger: () => void; stop: () => Promise<void> } | undefined;
-  const updateGauges = (): void => {
-    sync?.trigger();
-    const counts = store.counts();
-    metrics.policiesLoaded.set({ source: 'file' }, counts.file);
-    metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
-    reporting?.policiesChanged();
-    if (counts.admission > 0) metrics.policiesLoaded.set({ source: 'admission' }, counts.admission);
-  };
-  let reporting: Reporting | undefined;
+  const run = new ServeRun(opts);
+  const failure = (await run.loadSources()) ?? (await run.listen());
+  if (failure !== undefined) {
+    process.stderr.write(`${failure}\n`);
+    return EXIT.usage;
+  }
+  const stopSignal = waitForSignal();
+  await run.startSources();
+  run.announce();
+  await run.shutdown(await stopSignal);
+  setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
+  return EXIT.ok;
+}
 
-  const files =
-    opts.config.length > 0
-      ? new FilePolicySource({
-          paths: opts.config,
-          load,
-          onPolicies: (p) => {
-            store.update('file', p);
-            updateGauges();
-          },
-          onReload: (e) => onFileReload(e, metrics, log),
-          onWatchError: (err) => log?.warn({ source: 'file', err: err.message }, 'policy file watch error'),
-        })
-      : undefined;
-  if (files) {
-    const first = files.reload();
-    if (!first.ok) {
-      process.stderr.write(`${oneLine(first.error)}\n`);
-      return EXIT.usage;
-    }
+/** `--manage-webhooks`' running sync (startWebhookSync). */
+interface WebhookSyncHandle {
+  trigger: () => void;
+  stop: () => Promise<void>;
+}
+
+/**
+ * One `serve` process, wired phase by phase: `loadSources` (files, cluster,
+ * reporting, admission policies), `listen` (HTTPS, metrics listener, webhook
+ * sync), `startSources`, `announce`, then `shutdown` on a signal. A phase that
+ * fails returns the one-line reason (`serveCommand` exits 2) after stopping
+ * what it had started.
+ */
+class ServeRun {
+  readonly ownNamespace: string | undefined;
+  readonly load: LoadOptions;
+  readonly metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
+  readonly required: SourceName[];
+  readonly store: PolicyStore;
+  /** The server's logger, once it listens (sources log through `this.logger`). */
+  log: FastifyBaseLogger | undefined;
+  readonly logger = (): FastifyBaseLogger | undefined => this.log;
+  files: FilePolicySource | undefined;
+  cluster: ClusterSource | undefined;
+  admission: ClusterAdmissionSource | undefined;
+  reporting: Reporting | undefined;
+  server: RunningServer | undefined;
+  metricsServer: FastifyInstance | undefined;
+  sync: WebhookSyncHandle | undefined;
+
+  constructor(readonly opts: ServeOptions) {
+    this.ownNamespace = opts.namespace ?? (process.env.POD_NAMESPACE || undefined);
+    this.load = defaultLoadOptions({ ownNamespace: this.ownNamespace });
+    this.required = [
+      ...(opts.config.length > 0 ? (['file'] as const) : []),
+      ...(opts.cluster ? (['cluster'] as const) : []),
+      ...(opts.cluster && opts.admissionPolicies ? (['admission'] as const) : []),
+    ];
+    this.store = new PolicyStore(this.required);
   }
 
-  let cluster: ClusterSource | undefined;
-  if (opts.cluster) {
+  /** A source changed the store: webhook rules, gauges and reports follow. */
+  readonly policiesChanged = (): void => {
+    this.sync?.trigger();
+    const counts = this.store.counts();
+    this.metrics.policiesLoaded.set({ source: 'file' }, counts.file);
+    this.metrics.policiesLoaded.set({ source: 'cluster' }, counts.cluster);
+    this.reporting?.policiesChanged();
+    if (counts.admission > 0) this.metrics.policiesLoaded.set({ source: 'admission' }, counts.admission);
+  };
+
+  /** The policy sources, each loaded once (files) or created (cluster, reports, admission policies); a failure's reason. */
+  async loadSources(): Promise<string | undefined> {
+    const fileFailure = this.loadFiles();
+    if (fileFailure !== undefined) return fileFailure;
+    if (this.opts.cluster) {
+      const clusterFailure = await this.connectCluster();
+      if (clusterFailure !== undefined) return clusterFailure;
+    }
+    if (this.opts.cluster && this.opts.admissionPolicies) this.admission = await makeAdmissionSource(this);
+    return undefined;
+  }
+
+  /** `-c` files: read once now (a bad file at start is a usage error), watched from `startSources`. */
+  private loadFiles(): string | undefined {
+    if (this.opts.config.length === 0) return undefined;
+    this.files = new FilePolicySource({
+      paths: this.opts.config,
+      load: this.load,
+      onPolicies: (p) => {
+        this.store.update('file', p);
+        this.policiesChanged();
+      },
+      onReload: (e) => onFileReload(e, this.metrics, this.log),
+      onWatchError: (err) => this.log?.warn({ source: 'file', err: err.message }, 'policy file watch error'),
+    });
+    const first = this.files.reload();
+    return first.ok ? undefined : oneLine(first.error);
+  }
+
+  /** `--cluster` (and `--reports`/`--events`): the Kubernetes client is loaded only here. */
+  private async connectCluster(): Promise<string | undefined> {
     // Loaded only with --cluster: the Kubernetes client is most of a file-only
     // webhook's memory (RSS 159 -> ~110 MiB) and start-up.
     const clusterModule = await import('../policy/sources/cluster-source.js');
+    let cluster: ClusterSource;
     try {
-      cluster = makeClusterSource(clusterModule, store, metrics, () => log, { compileCondition: load.compileCondition, ownNamespace }, updateGauges);
+      cluster = this.cluster = makeClusterSource(clusterModule, this);
     } catch (e) {
-      process.stderr.write(`kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}\n`);
-      return EXIT.usage;
+      return `kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}`;
     }
-    if (opts.reports || opts.events) reporting = await makeReporting(clusterModule, opts, store, metrics, () => log, cluster, ownNamespace);
+    if (this.opts.reports || this.opts.events) this.reporting = await makeReporting(clusterModule, this, cluster);
+    return undefined;
   }
-  const admission = opts.cluster && opts.admissionPolicies ? await makeAdmissionSource(store, () => log, updateGauges) : undefined;
 
-  const tls = opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined;
-  let server: RunningServer;
-  try {
-    server = await startServer({
+  /** The HTTPS server, then `--metrics-port` and `--manage-webhooks`; a failure's reason, after stopping what started. */
+  async listen(): Promise<string | undefined> {
+    try {
+      this.server = await startServer(this.serverOptions());
+    } catch (e) {
+      await this.cluster?.stop();
+      await this.admission?.stop();
+      return oneLine(e);
+    }
+    this.log = this.server.app.log;
+    const { opts, metrics } = this;
+    try {
+      this.metricsServer = await maybe(opts.metricsPort, (p) => startMetricsListener(opts.host, p, metrics), '--metrics-port');
+      this.sync = await maybe(opts.manageWebhooks, (name) => startWebhookSync(name, this.ownNamespace, this.store, this.logger), '--manage-webhooks');
+    } catch (e) {
+      await Promise.allSettled([this.server.stop(), this.cluster?.stop(), this.metricsServer?.close()]);
+      return `kube-postrender: ${errorText(e)}`;
+    }
+    return undefined;
+  }
+
+  private serverOptions(): Parameters<typeof startServer>[0] {
+    const { opts, metrics, cluster, reporting } = this;
+    return {
       host: opts.host,
       port: opts.port,
-      tls,
+      tls: opts.tlsCert && opts.tlsKey ? { certFile: opts.tlsCert, keyFile: opts.tlsKey } : undefined,
       clientCaFile: opts.clientCa,
       allowInsecureSelfSigned: opts.allowInsecureSelfSigned,
-      getPolicies: () => store.current(),
+      getPolicies: () => this.store.current(),
       namespaceLabels: cluster ? (ns) => cluster.namespaces.get(ns) : undefined,
       notReadyReason: () => (cluster && !cluster.isSynced ? 'cluster policies not synced yet' : undefined),
-      onEvaluation: reporting ? (body, evaluation) => reporting?.admitted(body, evaluation) : undefined,
+      onEvaluation: reporting ? (body, evaluation) => reporting.admitted(body, evaluation) : undefined,
       metrics,
       metricsRoute: opts.metricsPort === undefined,
       inFlight: opts.inFlight,
@@ -163,52 +238,51 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
         metrics.tlsReloads.inc({ result: ok ? 'success' : 'failure' });
-        if (ok) log?.info({ certFile: opts.tlsCert }, 'serving certificate reloaded');
-        else log?.error({ certFile: opts.tlsCert, err: err?.message }, 'serving certificate reload failed; the previous certificate stays in use');
+        if (ok) this.log?.info({ certFile: opts.tlsCert }, 'serving certificate reloaded');
+        else this.log?.error({ certFile: opts.tlsCert, err: err?.message }, 'serving certificate reload failed; the previous certificate stays in use');
       },
+    };
+  }
+
+  /** Watches files, starts the informers; reports start once the cluster policies synced. */
+  async startSources(): Promise<void> {
+    const { cluster } = this;
+    await this.files?.start();
+    cluster?.start();
+    this.admission?.start();
+    void cluster?.synced.then(() => {
+      this.log?.info({ policies: this.store.counts().cluster, namespaces: cluster.namespaces.size() }, 'cluster policies synced');
+      this.reporting?.start();
     });
-  } catch (e) {
-    process.stderr.write(`${oneLine(e)}\n`);
-    await cluster?.stop();
-    await admission?.stop();
-    return EXIT.usage;
-  }
-  log = server.app.log;
-  let metricsServer: FastifyInstance | undefined;
-  try {
-    metricsServer = await maybe(opts.metricsPort, (p) => startMetricsListener(opts.host, p, metrics), '--metrics-port');
-    sync = await maybe(opts.manageWebhooks, (name) => startWebhookSync(name, ownNamespace, store, () => log), '--manage-webhooks');
-  } catch (e) {
-    process.stderr.write(`kube-postrender: ${errorText(e)}\n`);
-    await Promise.allSettled([server.stop(), cluster?.stop(), metricsServer?.close()]);
-    return EXIT.usage;
-  }
-  const stopSignal = waitForSignal();
-  await files?.start();
-  cluster?.start();
-  admission?.start();
-  void cluster?.synced.then(() => {
-    log?.info({ policies: store.counts().cluster, namespaces: cluster?.namespaces.size() }, 'cluster policies synced');
-    reporting?.start();
-  });
-
-  const certNote = server.generated ? ` (self-signed certificate: ${server.certFile})` : '';
-  log.info({ url: server.url, policies: store.current()?.names.length ?? 0, sources: required, ownNamespace }, 'serving');
-  process.stderr.write(`kube-postrender: serving ${store.current()?.names.length ?? 0} policies on ${server.url}${certNote}\n`);
-  if (opts.sample) {
-    const cacert = server.generated ? `--cacert ${server.certFile}` : '-k';
-    process.stderr.write(`try: curl -sS ${cacert} -H 'Content-Type: application/json' --data @${opts.sample} ${server.url}/mutate\n`);
   }
 
-  const signal = await stopSignal;
-  // SIGTERM (Kubernetes) keeps answering for the shutdown delay; SIGINT (a person at a terminal) does not wait.
-  const delayMs = signal === 'SIGTERM' ? (opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
-  log.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
-  await server.stop({ delayMs });
-  await Promise.allSettled([files?.stop(), cluster?.stop(), admission?.stop(), reporting?.stop(), sync?.stop(), metricsServer?.close()]);
-  log.info('stopped');
-  setTimeout(() => process.exit(process.exitCode ?? EXIT.ok), EXIT_BACKSTOP_MS).unref();
-  return EXIT.ok;
+  /** The `serving` log line and the one-line note on stderr (with a curl line for `--sample`). */
+  announce(): void {
+    const server = this.server as RunningServer;
+    const policies = this.store.current()?.names.length ?? 0;
+    const certNote = server.generated ? ` (self-signed certificate: ${server.certFile})` : '';
+    this.log?.info({ url: server.url, policies, sources: this.required, ownNamespace: this.ownNamespace }, 'serving');
+    process.stderr.write(`kube-postrender: serving ${policies} policies on ${server.url}${certNote}\n`);
+    if (this.opts.sample) {
+      const cacert = server.generated ? `--cacert ${server.certFile}` : '-k';
+      process.stderr.write(`try: curl -sS ${cacert} -H 'Content-Type: application/json' --data @${this.opts.sample} ${server.url}/mutate\n`);
+    }
+  }
+
+  /** Not ready, drain (after the shutdown delay on SIGTERM), then every source and listener stops. */
+  async shutdown(signal: string): Promise<void> {
+    // SIGTERM (Kubernetes) keeps answering for the shutdown delay; SIGINT (a person at a terminal) does not wait.
+    const delayMs = signal === 'SIGTERM' ? (this.opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
+    this.log?.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
+    await this.server?.stop({ delayMs });
+    await this.stopSources();
+    this.log?.info('stopped');
+  }
+
+  /** Stops watchers, informers, reports, the webhook sync and the metrics listener; never rejects. */
+  private async stopSources(): Promise<void> {
+    await Promise.allSettled([this.files?.stop(), this.cluster?.stop(), this.admission?.stop(), this.reporting?.stop(), this.sync?.stop(), this.metricsServer?.close()]);
+  }
 }
 
 /** The usage error of the flag combination, or undefined. */
@@ -246,40 +320,39 @@ function onFileReload(e: ReloadEvent, metrics: WebhookMetrics, log: FastifyBaseL
   log?.error({ source: 'file', ...detail }, 'policy reload failed; the previous policies stay in effect');
 }
 
+/** The `--cluster` policy source (ClusterPostRenderPolicy/PostRenderPolicy and Gatekeeper mutator informers). Throws without a kubeconfig. */
 function makeClusterSource(
   { ClusterSource, clientInformers, defaultKubeConfig, statusWriter }: typeof import('../policy/sources/cluster-source.js'),
-  store: PolicyStore,
-  metrics: WebhookMetrics,
-  log: () => FastifyBaseLogger | undefined,
-  compile: ConstructorParameters<typeof ClusterSource>[0]['compile'],
-  updateGauges: () => void,
+  run: ServeRun,
 ): ClusterSource {
+  const { metrics, logger: log } = run;
   const kc = defaultKubeConfig();
   if (!kc.getCurrentCluster()) throw new Error('no current cluster');
   const source: ClusterSource = new ClusterSource({
     informers: clientInformers(kc),
     writeStatus: statusWriter(kc),
-    compile,
+    compile: { compileCondition: run.load.compileCondition, ownNamespace: run.ownNamespace },
     onPolicies: (p) => {
-      store.update('cluster', p);
-      updateGauges();
+      run.store.update('cluster', p);
+      run.policiesChanged();
     },
     onCompile: (e) => {
       metrics.observeReload('cluster', e.ok, source.reconciler.policies().length);
       metrics.policiesInvalid.set({ source: 'cluster' }, source.reconciler.invalidCount());
-      const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
-      if (e.ok) log()?.info(fields, 'cluster policy compiled');
-      else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'cluster policy invalid; status Ready=False');
+      logCompileEvent(log(), e, { ok: 'cluster policy compiled', invalid: 'cluster policy invalid; status Ready=False' });
     },
     onError: (what, err, delayMs) => log()?.warn({ source: 'cluster', what, delayMs, err: errorText(err) }, 'cluster watch error'),
     gatekeeperMutators: true,
-    onMutatorCompile: (e) => {
-      const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
-      if (e.ok) log()?.info(fields, 'Gatekeeper mutator compiled');
-      else log()?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, 'Gatekeeper mutator invalid; the last valid version stays in effect');
-    },
+    onMutatorCompile: (e) => logCompileEvent(log(), e, { ok: 'Gatekeeper mutator compiled', invalid: 'Gatekeeper mutator invalid; the last valid version stays in effect' }),
   });
   return source;
+}
+
+/** A cluster object's compile outcome: info when it compiled, a warning with the error's path and reason when not. */
+function logCompileEvent(log: FastifyBaseLogger | undefined, e: CompileEvent<string>, messages: { ok: string; invalid: string }): void {
+  const fields = { source: 'cluster', kind: e.kind, policy: e.name, generation: e.generation, durationMs: Math.round(e.durationMs) };
+  if (e.ok) log?.info(fields, messages.ok);
+  else log?.warn({ ...fields, path: e.error?.path, reason: e.error?.reason, keptLastGood: e.keptLastGood }, messages.invalid);
 }
 
 /** Runs `start(value)` when the flag was given; errors are prefixed with the flag. */
@@ -358,16 +431,12 @@ async function startWebhookSync(name: string, ownNamespace: string | undefined, 
  * (`default` when unknown); the identity is the pod name (or host name) plus
  * a random suffix, so a restarted pod is a new candidate.
  */
-// eslint-disable-next-line max-params -- the serve-scoped pieces reporting wires together, as makeClusterSource
 async function makeReporting(
   { defaultKubeConfig }: typeof import('../policy/sources/cluster-source.js'),
-  opts: ServeOptions,
-  store: PolicyStore,
-  metrics: WebhookMetrics,
-  log: () => FastifyBaseLogger | undefined,
+  run: ServeRun,
   cluster: ClusterSource,
-  ownNamespace: string | undefined,
 ): Promise<Reporting> {
+  const { opts, store, metrics, logger: log, ownNamespace } = run;
   const [{ Reporting }, { kubeRest }] = await Promise.all([import('../reports/reporting.js'), import('../policy/sources/kube-rest.js')]);
   return new Reporting({
     rest: kubeRest(defaultKubeConfig()),
@@ -397,11 +466,8 @@ function packageVersion(): string {
 }
 
 /** `--admission-policies`: MAP/VAP, bindings and params from the API server (policy/sources/cluster-admission.ts). */
-async function makeAdmissionSource(
-  store: PolicyStore,
-  log: () => FastifyBaseLogger | undefined,
-  updateGauges: () => void,
-): Promise<import('../policy/sources/cluster-admission.js').ClusterAdmissionSource> {
+async function makeAdmissionSource(run: ServeRun): Promise<ClusterAdmissionSource> {
+  const { store, logger: log } = run;
   const [m, client, { defaultKubeConfig }, { pluralResource }] = await Promise.all([
     import('../policy/sources/cluster-admission.js'),
     import('@kubernetes/client-node'),
@@ -412,7 +478,7 @@ async function makeAdmissionSource(
     informers: m.admissionClientInformers(client, defaultKubeConfig(), pluralResource),
     onPolicies: (p) => {
       store.update('admission', p);
-      updateGauges();
+      run.policiesChanged();
     },
     onCompile: (e) => {
       if (e.ok) log()?.info({ source: 'admission', policy: e.name }, 'admission policy compiled');

@@ -51,17 +51,24 @@ function entries(coll: unknown): [unknown, unknown][] {
 }
 
 function typeCheck(checker: Checker, m: Macro, ctx: Ctx): TypeDecl {
-  const range = checker.check(m.receiver, ctx);
-  const dyn = checker.getType('dyn');
-  let types: [TypeDecl, TypeDecl];
-  if (range.kind === 'list') types = [checker.getType('int'), range.valueType ?? dyn];
-  else if (range.kind === 'map') types = [range.keyType ?? dyn, range.valueType ?? dyn];
-  else if (range.kind === 'dyn') types = [dyn, dyn];
-  else throw checker.createError('invalid_comprehension_range', `${m.kind}() range must be a list or a map`, m.receiver);
+  const types = iterationTypes(checker, m, checker.check(m.receiver, ctx));
   m.types = types;
   const inner = ctx.forkWithVariable(m.names[0], types[0]).forkWithVariable(m.names[1], types[1]);
   if (m.filter) checker.check(m.filter, inner);
-  const t = checker.check(m.expr, inner);
+  return resultType(checker, m, checker.check(m.expr, inner));
+}
+
+/** The types of the two variables over `range`: (int, element) for a list, (key, value) for a map, dyn for dyn. */
+function iterationTypes(checker: Checker, m: Macro, range: TypeDecl): [TypeDecl, TypeDecl] {
+  const dyn = checker.getType('dyn');
+  if (range.kind === 'list') return [checker.getType('int'), range.valueType ?? dyn];
+  if (range.kind === 'map') return [range.keyType ?? dyn, range.valueType ?? dyn];
+  if (range.kind === 'dyn') return [dyn, dyn];
+  throw checker.createError('invalid_comprehension_range', `${m.kind}() range must be a list or a map`, m.receiver);
+}
+
+/** The macro's type given its expression's type `t`. */
+function resultType(checker: Checker, m: Macro, t: TypeDecl): TypeDecl {
   switch (m.kind) {
     case 'all':
     case 'exists':
@@ -79,61 +86,79 @@ function truth(v: unknown): boolean {
   return v;
 }
 
+/** Evaluates `node` with the two variables bound to `k` and `v` (one cost unit). */
+type Run = (k: unknown, v: unknown, node: AstNode) => unknown;
+
 function evaluate(ev: Evaluator, m: Macro, ctx: Ctx): unknown {
   const [kt, vt] = m.types as [TypeDecl, TypeDecl];
   const kc = ctx.forkWithVariable(m.names[0], kt);
   const vc = kc.forkWithVariable(m.names[1], vt);
-  const run = (k: unknown, v: unknown, node: AstNode): unknown => {
+  const run: Run = (k, v, node) => {
     charge(1);
     (kc as unknown as { setIterValue(v: unknown, ev: Evaluator): unknown }).setIterValue(k, ev);
     vc.setIterValue(v, ev);
     return ev.run(node, vc);
   };
-  const items = entries(ev.run(m.receiver, ctx as unknown));
-  if (m.kind === 'all' || m.kind === 'exists') {
-    const decisive = m.kind === 'exists';
-    let error: unknown;
-    for (const [k, v] of items) {
-      try {
-        if (truth(run(k, v, m.expr)) === decisive) return decisive;
-      } catch (e) {
-        error ??= e;
-      }
-    }
-    if (error) throw error;
-    return !decisive;
-  }
-  if (m.kind === 'existsOne') {
-    let n = 0;
-    for (const [k, v] of items) if (truth(run(k, v, m.expr))) n++;
-    return n === 1;
-  }
-  return transform(m, items, run);
+  return EVALUATORS[m.kind](m, entries(ev.run(m.receiver, ctx as unknown)), run);
 }
 
-function transform(m: Macro, items: [unknown, unknown][], run: (k: unknown, v: unknown, n: AstNode) => unknown): unknown {
-  const keep = (k: unknown, v: unknown): boolean => !m.filter || truth(run(k, v, m.filter));
-  if (m.kind === 'transformList') {
-    const out: unknown[] = [];
-    for (const [k, v] of items) if (keep(k, v)) out.push(run(k, v, m.expr));
-    return out;
+/** Each macro over the (key, value) items of its range. */
+const EVALUATORS: Readonly<Record<Kind, (m: Macro, items: [unknown, unknown][], run: Run) => unknown>> = {
+  all: (m, items, run) => quantify(m, items, run, false),
+  exists: (m, items, run) => quantify(m, items, run, true),
+  existsOne: (m, items, run) => items.filter(([k, v]) => truth(run(k, v, m.expr))).length === 1,
+  transformList: (m, items, run) => transformed(m, items, run).map(([, r]) => r),
+  transformMap: (m, items, run) => new Map(transformed(m, items, run)),
+  transformMapEntry,
+};
+
+/** (key, expression result) of each item the filter keeps; filter and expression run item by item, in order. */
+function transformed(m: Macro, items: [unknown, unknown][], run: Run): [unknown, unknown][] {
+  const out: [unknown, unknown][] = [];
+  for (const [k, v] of items) if (keep(m, run, k, v)) out.push([k, run(k, v, m.expr)]);
+  return out;
+}
+
+/**
+ * `all` (`decisive` false) and `exists` (true): the first element whose
+ * predicate is `decisive` decides; else an error of another element is
+ * thrown, as cel-go's one-variable macros absorb errors.
+ */
+function quantify(m: Macro, items: [unknown, unknown][], run: Run, decisive: boolean): boolean {
+  let error: unknown;
+  for (const [k, v] of items) {
+    try {
+      if (truth(run(k, v, m.expr)) === decisive) return decisive;
+    } catch (e) {
+      error ??= e;
+    }
   }
+  if (error) throw error;
+  return !decisive;
+}
+
+/** The optional filter of a transform macro: true when absent. */
+function keep(m: Macro, run: Run, k: unknown, v: unknown): boolean {
+  return !m.filter || truth(run(k, v, m.filter));
+}
+
+function transformMapEntry(m: Macro, items: [unknown, unknown][], run: Run): Map<unknown, unknown> {
   const out = new Map<unknown, unknown>();
   for (const [k, v] of items) {
-    if (!keep(k, v)) continue;
-    const r = run(k, v, m.expr);
-    if (m.kind === 'transformMap') {
-      out.set(k, r);
-      continue;
-    }
-    const entriesOf = r instanceof Map ? [...r.entries()] : r !== null && typeof r === 'object' && !Array.isArray(r) ? Object.entries(r) : undefined;
-    if (!entriesOf) throw celError('transformMapEntry() expression must return a map');
-    for (const [ek, ev] of entriesOf) {
+    if (!keep(m, run, k, v)) continue;
+    for (const [ek, ev] of mapEntries(run(k, v, m.expr))) {
       if (out.has(ek)) throw celError('insert failed: key already exists');
       out.set(ek, ev);
     }
   }
   return out;
+}
+
+/** The entries of a map value (a Map or a plain object); throws a CEL error for anything else. */
+function mapEntries(r: unknown): [unknown, unknown][] {
+  if (r instanceof Map) return [...r.entries()];
+  if (r !== null && typeof r === 'object' && !Array.isArray(r)) return Object.entries(r);
+  throw celError('transformMapEntry() expression must return a map');
 }
 
 function expander(kind: Kind, withFilter: boolean) {

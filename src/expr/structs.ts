@@ -52,55 +52,110 @@ function tokenize(src: string): Token[] {
  */
 export function rewriteStructs(src: string, fail: (message: string, offset: number) => Error): string {
   if (!src.includes('{')) return src;
-  const toks = tokenize(src);
-  let out = '';
-  let last = 0;
-  // stack of open braces: true when the brace opens a struct literal
-  const stack: { struct: boolean; expectField: boolean }[] = [];
-  for (let k = 0; k < toks.length; k++) {
-    const t = toks[k];
-    if (t.text === '{' && t.kind === 'punct') {
-      const nameEnd = k - 1;
-      let j = nameEnd;
-      while (j >= 2 && toks[j].kind === 'ident' && toks[j - 1].text === '.' && toks[j - 2].kind === 'ident') j -= 2;
-      const isStruct = j >= 0 && toks[j]?.kind === 'ident' && (j === nameEnd || toks[nameEnd].kind === 'ident') && !(j > 0 && toks[j - 1].text === '.');
-      if (isStruct && toks[nameEnd].kind === 'ident') {
-        const name = toks.slice(j, k).map((x) => x.text).join('');
-        if (!STRUCT_TYPE.test(name)) throw fail(`undeclared reference to '${name}' (struct literals: Object, Object.<field>, JSONPatch)`, toks[j].start);
-        out += src.slice(last, toks[j].start) + '{';
-        last = t.start + 1;
-        stack.push({ struct: true, expectField: true });
-        continue;
-      }
-      stack.push({ struct: false, expectField: false });
-      continue;
-    }
-    const top = stack[stack.length - 1];
-    if (t.text === '}' && t.kind === 'punct') {
-      if (top?.struct) {
-        out += src.slice(last, t.start) + ')}';
-        last = t.start + 1;
-        // the last field's value was opened with dyn( unless the literal is empty
-        if (top.expectField) out = out.slice(0, -2) + '}';
-      }
-      stack.pop();
-      continue;
-    }
-    if (top?.struct && top.expectField && t.kind === 'ident' && toks[k + 1]?.text === ':') {
-      out += src.slice(last, t.start) + `'${t.text}': dyn(`;
-      last = toks[k + 1].start + 1;
-      top.expectField = false;
-      k++;
-      continue;
-    }
-    if (top?.struct && !top.expectField && t.text === ',') {
-      out += src.slice(last, t.start) + '),';
-      last = t.start + 1;
-      top.expectField = true;
-      continue;
-    }
-    if (t.text === '(' || t.text === '[') stack.push({ struct: false, expectField: false });
-    if ((t.text === ')' || t.text === ']') && stack.length > 0 && !stack[stack.length - 1].struct) stack.pop();
+  return new StructRewriter(src, tokenize(src), fail).run();
+}
+
+/** An open brace, paren or bracket; `struct` when a brace opens a struct literal, `expectField` while a field name may come. */
+interface Frame {
+  struct: boolean;
+  expectField: boolean;
+}
+
+/** One rewrite: copies `src` through, replacing struct literal syntax token by token. */
+class StructRewriter {
+  private out = '';
+  /** Offset in `src` up to which the text is in `out`. */
+  private last = 0;
+  private readonly stack: Frame[] = [];
+
+  constructor(
+    private readonly src: string,
+    private readonly toks: Token[],
+    private readonly fail: (message: string, offset: number) => Error,
+  ) {}
+
+  run(): string {
+    for (let k = 0; k < this.toks.length; k++) k = this.step(k);
+    return this.out + this.src.slice(this.last);
   }
-  return out + src.slice(last);
+
+  /** Handles token `k`; returns the index of the last token it consumed. */
+  private step(k: number): number {
+    const t = this.toks[k];
+    if (t.kind === 'punct' && t.text === '{') this.openBrace(k);
+    else if (t.kind === 'punct' && t.text === '}') this.closeBrace(t);
+    else if (this.isFieldName(k)) return this.fieldName(k);
+    else if (t.text === ',' && this.inFieldValue()) this.comma(t);
+    else this.bracket(t.text);
+    return k;
+  }
+
+  private top(): Frame | undefined {
+    return this.stack[this.stack.length - 1];
+  }
+
+  /** Appends `src` up to `until`, then `text`; the copy resumes at `resume`. */
+  private emit(until: number, text: string, resume: number): void {
+    this.out += this.src.slice(this.last, until) + text;
+    this.last = resume;
+  }
+
+  /** `Name{` opens a struct literal (`{`, the name dropped), any other `{` a map literal. */
+  private openBrace(k: number): void {
+    const start = this.structNameStart(k);
+    if (start === undefined) {
+      this.stack.push({ struct: false, expectField: false });
+      return;
+    }
+    const name = this.toks.slice(start, k).map((x) => x.text).join('');
+    if (!STRUCT_TYPE.test(name)) throw this.fail(`undeclared reference to '${name}' (struct literals: Object, Object.<field>, JSONPatch)`, this.toks[start].start);
+    this.emit(this.toks[start].start, '{', this.toks[k].start + 1);
+    this.stack.push({ struct: true, expectField: true });
+  }
+
+  /** The first token of the dotted name right before the `{` at `k` (`Object.spec`), or undefined when none stands there (or it follows a `.`: a field selection). */
+  private structNameStart(k: number): number | undefined {
+    const toks = this.toks;
+    const nameEnd = k - 1;
+    if (nameEnd < 0 || toks[nameEnd].kind !== 'ident') return undefined;
+    let j = nameEnd;
+    while (j >= 2 && toks[j].kind === 'ident' && toks[j - 1].text === '.' && toks[j - 2].kind === 'ident') j -= 2;
+    return j > 0 && toks[j - 1].text === '.' ? undefined : j;
+  }
+
+  /** `}`: a struct literal closes its last `dyn(` (none when it is empty). */
+  private closeBrace(t: Token): void {
+    const top = this.stack.pop();
+    if (top?.struct) this.emit(t.start, top.expectField ? '}' : ')}', t.start + 1);
+  }
+
+  private isFieldName(k: number): boolean {
+    const top = this.top();
+    return top !== undefined && top.struct && top.expectField && this.toks[k].kind === 'ident' && this.toks[k + 1]?.text === ':';
+  }
+
+  /** `name:` in a struct literal: `'name': dyn(`. Consumes the `:`. */
+  private fieldName(k: number): number {
+    const t = this.toks[k];
+    this.emit(t.start, `'${t.text}': dyn(`, this.toks[k + 1].start + 1);
+    (this.top() as Frame).expectField = false;
+    return k + 1;
+  }
+
+  private inFieldValue(): boolean {
+    const top = this.top();
+    return top !== undefined && top.struct && !top.expectField;
+  }
+
+  /** `,` after a field's value: closes its `dyn(`. */
+  private comma(t: Token): void {
+    this.emit(t.start, '),', t.start + 1);
+    (this.top() as Frame).expectField = true;
+  }
+
+  /** Parens and brackets nest like map literals (their commas are not a struct's). */
+  private bracket(text: string): void {
+    if (text === '(' || text === '[') this.stack.push({ struct: false, expectField: false });
+    else if ((text === ')' || text === ']') && this.stack.length > 0 && !(this.top() as Frame).struct) this.stack.pop();
+  }
 }

@@ -129,7 +129,7 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
     if (v === DELETE) delete out[k];
     else setOwn(out, k, v);
   }
-  applySetElementOrders(out, patch, base, schema, path);
+  applySetElementOrders({ out, patch, base, schema, path });
   return out;
 }
 
@@ -308,7 +308,7 @@ function mergeList(base: JsonValue[] | undefined, patch: JsonValue[], meta: Fiel
   if (!isMergeList(meta)) return replaceList(patch, meta, path);
   const ks = keySpec(meta);
   if (!ks) return mergePrimitiveList(base ?? [], patch, path);
-  return mergeKeyedList(base ?? [], patch, meta as FieldMeta, ks, path);
+  return mergeKeyedList(base ?? [], patch, { def: (meta as FieldMeta).ref }, { ks, path });
 }
 
 /** A list without merge strategy: the patch list, with directives stripped from map elements. */
@@ -400,45 +400,46 @@ function planKeyedPatch(patch: JsonValue[], ks: KeySpec, path: string): PatchPla
  * elements are interleaved with the patch elements at their base positions
  * (apimachinery normalizeElementOrder/mergeSortedSlice; cases 006, 007, 008).
  */
-function mergeKeyedList(base: JsonValue[], patch: JsonValue[], meta: FieldMeta, ks: KeySpec, path: string): JsonValue[] {
+function mergeKeyedList(base: JsonValue[], patch: JsonValue[], itemSchema: MapSchema, at: { ks: KeySpec; path: string }): JsonValue[] {
+  const { ks, path } = at;
   const plan = planKeyedPatch(patch, ks, path);
-  const baseList = plan.replace ? [] : base.filter((el) => el !== null);
-  baseList.forEach((el, i) => {
-    if (!isObject(el)) throw new PatchError(`wrong node kind: expected MappingNode but got ${nodeKind(el)}`, ptr(path, i));
-  });
-  const index = new KeyIndex(baseList as JsonObject[], ks);
-  const removed = new Set<number>();
-  for (const v of plan.deleteKeys) {
-    const bi = index.find(v);
-    if (bi !== undefined) removed.add(bi);
-  }
+  const baseList = keyedBase(plan.replace ? [] : base, path);
+  const index = new KeyIndex(baseList, ks);
+  const removed = deletedPositions(index, plan.deleteKeys);
   const merged: Placed[] = [];
-  const byBase = new Map<number, number>();
-  const itemSchema: MapSchema = { def: meta.ref };
-  for (const { el, at } of plan.items) {
+  for (const { el, at: i } of plan.items) {
+    // A base element merges with the first patch element of its key; a later one with the same key is new.
     const found = index.find(keyValues(el, ks));
     const bi = found !== undefined && !removed.has(found) ? found : undefined;
-    const prev = bi === undefined ? undefined : byBase.get(bi);
-    const p = ptr(path, at);
-    if (prev !== undefined) {
-      const slot = merged[prev] as Placed;
-      const m = mergeMap(slot.el as JsonObject, el, itemSchema, p);
-      if (m !== DELETE) slot.el = m;
-      continue;
-    }
-    const m = mergeMap(bi === undefined ? undefined : (baseList[bi] as JsonObject), el, itemSchema, p);
+    const m = mergeMap(bi === undefined ? undefined : baseList[bi], el, itemSchema, ptr(path, i));
     if (bi !== undefined) removed.add(bi);
-    if (m === DELETE) continue;
-    if (bi !== undefined) byBase.set(bi, merged.length);
-    merged.push({ el: m, pos: bi });
+    if (m !== DELETE) merged.push({ el: m, pos: bi });
   }
-  for (const bi of byBase.keys()) removed.add(bi);
   const serverOnly: Placed[] = [];
   baseList.forEach((el, i) => {
-    if (!removed.has(i)) serverOnly.push({ el: walkMap(el as JsonObject, itemSchema), pos: i });
+    if (!removed.has(i)) serverOnly.push({ el: walkMap(el, itemSchema), pos: i });
   });
   if (ks.keys.length > 1) return interleave(serverOnly, merged);
   return [...merged.map((x) => x.el), ...serverOnly.map((x) => x.el)];
+}
+
+/** The base positions `$patch: delete` elements name (by their key values). */
+function deletedPositions(index: KeyIndex, deleteKeys: (string | undefined)[][]): Set<number> {
+  const removed = new Set<number>();
+  for (const v of deleteKeys) {
+    const bi = index.find(v);
+    if (bi !== undefined) removed.add(bi);
+  }
+  return removed;
+}
+
+/** The base elements of a keyed list (nulls dropped, as kyaml does); throws on an element that is not a map. */
+function keyedBase(base: JsonValue[], path: string): JsonObject[] {
+  const list = base.filter((el) => el !== null);
+  list.forEach((el, i) => {
+    if (!isObject(el)) throw new PatchError(`wrong node kind: expected MappingNode but got ${nodeKind(el)}`, ptr(path, i));
+  });
+  return list as JsonObject[];
 }
 
 /**
@@ -469,40 +470,61 @@ function interleave(left: readonly Placed[], right: readonly Placed[]): JsonValu
  * (mergeSortedSlice). The patch list must follow the order list
  * (validatePatchWithSetOrderList).
  */
-function applySetElementOrders(out: JsonObject, patch: JsonObject, base: JsonObject | undefined, schema: MapSchema, path: string): void {
-  for (const key of Object.keys(patch)) {
-    if (!key.startsWith(SET_ORDER)) continue;
-    const field = key.slice(SET_ORDER.length);
-    const order = patch[key];
-    const p = ptr(path, key);
-    if (!Array.isArray(order)) throw new PatchError(`invalid patch: ${key} must be a list`, p);
-    const merged = out[field];
-    if (order.length === 0 || merged === undefined || merged === null) continue;
-    if (!Array.isArray(merged)) throw new PatchError(`wrong node kind: expected SequenceNode but got ${nodeKind(merged)}`, ptr(path, field));
-    const mk = keySpec(metaFor(schema, field))?.keys[0];
-    const rankOf = orderRanks(order, mk, p);
-    const patchList = patch[field];
-    if (Array.isArray(patchList)) checkPatchFollowsOrder(patchList, rankOf, mk, p);
-    const baseList = base?.[field];
-    const serverPos = new Map<string, number>();
-    if (Array.isArray(baseList)) {
-      baseList.forEach((el, i) => {
-        const id = orderKey(el, mk);
-        if (id !== undefined && !serverPos.has(id)) serverPos.set(id, i);
-      });
-    }
-    const listed: (Placed & { rank: number })[] = [];
-    const serverOnly: Placed[] = [];
-    for (const el of merged) {
-      const id = orderKey(el, mk);
-      const rank = id === undefined ? undefined : rankOf.get(id);
-      const pos = id === undefined ? undefined : serverPos.get(id);
-      if (rank === undefined) serverOnly.push({ el, pos });
-      else listed.push({ el, pos, rank });
-    }
-    listed.sort((a, b) => a.rank - b.rank);
-    out[field] = interleave(serverOnly, listed);
+function applySetElementOrders(m: MergedMap): void {
+  for (const key of Object.keys(m.patch)) {
+    if (key.startsWith(SET_ORDER)) applySetElementOrder(m, key);
   }
+}
+
+/** A map being merged (`mergeMap`): the result so far, the patch and base maps, where it sits. */
+interface MergedMap {
+  out: JsonObject;
+  patch: JsonObject;
+  base: JsonObject | undefined;
+  schema: MapSchema;
+  path: string;
+}
+
+/** One `$setElementOrder/<field>` key of `m.patch`: sorts `m.out[field]` in place. */
+function applySetElementOrder(m: MergedMap, key: string): void {
+  const field = key.slice(SET_ORDER.length);
+  const order = m.patch[key];
+  const p = ptr(m.path, key);
+  if (!Array.isArray(order)) throw new PatchError(`invalid patch: ${key} must be a list`, p);
+  const merged = m.out[field];
+  if (order.length === 0 || merged === undefined || merged === null) return;
+  if (!Array.isArray(merged)) throw new PatchError(`wrong node kind: expected SequenceNode but got ${nodeKind(merged)}`, ptr(m.path, field));
+  const mk = keySpec(metaFor(m.schema, field))?.keys[0];
+  const rankOf = orderRanks(order, mk, p);
+  const patchList = m.patch[field];
+  if (Array.isArray(patchList)) checkPatchFollowsOrder(patchList, rankOf, mk, p);
+  m.out[field] = sortByOrder(merged, rankOf, serverPositions(m.base?.[field], mk), mk);
+}
+
+/** The first position of each element id (`orderKey`) in the base list. */
+function serverPositions(baseList: JsonValue | undefined, mk: string | undefined): Map<string, number> {
+  const serverPos = new Map<string, number>();
+  if (!Array.isArray(baseList)) return serverPos;
+  baseList.forEach((el, i) => {
+    const id = orderKey(el, mk);
+    if (id !== undefined && !serverPos.has(id)) serverPos.set(id, i);
+  });
+  return serverPos;
+}
+
+/** The merged elements the order list names, in its order, with the others interleaved at their base positions. */
+function sortByOrder(merged: JsonValue[], rankOf: Map<string, number>, serverPos: Map<string, number>, mk: string | undefined): JsonValue[] {
+  const listed: (Placed & { rank: number })[] = [];
+  const serverOnly: Placed[] = [];
+  for (const el of merged) {
+    const id = orderKey(el, mk);
+    const rank = id === undefined ? undefined : rankOf.get(id);
+    const pos = id === undefined ? undefined : serverPos.get(id);
+    if (rank === undefined) serverOnly.push({ el, pos });
+    else listed.push({ el, pos, rank });
+  }
+  listed.sort((a, b) => a.rank - b.rank);
+  return interleave(serverOnly, listed);
 }
 
 /** The key of an element for ordering: its merge-key value, or its value in a primitive list. */

@@ -54,22 +54,29 @@ export function splitKind(entry: string): { kind: string; sub: string } {
   return i < 0 ? { kind: entry, sub: '' } : { kind: entry.slice(0, i), sub: entry.slice(i + 1) };
 }
 
-function compileResources(res: NonNullable<MatchSpec['resources']>, path: string): (o: KubeObject, input: EvaluationInput) => boolean {
+function compileResources(res: NonNullable<MatchSpec['resources']>, path: string): Check {
   const entries = res.map((r, i) => {
     const names = r.names ? anyGlob(r.names, `${path}[${i}].names`) : () => true;
     const kinds = r.kinds?.map(splitKind);
     return (o: KubeObject, input: EvaluationInput): boolean => {
       const g = gvkOf(o);
-      const sub = input.subResource ?? '';
-      if (r.group !== undefined && r.group !== '*' && r.group !== g.group) return false;
-      if (r.version !== undefined && r.version !== '*' && r.version !== g.version) return false;
-      if (kinds) {
-        if (!kinds.some((k) => (k.kind === '*' || k.kind === g.kind) && (k.sub === sub || (k.sub === '*' && sub !== '')))) return false;
-      } else if (sub !== '') return false;
+      if (!wildcardOrEqual(r.group, g.group) || !wildcardOrEqual(r.version, g.version)) return false;
+      if (!kindsMatch(kinds, g.kind, input.subResource ?? '')) return false;
       return names(metaString(o, 'name') || metaString(o, 'generateName'));
     };
   });
   return (o, input) => entries.some((e) => e(o, input));
+}
+
+/** A `group`/`version` of a resources entry: absent and `*` match anything. */
+function wildcardOrEqual(want: string | undefined, got: string): boolean {
+  return want === undefined || want === '*' || want === got;
+}
+
+/** The kinds of a resources entry against a kind and subresource (`''` for the object itself); no kinds: any kind, no subresource. */
+function kindsMatch(kinds: { kind: string; sub: string }[] | undefined, kind: string, sub: string): boolean {
+  if (!kinds) return sub === '';
+  return kinds.some((k) => (k.kind === '*' || k.kind === kind) && (k.sub === sub || (k.sub === '*' && sub !== '')));
 }
 
 /** True when some `match.resources` entry names a subresource (`Kind/subresource`). */
@@ -107,39 +114,10 @@ function userInfoOf(input: EvaluationInput): { username: string; groups: string[
  * userInfo only constrains admission requests; render has no user.
  */
 export function compileClause(spec: MatchSpec, path: string, compileCondition?: ConditionCompiler, scope?: ExprScope): Clause {
-  const checks: [string, (o: KubeObject, input: EvaluationInput) => boolean][] = [];
-  if (spec.resources) {
-    const r = compileResources(spec.resources, `${path}.resources`);
-    checks.push(['resources', r]);
-  }
-  if (spec.operations) {
-    const ops = spec.operations;
-    checks.push(['operations', (_o, i) => ops.includes('*') || ops.includes(i.operation)]);
-  }
-  if (spec.namespaces) {
-    const ns = anyGlob(spec.namespaces, `${path}.namespaces`);
-    checks.push(['namespaces', (_o, i) => ns(i.namespace)]);
-  }
-  if (spec.namespaceSelector) {
-    const sel: MapPredicate = compileLabelSelector(spec.namespaceSelector);
-    checks.push(['namespaceSelector', (o, i) => {
-      // As the API server: a Namespace is matched on its own labels.
-      if (gvkOf(o).kind === 'Namespace' && gvkOf(o).group === '') return sel(metaMap(o, 'labels'));
-      return sel(i.namespaceLabels ?? {});
-    }]);
-  }
-  if (spec.objectSelector) {
-    const sel = compileLabelSelector(spec.objectSelector);
-    checks.push(['objectSelector', (o, i) => objectSelectorMatches(sel, o, i)]);
-  }
-  if (spec.userInfo) {
-    const users = spec.userInfo.usernames ? anyGlob(spec.userInfo.usernames, `${path}.userInfo.usernames`) : undefined;
-    const groups = spec.userInfo.groups ? anyGlob(spec.userInfo.groups, `${path}.userInfo.groups`) : undefined;
-    checks.push(['userInfo', (_o, i) => {
-      if (i.frontDoor !== 'admission') return true;
-      const u = userInfoOf(i);
-      return (!users || users(u.username)) && (!groups || u.groups.some(groups));
-    }]);
+  const checks: [string, Check][] = [];
+  for (const [name, compile] of FIELD_CHECKS) {
+    const check = compile(spec, path);
+    if (check) checks.push([name, check]);
   }
   for (const [idx, c] of (spec.conditions ?? []).entries()) {
     if (!compileCondition) throw new Error(`${path}.conditions[${idx}]: CEL conditions are not available`);
@@ -149,6 +127,47 @@ export function compileClause(spec: MatchSpec, path: string, compileCondition?: 
   return (o, input) => {
     for (const [name, check] of checks) if (!check(o, input)) return name;
     return '';
+  };
+}
+
+/** One field of a clause, compiled: true when it holds. */
+type Check = (o: KubeObject, input: EvaluationInput) => boolean;
+
+/**
+ * The fields of a clause other than `conditions`, in the order they are
+ * tested (the first that fails names the clause's result): each compiles to a
+ * check, or to undefined when the clause does not give the field.
+ */
+const FIELD_CHECKS: readonly (readonly [string, (spec: MatchSpec, path: string) => Check | undefined])[] = [
+  ['resources', (spec, path) => spec.resources && compileResources(spec.resources, `${path}.resources`)],
+  ['operations', ({ operations: ops }) => ops && ((_o, i) => ops.includes('*') || ops.includes(i.operation))],
+  ['namespaces', (spec, path) => {
+    const ns = spec.namespaces && anyGlob(spec.namespaces, `${path}.namespaces`);
+    return ns && ((_o, i) => ns(i.namespace));
+  }],
+  ['namespaceSelector', (spec) => spec.namespaceSelector && namespaceSelectorCheck(compileLabelSelector(spec.namespaceSelector))],
+  ['objectSelector', (spec) => {
+    const sel = spec.objectSelector && compileLabelSelector(spec.objectSelector);
+    return sel && ((o, i) => objectSelectorMatches(sel, o, i));
+  }],
+  ['userInfo', (spec, path) => spec.userInfo && userInfoCheck(spec.userInfo, `${path}.userInfo`)],
+];
+
+function namespaceSelectorCheck(sel: MapPredicate): Check {
+  return (o, i) => {
+    // As the API server: a Namespace is matched on its own labels.
+    if (gvkOf(o).kind === 'Namespace' && gvkOf(o).group === '') return sel(metaMap(o, 'labels'));
+    return sel(i.namespaceLabels ?? {});
+  };
+}
+
+function userInfoCheck(userInfo: NonNullable<MatchSpec['userInfo']>, path: string): Check {
+  const users = userInfo.usernames ? anyGlob(userInfo.usernames, `${path}.usernames`) : undefined;
+  const groups = userInfo.groups ? anyGlob(userInfo.groups, `${path}.groups`) : undefined;
+  return (_o, i) => {
+    if (i.frontDoor !== 'admission') return true;
+    const u = userInfoOf(i);
+    return (!users || users(u.username)) && (!groups || u.groups.some(groups));
   };
 }
 
@@ -172,18 +191,42 @@ const PROTECTED_NAMESPACES = ['kube-system', 'kube-node-lease'];
  *   listing the namespace literally in match.namespaces.
  */
 export function compileDefaultExclusions(spec: MatchSpec | undefined, ownNamespace?: string): (o: KubeObject, input: EvaluationInput) => string {
-  const kinds = new Set((spec?.resources ?? []).flatMap((r) => r.kinds ?? []));
   const namespaces = new Set(spec?.namespaces ?? []);
-  const sel = spec?.objectSelector;
-  const helmOptIn = !!sel && (Object.prototype.hasOwnProperty.call(sel.matchLabels ?? {}, 'owner') || (sel.matchExpressions ?? []).some((e) => e.key === 'owner'));
+  const optIns: OptIns = {
+    kinds: new Set((spec?.resources ?? []).flatMap((r) => r.kinds ?? [])),
+    helm: namesOwnerLabel(spec?.objectSelector),
+  };
   const protectedNs = new Set([...PROTECTED_NAMESPACES, ...(ownNamespace ? [ownNamespace] : [])].filter((n) => !namespaces.has(n)));
   return (o, input) => {
-    const { kind, group } = gvkOf(o);
-    const core = group === '';
-    if (core && (kind === 'Secret' || kind === 'ConfigMap') && metaMap(o, 'labels').owner === 'helm' && !helmOptIn) return 'Helm release record';
-    if (OPT_IN_KINDS.includes(kind) && (core || group === 'coordination.k8s.io' || group === 'events.k8s.io') && !kinds.has(kind)) return `${kind} (opt in by naming the kind)`;
-    if (core && kind === 'Pod' && metaMap(o, 'annotations')['kubernetes.io/config.mirror'] !== undefined) return 'mirror Pod';
-    if (input.namespace && protectedNs.has(input.namespace)) return `namespace ${input.namespace}`;
-    return '';
+    const reason = excludedObject(o, optIns);
+    if (reason !== '') return reason;
+    return input.namespace && protectedNs.has(input.namespace) ? `namespace ${input.namespace}` : '';
   };
+}
+
+/** What a policy opts in to: kinds named in match.resources; Helm release records (an objectSelector on `owner`). */
+interface OptIns {
+  kinds: ReadonlySet<string>;
+  helm: boolean;
+}
+
+/** API groups of the `OPT_IN_KINDS` (core Secret and Event, coordination Lease, events.k8s.io Event). */
+const OPT_IN_GROUPS = new Set(['', 'coordination.k8s.io', 'events.k8s.io']);
+
+function namesOwnerLabel(sel: LabelSelector | undefined): boolean {
+  return !!sel && (Object.prototype.hasOwnProperty.call(sel.matchLabels ?? {}, 'owner') || (sel.matchExpressions ?? []).some((e) => e.key === 'owner'));
+}
+
+/** The reason the object itself (not its namespace) is excluded by default, or ''. */
+function excludedObject(o: KubeObject, optIns: OptIns): string {
+  const { kind, group } = gvkOf(o);
+  if (group === '' && isHelmReleaseRecord(o, kind) && !optIns.helm) return 'Helm release record';
+  if (OPT_IN_KINDS.includes(kind) && OPT_IN_GROUPS.has(group) && !optIns.kinds.has(kind)) return `${kind} (opt in by naming the kind)`;
+  if (group === '' && kind === 'Pod' && metaMap(o, 'annotations')['kubernetes.io/config.mirror'] !== undefined) return 'mirror Pod';
+  return '';
+}
+
+/** A Secret or ConfigMap labelled `owner=helm` (core group), as `HELM_DRIVER=secret|configmap` stores a release. */
+function isHelmReleaseRecord(o: KubeObject, kind: string): boolean {
+  return (kind === 'Secret' || kind === 'ConfigMap') && metaMap(o, 'labels').owner === 'helm';
 }

@@ -218,23 +218,39 @@ export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts
  */
 export function renderManifests(text: string, policies: PolicySet, opts: RenderOptions = {}): RenderResult {
   const stream = readManifestStream(text);
-  const { values, slots, ids } = stream;
   // Helm 4 post-renders every template, hooks included, and refuses empty
   // output: a stream without documents (only comments) passes through as is.
-  if (values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
-  if (policies.kinds?.includes('Kustomization')) slots.forEach((s, i) => checkIdentity(s.object, ids[i] as ResId));
-  const seen = new Map<string, number>();
-  ids.forEach((id) => {
-    if (!id.name) return;
+  if (stream.values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
+  if (policies.kinds?.includes('Kustomization')) stream.slots.forEach((s, i) => checkIdentity(s.object, stream.ids[i] as ResId));
+  checkUniqueIds(stream.ids);
+  const { results: evaluated, satisfied } = evaluateStream(stream, policies, opts);
+  const { warnings, changed } = collectOutcomes(evaluated);
+  const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
+  if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
+  const printed = rebuildDocuments(stream, evaluated.map((e) => e.evaluation.object));
+  return { output: printManifests(printed), warnings, objects: stream.slots.length, changed };
+}
+
+/** Throws RenderError when two named objects of the stream have the same id. */
+function checkUniqueIds(ids: ResId[]): void {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (!id.name) continue;
     const k = idKey(id);
     if (seen.has(k)) throw new RenderError([`duplicate object ${formatResId(id)} in the input`], 'error');
-    seen.set(k, 1);
-  });
-  const { results: evaluated, satisfied } = evaluateStream(stream, policies, opts);
+    seen.add(k);
+  }
+}
+
+/**
+ * The warnings (prefixed with the object's id) and the number of changed
+ * objects; throws RenderError with every denial and error (`denied` when a
+ * denial is not a transformer error).
+ */
+function collectOutcomes(evaluated: StreamEvaluation[]): { warnings: string[]; changed: number } {
   const warnings: string[] = [];
   const failures: string[] = [];
   let denied = false;
-  const results: (KubeObject | null)[] = [];
   let changed = 0;
   for (const { id, evaluation: r } of evaluated) {
     for (const w of r.warnings) warnings.push(`${formatResId(id)}: ${w}`);
@@ -243,13 +259,16 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
       if (!r.errors.some((e) => e.policy === d.policy && e.transformer === d.rule)) denied = true;
     }
     if (r.changed) changed++;
-    results.push(r.object);
   }
   if (failures.length) throw new RenderError(failures, denied ? 'denied' : 'error');
-  const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
-  if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
+  return { warnings, changed };
+}
 
-  // Rebuild the documents in input order.
+/**
+ * The documents in input order with each slot's result in place (a removed
+ * object, null, leaves its document or list item out), normalised for output.
+ */
+function rebuildDocuments({ values, slots }: ManifestStream, results: (KubeObject | null)[]): JsonValue[] {
   const out: JsonValue[] = values.map((v) => v);
   const listItems = new Map<number, JsonValue[]>();
   slots.forEach((slot, i) => {
@@ -263,8 +282,7 @@ export function renderManifests(text: string, policies: PolicySet, opts: RenderO
     listItems.set(slot.doc, items);
   });
   for (const [doc, items] of listItems) out[doc] = { ...(values[doc] as KubeObject), items: items.filter((x) => x !== undefined) };
-  const printed = out.filter((v) => v !== undefined).map((v) => (isObject(v) ? normalizeForOutput(v) : v));
-  return { output: printManifests(printed), warnings, objects: slots.length, changed };
+  return out.filter((v) => v !== undefined).map((v) => (isObject(v) ? normalizeForOutput(v) : v));
 }
 
 /** True when two renders' outputs hold equal documents (for idempotence checks). */

@@ -193,45 +193,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     void reply.code(statusCode).send({ code, message });
   });
 
-  const handle = (route: 'mutate' | 'validate') => async (request: FastifyRequest, reply: FastifyReply) => {
-    const started = now();
-    const info = requestInfo(request.body);
-    const fail = (code: ErrorCode): FastifyReply => {
-      metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
-      return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
-    };
-    if (opts.requireClientCert && (request.raw.socket as TLSSocket).authorized !== true) {
-      request.log.warn({ uid: info.uid }, 'admission request without a verified client certificate');
-      return fail(HTTP_ERROR_CODES.clientCertificate);
-    }
-    const policies = opts.getPolicies();
-    if (!policies) return fail(HTTP_ERROR_CODES.notReady);
-    const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    const { result, evaluation } = reviewWithEvaluation(request.body, policies, {
-      route,
-      namespaceLabels: opts.namespaceLabels,
-      deadline: evaluationDeadline(started, timeoutMs, maxEvaluationMs),
-      now,
-    });
-    const outcome = outcomeOf(result);
-    const seconds = (now() - started) / 1000;
-    metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
-    if (evaluation) {
-      metrics.observeEvaluation(evaluation);
-      opts.onEvaluation?.(request.body, evaluation);
-      if (evaluation.errors.length > 0) {
-        const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
-        request.log.warn({ ...info, route, errors }, 'policy errors');
-      }
-    }
-    if (debugEnabled(request.log.level)) {
-      request.log.debug(
-        { ...info, route, result: outcome, policies: evaluation?.matchedPolicies ?? [], changedBy: evaluation?.changedBy ?? [], durationMs: seconds * 1000 },
-        'admission',
-      );
-    }
-    return reply.code(result.statusCode).send(result.body);
-  };
+  const handle = (route: Route): AdmissionHandler => admissionHandler(route, { opts, metrics, now, maxEvaluationMs });
   app.post('/mutate', handle('mutate'));
   app.post('/validate', handle('validate'));
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -242,6 +204,77 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   if (opts.metricsRoute !== false) app.get('/metrics', metricsHandler(metrics));
   return app;
+}
+
+type Route = 'mutate' | 'validate';
+type AdmissionHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+
+/** What the admission handlers of one app share. */
+interface HandlerContext {
+  opts: BuildAppOptions;
+  metrics: WebhookMetrics;
+  /** Clock, ms. */
+  now: () => number;
+  /** `opts.maxEvaluationMs` or 0 (see `evaluationDeadline`). */
+  maxEvaluationMs: number;
+}
+
+/**
+ * `POST /mutate` and `POST /validate`: refuses the request (no verified client
+ * certificate when required, no policies yet) or reviews it against the
+ * current set within the API server's `timeout`; then metrics, the
+ * `onEvaluation` hook and logs (metadata only, never object contents).
+ */
+function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
+  const { opts, metrics, now } = ctx;
+  return async (request, reply) => {
+    const started = now();
+    const info = requestInfo(request.body);
+    const admitted = admit(request, opts, info);
+    if ('refused' in admitted) {
+      const code = admitted.refused;
+      metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
+      return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
+    }
+    const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
+    const { result, evaluation } = reviewWithEvaluation(request.body, admitted.policies, {
+      route,
+      namespaceLabels: opts.namespaceLabels,
+      deadline: evaluationDeadline(started, timeoutMs, ctx.maxEvaluationMs),
+      now,
+    });
+    const outcome = outcomeOf(result);
+    const seconds = (now() - started) / 1000;
+    metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
+    if (evaluation) observeEvaluation(ctx, request, evaluation, { ...info, route });
+    if (debugEnabled(request.log.level)) logAdmission(request, { ...info, route, result: outcome }, evaluation, seconds);
+    return reply.code(result.statusCode).send(result.body);
+  };
+}
+
+/** The policy set to review a request with, or the error code refusing it. */
+function admit(request: FastifyRequest, opts: BuildAppOptions, info: RequestInfo): { policies: PolicySet } | { refused: ErrorCode } {
+  if (opts.requireClientCert && (request.raw.socket as TLSSocket).authorized !== true) {
+    request.log.warn({ uid: info.uid }, 'admission request without a verified client certificate');
+    return { refused: HTTP_ERROR_CODES.clientCertificate };
+  }
+  const policies = opts.getPolicies();
+  return policies ? { policies } : { refused: HTTP_ERROR_CODES.notReady };
+}
+
+/** The debug line of one admission request: who, the outcome, the policies that matched and changed it, and how long it took. */
+function logAdmission(request: FastifyRequest, fields: RequestInfo & { route: Route; result: AdmissionOutcome }, evaluation: Evaluation | undefined, seconds: number): void {
+  request.log.debug({ ...fields, policies: evaluation?.matchedPolicies ?? [], changedBy: evaluation?.changedBy ?? [], durationMs: seconds * 1000 }, 'admission');
+}
+
+/** An evaluation's metrics, the `onEvaluation` hook, and a warning naming the policies that failed. */
+function observeEvaluation(ctx: HandlerContext, request: FastifyRequest, evaluation: Evaluation, fields: RequestInfo & { route: Route }): void {
+  ctx.metrics.observeEvaluation(evaluation);
+  ctx.opts.onEvaluation?.(request.body, evaluation);
+  if (evaluation.errors.length > 0) {
+    const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
+    request.log.warn({ ...fields, errors }, 'policy errors');
+  }
 }
 
 /** The `GET /metrics` handler: Prometheus text of `metrics` (also used by the plain-HTTP metrics listener). */
@@ -264,11 +297,20 @@ interface RequestInfo {
 function requestInfo(body: unknown): RequestInfo {
   const req = (body as { request?: unknown } | null)?.request;
   if (typeof req !== 'object' || req === null) return { uid: '', kind: '', operation: '', namespace: '', name: '' };
-  const r = req as { uid?: unknown; kind?: { kind?: unknown }; operation?: unknown; namespace?: unknown; name?: unknown; object?: { metadata?: { name?: unknown; generateName?: unknown } } };
-  const str = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 253) : '');
-  const md = typeof r.object === 'object' && r.object !== null ? r.object.metadata : undefined;
-  const name = str(r.name) || str(md?.name) || (str(md?.generateName) ? `${str(md?.generateName)}*` : '');
-  return { uid: str(r.uid), kind: str(r.kind?.kind), operation: str(r.operation), namespace: str(r.namespace), name };
+  const r = req as { uid?: unknown; kind?: { kind?: unknown }; operation?: unknown; namespace?: unknown; name?: unknown; object?: unknown };
+  return { uid: infoText(r.uid), kind: infoText(r.kind?.kind), operation: infoText(r.operation), namespace: infoText(r.namespace), name: infoText(r.name) || objectName(r.object) };
+}
+
+/** A string field for logs and metrics, cut to 253 characters (the longest Kubernetes name); '' when not a string. */
+function infoText(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 253) : '';
+}
+
+/** The object's `metadata.name`, else its `generateName` with a `*`, else ''. */
+function objectName(object: unknown): string {
+  const md = typeof object === 'object' && object !== null ? (object as { metadata?: { name?: unknown; generateName?: unknown } }).metadata : undefined;
+  const generateName = infoText(md?.generateName);
+  return infoText(md?.name) || (generateName ? `${generateName}*` : '');
 }
 
 function outcomeOf(result: ReviewResult): AdmissionOutcome {

@@ -282,6 +282,17 @@ function parseText<T>(field: string, f: () => T): T {
 }
 
 /**
+ * The text of an entry that gives exactly one of `patch` (inline text) and
+ * `path` (a file read with `opts.readFile`), and the field it came from.
+ * Throws ConfigError with kustomize's message for neither and for both.
+ */
+function patchSource(inline: string, path: string, opts: FactoryOptions, messages: { neither: string; both: string }): { field: 'patch' | 'path'; text: string } {
+  if (inline === '' && path === '') throw new ConfigError(messages.neither, '');
+  if (inline !== '' && path !== '') throw new ConfigError(messages.both, '');
+  return inline !== '' ? { field: 'patch', text: inline } : { field: 'path', text: readPatchFile(path, opts, 'path') };
+}
+
+/**
  * The `patch` transformer (kustomize `patches:` entry, builtin
  * PatchTransformer). Config: `{patch?: string, path?: string, target?: Target,
  * options?: {allowNameChange?, allowKindChange?, allowNoTargetMatch?}}`,
@@ -304,11 +315,10 @@ export const patchTransformer: TransformerFactory = (config, opts) => {
   const target = decodeTarget(m.target, 'target');
   const options = decodeOptions(m.options, 'options');
   const inline = (optString(m, 'patch', '') ?? '').trim();
-  const path = optString(m, 'path', '') ?? '';
-  if (inline === '' && path === '') throw new ConfigError('must specify one of patch and path', '');
-  if (inline !== '' && path !== '') throw new ConfigError("patch and path can't be set at the same time", '');
-  const field = inline !== '' ? 'patch' : 'path';
-  const text = inline !== '' ? inline : readPatchFile(path, opts, 'path');
+  const { field, text } = patchSource(inline, optString(m, 'path', '') ?? '', opts, {
+    neither: 'must specify one of patch and path',
+    both: "patch and path can't be set at the same time",
+  });
   const parsed = parseText(field, () => parsePatchText(text));
   const matches = target ? compile(target, 'target') : undefined;
   if (parsed.type === 'json6902') {
@@ -359,12 +369,10 @@ export const patchesJson6902Transformer: TransformerFactory = (config, opts) => 
   decodeOptions(m.options, 'options');
   if (!target) throw new ConfigError('must specify a target', 'target');
   if (!target.name) throw new ConfigError('must specify the target name', 'target.name');
-  const inline = optString(m, 'patch', '') ?? '';
-  const path = optString(m, 'path', '') ?? '';
-  if (inline === '' && path === '') throw new ConfigError('empty file path and empty jsonOp', '');
-  if (inline !== '' && path !== '') throw new ConfigError('must specify a file path or jsonOp, not both', '');
-  const field = inline !== '' ? 'patch' : 'path';
-  const text = inline !== '' ? inline : readPatchFile(path, opts, 'path');
+  const { field, text } = patchSource(optString(m, 'patch', '') ?? '', optString(m, 'path', '') ?? '', opts, {
+    neither: 'empty file path and empty jsonOp',
+    both: 'must specify a file path or jsonOp, not both',
+  });
   const ops = parseText(field, () => parseJson6902(text));
   if (ops.length === 0) throw new ConfigError('patch appears to be empty', field);
   const matches = compile(target, 'target');

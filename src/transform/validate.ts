@@ -30,18 +30,27 @@ export interface ValidateConfig {
   action?: 'Deny' | 'Warn';
 }
 
-const FIELDS = new Set(['expression', 'message', 'messageExpression', 'action']);
+/** Each field's check, in the order they are checked: the ConfigError reason when its value is wrong. */
+const FIELD_CHECKS: Readonly<Record<keyof ValidateConfig, (v: unknown) => string | undefined>> = {
+  expression: (v) => (typeof v !== 'string' || v.trim() === '' ? 'must be a non-empty CEL expression' : undefined),
+  message: optionalString,
+  messageExpression: optionalString,
+  action: (v) => (v !== undefined && v !== 'Deny' && v !== 'Warn' ? 'must be one of "Deny", "Warn"' : undefined),
+};
+
+function optionalString(v: unknown): string | undefined {
+  return v !== undefined && typeof v !== 'string' ? 'must be a string' : undefined;
+}
 
 /** Parses and checks a `validate` config. Throws ConfigError with a path relative to the config. */
 export function parseValidateConfig(config: unknown): ValidateConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ConfigError('must be an object with an expression');
   const c = config as Record<string, unknown>;
-  for (const k of Object.keys(c)) if (!FIELDS.has(k)) throw new ConfigError('unknown field', k);
-  if (typeof c.expression !== 'string' || c.expression.trim() === '') throw new ConfigError('must be a non-empty CEL expression', 'expression');
-  for (const k of ['message', 'messageExpression'] as const) {
-    if (c[k] !== undefined && typeof c[k] !== 'string') throw new ConfigError('must be a string', k);
+  for (const k of Object.keys(c)) if (!Object.prototype.hasOwnProperty.call(FIELD_CHECKS, k)) throw new ConfigError('unknown field', k);
+  for (const [k, check] of Object.entries(FIELD_CHECKS)) {
+    const reason = check(c[k]);
+    if (reason !== undefined) throw new ConfigError(reason, k);
   }
-  if (c.action !== undefined && c.action !== 'Deny' && c.action !== 'Warn') throw new ConfigError('must be one of "Deny", "Warn"', 'action');
   return c as unknown as ValidateConfig;
 }
 

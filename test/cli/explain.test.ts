@@ -10,6 +10,7 @@ import { explainCommand, explainManifests, formatExplanation } from '../../src/c
 import { defaultLoadOptions } from '../../src/cli/policies.js';
 import { loadPolicies } from '../../src/policy/load.js';
 import { renderManifests } from '../../src/policy/render.js';
+import { captureOutput } from '../helpers/capture.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const goldenDir = join(repo, 'test/fixtures/explain');
@@ -39,21 +40,6 @@ function golden(t: Test, file: string, actual: string): void {
   t.equal(actual, readFileSync(path, 'utf8'), `${file} matches its golden`);
 }
 
-async function captureStdout(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    chunks.push(String(s));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const code = await fn();
-    return { code, out: chunks.join('') };
-  } finally {
-    process.stdout.write = write;
-  }
-}
-
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const loaded = loadPolicies(c.config, defaultLoadOptions());
@@ -61,11 +47,11 @@ for (const c of cases) {
     t.ok(list.length > 0, 'objects explained');
     golden(t, `${c.name}.txt`, formatExplanation(list));
     golden(t, `${c.name}.json`, `${JSON.stringify(list, null, 2)}\n`);
-    const text = await captureStdout(() => explainCommand({ config: c.config, file: c.manifests }));
+    const text = await captureOutput(() => explainCommand({ config: c.config, file: c.manifests }));
     t.equal(text.code, 0);
-    t.equal(text.out, formatExplanation(list), 'the command prints the text form');
-    const json = await captureStdout(() => explainCommand({ config: c.config, file: c.manifests, output: 'json' }));
-    t.same(JSON.parse(json.out), JSON.parse(JSON.stringify(list)), 'the command prints the JSON form');
+    t.equal(text.stdout, formatExplanation(list), 'the command prints the text form');
+    const json = await captureOutput(() => explainCommand({ config: c.config, file: c.manifests, output: 'json' }));
+    t.same(JSON.parse(json.stdout), JSON.parse(JSON.stringify(list)), 'the command prints the JSON form');
   });
 }
 
@@ -89,9 +75,9 @@ t.test('kustomize replacements between objects: explain loads and evaluates the 
   const dir = join(repo, 'test/data/conformance/cases/350-replacements-across-objects');
   const config = [join(dir, 'kustomization.yaml')];
   const file = join(dir, 'input.yaml');
-  const text = await captureStdout(() => explainCommand({ config, file, output: 'json' }));
+  const text = await captureOutput(() => explainCommand({ config, file, output: 'json' }));
   t.equal(text.code, 0, 'accepted (run loads for the render, and so does explain)');
-  const list = JSON.parse(text.out) as { object: string; outcome: { changed: boolean } }[];
+  const list = JSON.parse(text.stdout) as { object: string; outcome: { changed: boolean } }[];
   const run = renderManifests(readFileSync(file, 'utf8'), loadPolicies(config, { frontDoor: 'render' }).set);
   t.equal(list.filter((o) => o.outcome.changed).length, run.changed, 'the objects explain says change are the ones run changes');
   t.ok(run.changed > 0, 'replacements changed something');

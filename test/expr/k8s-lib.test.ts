@@ -5,7 +5,7 @@
  * refusals (type errors, unknown functions, extensions base.go does not
  * enable, bad literals, authorizer) with their column; the cost bound.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { compileExpression, compileVariables, ExprError } from '../../src/expr/cel.js';
 
 const pod = Object.freeze({
@@ -21,6 +21,19 @@ const pod = Object.freeze({
 });
 const vars = { object: pod, oldObject: null, request: { operation: 'CREATE' }, namespaceObject: null };
 const evaluate = (src: string, options = {}): unknown => compileExpression(src, options).evaluate(vars);
+
+/** Checks [expression, result] rows; an evaluation error compares as `threw <message>`. */
+function checkResults(t: Test, rows: [string, unknown][]): void {
+  for (const [src, want] of rows) {
+    let got: unknown;
+    try {
+      got = evaluate(src);
+    } catch (e) {
+      got = `threw ${(e as Error).message}`;
+    }
+    t.same(got, want, src);
+  }
+}
 
 /** [expression, result] */
 const results: [string, unknown][] = [
@@ -111,15 +124,7 @@ const results: [string, unknown][] = [
 ];
 
 t.test('library functions: results', async (t) => {
-  for (const [src, want] of results) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, results);
 });
 
 /** [expression, error] evaluation errors */
@@ -285,15 +290,7 @@ const network: [string, unknown][] = [
 ];
 
 t.test('IP and CIDR libraries: documented examples', async (t) => {
-  for (const [src, want] of network) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, network);
   for (const src of ["ip('127.0.0.256')", "ip(':::1')", "cidr('192.168.0.0/33')", "ip('fe80::1%eth0')"]) {
     t.throws(() => evaluate(src), /parse error|not allowed/, src);
     try {
@@ -357,15 +354,7 @@ const semverAndUrls: [string, unknown][] = [
 ];
 
 t.test('semver and URL libraries: documented examples', async (t) => {
-  for (const [src, want] of semverAndUrls) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, semverAndUrls);
   for (const src of ["semver('200K')", "semver('Three')", "semver('Mi')", "url('https://a:b:c/')", "url('../relative-path')"]) t.throws(() => evaluate(src), src);
 });
 
@@ -389,15 +378,7 @@ const twoVar: [string, unknown][] = [
 ];
 
 t.test('two-variable comprehensions', async (t) => {
-  for (const [src, want] of twoVar) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, twoVar);
   t.throws(() => evaluate("{'a': 1, 'b': 2}.transformMapEntry(k, v, {'x': v})"), /already exists/);
   t.throws(() => compileExpression('[1].all(i, v, i + "a")'), /no such overload/);
 });
@@ -428,15 +409,7 @@ const formats: [string, unknown][] = [
 ];
 
 t.test('named formats', async (t) => {
-  for (const [src, want] of formats) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, formats);
 });
 
 const D = 'sha256:6aefddb645ee6963afd681b1845c661d0ea4c3b20ab9db86d9e753b203d385f2';
@@ -463,14 +436,6 @@ const images: [string, unknown][] = [
 ];
 
 t.test('image library: documented examples', async (t) => {
-  for (const [src, want] of images) {
-    let got: unknown;
-    try {
-      got = evaluate(src);
-    } catch (e) {
-      got = `threw ${(e as Error).message}`;
-    }
-    t.same(got, want, src);
-  }
+  checkResults(t, images);
   t.throws(() => evaluate("image('registry.k8s.io//kube-apiserver-arm64')"), /could not parse reference/);
 });

@@ -15,23 +15,10 @@ import { REPO_ROOT } from '../helpers/cases.js';
 import { corpusFiles, streamObjects } from '../helpers/corpus.js';
 import { withoutEmptyAnnotations } from '../helpers/admission.js';
 import { reapply } from '../helpers/laws.js';
+import { captureOutput } from '../helpers/capture.js';
 
 const config = [join(REPO_ROOT, 'examples/platform-policy.yaml'), join(REPO_ROOT, 'test/fixtures/policies/team-a-only.yaml')];
 const MARK = 'example.com/team-a';
-
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => chunks.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    return { code: await fn(), out: chunks.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
 
 /** The input object with the patches of every transformer of an applied policy, in order. */
 function rebuilt(input: JsonObject, e: ObjectExplanation): JsonObject {
@@ -65,15 +52,15 @@ t.test('explain -o json and run agree on every corpus object', async (t) => {
       for (const m of modes) {
         if (m.env === undefined) delete process.env.HELM_NAMESPACE;
         else process.env.HELM_NAMESPACE = m.env;
-        const run = await capture(() => runCommand({ config, file, namespace: m.namespace }));
-        const explained = await capture(() => explainCommand({ config, file, output: 'json', namespace: m.namespace }));
+        const run = await captureOutput(() => runCommand({ config, file, namespace: m.namespace }));
+        const explained = await captureOutput(() => explainCommand({ config, file, output: 'json', namespace: m.namespace }));
         t.equal(explained.code, 0, `${name} (${m.name}): explained`);
-        const list = JSON.parse(explained.out) as ObjectExplanation[];
+        const list = JSON.parse(explained.stdout) as ObjectExplanation[];
         if (run.code !== 0) {
           t.ok(list.some((o) => o.outcome.denials.length > 0), `${name} (${m.name}): run failed and explain shows a denial`);
           continue;
         }
-        const outputs = streamObjects(run.out);
+        const outputs = streamObjects(run.stdout);
         t.equal(list.length, inputs.length, `${name} (${m.name}): one explanation per object`);
         t.equal(outputs.length, inputs.length, `${name} (${m.name}): run kept every object`);
         const bad = inputs.findIndex((input, i) => JSON.stringify(normal(rebuilt(input, list[i] as ObjectExplanation))) !== JSON.stringify(normal(outputs[i] as JsonObject)));

@@ -15,6 +15,7 @@ import { buildApp } from '../../src/server/app.js';
 import { printManifests } from '../../src/kube/yaml-stream.js';
 import type { JsonObject } from '../../src/kube/object.js';
 import { admissionReview, policySetFromYaml } from '../fuzz/helpers.js';
+import { captureOutput, type Captured } from '../helpers/capture.js';
 
 const MARKER = 'S3CR3T-MARKER-7f3a9c';
 
@@ -86,21 +87,10 @@ const inputs = mkdtempSync(join(tmpdir(), 'kpr-secrets-in-'));
 for (const [f, text] of Object.entries(POLICIES)) writeFileSync(join(dir, f), text);
 
 /** Runs `runCommand` in-process, capturing stdout and stderr. */
-async function run(config: string[], manifests: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(config: string[], manifests: string): Promise<Captured> {
   const file = join(inputs, `in-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, manifests);
-  const out = { stdout: '', stderr: '' };
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((out.stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((out.stderr += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await runCommand({ config, file, namespace: 'team-a' });
-    return { code, ...out };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
+  return captureOutput(() => runCommand({ config, file, namespace: 'team-a' }));
 }
 
 t.test('run: the marker never reaches stderr', async (t) => {

@@ -11,22 +11,9 @@ import { join, resolve } from 'node:path';
 import { runCommand } from '../../src/cli/run.js';
 import { checkCommand } from '../../src/cli/check.js';
 import { expandPolicyPath, loadPolicies } from '../../src/policy/load.js';
+import { captureOutput } from '../helpers/capture.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-
-async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((out.stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((out.stderr += String(c)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await fn(), ...out };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'kpr-paths-'));
 const empty = join(root, 'empty');
@@ -39,18 +26,18 @@ writeFileSync(manifests, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n
 
 t.test('an empty set is exit 2 for run and check, unless --allow-empty', async (t) => {
   for (const dir of [empty, onlyFixtures]) {
-    const run = await capture(() => runCommand({ config: [dir], file: manifests }));
+    const run = await captureOutput(() => runCommand({ config: [dir], file: manifests }));
     t.equal(run.code, 2, `run -c ${dir}: exit 2`);
     t.match(run.stderr, `kube-postrender: no policies found in ${dir}`, 'run: one-line reason');
     t.equal(run.stdout, '', 'run: nothing on stdout');
-    const check = await capture(() => checkCommand({ config: [dir] }));
+    const check = await captureOutput(() => checkCommand({ config: [dir] }));
     t.equal(check.code, 2, `check -c ${dir}: exit 2`);
     t.match(check.stderr, /no policies found in/, 'check: one-line reason');
     t.notMatch(check.stdout, /ok: 0 policies/, 'check does not say ok');
-    const allowed = await capture(() => runCommand({ config: [dir], file: manifests, allowEmpty: true }));
+    const allowed = await captureOutput(() => runCommand({ config: [dir], file: manifests, allowEmpty: true }));
     t.equal(allowed.code, 0, 'run --allow-empty: exit 0');
     t.match(allowed.stdout, /kind: ConfigMap/, 'objects pass through');
-    t.equal((await capture(() => checkCommand({ config: [dir], allowEmpty: true }))).code, 0, 'check --allow-empty: exit 0');
+    t.equal((await captureOutput(() => checkCommand({ config: [dir], allowEmpty: true }))).code, 0, 'check --allow-empty: exit 0');
   }
 });
 
@@ -61,7 +48,7 @@ t.test('-c DIR reads subdirectories; fixtures of other groups are skipped', asyn
   // `kube-postrender test` files (postrender.io group) are read and skipped at compile time (load.ts isPolicyTest).
   t.ok(files.every((f) => f.endsWith('/policy.yaml') || f.endsWith('/postrender-test.yaml')), 'good/ and bad/ fixtures skipped');
   const bad = join(repo, 'examples/policies/disallow-latest-tag/bad/latest.yaml');
-  const run = await capture(() => runCommand({ config: [join(repo, 'examples/policies')], file: bad }));
+  const run = await captureOutput(() => runCommand({ config: [join(repo, 'examples/policies')], file: bad }));
   t.equal(run.code, 1, 'run -c examples/policies -f bad.yaml: the violating object is denied');
   t.equal(run.stdout, '', 'nothing on stdout');
 });

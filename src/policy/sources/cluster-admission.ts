@@ -19,7 +19,7 @@ import type { CompiledPolicy } from '../compile.js';
 import { PolicyError } from '../compile.js';
 import { compileAdmissionPolicies, type SourcedDocument } from '../admission-policy.js';
 import type { ParamKind, ParamStore } from '../admission-params.js';
-import type { SourceInformer } from './cluster-source.js';
+import { listTrackingInformer, type Listed, type SourceInformer } from './informer.js';
 
 /** The four kinds, with their plurals (admissionregistration.k8s.io/v1). */
 export const ADMISSION_KINDS = {
@@ -231,29 +231,14 @@ export function admissionClientInformers(
   const custom = kc.makeApiClient(client.CustomObjectsApi);
   const objects = client.KubernetesObjectApi.makeApiClient(kc);
   return (target) => {
-    let listed = false;
-    let path: string;
-    let list: () => Promise<{ metadata?: { resourceVersion?: string }; items: KubernetesObject[] }>;
     if ('admission' in target) {
       const p = ADMISSION_KINDS[target.admission];
-      path = `/apis/admissionregistration.k8s.io/v1/${p}`;
-      list = async () => (await custom.listClusterCustomObject({ group: 'admissionregistration.k8s.io', version: 'v1', plural: p })) as { items: KubernetesObject[] };
-    } else {
-      const { apiVersion, kind } = target.params;
-      path = `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${plural(kind)}`;
-      list = async () => (await objects.list(apiVersion, kind)) as unknown as { items: KubernetesObject[] };
+      const list = async (): Promise<Listed> => (await custom.listClusterCustomObject({ group: 'admissionregistration.k8s.io', version: 'v1', plural: p })) as Listed;
+      return listTrackingInformer(client.makeInformer, kc, `/apis/admissionregistration.k8s.io/v1/${p}`, list);
     }
-    const informer = client.makeInformer(kc, path, (async () => {
-      listed = false;
-      const r = await list();
-      listed = true;
-      return r;
-    }) as never);
-    return {
-      on: (verb: 'add' | 'update' | 'delete' | 'error', cb: (x: never) => void) => informer.on(verb as 'add', cb as never),
-      start: () => informer.start(),
-      stop: () => informer.stop(),
-      hasSynced: () => listed,
-    } as SourceInformer;
+    const { apiVersion, kind } = target.params;
+    const path = `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${plural(kind)}`;
+    const list = async (): Promise<Listed> => (await objects.list(apiVersion, kind)) as unknown as Listed;
+    return listTrackingInformer(client.makeInformer, kc, path, list);
   };
 }

@@ -11,6 +11,7 @@ import { compileMutator, mutatorSetPolicy, type GatekeeperMutator } from '../gat
 import { PolicyError, type CompiledPolicy } from '../compile.js';
 import { ConfigError } from '../../transform/types.js';
 import { isObject, type JsonObject } from '../../kube/object.js';
+import type { CompileEvent } from './cluster-policies.js';
 
 /** Gatekeeper's mutator CRDs: plural and the version read (the newest each Gatekeeper release serves). */
 export const MUTATOR_KINDS = {
@@ -24,15 +25,7 @@ export const MUTATOR_KINDS = {
 export type MutatorKind = keyof typeof MUTATOR_KINDS;
 
 /** The outcome of compiling one mutator object. */
-export interface MutatorCompileEvent {
-  kind: MutatorKind;
-  name: string;
-  generation?: number;
-  ok: boolean;
-  error?: PolicyError;
-  keptLastGood: boolean;
-  durationMs: number;
-}
+export type MutatorCompileEvent = CompileEvent<MutatorKind>;
 
 interface Entry {
   generation: number | undefined;

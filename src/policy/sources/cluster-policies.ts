@@ -70,9 +70,13 @@ export interface PolicyStatus {
 /** Writes `status` to the object's status subresource. Rejections are reported to `onStatusError`. */
 export type StatusWriter = (kind: PolicyKind, object: PolicyObject, status: PolicyStatus) => Promise<void>;
 
-/** The outcome of compiling one policy object (for logs and metrics). */
-export interface CompileEvent {
-  kind: PolicyKind;
+/**
+ * The outcome of compiling one cluster object (for logs and metrics): a policy
+ * (`K` = PolicyKind, this reconciler) or a Gatekeeper mutator (`K` =
+ * MutatorKind, cluster-mutators.ts).
+ */
+export interface CompileEvent<K extends string = PolicyKind> {
+  kind: K;
   /** `name` or `namespace/name`. */
   name: string;
   generation?: number;
@@ -183,25 +187,26 @@ export class ClusterPolicyReconciler {
     const entry = this.entries.get(keyOf(kind, object));
     if (!entry) return undefined;
     const ok = entry.error === undefined;
-    let message = ok ? 'compiled; in effect' : `${entry.error!.path ? `${entry.error!.path}: ` : ''}${entry.error!.reason}`;
-    if (!ok) {
-      message += entry.lastGood
-        ? `; the last valid version${entry.lastGoodGeneration !== undefined ? ` (generation ${entry.lastGoodGeneration})` : ''} stays in effect`
-        : '; not in effect';
-    }
-    const previous = currentReady(object);
+    const message = entry.error === undefined ? 'compiled; in effect' : invalidMessage(entry, entry.error);
     const status: 'True' | 'False' = ok ? 'True' : 'False';
     const condition: PolicyCondition = {
       type: 'Ready',
       status,
       reason: ok ? 'Compiled' : 'Invalid',
       message: message.slice(0, MAX_MESSAGE),
-      lastTransitionTime: previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : rfc3339(this.opts.now?.() ?? new Date()),
+      lastTransitionTime: this.transitionTime(object, status),
     };
     if (entry.generation !== undefined) condition.observedGeneration = entry.generation;
     const out: PolicyStatus = { conditions: [condition] };
     if (entry.generation !== undefined) out.observedGeneration = entry.generation;
     return out;
+  }
+
+  /** The object's Ready `lastTransitionTime` when its status stays `status`, else now (RFC 3339). */
+  private transitionTime(object: PolicyObject, status: 'True' | 'False'): string {
+    const previous = currentReady(object);
+    if (previous?.status === status && previous.lastTransitionTime) return previous.lastTransitionTime;
+    return rfc3339(this.opts.now?.() ?? new Date());
   }
 
   /** Compiles the entry's new version; returns true when the running set changed. */
@@ -245,6 +250,14 @@ export class ClusterPolicyReconciler {
     if (!desired || sameStatus(object.status, desired)) return;
     this.opts.writeStatus(kind, object, desired).catch((e: unknown) => this.opts.onStatusError?.(kind, entry.name, e));
   }
+}
+
+/** The Ready=False message: the error (path: reason), then whether the last valid version stays in effect. */
+function invalidMessage(entry: Entry, error: PolicyError): string {
+  const where = error.path ? `${error.path}: ` : '';
+  if (!entry.lastGood) return `${where}${error.reason}; not in effect`;
+  const generation = entry.lastGoodGeneration !== undefined ? ` (generation ${entry.lastGoodGeneration})` : '';
+  return `${where}${error.reason}; the last valid version${generation} stays in effect`;
 }
 
 /** Labels of Namespaces, fed by the Namespace informer (for `match.namespaceSelector`). */

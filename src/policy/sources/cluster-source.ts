@@ -30,17 +30,9 @@ import {
   type StatusWriter,
 } from './cluster-policies.js';
 import { MUTATOR_KINDS, MutatorReconciler, type MutatorCompileEvent, type MutatorKind } from './cluster-mutators.js';
+import { listTrackingInformer, type Listed, type SourceInformer } from './informer.js';
 
-/** What the source needs of an informer (client-node's `Informer`, plus a sync flag). */
-export interface SourceInformer {
-  on(verb: 'add' | 'update' | 'delete', cb: (obj: KubernetesObject) => void): void;
-  on(verb: 'error', cb: (err?: unknown) => void): void;
-  /** Lists then watches. Resolves when the watch is established or the attempt failed (then `error` fires). */
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** True once a list has succeeded and its items were delivered. */
-  hasSynced(): boolean;
-}
+export type { SourceInformer } from './informer.js';
 
 /** Which informer to make. */
 export type InformerTarget = PolicyKind | 'Namespace' | MutatorKind;
@@ -206,24 +198,12 @@ export function clientInformers(kc: KubeConfig): InformerFactory {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   return (target) => {
-    let listed = false;
-    const list = async (): Promise<{ metadata?: { resourceVersion?: string }; items: KubernetesObject[] }> => {
-      listed = false;
-      type Listed = { metadata?: { resourceVersion?: string }; items: KubernetesObject[] };
-      let result: Listed;
-      if (target === 'Namespace') result = await core.listNamespace();
-      else if (isMutatorKind(target)) result = await listMutators(custom, target);
-      else result = (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_KINDS[target].plural })) as Listed;
-      listed = true;
-      return result;
+    const list = async (): Promise<Listed> => {
+      if (target === 'Namespace') return core.listNamespace();
+      if (isMutatorKind(target)) return listMutators(custom, target);
+      return (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_KINDS[target].plural })) as Listed;
     };
-    const informer = makeInformer(kc, collectionPath(target), list as never);
-    return {
-      on: (verb: 'add' | 'update' | 'delete' | 'error', cb: (x: never) => void) => informer.on(verb as 'add', cb as never),
-      start: () => informer.start(),
-      stop: () => informer.stop(),
-      hasSynced: () => listed,
-    } as SourceInformer;
+    return listTrackingInformer(makeInformer, kc, collectionPath(target), list);
   };
 }
 
@@ -232,7 +212,7 @@ export function clientInformers(kc: KubeConfig): InformerFactory {
  * answers 404: that is an empty list (the watch then fails and is retried with
  * backoff, so CRDs installed later are picked up).
  */
-async function listMutators(custom: CustomObjectsApi, kind: MutatorKind): Promise<{ metadata?: { resourceVersion?: string }; items: KubernetesObject[] }> {
+async function listMutators(custom: CustomObjectsApi, kind: MutatorKind): Promise<Listed> {
   try {
     return (await custom.listClusterCustomObject({ group: 'mutations.gatekeeper.sh', version: MUTATOR_KINDS[kind].version, plural: MUTATOR_KINDS[kind].plural })) as { items: KubernetesObject[] };
   } catch (e) {
