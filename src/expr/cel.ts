@@ -267,20 +267,53 @@ function reason(e: CelEngineError): string {
  */
 export function compileExpression(source: string, options: CompileExpressionOptions = {}): CompiledExpression {
   const path = options.path ?? '';
-  if (source.length > MAX_EXPRESSION_LENGTH) throw new ExprError(`expression is ${source.length} characters long, over the limit of ${MAX_EXPRESSION_LENGTH}`, path);
-  if (source.trim() === '') throw new ExprError('empty expression', path);
+  checkSourceText(source, path);
   const vars = options.variables ?? KUBERNETES_VARIABLES;
   const env = environmentFor(vars, options.compositionVariables, options.mutation === true);
   const text = options.mutation ? rewriteStructs(source, (msg, at) => compileError(msg, source, at, path)) : source;
-  let parsed: ParsedProgram;
+  const parsed = parseText(env, text, source, path);
+  const instrument = checkNodes(parsed, vars, source, path);
+  const checked = parsed.check();
+  if (!checked.valid) {
+    const err = checked.error as CelEngineError;
+    throw compileError(reason(err), source, errorOffset(err, text), path);
+  }
+  const type = checked.type ?? 'dyn';
+  checkResultType(type, options.expectedType, path);
+  const estimate = checkEstimate(parsed.ast, source, vars, options);
+  for (const node of instrument) instrumentNode(node);
+  return { ...program(parsed, { source, type, env }, options), estimate };
+}
+
+/** Throws ExprError for an empty expression or one over MAX_EXPRESSION_LENGTH characters. */
+function checkSourceText(source: string, path: string): void {
+  if (source.length > MAX_EXPRESSION_LENGTH) throw new ExprError(`expression is ${source.length} characters long, over the limit of ${MAX_EXPRESSION_LENGTH}`, path);
+  if (source.trim() === '') throw new ExprError('empty expression', path);
+}
+
+/** Throws ExprError when the checked type is neither the expected one nor dyn (checked at run time). */
+function checkResultType(type: string, expected: string | undefined, path: string): void {
+  if (expected && type !== expected && type !== 'dyn') throw new ExprError(`expression must return ${expected}, but returns ${type}`, path);
+}
+
+/** Parses `text` (the source, or its struct-literal rewrite); throws ExprError `syntax error at line:column`. */
+function parseText(env: Environment, text: string, source: string, path: string): ParsedProgram {
   try {
-    parsed = env.parse(text) as unknown as ParsedProgram;
+    return env.parse(text) as unknown as ParsedProgram;
   } catch (e) {
     const err = e as CelEngineError;
     const start = err.range?.start;
     const pos = start === undefined ? undefined : lineColumn(source, start);
     throw new ExprError(`syntax error${pos ? ` at ${pos.line}:${pos.column}` : ''}: ${reason(err)}`, path, pos);
   }
+}
+
+/**
+ * Checks every node of the parsed program (functions Kubernetes does not
+ * have, bad literals; throws ExprError at the node), widens `has()`, and
+ * returns the nodes to instrument once the program type-checks.
+ */
+function checkNodes(parsed: ParsedProgram, vars: readonly string[], source: string, path: string): AstNode[] {
   const instrument: AstNode[] = [];
   walk(parsed.ast, (node) => {
     const refused = refusedReason(node, vars);
@@ -290,18 +323,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
     if (bad) throw compileError(bad, source, node.start, path);
     instrument.push(node);
   });
-  const checked = parsed.check();
-  if (!checked.valid) {
-    const err = checked.error as CelEngineError;
-    throw compileError(reason(err), source, errorOffset(err, text), path);
-  }
-  const type = checked.type ?? 'dyn';
-  if (options.expectedType && type !== options.expectedType && type !== 'dyn') {
-    throw new ExprError(`expression must return ${options.expectedType}, but returns ${type}`, path);
-  }
-  const estimate = checkEstimate(parsed.ast, source, vars, options);
-  for (const node of instrument) instrumentNode(node);
-  return { ...program(parsed, source, type, options, env), estimate };
+  return instrument;
 }
 
 /**
@@ -322,18 +344,20 @@ function checkEstimate(ast: AstNode, source: string, vars: readonly string[], op
   throw new ExprError(`${costErrorMessage(costName, estimate.cost, limit, inputBytes)}: ${JSON.stringify(shown)}`, path, undefined, 'ERR_POLICY_EXPRESSION_COST');
 }
 
-function program(parsed: ParsedProgram, source: string, type: string, options: CompileExpressionOptions, env: Environment): CompiledExpression {
+/** A checked program: its source text, result type and environment. */
+interface CheckedProgram {
+  source: string;
+  type: string;
+  env: Environment;
+}
+
+function program(parsed: ParsedProgram, { source, type, env }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
   const path = options.path ?? '';
   const limit = options.costLimit ?? DEFAULT_COST_LIMIT;
   const maxMs = options.maxEvalMs ?? DEFAULT_MAX_EVAL_MS;
   const variablesClassOfEnv = variableClasses.get(env);
   const evaluateNative = (vars: Record<string, unknown>): unknown => {
-    const ctx: Record<string, unknown> = {};
-    for (const k of Object.keys(vars)) {
-      const v = vars[k];
-      if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClassOfEnv ? new variablesClassOfEnv(v) : null;
-      else ctx[k] = toCelValue(v);
-    }
+    const ctx = celActivation(vars, variablesClassOfEnv);
     const nested = activeMeter() !== undefined;
     const previous = nested ? undefined : startMeter(limit, maxMs);
     try {
@@ -342,14 +366,7 @@ function program(parsed: ParsedProgram, source: string, type: string, options: C
       if (bound) throw bound;
       return result;
     } catch (e) {
-      if (e instanceof CostLimitError) throw new ExprError(e.message, path);
-      if (e instanceof ExprError) throw e;
-      // value-free by construction (eval-errors.ts); redactValues stays as a second net
-      const reason = evaluationReason(e);
-      const offset = reason.offset === undefined ? undefined : errorOffset(e as CelEngineError, source);
-      const pos = offset === undefined ? undefined : lineColumn(source, offset);
-      const message = redactValues(reason.message, vars, source);
-      throw new ExprError(pos ? `${message} at ${pos.line}:${pos.column}` : message, path, pos);
+      throw evaluationError(e, vars, source, path);
     } finally {
       if (!nested) stopMeter(previous);
     }
@@ -364,10 +381,35 @@ function program(parsed: ParsedProgram, source: string, type: string, options: C
   };
 }
 
+/** The engine's activation for `vars`: values converted (`toCelValue`), a VariableStore wrapped in the environment's `variables` class. */
+function celActivation(vars: Record<string, unknown>, variablesClass: (new (store: VariableStore) => unknown) | undefined): Record<string, unknown> {
+  const ctx: Record<string, unknown> = {};
+  for (const k of Object.keys(vars)) {
+    const v = vars[k];
+    if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClass ? new variablesClass(v) : null;
+    else ctx[k] = toCelValue(v);
+  }
+  return ctx;
+}
+
+/**
+ * An evaluation failure as ExprError: cost bound messages as they are, engine
+ * errors rebuilt value-free from their code (eval-errors.ts) with line:column,
+ * redactValues as a second net.
+ */
+function evaluationError(e: unknown, vars: Record<string, unknown>, source: string, path: string): ExprError {
+  if (e instanceof CostLimitError) return new ExprError(e.message, path);
+  if (e instanceof ExprError) return e;
+  const reason = evaluationReason(e);
+  const offset = reason.offset === undefined ? undefined : errorOffset(e as CelEngineError, source);
+  const pos = offset === undefined ? undefined : lineColumn(source, offset);
+  const message = redactValues(reason.message, vars, source);
+  return new ExprError(pos ? `${message} at ${pos.line}:${pos.column}` : message, path, pos);
+}
+
 /** Visits every node (macro expansions included), parents before children. */
 export function walk(node: unknown, visit: (n: AstNode) => void, seen = new Set<object>()): void {
-  if (node === null || typeof node !== 'object' || seen.has(node)) return;
-  seen.add(node);
+  if (!firstVisit(node, seen)) return;
   if (Array.isArray(node)) {
     for (const x of node) walk(x, visit, seen);
     return;
@@ -376,34 +418,54 @@ export function walk(node: unknown, visit: (n: AstNode) => void, seen = new Set<
   if (typeof n.op !== 'string') return;
   visit(n);
   if (n.op === 'value' || n.op === 'id') return;
+  for (const child of childNodes(n)) walk(child, visit, seen);
+}
+
+/** True (and recorded in `seen`) for an object or array not visited yet. */
+function firstVisit(node: unknown, seen: Set<object>): node is object {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return false;
+  seen.add(node);
+  return true;
+}
+
+/** What `walk` descends into from a node: its arguments (a list, a record of nodes, or one node), then its macro's alternate. */
+function childNodes(n: AstNode): unknown[] {
   const args = n.args;
-  if (Array.isArray(args)) for (const a of args) walk(a, visit, seen);
-  else if (args && typeof args === 'object' && !('op' in args)) for (const a of Object.values(args)) walk(a, visit, seen);
-  else walk(args, visit, seen);
-  if (n.meta.alternate) walk(n.meta.alternate, visit, seen);
+  const out: unknown[] = Array.isArray(args) ? [...args] : args && typeof args === 'object' && !('op' in args) ? Object.values(args) : [args];
+  if (n.meta.alternate) out.push(n.meta.alternate);
+  return out;
 }
 
 /** Functions of the engine that base.go does not enable (cel-go has no such overloads, or only in extensions Kubernetes leaves out). */
 const REFUSED_METHODS = new Set(['json', 'hex', 'base64', 'at', 'bind']);
 
+/** Receivers of namespaced functions of extensions base.go does not enable (`math.greatest`, `base64.encode`, `lists.range`). */
+const REFUSED_RECEIVERS = new Set(['math', 'base64', 'lists']);
+
 /** Why a node is refused at compile time, or undefined. */
 function refusedReason(node: AstNode, vars: readonly string[]): string | undefined {
-  if (node.op === 'id' && node.args === 'authorizer') {
-    return vars.includes('authorizer')
-      ? "'authorizer' is not supported: kube-postrender does not call the API server's authorizer"
-      : "undeclared reference to 'authorizer' (kube-postrender does not support the authorizer library)";
-  }
-  if (node.op === 'rcall') {
-    const [name, receiver] = node.args as [string, AstNode];
-    if (REFUSED_METHODS.has(name) && !(name === 'at' && false)) return `undeclared reference to '${name}'`;
-    if (receiver?.op === 'id' && (receiver.args === 'math' || receiver.args === 'base64' || receiver.args === 'lists')) return `undeclared reference to '${receiver.args}.${name}'`;
-    if (name.startsWith('__')) return `undeclared reference to '${name}'`;
-  }
-  if (node.op === 'call') {
-    const [name] = node.args as [string];
-    if (name.startsWith('__')) return `undeclared reference to '${name}'`;
-  }
+  if (node.op === 'id') return node.args === 'authorizer' ? authorizerRefusal(vars) : undefined;
+  if (node.op === 'rcall') return refusedMethod(node.args as [string, AstNode]);
+  if (node.op === 'call') return refusedName((node.args as [string])[0]);
   return undefined;
+}
+
+function authorizerRefusal(vars: readonly string[]): string {
+  return vars.includes('authorizer')
+    ? "'authorizer' is not supported: kube-postrender does not call the API server's authorizer"
+    : "undeclared reference to 'authorizer' (kube-postrender does not support the authorizer library)";
+}
+
+/** A method call `receiver.name(...)`: refused engine methods, namespaced extension functions, engine internals. */
+function refusedMethod([name, receiver]: [string, AstNode]): string | undefined {
+  if (REFUSED_METHODS.has(name)) return `undeclared reference to '${name}'`;
+  if (receiver?.op === 'id' && REFUSED_RECEIVERS.has(receiver.args as string)) return `undeclared reference to '${String(receiver.args)}.${name}'`;
+  return refusedName(name);
+}
+
+/** The engine's internal functions (`__...`) are not callable. */
+function refusedName(name: string): string | undefined {
+  return name.startsWith('__') ? `undeclared reference to '${name}'` : undefined;
 }
 
 /** The engine's `has()` macro object (macros.js createHasExpander). */
@@ -464,34 +526,28 @@ function instrumentNode(node: AstNode): void {
     args.condition = cond ? (accu: unknown): boolean => (charge(1), cond(accu)) : chargeIteration;
     return;
   }
-  if ((node.op === 'rcall' || node.op === 'call') && !node.meta.macro && !node.meta.alternate) {
-    const impl = node.op === 'rcall' ? replacedMethod((node.args as [string])[0], node.meta.evaluate) : undefined;
-    if (impl) {
-      node.setMeta('evaluate', impl);
-      return;
-    }
-    const evaluate = node.meta.evaluate;
-    if (!evaluate) return;
-    // every other call: one unit, plus the size of what it produces
-    node.setMeta('evaluate', (ev: Evaluator, ast: AstNode, ctx: unknown) => {
-      charge(1);
-      const r = evaluate(ev, ast, ctx);
-      if (typeof r === 'string') chargeChars(r.length);
-      else if (Array.isArray(r)) charge(r.length);
-      return r;
-    });
-    return;
-  }
-  if (node.op === '+') {
-    const evaluate = node.meta.evaluate;
-    if (!evaluate) return;
-    node.setMeta('evaluate', (ev: Evaluator, ast: AstNode, ctx: unknown) => {
-      const r = evaluate(ev, ast, ctx);
-      if (typeof r === 'string') chargeChars(r.length);
-      else if (Array.isArray(r)) charge(r.length);
-      return r;
-    });
-  }
+  if ((node.op === 'rcall' || node.op === 'call') && !node.meta.macro && !node.meta.alternate) instrumentCall(node);
+  else if (node.op === '+') chargeResultOf(node, 0);
+}
+
+/** A function call: a replaced method (RE2, cost-charging), else one unit plus the size of what it produces. */
+function instrumentCall(node: AstNode): void {
+  const impl = node.op === 'rcall' ? replacedMethod((node.args as [string])[0], node.meta.evaluate) : undefined;
+  if (impl) node.setMeta('evaluate', impl);
+  else chargeResultOf(node, 1);
+}
+
+/** Wraps the node's evaluation: `units` before it runs, then the length of a string or list it produces. */
+function chargeResultOf(node: AstNode, units: number): void {
+  const evaluate = node.meta.evaluate;
+  if (!evaluate) return;
+  node.setMeta('evaluate', (ev: Evaluator, ast: AstNode, ctx: unknown) => {
+    if (units > 0) charge(units);
+    const r = evaluate(ev, ast, ctx);
+    if (typeof r === 'string') chargeChars(r.length);
+    else if (Array.isArray(r)) charge(r.length);
+    return r;
+  });
 }
 
 /** The spent units of the evaluation in progress (for tests and the trace). */
@@ -581,15 +637,26 @@ export function redactValues(message: string, vars: Record<string, unknown>, sou
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') {
-      if (v.length >= MIN_REDACTED_LENGTH && message.includes(v) && !source.includes(v)) found.add(v);
-    } else if (typeof v === 'object' && v !== null && !seen.has(v) && !(v instanceof VariableStore)) {
-      seen.add(v);
+      if (isRedactable(v, message, source)) found.add(v);
+    } else if (unseenContainer(v, seen)) {
       for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push(x);
     }
   }
   let out = message;
   for (const v of [...found].sort((a, b) => b.length - a.length)) out = out.split(v).join('<redacted>');
   return out;
+}
+
+/** A string value that the message shows and the expression's own source does not (long enough to mean something). */
+function isRedactable(v: string, message: string, source: string): boolean {
+  return v.length >= MIN_REDACTED_LENGTH && message.includes(v) && !source.includes(v);
+}
+
+/** True (and recorded in `seen`) for a map or list of the variables not walked yet; a VariableStore is not walked. */
+function unseenContainer(v: unknown, seen: Set<object>): v is object {
+  if (typeof v !== 'object' || v === null || seen.has(v) || v instanceof VariableStore) return false;
+  seen.add(v);
+  return true;
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -665,18 +732,28 @@ export function toCelValue(v: unknown): unknown {
     case 'bigint':
       return v;
     case 'object':
-      if (Array.isArray(v)) return v.map(toCelValue);
-      if (v instanceof Map || v instanceof Optional || v instanceof UnsignedInt || v instanceof Uint8Array || v instanceof Date) return v;
-      return new JsonMap(v as Record<string, unknown>);
+      return objectToCel(v);
     default:
       throw new ExprError(`unsupported variable value of type ${typeof v}`);
   }
+}
+
+/** A list (converted one level), a CEL value as it is, or a JSON object as a lazy JsonMap. */
+function objectToCel(v: object): unknown {
+  if (Array.isArray(v)) return v.map(toCelValue);
+  if (v instanceof Map || v instanceof Optional || v instanceof UnsignedInt || v instanceof Uint8Array || v instanceof Date) return v;
+  return new JsonMap(v as Record<string, unknown>);
 }
 
 /** Converts a CEL value back to plain JSON: int/uint to number, lists to arrays, maps to objects, optionals to their value (or null). */
 export function fromCel(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (v === null || typeof v !== 'object') return v;
+  return objectFromCel(v);
+}
+
+/** `fromCel` of an object: a JsonMap's own JSON, uint, list, map, optional, plain object; anything else as it is. */
+function objectFromCel(v: object): unknown {
   if (v instanceof JsonMap) return v.raw;
   if (v instanceof UnsignedInt) return Number((v as unknown as { value: bigint }).value);
   if (Array.isArray(v)) return v.map(fromCel);

@@ -128,15 +128,18 @@ export interface PolicySpec {
   paramRef?: PolicyVariablesSpec['paramRef'];
 }
 
-/** Compiles one transformer entry (`{name?, <type>: config}`), mapping config errors to a PolicyError. */
+/**
+ * Compiles one transformer entry (`{name?, <type>: config}`) at
+ * `<opts.basePath>[index]` (default `spec.transformers`), mapping config
+ * errors to a PolicyError.
+ */
 export function compileTransformer(
   entry: Record<string, unknown>,
   index: number,
-  basePath: string,
   source: PolicySource,
-  opts: CompileOptions & { baseDir?: string; exprScope?: ExprScope },
+  opts: CompileOptions & { baseDir?: string; exprScope?: ExprScope; basePath?: string },
 ): Transformer {
-  const path = `${basePath}[${index}]`;
+  const path = `${opts.basePath ?? 'spec.transformers'}[${index}]`;
   const types = Object.keys(entry).filter((k) => k !== 'name');
   if (types.length !== 1) {
     throw new PolicyError(source, path, types.length === 0 ? 'a transformer needs one type key' : `one transformer type per entry, got ${types.join(', ')}`, 'ERR_POLICY_SCHEMA');
@@ -165,11 +168,14 @@ export function toPolicyError(e: unknown, source: PolicySource, path: string): P
   // A CEL error already carries the expression's full path (spec.match.conditions[0].expression).
   const exprPath = e instanceof Error && e.name === 'ExprError' ? (e as Error & { path?: unknown }).path : undefined;
   if (typeof exprPath === 'string' && exprPath) return new PolicyError(source, exprPath, (e as Error).message, costOr(e, 'ERR_POLICY_EXPRESSION'));
-  if (e instanceof ConfigError || e instanceof SelectorError) {
-    const sub = e.path ? (e.path.startsWith('[') ? e.path : `.${e.path}`) : '';
-    return new PolicyError(source, `${path}${sub}`, e.message, costOr(e, 'ERR_POLICY_TRANSFORMER_CONFIG'));
-  }
+  if (e instanceof ConfigError || e instanceof SelectorError) return new PolicyError(source, joinPath(path, e.path), e.message, costOr(e, 'ERR_POLICY_TRANSFORMER_CONFIG'));
   return new PolicyError(source, path, e instanceof Error ? e.message : String(e));
+}
+
+/** `path` followed by a sub-path relative to it (`x` -> `path.x`, `[0]` -> `path[0]`, none -> `path`). */
+function joinPath(path: string, sub: string | undefined): string {
+  if (!sub) return path;
+  return sub.startsWith('[') ? `${path}${sub}` : `${path}.${sub}`;
 }
 
 /**
@@ -183,61 +189,98 @@ export function compilePolicy(
 ): CompiledPolicy {
   const { spec } = doc;
   const kind = doc.kind as CompiledPolicy['kind'];
-  const namespaced = kind === 'PostRenderPolicy';
-  if (namespaced && !doc.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
-  const scope = compilePolicyVariables(spec, source, opts.params ?? (() => undefined), namespaced ? doc.metadata.namespace : undefined);
+  const ownNs = kind === 'PostRenderPolicy' ? tenantNamespace(doc, source) : undefined;
+  const scope = compilePolicyVariables(spec, source, opts.params ?? (() => undefined), ownNs);
   const exprScope = scope?.exprScope;
-  const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, 'spec.transformers', source, { ...opts, exprScope }));
-  const mover = namespaced ? spec.transformers.findIndex((t) => Object.prototype.hasOwnProperty.call(t, 'namespace')) : -1;
+  const transformers = spec.transformers.map((t, i) => compileTransformer(t, i, source, { ...opts, exprScope }));
+  if (ownNs !== undefined) checkTenantTransformers(spec, source);
+  const policy: CompiledPolicy = {
+    mayMatchKind: spec.match?.resources ? kindFilter(spec.match.resources) : undefined,
+    matchInfo: kind === 'Kustomization' ? undefined : matchInfoOf(spec.match, ownNs),
+    name: ownNs !== undefined ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
+    kind,
+    namespace: ownNs,
+    ...policySettings(spec),
+    transformers,
+    applies: compileApplies(spec, { kind, ownNs, source, exprScope }, opts),
+    source,
+  };
+  return scope ? scope.wrap(policy) : policy;
+}
+
+/** A PostRenderPolicy's own namespace; throws PolicyError when it has none. */
+function tenantNamespace(doc: { metadata: { namespace?: string } }, source: PolicySource): string {
+  const ns = doc.metadata.namespace;
+  if (!ns) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
+  return ns;
+}
+
+/** A tenant may not move objects between namespaces: throws PolicyError at its `namespace` transformer. */
+function checkTenantTransformers(spec: PolicySpec, source: PolicySource): void {
+  const mover = spec.transformers.findIndex((t) => Object.prototype.hasOwnProperty.call(t, 'namespace'));
   if (mover >= 0) throw new PolicyError(source, `spec.transformers[${mover}].namespace`, 'a PostRenderPolicy cannot move objects between namespaces', 'ERR_POLICY_TENANT');
+}
+
+/** `order`, `failurePolicy`, `mode` and `hooks` with their defaults (100, Fail, Enforce, include). */
+function policySettings(spec: PolicySpec): Pick<CompiledPolicy, 'order' | 'failurePolicy' | 'mode' | 'hooks'> {
+  return { order: spec.order ?? 100, failurePolicy: spec.failurePolicy ?? 'Fail', mode: spec.mode ?? 'Enforce', hooks: spec.hooks ?? 'include' };
+}
+
+/** What `compileApplies` needs of the policy being compiled; `ownNs` is set for a PostRenderPolicy (a tenant). */
+interface AppliesContext {
+  kind: CompiledPolicy['kind'];
+  ownNs: string | undefined;
+  source: PolicySource;
+  exprScope: ExprScope | undefined;
+}
+
+/**
+ * The policy's `applies`: '' when it applies to the object, else the first
+ * reason it does not, in this order: the tenant's namespace, an unnamed
+ * subresource, a default exclusion, `hooks`, `match`, `exclude`.
+ */
+function compileApplies(spec: PolicySpec, ctx: AppliesContext, opts: CompileOptions): CompiledPolicy['applies'] {
   const clause = (m: MatchSpec | undefined, p: string): Clause | undefined => {
     if (!m) return undefined;
     try {
-      return compileClause(m, p, opts.compileCondition ?? conditionCompiler, exprScope);
+      return compileClause(m, p, opts.compileCondition ?? conditionCompiler, ctx.exprScope);
     } catch (e) {
-      throw toPolicyError(e, source, p);
+      throw toPolicyError(e, ctx.source, p);
     }
   };
   const match = clause(spec.match, 'spec.match');
   const exclude = clause(spec.exclude, 'spec.exclude');
-  const defaults = kind === 'Kustomization' ? undefined : compileDefaultExclusions(spec.match, opts.ownNamespace);
+  const defaults = ctx.kind === 'Kustomization' ? undefined : compileDefaultExclusions(spec.match, opts.ownNamespace);
   const hooks = spec.hooks ?? 'include';
-  const ownNs = doc.metadata.namespace;
+  const { ownNs } = ctx;
   const subresources = namesSubresources(spec.match);
-  const applies = (o: KubeObject, input: EvaluationInput): string => {
-    if (namespaced) {
-      const outside = tenantOutside(o, input, ownNs ?? '');
+  const gate = (o: KubeObject, input: EvaluationInput): string => {
+    if (ownNs !== undefined) {
+      const outside = tenantOutside(o, input, ownNs);
       if (outside) return outside;
     }
     // Subresource requests (status, scale, ...) only for policies that name them (`Deployment/status`).
     if (input.subResource && !subresources) return `subresource ${input.subResource} (name Kind/${input.subResource} in match.resources)`;
     const d = defaults?.(o, input);
-    if (d) return `default exclusion: ${d}`;
-    if (hooks !== 'include') {
-      const isHook = metaMap(o, 'annotations')['helm.sh/hook'] !== undefined;
-      if (hooks === 'exclude' && isHook) return 'hooks: exclude';
-      if (hooks === 'only' && !isHook) return 'hooks: only';
-    }
+    return d ? `default exclusion: ${d}` : hookExclusion(hooks, o);
+  };
+  return (o, input) => {
+    const g = gate(o, input);
+    if (g) return g;
     const m = match?.(o, input);
     if (m) return `match.${m}`;
     if (exclude && exclude(o, input) === '') return 'exclude';
     return '';
   };
-  const policy: CompiledPolicy = {
-    mayMatchKind: spec.match?.resources ? kindFilter(spec.match.resources) : undefined,
-    matchInfo: kind === 'Kustomization' ? undefined : matchInfoOf(spec.match, namespaced ? ownNs : undefined),
-    name: namespaced ? `${ownNs}/${doc.metadata.name}` : doc.metadata.name,
-    kind,
-    namespace: namespaced ? ownNs : undefined,
-    order: spec.order ?? 100,
-    failurePolicy: spec.failurePolicy ?? 'Fail',
-    mode: spec.mode ?? 'Enforce',
-    hooks,
-    transformers,
-    applies,
-    source,
-  };
-  return scope ? scope.wrap(policy) : policy;
+}
+
+/** Why `spec.hooks` (`exclude`: no Helm hooks, `only`: only hooks) leaves the object out, or ''. */
+function hookExclusion(hooks: NonNullable<PolicySpec['hooks']>, o: KubeObject): string {
+  if (hooks === 'include') return '';
+  const isHook = metaMap(o, 'annotations')['helm.sh/hook'] !== undefined;
+  if (hooks === 'exclude' && isHook) return 'hooks: exclude';
+  if (hooks === 'only' && !isHook) return 'hooks: only';
+  return '';
 }
 
 /**

@@ -111,14 +111,20 @@ export function stepChangedPaths(step: TransformerStep, limit = 5): string[] {
 }
 
 /** Top-level-ish paths where two objects differ (for audit reports): at most `limit` entries, depth <= 3. */
-export function changedPaths(a: unknown, b: unknown, limit = 5, prefix = '', depth = 0): string[] {
-  if (a === b || deepEqual(a as never, b as never)) return [];
-  if (depth >= 3 || !isObject(a) || !isObject(b)) return [prefix || '/'];
+export function changedPaths(a: unknown, b: unknown, limit = 5): string[] {
   const out: string[] = [];
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (out.length >= limit) break;
-    out.push(...changedPaths(a[k], b[k], limit - out.length, `${prefix}/${k}`, depth + 1));
-  }
+  const walk = (x: unknown, y: unknown, prefix: string, depth: number): void => {
+    if (x === y || deepEqual(x as never, y as never)) return;
+    if (depth >= 3 || !isObject(x) || !isObject(y)) {
+      out.push(prefix || '/');
+      return;
+    }
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) {
+      if (out.length >= limit) return;
+      walk(x[k], y[k], `${prefix}/${k}`, depth + 1);
+    }
+  };
+  walk(a, b, '', 0);
   return out;
 }
 
