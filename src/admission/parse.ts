@@ -66,36 +66,38 @@ function requestError(req: unknown): ReviewError | undefined {
 export const MAX_NESTING_DEPTH = 1000;
 
 /**
- * Nesting depth of a JSON value (scalars 0, `{}` 1, `{a: {}}` 2); stops
- * descending once past `limit` (then returns a depth > `limit`). Recursive,
- * at most `limit + 1` frames deep: one visit per map and list, no allocation
- * (it runs on every review, over object and oldObject).
+ * Nesting depth of a JSON value (scalars 0, `{}` 1, `{a: {}}` 2); stops once
+ * past `limit` (then returns a depth > `limit`). Without recursion (any depth
+ * and any limit are safe for the stack) and without a record per node: two
+ * parallel stacks (it runs on every review, over object and oldObject).
  */
 export function nestingDepth(value: unknown, limit: number): number {
   if (typeof value !== 'object' || value === null) return 0;
-  return depthBelow(value, 1, limit);
-}
-
-/** The deepest level under `v` (at level `d`), or the first level past `limit`. */
-function depthBelow(v: object, d: number, limit: number): number {
-  if (d > limit) return d;
-  let max = d;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length && max <= limit; i++) max = deeper(v[i], d, max, limit);
-  } else {
-    for (const k in v) {
-      max = deeper((v as Record<string, unknown>)[k], d, max, limit);
-      if (max > limit) break;
-    }
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  let max = 0;
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const d = depths.pop() as number;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    pushChildren(v, d + 1, values, depths);
   }
   return max;
 }
 
-/** `max`, or the depth under child `c` of a level-`d` value when deeper. */
-function deeper(c: unknown, d: number, max: number, limit: number): number {
-  if (typeof c !== 'object' || c === null) return max;
-  const m = depthBelow(c, d + 1, limit);
-  return m > max ? m : max;
+/** Pushes the maps and lists directly under `v` with depth `d`. */
+function pushChildren(v: object, d: number, values: object[], depths: number[]): void {
+  if (Array.isArray(v)) {
+    for (const c of v as unknown[]) {
+      if (typeof c === 'object' && c !== null) values.push(c), depths.push(d);
+    }
+    return;
+  }
+  for (const k in v) {
+    const c = (v as Record<string, unknown>)[k];
+    if (typeof c === 'object' && c !== null) values.push(c), depths.push(d);
+  }
 }
 
 function checkObjects(req: JsonObject, op: Operation): string | undefined {
