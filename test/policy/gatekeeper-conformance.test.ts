@@ -27,7 +27,7 @@ import { PolicyError } from '../../src/policy/compile.js';
 import { mutatorsOf } from '../../src/policy/gatekeeper.js';
 import { parseImage, validateImageParts } from '../../src/policy/gatekeeper-image.js';
 import { admit, createReview } from '../helpers/admission.js';
-import { checkLaws, gatekeeperPolicy, gatekeeperSet } from './gatekeeper-helpers.js';
+import { checkLaws, gatekeeperPolicy, gatekeeperSet, type Row } from './gatekeeper-helpers.js';
 
 type Obj = JsonObject;
 
@@ -57,15 +57,6 @@ const opa = (ports: Obj[] = [{ containerPort: 8080, name: 'out-of-scope' }, { co
 const podAssign = (location: string, value: unknown, extra: Obj = {}): string =>
   doc('Assign', 'a', { applyTo: POD_APPLY, location, parameters: { assign: { value } }, ...extra } as Obj);
 
-interface Row {
-  name: string;
-  yaml: string;
-  input: KubeObject;
-  want?: KubeObject;
-  error?: RegExp;
-  /** Namespace labels the API server would send (and `run --namespace-labels`). */
-  namespaceLabels?: Record<string, string>;
-}
 
 const withSpec = (o: KubeObject, spec: Obj): KubeObject => ({ ...o, spec });
 

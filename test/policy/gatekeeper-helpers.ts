@@ -57,3 +57,18 @@ export function checkLaws(t: Test, name: string, ts: readonly Transformer[], inp
 export function gatekeeperSet(yaml: string): PolicySet {
   return createPolicySet(mergeGatekeeperPolicies(compilePolicyText(yaml, 'mutators.yaml', { registry: builtinRegistry() })));
 }
+
+/**
+ * One table row of the Gatekeeper tests: mutator YAML, an input object, and
+ * the object both front doors must return (`want`) or the error they must
+ * raise (`error`).
+ */
+export interface Row {
+  name: string;
+  yaml: string;
+  input: KubeObject;
+  want?: KubeObject;
+  error?: RegExp;
+  /** Namespace labels the API server would send (and `run --namespace-labels`). */
+  namespaceLabels?: Record<string, string>;
+}

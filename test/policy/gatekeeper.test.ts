@@ -18,7 +18,7 @@ import { PolicyError } from '../../src/policy/compile.js';
 import { mutatorsOf } from '../../src/policy/gatekeeper.js';
 import { REPO_ROOT } from '../helpers/cases.js';
 import { admit, createReview } from '../helpers/admission.js';
-import { checkLaws, gatekeeperPolicy, runTransformers } from './gatekeeper-helpers.js';
+import { checkLaws, gatekeeperPolicy, runTransformers, type Row } from './gatekeeper-helpers.js';
 
 const DATA = join(REPO_ROOT, 'test/data/gatekeeper');
 const docs = (text: string): KubeObject[] => YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter(isObject);
@@ -59,13 +59,6 @@ const pod = (containers: JsonObject[], extra: JsonObject = {}): KubeObject => ({
 const assign = (location: string, value: unknown, params: JsonObject = {}): string =>
   mutator('Assign', 'a', { applyTo: POD_APPLY, location, parameters: { ...params, assign: { value } } } as JsonObject);
 
-interface Row {
-  name: string;
-  yaml: string;
-  input: KubeObject;
-  want?: KubeObject;
-  error?: RegExp;
-}
 
 const rows: Row[] = [
   { name: 'glob: every container', yaml: assign('spec.containers[name: *].imagePullPolicy', 'Always'), input: pod([{ name: 'a' }, { name: 'b', imagePullPolicy: 'Never' }]), want: pod([{ name: 'a', imagePullPolicy: 'Always' }, { name: 'b', imagePullPolicy: 'Always' }]) },
