@@ -365,6 +365,20 @@ function scopeFor(policy: PolicyCore, object: KubeObject, ctx: TransformContext,
 }
 
 /** matchConditions: true when all hold; throws (with the condition's name) when one cannot be evaluated. */
+/**
+ * `conditionsHold`, with an evaluation error resolved by failurePolicy as the
+ * API server's dispatchers do (mutating/validating dispatcher.go): Fail hands
+ * the message to `failed` (which denies), Ignore skips; either way false.
+ */
+function conditionsOr(policy: PolicyCore, scope: Scope, failed: (message: string) => void): boolean {
+  try {
+    return conditionsHold(policy, scope);
+  } catch (e) {
+    if (policy.failurePolicy === 'Fail') failed(errText(e));
+    return false;
+  }
+}
+
 function conditionsHold(policy: PolicyCore, scope: Scope): boolean {
   for (const c of policy.matchConditions) {
     let r: unknown;
@@ -417,14 +431,10 @@ function mutateOnce(policy: MutatingPolicy, binding: Binding, object: KubeObject
   let current = object;
   for (const param of params) {
     const scope = scopeFor(policy, current, ctx, param);
-    let holds: boolean;
-    try {
-      holds = conditionsHold(policy, scope);
-    } catch (e) {
-      if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
-      continue;
-    }
-    if (!holds) continue;
+    const fail = (m: string): never => {
+      throw new TransformError(mapDenial(policy.name, binding.name, m));
+    };
+    if (!conditionsOr(policy, scope, fail)) continue;
     for (const m of policy.mutations) {
       try {
         const s = current === scope.vars.object ? scope : scopeFor(policy, current, ctx, param);
@@ -551,14 +561,7 @@ function validatingTransformer(policy: ValidatingPolicy, binding: Binding, store
       };
       for (const param of params) {
         const scope = scopeFor(policy, obj, ctx, param);
-        let holds: boolean;
-        try {
-          holds = conditionsHold(policy, scope);
-        } catch (e) {
-          if (policy.failurePolicy === 'Fail') decide(errText(e));
-          continue;
-        }
-        if (!holds) continue;
+        if (!conditionsOr(policy, scope, decide)) continue;
         for (const m of decisions(policy, scope)) decide(m);
         auditAnnotations(policy, scope, ctx);
       }
