@@ -30,10 +30,25 @@ function deep(levels: number): JsonObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: v };
 }
 
-t.test('nestingDepth counts without recursion', async (t) => {
+t.test('nestingDepth: exact up to the limit, limit + 1 past it, at any depth', async (t) => {
   const rows: [string, unknown, number][] = [['scalar', 1, 0], ['empty map', {}, 1], ['list of map', [{}], 2], ['map in map', { a: { b: 1 } }, 2]];
   for (const [name, v, d] of rows) t.equal(nestingDepth(v, 10), d, name);
   t.equal(nestingDepth(deep(100_000), MAX_NESTING_DEPTH), MAX_NESTING_DEPTH + 1, '100,000 levels: stops past the limit');
+  t.equal(nestingDepth(deep(100_000), 1_000_000), 100_002, '100,000 levels under a higher limit: exact, no stack overflow');
+  // Around the switch from the recursive walk to the stack walk (64 levels), in maps and lists.
+  for (const n of [0, 1, 61, 62, 63, 64, 65, 200]) {
+    t.equal(nestingDepth(deep(n), 10_000), n + 2, `${n} levels: exact`);
+    t.equal(nestingDepth(deep(n), n + 2), n + 2, `${n} levels, limit at the depth: exact`);
+    t.equal(nestingDepth(deep(n), n + 1), n + 2, `${n} levels, limit one below: limit + 1`);
+    let list: unknown = [];
+    for (let i = 0; i < n; i++) list = [1, { x: 'y' }, list, []];
+    t.equal(nestingDepth({ a: [{}], b: list, c: { d: {} } }, 10_000), Math.max(n + 2, 3), `${n} levels of lists beside shallower siblings`);
+  }
+  // Past the recursive walk's budget of containers (512), the stack walk answers.
+  const wide = { items: Array.from({ length: 3000 }, () => ({ a: {} })), last: deep(100) };
+  t.equal(nestingDepth(wide, 10_000), 103, 'wide object: exact');
+  t.equal(nestingDepth(wide, 50), 51, 'wide object: limit + 1');
+  t.equal(nestingDepth({ first: deep(100), items: wide.items }, 10_000), 103, 'deep branch first: exact');
 });
 
 t.test('too deep: 400 ERR_TOO_DEEP before evaluation, not a rule denial', async (t) => {
