@@ -40,6 +40,7 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
  * (`bad~2key`, conformance 067).
  */
 function decodeKey(token: string): string {
+  if (!token.includes('~')) return token;
   return token.replace(/~[01]/g, (m) => (m === '~1' ? '/' : '~'));
 }
 
@@ -177,46 +178,60 @@ function opValue(op: Json6902Op): JsonValue {
 /**
  * State shared by the op implementations: the working root and the containers
  * this application has copied (and so may write to); every other container is
- * the input's and is copied before its first write (copy-on-write).
+ * the input's and is copied before its first write (copy-on-write). `owned` is
+ * a plain Set: it lives for one application (a WeakSet's ephemerons cost GC).
  */
 interface Work {
   root: Container;
   index: number;
-  owned: WeakSet<Container>;
+  owned: Set<Container>;
 }
 
-/** A shallow copy of a container (own keys, `__proto__` as data). */
+/**
+ * A shallow copy of a container. Object spread defines each own enumerable key
+ * as a data property (CopyDataProperties), so `__proto__` stays data.
+ */
 function shallowCopy(c: Container): Container {
-  if (Array.isArray(c)) return c.slice();
-  const out: JsonObject = {};
-  for (const k of Object.keys(c)) setOwn(out, k, c[k]);
-  return out;
+  return Array.isArray(c) ? c.slice() : { ...c };
 }
 
 /**
  * `findParent` for a write: the same walk and the same answers, but every
  * container on the path, the parent included, is made this application's own
- * copy first (copy-on-write), so the write never reaches the input.
+ * copy as the walk reaches it (copy-on-write), so the write never reaches the
+ * input. When the walk fails (null), the copies made so far are discarded with
+ * the failing application.
  */
 function findParentForWrite(w: Work, path: string): { con: Container; key: string } | null {
-  const found = findParent(w.root, path);
-  if (!found) return null;
   const split = path.split('/');
+  if (split.length < 2) return null;
   let doc = w.root;
-  for (const part of split.slice(1, -1)) {
-    const key = Array.isArray(doc) ? existingIndex(doc, decodeKey(part)) : decodeKey(part);
-    const next = (doc as Record<string | number, JsonValue>)[key] as Container;
-    if (w.owned.has(next)) {
-      doc = next;
-      continue;
-    }
-    const copy = shallowCopy(next);
-    w.owned.add(copy);
-    if (Array.isArray(doc)) doc[key as number] = copy;
-    else setOwn(doc, key as string, copy);
-    doc = copy;
+  for (let i = 1; i < split.length - 1; i++) {
+    const key = containerKey(doc, decodeKey(split[i]));
+    const next = key === undefined ? undefined : (doc as Record<string | number, JsonValue>)[key];
+    if (!(Array.isArray(next) || isObject(next))) return null;
+    doc = w.owned.has(next) ? next : ownCopy(w, doc, key as string | number, next);
   }
-  return { con: doc, key: found.key };
+  return { con: doc, key: decodeKey(split[split.length - 1]) };
+}
+
+/** The index (lists: must exist) or own key (maps) that `get` reads; undefined when it reads nothing. */
+function containerKey(c: Container, key: string): string | number | undefined {
+  if (!Array.isArray(c)) return hasOwn(c, key) ? key : undefined;
+  try {
+    return existingIndex(c, key);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Replaces `doc[key]` (a container not yet owned) by this application's own shallow copy, and returns it. */
+function ownCopy(w: Work, doc: Container, key: string | number, next: Container): Container {
+  const copy = shallowCopy(next);
+  w.owned.add(copy);
+  if (Array.isArray(doc)) doc[key as number] = copy;
+  else setOwn(doc, key as string, copy);
+  return copy;
 }
 
 function fail(w: Work, message: string, path: string): never {
@@ -234,14 +249,14 @@ function requirePath(w: Work, op: Json6902Op, field: 'path' | 'from', what: stri
   return p;
 }
 
-/** The parent container of `path` to read from (the input's own containers may be returned). */
-function parentOf(w: Work, path: string, message: string): { con: Container; key: string } {
-  return findParent(w.root, path) ?? fail(w, `${message}: missing value`, path);
+/** The parent container of `path` to read from (the input's own containers may be returned). `message` is built only on failure. */
+function parentOf(w: Work, path: string, message: () => string): { con: Container; key: string } {
+  return findParent(w.root, path) ?? fail(w, `${message()}: missing value`, path);
 }
 
-/** The parent container of `path` to write to: this application's own copy (copy-on-write). */
-function writableParentOf(w: Work, path: string, message: string): { con: Container; key: string } {
-  return findParentForWrite(w, path) ?? fail(w, `${message}: missing value`, path);
+/** The parent container of `path` to write to: this application's own copy (copy-on-write). `message` is built only on failure. */
+function writableParentOf(w: Work, path: string, message: () => string): { con: Container; key: string } {
+  return findParentForWrite(w, path) ?? fail(w, `${message()}: missing value`, path);
 }
 
 /** Runs `f`, wrapping a container error as evanphx's `errors.Wrapf(err, prefix)`. */
@@ -256,19 +271,19 @@ function wrap<T>(w: Work, prefix: string, path: string, f: () => T): T {
 
 function doAdd(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'add operation failed to decode path');
-  const { con, key } = writableParentOf(w, path, `add operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
+  const { con, key } = writableParentOf(w, path, () => `add operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in add for path: '${path}'`, path, () => add(con, key, opValue(op)));
 }
 
 function doRemove(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'remove operation failed to decode path');
-  const { con, key } = writableParentOf(w, path, `remove operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
+  const { con, key } = writableParentOf(w, path, () => `remove operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in remove for path: '${path}'`, path, () => remove(con, key));
 }
 
 function doReplace(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'replace operation failed to decode path: operation missing path field');
-  const { con, key } = writableParentOf(w, path, `replace operation does not apply: doc is missing path: ${path}`);
+  const { con, key } = writableParentOf(w, path, () => `replace operation does not apply: doc is missing path: ${path}`);
   // v4: a missing MAP key is no error (reads as nil), so replace adds it (finding 9); a bad list index is.
   wrap(w, `replace operation does not apply: doc is missing key: ${path}`, path, () => get(con, key));
   set(con, key, opValue(op));
@@ -276,29 +291,29 @@ function doReplace(w: Work, op: Json6902Op): void {
 
 function doMove(w: Work, op: Json6902Op): void {
   const from = requirePath(w, op, 'from', 'move operation failed to decode from: operation, missing from field');
-  const src = writableParentOf(w, from, `move operation does not apply: doc is missing from path: ${from}`);
+  const src = writableParentOf(w, from, () => `move operation does not apply: doc is missing from path: ${from}`);
   const val = wrap(w, `error in move for path: '${src.key}'`, from, () => get(src.con, src.key));
   // Remove before resolving the destination, as evanphx does (finding 10: a missing source fails here).
   wrap(w, `error in move for path: '${src.key}'`, from, () => remove(src.con, src.key));
   const path = requirePath(w, op, 'path', 'move operation failed to decode path: operation missing path field');
-  const dst = writableParentOf(w, path, `move operation does not apply: doc is missing destination path: ${path}`);
+  const dst = writableParentOf(w, path, () => `move operation does not apply: doc is missing destination path: ${path}`);
   wrap(w, `error in move for path: '${path}'`, path, () => add(dst.con, dst.key, val ?? null));
 }
 
 function doCopy(w: Work, op: Json6902Op): void {
   const from = requirePath(w, op, 'from', 'copy operation failed to decode from: operation, missing from field');
-  const src = parentOf(w, from, `copy operation does not apply: doc is missing from path: ${from}`);
+  const src = parentOf(w, from, () => `copy operation does not apply: doc is missing from path: ${from}`);
   // A missing map key reads as nil: copy writes null (finding 10, conformance 066).
   const val = wrap(w, `error in copy for from: '${from}'`, from, () => get(src.con, src.key));
   const path = requirePath(w, op, 'path', 'copy operation failed to decode path');
-  const dst = writableParentOf(w, path, `copy operation does not apply: doc is missing destination path: ${path}`);
+  const dst = writableParentOf(w, path, () => `copy operation does not apply: doc is missing destination path: ${path}`);
   const copy = val === undefined ? null : deepClone(val);
   wrap(w, 'error while adding value during copy', path, () => add(dst.con, dst.key, copy));
 }
 
 function doTest(w: Work, op: Json6902Op): void {
   const path = requirePath(w, op, 'path', 'test operation failed to decode path: operation missing path field');
-  const { con, key } = parentOf(w, path, `test operation does not apply: is missing path: ${path}`);
+  const { con, key } = parentOf(w, path, () => `test operation does not apply: is missing path: ${path}`);
   const val = wrap(w, `error in test for path: '${path}'`, path, () => get(con, key));
   const failed = (): never => fail(w, `testing value ${path} failed: test failed`, path);
   const hasValue = hasOwn(op, 'value');
@@ -336,7 +351,7 @@ export function applyJson6902(doc: JsonObject, ops: readonly Json6902Op[]): Json
 export function applyJson6902(doc: JsonValue[], ops: readonly Json6902Op[]): JsonValue[];
 export function applyJson6902(doc: Container, ops: readonly Json6902Op[]): Container {
   const root = shallowCopy(doc);
-  const w: Work = { root, index: 0, owned: new WeakSet([root]) };
+  const w: Work = { root, index: 0, owned: new Set([root]) };
   ops.forEach((op, i) => {
     w.index = i;
     const kind = opKind(op);
