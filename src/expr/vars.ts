@@ -52,19 +52,16 @@ export interface ExprVars {
   [name: string]: unknown;
 }
 
-/** Requests with `object`/`oldObject` removed, by identity (they are variables of their own, as in Kubernetes). */
-const strippedRequests = new WeakMap<object, Record<string, unknown>>();
-
+/**
+ * The request without `object`/`oldObject` (they are variables of their own,
+ * as in Kubernetes). A shallow copy per call: an identity cache (WeakMap) of
+ * these cost more in GC (ephemerons of short-lived keys) than the copy.
+ */
 function stripRequest(request: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  let out = strippedRequests.get(request);
-  if (!out) {
-    const { object: _o, oldObject: _old, ...rest } = request;
-    void _o;
-    void _old;
-    out = rest;
-    strippedRequests.set(request, out);
-  }
-  return out;
+  const { object: _o, oldObject: _old, ...rest } = request;
+  void _o;
+  void _old;
+  return rest;
 }
 
 function str(v: unknown): string {
