@@ -668,21 +668,19 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * `constructor` is Map, so the engine types it as a map. `raw` is the object.
  */
 export class JsonMap extends Map<string, unknown> {
-  private converted: Map<string, unknown> | undefined;
-
   constructor(readonly raw: Record<string, unknown>) {
     super();
   }
 
+  /** A field's CEL value; maps and lists are converted once and kept in the Map's own storage (no second Map per JsonMap). */
   override get(key: string): unknown {
     if (typeof key !== 'string' || !hasOwn.call(this.raw, key)) return undefined;
     const v = this.raw[key];
     if (typeof v !== 'object' || v === null) return toCelValue(v);
-    this.converted ??= new Map();
-    let c = this.converted.get(key);
+    let c = super.get(key);
     if (c === undefined) {
       c = toCelValue(v);
-      this.converted.set(key, c);
+      super.set(key, c);
     }
     return c;
   }
@@ -695,8 +693,8 @@ export class JsonMap extends Map<string, unknown> {
     return Object.keys(this.raw).length;
   }
 
-  override *entries(): MapIterator<[string, unknown]> {
-    for (const k of Object.keys(this.raw)) yield [k, this.get(k)];
+  override entries(): MapIterator<[string, unknown]> {
+    return new JsonMapEntries(this) as unknown as MapIterator<[string, unknown]>;
   }
 
   override keys(): MapIterator<string> {
@@ -716,6 +714,39 @@ export class JsonMap extends Map<string, unknown> {
   }
 }
 Object.defineProperty(JsonMap.prototype, 'constructor', { value: Map });
+
+const ENTRIES_DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * `JsonMap.entries()`: `[key, value]` pairs in `Object.keys` order, values
+ * converted on read. The engine types a dyn map by its first entry
+ * (`coll.entries().next()`, evaluator.js `#firstMapElement`) many times per
+ * evaluation: the first entry is found without listing every key (a generator
+ * over `Object.keys` cost an array of all keys per call), the keys are listed
+ * only when iteration goes on.
+ */
+class JsonMapEntries implements IterableIterator<[string, unknown]> {
+  private keys: string[] | undefined;
+  private index = 0;
+
+  constructor(private readonly map: JsonMap) {}
+
+  next(): IteratorResult<[string, unknown], undefined> {
+    const i = this.index++;
+    const k = i === 0 ? firstOwnKey(this.map.raw) : (this.keys ??= Object.keys(this.map.raw))[i];
+    return k === undefined ? ENTRIES_DONE : { value: [k, this.map.get(k)], done: false };
+  }
+
+  [Symbol.iterator](): JsonMapEntries {
+    return this;
+  }
+}
+
+/** The first key of `Object.keys(o)` (for-in visits own keys first, in the same order), without listing them all. */
+function firstOwnKey(o: Record<string, unknown>): string | undefined {
+  for (const k in o) if (hasOwn.call(o, k)) return k;
+  return undefined;
+}
 
 /**
  * Converts a plain JSON value to the CEL value Kubernetes would see: integral
