@@ -4,7 +4,8 @@
  * (config error), every reason on stderr, and nothing at all on stdout.
  */
 import { PolicyError } from '../policy/compile.js';
-import { renderManifests, RenderError } from '../policy/render.js';
+import { printManifestsTo } from '../kube/yaml-stream.js';
+import { renderDocuments, RenderError } from '../policy/render.js';
 import { loadForCommand, resolveNamespaceOptions } from './policies.js';
 import { EXIT, oneLine, readInput } from './io.js';
 
@@ -30,9 +31,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const r = renderManifests(input, loaded.set, resolveNamespaceOptions(opts));
+    const r = renderDocuments(input, loaded.set, resolveNamespaceOptions(opts));
     for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-    process.stdout.write(r.output);
+    // Everything that can fail has run: print document by document, so the
+    // whole output text never exists at once (peak RSS), releasing each
+    // printed object.
+    if (r.documents === undefined) process.stdout.write(input);
+    else printManifestsTo(r.documents, (chunk) => process.stdout.write(chunk), true);
     return EXIT.ok;
   } catch (e) {
     if (e instanceof RenderError) {

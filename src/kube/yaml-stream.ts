@@ -79,7 +79,28 @@ export function parseManifests(text: string, opts: ParseOptions = {}): ManifestD
  * Throws only for values that are not JSON (functions, symbols, cycles).
  */
 export function printManifests(values: JsonValue[]): string {
-  return values.map((v) => emitDocument(v) ?? printDocumentSlow(v)).join('---\n');
+  return values.map(printDocument).join('---\n');
+}
+
+/** One document of `printManifests`, without the `---` separator. */
+function printDocument(v: JsonValue): string {
+  return emitDocument(v) ?? printDocumentSlow(v);
+}
+
+/**
+ * `printManifests` in pieces: calls `write` with each document's text (the
+ * `---` separator before every document but the first), so that the whole
+ * stream's text never exists at once. The concatenated pieces are exactly
+ * `printManifests(values)`. With `release`, each entry of `values` is set to
+ * null once printed, so that a caller that owns the array lets the printed
+ * objects go (peak memory of `run`).
+ */
+export function printManifestsTo(values: JsonValue[], write: (chunk: string) => void, release = false): void {
+  for (let i = 0; i < values.length; i++) {
+    const text = printDocument(values[i]);
+    if (release) values[i] = null;
+    write(i === 0 ? text : `---\n${text}`);
+  }
 }
 
 /**

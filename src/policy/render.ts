@@ -217,18 +217,29 @@ export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts
  * requirements, duplicate ids) or a YAML Error (malformed input).
  */
 export function renderManifests(text: string, policies: PolicySet, opts: RenderOptions = {}): RenderResult {
+  const r = renderDocuments(text, policies, opts);
+  return { output: r.documents === undefined ? text : printManifests(r.documents), warnings: r.warnings, objects: r.objects, changed: r.changed };
+}
+
+/**
+ * `renderManifests` before printing: the output documents (input order, each
+ * normalised for output; to print with `printManifests` or, piece by piece,
+ * `printManifestsTo`), or `documents: undefined` when the input holds no
+ * document (the output is then the input text as it is). Same errors.
+ */
+export function renderDocuments(text: string, policies: PolicySet, opts: RenderOptions = {}): Omit<RenderResult, 'output'> & { documents: JsonValue[] | undefined } {
   const stream = readManifestStream(text);
   // Helm 4 post-renders every template, hooks included, and refuses empty
   // output: a stream without documents (only comments) passes through as is.
-  if (stream.values.length === 0) return { output: text, warnings: [], objects: 0, changed: 0 };
+  if (stream.values.length === 0) return { documents: undefined, warnings: [], objects: 0, changed: 0 };
   if (policies.kinds?.includes('Kustomization')) stream.slots.forEach((s, i) => checkIdentity(s.object, stream.ids[i] as ResId));
   checkUniqueIds(stream.ids);
   const { results: evaluated, satisfied } = evaluateStream(stream, policies, opts);
   const { warnings, changed } = collectOutcomes(evaluated);
   const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
   if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
-  const printed = rebuildDocuments(stream, evaluated.map((e) => e.evaluation.object));
-  return { output: printManifests(printed), warnings, objects: stream.slots.length, changed };
+  const documents = rebuildDocuments(stream, evaluated.map((e) => e.evaluation.object));
+  return { documents, warnings, objects: stream.slots.length, changed };
 }
 
 /** Throws RenderError when two named objects of the stream have the same id. */

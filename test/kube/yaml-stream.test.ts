@@ -2,7 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import {
-  ManifestParseError, doubleQuote, isAmbiguousInYaml11, normalizeForOutput, parseGoInt, parseManifests, printManifests, resolvePlainScalar,
+  ManifestParseError, doubleQuote, isAmbiguousInYaml11, normalizeForOutput, parseGoInt, parseManifests, printManifests, printManifestsTo, resolvePlainScalar,
 } from '../../src/kube/yaml-stream.js';
 import type { JsonObject, JsonValue } from '../../src/kube/object.js';
 import { firstDifference, parsePyYaml, parseYaml11, pyYamlAvailable, type Yaml11Value } from '../helpers/yaml11.js';
@@ -249,4 +249,24 @@ t.test('helpers: the YAML 1.1 reader really is 1.1 (so the properties can fail)'
   t.same(parseYaml11('a: on\nb: 0755\nc: 1:20\n'), [{ a: true, b: 493, c: 80 }]);
   t.same(parseAllDocuments('a: on').map((d) => d.toJS()), [{ a: 'on' }], 'the 1.2 default differs');
   t.not(firstDifference({ a: 'on' }, { a: true }), null);
+});
+
+t.test('printManifestsTo: the pieces concatenate to printManifests; release empties the array', async (t) => {
+  const rows: [string, JsonValue[]][] = [
+    ['none', []],
+    ['one map', [{ a: 1 }]],
+    ['maps, a scalar document and a list', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'v\nw' } }, 'text', [1, { b: null }], { c: { d: [] } }]],
+    ['an object twice (the reference printer)', ((o: JsonValue) => [{ x: o, y: o }])({ shared: true })],
+  ];
+  for (const [name, docs] of rows) {
+    const pieces: string[] = [];
+    const own = [...docs];
+    printManifestsTo(own, (c) => pieces.push(c), true);
+    t.equal(pieces.join(''), printManifests(docs), `${name}: same text`);
+    t.equal(pieces.length, docs.length, `${name}: one piece per document`);
+    t.ok(own.every((v) => v === null), `${name}: released`);
+    const kept = [...docs];
+    printManifestsTo(kept, () => undefined);
+    t.same(kept, docs, `${name}: kept without release`);
+  }
 });
