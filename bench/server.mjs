@@ -5,7 +5,8 @@
  *   answers `allowed: true` (the floor of the issue);
  * - `serve`: the real `kube-postrender serve` code path (`serveCommand`, with
  *   its logger) on 127.0.0.1:PORT with the given policy files
- *   (BENCH_MAX_EVALUATION_MS sets `--max-evaluation-ms`).
+ *   (BENCH_MAX_EVALUATION_MS sets `--max-evaluation-ms`; BENCH_EVALUATION_WORKER=off
+ *   sets `--evaluation-worker off`).
  * Talks to the parent over IPC: `{cmd: 'mark'}` starts a measurement window,
  * `{cmd: 'report'}` answers CPU µs, RSS and event-loop delay since the mark.
  */
@@ -59,7 +60,8 @@ if (mode === 'floor') {
     if (String(chunk).includes('serving')) process.send({ cmd: 'ready' });
     return write(chunk, ...rest);
   };
-  void serveCommand({ config: policies, port, host: '127.0.0.1', ...(process.env.BENCH_MAX_EVALUATION_MS ? { maxEvaluationMs: Number(process.env.BENCH_MAX_EVALUATION_MS) } : {}) }).then((code) => process.exit(code));
+  const worker = process.env.BENCH_EVALUATION_WORKER === 'off' ? { evaluationWorker: false } : {};
+  void serveCommand({ config: policies, port, host: '127.0.0.1', ...worker, ...(process.env.BENCH_MAX_EVALUATION_MS ? { maxEvaluationMs: Number(process.env.BENCH_MAX_EVALUATION_MS) } : {}) }).then((code) => process.exit(code));
 } else {
   process.stderr.write(`unknown mode ${mode}\n${readFileSync(new URL(import.meta.url), 'utf8').split('\n')[1]}\n`);
   process.exit(2);

@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   ERR_CLIENT_CERTIFICATE: http(403, 'a client certificate signed by the configured CA is required', 'serve --client-ca is set and the connection presented no verified client certificate.'),
   ERR_BAD_REQUEST: http(400, 'bad request', 'Any other client error fastify reports (mapped here so that no framework code leaks).'),
   ERR_INTERNAL: http(500, 'internal error', 'An unexpected server error outside evaluation (evaluation errors are AdmissionReview answers).'),
+  ERR_EVALUATION_CUT_OFF: http(500, 'evaluation did not finish in time and was cut off', 'The evaluation worker had not answered by the review\'s bound (the API server\'s timeout, or --max-evaluation-ms plus 1 s to parse and answer; one library call no deadline interrupts, or the worker exited): it was stopped and replaced. The API server applies the webhook\'s failurePolicy, as when a webhook times out.'),
   // AdmissionReview decoding (src/admission/parse.ts) and answers (src/admission/review.ts)
   ERR_NOT_OBJECT: reviewError(400, 'body is not a JSON object', 'The body is JSON but not an object.'),
   ERR_API_VERSION: reviewError(400, 'apiVersion must be one of %s', 'apiVersion is not admission.k8s.io/v1 or v1beta1.'),

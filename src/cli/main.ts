@@ -88,6 +88,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .addOption(new Option('--max-in-flight <n>', 'admission requests in flight past which the answer is 429 (Retry-After)').default(32).argParser(count))
     .addOption(new Option('--max-in-flight-bytes <MiB>', 'request body MiB in flight past which the answer is 429').default(24).argParser(count))
     .addOption(new Option('--max-evaluation-ms <ms>', "wall-clock bound of one review's evaluation; policies not done by then follow their failurePolicy (0: the API server's timeout only)").default(50).argParser(millis))
+    .addOption(new Option('--evaluation-worker <mode>', 'on: large reviews and evaluations past a 10 ms slice run in a worker thread that is cut off when late, so /healthz and other requests never wait; off: every review on the event loop').choices(['on', 'off']).default('on'))
     .option('--reports', 'with --cluster: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)')
     .option('--events', 'with --cluster: create a Kubernetes Event for each denial (rate-limited)')
     .addOption(new Option('--report-interval <seconds>', 'seconds between PolicyReport write batches').default(2).argParser(seconds))
@@ -98,7 +99,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
           namespace: o.namespace, allowInsecureSelfSigned: o.allowInsecureSelfSigned, logLevel: o.logLevel, sample: o.sample, shutdownDelaySeconds: o.shutdownDelay,
           manageWebhooks: o.manageWebhooks, metricsPort: o.metricsPort,
           inFlight: { maxRequests: o.maxInFlight, maxBytes: o.maxInFlightBytes * 1024 * 1024 }, maxEvaluationMs: o.maxEvaluationMs,
-          reports: o.reports, events: o.events, reportIntervalSeconds: o.reportInterval,
+          evaluationWorker: o.evaluationWorker !== 'off', reports: o.reports, events: o.events, reportIntervalSeconds: o.reportInterval,
         }),
       ),
     );

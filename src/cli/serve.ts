@@ -16,7 +16,7 @@
  * policy files at start, unreadable certificates, no kubeconfig, port busy).
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { PolicyError } from '../policy/compile.js';
+import { PolicyError, type CompiledPolicy } from '../policy/compile.js';
 import type { ClusterSource } from '../policy/sources/cluster-source.js';
 import type { CompileEvent } from '../policy/sources/cluster-policies.js';
 import { FilePolicySource, type ReloadEvent } from '../policy/sources/file-source.js';
@@ -25,6 +25,8 @@ import { WebhookMetrics } from '../server/metrics.js';
 import { startServer, type RunningServer } from '../server/start.js';
 import type { InFlightLimits } from '../server/limits.js';
 import { DEFAULT_MAX_EVALUATION_MS } from '../server/app.js';
+import { EvaluationWorker } from '../server/evaluation-pool.js';
+import type { SourceRecipe } from '../policy/sources/recipe.js';
 import { defaultLoadOptions } from './policies.js';
 import { loadExpressionEngine } from '../expr/cel.js';
 import { EXIT, oneLine } from './io.js';
@@ -66,6 +68,8 @@ export interface ServeOptions {
   inFlight?: InFlightLimits;
   /** `--max-evaluation-ms`: wall-clock bound of one review's evaluation (AppOptions.maxEvaluationMs; default DEFAULT_MAX_EVALUATION_MS). */
   maxEvaluationMs?: number;
+  /** `--evaluation-worker on|off` (default on): evaluate large reviews and long evaluations in a worker thread (AppOptions.evaluationWorker). */
+  evaluationWorker?: boolean;
   /** `--reports`: PolicyReports from admission and a background scan (leader-elected; needs --cluster). */
   reports?: boolean;
   /** `--events`: Kubernetes Events for denials (needs --cluster). */
@@ -92,6 +96,7 @@ export async function serveCommand(opts: ServeOptions): Promise<number> {
   const run = new ServeRun(opts);
   const failure = (await run.loadSources()) ?? (await run.listen());
   if (failure !== undefined) {
+    await run.worker?.stop();
     process.stderr.write(`${failure}\n`);
     return EXIT.usage;
   }
@@ -122,6 +127,8 @@ class ServeRun {
   readonly metrics = new WebhookMetrics({ processMetrics: true, version: packageVersion() });
   readonly required: SourceName[];
   readonly store: PolicyStore;
+  /** The evaluation worker (`--evaluation-worker on`), fed every source's recipe, the Namespaces and params. */
+  readonly worker: EvaluationWorker | undefined;
   /** The server's logger, once it listens (sources log through `this.logger`). */
   log: FastifyBaseLogger | undefined;
   readonly logger = (): FastifyBaseLogger | undefined => this.log;
@@ -142,6 +149,36 @@ class ServeRun {
       ...(opts.cluster && opts.admissionPolicies ? (['admission'] as const) : []),
     ];
     this.store = new PolicyStore(this.required);
+    this.worker = opts.evaluationWorker === false ? undefined : this.makeWorker();
+  }
+
+  private makeWorker(): EvaluationWorker {
+    const worker = new EvaluationWorker({
+      onRestart: (reason) => {
+        this.metrics.workerRestarts.inc({ reason });
+        this.log?.warn({ reason }, 'evaluation worker replaced');
+      },
+      onSyncFailed: (source, reason) => this.log?.warn({ source, reason }, 'evaluation worker could not compile a source; reviews stay on the event loop until the next change'),
+    });
+    worker.setRequired(this.required);
+    return worker;
+  }
+
+  /** A source published new policies: the store (and so the webhook) answers with them, the worker gets the source's recipe. */
+  sourceUpdated(source: SourceName, policies: CompiledPolicy[]): void {
+    this.store.update(source, policies);
+    const recipe = this.recipe(source);
+    if (recipe) this.worker?.updateRecipe(recipe, this.store.current()?.names);
+    this.policiesChanged();
+  }
+
+  /** What the worker compiles a source's running policies from (recipe.ts). */
+  private recipe(source: SourceName): SourceRecipe | undefined {
+    const ownNamespace = this.ownNamespace;
+    if (source === 'file') return { source, paths: this.opts.config, ownNamespace };
+    if (source === 'cluster' && this.cluster) return { source, ownNamespace, policies: this.cluster.reconciler.recipe(), mutators: this.cluster.mutators.recipe() };
+    if (source === 'admission' && this.admission) return { source, pairs: this.admission.reconciler.recipe() };
+    return undefined;
   }
 
   /** A source changed the store: webhook rules, gauges and reports follow. */
@@ -162,7 +199,11 @@ class ServeRun {
       const clusterFailure = await this.connectCluster();
       if (clusterFailure !== undefined) return clusterFailure;
     }
-    if (this.opts.cluster && this.opts.admissionPolicies) this.admission = await makeAdmissionSource(this);
+    if (this.opts.cluster && this.opts.admissionPolicies) {
+      const admission = (this.admission = await makeAdmissionSource(this));
+      const { worker } = this;
+      if (worker) admission.params.onChange = (change) => worker.param(change);
+    }
     return undefined;
   }
 
@@ -172,10 +213,7 @@ class ServeRun {
     this.files = new FilePolicySource({
       paths: this.opts.config,
       load: this.load,
-      onPolicies: (p) => {
-        this.store.update('file', p);
-        this.policiesChanged();
-      },
+      onPolicies: (p) => this.sourceUpdated('file', p),
       onReload: (e) => onFileReload(e, this.metrics, this.log),
       onWatchError: (err) => this.log?.warn({ source: 'file', err: err.message }, 'policy file watch error'),
     });
@@ -191,6 +229,8 @@ class ServeRun {
     let cluster: ClusterSource;
     try {
       cluster = this.cluster = makeClusterSource(clusterModule, this);
+      const { worker } = this;
+      if (worker) cluster.namespaces.onChange = (name, labels) => worker.namespace(name, labels);
     } catch (e) {
       return `kube-postrender: --cluster: cannot load a kubeconfig (in-cluster or KUBECONFIG): ${errorText(e)}`;
     }
@@ -235,6 +275,7 @@ class ServeRun {
       metricsRoute: opts.metricsPort === undefined,
       inFlight: opts.inFlight,
       maxEvaluationMs: opts.maxEvaluationMs ?? DEFAULT_MAX_EVALUATION_MS,
+      evaluationWorker: this.worker,
       logger: { level: opts.logLevel ?? 'info' },
       onTlsReload: (ok, err) => {
         metrics.tlsReloads.inc({ result: ok ? 'success' : 'failure' });
@@ -275,7 +316,7 @@ class ServeRun {
     const delayMs = signal === 'SIGTERM' ? (this.opts.shutdownDelaySeconds ?? DEFAULT_SHUTDOWN_DELAY_S) * 1000 : 0;
     this.log?.info({ signal, delayMs }, 'shutting down: not ready, answering with Connection: close, then draining');
     await this.server?.stop({ delayMs });
-    await this.stopSources();
+    await Promise.allSettled([this.stopSources(), this.worker?.stop()]);
     this.log?.info('stopped');
   }
 
@@ -332,10 +373,7 @@ function makeClusterSource(
     informers: clientInformers(kc),
     writeStatus: statusWriter(kc),
     compile: { compileCondition: run.load.compileCondition, ownNamespace: run.ownNamespace },
-    onPolicies: (p) => {
-      run.store.update('cluster', p);
-      run.policiesChanged();
-    },
+    onPolicies: (p) => run.sourceUpdated('cluster', p),
     onCompile: (e) => {
       metrics.observeReload('cluster', e.ok, source.reconciler.policies().length);
       metrics.policiesInvalid.set({ source: 'cluster' }, source.reconciler.invalidCount());
@@ -467,7 +505,7 @@ function packageVersion(): string {
 
 /** `--admission-policies`: MAP/VAP, bindings and params from the API server (policy/sources/cluster-admission.ts). */
 async function makeAdmissionSource(run: ServeRun): Promise<ClusterAdmissionSource> {
-  const { store, logger: log } = run;
+  const { logger: log } = run;
   const [m, client, { defaultKubeConfig }, { pluralResource }] = await Promise.all([
     import('../policy/sources/cluster-admission.js'),
     import('@kubernetes/client-node'),
@@ -476,10 +514,7 @@ async function makeAdmissionSource(run: ServeRun): Promise<ClusterAdmissionSourc
   ]);
   return new m.ClusterAdmissionSource({
     informers: m.admissionClientInformers(client, defaultKubeConfig(), pluralResource),
-    onPolicies: (p) => {
-      store.update('admission', p);
-      run.policiesChanged();
-    },
+    onPolicies: (p) => run.sourceUpdated('admission', p),
     onCompile: (e) => {
       if (e.ok) log()?.info({ source: 'admission', policy: e.name }, 'admission policy compiled');
       else log()?.warn({ source: 'admission', policy: e.name, path: e.error?.path, reason: e.error?.reason }, 'admission policy invalid; the last valid version stays in effect');

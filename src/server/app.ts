@@ -25,8 +25,18 @@
  * min(max(80 % of it, it - 1 s), maxEvaluationMs)` (`evaluationDeadline`;
  * `serve` sets 50 ms), checked before each policy, before each transformer and
  * inside CEL (src/expr/meter.ts), so a policy not finished by then follows its
- * failurePolicy, the answer arrives in time, and no review holds the event loop
- * (and `/healthz`) longer than that (EvaluationInput.deadline).
+ * failurePolicy and the answer arrives in time (EvaluationInput.deadline).
+ *
+ * Where a review is evaluated: on the event loop, unless an evaluation worker
+ * is given (`evaluationWorker`, evaluation-pool.ts; `serve` starts one) and
+ * usable. Then a body over `inlineBodyLimit` (256 KiB) is parsed and
+ * evaluated in the worker, and an evaluation on the event loop gets at most
+ * `inlineSliceMs` (10 ms) before the review is evaluated again there; a
+ * worker that has not answered by `workerCutoff` is replaced and the review
+ * answered 500 ERR_EVALUATION_CUT_OFF (the API server applies the webhook's
+ * failurePolicy). So no review holds the event loop, and `/healthz`, longer
+ * than the slice: one library call (a regex over MiB) or one `JSON.parse` of
+ * 7 MiB, which no deadline interrupts, runs in the worker.
  *
  * Observability: every request is counted in `WebhookMetrics` (route,
  * operation, kind, result) with its latency, and each evaluation's matches,
@@ -38,15 +48,17 @@
  * Error bodies are `{code, message}` and never quote the request body (it may
  * hold Secret data); the log gets only the code and status.
  */
-import Fastify, { LogController } from 'fastify';
+import Fastify, { errorCodes, LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { reviewWithEvaluation } from '../admission/review.js';
-import type { ReviewResult } from '../admission/types.js';
+import { reviewWithEvaluation, type ReviewOutcome } from '../admission/review.js';
 import type { Evaluation } from '../policy/evaluate.js';
 import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
+import { outcomeOf, requestInfo, summarize, type EvaluationSummary, type RequestInfo } from './admission-record.js';
+import type { EvaluationWorker } from './evaluation-pool.js';
+import { epochNow } from './worker-protocol.js';
 import { clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
@@ -95,7 +107,38 @@ export interface AppOptions {
   maxEvaluationMs?: number;
   /** Receives each answered review's body and evaluation after the answer is built (reports, events); must be cheap and never throw. */
   onEvaluation?: (body: unknown, evaluation: Evaluation) => void;
+  /**
+   * The evaluation worker (evaluation-pool.ts; `serve` starts one unless
+   * `--evaluation-worker off`). While it is `usable`, bodies over
+   * `inlineBodyLimit` are parsed and evaluated there, and a review whose
+   * evaluation on the event loop outlasts `inlineSliceMs` is evaluated there
+   * again, so the event loop (and `/healthz`) never spends more than the
+   * slice on one review. Absent: every review is evaluated on the event loop.
+   */
+  evaluationWorker?: Pick<EvaluationWorker, 'usable' | 'review'>;
+  /** Largest body (characters) parsed and evaluated on the event loop when a worker is usable (default 256 KiB). */
+  inlineBodyLimit?: number;
+  /** Longest evaluation (ms) on the event loop when a worker is usable (default 10): past it the review is evaluated again in the worker. */
+  inlineSliceMs?: number;
+  /** Time in ms a review may take in the worker past `maxEvaluationMs` before the worker is cut off (default WORKER_CUTOFF_GRACE_MS; see `workerCutoff`). */
+  workerCutoffGraceMs?: number;
 }
+
+/** Default `inlineBodyLimit`: 256 KiB (characters). Larger bodies take ms to parse: the worker parses them. */
+export const DEFAULT_INLINE_BODY_LIMIT = 256 * 1024;
+
+/** Default `inlineSliceMs`: the most one review holds the event loop before moving to the worker (ms). */
+export const DEFAULT_INLINE_SLICE_MS = 10;
+
+/**
+ * Time a review may spend in the worker past its evaluation bound before the
+ * worker is cut off (ms): parsing up to the 7 MiB body limit and building the
+ * answer, which no deadline covers.
+ */
+export const WORKER_CUTOFF_GRACE_MS = 1000;
+
+/** The API server's default webhook `timeoutSeconds` (10 s), for reviews sent without `?timeout=`, in ms. */
+const DEFAULT_API_TIMEOUT_MS = 10_000;
 
 /** `AppOptions` plus node `https` server options (set by `startServer`). */
 export interface BuildAppOptions extends AppOptions {
@@ -111,6 +154,7 @@ export const HTTP_ERROR_CODES = {
   internal: 'ERR_INTERNAL',
   clientCertificate: 'ERR_CLIENT_CERTIFICATE',
   badRequest: 'ERR_BAD_REQUEST',
+  cutOff: 'ERR_EVALUATION_CUT_OFF',
 } as const satisfies Record<string, ErrorCode>;
 
 /**
@@ -159,7 +203,6 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const metrics = opts.metrics ?? new WebhookMetrics();
   const now = opts.now ?? (() => performance.now());
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const maxEvaluationMs = opts.maxEvaluationMs ?? 0;
   let appLog: FastifyInstance['log'] | undefined;
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -185,6 +228,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   installInFlightLimit(app, opts.inFlight ?? {}, bodyLimit, (route) => metrics.observeRequest(route, '', '', 'error'));
   // Only JSON is an AdmissionReview: without the text/plain parser fastify answers 415 to anything else.
   app.removeContentTypeParser('text/plain');
+  if (opts.evaluationWorker) installJsonParser(app, bodyLimit, opts.inlineBodyLimit);
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { statusCode, code, message } = classify(err);
     request.log.debug({ statusCode, code }, 'request rejected');
@@ -193,7 +237,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     void reply.code(statusCode).send({ code, message });
   });
 
-  const handle = (route: Route): AdmissionHandler => admissionHandler(route, { opts, metrics, now, maxEvaluationMs });
+  const ctx = handlerContext(opts, metrics, now);
+  const handle = (route: Route): AdmissionHandler => admissionHandler(route, ctx);
   app.post('/mutate', handle('mutate'));
   app.post('/validate', handle('validate'));
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -217,19 +262,59 @@ interface HandlerContext {
   now: () => number;
   /** `opts.maxEvaluationMs` or 0 (see `evaluationDeadline`). */
   maxEvaluationMs: number;
+  /** `opts.inlineSliceMs` or its default. */
+  inlineSliceMs: number;
+}
+
+function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number): HandlerContext {
+  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS };
+}
+
+/**
+ * A body too large to parse on the event loop, kept as text for the
+ * evaluation worker (`inlineBodyLimit`); parsed here only when no worker is
+ * usable.
+ */
+class RawReviewBody {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * fastify's JSON parser, except that bodies over `inlineBodyLimit`
+ * characters stay text (RawReviewBody) for the worker. Errors are fastify's:
+ * an empty body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's SyntaxError,
+ * both mapped to 400 by `classify`. `__proto__` keys stay data, as with
+ * `onProtoPoisoning: 'ignore'`.
+ */
+function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLimit = DEFAULT_INLINE_BODY_LIMIT): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    if (text.length > inlineBodyLimit) return done(null, new RawReviewBody(text));
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
 }
 
 /**
  * `POST /mutate` and `POST /validate`: refuses the request (no verified client
  * certificate when required, no policies yet) or reviews it against the
- * current set within the API server's `timeout`; then metrics, the
- * `onEvaluation` hook and logs (metadata only, never object contents).
+ * current set within the API server's `timeout`: on the event loop, or in the
+ * evaluation worker (a large body, or an evaluation past the event loop's
+ * slice); then metrics, the `onEvaluation` hook and logs (metadata only,
+ * never object contents).
  */
 function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
   const { opts, metrics, now } = ctx;
   return async (request, reply) => {
     const started = now();
-    const info = requestInfo(request.body);
+    const startedEpoch = epochNow();
+    const raw = request.body instanceof RawReviewBody ? request.body.text : undefined;
+    const info = requestInfo(raw === undefined ? request.body : undefined);
     const admitted = admit(request, opts, info);
     if ('refused' in admitted) {
       const code = admitted.refused;
@@ -237,19 +322,126 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
       return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
     }
     const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    const { result, evaluation } = reviewWithEvaluation(request.body, admitted.policies, {
-      route,
-      namespaceLabels: opts.namespaceLabels,
-      deadline: evaluationDeadline(started, timeoutMs, ctx.maxEvaluationMs),
-      now,
-    });
-    const outcome = outcomeOf(result);
-    const seconds = (now() - started) / 1000;
-    metrics.observeRequest(route, info.operation, info.kind, outcome, seconds);
-    if (evaluation) observeEvaluation(ctx, request, evaluation, { ...info, route });
-    if (debugEnabled(request.log.level)) logAdmission(request, { ...info, route, result: outcome }, evaluation, seconds);
-    return reply.code(result.statusCode).send(result.body);
+    const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs };
+    const worker = opts.evaluationWorker?.usable ? opts.evaluationWorker : undefined;
+    if (worker && raw !== undefined) return viaWorker(ctx, { request, reply, worker }, timing, raw);
+    return inline(ctx, { request, reply, worker }, timing, { raw, info, policies: admitted.policies });
   };
+}
+
+/** What `inline` reviews: the body (as text when it was too large to parse before the worker turned out unusable), its identity and the set. */
+interface InlineReview {
+  raw: string | undefined;
+  info: RequestInfo;
+  policies: PolicySet;
+}
+
+/**
+ * Reviews on the event loop. With a usable worker, the evaluation gets at
+ * most `inlineSliceMs` here; one that outlasts it is done again in the
+ * worker (its result here may have been cut by the slice).
+ */
+function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: InlineReview): FastifyReply | Promise<FastifyReply> {
+  const { request, reply, worker } = call;
+  const body: unknown = r.raw === undefined ? request.body : parseRaw(r.raw);
+  if (body === INVALID) return reply.code(400).send({ code: HTTP_ERROR_CODES.invalidJson, message: errorMessage(HTTP_ERROR_CODES.invalidJson) });
+  const deadline = evaluationDeadline(timing.started, timing.timeoutMs, ctx.maxEvaluationMs);
+  const slice = sliceEnd(ctx, worker, timing.started, deadline);
+  const review = (until: number | undefined): ReviewOutcome => reviewWithEvaluation(body, r.policies, { route: timing.route, namespaceLabels: ctx.opts.namespaceLabels, deadline: until, now: ctx.now });
+  let outcome = review(slice ?? deadline);
+  if (slice !== undefined && ctx.now() > slice) {
+    if (worker?.usable) return viaWorker(ctx, { request, reply, worker }, timing, JSON.stringify(body));
+    outcome = review(deadline); // the worker went out of step meanwhile: the whole deadline here
+  }
+  return answerInline(ctx, call, timing, { body, info: r.raw === undefined ? r.info : requestInfo(body), ...outcome });
+}
+
+/** The request, its reply and the worker when one is usable. */
+type InlineCall = Omit<WorkerCall, 'worker'> & { worker: WorkerCall['worker'] | undefined };
+
+/** The end of the event loop's slice for a review (app clock), when a worker can take over before the deadline; else undefined. */
+function sliceEnd(ctx: HandlerContext, worker: InlineCall['worker'], started: number, deadline: number | undefined): number | undefined {
+  if (!worker || ctx.inlineSliceMs <= 0) return undefined;
+  const end = started + ctx.inlineSliceMs;
+  return deadline === undefined || end < deadline ? end : undefined;
+}
+
+/** Metrics, the `onEvaluation` hook and the debug line of a review answered on the event loop; then the answer. */
+function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: ReviewOutcome & { body: unknown; info: RequestInfo }): FastifyReply {
+  const { request, reply } = call;
+  const outcome = outcomeOf(r.result);
+  const seconds = (ctx.now() - timing.started) / 1000;
+  const fields = { ...r.info, route: timing.route };
+  ctx.metrics.observeRequest(timing.route, fields.operation, fields.kind, outcome, seconds);
+  const summary = r.evaluation ? summarize(r.evaluation) : undefined;
+  if (summary) observeSummary(ctx, request, summary, fields);
+  if (r.evaluation) ctx.opts.onEvaluation?.(r.body, r.evaluation);
+  if (debugEnabled(request.log.level)) logAdmission(request, { ...fields, result: outcome }, summary, seconds);
+  return reply.code(r.result.statusCode).send(r.result.body);
+}
+
+/** When and how a review started: its route, the app's clock and epoch ms at the start, and the API server's `?timeout=` in ms. */
+interface ReviewTiming {
+  route: Route;
+  started: number;
+  startedEpoch: number;
+  timeoutMs: number | undefined;
+}
+
+/** The request, its reply and the worker that answers it. */
+interface WorkerCall {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  worker: NonNullable<AppOptions['evaluationWorker']>;
+}
+
+const INVALID = Symbol('invalid JSON');
+
+function parseRaw(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID;
+  }
+}
+
+/**
+ * Epoch ms by which the worker must have answered: the API server's budget
+ * (`deadlineBudget` of its timeout, 10 s when it sent none), or sooner,
+ * `maxEvaluationMs` plus `graceMs` (default WORKER_CUTOFF_GRACE_MS).
+ */
+export function workerCutoff(startedEpoch: number, timeoutMs: number | undefined, maxEvaluationMs: number, graceMs = WORKER_CUTOFF_GRACE_MS): number {
+  const api = deadlineBudget(timeoutMs ?? DEFAULT_API_TIMEOUT_MS);
+  const own = maxEvaluationMs > 0 ? maxEvaluationMs + graceMs : Infinity;
+  return startedEpoch + Math.min(api, own);
+}
+
+/** Reviews `text` in the evaluation worker and sends its answer, or ERR_EVALUATION_CUT_OFF (HTTP 500: the API server applies the webhook's failurePolicy). */
+async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTiming, text: string): Promise<FastifyReply> {
+  const { opts, metrics, now } = ctx;
+  const { request, reply, worker } = call;
+  const { route, started, startedEpoch, timeoutMs } = timing;
+  const o = await worker.review({
+    text,
+    route,
+    apiDeadline: timeoutMs === undefined ? undefined : startedEpoch + deadlineBudget(timeoutMs),
+    maxEvaluationMs: ctx.maxEvaluationMs,
+    withEvaluation: opts.onEvaluation !== undefined,
+    cutoffAt: workerCutoff(startedEpoch, timeoutMs, ctx.maxEvaluationMs, opts.workerCutoffGraceMs),
+  });
+  const seconds = (now() - started) / 1000;
+  if (!o.answered) {
+    request.log.warn({ route, reason: o.reason }, 'review cut off: the evaluation worker did not answer in time and was replaced');
+    metrics.observeRequest(route, '', '', 'error', seconds);
+    const code = HTTP_ERROR_CODES.cutOff;
+    return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
+  }
+  const fields = { ...o.info, route };
+  metrics.observeRequest(route, fields.operation, fields.kind, o.outcome, seconds);
+  if (o.summary) observeSummary(ctx, request, o.summary, fields);
+  if (o.evaluation) opts.onEvaluation?.({ request: o.request }, o.evaluation);
+  if (debugEnabled(request.log.level)) logAdmission(request, { ...fields, result: o.outcome }, o.summary, seconds);
+  return reply.code(o.statusCode).type('application/json; charset=utf-8').send(o.body);
 }
 
 /** The policy set to review a request with, or the error code refusing it. */
@@ -263,18 +455,14 @@ function admit(request: FastifyRequest, opts: BuildAppOptions, info: RequestInfo
 }
 
 /** The debug line of one admission request: who, the outcome, the policies that matched and changed it, and how long it took. */
-function logAdmission(request: FastifyRequest, fields: RequestInfo & { route: Route; result: AdmissionOutcome }, evaluation: Evaluation | undefined, seconds: number): void {
-  request.log.debug({ ...fields, policies: evaluation?.matchedPolicies ?? [], changedBy: evaluation?.changedBy ?? [], durationMs: seconds * 1000 }, 'admission');
+function logAdmission(request: FastifyRequest, fields: RequestInfo & { route: Route; result: AdmissionOutcome }, summary: EvaluationSummary | undefined, seconds: number): void {
+  request.log.debug({ ...fields, policies: summary?.matchedPolicies ?? [], changedBy: summary?.changedBy ?? [], durationMs: seconds * 1000 }, 'admission');
 }
 
-/** An evaluation's metrics, the `onEvaluation` hook, and a warning naming the policies that failed. */
-function observeEvaluation(ctx: HandlerContext, request: FastifyRequest, evaluation: Evaluation, fields: RequestInfo & { route: Route }): void {
-  ctx.metrics.observeEvaluation(evaluation);
-  ctx.opts.onEvaluation?.(request.body, evaluation);
-  if (evaluation.errors.length > 0) {
-    const errors = evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy }));
-    request.log.warn({ ...fields, errors }, 'policy errors');
-  }
+/** An evaluation's metrics, and a warning naming the policies that failed (policy, transformer, failurePolicy; never the error text). */
+function observeSummary(ctx: HandlerContext, request: FastifyRequest, summary: EvaluationSummary, fields: RequestInfo & { route: Route }): void {
+  ctx.metrics.observeEvaluation(summary);
+  if (summary.errors.length > 0) request.log.warn({ ...fields, errors: summary.errors }, 'policy errors');
 }
 
 /** The `GET /metrics` handler: Prometheus text of `metrics` (also used by the plain-HTTP metrics listener). */
@@ -283,42 +471,6 @@ export function metricsHandler(metrics: WebhookMetrics): (request: FastifyReques
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   };
-}
-
-/** Identity of an admission request for logs and metrics: uid, kind, operation, namespace, name (metadata only). */
-interface RequestInfo {
-  uid: string;
-  kind: string;
-  operation: string;
-  namespace: string;
-  name: string;
-}
-
-function requestInfo(body: unknown): RequestInfo {
-  const req = (body as { request?: unknown } | null)?.request;
-  if (typeof req !== 'object' || req === null) return { uid: '', kind: '', operation: '', namespace: '', name: '' };
-  const r = req as { uid?: unknown; kind?: { kind?: unknown }; operation?: unknown; namespace?: unknown; name?: unknown; object?: unknown };
-  return { uid: infoText(r.uid), kind: infoText(r.kind?.kind), operation: infoText(r.operation), namespace: infoText(r.namespace), name: infoText(r.name) || objectName(r.object) };
-}
-
-/** A string field for logs and metrics, cut to 253 characters (the longest Kubernetes name); '' when not a string. */
-function infoText(v: unknown): string {
-  return typeof v === 'string' ? v.slice(0, 253) : '';
-}
-
-/** The object's `metadata.name`, else its `generateName` with a `*`, else ''. */
-function objectName(object: unknown): string {
-  const md = typeof object === 'object' && object !== null ? (object as { metadata?: { name?: unknown; generateName?: unknown } }).metadata : undefined;
-  const generateName = infoText(md?.generateName);
-  return infoText(md?.name) || (generateName ? `${generateName}*` : '');
-}
-
-function outcomeOf(result: ReviewResult): AdmissionOutcome {
-  if (result.statusCode !== 200) return 'error';
-  const response = (result.body as { response?: { allowed?: boolean; patch?: string; status?: { code?: number } } }).response;
-  if (!response) return 'error';
-  if (!response.allowed) return response.status?.code === 500 ? 'error' : 'denied';
-  return response.patch ? 'patched' : 'allowed';
 }
 
 /** True when pino's `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */

@@ -10,7 +10,7 @@
  * sending arbitrary kinds cannot grow the registry without bound.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { appliedSteps, type Evaluation } from '../policy/evaluate.js';
+import type { EvaluationSummary } from './admission-record.js';
 
 /** Prefix of every metric name. */
 export const METRIC_PREFIX = 'kube_postrender_';
@@ -86,6 +86,7 @@ export class WebhookMetrics {
   readonly policiesLoaded: Gauge<'source'>;
   readonly policiesInvalid: Gauge<'source'>;
   readonly tlsReloads: Counter<'result'>;
+  readonly workerRestarts: Counter<'reason'>;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
 
   /**
@@ -107,6 +108,7 @@ export class WebhookMetrics {
     this.policiesLoaded = new Gauge({ name: `${p}policies_loaded`, help: 'Policies in effect, by source.', labelNames: ['source'], registers: r });
     this.policiesInvalid = new Gauge({ name: `${p}policies_invalid`, help: 'Policies whose current version failed to compile (cluster: per object; file: 1 while the last reload failed).', labelNames: ['source'], registers: r });
     this.tlsReloads = new Counter({ name: `${p}tls_reloads_total`, help: 'Serving certificate reloads by result (success, failure).', labelNames: ['result'], registers: r });
+    this.workerRestarts = new Counter({ name: `${p}evaluation_worker_restarts_total`, help: 'Evaluation workers replaced, by reason: cutoff (a review not answered in time) or exited (crash, out of memory).', labelNames: ['reason'], registers: r });
     this.buildInfo = new Gauge({ name: `${p}build_info`, help: 'Always 1; labels: the kube-postrender version and the Node.js version running it.', labelNames: ['version', 'node_version'], registers: r });
     this.buildInfo.set({ version: opts.version ?? 'unknown', node_version: process.versions.node }, 1);
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
@@ -120,17 +122,15 @@ export class WebhookMetrics {
   }
 
   /**
-   * Counts one evaluation, read from its record (policy/evaluate.ts): matches,
+   * Counts one evaluation, read from its summary (admission-record.ts `summarize`): matches,
    * the transformers whose changes were kept (when the object changed at
    * all), errors and denials.
    */
-  observeEvaluation(evaluation: Evaluation): void {
-    for (const policy of evaluation.matchedPolicies) this.matchTally.inc(policy);
-    if (evaluation.changed) {
-      for (const { policy, step } of appliedSteps(evaluation)) this.changeTally.inc(policy.name, step.transformer.name);
-    }
-    for (const e of evaluation.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
-    for (const d of evaluation.denials) this.denials.inc({ policy: d.policy });
+  observeEvaluation(summary: EvaluationSummary): void {
+    for (const policy of summary.matchedPolicies) this.matchTally.inc(policy);
+    for (const { policy, transformer } of summary.applied) this.changeTally.inc(policy, transformer);
+    for (const e of summary.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
+    for (const d of summary.denials) this.denials.inc({ policy: d.policy });
   }
 
   /** Counts a policy reload; on success also sets the last-success time (now) and the loaded count. */

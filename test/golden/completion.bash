@@ -80,9 +80,10 @@ _kube_postrender() {
         --max-in-flight) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --max-in-flight-bytes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --max-evaluation-ms) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --evaluation-worker) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --report-interval) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --admission-policies --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample --metrics-port --manage-webhooks --max-in-flight --max-in-flight-bytes --max-evaluation-ms --reports --events --report-interval -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-c --config --port --host --tls-cert --tls-key --client-ca --cluster --admission-policies --namespace --allow-insecure-self-signed --log-level --shutdown-delay --sample --metrics-port --manage-webhooks --max-in-flight --max-in-flight-bytes --max-evaluation-ms --evaluation-worker --reports --events --report-interval -h --help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     test)
       case "$prev" in

@@ -59,6 +59,7 @@ complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l manage-web
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l max-in-flight -r -F -d 'admission requests in flight past which the answer is 429 (Retry-After)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l max-in-flight-bytes -r -F -d 'request body MiB in flight past which the answer is 429'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l max-evaluation-ms -r -F -d 'wall-clock bound of one review\'s evaluation; policies not done by then follow their failurePolicy (0: the API server\'s timeout only)'
+complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l evaluation-worker -x -a 'on off' -d 'on: large reviews and evaluations past a 10 ms slice run in a worker thread that is cut off when late, so /healthz and other requests never wait; off: every review on the event loop'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l reports -d 'with --cluster: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l events -d 'with --cluster: create a Kubernetes Event for each denial (rate-limited)'
 complete -c kube-postrender -n '__fish_seen_subcommand_from serve' -l report-interval -r -F -d 'seconds between PolicyReport write batches'

@@ -95,6 +95,7 @@ _kube_postrender() {
       --max-in-flight'[admission requests in flight past which the answer is 429 (Retry-After)]:file:_files' \
       --max-in-flight-bytes'[request body MiB in flight past which the answer is 429]:file:_files' \
       --max-evaluation-ms'[wall-clock bound of one review'\''s evaluation; policies not done by then follow their failurePolicy (0\: the API server'\''s timeout only)]:file:_files' \
+      --evaluation-worker'[on\: large reviews and evaluations past a 10 ms slice run in a worker thread that is cut off when late, so /healthz and other requests never wait; off\: every review on the event loop]:value:(on off)' \
       --reports'[with --cluster\: write PolicyReports (wgpolicyk8s.io/v1alpha2) from admission and a background scan (one replica, by Lease)]' \
       --events'[with --cluster\: create a Kubernetes Event for each denial (rate-limited)]' \
       --report-interval'[seconds between PolicyReport write batches]:file:_files' \

@@ -36,14 +36,33 @@ export type AdmissionKind = keyof typeof ADMISSION_KINDS;
 export class InformerParamStore implements ParamStore {
   private readonly byKind = new Map<string, Map<string, KubeObject>>();
   private readonly scopes = new Map<string, 'Namespaced' | 'Cluster'>();
+  /** Receives every change, in order (the evaluation worker's mirror replays them on its own store). */
+  onChange: ((change: ParamChange) => void) | undefined;
 
   /** Declares a kind's scope (known from discovery or from its first object). */
   setScope(kind: ParamKind, scope: 'Namespaced' | 'Cluster'): void {
     this.scopes.set(`${kind.apiVersion}/${kind.kind}`, scope);
+    this.onChange?.({ op: 'scope', kind, scope });
+  }
+
+  /** Applies a change another store reported through `onChange`. */
+  apply(change: ParamChange): void {
+    if (change.op === 'scope') this.setScope(change.kind, change.scope);
+    else if (change.op === 'upsert') this.upsert(change.kind, change.object);
+    else this.remove(change.kind, change.object);
+  }
+
+  /** The changes that rebuild this store from empty (scopes first): the evaluation worker's initial mirror. */
+  changes(): ParamChange[] {
+    const out: ParamChange[] = [];
+    for (const [k, scope] of this.scopes) out.push({ op: 'scope', kind: paramKindOf(k), scope });
+    for (const [k, objects] of this.byKind) for (const object of objects.values()) out.push({ op: 'upsert', kind: paramKindOf(k), object });
+    return out;
   }
 
   /** An informer's add or update of a params object of `kind`. */
   upsert(kind: ParamKind, o: KubeObject): void {
+    this.onChange?.({ op: 'upsert', kind, object: o });
     const k = `${kind.apiVersion}/${kind.kind}`;
     const m = this.byKind.get(k) ?? new Map<string, KubeObject>();
     m.set(`${metaString(o, 'namespace')}/${metaString(o, 'name')}`, { ...o, apiVersion: kind.apiVersion, kind: kind.kind });
@@ -53,6 +72,7 @@ export class InformerParamStore implements ParamStore {
 
   /** An informer's delete. */
   remove(kind: ParamKind, o: KubeObject): void {
+    this.onChange?.({ op: 'remove', kind, object: o });
     this.byKind.get(`${kind.apiVersion}/${kind.kind}`)?.delete(`${metaString(o, 'namespace')}/${metaString(o, 'name')}`);
   }
 
@@ -64,6 +84,17 @@ export class InformerParamStore implements ParamStore {
     const k = `${apiVersion}/${kind}`;
     return this.scopes.get(k) ?? (apiVersion === 'v1' && (kind === 'ConfigMap' || kind === 'Secret') ? 'Namespaced' : undefined);
   }
+}
+
+/** One change of an InformerParamStore (structured-clonable: sent to the evaluation worker). */
+export type ParamChange =
+  | { op: 'scope'; kind: ParamKind; scope: 'Namespaced' | 'Cluster' }
+  | { op: 'upsert' | 'remove'; kind: ParamKind; object: KubeObject };
+
+/** `apiVersion/kind` back to a ParamKind (the kind is the last segment: apiVersion may hold a `/`). */
+function paramKindOf(key: string): ParamKind {
+  const i = key.lastIndexOf('/');
+  return { apiVersion: key.slice(0, i), kind: key.slice(i + 1) };
 }
 
 /** The outcome of compiling one (policy, binding) pair. */
@@ -89,6 +120,8 @@ const keyOf = (kind: AdmissionKind, o: KubeObject): string => `${kind}/${metaStr
 export class AdmissionPolicyReconciler {
   private readonly objects = new Map<string, { kind: AdmissionKind; object: KubeObject }>();
   private readonly lastGood = new Map<string, CompiledPolicy>();
+  /** The (policy, binding) documents each `lastGood` entry was compiled from (the evaluation worker's recipe). */
+  private readonly lastGoodDocs = new Map<string, [SourcedDocument, SourcedDocument]>();
   private readonly failing = new Set<string>();
 
   constructor(private readonly opts: AdmissionReconcilerOptions) {}
@@ -120,6 +153,14 @@ export class AdmissionPolicyReconciler {
     return [...this.lastGood.values()];
   }
 
+  /** The documents of the running pairs, in `policies()`' order (for `compileAdmissionPolicies` with the same params). */
+  recipe(): [SourcedDocument, SourcedDocument][] {
+    return [...this.lastGood.keys()].flatMap((k) => {
+      const docs = this.lastGoodDocs.get(k);
+      return docs ? [docs] : [];
+    });
+  }
+
   private doc(kind: AdmissionKind, o: KubeObject): SourcedDocument {
     return { value: o, source: { file: `${kind} ${metaString(o, 'name')}`, document: 1 } };
   }
@@ -137,8 +178,12 @@ export class AdmissionPolicyReconciler {
       if (!policy) continue; // a binding whose policy does not exist (yet) is inactive, as in the API server
       live.add(name);
       try {
-        const [compiled] = compileAdmissionPolicies([this.doc(policyKind, policy.object), this.doc(kind, object)], { params: this.opts.params });
-        if (compiled) this.lastGood.set(name, compiled);
+        const docs: [SourcedDocument, SourcedDocument] = [this.doc(policyKind, policy.object), this.doc(kind, object)];
+        const [compiled] = compileAdmissionPolicies(docs, { params: this.opts.params });
+        if (compiled) {
+          this.lastGood.set(name, compiled);
+          this.lastGoodDocs.set(name, docs);
+        }
         if (this.failing.delete(name)) this.opts.onCompile?.({ name, ok: true });
       } catch (e) {
         this.failing.add(name);
@@ -146,7 +191,11 @@ export class AdmissionPolicyReconciler {
         this.opts.onCompile?.({ name, ok: false, error });
       }
     }
-    for (const k of [...this.lastGood.keys()]) if (!live.has(k)) this.lastGood.delete(k);
+    for (const k of [...this.lastGood.keys()]) {
+      if (live.has(k)) continue;
+      this.lastGood.delete(k);
+      this.lastGoodDocs.delete(k);
+    }
     this.opts.onChange(this.policies());
   }
 }

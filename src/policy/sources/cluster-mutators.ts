@@ -31,7 +31,23 @@ interface Entry {
   generation: number | undefined;
   specJson: string;
   lastGood: GatekeeperMutator | undefined;
+  /** The object `lastGood` was compiled from, apiVersion and kind set (the evaluation worker's recipe). */
+  lastGoodObject?: JsonObject;
   error: PolicyError | undefined;
+}
+
+/** The mutator set policy of compiled mutators (none: no policy), as the reconciler and the evaluation worker build it. */
+export function mutatorSetPolicies(mutators: GatekeeperMutator[], ownNamespace: string | undefined): CompiledPolicy[] {
+  return mutators.length ? [mutatorSetPolicy(mutators, { file: 'cluster', document: 0 }, ownNamespace)] : [];
+}
+
+/**
+ * The running mutator set compiled again from its objects (each as
+ * `MutatorReconciler.recipe()` returns it): the evaluation worker's copy.
+ * Throws what `compileMutator` throws (not for objects that compiled once).
+ */
+export function compileMutatorSet(objects: JsonObject[], ownNamespace: string | undefined): CompiledPolicy[] {
+  return mutatorSetPolicies(objects.map((o) => compileMutator(o)), ownNamespace);
 }
 
 /** Tracks the cluster's mutator objects and their last good compilations. */
@@ -47,7 +63,12 @@ export class MutatorReconciler {
   /** The running mutator set as policies: none, or one `gatekeeper-mutators` policy. */
   policies(): CompiledPolicy[] {
     const ms = [...this.entries.values()].flatMap((e) => (e.lastGood ? [e.lastGood] : []));
-    return ms.length ? [mutatorSetPolicy(ms, { file: 'cluster', document: 0 }, this.opts.ownNamespace)] : [];
+    return mutatorSetPolicies(ms, this.opts.ownNamespace);
+  }
+
+  /** The objects of the running mutators, in `policies()`' order (for `compileMutatorSet`). */
+  recipe(): JsonObject[] {
+    return [...this.entries.values()].flatMap((e) => (e.lastGood && e.lastGoodObject ? [e.lastGoodObject] : []));
   }
 
   /** Objects whose current generation is invalid. */
@@ -74,7 +95,9 @@ export class MutatorReconciler {
     const source = { file: `cluster ${kind} ${name}`, document: 1 };
     try {
       // The API server may omit apiVersion/kind on list items: the informer's kind is authoritative.
-      entry.lastGood = compileMutator({ ...object, apiVersion: `mutations.gatekeeper.sh/${MUTATOR_KINDS[kind].version}`, kind });
+      const typed = { ...object, apiVersion: `mutations.gatekeeper.sh/${MUTATOR_KINDS[kind].version}`, kind };
+      entry.lastGood = compileMutator(typed);
+      entry.lastGoodObject = typed;
       entry.error = undefined;
       this.opts.onCompile?.({ kind, name, generation, ok: true, keptLastGood: false, durationMs: performance.now() - start });
       this.opts.onChange();

@@ -110,6 +110,8 @@ interface Entry {
   /** JSON of `spec` (detects changes when `generation` is absent). */
   specJson: string;
   lastGood: CompiledPolicy | undefined;
+  /** The object `lastGood` was compiled from (its recipe for the evaluation worker). */
+  lastGoodObject?: PolicyObject;
   lastGoodGeneration: number | undefined;
   error: PolicyError | undefined;
 }
@@ -130,6 +132,13 @@ export class ClusterPolicyReconciler {
   policies(): CompiledPolicy[] {
     const out: CompiledPolicy[] = [];
     for (const e of this.entries.values()) if (e.lastGood) out.push(e.lastGood);
+    return out;
+  }
+
+  /** The objects of the running policies, parallel to `policies()`: what an evaluation worker compiles (`compileClusterPolicy`). */
+  recipe(): ClusterPolicyObject[] {
+    const out: ClusterPolicyObject[] = [];
+    for (const e of this.entries.values()) if (e.lastGood && e.lastGoodObject) out.push({ kind: e.kind, object: e.lastGoodObject });
     return out;
   }
 
@@ -212,24 +221,17 @@ export class ClusterPolicyReconciler {
   /** Compiles the entry's new version; returns true when the running set changed. */
   private compile(entry: Entry, kind: PolicyKind, object: PolicyObject): boolean {
     const start = performance.now();
-    const source = { file: `${kind} ${entry.name}`, document: 1 };
-    const doc = { ...object, apiVersion: object.apiVersion ?? `${POLICY_GROUP}/${POLICY_VERSION}`, kind };
     let compiled: CompiledPolicy | undefined;
     let error: PolicyError | undefined;
     try {
-      if (POLICY_KINDS[kind].namespaced && !object.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
-      validatePolicyDocument(doc, source, this.compileOpts.registry);
-      // No `readFile`: a cluster policy cannot read the webhook's file system (`path:` is refused).
-      compiled = compilePolicy(doc as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec }, source, {
-        ...this.compileOpts,
-        readFile: undefined,
-      });
+      compiled = compileClusterPolicy(kind, object, this.compileOpts);
     } catch (e) {
-      error = e instanceof PolicyError ? e : new PolicyError(source, '', e instanceof Error ? e.message : String(e));
+      error = e instanceof PolicyError ? e : new PolicyError({ file: `${kind} ${entry.name}`, document: 1 }, '', e instanceof Error ? e.message : String(e));
     }
     entry.error = error;
     if (compiled) {
       entry.lastGood = compiled;
+      entry.lastGoodObject = object;
       entry.lastGoodGeneration = entry.generation;
     }
     this.opts.onCompile?.({
@@ -260,19 +262,53 @@ function invalidMessage(entry: Entry, error: PolicyError): string {
   return `${where}${error.reason}; the last valid version${generation} stays in effect`;
 }
 
+/** A cluster policy object and its kind: the recipe of one running cluster policy. */
+export interface ClusterPolicyObject {
+  kind: PolicyKind;
+  object: PolicyObject;
+}
+
+/**
+ * Compiles one ClusterPostRenderPolicy or PostRenderPolicy read from the API
+ * server (the reconciler's compile, and the evaluation worker's from the same
+ * object). A cluster policy cannot read the webhook's file system: `path:` is
+ * refused. Throws PolicyError (source `<Kind> <name>`, document 1).
+ */
+export function compileClusterPolicy(kind: PolicyKind, object: PolicyObject, compileOpts: Omit<CompileOptions, 'registry'> & { registry?: CompileOptions['registry'] }): CompiledPolicy {
+  const source = { file: `${kind} ${displayName(kind, object)}`, document: 1 };
+  const doc = { ...object, apiVersion: object.apiVersion ?? `${POLICY_GROUP}/${POLICY_VERSION}`, kind };
+  if (POLICY_KINDS[kind].namespaced && !object.metadata.namespace) throw new PolicyError(source, 'metadata.namespace', 'a PostRenderPolicy needs a namespace', 'ERR_POLICY_NAMESPACE');
+  const opts = { ...compileOpts, registry: compileOpts.registry ?? builtinRegistry(), readFile: undefined };
+  validatePolicyDocument(doc, source, opts.registry);
+  return compilePolicy(doc as unknown as { kind: string; metadata: { name: string; namespace?: string }; spec: PolicySpec }, source, opts);
+}
+
 /** Labels of Namespaces, fed by the Namespace informer (for `match.namespaceSelector`). */
 export class NamespaceLabelCache {
   private readonly labels = new Map<string, Record<string, string>>();
+  /** Receives every change (labels undefined: deleted): the evaluation worker's mirror. */
+  onChange: ((name: string, labels: Record<string, string> | undefined) => void) | undefined;
 
   /** Add or update of a Namespace. */
   upsert(ns: { metadata?: { name?: string; labels?: Record<string, string> } }): void {
     const name = ns.metadata?.name;
-    if (name) this.labels.set(name, { ...(ns.metadata?.labels ?? {}) });
+    if (!name) return;
+    const labels = { ...(ns.metadata?.labels ?? {}) };
+    this.labels.set(name, labels);
+    this.onChange?.(name, labels);
   }
 
   /** Delete of a Namespace. */
   remove(ns: { metadata?: { name?: string } }): void {
-    if (ns.metadata?.name) this.labels.delete(ns.metadata.name);
+    const name = ns.metadata?.name;
+    if (!name) return;
+    this.labels.delete(name);
+    this.onChange?.(name, undefined);
+  }
+
+  /** Every namespace's labels (a copy of the map): the evaluation worker's initial mirror. */
+  entries(): [string, Record<string, string>][] {
+    return [...this.labels.entries()];
   }
 
   /** The labels of `namespace`, or undefined when unknown. */
