@@ -156,7 +156,7 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.ok(pod.affinity.podAntiAffinity, 'anti-affinity')
   t.equal(pod.topologySpreadConstraints[0].topologyKey, 'topology.kubernetes.io/zone')
   t.same(c.args, ['serve', '--port=8443', '--tls-cert=/etc/kube-postrender/tls/tls.crt', '--tls-key=/etc/kube-postrender/tls/tls.key', '-c', '/etc/kube-postrender/policies', '--cluster', '--reports', '--report-interval=2', '--events',
-    '--manage-webhooks=kube-postrender', '--metrics-port=9090', '--max-in-flight=32', '--max-in-flight-bytes=24', '--max-evaluation-ms=50'])
+    '--manage-webhooks=kube-postrender', '--metrics-port=9090', '--max-in-flight=32', '--max-in-flight-bytes=24', '--max-evaluation-ms=50', '--evaluation-worker=on'])
   t.same(c.ports.map((p: Dict) => [p.name, p.containerPort]), [['https', 8443], ['metrics', 9090]], 'metrics on its own port')
   t.equal(c.readinessProbe.httpGet.path, '/readyz')
   t.equal(c.livenessProbe.httpGet.path, '/healthz')
@@ -171,6 +171,8 @@ t.test('Deployment: replicas, spread, probes, hardened security context', async 
   t.equal(pod.volumes.find((v: Dict) => v.name === 'tls').secret.secretName, 'kube-postrender-tls')
   const [noCluster] = byKind(renderObjects(chart, { values: { clusterPolicies: { enabled: false }, webhook: { manageRules: false }, autoscaling: { enabled: true } } }), 'Deployment')
   t.notOk(noCluster.spec.template.spec.containers[0].args.includes('--cluster'))
+  const [noWorker] = byKind(renderObjects(chart, { values: { evaluationWorker: false } }), 'Deployment')
+  t.ok(noWorker.spec.template.spec.containers[0].args.includes('--evaluation-worker=off'), 'evaluationWorker: false')
   t.equal(noCluster.spec.replicas, undefined, 'the HPA owns replicas')
   t.equal(noCluster.spec.template.spec.automountServiceAccountToken, false)
 })
