@@ -20,7 +20,8 @@
  * - `matches` on an RE2 (linear-time) engine instead of JavaScript's
  *   backtracking RegExp; regex, duration and timestamp literals validated at
  *   compile time (cel-go ValidateRegexLiterals & co.);
- * - the runtime cost of src/expr/meter.ts (iterations, string and list sizes,
+ * - the runtime cost of src/expr/meter.ts (each call and operator charged as
+ *   Kubernetes charges it, src/expr/call-cost.ts; one unit per iteration;
  *   Kubernetes' PerCallLimit) plus a wall-clock bound per evaluation;
  * - JSON numbers that are integers read as CEL `int` (as Kubernetes decodes
  *   unstructured objects), objects read lazily (a field is converted when an
@@ -41,7 +42,8 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, charge, chargeChars, CostLimitError, DEFAULT_MAX_EVAL_MS, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { activeMeter, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
@@ -219,10 +221,7 @@ function registerMutationLibrary(env: Environment): void {
   env.registerType('JsonPatchNamespace', JsonPatchNamespace as never);
   env.registerConstant('jsonpatch', 'JsonPatchNamespace', new JsonPatchNamespace());
   // k8s.io/apiserver/pkg/cel/library/jsonpatch.go: RFC 6901 escaping, '~' first.
-  env.registerFunction('JsonPatchNamespace.escapeKey(string): string', (_ns: unknown, k: string) => {
-    chargeChars(k.length);
-    return k.replaceAll('~', '~0').replaceAll('/', '~1');
-  });
+  env.registerFunction('JsonPatchNamespace.escapeKey(string): string', (_ns: unknown, k: string) => k.replaceAll('~', '~0').replaceAll('/', '~1'));
 }
 
 /** Lines and columns (1-based) of a character offset. */
@@ -518,8 +517,19 @@ const chargeIteration = (): boolean => {
   return true;
 };
 
-/** Adds runtime cost charging (and the RE2/cost-charging replacements of engine methods) to one checked node. */
+/** Operators cel-go charges as calls (runtimecost.go): binary ones by their operands (call-cost.ts operatorCost). */
+const CHARGED_OPERATORS = new Set(['==', '!=', '<', '<=', '>', '>=', 'in', '+', '-', '*', '/', '%']);
+
+/** A checked node's handler (operators.js: `ast.handle`), called with the evaluated operands. */
+type Handle = (a: unknown, b: unknown, c?: unknown, d?: unknown) => unknown;
+
+/**
+ * Adds runtime cost charging (and the RE2 replacements of engine methods) to
+ * one checked node: calls and operators as cel-go charges them (a negative
+ * number literal is a constant in cel-go's parser: its `-` is free).
+ */
 function instrumentNode(node: AstNode): void {
+  if (isFoldedConstant(node)) return;
   if (node.op === 'comprehension') {
     const args = node.args as ComprehensionArgs;
     const cond = args.condition;
@@ -527,27 +537,37 @@ function instrumentNode(node: AstNode): void {
     return;
   }
   if ((node.op === 'rcall' || node.op === 'call') && !node.meta.macro && !node.meta.alternate) instrumentCall(node);
-  else if (node.op === '+') chargeResultOf(node, 0);
+  else instrumentOperator(node);
 }
 
-/** A function call: a replaced method (RE2, cost-charging), else one unit plus the size of what it produces. */
+/** An operator: binary ones by their operands (call-cost.ts operatorCost), `!` and `-` one unit. */
+function instrumentOperator(node: AstNode): void {
+  if (CHARGED_OPERATORS.has(node.op)) wrapHandle(node, (h) => (l, r, a, e) => (charge(operatorCost(node.op, l, r)), h(l, r, a, e)));
+  else if (node.op === '!_' || (node.op === '-_' && (node.args as AstNode).op !== 'value')) wrapHandle(node, (h) => (v, a, e) => (charge(1), h(v, a, e)));
+}
+
+/** Replaces the node's handler (set by the type check) with `wrap(handler)`. */
+function wrapHandle(node: AstNode, wrap: (h: Handle) => Handle): void {
+  const n = node as AstNode & { handle?: Handle };
+  if (typeof n.handle === 'function') n.handle = wrap(n.handle);
+}
+
+/**
+ * A function call, charged before it runs what Kubernetes charges it
+ * (call-cost.ts callCost, with the evaluated receiver and arguments);
+ * replaced methods (RE2 `matches`, Go `split`/`join`, ...) charge the same
+ * inside, and fall back to the engine's handler (charged here) for other
+ * receivers.
+ */
 function instrumentCall(node: AstNode): void {
-  const impl = node.op === 'rcall' ? replacedMethod((node.args as [string])[0], node.meta.evaluate) : undefined;
+  const [name, receiver] = node.args as [string, AstNode | AstNode[]];
+  const impl = node.op === 'rcall' ? replacedMethod(name, node.meta.evaluate) : undefined;
   if (impl) node.setMeta('evaluate', impl);
-  else chargeResultOf(node, 1);
-}
-
-/** Wraps the node's evaluation: `units` before it runs, then the length of a string or list it produces. */
-function chargeResultOf(node: AstNode, units: number): void {
-  const evaluate = node.meta.evaluate;
-  if (!evaluate) return;
-  node.setMeta('evaluate', (ev: Evaluator, ast: AstNode, ctx: unknown) => {
-    if (units > 0) charge(units);
-    const r = evaluate(ev, ast, ctx);
-    if (typeof r === 'string') chargeChars(r.length);
-    else if (Array.isArray(r)) charge(r.length);
-    return r;
-  });
+  // a namespace receiver (`sets.contains(a, b)`): cel-go's function `sets.contains` of (a, b)
+  const namespaced = node.op === 'rcall' && !Array.isArray(receiver) && receiver.op === 'id' && receiver.meta.alternate !== undefined;
+  const key = namespaced ? `${String((receiver as AstNode).args)}.${name}` : name;
+  const from = namespaced ? 1 : 0;
+  wrapHandle(node, (h) => (values, a, b) => (charge(callCost(key, values as unknown[], from)), h(values, a, b)));
 }
 
 /** The spent units of the evaluation in progress (for tests and the trace). */

@@ -32,12 +32,12 @@
  *   `join`, `replace`, `format`), literals have exact sizes, and the checked
  *   type of each node (the engine's type checker) narrows a `dyn` value to a
  *   string, a list or a scalar;
- * - each charge is the one meter.ts makes at run time: one unit per
- *   iteration; a call 1 + its result's size (characters / 10, or items) plus
- *   what the library function charges inside (library/cost.go); replaced
- *   string functions (`matches`, `split`, ...) only what they charge; `+` its
- *   result's size; `variables.<name>` once per evaluation, the variable's own
- *   estimate.
+ * - each charge bounds the one the meter makes at run time: one unit per
+ *   iteration; each call and operator what src/expr/call-cost.ts charges it
+ *   (Kubernetes' cost.go and cel-go's runtime cost, e.g. `matches`
+ *   ceil((1 + n) * 0.1) * ceil(p * 0.25)) for inputs of the bounded sizes;
+ *   nothing for what cel-go plans as a constant (`uint(1)`, `x in ['a']`);
+ *   `variables.<name>` once per evaluation, the variable's own estimate.
  * So estimate >= the runtime cost of any evaluation whose inputs fit
  * `inputBytes` (test/expr/cost-estimate.test.ts checks it over random inputs).
  *
@@ -51,7 +51,9 @@
  * (Kubernetes' map idiom), so a list indexed by its own elements can cost
  * more than estimated; the runtime meter still bounds it.
  */
-import { CHARS_PER_UNIT, PER_CALL_LIMIT } from './meter.js';
+import { PER_CALL_LIMIT } from './meter.js';
+import { isFoldedConstant, REGEX_LENGTH_FACTOR, STRING_TRAVERSAL_FACTOR } from './call-cost.js';
+import { MAX_FORMAT_REGEX_SIZE } from './format.js';
 
 /** Characters of JSON each input variable is assumed to hold at most: 128 KiB (docs/cel.md, "Cost model"). */
 export const ESTIMATE_INPUT_BYTES = 128 * 1024;
@@ -128,8 +130,8 @@ const NONE: Bound = { k: 'str', n: 0 };
 const str = (n: number): Bound => ({ k: 'str', n: Math.max(0, n) });
 const data = (b: number): Bound => ({ k: 'data', b: Math.max(0, b) });
 
-/** Units charged for traversing or producing `n` characters (meter.ts chargeChars). */
-const chars = (n: number): number => Math.ceil(n / CHARS_PER_UNIT);
+/** Units charged for traversing `n` characters (call-cost.ts: ceil(n * 0.1)). */
+const chars = (n: number): number => Math.ceil(n * STRING_TRAVERSAL_FACTOR);
 
 /** A bound's size, in the unit its list `w` counts: characters (strings, JSON), 32 for a scalar. */
 export function sizeOf(v: Bound): number {
@@ -158,13 +160,6 @@ function strLen(v: Bound): number {
 function itemCount(v: Bound): number {
   if (v.k === 'list' || v.k === 'map') return v.len;
   return v.k === 'data' ? Math.max(0, Math.floor((v.b - 1) / 2)) : 0;
-}
-
-/** What the meter charges for a call's result (cel.ts instrumentNode): characters / 10 for a string, items for a list. */
-function resultCharge(v: Bound): number {
-  if (v.k === 'str') return chars(v.n);
-  if (v.k === 'list') return v.len;
-  return v.k === 'data' ? Math.max(chars(strLen(v)), itemCount(v)) : 0;
 }
 
 /** The JSON budget that covers `v` whatever its shape. */
@@ -536,24 +531,37 @@ function ternary(e: Estimator, node: Node, scope: Scope): Est {
 }
 
 function unary(e: Estimator, node: Node, scope: Scope): Est {
-  const r = e.est(node.args as Node, scope);
-  return { c: r.c, v: SCALAR };
+  const operand = node.args as Node;
+  const r = e.est(operand, scope);
+  // cel-go parses `-1` as a constant (cel.ts instrumentNode)
+  return { c: r.c + (node.op === '-_' && operand.op === 'value' ? 0 : 1), v: SCALAR };
 }
 
 function binary(e: Estimator, node: Node, scope: Scope): Est {
   const [l, r] = nodeArgs(node);
   const a = e.est(l, scope);
   const b = e.est(r, scope);
-  return { c: a.c + b.c, v: SCALAR };
+  return { c: a.c + b.c + (isFoldedConstant(node) ? 0 : operatorBound(node.op, a.v, b.v)), v: SCALAR };
 }
 
-/** `a + b`: strings and lists by their sizes, charged for the result (cel.ts instrumentNode); numbers, durations are scalars. */
+/** cel-go's actualSize at most: characters of a string, items of a list or map, 1 for a scalar. */
+const celSizeBound = (v: Bound): number => Math.max(1, strLen(v), itemCount(v));
+
+/** What call-cost.ts operatorCost charges at most for `a op b`. */
+function operatorBound(op: string, a: Bound, b: Bound): number {
+  // `in` a list: its size; `in` a map: 1
+  if (op === 'in') return b.k === 'map' ? 1 : Math.max(1, itemCount(b));
+  if (op === '==' || op === '!=' || op === '<' || op === '<=' || op === '>' || op === '>=') return chars(Math.min(celSizeBound(a), celSizeBound(b)));
+  return 1;
+}
+
+/** `a + b`: strings by their sizes (ceil((m + n) * 0.1), call-cost.ts operatorCost), lists and numbers one unit. */
 function plus(e: Estimator, node: Node, scope: Scope): Est {
   const [l, r] = nodeArgs(node);
   const a = e.est(l, scope);
   const b = e.est(r, scope);
   const v = concat(a.v, b.v);
-  return { c: a.c + b.c + resultCharge(v), v };
+  return { c: a.c + b.c + Math.max(1, chars(strLen(a.v) + strLen(b.v))), v };
 }
 
 function concat(a: Bound, b: Bound): Bound {
@@ -612,10 +620,7 @@ for (const op of ['!=', '==', 'in', '-', '*', '/', '%', '<', '<=', '>', '>=']) H
 /** Receivers that are namespaces (`sets.contains(...)`): the engine's overloads, never the replaced string functions. */
 const NAMESPACES = new Set(['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch', 'math', 'base64', 'lists', 'cel']);
 
-/** Methods src/expr/k8s-lib.ts REPLACED: charged only what they charge inside (no call unit, no result charge). */
-const REPLACED = new Set(['contains', 'startsWith', 'endsWith', 'lowerAscii', 'upperAscii', 'matches', 'split', 'join']);
-
-/** A library function's model: what it charges inside (library/cost.go, k8s-lib.ts) and its result bound. */
+/** A library function's model: what call-cost.ts charges for it at most, and its result bound. */
 type CallModel = (recv: Bound | undefined, args: readonly Bound[], argNodes: readonly Node[]) => { inner: number; v: Bound };
 
 /** A literal string argument's value, or undefined. */
@@ -630,31 +635,40 @@ function literalInt(n: Node | undefined): number | undefined {
   return undefined;
 }
 
-/** cel-go ext.Strings split (k8s-lib.ts splitN): characters / 10, plus the parts (all of them, before the limit), or the characters for ''. */
-const split: CallModel = (recv, _args, nodes) => {
+/** The first input of a call: the receiver of a method, else the first argument (call-cost.ts `args[at]`). */
+const firstInput = (recv: Bound | undefined, args: readonly Bound[]): Bound => recv ?? args[0] ?? SCALAR;
+
+/** Characters of the first input, at `factor` per character (cost.go: ceil(size * 0.1), or * 2 * 0.1). */
+const traversed = (recv: Bound | undefined, args: readonly Bound[], twice = false): number => Math.max(1, Math.ceil(strLen(firstInput(recv, args)) * (twice ? 2 : 1) * STRING_TRAVERSAL_FACTOR));
+
+/** cel-go matches / cost.go find, findAll: ceil((1 + n) * 0.1) * ceil(pattern * 0.25). */
+const regexBound = (n: number, pattern: number): number => Math.ceil((1 + n) * STRING_TRAVERSAL_FACTOR) * Math.ceil(pattern * REGEX_LENGTH_FACTOR);
+
+/** cel-go ext.Strings split (k8s-lib.ts splitN), charged ceil(n * 2 * 0.1) (cost.go). */
+const split: CallModel = (recv, args, nodes) => {
   const n = strLen(recv ?? SCALAR);
   const sep = literalString(nodes[0]);
   const limit = literalInt(nodes[1]);
-  if (limit === 0) return { inner: 0, v: { k: 'list', len: 0, w: 0, elem: ABSENT, items: [] } };
+  const inner = traversed(recv, args, true);
+  if (limit === 0) return { inner, v: { k: 'list', len: 0, w: 0, elem: ABSENT, items: [] } };
   const capped = limit !== undefined && limit > 0 ? limit : Infinity;
   if (sep === undefined || sep === '') {
     const parts = Math.min(n, capped);
     // a part is one code point (2 UTF-16 units) unless it is the limit's remainder
     const elem = str(capped === Infinity ? 2 : n);
-    return { inner: chars(n) + parts, v: { k: 'list', len: parts, w: n + parts, elem } };
+    return { inner, v: { k: 'list', len: parts, w: n + parts, elem } };
   }
-  const all = Math.floor(n / sep.length) + 1;
-  const parts = Math.min(all, capped);
-  return { inner: chars(n) + all, v: { k: 'list', len: parts, w: n + parts, elem: str(n) } };
+  const parts = Math.min(Math.floor(n / sep.length) + 1, capped);
+  return { inner, v: { k: 'list', len: parts, w: n + parts, elem: str(n) } };
 };
 
-/** `list.join(sep)` (k8s-lib.ts join): characters / 10 plus the items. */
+/** `list.join(sep)` (k8s-lib.ts join): ceil(result * 2 * 0.1) (cost.go). */
 const joinCall: CallModel = (recv, _args, nodes) => {
   const list = recv ?? SCALAR;
   const sep = literalString(nodes[0]);
   const len = itemCount(list);
   const total = joinedChars(list) + len * (sep === undefined ? strLen(_args[0] ?? SCALAR) : sep.length);
-  return { inner: chars(total) + len, v: str(total) };
+  return { inner: Math.ceil(total * 2 * STRING_TRAVERSAL_FACTOR), v: str(total) };
 };
 
 /** Characters of the strings of a list, summed. */
@@ -664,7 +678,7 @@ function joinedChars(list: Bound): number {
   return list.k === 'data' ? list.b : 0;
 }
 
-/** `s.replace(old, new[, n])` (k8s-lib.ts replace): the input and the output characters / 10. */
+/** `s.replace(old, new[, n])` (k8s-lib.ts replace): ceil(n * 2 * 0.1) (cost.go); the result's size. */
 const replaceCall: CallModel = (recv, args, nodes) => {
   const n = strLen(recv ?? SCALAR);
   const old = literalString(nodes[0]);
@@ -673,7 +687,7 @@ const replaceCall: CallModel = (recv, args, nodes) => {
   let count = old === undefined || old === '' ? n + 1 : Math.floor(n / old.length);
   if (limit !== undefined && limit >= 0) count = Math.min(count, limit);
   const size = n + count * Math.max(0, repl - (old?.length ?? 0));
-  return { inner: chars(n + size), v: str(size) };
+  return { inner: traversed(recv, args, true), v: str(size) };
 };
 
 /**
@@ -687,83 +701,83 @@ function formatted(v: Bound): number {
   return 6 * sizeOf(v) + 130;
 }
 
-/** `fmt.format(args)` (k8s-lib.ts): the format and the output characters / 10. */
+/** `fmt.format(args)` (k8s-lib.ts): ceil(size(fmt) * 0.1) (cel-go ExtFormatString); the output's size. */
 const formatCall: CallModel = (recv, args) => {
   const fmt = strLen(recv ?? SCALAR);
   const list = args[0] ?? SCALAR;
   const each = list.k === 'list' && list.items ? list.items.reduce((s, i) => s + formatted(i), 0) : formatted(list);
-  const out = fmt + each;
-  return { inner: chars(fmt) + chars(out), v: str(out) };
+  return { inner: traversed(recv, args), v: str(fmt + each) };
 };
 
-/** `s.findAll(p[, n])` (k8s-lib.ts): characters / 10 plus one unit per match (at most one per position). */
-const findAllCall: CallModel = (recv, args, nodes) => {
-  const n = strLen(recv ?? SCALAR);
-  const limit = literalInt(nodes[1]);
-  const count = limit !== undefined && limit >= 0 ? Math.min(limit, n + 1) : n + 1;
-  return { inner: chars(n + strLen(args[0] ?? SCALAR)) + count, v: { k: 'list', len: count, w: n + count, elem: str(n) } };
-};
-
-/** sets.contains / sets.intersects (cel-go ext.Sets, k8s-lib.ts): the product of the sizes; equivalent twice. */
-const setsCall =
-  (times: number): CallModel =>
-  (_recv, args) => ({ inner: times * itemCount(args[0] ?? SCALAR) * itemCount(args[1] ?? SCALAR), v: SCALAR });
-
-/** String functions charged by the characters they read (replaced in k8s-lib.ts), with the size of a string result. */
-const scanned =
-  (keepsString: boolean): CallModel =>
-  (recv, args) => {
+/** `s.find(p)` / `s.findAll(p[, n])` / `s.matches(p)`: the regex product; findAll at most one match per position. */
+const regexCall =
+  (result: 'list' | 'str' | 'bool'): CallModel =>
+  (recv, args, nodes) => {
     const n = strLen(recv ?? SCALAR);
-    return { inner: chars(n + (args[0] ? strLen(args[0]) : 0)), v: keepsString ? str(n) : SCALAR };
+    const inner = regexBound(n, strLen(args[0] ?? SCALAR));
+    if (result === 'bool') return { inner, v: SCALAR };
+    if (result === 'str') return { inner, v: str(n) };
+    const limit = literalInt(nodes[1]);
+    const count = limit !== undefined && limit >= 0 ? Math.min(limit, n + 1) : n + 1;
+    return { inner, v: { k: 'list', len: count, w: n + count, elem: str(n) } };
   };
+
+/** sets.contains / sets.intersects / sets.equivalent (cel-go ext/sets.go): 1 + factor x the product of the sizes. */
+const setsCall =
+  (factor: number): CallModel =>
+  (_recv, args) => ({ inner: 1 + factor * itemCount(args[0] ?? SCALAR) * itemCount(args[1] ?? SCALAR), v: SCALAR });
+
+/** A JSON value's traversal cost at most (cost.go traversalCost: floor(UTF-8 bytes * 0.1) per string, at most 3 per UTF-16 unit). */
+function traversalBound(v: Bound): number {
+  switch (v.k) {
+    case 'str':
+      return Math.floor(3 * v.n * STRING_TRAVERSAL_FACTOR);
+    case 'data':
+      return v.b;
+    case 'list':
+    case 'map':
+      return v.len + v.w;
+    case 'absent':
+      return 0;
+    default:
+      return 1;
+  }
+}
 
 /**
- * Any other function: one unit plus characters / 10 of every input (bounds
- * what the k8s-lib functions charge inside: quantity, URL, IP, CIDR, semver,
- * image, format.validate, charAt, quote, find, ...), and a result no larger
- * than its inputs plus a scalar's size (`growth` times for functions that
- * escape: `strings.quote`, `jsonpatch.escapeKey`).
+ * A result no larger than the call's inputs plus a scalar's size (`growth`
+ * times for functions that escape: `strings.quote`, `jsonpatch.escapeKey`),
+ * charged `inner(recv, args)`.
  */
-const charged =
-  (growth: number): CallModel =>
+const model =
+  (inner: (recv: Bound | undefined, args: readonly Bound[]) => number, growth = 1): CallModel =>
   (recv, args) => {
-    const inputs = recv ? [recv, ...args] : args;
-    let inner = 1;
     let size = SCALAR_SIZE;
-    for (const x of inputs) {
-      inner += chars(strLen(x));
-      size += growth * sizeOf(x);
-    }
-    return { inner, v: data(size) };
+    for (const x of recv ? [recv, ...args] : args) size += growth * sizeOf(x);
+    return { inner: inner(recv, args), v: data(size) };
   };
-const generic = charged(1);
 
-/** Kubernetes' list functions (library/lists.go, k8s-lib.ts): one unit per item of the receiver besides the rest. */
-const listFunction: CallModel = (recv, args, nodes) => {
-  const r = generic(recv, args, nodes);
-  return { inner: r.inner + itemCount(recv ?? SCALAR), v: r.v };
-};
+/** Any other function: one unit (cel-go's default), a result no larger than its inputs. */
+const generic = model(() => 1);
+/** Functions charged ceil(size(first input) * 0.1) (cost.go url, lowerAscii, ..., cel-go startsWith, quote, conversions). */
+const scanned = model((recv, args) => traversed(recv, args));
 
-/** The engine's own functions (no charge inside: only the call's unit and its result). */
-const free: CallModel = (recv, args, nodes) => ({ inner: 0, v: charged(1)(recv, args, nodes).v });
-const FREE = ['size', 'int', 'uint', 'double', 'bool', 'string', 'bytes', 'type', 'duration', 'timestamp', 'substring', 'trim', 'hasValue'];
+/** Kubernetes' list functions (library/lists.go) and string indexOf: one traversal of the receiver (cost.go traversalCost). */
+const listFunction = model((recv, args) => traversalBound(firstInput(recv, args)));
 
 /** Functions whose result is one of their inputs (`dyn`, optionals), or an element of the receiver (`min`, `max`). */
 const passThrough: CallModel = (recv, args) => ({ inner: 1, v: [recv ?? ABSENT, ...args].reduce(join, ABSENT) });
-const element: CallModel = (recv) => ({ inner: itemCount(recv ?? SCALAR), v: elementsOf(recv ?? SCALAR).elem });
+const element: CallModel = (recv, args) => ({ inner: traversalBound(firstInput(recv, args)), v: elementsOf(recv ?? SCALAR).elem });
 
 const CALLS: Record<string, CallModel> = {
   split,
   join: joinCall,
   replace: replaceCall,
   format: formatCall,
-  findAll: findAllCall,
-  matches: scanned(false),
-  contains: scanned(false),
-  startsWith: scanned(false),
-  endsWith: scanned(false),
-  lowerAscii: scanned(true),
-  upperAscii: scanned(true),
+  find: regexCall('str'),
+  findAll: regexCall('list'),
+  matches: regexCall('bool'),
+  contains: model((recv, args) => chars(strLen(recv ?? SCALAR)) * chars(strLen(args[0] ?? SCALAR))),
   dyn: passThrough,
   orValue: passThrough,
   or: passThrough,
@@ -771,10 +785,14 @@ const CALLS: Record<string, CallModel> = {
   of: passThrough,
   min: element,
   max: element,
-  quote: charged(2),
-  escapeKey: charged(2),
+  quote: model((recv, args) => traversed(recv, args), 2),
+  escapeKey: model((recv, args) => traversed(recv, args), 2),
+  isCanonical: model((recv, args) => traversed(recv, args, true)),
+  containsIP: model((_recv, args) => 1 + chars(strLen(args[0] ?? SCALAR))),
+  containsCIDR: model((_recv, args) => 3 + chars(strLen(args[0] ?? SCALAR))),
+  validate: model((_recv, args) => regexBound(strLen(args[0] ?? SCALAR), MAX_FORMAT_REGEX_SIZE)),
 };
-for (const name of FREE) CALLS[name] = free;
+for (const name of ['url', 'lowerAscii', 'upperAscii', 'substring', 'trim', 'cidr', 'isIP', 'isCIDR', 'ip', 'quantity', 'isQuantity', 'semver', 'isSemver', 'startsWith', 'endsWith', 'bytes', 'string']) CALLS[name] = scanned;
 for (const name of ['isSorted', 'sum', 'indexOf', 'lastIndexOf']) CALLS[name] = listFunction;
 
 /** The model of a call: sets' functions by namespace, else by name. */
@@ -792,9 +810,7 @@ function callNode(e: Estimator, node: Node, scope: Scope): Est {
   const inputs = callInputs(e, namespace ? undefined : recvNode, argNodes, scope);
   if (inputs.absent) return { c: inputs.c, v: ABSENT };
   const r = modelOf(name, namespace)(inputs.recv, inputs.args, argNodes);
-  const v = refine(r.v, node.checkedType);
-  const replaced = rcall && namespace === undefined && REPLACED.has(name);
-  return { c: inputs.c + (replaced ? r.inner : 1 + r.inner + resultCharge(v)), v };
+  return { c: inputs.c + (isFoldedConstant(node) ? 0 : r.inner), v: refine(r.v, node.checkedType) };
 }
 
 /** A call's receiver and arguments, evaluated: their cost, their bounds, whether one cannot exist (the call never runs). */

@@ -6,7 +6,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { Optional } from '@marcbachmann/cel-js';
-import { chargeChars } from './meter.js';
 import { parseURL } from './urls.js';
 
 const LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
@@ -93,23 +92,41 @@ function validDate(s: string): boolean {
   return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
-/** A named format: its name and validation. */
+/**
+ * A named format: its name, its validation, and the length of the longest
+ * regex it may run (library/format.go MaxRegexSize: what `validate` is
+ * charged for, src/expr/call-cost.ts).
+ */
 export class Format {
   constructor(
     readonly name: string,
     readonly validate: (s: string) => string[],
+    readonly maxRegexSize: number,
   ) {}
 }
 
+/**
+ * MaxRegexSize of the CRD formats (library/format.go): the lengths of the
+ * patterns Kubernetes estimates them by (govalidator URL 1,120 and Base64 84,
+ * strfmt UUIDPattern 85 and DateTimePattern 71 characters).
+ */
+const URI_REGEX_SIZE = 1120;
+const UUID_REGEX_SIZE = 85;
+const BASE64_REGEX_SIZE = 84;
+const DATETIME_REGEX_SIZE = 71;
+
+/** The largest MaxRegexSize of all formats: what the static estimate charges `validate` for (src/expr/cost-estimate.ts). */
+export const MAX_FORMAT_REGEX_SIZE = URI_REGEX_SIZE;
+
 const FORMATS: Record<string, Format> = {
-  dns1123Label: new Format('DNS1123Label', dns1123Label),
-  dns1123Subdomain: new Format('DNS1123Subdomain', dns1123Subdomain),
-  dns1035Label: new Format('DNS1035Label', dns1035Label),
-  qualifiedName: new Format('QualifiedName', qualifiedName),
-  dns1123LabelPrefix: new Format('DNS1123LabelPrefix', prefixed(dns1123Label)),
-  dns1123SubdomainPrefix: new Format('DNS1123SubdomainPrefix', prefixed(dns1123Subdomain)),
-  dns1035LabelPrefix: new Format('DNS1035LabelPrefix', prefixed(dns1035Label)),
-  labelValue: new Format('LabelValue', labelValue),
+  dns1123Label: new Format('DNS1123Label', dns1123Label, 30),
+  dns1123Subdomain: new Format('DNS1123Subdomain', dns1123Subdomain, 60),
+  dns1035Label: new Format('DNS1035Label', dns1035Label, 30),
+  qualifiedName: new Format('QualifiedName', qualifiedName, 60),
+  dns1123LabelPrefix: new Format('DNS1123LabelPrefix', prefixed(dns1123Label), 30),
+  dns1123SubdomainPrefix: new Format('DNS1123SubdomainPrefix', prefixed(dns1123Subdomain), 60),
+  dns1035LabelPrefix: new Format('DNS1035LabelPrefix', prefixed(dns1035Label), 30),
+  labelValue: new Format('LabelValue', labelValue, 40),
   uri: new Format('URI', (s) => {
     try {
       parseURL(s);
@@ -117,11 +134,11 @@ const FORMATS: Record<string, Format> = {
     } catch {
       return [`parse ${JSON.stringify(s)}: invalid URI for request`];
     }
-  }),
-  uuid: new Format('uuid', (s) => (UUID.test(s) ? [] : ['does not match the UUID format'])),
-  byte: new Format('byte', (s) => (BASE64.test(s) ? [] : ['invalid base64'])),
-  date: new Format('date', (s) => (validDate(s) ? [] : ['invalid date'])),
-  datetime: new Format('datetime', (s) => (DATETIME.test(s) && validDate(s.slice(0, 10)) ? [] : ['invalid datetime'])),
+  }, URI_REGEX_SIZE),
+  uuid: new Format('uuid', (s) => (UUID.test(s) ? [] : ['does not match the UUID format']), UUID_REGEX_SIZE),
+  byte: new Format('byte', (s) => (BASE64.test(s) ? [] : ['invalid base64']), BASE64_REGEX_SIZE),
+  date: new Format('date', (s) => (validDate(s) ? [] : ['invalid date']), DATETIME_REGEX_SIZE),
+  datetime: new Format('datetime', (s) => (DATETIME.test(s) && validDate(s.slice(0, 10)) ? [] : ['invalid datetime']), DATETIME_REGEX_SIZE),
 };
 
 /** Registers the format library. */
@@ -135,7 +152,6 @@ export function registerFormat(env: Environment): void {
   );
   for (const [name, f] of Object.entries(FORMATS)) env.registerFunction(`FormatNamespace.${name}(): kubernetes.NamedFormat`, () => f);
   env.registerFunction('kubernetes.NamedFormat.validate(string): optional<list<string>>', (f: Format, s: string) => {
-    chargeChars(s.length);
     const errs = f.validate(s);
     return errs.length === 0 ? Optional.none() : Optional.of(errs);
   });

@@ -8,7 +8,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
-import { chargeChars } from './meter.js';
 
 const DEFAULT_REGISTRY = 'index.docker.io';
 const REPO_CHARS = /^[a-z0-9_.\-/]+$/;
@@ -62,7 +61,7 @@ export function parseImage(s: string): ImageRef {
 /** Registers the image library. */
 export function registerImage(env: Environment): void {
   env.registerType('kubernetes.Image', ImageRef as never);
-  const parse = (s: string): ImageRef => (chargeChars(s.length), parseImage(s));
+  const parse = (s: string): ImageRef => parseImage(s);
   env.registerFunction('image(string): kubernetes.Image', parse);
   env.registerFunction('isImage(string): bool', (s: string) => {
     try {

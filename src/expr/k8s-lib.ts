@@ -11,13 +11,15 @@
  * - the literal validators (cel.ValidateRegexLiterals, ...Duration...,
  *   ...Timestamp...): a bad literal is a compile error.
  *
- * Every function charges the runtime cost of src/expr/meter.ts by the size
- * of what it traverses or produces (library/cost.go). Errors never quote
- * object values.
+ * Each call is charged, before it runs, what Kubernetes charges it
+ * (src/expr/call-cost.ts: library/cost.go and cel-go's runtime cost): the
+ * replaced methods here, every other function where src/expr/cel.ts
+ * instruments the call. Errors never quote object values.
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from 're2js';
-import { charge, chargeChars, CostLimitError } from './meter.js';
+import { charge, CostLimitError } from './meter.js';
+import { callCost, joinCost } from './call-cost.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { registerQuantity } from './quantity.js';
@@ -75,15 +77,12 @@ export function typeName(v: unknown): string {
 /** Go strings.SplitN semantics (cel-go ext.Strings split). */
 function splitN(s: string, sep: string, n: number): string[] {
   if (n === 0) return [];
-  chargeChars(s.length);
   if (sep === '') {
-    charge(n < 0 ? s.length : Math.min(n, s.length));
     const chars = Array.from(s);
     if (n < 0 || n >= chars.length) return chars;
     return [...chars.slice(0, n - 1), chars.slice(n - 1).join('')];
   }
   const parts = s.split(sep);
-  charge(parts.length);
   if (n < 0 || parts.length <= n) return parts;
   return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
 }
@@ -97,9 +96,9 @@ function join(list: unknown, sep: string): string {
     length += item.length + (i > 0 ? sep.length : 0);
     if (length > MAX_RESULT) throw new CostLimitError(`join: result exceeds the limit of ${MAX_RESULT} characters`);
   }
-  chargeChars(length);
-  charge(list.length);
-  return list.join(sep);
+  const out = list.join(sep);
+  charge(joinCost(out));
+  return out;
 }
 
 /** Go strings.Replace: the first n non-overlapping matches (all when n < 0), linear; an empty `old` matches between characters. */
@@ -108,7 +107,6 @@ function replace(s: string, old: string, repl: string, n: number): string {
   if (old === '') {
     const chars = Array.from(s);
     const count = Math.min(limit, chars.length + 1);
-    chargeChars(s.length + count * repl.length);
     if (s.length + count * repl.length > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
     const pieces = chars.map((c, i) => (i < limit ? repl + c : c));
     if (chars.length < limit) pieces.push(repl);
@@ -117,7 +115,6 @@ function replace(s: string, old: string, repl: string, n: number): string {
   const at: number[] = [];
   for (let i = s.indexOf(old); i !== -1 && at.length < limit; i = s.indexOf(old, i + old.length)) at.push(i);
   const size = s.length + at.length * (repl.length - old.length);
-  chargeChars(s.length + size);
   if (size > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
   if (at.length === 0) return s;
   const pieces: string[] = [];
@@ -131,26 +128,19 @@ function replace(s: string, old: string, repl: string, n: number): string {
 }
 
 function matches(s: string, pattern: string): boolean {
-  chargeChars(s.length + pattern.length);
   // test(): RE2's unanchored match without captures, on re2js's DFA where it can (8-300x faster than a
   // Matcher's find() on a 1 MiB value for patterns without a literal prefix, e.g. `a|b` 500 -> 61 ms).
   return re2(pattern).test(s);
 }
 
-/** `s` after charging the traversal of `s` and `arg`. */
-function scanned(s: string, arg: string): string {
-  chargeChars(s.length + arg.length);
-  return s;
-}
-
 /** Evaluate hooks that replace the engine's own string functions (RE2 `matches`, Go `split`/`join` semantics, cost by size). */
 const REPLACED: Record<string, (recv: unknown, args: unknown[]) => unknown> = {
-  // the engine's string functions, charged by the characters they read (library/cost.go)
-  contains: (recv, [x]) => scanned(str(recv, 'contains'), str(x, 'contains')).includes(x as string),
-  startsWith: (recv, [x]) => scanned(str(recv, 'startsWith'), str(x, 'startsWith')).startsWith(x as string),
-  endsWith: (recv, [x]) => scanned(str(recv, 'endsWith'), str(x, 'endsWith')).endsWith(x as string),
-  lowerAscii: (recv) => scanned(str(recv, 'lowerAscii'), '').replace(/[A-Z]+/g, (c) => c.toLowerCase()),
-  upperAscii: (recv) => scanned(str(recv, 'upperAscii'), '').replace(/[a-z]+/g, (c) => c.toUpperCase()),
+  // the engine's string functions, charged as Kubernetes charges them (call-cost.ts) by replacedMethod
+  contains: (recv, [x]) => str(recv, 'contains').includes(str(x, 'contains')),
+  startsWith: (recv, [x]) => str(recv, 'startsWith').startsWith(str(x, 'startsWith')),
+  endsWith: (recv, [x]) => str(recv, 'endsWith').endsWith(str(x, 'endsWith')),
+  lowerAscii: (recv) => str(recv, 'lowerAscii').replace(/[A-Z]+/g, (c) => c.toLowerCase()),
+  upperAscii: (recv) => str(recv, 'upperAscii').replace(/[a-z]+/g, (c) => c.toUpperCase()),
   matches: (recv, [p]) => matches(str(recv, 'matches'), str(p, 'matches')),
   split: (recv, [sep, n]) => splitN(str(recv, 'split'), str(sep, 'split'), n === undefined ? -1 : Number(n)),
   join: (recv, [sep]) => join(recv, sep === undefined ? '' : str(sep, 'join')),
@@ -167,7 +157,10 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
     if (receiver.op === 'id' && !list && ['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch'].includes(receiver.args as string)) return original(ev, ast, ctx);
     const recv = ev.run(receiver, ctx);
     if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
-    return impl(recv, args.map((a) => ev.run(a, ctx)));
+    const values = args.map((a) => ev.run(a, ctx));
+    // charged before the call runs (join: by its result, inside join())
+    if (!list) charge(callCost(name, [recv, ...values]));
+    return impl(recv, values);
   };
 }
 
@@ -201,14 +194,7 @@ export function checkLiteral(node: AstNode): string | undefined {
   return undefined;
 }
 
-/** Comparable list (library/lists.go: comparable element types). */
-function comparableList(l: unknown[], _fn: string): unknown[] {
-  charge(l.length);
-  return l;
-}
-
 function listMin(l: unknown[], fn: string, sign: number): unknown {
-  comparableList(l, fn);
   if (l.length === 0) throw celError(`${fn}(list) called on empty list`);
   let best = l[0];
   for (let i = 1; i < l.length; i++) if (celCompare(l[i], best) * sign < 0) best = l[i];
@@ -216,7 +202,6 @@ function listMin(l: unknown[], fn: string, sign: number): unknown {
 }
 
 function listSum(l: unknown[], zero: unknown): unknown {
-  charge(l.length);
   if (l.length === 0) return zero;
   let acc: unknown = l[0];
   for (let i = 1; i < l.length; i++) {
@@ -231,7 +216,6 @@ function listSum(l: unknown[], zero: unknown): unknown {
 }
 
 function indexOf(l: unknown[], x: unknown, last: boolean): bigint {
-  charge(l.length);
   if (last) {
     for (let i = l.length - 1; i >= 0; i--) if (celEquals(l[i], x)) return BigInt(i);
   } else {
@@ -243,7 +227,6 @@ function indexOf(l: unknown[], x: unknown, last: boolean): bigint {
 /** library/lists.go. */
 function registerLists(env: Environment): void {
   env.registerFunction('list<A>.isSorted(): bool', (l: unknown[]) => {
-    comparableList(l, 'isSorted');
     for (let i = 1; i < l.length; i++) if (celCompare(l[i - 1], l[i]) > 0) return false;
     return true;
   });
@@ -260,18 +243,15 @@ function registerLists(env: Environment): void {
 /** library/regex.go. */
 function registerRegex(env: Environment): void {
   env.registerFunction('string.find(string): string', (s: string, p: string) => {
-    chargeChars(s.length + p.length);
     const m = re2(p).matcher(s);
     return m.find() ? (m.group() ?? '') : '';
   });
   const findAll = (s: string, p: string, n: number): string[] => {
-    chargeChars(s.length + p.length);
     if (n === 0) return [];
     const out: string[] = [];
     const m = re2(p).matcher(s);
     while ((n < 0 || out.length < n) && m.find()) {
       out.push(m.group() ?? '');
-      charge(1);
     }
     return out;
   };
@@ -281,7 +261,6 @@ function registerRegex(env: Environment): void {
 
 /** Index of code points (CEL strings are sequences of code points). */
 function codePoints(s: string): string[] {
-  chargeChars(s.length);
   return Array.from(s);
 }
 
@@ -295,19 +274,11 @@ function registerStrings(env: Environment): void {
   });
   env.registerFunction('string.replace(string, string): string', (s: string, o: string, r: string) => replace(s, o, r, -1));
   env.registerFunction('string.replace(string, string, int): string', (s: string, o: string, r: string, n: bigint) => replace(s, o, r, Number(n)));
-  env.registerFunction('string.format(list<dyn>): string', (s: string, args: unknown[]) => {
-    chargeChars(s.length);
-    const out = formatString(s, args);
-    chargeChars(out.length);
-    return out;
-  });
+  env.registerFunction('string.format(list<dyn>): string', (s: string, args: unknown[]) => formatString(s, args));
   class StringsNamespace {}
   env.registerType('StringsNamespace', StringsNamespace as never);
   env.registerConstant('strings', 'StringsNamespace', new StringsNamespace());
-  env.registerFunction('StringsNamespace.quote(string): string', (_ns: unknown, s: string) => {
-    chargeChars(s.length);
-    return quote(s);
-  });
+  env.registerFunction('StringsNamespace.quote(string): string', (_ns: unknown, s: string) => quote(s));
 }
 
 /** cel-go ext strings.quote: a double-quoted CEL string literal. */
@@ -336,16 +307,10 @@ function registerSets(env: Environment): void {
   class SetsNamespace {}
   env.registerType('SetsNamespace', SetsNamespace as never);
   env.registerConstant('sets', 'SetsNamespace', new SetsNamespace());
-  const contains = (a: unknown[], b: unknown[]): boolean => {
-    charge(a.length * b.length);
-    return b.every((x) => a.some((y) => celEquals(x, y)));
-  };
+  const contains = (a: unknown[], b: unknown[]): boolean => b.every((x) => a.some((y) => celEquals(x, y)));
   env.registerFunction('SetsNamespace.contains(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => contains(a, b));
   env.registerFunction('SetsNamespace.equivalent(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => contains(a, b) && contains(b, a));
-  env.registerFunction('SetsNamespace.intersects(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => {
-    charge(a.length * b.length);
-    return a.some((x) => b.some((y) => celEquals(x, y)));
-  });
+  env.registerFunction('SetsNamespace.intersects(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEquals(x, y))));
 }
 
 /** Registers every Kubernetes library on `env` (the base environment). */

@@ -2,12 +2,13 @@
  * The runtime cost meter of CEL evaluation, shared by the engine glue
  * (src/expr/cel.ts) and the Kubernetes libraries (src/expr/k8s-lib.ts).
  *
- * Costs follow Kubernetes' runtime cost model (cel-go `interpreter`
- * cost tracking with `k8s.io/apiserver/pkg/cel/library/cost.go`): one unit per
- * comprehension iteration and per call, and string and list work charged by
- * size: traversing or producing `n` characters costs `ceil(n / 10)` units
- * (cel-go `common.StringTraversalCostFactor` 0.1), a list of `n` items `n`
- * units. The per-expression limit is Kubernetes' `PerCallLimit` (1,000,000).
+ * Costs follow Kubernetes' runtime cost model: every function call and
+ * operator is charged exactly what the API server charges it
+ * (src/expr/call-cost.ts: `k8s.io/apiserver/pkg/cel/library/cost.go` and
+ * cel-go `interpreter/runtimecost.go`, e.g. `matches` ceil((1 + n) * 0.1) x
+ * ceil(pattern * 0.25)), and each comprehension iteration one unit (where
+ * cel-go charges its variable reads). The per-expression limit is
+ * Kubernetes' `PerCallLimit` (1,000,000).
  *
  * Evaluation is synchronous, so one meter is active at a time: `startMeter`
  * installs it, `charge` reads it. Besides the cost limit (deterministic, the
@@ -29,9 +30,6 @@ export const PER_CALL_LIMIT = 1_000_000;
 
 /** Default wall-clock bound of one evaluation, in milliseconds. */
 export const DEFAULT_MAX_EVAL_MS = 50;
-
-/** Characters per cost unit when a string is traversed or produced (cel-go StringTraversalCostFactor = 0.1). */
-export const CHARS_PER_UNIT = 10;
 
 /**
  * Kubernetes' runtime cost budget of one policy evaluation, across all its
@@ -151,9 +149,4 @@ function checkClock(m: Meter): void {
   if (budget && now > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
   if (m.deadline < 0) m.deadline = now + m.maxMs;
   else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
-}
-
-/** Charges the traversal or production of `chars` characters. */
-export function chargeChars(chars: number): void {
-  charge(Math.ceil(chars / CHARS_PER_UNIT));
 }

@@ -11,7 +11,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
-import { charge } from './meter.js';
 
 /** An IPv4 (4 bytes) or IPv6 (16 bytes) address. */
 export class IPAddr {
@@ -175,7 +174,7 @@ function isGlobalUnicast(ip: IPAddr): boolean {
 export function registerNetwork(env: Environment): void {
   env.registerType('net.IP', IPAddr as never);
   env.registerType('net.CIDR', CIDR as never);
-  const parse = (s: string): IPAddr => (charge(1), parseIP(s));
+  const parse = (s: string): IPAddr => parseIP(s);
   env.registerFunction('ip(string): net.IP', parse);
   env.registerFunction('isIP(string): bool', (s: string) => ok(() => parse(s)));
   env.registerFunction('string(net.IP): string', (ip: IPAddr) => ip.toString());
@@ -197,7 +196,7 @@ export function registerNetwork(env: Environment): void {
   env.registerType('IPNamespace', IPNamespace as never);
   env.registerConstant('ip', 'IPNamespace', new IPNamespace());
   env.registerFunction('IPNamespace.isCanonical(string): bool', (_ns: unknown, s: string) => ipIsCanonical(s));
-  const cidrOf = (s: string): CIDR => (charge(1), parseCIDR(s));
+  const cidrOf = (s: string): CIDR => parseCIDR(s);
   env.registerFunction('cidr(string): net.CIDR', cidrOf);
   env.registerFunction('isCIDR(string): bool', (s: string) => ok(() => cidrOf(s)));
   env.registerFunction('string(net.CIDR): string', (c: CIDR) => c.toString());
@@ -216,6 +215,5 @@ export function registerNetwork(env: Environment): void {
 
 /** `ip.isCanonical(string)`: the address parses and is written as Go writes it. */
 export function ipIsCanonical(s: string): boolean {
-  charge(1);
   return parseIP(s).toString() === s;
 }

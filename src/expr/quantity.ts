@@ -11,7 +11,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
-import { charge } from './meter.js';
 
 const BINARY: Record<string, bigint> = { Ki: 1n << 10n, Mi: 1n << 20n, Gi: 1n << 30n, Ti: 1n << 40n, Pi: 1n << 50n, Ei: 1n << 60n };
 const DECIMAL: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
@@ -80,7 +79,6 @@ export function parseQuantity(s: string): Quantity | undefined {
 }
 
 function mustParse(s: string): Quantity {
-  charge(1 + Math.ceil(s.length / 10));
   const q = parseQuantity(s);
   if (q === undefined) throw celError('quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\'');
   return q;
@@ -99,10 +97,7 @@ const fromInt = (n: bigint): Quantity => new Quantity(n, 0);
 export function registerQuantity(env: Environment): void {
   env.registerType('kubernetes.Quantity', Quantity as never);
   env.registerFunction('quantity(string): kubernetes.Quantity', (s: string) => mustParse(s));
-  env.registerFunction('isQuantity(string): bool', (s: string) => {
-    charge(1);
-    return parseQuantity(s) !== undefined;
-  });
+  env.registerFunction('isQuantity(string): bool', (s: string) => parseQuantity(s) !== undefined);
   env.registerFunction('kubernetes.Quantity.sign(): int', (q: Quantity) => BigInt(q.sign()));
   env.registerFunction('kubernetes.Quantity.isInteger(): bool', (q: Quantity) => q.isInteger() && asIntegerOk(q));
   env.registerFunction('kubernetes.Quantity.asInteger(): int', (q: Quantity) => asInteger(q));

@@ -8,7 +8,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
-import { charge } from './meter.js';
 
 const NUM = /^(0|[1-9]\d*)$/;
 const IDENT = /^[0-9A-Za-z-]+$/;
@@ -79,10 +78,7 @@ function normalizeAndParse(input: string): Semver {
   return parseSemver(parts.join('.'));
 }
 
-const parse = (s: string, normalize: boolean): Semver => {
-  charge(1);
-  return normalize ? normalizeAndParse(s) : parseSemver(s);
-};
+const parse = (s: string, normalize: boolean): Semver => (normalize ? normalizeAndParse(s) : parseSemver(s));
 const ok = (s: string, normalize: boolean): boolean => {
   try {
     parse(s, normalize);

@@ -7,7 +7,6 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
-import { charge, chargeChars } from './meter.js';
 
 /** A parsed URL (Go url.URL fields read by the library). */
 export class CelURL {
@@ -94,7 +93,7 @@ function escapedPath(raw: string): string {
 /** Registers the URL library. */
 export function registerUrls(env: Environment): void {
   env.registerType('kubernetes.URL', CelURL as never);
-  const parse = (s: string): CelURL => (chargeChars(s.length), parseURL(s));
+  const parse = (s: string): CelURL => parseURL(s);
   env.registerFunction('url(string): kubernetes.URL', parse);
   env.registerFunction('isURL(string): bool', (s: string) => {
     try {
@@ -110,7 +109,6 @@ export function registerUrls(env: Environment): void {
   env.registerFunction('kubernetes.URL.getPort(): string', (u: CelURL) => u.port);
   env.registerFunction('kubernetes.URL.getEscapedPath(): string', (u: CelURL) => escapedPath(u.rawPath));
   env.registerFunction('kubernetes.URL.getQuery(): map<string, list<string>>', (u: CelURL) => {
-    charge(1);
     const out = new Map<string, string[]>();
     if (u.rawQuery === '') return out;
     for (const pair of u.rawQuery.split('&')) {

@@ -123,7 +123,7 @@ spec:
   failurePolicy: ${fp}
   transformers:
   - validate:
-      expression: "object.data.s.split('').size() > 0"
+      expression: "object.data.s.split('').all(c, c != 'y')"
       message: never
 `;
   const object: JsonObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { s: 'x'.repeat(1_200_000) } };
