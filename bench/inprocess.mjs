@@ -22,7 +22,26 @@ export const POLICY_FILES = {
   unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
   chain10: [join(here, 'policies/chain10.yaml')],
   chain10gk: [join(here, 'policies/chain10-gatekeeper.yaml')],
+  chain10map: [join(here, 'policies/chain10-map.yaml')],
 };
+
+/**
+ * The three dialects of the 10-transformer chain (our transformers, Gatekeeper
+ * mutators, a MutatingAdmissionPolicy) must do the same work for their costs
+ * to compare: their answers for the bench Pod are checked to be the same patch
+ * operations.
+ * Throws naming the sets that differ.
+ */
+function checkSameWork(sets, pod) {
+  // The same operations; their order follows each dialect's order (Gatekeeper sorts mutators by ID).
+  const patchOf = (set) => {
+    const patch = review(JSON.parse(JSON.stringify(admissionReview(pod))), sets[set], { route: 'mutate' }).body.response.patch;
+    return patch && JSON.stringify(JSON.parse(Buffer.from(patch, 'base64').toString()).map((op) => JSON.stringify(op)).sort());
+  };
+  const want = patchOf('chain10');
+  const differ = ['chain10gk', 'chain10map'].filter((s) => patchOf(s) !== want);
+  if (!want || differ.length > 0) throw new Error(`bench: ${differ.join(', ') || 'chain10'} do not make the same change as chain10`);
+}
 
 function perCall(fn, ms) {
   for (let i = 0; i < 20; i++) fn();
@@ -62,7 +81,8 @@ const round1 = (x) => Math.round(x * 10) / 10;
 export function inProcess(ms = 500) {
   const sets = Object.fromEntries(Object.entries(POLICY_FILES).map(([k, v]) => [k, loadPolicies(v, defaultLoadOptions()).set]));
   const payloads = { pod: podObject(), configmap8k: configMapObject(9 * 1024, 'small-config'), crd1m: crdObject() };
-  const plan = [['none', 'pod'], ['unmatched', 'configmap8k'], ['platform', 'pod'], ['chain10', 'pod'], ['chain10gk', 'pod'], ['full', 'pod'], ['platform', 'crd1m']];
+  checkSameWork(sets, payloads.pod);
+  const plan = [['none', 'pod'], ['unmatched', 'configmap8k'], ['platform', 'pod'], ['chain10', 'pod'], ['chain10gk', 'pod'], ['chain10map', 'pod'], ['full', 'pod'], ['platform', 'crd1m']];
   return plan.map(([set, name]) => {
     const text = JSON.stringify(admissionReview(payloads[name]));
     const res = review(JSON.parse(text), sets[set], { route: 'mutate' });

@@ -41,6 +41,7 @@ const POLICY_SETS = {
   unmatched: [join(here, 'policies/sidecar-pod.yaml'), ...VALIDATES],
   chain10: [join(here, 'policies/chain10.yaml')],
   chain10gk: [join(here, 'policies/chain10-gatekeeper.yaml')],
+  chain10map: [join(here, 'policies/chain10-map.yaml')],
 };
 
 /**
@@ -322,12 +323,16 @@ function targets(results) {
   const row = (scenario) => results.webhook?.find((r) => r.scenario === scenario);
   const ratio = (scenario, field) => row(scenario)?.ratioToFloor[field];
   const k = results.kustomize && !results.kustomize.skipped ? results.kustomize : undefined;
+  const us = (scenario) => results.inProcess?.find((r) => r.scenario === scenario)?.reviewUs;
+  const relative = (scenario) => (us(scenario) && us('chain10/pod') ? Math.round((us(scenario) / us('chain10/pod')) * 100) / 100 : undefined);
   const rows = [
     ['10-transformer chain, throughput x floor', ratio('chain10/pod', 'throughput'), '>=', 0.85],
     ['platform + sidecar + 5 CEL rules, throughput x floor', ratio('full/pod', 'throughput'), '>=', 0.7],
     ['request no policy matches, throughput x floor', ratio('none/pod', 'throughput'), '>=', 0.97],
     ['10-transformer chain, single-connection p99 x floor', ratio('chain10/pod', 'p99'), '<=', 1.5],
     ['platform policy on a 1 MiB object, server CPU x floor', ratio('platform/crd1m', 'cpu'), '<=', 1.2],
+    ['chain10 as Gatekeeper mutators, in-process cost x our transformers', relative('chain10gk/pod'), '<=', 1],
+    ['chain10 as a MutatingAdmissionPolicy, in-process cost x our transformers', relative('chain10map/pod'), '<=', 1],
     ['run vs kubectl kustomize (argo-cd), speedup', k?.speedup, '>=', 5],
     ['run vs kubectl kustomize, peak RSS ratio', k ? Math.round((k.runMaxRssMiB / k.kustomizeMaxRssMiB) * 100) / 100 : undefined, '<=', 0.5],
     ['run vs kubectl kustomize, identical objects', k ? (k.identicalObjects ? 1 : 0) : undefined, '>=', 1],

@@ -84,26 +84,23 @@ export function applyConfiguration(object: JsonObject, config: JsonObject, schem
   return mergeMap(object, config, schema);
 }
 
-/** Merges two maps field by field: object keys first (in order), then new configuration keys. */
+/**
+ * Merges two maps field by field: object keys first (in order), then new
+ * configuration keys. Returns `lhs` itself when no field changes; else a copy
+ * made once, at the first change (the object's keys keep their places).
+ */
 function mergeMap(lhs: JsonObject, rhs: JsonObject, schema: SchemaRef): JsonObject {
-  const out: JsonObject = {};
-  let changed = false;
-  for (const key of Object.keys(lhs)) {
-    const l = lhs[key] as JsonValue;
-    if (!hasOwn(rhs, key)) {
-      setOwn(out, key, l);
-      continue;
-    }
+  let out: JsonObject | undefined;
+  for (const key of Object.keys(rhs)) {
+    const had = hasOwn(lhs, key);
+    const l = had ? (lhs[key] as JsonValue) : undefined;
     const v = mergeValue(l, rhs[key] as JsonValue, fieldMeta(schema, key));
-    if (v !== l) changed = true;
+    if (had && v === l) continue;
+    // Spread defines own data properties (a `__proto__` key stays data); setOwn keeps it so for the merged field.
+    out ??= { ...lhs };
     setOwn(out, key, v);
   }
-  for (const key of Object.keys(rhs)) {
-    if (hasOwn(lhs, key)) continue;
-    changed = true;
-    setOwn(out, key, mergeValue(undefined, rhs[key] as JsonValue, fieldMeta(schema, key)));
-  }
-  return changed ? out : lhs;
+  return out ?? lhs;
 }
 
 /** Merges one field's values (lhs undefined: the object does not have it). */

@@ -147,6 +147,18 @@ function readMatch(r: Reader, v: unknown, path: string, isPolicy: boolean): Matc
   return m as MatchResources;
 }
 
+/**
+ * The static cost limit of admission policy expressions: none. The API server
+ * estimates the cost of CRD validation rules only; a ValidatingAdmissionPolicy
+ * or MutatingAdmissionPolicy whose expressions would be estimated over the
+ * per-call limit is accepted there (their `object` is `dyn`), and their cost is
+ * bounded at run time (per-call limit, the policy's runtime budget, the
+ * review's deadline), as here. Refusing them at load would refuse policies the
+ * API server accepts (e.g. a `transformList` over `object.spec.containers`).
+ * Our own dialect's CEL keeps the estimate (docs/cel.md "Cost model").
+ */
+const NOT_ESTIMATED = Infinity;
+
 /** A compiled named expression list entry. */
 interface Named {
   name: string;
@@ -163,7 +175,7 @@ interface Named {
 function compileAt(r: Reader, source: unknown, path: string, variables: readonly CompositionVariable[], kind: ExpressionKind = {}): CompiledExpression {
   const text = r.str(source, path, true) as string;
   try {
-    return compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, ...kind });
+    return compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, estimatedCostLimit: NOT_ESTIMATED, ...kind });
   } catch (e) {
     throw toPolicyError(e, r.source, path);
   }
@@ -189,7 +201,7 @@ function readNamedEntries(r: Reader, v: unknown, path: string): { name: string; 
 function readVariables(r: Reader, v: unknown): CompiledVariables {
   const defs = readNamedEntries(r, v, 'spec.variables');
   try {
-    return compileVariables(defs, { variables: POLICY_VARIABLES, path: 'spec.variables' });
+    return compileVariables(defs, { variables: POLICY_VARIABLES, path: 'spec.variables', estimatedCostLimit: NOT_ESTIMATED });
   } catch (e) {
     throw toPolicyError(e, r.source, 'spec.variables');
   }

@@ -165,10 +165,6 @@ const LOADERS: [string, string, RegExp][] = [
   ['match condition', postrender(`  match:\n    conditions: [{name: c, expression: "${BOMB}"}]\n  transformers:\n  - validate: {expression: "true"}\n`), /spec\.match\.conditions\[0\]\.expression: estimated rule cost/],
   ['policy variable', postrender(`  variables: [{name: v, expression: "${BOMB}"}]\n  transformers:\n  - validate: {expression: "true"}\n`), /spec\.variables\[0\]\.expression: estimated rule cost/],
   ['sidecar template', postrender(`  transformers:\n  - sidecar:\n      name: s\n      containers:\n      - name: s\n        image: "x:{{ string(${BOMB}) }}"\n`), /estimated rule cost exceeds budget/],
-  ['VAP validation', vap(`  validations: [{expression: "${BOMB}"}]\n`), /spec\.validations\[0\]\.expression: estimated rule cost/],
-  ['VAP auditAnnotation', vap(`  auditAnnotations: [{key: k, valueExpression: "string(${BOMB})"}]\n`), /spec\.auditAnnotations\[0\]\.valueExpression: estimated rule cost/],
-  ['VAP matchCondition', vap(`  matchConditions: [{name: c, expression: "${BOMB}"}]\n  validations: [{expression: "true"}]\n`), /spec\.matchConditions\[0\]\.expression: estimated rule cost/],
-  ['MAP mutation', vap(`  reinvocationPolicy: Never\n  mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Object{metadata: Object.metadata{labels: {'a': string(${BOMB})}}}"}}]\n`, true), /spec\.mutations\[0\]\.applyConfiguration\.expression: estimated rule cost/],
 ];
 
 t.test('every loader path refuses an expression over the estimate, with file, path and code', async (t) => {
@@ -185,6 +181,33 @@ t.test('every loader path refuses an expression over the estimate, with file, pa
     t.equal((err as PolicyError).code, 'ERR_POLICY_EXPRESSION_COST', `${name}: code`);
     t.doesNotThrow(() => policiesFromText(text.replaceAll(BOMB, 'true'), { file: 'p.yaml' }), `${name}: loads without the bomb`);
   }
+});
+
+// Admission policies are not estimated, as the API server does not estimate them
+// (src/policy/admission-policy.ts NOT_ESTIMATED): the same bombs load and are cut
+// at run time by the per-call limit; their failurePolicy decides.
+const ADMISSION_LOADERS: [string, string][] = [
+  ['VAP validation', vap(`  validations: [{expression: "${BOMB}"}]\n`)],
+  ['VAP auditAnnotation', vap(`  auditAnnotations: [{key: k, valueExpression: "string(${BOMB})"}]\n`)],
+  ['VAP matchCondition', vap(`  matchConditions: [{name: c, expression: "${BOMB}"}]\n  validations: [{expression: "true"}]\n`)],
+  ['MAP mutation', vap(`  reinvocationPolicy: Never\n  mutations: [{patchType: ApplyConfiguration, applyConfiguration: {expression: "Object{metadata: Object.metadata{labels: {'a': string(${BOMB})}}}"}}]\n`, true)],
+];
+
+t.test('admission policy expressions are not estimated: they load, and a bomb is cut at run time', async (t) => {
+  // Always true, so every pair is visited: 1,500 items are 2,250,000 iterations, over the per-call limit.
+  const runtimeBomb = 'object.items.all(a, object.items.all(b, b >= 0))';
+  for (const [name, text] of ADMISSION_LOADERS) {
+    t.doesNotThrow(() => policiesFromText(text, { file: 'p.yaml' }), `${name}: loads (the API server accepts it)`);
+    t.doesNotThrow(() => policiesFromText(text.replaceAll(BOMB, runtimeBomb), { file: 'p.yaml' }), `${name}: loads with the run-time bomb`);
+  }
+  const binding = '---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny]}\n';
+  const set = policiesFromText(vap(`  failurePolicy: Fail\n  validations: [{expression: "${runtimeBomb}"}]\n`) + binding, { file: 'p.yaml' });
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default' }, items: Array.from({ length: 1500 }, (_, i) => i) };
+  const request = { kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', version: 'v1', resource: 'deployments' } };
+  const r = set.evaluate(deployment, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default', request: request as never });
+  t.match(r.denials, [{ policy: 'p/b', message: /cost/ }], 'cut by the per-call limit; failurePolicy Fail denies');
+  const small = set.evaluate({ ...deployment, items: [1, 2, 3] }, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default', request: request as never });
+  t.same(small.denials, [], 'the same policy on a small object: allowed');
 });
 
 // estimate >= runtime: random JSON inputs of at most R characters, each
