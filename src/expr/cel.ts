@@ -42,7 +42,7 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { activeMeter, beforeLargeCall, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
 import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 
@@ -567,7 +567,19 @@ function instrumentCall(node: AstNode): void {
   const namespaced = node.op === 'rcall' && !Array.isArray(receiver) && receiver.op === 'id' && receiver.meta.alternate !== undefined;
   const key = namespaced ? `${String((receiver as AstNode).args)}.${name}` : name;
   const from = namespaced ? 1 : 0;
-  wrapHandle(node, (h) => (values, a, b) => (charge(callCost(key, values as unknown[], from)), h(values, a, b)));
+  wrapHandle(node, (h) => (values, a, b) => {
+    charge(callCost(key, values as unknown[], from));
+    const chars = longestString(values as unknown[]);
+    if (chars > LARGE_INPUT_CHARS) beforeLargeCall(chars, LIBRARY_NS_PER_CHAR);
+    return h(values, a, b);
+  });
+}
+
+/** The length of the longest string among a call's receiver and arguments (what an uninterruptible call may walk). */
+function longestString(values: readonly unknown[]): number {
+  let n = 0;
+  for (const v of values) if (typeof v === 'string' && v.length > n) n = v.length;
+  return n;
 }
 
 /** The spent units of the evaluation in progress (for tests and the trace). */

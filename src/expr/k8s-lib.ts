@@ -18,7 +18,7 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from 're2js';
-import { charge, CostLimitError } from './meter.js';
+import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
 import { callCost, joinCost } from './call-cost.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
@@ -101,33 +101,37 @@ function join(list: unknown, sep: string): string {
   return out;
 }
 
-/** Go strings.Replace: the first n non-overlapping matches (all when n < 0), linear; an empty `old` matches between characters. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** The code points of `s`: its UTF-16 units when it has no surrogate pair (native split, ~10x faster on 1 MiB). */
+function codePointList(s: string): string[] {
+  return SURROGATE.test(s) ? Array.from(s) : s.split('');
+}
+
+/**
+ * Go strings.Replace: the first n non-overlapping matches (all when n < 0);
+ * an empty `old` matches between code points. Native split and join: linear,
+ * ~30x faster on 1 MiB than collecting the matches one by one.
+ */
 function replace(s: string, old: string, repl: string, n: number): string {
   const limit = n < 0 ? Infinity : n;
-  if (old === '') {
-    const chars = Array.from(s);
-    const count = Math.min(limit, chars.length + 1);
-    if (s.length + count * repl.length > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
-    const pieces = chars.map((c, i) => (i < limit ? repl + c : c));
-    if (chars.length < limit) pieces.push(repl);
-    return pieces.join('');
-  }
-  const at: number[] = [];
-  for (let i = s.indexOf(old); i !== -1 && at.length < limit; i = s.indexOf(old, i + old.length)) at.push(i);
-  const size = s.length + at.length * (repl.length - old.length);
-  if (size > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
-  if (at.length === 0) return s;
-  const pieces: string[] = [];
-  let from = 0;
-  for (const i of at) {
-    pieces.push(s.slice(from, i), repl);
-    from = i + old.length;
-  }
-  pieces.push(s.slice(from));
-  return pieces.join('');
+  const parts = old === '' ? codePointList(s) : s.split(old);
+  const count = Math.min(limit, old === '' ? parts.length + 1 : parts.length - 1);
+  if (s.length + count * (repl.length - old.length) > MAX_RESULT) throw new CostLimitError(`replace: result exceeds the limit of ${MAX_RESULT} characters`);
+  if (count <= 0) return s;
+  if (old === '') return replaceBetween(parts, repl, count);
+  if (count === parts.length - 1) return parts.join(repl);
+  return parts.slice(0, count + 1).join(repl) + old + parts.slice(count + 1).join(old);
+}
+
+/** `repl` before each of the first `count` code points, and after the last when count reaches past it (Go's empty-`old` Replace). */
+function replaceBetween(chars: string[], repl: string, count: number): string {
+  if (count > chars.length) return repl + chars.join(repl) + repl;
+  return repl + chars.slice(0, count).join(repl) + chars.slice(count).join('');
 }
 
 function matches(s: string, pattern: string): boolean {
+  beforeLargeCall(s.length, REGEX_TEST_NS_PER_CHAR);
   // test(): RE2's unanchored match without captures, on re2js's DFA where it can (8-300x faster than a
   // Matcher's find() on a 1 MiB value for patterns without a literal prefix, e.g. `a|b` 500 -> 61 ms).
   return re2(pattern).test(s);
@@ -158,8 +162,11 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
     const recv = ev.run(receiver, ctx);
     if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
     const values = args.map((a) => ev.run(a, ctx));
-    // charged before the call runs (join: by its result, inside join())
-    if (!list) charge(callCost(name, [recv, ...values]));
+    // charged before the call runs (join: by its result, inside join()); a large input checks the deadline
+    if (!list) {
+      charge(callCost(name, [recv, ...values]));
+      if (name !== 'matches') beforeLargeCall((recv as string).length, LIBRARY_NS_PER_CHAR);
+    }
     return impl(recv, values);
   };
 }
@@ -243,10 +250,12 @@ function registerLists(env: Environment): void {
 /** library/regex.go. */
 function registerRegex(env: Environment): void {
   env.registerFunction('string.find(string): string', (s: string, p: string) => {
+    beforeLargeCall(s.length, REGEX_FIND_NS_PER_CHAR);
     const m = re2(p).matcher(s);
     return m.find() ? (m.group() ?? '') : '';
   });
   const findAll = (s: string, p: string, n: number): string[] => {
+    beforeLargeCall(s.length, REGEX_FIND_NS_PER_CHAR);
     if (n === 0) return [];
     const out: string[] = [];
     const m = re2(p).matcher(s);
@@ -259,19 +268,28 @@ function registerRegex(env: Environment): void {
   env.registerFunction('string.findAll(string, int): list<string>', (s: string, p: string, n: bigint) => findAll(s, p, Number(n)));
 }
 
-/** Index of code points (CEL strings are sequences of code points). */
-function codePoints(s: string): string[] {
-  return Array.from(s);
+let lastString: string | undefined;
+let lastHasPairs = false;
+
+/**
+ * `s.charAt(n)` on code points: constant time on a string without surrogate
+ * pairs (the last string's answer is kept, so a loop of charAt over one large
+ * string scans it once), else over its code points.
+ */
+function charAt(s: string, n: number): string {
+  if (s !== lastString) {
+    lastString = s;
+    lastHasPairs = SURROGATE.test(s);
+  }
+  const length = lastHasPairs ? undefined : s.length;
+  const cps = length === undefined ? Array.from(s) : undefined;
+  if (n < 0 || n > (length ?? (cps as string[]).length)) throw celError('index out of range'); // cel-go quotes the index: a value (issue 13)
+  return cps ? (cps[n] ?? '') : s.charAt(n);
 }
 
 /** cel-go ext.Strings (version 2) functions the engine does not have. */
 function registerStrings(env: Environment): void {
-  env.registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
-    const cps = codePoints(s);
-    const n = Number(i);
-    if (n < 0 || n > cps.length) throw celError('index out of range'); // cel-go quotes the index: a value (issue 13)
-    return cps[n] ?? '';
-  });
+  env.registerFunction('string.charAt(int): string', (s: string, i: bigint) => charAt(s, Number(i)));
   env.registerFunction('string.replace(string, string): string', (s: string, o: string, r: string) => replace(s, o, r, -1));
   env.registerFunction('string.replace(string, string, int): string', (s: string, o: string, r: string, n: bigint) => replace(s, o, r, Number(n)));
   env.registerFunction('string.format(list<dyn>): string', (s: string, args: unknown[]) => formatString(s, args));
@@ -281,25 +299,13 @@ function registerStrings(env: Environment): void {
   env.registerFunction('StringsNamespace.quote(string): string', (_ns: unknown, s: string) => quote(s));
 }
 
-/** cel-go ext strings.quote: a double-quoted CEL string literal. */
-// eslint-disable-next-line complexity -- the escapes of Go strconv.Quote, one per case
+/** The escapes of cel-go ext strings.quote (Go strconv.Quote's for these characters). */
+const QUOTE_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+const QUOTE_RE = new RegExp(`[${Object.keys(QUOTE_ESCAPES).map((c) => (c === '\\' ? '\\\\' : c)).join('')}]`, 'g');
+
+/** cel-go ext strings.quote: a double-quoted CEL string literal (one native pass: ~50x faster on 1 MiB than appending per character). */
 function quote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    switch (c) {
-      case '\x07': out += '\\a'; break;
-      case '\b': out += '\\b'; break;
-      case '\f': out += '\\f'; break;
-      case '\n': out += '\\n'; break;
-      case '\r': out += '\\r'; break;
-      case '\t': out += '\\t'; break;
-      case '\v': out += '\\v'; break;
-      case '\\': out += '\\\\'; break;
-      case '"': out += '\\"'; break;
-      default: out += c;
-    }
-  }
-  return out + '"';
+  return `"${s.replace(QUOTE_RE, (c) => QUOTE_ESCAPES[c])}"`;
 }
 
 /** cel-go ext.Sets. */

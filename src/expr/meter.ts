@@ -40,6 +40,46 @@ export const RUNTIME_COST_BUDGET = 10_000_000;
 /** Units between two reads of the clock. */
 const CLOCK_CHECK_UNITS = 64;
 
+/**
+ * Characters of input above which a library call that cannot be interrupted
+ * (a regex scan, a parse) is checked against the admission deadline before
+ * it runs (`beforeLargeCall`): 64 Ki UTF-16 code units.
+ */
+export const LARGE_INPUT_CHARS = 64 * 1024;
+
+/**
+ * Worst-case nanoseconds per UTF-16 code unit of one re2js scan, measured on
+ * 1 MiB inputs (docs/cel.md, "Bounded time"): `matches()` runs RE2JS.test
+ * (DFA where it can; `^x*$` over 1 MiB of `x` 175-333 ms, ~320 ns per
+ * character), `find()`/`findAll()` a Matcher (`(\w+\s*)*$` ~860 ns per
+ * character over 1 MiB, `^(x|xx)+$` up to 1,600 over 128 KiB), on 2 shared
+ * cores under load; rounded up.
+ */
+export const REGEX_TEST_NS_PER_CHAR = 500;
+export const REGEX_FIND_NS_PER_CHAR = 2000;
+
+/**
+ * Worst-case nanoseconds per input character of any other library call over
+ * a large string (size, trim, substring, lowerAscii, url/image parsing,
+ * format, quote, replace, split...): the slowest measured over 1 MiB were
+ * `replace('x', 'yy')` and `split('x')` of a string of `x` (~270-370 ns per
+ * character, under load), rounded up.
+ */
+export const LIBRARY_NS_PER_CHAR = 500;
+
+let clock: () => number = () => performance.now();
+
+/**
+ * Replaces the meter's clock (milliseconds; default performance.now(), the
+ * clock src/policy/evaluate.ts computes the admission deadline on) and returns
+ * the previous one: tests inject a clock, never measure one.
+ */
+export function setMeterClock(next?: () => number): () => number {
+  const previous = clock;
+  clock = next ?? ((): number => performance.now());
+  return previous;
+}
+
 /** A cost limit or time bound was exceeded: the evaluation stops (the policy's failurePolicy applies). */
 export class CostLimitError extends Error {
   constructor(message: string) {
@@ -145,8 +185,24 @@ function overLimit(m: Meter): CostLimitError {
 /** The clock read every CLOCK_CHECK_UNITS units: the evaluation's own bound and the admission deadline. */
 function checkClock(m: Meter): void {
   m.nextClock = m.spent + CLOCK_CHECK_UNITS;
-  const now = performance.now();
+  const now = clock();
   if (budget && now > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
   if (m.deadline < 0) m.deadline = now + m.maxMs;
   else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
+}
+
+/**
+ * Before one library call that cannot be interrupted over `chars` characters
+ * (worst case `nsPerChar` each): for an input over LARGE_INPUT_CHARS, reads
+ * the clock (the evaluation's bound and the admission deadline, as every 64
+ * units) and, when an admission deadline is set and the time left cannot
+ * cover the call's worst case, stops with `admission deadline exceeded` (the
+ * policy's failurePolicy applies) instead of running past it. Throws
+ * CostLimitError.
+ */
+export function beforeLargeCall(chars: number, nsPerChar: number): void {
+  const m = current;
+  if (chars <= LARGE_INPUT_CHARS || m === undefined) return;
+  checkClock(m);
+  if (budget && clock() + (chars * nsPerChar) / 1e6 > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
 }

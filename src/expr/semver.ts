@@ -10,6 +10,10 @@ import type { Environment } from '@marcbachmann/cel-js';
 import { celError } from './cel.js';
 
 const NUM = /^(0|[1-9]\d*)$/;
+const UINT64_MAX = 18446744073709551615n;
+
+/** A number blang/semver reads with strconv.ParseUint(s, 10, 64): at most 20 digits (BigInt of a long one is quadratic). */
+const fitsUint64 = (p: string): boolean => p.length <= 20 && BigInt(p) <= UINT64_MAX;
 const IDENT = /^[0-9A-Za-z-]+$/;
 
 /** A semantic version (build metadata kept but not compared, as blang/semver). */
@@ -52,7 +56,8 @@ export function parseSemver(s: string): Semver {
   const parts = core.split('.');
   if (parts.length !== 3) throw celError('No Major.Minor.Patch elements found');
   for (const p of parts) if (!NUM.test(p)) throw celError('invalid semver: major, minor and patch must be numbers without leading zeros');
-  for (const p of pre) if (!IDENT.test(p) || (/^\d+$/.test(p) && !NUM.test(p))) throw celError('invalid semver: invalid prerelease');
+  if (!parts.every(fitsUint64)) throw celError('invalid semver: value out of range');
+  for (const p of pre) if (!IDENT.test(p) || (/^\d+$/.test(p) && !(NUM.test(p) && fitsUint64(p)))) throw celError('invalid semver: invalid prerelease');
   return new Semver(BigInt(parts[0]), BigInt(parts[1]), BigInt(parts[2]), pre);
 }
 
