@@ -61,7 +61,11 @@ if (mode === 'floor') {
     return write(chunk, ...rest);
   };
   const worker = process.env.BENCH_EVALUATION_WORKER === 'off' ? { evaluationWorker: false } : {};
-  void serveCommand({ config: policies, port, host: '127.0.0.1', ...worker, ...(process.env.BENCH_MAX_EVALUATION_MS ? { maxEvaluationMs: Number(process.env.BENCH_MAX_EVALUATION_MS) } : {}) }).then((code) => process.exit(code));
+  // In-flight limits above the bench's 50 connections: the floor sheds nothing,
+  // and a 429 is a cheap answer that would count as throughput (sessions 5 and
+  // 6 first measured with serve's default of 32: a third of the answers were 429).
+  const inFlight = { maxRequests: 1000, maxBytes: 1024 * 1024 * 1024 };
+  void serveCommand({ config: policies, port, host: '127.0.0.1', inFlight, ...worker, ...(process.env.BENCH_MAX_EVALUATION_MS ? { maxEvaluationMs: Number(process.env.BENCH_MAX_EVALUATION_MS) } : {}) }).then((code) => process.exit(code));
 } else {
   process.stderr.write(`unknown mode ${mode}\n${readFileSync(new URL(import.meta.url), 'utf8').split('\n')[1]}\n`);
   process.exit(2);

@@ -204,7 +204,7 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
   const rows: { name: string; opts: Partial<BuildAppOptions>; body: unknown; worker: string[] }[] = [
     // inlineSliceMs 0 where only the size decides: a slow machine must not move these rows by time.
     { name: 'small body: event loop', opts: { inlineSliceMs: 0 }, body: small, worker: [] },
-    { name: 'large body: worker', opts: {}, body: large, worker: ['large'] },
+    { name: 'large body: worker', opts: { inlineBodyLimit: 256 * 1024 }, body: large, worker: ['large'] },
     { name: 'large body under a raised inlineBodyLimit: event loop', opts: { inlineBodyLimit: 1 << 20, inlineSliceMs: 0 }, body: large, worker: [] },
     // A clock that jumps 1 s per reading: every evaluation outlasts the slice.
     { name: 'evaluation past the slice: again in the worker', opts: { now: jumpingClock() }, body: small, worker: ['small'] },
