@@ -159,6 +159,8 @@ class ServeRun {
         this.log?.warn({ reason }, 'evaluation worker replaced');
       },
       onSyncFailed: (source, reason) => this.log?.warn({ source, reason }, 'evaluation worker could not compile a source; reviews stay on the event loop until the next change'),
+      // A replacement worker starts from the sources' own caches, not a copy kept here.
+      state: () => ({ namespaces: this.cluster?.namespaces.entries() ?? [], params: this.admission?.params.changes() ?? [] }),
     });
     worker.setRequired(this.required);
     return worker;

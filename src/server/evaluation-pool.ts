@@ -21,7 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Evaluation } from '../policy/evaluate.js';
-import { InformerParamStore, type ParamChange } from '../policy/sources/cluster-admission.js';
+import type { ParamChange } from '../policy/sources/cluster-admission.js';
 import type { SourceRecipe } from '../policy/sources/recipe.js';
 import type { SourceName } from '../policy/sources/store.js';
 import type { EvaluationSummary, RequestInfo } from './admission-record.js';
@@ -46,6 +46,12 @@ export interface EvaluationWorkerOptions {
   onRestart?: (reason: 'cutoff' | 'exited') => void;
   /** A recipe did not compile in the worker (the reason names file, document and path; never object contents). */
   onSyncFailed?: (source: SourceName, reason: string) => void;
+  /**
+   * The Namespace labels and params a fresh worker starts from (the sources'
+   * own caches: NamespaceLabelCache `entries()`, InformerParamStore
+   * `changes()`); later changes arrive through `namespace` and `param`.
+   */
+  state?: () => { namespaces: Iterable<[string, Record<string, string>]>; params: ParamChange[] };
   /** V8 old-space limit of the worker in MiB (default DEFAULT_WORKER_HEAP_MB): a review that needs more ends the worker, not the process. */
   maxOldGenerationSizeMb?: number;
 }
@@ -78,8 +84,6 @@ export class EvaluationWorker {
   private nextId = 1;
   private required: SourceName[] = [];
   private readonly recipes = new Map<SourceName, SourceRecipe>();
-  private readonly namespaces = new Map<string, Record<string, string>>();
-  private readonly params = new InformerParamStore();
   private generation = 0;
   /** The set's names at `generation` (the event loop's), and the worker's at its last `synced`. */
   private expectedNames: string | undefined;
@@ -120,14 +124,11 @@ export class EvaluationWorker {
 
   /** A Namespace's labels changed (undefined: deleted). */
   namespace(name: string, labels: Record<string, string> | undefined): void {
-    if (labels) this.namespaces.set(name, labels);
-    else this.namespaces.delete(name);
     this.send({ type: 'namespace', name, labels });
   }
 
   /** A params change (InformerParamStore `onChange`). */
   param(change: ParamChange): void {
-    this.params.apply(change);
     this.send({ type: 'param', change });
   }
 
@@ -176,8 +177,9 @@ export class EvaluationWorker {
   /** The state a fresh worker needs: required sources, every recipe (at the current generation), Namespaces, params. */
   private replay(): void {
     if (this.required.length > 0) this.send({ type: 'required', sources: this.required });
-    for (const [name, labels] of this.namespaces) this.send({ type: 'namespace', name, labels });
-    for (const change of this.params.changes()) this.send({ type: 'param', change });
+    const state = this.opts.state?.();
+    for (const [name, labels] of state?.namespaces ?? []) this.send({ type: 'namespace', name, labels });
+    for (const change of state?.params ?? []) this.send({ type: 'param', change });
     const recipes = [...this.recipes.values()];
     // Only the last recipe's `synced` carries the generation the event loop expects.
     recipes.forEach((recipe, i) => this.send({ type: 'recipe', generation: i === recipes.length - 1 ? this.generation : -2, recipe }));
