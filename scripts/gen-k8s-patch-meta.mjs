@@ -139,8 +139,11 @@ import type { PatchMetaTable } from './patch-meta.js';
  * OpenAPI v2 document: \`gvks\` maps \`group/version/kind\` to a definition name
  * ('' when the kind has no field that matters to a merge); \`defs\` maps a
  * definition to its fields carrying patch/list metadata or leading to some.
+ * JSON text, parsed once at load: V8 reads ~80 KB of JSON several times faster,
+ * and with less memory, than the same object literal compiled as code (every
+ * CLI start loads this module).
  */
-export const K8S_PATCH_META: PatchMetaTable = ${JSON.stringify(table)};
+export const K8S_PATCH_META = JSON.parse(${JSON.stringify(JSON.stringify(table))}) as PatchMetaTable;
 `;
 }
 

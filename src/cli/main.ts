@@ -8,6 +8,8 @@
 import { createRequire } from 'node:module';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { collect, EXIT, oneLine } from './io.js';
+import { enableCliCompileCache } from './compile-cache.js';
+import { keepYoungGenerationSmall } from './heap.js';
 // Each command's modules load only when it runs: `serve` pulls in the
 // Kubernetes client and fastify, which `run` (a Helm post-renderer started
 // once per release) must not pay for.
@@ -64,6 +66,8 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .option('--allow-empty', 'run with no policies (default: exit 2, "no policies found in ...")'))
     .action(async (o) => {
+      // Before its modules load: the heap policy of a batch process (heap.ts).
+      keepYoungGenerationSmall();
       const ns = await namespaces(o);
       if (ns) setCode(await (await import('./run.js')).runCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty, ...ns }));
     });
@@ -186,6 +190,9 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// Before any command's modules load (each is a dynamic import): they are
+// compiled once per user, then read from the cache (compile-cache.ts).
+enableCliCompileCache();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

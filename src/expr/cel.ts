@@ -45,6 +45,7 @@ import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
 import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
+import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
 
@@ -53,24 +54,7 @@ export function loadExpressionEngine(): void {
   baseEnvironment();
 }
 
-/** A CEL compile or evaluation error; `path` is where the expression sits in its policy, when known. */
-export class ExprError extends Error {
-  /**
-   * `message`: the reason (compile errors include `line:column`); `path`: JSON
-   * path of the expression in its policy ('' when unknown); `position`:
-   * 1-based line and column in the expression, when known.
-   */
-  constructor(
-    message: string,
-    readonly path = '',
-    readonly position?: { line: number; column: number },
-    /** Set when the static cost estimate refused the expression (src/errors.ts). */
-    readonly code?: 'ERR_POLICY_EXPRESSION_COST',
-  ) {
-    super(message);
-    this.name = 'ExprError';
-  }
-}
+export { ExprError, KUBERNETES_VARIABLES };
 
 /** A compiled CEL program. */
 export interface CompiledExpression {
@@ -124,9 +108,6 @@ export interface CompileExpressionOptions {
   /** JSON path of the expression in its policy, copied into every ExprError. */
   path?: string;
 }
-
-/** The variables of Kubernetes admission CEL without `params`, `variables` and `authorizer`. */
-export const KUBERNETES_VARIABLES: readonly string[] = ['object', 'oldObject', 'request', 'namespaceObject'];
 
 /** Default evaluation bound (units): Kubernetes' PerCallLimit. */
 export const DEFAULT_COST_LIMIT = PER_CALL_LIMIT;
@@ -838,3 +819,6 @@ function objectFromCel(v: object): unknown {
 export function celError(message: string): Error {
   return new EvaluationError(message);
 }
+
+// Whoever loads this module (an import, or engine.ts on a first compile), engine.ts then calls it.
+registerCelEngine({ compileExpression, compileVariables });

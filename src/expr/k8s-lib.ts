@@ -17,7 +17,8 @@
  * instruments the call. Errors never quote object values.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../kube/re2.js';
 import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
 import { callCost, joinCost } from './call-cost.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
@@ -42,7 +43,7 @@ export function re2(pattern: string): RE2JS {
   let re = patterns.get(pattern);
   if (re === undefined) {
     try {
-      re = RE2JS.compile(pattern);
+      re = re2js().compile(pattern);
     } catch {
       throw celError('invalid regular expression');
     }
@@ -185,7 +186,7 @@ export function checkLiteral(node: AstNode): string | undefined {
     const [name, , args] = node.args as [string, AstNode, AstNode[]];
     if ((name === 'matches' || name === 'find' || name === 'findAll') && args[0]?.op === 'value' && typeof args[0].args === 'string') {
       try {
-        RE2JS.compile(args[0].args);
+        re2js().compile(args[0].args);
       } catch (e) {
         return `invalid regular expression in ${name}(): ${(e as Error).message.split('\n')[0]}`;
       }

@@ -9,7 +9,8 @@
  * render time).
  */
 import { isObject, joinPath, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
-import { compileExpression, type CompiledExpression, type CompileExpressionOptions } from './cel.js';
+import type { CompiledExpression, CompileExpressionOptions } from './cel.js';
+import { compileExpression } from './engine.js';
 
 /** A template that does not compile (`path`: the config path of the string) or a value that fails to render. */
 export class TemplateError extends Error {

@@ -7,7 +7,8 @@
  * This module must not import `policy/` (layering, DESIGN.md); its types are
  * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
  */
-import { compileExpression, ExprError, KUBERNETES_VARIABLES, type CompileExpressionOptions, type CompositionVariable } from './cel.js';
+import type { CompileExpressionOptions, CompositionVariable } from './cel.js';
+import { compileExpression, ExprError, KUBERNETES_VARIABLES } from './engine.js';
 
 /**
  * What a policy adds to the CEL environment of its expressions (issue 13

@@ -8,7 +8,7 @@
  * User-supplied patterns come from tenants, so regexes run on an RE2-semantics,
  * linear-time engine (`re2js`), as Kubernetes and kustomize (Go regexp) do.
  */
-import { RE2JS } from 're2js';
+import { re2js } from './re2.js';
 import { gvkOf, isObject, metaMap, metaString, type JsonObject } from './object.js';
 
 /** A predicate over string maps (labels or annotations). */
@@ -40,7 +40,7 @@ export function anchoredRegex(pattern: string, path: string): (s: string) => boo
     return (s) => set.has(s);
   }
   try {
-    const re = RE2JS.compile(`^(?:${pattern})$`);
+    const re = re2js().compile(`^(?:${pattern})$`);
     return (s) => re.matches(s);
   } catch (e) {
     throw new SelectorError(`invalid regex ${JSON.stringify(pattern)}: ${(e as Error).message}`, path);

@@ -40,7 +40,8 @@
  * phase. See docs/admission-policies.md for what `run` cannot do (the API
  * server's defaulting after a mutation) and other differences.
  */
-import { compileExpression, compileVariables, KUBERNETES_VARIABLES, type CompiledExpression, type CompiledVariables, type CompositionVariable } from '../expr/cel.js';
+import type { CompiledExpression, CompiledVariables, CompositionVariable } from '../expr/cel.js';
+import { compileExpression, compileVariables, KUBERNETES_VARIABLES } from '../expr/engine.js';
 import { buildExprVars, describeValue } from '../expr/vars.js';
 import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applyConfiguration } from '../patch/apply-configuration.js';

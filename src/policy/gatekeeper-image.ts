@@ -7,7 +7,8 @@
  * neighbour on the next pass). The regexes are Gatekeeper's, run on an
  * RE2-semantics engine (re2js) as Go's regexp runs them.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../kube/re2.js';
 
 const DOMAIN_PATTERN = '(^\\w[\\w\\-_]*\\.[\\w\\-_\\.]*[\\w](:\\d+)?$)|(^localhost(:\\d+)?$)';
 const PATH_PATTERN = '^[a-z0-9]+(?:(?:(?:[._/]|__|[-]*)[a-z0-9]+)+)?';
@@ -17,7 +18,8 @@ let compiled: { domain: RE2JS; path: RE2JS; tag: RE2JS } | undefined;
 
 /** The three patterns, compiled on first use (only AssignImage documents need them). */
 function regexps(): { domain: RE2JS; path: RE2JS; tag: RE2JS } {
-  compiled ??= { domain: RE2JS.compile(DOMAIN_PATTERN), path: RE2JS.compile(PATH_PATTERN), tag: RE2JS.compile(TAG_PATTERN) };
+  const re = re2js();
+  compiled ??= { domain: re.compile(DOMAIN_PATTERN), path: re.compile(PATH_PATTERN), tag: re.compile(TAG_PATTERN) };
   return compiled;
 }
 

@@ -18,7 +18,8 @@
  *   `paramRef.namespace` unset: the object's namespace (cluster-scoped
  *   params kinds: none), as admission-params.ts `collectParams`.
  */
-import { compileVariables, KUBERNETES_VARIABLES, type CompiledVariables } from '../expr/cel.js';
+import type { CompiledVariables } from '../expr/cel.js';
+import { compileVariables, KUBERNETES_VARIABLES } from '../expr/engine.js';
 import { buildExprVars, type ExprScope, type ExprVarsInput } from '../expr/vars.js';
 import type { KubeObject } from '../kube/object.js';
 import type { Transformer } from '../transform/types.js';

@@ -20,7 +20,8 @@
  *     pathTests: [{subPath: "spec.containers[name: *].securityContext.runAsNonRoot", condition: MustNotExist}]
  * ```
  */
-import { compileExpression, ExprError, type CompiledExpression } from '../expr/cel.js';
+import type { CompiledExpression } from '../expr/cel.js';
+import { compileExpression, ExprError } from '../expr/engine.js';
 import { buildExprVars } from '../expr/vars.js';
 import { createPathTester, LocationError, parseLocation, type LocationNode, type PathCondition, type PathTest, type PathTester } from '../kube/location.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter } from '../kube/location-mutate.js';

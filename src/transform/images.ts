@@ -3,7 +3,8 @@
  * api/filters/imagetag legacy.go, then imagetag.go over the images field
  * specs; image parsing as api/image/image.go). Conformance findings 19-22.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../kube/re2.js';
 import { IMAGES_FIELD_SPECS, type FieldSetter } from '../kube/fieldspecs.js';
 import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applySpecs } from './apply-specs.js';
@@ -70,17 +71,25 @@ const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
 // eslint-disable-next-line no-control-regex -- the class is every ASCII code unit but \n, control characters included on purpose
 const ASCII_LINE = /^[\x00-\x09\x0b-\x7f]*$/;
 
+/** The anchored RE2 image matcher of kustomize for `name` (throws for an invalid regex). */
+function compileImageRegex(name: string): RE2JS {
+  return re2js().compile(`^${name}(:${TAG_CLASS}*)?(@sha256:${TAG_CLASS}*)?$`);
+}
+
 /**
  * The matcher for a name without regex syntax other than `.`: the regex
  * `^name(...)` then consumes exactly `name.length` characters, each `.` any
  * character but a newline, so a character-by-character comparison plus the
  * suffix check is the same test, without running the regex engine per image.
- * Non-ASCII input takes the regex (`.` is a code point there).
+ * Non-ASCII input takes the regex (`.` is a code point there), compiled then:
+ * such a name (letters, digits, `_./-`) is always a valid regex, so nothing
+ * is left to check at load, and re2js loads only if such input comes.
  */
-function plainNameMatcher(name: string, re: RE2JS): (s: string) => boolean {
+function plainNameMatcher(name: string): (s: string) => boolean {
   const n = name.length;
+  let re: RE2JS | undefined;
   return (s) => {
-    if (!ASCII_LINE.test(s)) return re.matches(s);
+    if (!ASCII_LINE.test(s)) return (re ??= compileImageRegex(name)).matches(s);
     if (s.length < n) return false;
     for (let i = 0; i < n; i++) {
       const c = name.charCodeAt(i);
@@ -97,9 +106,9 @@ function plainNameMatcher(name: string, re: RE2JS): (s: string) => boolean {
  * (`path` locates the entry in the policy).
  */
 export function compileImageMatcher(name: string, path: string): (s: string) => boolean {
+  if (PLAIN_NAME.test(name)) return plainNameMatcher(name);
   try {
-    const re = RE2JS.compile(`^${name}(:${TAG_CLASS}*)?(@sha256:${TAG_CLASS}*)?$`);
-    if (PLAIN_NAME.test(name)) return plainNameMatcher(name, re);
+    const re = compileImageRegex(name);
     return (s) => re.matches(s);
   } catch (err) {
     throw new ConfigError(`invalid image name ${JSON.stringify(name)}: ${(err as Error).message}`, path);

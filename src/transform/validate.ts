@@ -13,7 +13,8 @@
  * - a `messageExpression` that fails, is not a string, is blank or holds a
  *   line break falls back to `message` (as the API server, which logs it).
  */
-import { compileExpression, ExprError, type CompiledExpression } from '../expr/cel.js';
+import type { CompiledExpression } from '../expr/cel.js';
+import { compileExpression, ExprError } from '../expr/engine.js';
 import { buildExprVars, describeValue, scopeOptions, type ExprScope } from '../expr/vars.js';
 import type { KubeObject } from '../kube/object.js';
 import { ConfigError, TransformError, type Transformer, type TransformerFactory, type TransformContext } from './types.js';
