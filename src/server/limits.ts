@@ -60,7 +60,24 @@ export interface InFlightState {
   readonly refused: number;
 }
 
-const LIMITED_PATHS = new Set(['/mutate', '/validate']);
+/** The limited route of a request URL (`/mutate` or `/validate`, with or without a query), else undefined; no allocation. */
+function limitedRoute(url: string): 'mutate' | 'validate' | undefined {
+  for (const route of ['mutate', 'validate'] as const) {
+    const n = route.length + 1;
+    if (url.startsWith(route, 1) && url.charCodeAt(0) === 47 && (url.length === n || url.charCodeAt(n) === 63)) return route;
+  }
+  return undefined;
+}
+
+/**
+ * Where a request's counted bytes are kept, on the raw request: a property
+ * instead of a WeakMap entry (a WeakMap insert and delete per request cost
+ * more than the rest of the limiter).
+ */
+const HELD = Symbol('kube-postrender.inFlightBytes');
+
+/** A raw request as the limiter marks it: the bytes it counted, while in flight. */
+type HeldRequest = FastifyRequest['raw'] & { [HELD]?: number };
 
 /** The declared body size of a request: Content-Length, or `bodyLimit` when absent or malformed (chunked). */
 function declaredBytes(request: FastifyRequest, bodyLimit: number): number {
@@ -80,22 +97,22 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
   const retryAfter = String(limits.retryAfterSeconds ?? 1);
   const state = { requests: 0, bytes: 0, refused: 0 };
-  const held = new WeakMap<FastifyRequest, number>();
   const release = (request: FastifyRequest): void => {
-    const bytes = held.get(request);
+    const raw = request.raw as HeldRequest;
+    const bytes = raw[HELD];
     if (bytes === undefined) return;
-    held.delete(request);
+    raw[HELD] = undefined;
     state.requests--;
     state.bytes -= bytes;
   };
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    const path = request.url.split('?')[0];
-    if (request.method !== 'POST' || !LIMITED_PATHS.has(path)) return done();
+    const route = request.method === 'POST' ? limitedRoute(request.url) : undefined;
+    if (route === undefined) return done();
     const bytes = declaredBytes(request, bodyLimit);
     // One request is always let through, whatever its size, so the limit can never starve a lone large review.
     if (state.requests > 0 && (state.requests >= maxRequests || state.bytes + bytes > maxBytes)) {
       state.refused++;
-      onRefused?.(path === '/mutate' ? 'mutate' : 'validate');
+      onRefused?.(route);
       // The body is read and discarded (never buffered) before answering: a client still
       // writing a large body would otherwise see a broken pipe instead of the 429.
       const answer = (): void => {
@@ -110,7 +127,7 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
     }
     state.requests++;
     state.bytes += bytes;
-    held.set(request, bytes);
+    (request.raw as HeldRequest)[HELD] = bytes;
     done();
   });
   app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {

@@ -9,7 +9,7 @@
  * is capped at `MAX_KINDS` distinct values (then `other`) so that a caller
  * sending arbitrary kinds cannot grow the registry without bound.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { EvaluationSummary } from './admission-record.js';
 
 /** Prefix of every metric name. */
@@ -68,6 +68,71 @@ class Tally<L extends string> {
   }
 }
 
+/**
+ * What prom-client's registry reads from a metric when it scrapes it (its
+ * `get()`; prom-client's own typings declare `type` as a numeric enum, the
+ * registry prints the string).
+ */
+interface HistogramRecord {
+  name: string;
+  help: string;
+  type: 'histogram';
+  aggregator: 'sum';
+  values: { metricName: string; labels: Record<string, string | number>; value: number }[];
+}
+
+/**
+ * A Prometheus histogram by one label, counted in plain arrays and turned
+ * into prom-client's metric record only when scraped (`get`, registered with
+ * `Registry.registerMetric`). prom-client's Histogram validates and hashes
+ * the label object on every `observe` (~2.8 µs per admission request on the
+ * bench, more than the rest of the metrics together). Exposition is the
+ * same: cumulative `_bucket{le}` series ending in `+Inf`, `_sum` and
+ * `_count`, per label value. Bounded like the label values (routes).
+ */
+export class LabelledHistogram<L extends string> {
+  readonly type = 'histogram';
+  private readonly series = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  /** `buckets`: upper bounds in ascending order (the `+Inf` bucket is implied). */
+  constructor(readonly name: string, readonly help: string, private readonly label: L, private readonly buckets: readonly number[]) {}
+
+  /** Counts one observation of `value` (for durations, seconds) under the label value `labelValue`. */
+  observe(labelValue: string, value: number): void {
+    let s = this.series.get(labelValue);
+    if (s === undefined) {
+      s = { buckets: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
+      this.series.set(labelValue, s);
+    }
+    let i = 0;
+    while (i < this.buckets.length && value > this.buckets[i]) i++;
+    if (i < this.buckets.length) s.buckets[i]++;
+    s.sum += value;
+    s.count++;
+  }
+
+  /** prom-client's record of the histogram (called by the registry when scraped). */
+  get(): HistogramRecord {
+    const values: HistogramRecord['values'] = [];
+    for (const [labelValue, s] of this.series) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += s.buckets[i];
+        values.push({ metricName: `${this.name}_bucket`, labels: { le, [this.label]: labelValue }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', [this.label]: labelValue }, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { [this.label]: labelValue }, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { [this.label]: labelValue }, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' };
+  }
+
+  /** Forgets every observation (`Registry.resetMetrics`). */
+  reset(): void {
+    this.series.clear();
+  }
+}
+
 /** The webhook's metrics. */
 export class WebhookMetrics {
   readonly registry = new Registry();
@@ -76,7 +141,7 @@ export class WebhookMetrics {
   private readonly matchTally = new Tally(['policy'] as const);
   private readonly changeTally = new Tally(['policy', 'transformer'] as const);
   readonly requests: Counter<'route' | 'operation' | 'kind' | 'result'>;
-  readonly duration: Histogram<'route'>;
+  readonly duration: LabelledHistogram<'route'>;
   readonly policyMatches: Counter<'policy'>;
   readonly transformerChanges: Counter<'policy' | 'transformer'>;
   readonly transformerErrors: Counter<'policy' | 'transformer' | 'failure_policy'>;
@@ -98,7 +163,8 @@ export class WebhookMetrics {
     const p = METRIC_PREFIX;
     const tallies = this;
     this.requests = new Counter({ name: `${p}admission_requests_total`, help: 'Admission requests by route, operation, kind and result (allowed, denied, patched, error).', labelNames: ['route', 'operation', 'kind', 'result'], registers: r, collect() { tallies.requestTally.publish(this); } });
-    this.duration = new Histogram({ name: `${p}admission_duration_seconds`, help: 'Time to answer an admission request, from the parsed body to the response built, in seconds.', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers: r });
+    this.duration = new LabelledHistogram(`${p}admission_duration_seconds`, 'Time to answer an admission request, from the parsed body to the response built, in seconds.', 'route', LATENCY_BUCKETS);
+    this.registry.registerMetric(this.duration as unknown as Parameters<Registry['registerMetric']>[0]);
     this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r, collect() { tallies.matchTally.publish(this); } });
     this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r, collect() { tallies.changeTally.publish(this); } });
     this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r });
@@ -118,7 +184,7 @@ export class WebhookMetrics {
   // eslint-disable-next-line max-params -- the request counter's label tuple in prom-client's order, plus the duration
   observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds?: number): void {
     this.requestTally.inc(route, operation, this.kindLabel(kind), result);
-    if (seconds !== undefined) this.duration.observe({ route }, seconds);
+    if (seconds !== undefined) this.duration.observe(route, seconds);
   }
 
   /**

@@ -26,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { buildApp } from './app.js';
@@ -153,11 +154,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // requestCert asks for a certificate and verifies it against `ca`; the routes decide (probes present none).
     https: { ...secure, requestCert: clientCaFile !== undefined, rejectUnauthorized: false },
   });
-  // While stopping, ask every client to reconnect elsewhere.
-  // (The callback form: an async hook would cost a promise on every request.)
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (stopping) void reply.header('connection', 'close');
-    done(null, payload);
+  // While stopping, ask every client to reconnect elsewhere. A listener on the
+  // node server ahead of fastify's handler: the header set here is merged into
+  // every answer's head, and a fastify onSend hook would cost every request
+  // its hook chain (~2 µs) for a flag that is false until shutdown.
+  (app.server as unknown as HttpsServer).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader('connection', 'close');
   });
   await app.listen({ host, port });
   const server = app.server as unknown as HttpsServer;

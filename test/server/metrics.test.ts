@@ -1,0 +1,69 @@
+/**
+ * The admission latency histogram (LabelledHistogram) prints what
+ * prom-client's Histogram printed for the same observations: cumulative
+ * buckets with inclusive upper bounds, `+Inf`, `_sum` and `_count` per route.
+ */
+import t from 'tap';
+import { LabelledHistogram, WebhookMetrics } from '../../src/server/metrics.js';
+
+const NAME = 'kube_postrender_admission_duration_seconds';
+
+/** The exposition lines of the latency histogram after `observations` ([route, seconds]). */
+async function histogramLines(observations: [string, number][]): Promise<string[]> {
+  const m = new WebhookMetrics();
+  for (const [route, seconds] of observations) m.observeRequest(route, 'CREATE', 'Pod', 'allowed', seconds);
+  return (await m.registry.metrics()).split('\n').filter((l) => l.startsWith(NAME));
+}
+
+const rows: { name: string; observations: [string, number][]; want: string[] }[] = [
+  { name: 'nothing observed: no series', observations: [], want: [] },
+  {
+    name: 'a bound is inclusive; past the last bound only +Inf',
+    observations: [['mutate', 0.001], ['mutate', 0.0011], ['mutate', 9]],
+    want: [
+      `${NAME}_bucket{le="0.001",route="mutate"} 1`,
+      `${NAME}_bucket{le="0.0025",route="mutate"} 2`,
+      `${NAME}_bucket{le="5",route="mutate"} 2`,
+      `${NAME}_bucket{le="+Inf",route="mutate"} 3`,
+      `${NAME}_count{route="mutate"} 3`,
+    ],
+  },
+  {
+    name: 'one series per route',
+    observations: [['mutate', 0.0001], ['validate', 0.02]],
+    want: [
+      `${NAME}_bucket{le="0.0005",route="mutate"} 1`,
+      `${NAME}_bucket{le="0.0005",route="validate"} 0`,
+      `${NAME}_bucket{le="0.025",route="validate"} 1`,
+      `${NAME}_sum{route="validate"} 0.02`,
+      `${NAME}_count{route="validate"} 1`,
+    ],
+  },
+];
+
+for (const row of rows) {
+  t.test(row.name, async (t) => {
+    const lines = await histogramLines(row.observations);
+    for (const line of row.want) t.ok(lines.includes(line), line);
+    if (row.observations.length === 0) t.same(lines, [], 'no series');
+    const routes = new Set(row.observations.map(([r]) => r));
+    // 13 bounds + `+Inf` + sum + count per route.
+    t.equal(lines.length, routes.size * 16, 'every series complete');
+  });
+}
+
+t.test('requests rejected before the handler are counted but not timed', async (t) => {
+  const m = new WebhookMetrics();
+  m.observeRequest('mutate', '', '', 'error');
+  const text = await m.registry.metrics();
+  t.match(text, /kube_postrender_admission_requests_total\{route="mutate",operation="",kind="",result="error"\} 1/);
+  t.notMatch(text, new RegExp(`${NAME}_count`), 'no latency series');
+});
+
+t.test('reset forgets every observation', async (t) => {
+  const h = new LabelledHistogram('x_seconds', 'help', 'route', [1]);
+  h.observe('mutate', 0.5);
+  t.equal(h.get().values.length, 4, 'bucket, +Inf, sum, count');
+  h.reset();
+  t.same(h.get().values, []);
+});
