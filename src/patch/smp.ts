@@ -60,8 +60,10 @@ function childMapSchema(meta: FieldMeta | undefined): MapSchema {
   return { def: meta.ref };
 }
 
+/** The JSON pointer of `key` under `path` (RFC 6901 escapes; most keys have none to escape, and skip the replaces). */
 function ptr(path: string, key: string | number): string {
-  return `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const k = String(key);
+  return k.includes('~') || k.includes('/') ? `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}` : `${path}/${k}`;
 }
 
 type NodeKind = 'MappingNode' | 'SequenceNode' | 'ScalarNode';
@@ -116,10 +118,15 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
   if (directive === 'replace') return mergeMap(undefined, withoutKey(patch, PATCH), schema, path);
   const out: JsonObject = base ? { ...base } : {};
   if (base) clearEmptyNulls(out, base, patch, schema);
-  applyRetainKeys(out, patch, path);
-  applyDeleteFromPrimitiveLists(out, patch, path);
-  for (const k of Object.keys(patch)) {
-    if (isDirectiveKey(k)) continue;
+  const keys = Object.keys(patch);
+  // Every directive key starts with `$`: a patch map without one skips the directive passes.
+  const directives = keys.some((k) => k.charCodeAt(0) === 36);
+  if (directives) {
+    applyRetainKeys(out, patch, path);
+    applyDeleteFromPrimitiveLists(out, patch, path);
+  }
+  for (const k of keys) {
+    if (directives && isDirectiveKey(k)) continue;
     const pv = patch[k] as JsonValue;
     if (pv === null) {
       delete out[k];
@@ -129,7 +136,7 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
     if (v === DELETE) delete out[k];
     else setOwn(out, k, v);
   }
-  applySetElementOrders({ out, patch, base, schema, path });
+  if (directives) applySetElementOrders({ out, patch, base, schema, path });
   return out;
 }
 

@@ -144,7 +144,12 @@ function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
   return withoutEmptyAnnotations(explicitNulls(out), obj);
 }
 
-/** Sets or deletes one `metadata` field of a fresh copy, as it was in `before`. */
+/**
+ * Sets or deletes one `metadata` field of `obj`, a strategic merge's result,
+ * as it was in `before`. A `metadata` map the merge built (not `before`'s own:
+ * strategicMerge copies every map it writes to) is fixed in place; else the
+ * result gets a fresh copy.
+ */
 function restoreMeta(obj: JsonObject, before: JsonObject, field: 'name' | 'namespace'): JsonObject {
   const was = metadataOf(before);
   const had = was !== undefined && Object.prototype.hasOwnProperty.call(was, field);
@@ -152,6 +157,11 @@ function restoreMeta(obj: JsonObject, before: JsonObject, field: 'name' | 'names
   const has = meta !== undefined && Object.prototype.hasOwnProperty.call(meta, field);
   if (!had && !has) return obj;
   if (had && has && meta[field] === was[field]) return obj;
+  if (meta !== undefined && meta !== was) {
+    if (had) meta[field] = was[field];
+    else delete meta[field];
+    return obj;
+  }
   const copy: JsonObject = { ...(meta ?? {}) };
   if (had) copy[field] = was[field];
   else delete copy[field];
