@@ -138,37 +138,49 @@ function matches(s: string, pattern: string): boolean {
   return re2(pattern).test(s);
 }
 
-/** Evaluate hooks that replace the engine's own string functions (RE2 `matches`, Go `split`/`join` semantics, cost by size). */
-const REPLACED: Record<string, (recv: unknown, args: unknown[]) => unknown> = {
+/**
+ * Evaluate hooks that replace the engine's own string functions (RE2 `matches`, Go `split`/`join` semantics, cost by size).
+ * Each takes the call's values: `[receiver, ...arguments]`.
+ */
+const REPLACED: Record<string, (call: unknown[]) => unknown> = {
   // the engine's string functions, charged as Kubernetes charges them (call-cost.ts) by replacedMethod
-  contains: (recv, [x]) => str(recv, 'contains').includes(str(x, 'contains')),
-  startsWith: (recv, [x]) => str(recv, 'startsWith').startsWith(str(x, 'startsWith')),
-  endsWith: (recv, [x]) => str(recv, 'endsWith').endsWith(str(x, 'endsWith')),
-  lowerAscii: (recv) => str(recv, 'lowerAscii').replace(/[A-Z]+/g, (c) => c.toLowerCase()),
-  upperAscii: (recv) => str(recv, 'upperAscii').replace(/[a-z]+/g, (c) => c.toUpperCase()),
-  matches: (recv, [p]) => matches(str(recv, 'matches'), str(p, 'matches')),
-  split: (recv, [sep, n]) => splitN(str(recv, 'split'), str(sep, 'split'), n === undefined ? -1 : Number(n)),
-  join: (recv, [sep]) => join(recv, sep === undefined ? '' : str(sep, 'join')),
+  contains: (c) => str(c[0], 'contains').includes(str(c[1], 'contains')),
+  startsWith: (c) => str(c[0], 'startsWith').startsWith(str(c[1], 'startsWith')),
+  endsWith: (c) => str(c[0], 'endsWith').endsWith(str(c[1], 'endsWith')),
+  lowerAscii: (c) => str(c[0], 'lowerAscii').replace(/[A-Z]+/g, (x) => x.toLowerCase()),
+  upperAscii: (c) => str(c[0], 'upperAscii').replace(/[a-z]+/g, (x) => x.toUpperCase()),
+  matches: (c) => matches(str(c[0], 'matches'), str(c[1], 'matches')),
+  split: (c) => splitN(str(c[0], 'split'), str(c[1], 'split'), c[2] === undefined ? -1 : Number(c[2])),
+  join: (c) => join(c[0], c[1] === undefined ? '' : str(c[1], 'join')),
 };
 
-/** The evaluate hook replacing the engine's method `name`, if it is replaced. */
+/** Receivers that name a library namespace (`sets.contains(...)`): their calls are the engine's own overloads. */
+const NAMESPACE_RECEIVERS: ReadonlySet<string> = new Set(['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch']);
+
+/**
+ * The evaluate hook replacing the engine's method `name`, if it is replaced.
+ * Runs on every string method call of every expression: one array per call
+ * (the receiver and the arguments, for the cost and the call).
+ */
 export function replacedMethod(name: string, original: EvalFn | undefined): EvalFn | undefined {
   const impl = Object.prototype.hasOwnProperty.call(REPLACED, name) ? REPLACED[name] : undefined;
   if (!impl || !original) return undefined;
   const list = name === 'join';
   return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
-    const [, receiver, args] = ast.args as [string, AstNode, AstNode[]];
+    const parts = ast.args as [string, AstNode, AstNode[]];
+    const receiver = parts[1];
     // a namespace receiver (`sets.contains(...)`) or another receiver type: the engine's overload
-    if (receiver.op === 'id' && !list && ['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch'].includes(receiver.args as string)) return original(ev, ast, ctx);
+    if (!list && receiver.op === 'id' && NAMESPACE_RECEIVERS.has(receiver.args as string)) return original(ev, ast, ctx);
     const recv = ev.run(receiver, ctx);
     if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
-    const values = args.map((a) => ev.run(a, ctx));
+    const call: unknown[] = [recv];
+    for (const a of parts[2]) call.push(ev.run(a, ctx));
     // charged before the call runs (join: by its result, inside join()); a large input checks the deadline
     if (!list) {
-      charge(callCost(name, [recv, ...values]));
+      charge(callCost(name, call));
       if (name !== 'matches') beforeLargeCall((recv as string).length, LIBRARY_NS_PER_CHAR);
     }
-    return impl(recv, values);
+    return impl(call);
   };
 }
 

@@ -140,6 +140,8 @@ export class WebhookMetrics {
   private readonly requestTally = new Tally(['route', 'operation', 'kind', 'result'] as const);
   private readonly matchTally = new Tally(['policy'] as const);
   private readonly changeTally = new Tally(['policy', 'transformer'] as const);
+  private readonly errorTally = new Tally(['policy', 'transformer', 'failure_policy'] as const);
+  private readonly denialTally = new Tally(['policy'] as const);
   readonly requests: Counter<'route' | 'operation' | 'kind' | 'result'>;
   readonly duration: LabelledHistogram<'route'>;
   readonly policyMatches: Counter<'policy'>;
@@ -167,8 +169,8 @@ export class WebhookMetrics {
     this.registry.registerMetric(this.duration as unknown as Parameters<Registry['registerMetric']>[0]);
     this.policyMatches = new Counter({ name: `${p}policy_matches_total`, help: 'Objects a policy matched (and ran on).', labelNames: ['policy'], registers: r, collect() { tallies.matchTally.publish(this); } });
     this.transformerChanges = new Counter({ name: `${p}transformer_changes_total`, help: 'Objects a transformer changed.', labelNames: ['policy', 'transformer'], registers: r, collect() { tallies.changeTally.publish(this); } });
-    this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r });
-    this.denials = new Counter({ name: `${p}denials_total`, help: 'Denials (Deny rules and failurePolicy Fail errors) by policy.', labelNames: ['policy'], registers: r });
+    this.transformerErrors = new Counter({ name: `${p}transformer_errors_total`, help: 'Transformer, match condition and deadline errors, by how failurePolicy resolved them.', labelNames: ['policy', 'transformer', 'failure_policy'], registers: r, collect() { tallies.errorTally.publish(this); } });
+    this.denials = new Counter({ name: `${p}denials_total`, help: 'Denials (Deny rules and failurePolicy Fail errors) by policy.', labelNames: ['policy'], registers: r, collect() { tallies.denialTally.publish(this); } });
     this.reloads = new Counter({ name: `${p}policy_reloads_total`, help: 'Policy (re)loads by source (file, cluster) and result (success, failure).', labelNames: ['source', 'result'], registers: r });
     this.lastReloadSuccess = new Gauge({ name: `${p}policy_last_reload_success_timestamp_seconds`, help: 'Unix time of the last successful policy load, by source.', labelNames: ['source'], registers: r });
     this.policiesLoaded = new Gauge({ name: `${p}policies_loaded`, help: 'Policies in effect, by source.', labelNames: ['source'], registers: r });
@@ -195,8 +197,8 @@ export class WebhookMetrics {
   observeEvaluation(summary: EvaluationSummary): void {
     for (const policy of summary.matchedPolicies) this.matchTally.inc(policy);
     for (const { policy, transformer } of summary.applied) this.changeTally.inc(policy, transformer);
-    for (const e of summary.errors) this.transformerErrors.inc({ policy: e.policy, transformer: e.transformer, failure_policy: e.failurePolicy });
-    for (const d of summary.denials) this.denials.inc({ policy: d.policy });
+    for (const e of summary.errors) this.errorTally.inc(e.policy, e.transformer, e.failurePolicy);
+    for (const d of summary.denials) this.denialTally.inc(d.policy);
   }
 
   /** Counts a policy reload; on success also sets the last-success time (now) and the loaded count. */

@@ -67,3 +67,23 @@ t.test('reset forgets every observation', async (t) => {
   h.reset();
   t.same(h.get().values, []);
 });
+
+t.test('evaluation counters: matches, changes, errors by failurePolicy and denials, counted per label values', async (t) => {
+  const m = new WebhookMetrics();
+  const summary = {
+    matchedPolicies: ['a', 'b'],
+    changedBy: ['a/t1'],
+    applied: [{ policy: 'a', transformer: 't1' }],
+    errors: [{ policy: 'b', transformer: 'rule', failurePolicy: 'Ignore' as const }],
+    denials: [{ policy: 'b', rule: 'r', message: 'no' }],
+  };
+  m.observeEvaluation(summary);
+  m.observeEvaluation(summary);
+  const text = await m.registry.metrics();
+  for (const line of [
+    'kube_postrender_policy_matches_total{policy="a"} 2',
+    'kube_postrender_transformer_changes_total{policy="a",transformer="t1"} 2',
+    'kube_postrender_transformer_errors_total{policy="b",transformer="rule",failure_policy="Ignore"} 2',
+    'kube_postrender_denials_total{policy="b"} 2',
+  ]) t.ok(text.split('\n').includes(line), line);
+});
