@@ -171,12 +171,24 @@ type Rendered = Pick<SidecarConfig, 'containers' | 'initContainers' | 'volumes' 
 
 /** JSON with object keys sorted, for a stable hash and a stable annotation. */
 export function stableStringify(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
-  if (typeof v === 'bigint') return v.toString();
-  if (isObject(v)) {
-    return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableStringify(v[k])}`).join(',')}}`;
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + (stableStringify(v[i]) ?? ''); // as join: nothing for undefined
+    return `${out}]`;
   }
+  if (typeof v === 'bigint') return v.toString();
+  if (isObject(v)) return stableObject(v);
   return JSON.stringify(v);
+}
+
+/** `stableStringify` of a map: keys sorted (UTF-16 order), undefined values left out. */
+function stableObject(v: JsonObject): string {
+  let out = '{';
+  for (const k of Object.keys(v).sort()) {
+    if (v[k] === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stableStringify(v[k])}`;
+  }
+  return `${out}}`;
 }
 
 // ---------------------------------------------------------------------------
