@@ -125,19 +125,23 @@ function mergeMap(base: JsonObject | undefined, patch: JsonObject, schema: MapSc
     applyRetainKeys(out, patch, path);
     applyDeleteFromPrimitiveLists(out, patch, path);
   }
+  const at = { schema, path };
   for (const k of keys) {
-    if (directives && isDirectiveKey(k)) continue;
-    const pv = patch[k] as JsonValue;
-    if (pv === null) {
-      delete out[k];
-      continue;
-    }
-    const v = mergeValue(getOwn(out, k), pv, metaFor(schema, k), ptr(path, k));
-    if (v === DELETE) delete out[k];
-    else setOwn(out, k, v);
+    if (!directives || !isDirectiveKey(k)) mergeField(out, k, patch[k] as JsonValue, at);
   }
   if (directives) applySetElementOrders({ out, patch, base, schema, path });
   return out;
+}
+
+/** Merges the patch's field `k` (value `pv`; null deletes) into `out`, the map being built at `at.path` with schema `at.schema`. */
+function mergeField(out: JsonObject, k: string, pv: JsonValue, at: { schema: MapSchema; path: string }): void {
+  if (pv === null) {
+    delete out[k];
+    return;
+  }
+  const v = mergeValue(getOwn(out, k), pv, metaFor(at.schema, k), ptr(at.path, k));
+  if (v === DELETE) delete out[k];
+  else setOwn(out, k, v);
 }
 
 /** Merges one field value; `meta` is the field's metadata in the parent's schema. */

@@ -152,20 +152,24 @@ function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
  */
 function restoreMeta(obj: JsonObject, before: JsonObject, field: 'name' | 'namespace'): JsonObject {
   const was = metadataOf(before);
-  const had = was !== undefined && Object.prototype.hasOwnProperty.call(was, field);
   const meta = metadataOf(obj);
-  const has = meta !== undefined && Object.prototype.hasOwnProperty.call(meta, field);
-  if (!had && !has) return obj;
-  if (had && has && meta[field] === was[field]) return obj;
-  if (meta !== undefined && meta !== was) {
-    if (had) meta[field] = was[field];
-    else delete meta[field];
-    return obj;
-  }
-  const copy: JsonObject = { ...(meta ?? {}) };
-  if (had) copy[field] = was[field];
-  else delete copy[field];
-  return { ...obj, metadata: copy };
+  if (sameField(was, meta, field)) return obj;
+  // The merge's own map is fixed in place; the input's is copied.
+  const target: JsonObject = meta !== undefined && meta !== was ? meta : { ...(meta ?? {}) };
+  if (was !== undefined && hasField(was, field)) target[field] = was[field];
+  else delete target[field];
+  return target === meta ? obj : { ...obj, metadata: target };
+}
+
+/** True when `field` is absent from both metadata maps, or present in both with the same value. */
+function sameField(was: JsonObject | undefined, meta: JsonObject | undefined, field: string): boolean {
+  if (!hasField(was, field)) return !hasField(meta, field);
+  return hasField(meta, field) && meta![field] === was![field];
+}
+
+/** True when `meta` (a metadata map, if any) has its own `field`. */
+function hasField(meta: JsonObject | undefined, field: string): boolean {
+  return meta !== undefined && Object.prototype.hasOwnProperty.call(meta, field);
 }
 
 /**
