@@ -42,10 +42,11 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, beforeLargeCall, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { activeMeter, beforeLargeCall, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, spent, startMeter, stopMeter, tripped } from './meter.js';
 import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
+import { deepClone, type JsonValue } from '../kube/object.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
 
@@ -69,10 +70,23 @@ export interface CompiledExpression {
    * error, a cost limit or the wall-clock bound.
    */
   evaluate(vars: Record<string, unknown>): unknown;
+  /**
+   * As evaluate, but a constant's result is its kept JSON itself, shared by
+   * every evaluation and deep-frozen: the caller must neither change it nor
+   * put it (or a part of it) into a result without copying. Other
+   * expressions: as evaluate.
+   */
+  evaluateShared(vars: Record<string, unknown>): unknown;
   /** As evaluate, but returns the engine's value (bigint ints, Maps): for composition variables. @internal */
   evaluateNative(vars: Record<string, unknown>): unknown;
   /** The static cost estimate (src/expr/cost-estimate.ts): units at most, and the result's size bound. */
   readonly estimate?: CostEstimate;
+  /**
+   * True when the expression reads no variable and was evaluated once at
+   * compile time (see `foldConstant`): each evaluation replays its charges and
+   * returns a fresh copy of the kept result.
+   */
+  readonly constant: boolean;
 }
 
 /** A `variables.<name>` declaration: its name and checked type. */
@@ -262,7 +276,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   checkResultType(type, options.expectedType, path);
   const estimate = checkEstimate(parsed.ast, source, vars, options);
   for (const node of instrument) instrumentNode(node);
-  return { ...program(parsed, { source, type, env }, options), estimate };
+  return { ...program(parsed, { source, type, env, roots: vars }, options), estimate };
 }
 
 /** Throws ExprError for an empty expression or one over MAX_EXPRESSION_LENGTH characters. */
@@ -329,15 +343,18 @@ interface CheckedProgram {
   source: string;
   type: string;
   env: Environment;
+  /** The declared top-level variables (`variables` and `authorizer` are variables too). */
+  roots: readonly string[];
 }
 
-function program(parsed: ParsedProgram, { source, type, env }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
+function program(parsed: ParsedProgram, { source, type, env, roots }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
   const path = options.path ?? '';
   const limit = options.costLimit ?? DEFAULT_COST_LIMIT;
   const maxMs = options.maxEvalMs ?? DEFAULT_MAX_EVAL_MS;
   const variablesClassOfEnv = variableClasses.get(env);
+  const reads = variablesRead(parsed.ast, roots);
   const evaluateNative = (vars: Record<string, unknown>): unknown => {
-    const ctx = celActivation(vars, variablesClassOfEnv);
+    const ctx = celActivation(vars, reads, variablesClassOfEnv);
     const nested = activeMeter() !== undefined;
     const previous = nested ? undefined : startMeter(limit, maxMs);
     try {
@@ -351,20 +368,129 @@ function program(parsed: ParsedProgram, { source, type, env }: CheckedProgram, o
       if (!nested) stopMeter(previous);
     }
   };
-  return {
-    source,
-    type,
-    evaluateNative,
-    evaluate(vars: Record<string, unknown>): unknown {
-      return fromCel(evaluateNative(vars));
-    },
+  const folded = reads.length === 0 && folding ? foldConstant(parsed, limit, maxMs) : undefined;
+  if (folded) {
+    const native = foldedProgram(folded, { limit, maxMs, source, path });
+    const json = folded.json;
+    return { source, type, constant: true, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
+  }
+  const evaluate = (vars: Record<string, unknown>): unknown => fromCel(evaluateNative(vars));
+  return { source, type, constant: false, evaluateNative, evaluate, evaluateShared: evaluate };
+}
+
+// ---------------------------------------------------------------------------
+// Constant expressions, evaluated once at compile time
+
+/**
+ * The variables an expression reads: the declared top-level variables (and
+ * `variables`, `authorizer`) that one of its identifiers names, in
+ * declaration order. None: the expression is a constant, its value and its
+ * charges the same on every evaluation. An iteration variable that shadows a
+ * variable's name counts as a read (a superset is safe: the activation
+ * converts what is read, a constant is folded).
+ */
+function variablesRead(ast: AstNode, roots: readonly string[]): string[] {
+  const ids = new Set<string>();
+  walk(ast, (n) => {
+    if (n.op === 'id') ids.add(n.args as string);
+  });
+  return [...roots, 'variables', 'authorizer'].filter((name, i, all) => ids.has(name) && all.indexOf(name) === i);
+}
+
+let folding = true;
+
+/**
+ * Turns constant folding on or off for the expressions compiled from now on
+ * (default on) and returns the previous setting. For tests, which compare
+ * folded and unfolded programs: the results, errors and costs must agree.
+ */
+export function setConstantFolding(on: boolean): boolean {
+  const previous = folding;
+  folding = on;
+  return previous;
+}
+
+/** A constant's kept engine value, its plain JSON (fromCel) and the charges of its evaluation, in order. */
+interface Folded {
+  value: unknown;
+  json: JsonValue;
+  charges: readonly number[];
+}
+
+/** Longest charge record a folded constant replays; a longer one is evaluated each time (no constant Kubernetes users write comes close). */
+const MAX_FOLDED_CHARGES = 1024;
+
+/**
+ * Evaluates a constant expression once, with no variables at all (a read of
+ * one throws, and the expression is not folded), under the per-expression
+ * limit and outside any policy budget, recording its charges. Undefined
+ * (evaluated each time, as before) when it fails (an error or a bound: the
+ * same error must come per evaluation, under the policy's budget and the
+ * admission deadline), when a large-input call read the clock, when its
+ * charges are too many to replay, or when its value is not plain JSON once
+ * converted (fromCel: bytes, timestamps, durations, types stay evaluated).
+ */
+function foldConstant(parsed: ParsedProgram, limit: number, maxMs: number): Folded | undefined {
+  const run = recordCharges(() => parsed({}), limit, maxMs);
+  if (run === undefined || run.record.large || run.record.units.length > MAX_FOLDED_CHARGES) return undefined;
+  const json = fromCel(run.value);
+  return isJson(json) ? { value: run.value, json: deepFreeze(json as JsonValue), charges: run.record.units } : undefined;
+}
+
+/** Freezes a JSON value and everything in it; returns it. */
+function deepFreeze(v: JsonValue): JsonValue {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** Plain JSON: null, booleans, finite numbers, strings, arrays and plain objects of them. */
+function isJson(v: unknown): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(isJson);
+  return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isJson);
+}
+
+/**
+ * The evaluation of a folded constant: its recorded charges replayed on the
+ * evaluation's meter (a fresh one, or the enclosing expression's for a
+ * composition variable read inside it), so cost limits, the policy's runtime
+ * budget and the admission deadline stop it exactly where the evaluation
+ * would stop (the same ExprError), then the kept value. The engine value is
+ * shared between evaluations (CEL values are immutable); `evaluate` returns
+ * a fresh deep copy of the kept JSON, as fromCel makes fresh JSON each time.
+ */
+function foldedProgram(folded: Folded, at: { limit: number; maxMs: number; source: string; path: string }): (vars: Record<string, unknown>) => unknown {
+  const { value, charges } = folded;
+  return (vars) => {
+    if (charges.length === 0 && activeMeter() === undefined) return value;
+    const nested = activeMeter() !== undefined;
+    const previous = nested ? undefined : startMeter(at.limit, at.maxMs);
+    try {
+      replayCharges(charges);
+      return value;
+    } catch (e) {
+      throw evaluationError(e, vars, at.source, at.path);
+    } finally {
+      if (!nested) stopMeter(previous);
+    }
   };
 }
 
-/** The engine's activation for `vars`: values converted (`toCelValue`), a VariableStore wrapped in the environment's `variables` class. */
-function celActivation(vars: Record<string, unknown>, variablesClass: (new (store: VariableStore) => unknown) | undefined): Record<string, unknown> {
+/**
+ * The engine's activation for `vars`: the variables the expression reads
+ * (`reads`, see variablesRead; an unread one is never converted), values
+ * converted (`toCelValue`), a VariableStore wrapped in the environment's
+ * `variables` class. A variable missing from `vars` stays missing (the
+ * engine's unknown-variable error if it is read).
+ */
+function celActivation(vars: Record<string, unknown>, reads: readonly string[], variablesClass: (new (store: VariableStore) => unknown) | undefined): Record<string, unknown> {
   const ctx: Record<string, unknown> = {};
-  for (const k of Object.keys(vars)) {
+  for (const k of reads) {
+    if (!hasOwn.call(vars, k)) continue;
     const v = vars[k];
     if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClass ? new variablesClass(v) : null;
     else ctx[k] = toCelValue(v);
@@ -796,22 +922,29 @@ export function fromCel(v: unknown): unknown {
   return objectFromCel(v);
 }
 
-/** `fromCel` of an object: a JsonMap's own JSON, uint, list, map, optional, plain object; anything else as it is. */
+/**
+ * `fromCel` of an object: a list, a plain object (the engine's map literals),
+ * a JsonMap's own JSON, uint, Map, optional; anything else as it is. The
+ * kinds exclude each other (their prototypes differ), so the most frequent
+ * are tested first.
+ */
 function objectFromCel(v: object): unknown {
+  if (Array.isArray(v)) return v.map(fromCel);
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) out[k] = fromCel((v as Record<string, unknown>)[k]);
+    return out;
+  }
   if (v instanceof JsonMap) return v.raw;
   if (v instanceof UnsignedInt) return Number((v as unknown as { value: bigint }).value);
-  if (Array.isArray(v)) return v.map(fromCel);
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v.entries()) out[String(fromCel(k))] = fromCel(x);
+    v.forEach((x: unknown, k: unknown) => {
+      out[String(fromCel(k))] = fromCel(x);
+    });
     return out;
   }
   if (v instanceof Optional) return v.hasValue() ? fromCel(v.value()) : null;
-  if (Object.getPrototypeOf(v) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = fromCel(x);
-    return out;
-  }
   return v;
 }
 

@@ -99,6 +99,20 @@ export interface Meter {
   budgeted: boolean;
   /** Set when a bound was exceeded: the error stands even if an operator (`||`, `&&`, a quantifier) absorbed it. */
   tripped?: CostLimitError;
+  /** While recording (`recordCharges`): every charge, in order, and whether a large-input call read the clock. */
+  record?: ChargeRecord;
+}
+
+/**
+ * The charges of one evaluation, in order (units each), as `recordCharges`
+ * keeps them: replayed through `replayCharges`, they meet every limit, budget
+ * and clock read at the same points as the evaluation they were recorded
+ * from. `large` is set when a library call over LARGE_INPUT_CHARS read the
+ * clock (`beforeLargeCall`), which a replay would not do.
+ */
+export interface ChargeRecord {
+  readonly units: number[];
+  large: boolean;
 }
 
 /**
@@ -171,6 +185,7 @@ export function activeMeter(): Meter | undefined {
 export function charge(units: number): void {
   const m = current;
   if (m === undefined) return;
+  if (m.record !== undefined) m.record.units.push(units);
   m.spent += units;
   if (m.tripped) throw m.tripped;
   if (m.spent > m.limit) throw (m.tripped = overLimit(m));
@@ -203,6 +218,39 @@ function checkClock(m: Meter): void {
 export function beforeLargeCall(chars: number, nsPerChar: number): void {
   const m = current;
   if (chars <= LARGE_INPUT_CHARS || m === undefined) return;
+  if (m.record !== undefined) m.record.large = true;
   checkClock(m);
   if (budget && clock() + (chars * nsPerChar) / 1e6 > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
+}
+
+/**
+ * Runs `fn` under a fresh meter (`limit` units, `maxMs` ms) outside any
+ * policy budget, recording its charges: `{ value, record }`, or undefined
+ * when `fn` threw or tripped a bound. For evaluating a constant expression
+ * once at load (src/expr/cel.ts); the active meter and budget are restored.
+ */
+export function recordCharges<T>(fn: () => T, limit: number, maxMs: number): { value: T; record: ChargeRecord } | undefined {
+  const outer = openBudget(Infinity, Infinity);
+  const previous = startMeter(limit, maxMs);
+  const m = current as Meter;
+  m.record = { units: [], large: false };
+  try {
+    const value = fn();
+    return m.tripped ? undefined : { value, record: m.record };
+  } catch {
+    return undefined;
+  } finally {
+    stopMeter(previous);
+    closeBudget(outer);
+  }
+}
+
+/**
+ * Charges a recorded evaluation's units again, one `charge` per recorded
+ * charge, to the active meter: the same CostLimitError (per-expression
+ * limit, the policy's budget, the admission deadline at the same clock reads)
+ * as evaluating it again would throw.
+ */
+export function replayCharges(units: readonly number[]): void {
+  for (const u of units) charge(u);
 }

@@ -7,6 +7,7 @@
  * This module must not import `policy/` (layering, DESIGN.md); its types are
  * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
  */
+import { setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import type { CompileExpressionOptions, CompositionVariable } from './cel.js';
 import { compileExpression, ExprError, KUBERNETES_VARIABLES } from './engine.js';
 
@@ -59,9 +60,11 @@ export interface ExprVars {
  * these cost more in GC (ephemerons of short-lived keys) than the copy.
  */
 function stripRequest(request: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const { object: _o, oldObject: _old, ...rest } = request;
-  void _o;
-  void _old;
+  // A loop, not `{object, oldObject, ...rest}` (slower in V8): the same own keys, in order, as data properties (setOwn).
+  const rest: Record<string, unknown> = {};
+  for (const k in request) {
+    if (k !== 'object' && k !== 'oldObject' && Object.prototype.hasOwnProperty.call(request, k)) setOwn(rest as JsonObject, k, request[k] as JsonValue);
+  }
   return rest;
 }
 

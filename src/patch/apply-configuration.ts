@@ -24,9 +24,12 @@
  * API server would refuse as well only when the CRD says so: the difference is
  * documented in docs/admission-policies.md.
  *
- * Pure: inputs are never mutated; unchanged subtrees are shared.
+ * Pure: inputs are never mutated; unchanged subtrees of the object are
+ * shared, and nothing of the configuration is (a value taken from it is
+ * copied), so one configuration can be applied to many objects (a constant
+ * mutation's kept result, src/expr/cel.ts `evaluateShared`).
  */
-import { isObject, type JsonObject, type JsonValue } from '../kube/object.js';
+import { deepClone, deepEqual, isObject, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import { fieldMeta, refOf, type FieldMeta, type SchemaRef } from './patch-meta.js';
 
 /** An ApplyConfiguration that cannot be merged; `message` follows the API server's wording. */
@@ -38,10 +41,6 @@ export class ApplyConfigurationError extends Error {
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-
-function setOwn(o: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
-}
 
 /**
  * Paths (`.spec.containers[0].args`, as smd.go `pathString`) of the atomic
@@ -75,13 +74,45 @@ export function findAtomics(config: JsonValue, schema: SchemaRef, path = ''): st
  * under root definition `schema` (undefined: no schema, see the module
  * comment). Returns the merged object. Throws ApplyConfigurationError for an
  * atomic field in the configuration or a list item without its map keys.
+ * `atomics`: `findAtomics(config, schema)` when the caller already knows it
+ * (a constant configuration applied again, src/policy/admission-policy.ts).
  */
-export function applyConfiguration(object: JsonObject, config: JsonObject, schema: SchemaRef): JsonObject {
-  const atomics = findAtomics(config, schema);
+export function applyConfiguration(object: JsonObject, config: JsonObject, schema: SchemaRef, atomics: readonly string[] = findAtomics(config, schema)): JsonObject {
   if (atomics.length > 0) {
     throw new ApplyConfigurationError(`error applying patch: invalid ApplyConfiguration: may not mutate atomic arrays, maps or structs: ${atomics.join(', ')}`);
   }
+  unsure = false;
   return mergeMap(object, config, schema);
+}
+
+/**
+ * As applyConfiguration, with whether the result differs from `object`
+ * (`changed`: exactly `!deepEqual(result, object)`). The merge knows it: it
+ * returns `object` itself when no field changes, and a new map, a new list
+ * item, a list in another order or a different scalar always differ; only a
+ * list or map that the configuration's copy replaces may equal the one it
+ * replaces, and then the two objects are compared.
+ */
+export function applyConfigurationChange(object: JsonObject, config: JsonObject, schema: SchemaRef, atomics?: readonly string[]): { object: JsonObject; changed: boolean } {
+  const merged = applyConfiguration(object, config, schema, atomics);
+  return { object: merged, changed: merged !== object && (!unsure || !deepEqual(merged, object)) };
+}
+
+/** Set during one merge when a container replaced a container (see applyConfigurationChange); merges are synchronous. */
+let unsure = false;
+
+const isContainer = (v: JsonValue | undefined): boolean => typeof v === 'object' && v !== null;
+
+/**
+ * The configuration's value for a field the merge does not descend into:
+ * the object's own when it is the same scalar, else a copy (the result
+ * shares nothing with the configuration). Notes (`unsure`) a container that
+ * replaces a container: the two may be equal.
+ */
+function replaced(lhs: JsonValue | undefined, rhs: JsonValue): JsonValue {
+  if (lhs !== undefined && sameScalar(lhs, rhs)) return lhs;
+  if (isContainer(lhs) && isContainer(rhs)) unsure = true;
+  return deepClone(rhs);
 }
 
 /**
@@ -107,30 +138,35 @@ function mergeMap(lhs: JsonObject, rhs: JsonObject, schema: SchemaRef): JsonObje
 // eslint-disable-next-line complexity -- the value kinds of merge.go doMap/doList in one place
 function mergeValue(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta | undefined): JsonValue {
   if (isObject(rhs)) {
-    if (meta?.atomic) return rhs;
+    if (meta?.atomic) return replaced(lhs, rhs);
     const base = isObject(lhs) ? lhs : {};
-    // Empty on both sides: a leaf (merge.go emptyPromoteToLeaf), the configuration's value.
-    if (Object.keys(rhs).length === 0) return Object.keys(base).length === 0 ? (isObject(lhs) ? lhs : rhs) : base;
+    // Empty on both sides: a leaf (merge.go emptyPromoteToLeaf), the configuration's value (a new `{}`).
+    if (Object.keys(rhs).length === 0) return Object.keys(base).length === 0 ? (isObject(lhs) ? lhs : {}) : base;
     return meta?.values ? mergeValuesMap(base, rhs, refOf(meta)) : mergeMap(base, rhs, refOf(meta));
   }
   if (Array.isArray(rhs) && Array.isArray(lhs) && meta?.list && (meta.listType === 'map' || meta.listType === 'set') && (lhs.length > 0 || rhs.length > 0)) {
     return mergeList(lhs, rhs, meta);
   }
-  return lhs !== undefined && sameScalar(lhs, rhs) ? lhs : rhs;
+  return replaced(lhs, rhs);
 }
 
 function sameScalar(a: JsonValue, b: JsonValue): boolean {
   return a === b || (typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b) && typeof a === typeof b);
 }
 
-/** A map of `ref` values (`additionalProperties`): entries merged by key. */
+/** A map of `ref` values (`additionalProperties`): entries merged by key; `lhs` itself when no entry changes, else a copy made at the first change. */
 function mergeValuesMap(lhs: JsonObject, rhs: JsonObject, ref: SchemaRef): JsonObject {
-  const out: JsonObject = { ...lhs };
-  for (const [k, v] of Object.entries(rhs)) {
-    const l = hasOwn(lhs, k) ? (lhs[k] as JsonValue) : undefined;
-    setOwn(out, k, isObject(v) ? mergeMap(isObject(l) ? l : {}, v, ref) : v);
+  let out: JsonObject | undefined;
+  for (const k of Object.keys(rhs)) {
+    const v = rhs[k] as JsonValue;
+    const had = hasOwn(lhs, k);
+    const l = had ? (lhs[k] as JsonValue) : undefined;
+    const merged = isObject(v) ? mergeMap(isObject(l) ? l : {}, v, ref) : replaced(l, v);
+    if (had && merged === l) continue;
+    out ??= { ...lhs };
+    setOwn(out, k, merged);
   }
-  return out;
+  return out ?? lhs;
 }
 
 /** The identity of a list item: its map keys (list-type map) or its value (set). */
@@ -209,6 +245,6 @@ function mergeList(lhs: JsonValue[], rhs: JsonValue[], meta: FieldMeta): JsonVal
 }
 
 function mergeItem(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta): JsonValue {
-  if (meta.listType === 'set' || !isObject(rhs)) return lhs ?? rhs;
+  if (meta.listType === 'set' || !isObject(rhs)) return lhs ?? deepClone(rhs);
   return mergeMap(isObject(lhs) ? lhs : {}, rhs, refOf(meta));
 }

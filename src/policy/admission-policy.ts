@@ -43,10 +43,8 @@
 import type { CompiledExpression, CompiledVariables, CompositionVariable } from '../expr/cel.js';
 import { compileExpression, compileVariables, KUBERNETES_VARIABLES } from '../expr/engine.js';
 import { buildExprVars, describeValue } from '../expr/vars.js';
-import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { applyConfiguration } from '../patch/apply-configuration.js';
-import { applyJson6902, Json6902Error } from '../patch/json6902.js';
-import { schemaForGVK } from '../patch/patch-meta.js';
+import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
+import { applyMutation, compiledMutation, mutationResult, type Mutation } from './admission-mutation.js';
 import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
 import { errorMessage } from '../errors.js';
 import { compileMatchResources, type MatchResources } from './admission-match.js';
@@ -294,12 +292,6 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
   return { ...core, validations, auditAnnotations };
 }
 
-/** A compiled mutation. */
-interface Mutation {
-  patchType: 'JSONPatch' | 'ApplyConfiguration';
-  program: CompiledExpression;
-}
-
 interface MutatingPolicy extends PolicyCore {
   mutations: Mutation[];
   reinvocationPolicy: 'Never' | 'IfNeeded';
@@ -315,7 +307,7 @@ function readMutating(r: Reader, doc: JsonObject): MutatingPolicy {
     const other = patchType === 'JSONPatch' ? 'applyConfiguration' : 'jsonPatch';
     if (o[other] !== undefined) r.fail(`${p}.${other}`, `Forbidden: must not be set when patchType is ${patchType}`);
     const body = r.obj(o[field], `${p}.${field}`, ['expression'], true) as JsonObject;
-    return { patchType, program: compileAt(r, body.expression, `${p}.${field}.expression`, core.variables.declarations, { mutation: true }) };
+    return compiledMutation(patchType, compileAt(r, body.expression, `${p}.${field}.expression`, core.variables.declarations, { mutation: true }));
   });
   if (mutations.length === 0) r.fail('spec.mutations', 'Required value');
   const reinvocationPolicy = r.oneOf(spec.reinvocationPolicy, 'spec.reinvocationPolicy', ['Never', 'IfNeeded'], true) as MutatingPolicy['reinvocationPolicy'];
@@ -373,8 +365,32 @@ interface Scope {
 
 /** The variables of one evaluation: admission variables, `params`, and `variables` (lazy, each at most once: a VariableStore). */
 function scopeFor(policy: PolicyCore, object: KubeObject, ctx: TransformContext, param: KubeObject | null): Scope {
-  const base: Record<string, unknown> = { ...buildExprVars(object, ctx), params: param };
+  return scopeOn(policy, { ...buildExprVars(object, ctx), params: param });
+}
+
+/** A Scope on `base` (the variables without `variables`, which the VariableStore evaluates with). */
+function scopeOn(policy: PolicyCore, base: Record<string, unknown>): Scope {
   return { vars: { ...base, variables: policy.variables.bind(base) } };
+}
+
+/**
+ * The Scopes of one param's pass of a MAP over `object`: the first, on
+ * `object`, shared by the matchConditions and the mutations while the object
+ * is unchanged; after a change, a fresh Scope (fresh `variables`) on the
+ * object as it is. At admission the fresh one takes the first one's other
+ * variables as they are (`request`, `namespaceObject`, `oldObject`,
+ * `params` do not depend on the object: buildExprVars); in render the
+ * synthetic `request` names the object, so it is built again.
+ */
+function scopesOf(policy: PolicyCore, ctx: TransformContext, param: KubeObject | null, object: KubeObject): (o: KubeObject) => Scope {
+  let first: Scope | undefined;
+  let base: Record<string, unknown> | undefined;
+  return (o) => {
+    if (o !== object && (ctx.request === undefined || ctx.exprVars !== undefined)) return scopeFor(policy, o, ctx, param);
+    base ??= { ...buildExprVars(object, ctx), params: param };
+    if (o === object) return (first ??= scopeOn(policy, base));
+    return scopeOn(policy, { ...base, object: o });
+  };
 }
 
 /** matchConditions: true when all hold; throws (with the condition's name) when one cannot be evaluated. */
@@ -408,55 +424,47 @@ function conditionsHold(policy: PolicyCore, scope: Scope): boolean {
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** Applies one mutation's result to the object. Returns the new object (the same one when unchanged). */
-function applyMutation(m: Mutation, object: KubeObject, result: unknown): KubeObject {
-  if (m.patchType === 'ApplyConfiguration') {
-    if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
-    const merged = applyConfiguration(object, result as JsonObject, schemaForGVK(gvkOf(object)).schema);
-    return deepEqual(merged, object) ? object : merged;
-  }
-  if (!Array.isArray(result)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array');
-  const ops = result.map((op): JsonObject => {
-    if (!isObject(op)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array of JSONPatch');
-    const out: JsonObject = { op: String(op.op ?? ''), path: String(op.path ?? '') };
-    if (typeof op.from === 'string' && op.from !== '') out.from = op.from;
-    if (op.value !== undefined) out.value = op.value as JsonValue;
-    return out;
-  });
-  try {
-    const patched = applyJson6902(object, ops);
-    return deepEqual(patched, object) ? object : patched;
-  } catch (e) {
-    // A failed `test` leaves the object unchanged without error (json_patch.go: jsonpatch.ErrTestFailed).
-    if (e instanceof Json6902Error && /test failed/.test(e.message)) return object;
-    throw new TransformError(`JSONPath: ${errText(e)}`);
-  }
-}
-
 /** The `policy '<p>' with binding '<b>' denied request: <m>` text of a MAP failure (generic PolicyError.Error()). */
 function mapDenial(policy: string, binding: string, message: string): string {
   return `policy '${policy}' with binding '${binding}' denied request: ${message}`;
 }
 
+/** One invocation of a MAP binding: what every param's pass shares. */
+interface Invocation {
+  policy: MutatingPolicy;
+  binding: Binding;
+  ctx: TransformContext;
+}
+
 /** One pass of a MAP over every param: the mutated object. */
-// eslint-disable-next-line max-params -- policy, binding, object, context and params of one invocation
-function mutateOnce(policy: MutatingPolicy, binding: Binding, object: KubeObject, ctx: TransformContext, params: (KubeObject | null)[]): KubeObject {
+function mutateOnce(inv: Invocation, object: KubeObject, params: (KubeObject | null)[]): KubeObject {
   let current = object;
-  for (const param of params) {
-    const scope = scopeFor(policy, current, ctx, param);
-    const fail = (m: string): never => {
-      throw new TransformError(mapDenial(policy.name, binding.name, m));
-    };
-    if (!conditionsOr(policy, scope, fail)) continue;
-    for (const m of policy.mutations) {
-      try {
-        const s = current === scope.vars.object ? scope : scopeFor(policy, current, ctx, param);
-        current = applyMutation(m, current, m.program.evaluate(s.vars));
-      } catch (e) {
-        // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
-        // eslint-disable-next-line max-depth -- per param, per mutation: the failurePolicy branch of dispatcher.go
-        if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
-      }
+  for (const param of params) current = mutateWithParam(inv, current, param);
+  return current;
+}
+
+/**
+ * The mutations of one param, in order, on `object`. The variables (a Scope)
+ * are built only for an expression that reads them: the matchConditions and
+ * the mutations while the object is still `object` share one Scope (one lazy
+ * `variables` store), each mutation after a change gets a fresh one on the
+ * object as it is; a constant mutation (folded at load) needs none, which
+ * changes nothing it could observe.
+ */
+function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObject, param: KubeObject | null): KubeObject {
+  const scopeOf = scopesOf(policy, ctx, param, object);
+  const fail = (m: string): never => {
+    throw new TransformError(mapDenial(policy.name, binding.name, m));
+  };
+  if (policy.matchConditions.length > 0 && !conditionsOr(policy, scopeOf(object), fail)) return object;
+  let current = object;
+  for (const m of policy.mutations) {
+    try {
+      const at = current;
+      current = applyMutation(m, current, mutationResult(m, () => scopeOf(at).vars));
+    } catch (e) {
+      // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
+      if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
     }
   }
   return current;
@@ -488,7 +496,7 @@ function mutatingTransformer(policy: MutatingPolicy, binding: Binding, store: Pa
       const params = bindingParams({ policy, binding, store }, ctx, (m) => mapDenial(policy.name, binding.name, m));
       if (!params) return obj;
       // Reinvocation (IfNeeded) is evaluate.ts's: CompiledPolicy.reinvocationPolicy.
-      return mutateOnce(policy, binding, obj, ctx, params);
+      return mutateOnce({ policy, binding, ctx }, obj, params);
     },
   };
 }

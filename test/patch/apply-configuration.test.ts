@@ -2,12 +2,12 @@
  * ApplyConfiguration merging (server-side apply), table over the facts
  * observed on a v1.36 API server (the project's notes on its behaviour,
  * copied into the rows; docs/admission-policies.md) and merge.go's ordering; laws: frozen input
- * untouched, idempotent.
+ * untouched, idempotent, nothing of the configuration shared by the result.
  */
 import t from 'tap';
-import { applyConfiguration, ApplyConfigurationError } from '../../src/patch/apply-configuration.js';
+import { applyConfiguration, applyConfigurationChange, ApplyConfigurationError } from '../../src/patch/apply-configuration.js';
 import { schemaForGVK } from '../../src/patch/patch-meta.js';
-import type { JsonObject } from '../../src/kube/object.js';
+import { deepEqual, type JsonObject } from '../../src/kube/object.js';
 
 const POD = schemaForGVK({ group: '', version: 'v1', kind: 'Pod' }).schema;
 
@@ -21,7 +21,16 @@ function deepFreeze<T>(o: T): T {
 
 const c = (name: string, extra: JsonObject = {}): JsonObject => ({ name, image: `${name}:1`, ...extra });
 
-const ROWS: { name: string; object: JsonObject; config: JsonObject; want?: JsonObject; error?: RegExp }[] = [
+/** Every map and list inside `v` (itself included). */
+function containers(v: unknown, out = new Set<object>()): Set<object> {
+  if (v !== null && typeof v === 'object') {
+    out.add(v);
+    for (const x of Object.values(v)) containers(x, out);
+  }
+  return out;
+}
+
+const ROWS: { name: string; object: JsonObject; config: JsonObject; want?: JsonObject; error?: RegExp; noSchema?: boolean }[] = [
   {
     name: 'containers: the patch order wins ([proxy, app] onto [app, log])',
     object: { spec: { containers: [c('app'), c('log')] } },
@@ -49,6 +58,29 @@ const ROWS: { name: string; object: JsonObject; config: JsonObject; want?: JsonO
   { name: 'atomic list: container args', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ name: 'app', args: ['x'] }] } }, error: /may not mutate atomic arrays, maps or structs: \.spec\.containers\[0\]\.args/ },
   { name: 'atomic map: nodeSelector', object: { spec: {} }, config: { spec: { nodeSelector: { a: 'b' } } }, error: /: \.spec\.nodeSelector$/ },
   { name: 'atomic struct items: imagePullSecrets', object: { spec: {} }, config: { spec: { imagePullSecrets: [{ name: 's' }] } }, error: /\.spec\.imagePullSecrets\[0\]/ },
+  {
+    name: 'no schema (a custom resource): lists replaced, maps merged, an empty map set',
+    object: { spec: { items: [1], m: { a: 1 } } },
+    config: { spec: { items: [{ x: 1 }], m: { b: { c: [2] } }, e: {} } },
+    want: { spec: { items: [{ x: 1 }], m: { a: 1, b: { c: [2] } }, e: {} } },
+    noSchema: true,
+  },
+  {
+    name: 'a set list (finalizers) merged by value; an empty map where there was none',
+    object: { metadata: { name: 'p', finalizers: ['a'] }, spec: {} },
+    config: { metadata: { finalizers: ['b', 'a'], labels: {} } },
+    want: { metadata: { name: 'p', finalizers: ['b', 'a'], labels: {} }, spec: {} },
+  },
+  {
+    name: 'no schema: the same list again, in a map whose other field changes',
+    object: { spec: { items: [{ x: 1 }, { y: [2] }], n: 1 } },
+    config: { spec: { items: [{ x: 1 }, { y: [2] }], n: 2 } },
+    want: { spec: { items: [{ x: 1 }, { y: [2] }], n: 2 } },
+    noSchema: true,
+  },
+  { name: 'no schema: the same list again, nothing else', object: { spec: { items: [{ x: 1 }] } }, config: { spec: { items: [{ x: 1 }] } }, want: { spec: { items: [{ x: 1 }] } }, noSchema: true },
+  { name: 'labels already set: unchanged', object: { metadata: { name: 'p', labels: { a: '1' } } }, config: { metadata: { labels: { a: '1' } } }, want: { metadata: { name: 'p', labels: { a: '1' } } } },
+  { name: 'a container already as configured: unchanged', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ name: 'app', image: 'app:1' }] } }, want: { spec: { containers: [c('app')] } } },
   { name: 'a keyed item without its key', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ image: 'x' }] } }, error: /omits key field "name"/ },
 ];
 
@@ -61,9 +93,15 @@ for (const row of ROWS) {
       t.throws(() => applyConfiguration(object, config, POD), ApplyConfigurationError);
       return;
     }
-    const out = applyConfiguration(object, config, POD);
+    const schema = row.noSchema ? undefined : POD;
+    const out = applyConfiguration(object, config, schema);
     t.same(out, row.want);
     t.same(object, row.object, 'input untouched');
-    t.same(applyConfiguration(out, config, POD), out, 'idempotent');
+    t.same(applyConfiguration(out, config, schema), out, 'idempotent');
+    const change = applyConfigurationChange(object, config, schema);
+    t.same(change.object, out);
+    t.equal(change.changed, !deepEqual(out, object), 'changed: exactly whether the result differs');
+    const shared = [...containers(out)].filter((c) => containers(config).has(c));
+    t.same(shared, [], 'the result shares nothing with the configuration (one configuration applies to many objects)');
   });
 }

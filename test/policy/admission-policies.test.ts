@@ -322,3 +322,69 @@ t.test('load refusals: what the API server refuses at creation is refused at loa
     t.equal((err as InstanceType<typeof PolicyError>).code, row.code, `${row.name}: code`);
   }
 });
+
+/**
+ * Constant mutations (expressions that read no variable) are evaluated once
+ * at load (src/expr/cel.ts foldConstant): with folding on and off, every row
+ * gives the same object, denials and warnings, under Fail and Ignore, with
+ * the errors of a constant that fails to apply, a constant of the wrong type,
+ * an atomic field, a runtime error, and the policy's runtime cost budget
+ * running out in the middle of the mutations.
+ */
+const CONSTANT_ROWS: { name: string; mutations: string[] }[] = [
+  {
+    name: 'a mix of constant and object-reading mutations (the bench chain)',
+    mutations: [
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{metadata: Object.metadata{labels: {"platform.example.com/team": "payments"}}}'}}`,
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{metadata: Object.metadata{annotations: {"platform.example.com/owner": "platform-team"}}}'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: "object.spec.containers.transformList(i, c, c.image.startsWith('nginx:'), JSONPatch{op: 'replace', path: '/spec/containers/' + string(i) + '/image', value: 'mirror.example.com/' + c.image})"}}`,
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{spec: Object.spec{priorityClassName: "standard"}}'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: '[JSONPatch{op: "add", path: "/spec/terminationGracePeriodSeconds", value: 45}]'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: '[JSONPatch{op: "add", path: "/spec/containers/-", value: {"name": "sidecar", "image": "envoy:1"}}]'}}`,
+    ],
+  },
+  {
+    name: 'constants that fail: a patch that does not apply, the wrong type, an atomic field, a runtime error',
+    mutations: [
+      `{patchType: JSONPatch, jsonPatch: {expression: '[JSONPatch{op: "remove", path: "/spec/nope"}]'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: 'Object{metadata: Object.metadata{labels: {"a": "b"}}}'}}`,
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{spec: Object.spec{nodeSelector: {"disk": "ssd"}}}'}}`,
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: '[1, 2]'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: '[JSONPatch{op: "add", path: "/spec/x", value: 1 / 0}]'}}`,
+      `{patchType: JSONPatch, jsonPatch: {expression: '[JSONPatch{op: "test", path: "/spec/containers/0/name", value: "other"}, JSONPatch{op: "add", path: "/spec/hostname", value: "h"}]'}}`,
+      `{patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{metadata: Object.metadata{labels: {"after": "errors"}}}'}}`,
+    ],
+  },
+  {
+    // 45 x (contains on two 4,900-character strings: 490 x 490 = 240,100 units) is over the 10,000,000-unit budget
+    name: "the policy's runtime cost budget runs out in the middle of constant mutations",
+    mutations: Array.from(
+      { length: 45 },
+      (_, i) => `{patchType: ApplyConfiguration, applyConfiguration: {expression: "Object{metadata: Object.metadata{labels: {'c${i}': string('${'a'.repeat(4900)}'.contains('${'b'.repeat(4900)}'))}}}"}}`,
+    ),
+  },
+];
+
+t.test('constant mutations: the same result, errors and cost as evaluated each time', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const { setConstantFolding } = await import('../../src/expr/cel.js');
+  const obj = { ...pod('x'), metadata: { name: 'x', namespace: 'default', labels: { app: 'x' } } };
+  const input = { frontDoor: 'admission' as const, operation: 'CREATE' as const, namespace: 'default', request: createReview(pod('x'), 'u1').request as JsonObject };
+  for (const row of CONSTANT_ROWS) {
+    for (const failurePolicy of ['Fail', 'Ignore']) {
+      const text = map(row.mutations.map((m) => `  - ${m}`).join('\n'), failurePolicy);
+      const results = [true, false].map((fold) => {
+        const previous = setConstantFolding(fold);
+        try {
+          const r = policiesFromText(text).evaluate(deepFreeze(structuredClone(obj)), input);
+          return { object: r.object, denials: r.denials.map((d) => d.message), warnings: r.warnings };
+        } finally {
+          setConstantFolding(previous);
+        }
+      });
+      t.same(results[0], results[1], `${row.name} (${failurePolicy})`);
+      if (row.name.includes('budget')) t.match(results[0], failurePolicy === 'Fail' ? { denials: [/running out of cost budget/] } : { denials: [] }, `${row.name} (${failurePolicy}): the budget ran out`);
+      if (row.name.includes('budget') && failurePolicy === 'Ignore') t.equal(Object.keys(((results[0].object as JsonObject).metadata as JsonObject).labels as JsonObject).length, 1 + 41, 'the 41 mutations within the budget applied');
+    }
+  }
+});
