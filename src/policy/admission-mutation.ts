@@ -56,18 +56,23 @@ const NO_VARS: Record<string, unknown> = Object.freeze({}) as Record<string, unk
  * (json_patch.go: jsonpatch.ErrTestFailed).
  */
 export function applyMutation(m: Mutation, object: KubeObject, result: unknown): KubeObject {
-  if (m.patchType === 'ApplyConfiguration') {
-    if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
-    const schema = schemaOf(object);
-    const merged = applyConfigurationChange(object, result, schema, knownAtomics(m, result, schema));
-    return merged.changed ? merged.object : object;
-  }
+  return m.patchType === 'ApplyConfiguration' ? applyConfigurationResult(m, object, result) : applyJsonPatchResult(m, object, result);
+}
+
+function applyConfigurationResult(m: Mutation, object: KubeObject, result: unknown): KubeObject {
+  if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
+  const schema = schemaOf(object);
+  const merged = applyConfigurationChange(object, result, schema, knownAtomics(m, result, schema));
+  return merged.changed ? merged.object : object;
+}
+
+function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown): KubeObject {
   const ops = jsonPatchOps(m, result);
   // No operation: the object as it is (applyJson6902 would return an equal copy).
   if (ops.length === 0) return object;
   try {
     const patched = applyJson6902(object, ops);
-    return deepEqual(patched, object) ? object : patched;
+    return setsNewScalars(object, ops) || !deepEqual(patched, object) ? patched : object;
   } catch (e) {
     if (e instanceof Json6902Error && /test failed/.test(e.message)) return object;
     throw new TransformError(`JSONPath: ${e instanceof Error ? e.message : String(e)}`);
@@ -99,6 +104,51 @@ function knownAtomics(m: Mutation, config: JsonObject, schema: SchemaRef): reado
     m.atomics.set(schema, found);
   }
   return found;
+}
+
+/**
+ * True when the operations (applied without error) certainly changed the
+ * object, without comparing it: every one is an `add` or `replace` of a
+ * scalar on a map key, at a plain path (a leading `/`, no `~`, canonical
+ * in-range list indexes) that no other operation's path contains or
+ * extends, and the object held another value there (or none). Then each of
+ * those keys ends up holding its new value. False means "compare".
+ */
+function setsNewScalars(object: KubeObject, ops: readonly JsonObject[]): boolean {
+  const paths = new Set<string>();
+  for (const op of ops) {
+    const path = op.path as string;
+    if ((op.op !== 'add' && op.op !== 'replace') || isContainerValue(op.value) || !path.startsWith('/') || path.includes('~')) return false;
+    paths.add(path);
+  }
+  if (paths.size !== ops.length || nested([...paths])) return false;
+  // a missing `value` writes null (json6902.ts opValue)
+  return ops.every((op) => holdsOther(object, (op.path as string).split('/').slice(1), op.value ?? null));
+}
+
+const isContainerValue = (v: unknown): boolean => typeof v === 'object' && v !== null;
+
+/** True when one path extends another (`/a` and `/a/b`). */
+function nested(paths: string[]): boolean {
+  return paths.some((p) => paths.some((q) => q !== p && q.startsWith(`${p}/`)));
+}
+
+/** True when `keys` lead through existing maps and lists to a map whose `last` key is absent or holds a value other than `value`. */
+function holdsOther(object: KubeObject, keys: string[], value: unknown): boolean {
+  let at: unknown = object;
+  for (const key of keys.slice(0, -1)) {
+    at = child(at, key);
+    if (at === undefined) return false;
+  }
+  if (!isObject(at)) return false;
+  const last = keys[keys.length - 1] as string;
+  return !Object.prototype.hasOwnProperty.call(at, last) || at[last] !== value;
+}
+
+/** A map's own key or a list's canonical in-range index; undefined otherwise. */
+function child(at: unknown, key: string): unknown {
+  if (Array.isArray(at)) return /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < at.length ? at[Number(key)] : undefined;
+  return isObject(at) && Object.prototype.hasOwnProperty.call(at, key) ? at[key] : undefined;
 }
 
 /**
