@@ -116,7 +116,7 @@ export interface AppOptions {
    * slice on one review. Absent: every review is evaluated on the event loop.
    */
   evaluationWorker?: Pick<EvaluationWorker, 'usable' | 'review'>;
-  /** Largest body (characters) parsed and evaluated on the event loop when a worker is usable (default 1 MiB). */
+  /** Largest body (bytes) parsed and evaluated on the event loop when a worker is usable (default 1 MiB). */
   inlineBodyLimit?: number;
   /** Longest evaluation (ms) on the event loop when a worker is usable (default 10): past it the review is evaluated again in the worker. */
   inlineSliceMs?: number;
@@ -125,7 +125,7 @@ export interface AppOptions {
 }
 
 /**
- * Default `inlineBodyLimit`: 1 MiB (characters). `JSON.parse` of 1 MiB takes
+ * Default `inlineBodyLimit`: 1 MiB (bytes). `JSON.parse` of 1 MiB takes
  * about 7 ms here, within the event loop's slice; larger bodies (an UPDATE of
  * a large object, up to the 7 MiB body limit) are parsed in the worker. Handing
  * a body to the worker costs CPU (the copy to the thread: about +40 % for a
@@ -280,29 +280,31 @@ function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () 
 }
 
 /**
- * A body too large to parse on the event loop, kept as text for the
- * evaluation worker (`inlineBodyLimit`); parsed here only when no worker is
- * usable.
+ * A body too large to parse on the event loop, kept as the bytes received
+ * for the evaluation worker (`inlineBodyLimit`), which gets them transferred
+ * (the event loop keeps no copy while the worker parses); decoded and parsed
+ * here only when no worker is usable.
  */
 class RawReviewBody {
-  constructor(readonly text: string) {}
+  constructor(readonly bytes: Buffer) {}
 }
 
 /**
- * fastify's JSON parser, except that bodies over `inlineBodyLimit`
- * characters stay text (RawReviewBody) for the worker. Errors are fastify's:
- * an empty body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's SyntaxError,
- * both mapped to 400 by `classify`. `__proto__` keys stay data, as with
- * `onProtoPoisoning: 'ignore'`.
+ * fastify's JSON parser (the body read as bytes and decoded as UTF-8, as
+ * fastify's `parseAs: 'string'` does), except that bodies over
+ * `inlineBodyLimit` bytes stay bytes (RawReviewBody) for the worker. Errors
+ * are fastify's: an empty body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's
+ * SyntaxError, both mapped to 400 by `classify`. `__proto__` keys stay data,
+ * as with `onProtoPoisoning: 'ignore'`.
  */
 function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLimit = DEFAULT_INLINE_BODY_LIMIT): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
-    const text = body as string;
-    if (text.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
-    if (text.length > inlineBodyLimit) return done(null, new RawReviewBody(text));
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    if (bytes.length > inlineBodyLimit) return done(null, new RawReviewBody(bytes));
     try {
-      done(null, JSON.parse(text) as unknown);
+      done(null, JSON.parse(bytes.toString('utf8')) as unknown);
     } catch (e) {
       done(e as Error, undefined);
     }
@@ -322,7 +324,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
   return async (request, reply) => {
     const started = now();
     const startedEpoch = epochNow();
-    const raw = request.body instanceof RawReviewBody ? request.body.text : undefined;
+    const raw = request.body instanceof RawReviewBody ? request.body.bytes : undefined;
     const info = requestInfo(raw === undefined ? request.body : undefined);
     const admitted = admit(request, opts, info);
     if ('refused' in admitted) {
@@ -338,9 +340,9 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
   };
 }
 
-/** What `inline` reviews: the body (as text when it was too large to parse before the worker turned out unusable), its identity and the set. */
+/** What `inline` reviews: the body (as bytes when it was too large to parse before the worker turned out unusable), its identity and the set. */
 interface InlineReview {
-  raw: string | undefined;
+  raw: Buffer | undefined;
   info: RequestInfo;
   policies: PolicySet;
 }
@@ -406,9 +408,9 @@ interface WorkerCall {
 
 const INVALID = Symbol('invalid JSON');
 
-function parseRaw(text: string): unknown {
+function parseRaw(bytes: Buffer): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
     return INVALID;
   }
@@ -425,13 +427,17 @@ export function workerCutoff(startedEpoch: number, timeoutMs: number | undefined
   return startedEpoch + Math.min(api, own);
 }
 
-/** Reviews `text` in the evaluation worker and sends its answer, or ERR_EVALUATION_CUT_OFF (HTTP 500: the API server applies the webhook's failurePolicy). */
-async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTiming, text: string): Promise<FastifyReply> {
+/**
+ * Reviews `body` (JSON text, or the bytes received: transferred to the worker,
+ * detached here) in the evaluation worker and sends its answer, or
+ * ERR_EVALUATION_CUT_OFF (HTTP 500: the API server applies the webhook's failurePolicy).
+ */
+async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTiming, body: string | Buffer): Promise<FastifyReply> {
   const { opts, metrics, now } = ctx;
   const { request, reply, worker } = call;
   const { route, started, startedEpoch, timeoutMs } = timing;
   const o = await worker.review({
-    text,
+    body,
     route,
     apiDeadline: timeoutMs === undefined ? undefined : startedEpoch + deadlineBudget(timeoutMs),
     maxEvaluationMs: ctx.maxEvaluationMs,

@@ -132,14 +132,19 @@ export class EvaluationWorker {
     this.send({ type: 'param', change });
   }
 
-  /** Hands one review to the worker; resolves with its answer, or unanswered at `cutoffAt` (the worker is then replaced). Never rejects. */
+  /**
+   * Hands one review to the worker; resolves with its answer, or unanswered at
+   * `cutoffAt` (the worker is then replaced). Never rejects. A body given as
+   * bytes is transferred, not copied: the caller's bytes are detached.
+   */
   review(r: WorkerReview): Promise<WorkerOutcome> {
     const id = this.nextId++;
     const { cutoffAt, ...fields } = r;
+    const body = typeof fields.body === 'string' ? fields.body : ownBuffer(fields.body);
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.cutOff(), Math.max(0, cutoffAt - (performance.timeOrigin + performance.now())));
       this.pending.set(id, { resolve, timer });
-      this.send({ type: 'review', id, ...fields });
+      this.send({ type: 'review', id, ...fields, body }, typeof body === 'string' ? [] : [body.buffer as ArrayBuffer]);
     });
   }
 
@@ -153,8 +158,8 @@ export class EvaluationWorker {
     await w?.terminate();
   }
 
-  private send(m: ToWorker): void {
-    this.worker?.postMessage(m);
+  private send(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker?.postMessage(m, transfer);
   }
 
   private spawn(): void {
@@ -236,4 +241,17 @@ export class EvaluationWorker {
     }
     this.pending.clear();
   }
+}
+
+/**
+ * `bytes` as a view of an ArrayBuffer of its own, so that it can be
+ * transferred: a Buffer that shares its ArrayBuffer (node's pool for small
+ * buffers, a slice) is copied first; one that owns it (fastify's body of
+ * more than one chunk: `Buffer.concat`) is used as it is.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes;
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }

@@ -73,7 +73,7 @@ class WorkerState {
   private review(m: WorkerReviewRequest): WorkerAnswer {
     let body: unknown;
     try {
-      body = JSON.parse(m.text);
+      body = JSON.parse(typeof m.body === 'string' ? m.body : Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength).toString('utf8'));
     } catch {
       return invalidJson(m.id);
     }

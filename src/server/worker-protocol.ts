@@ -28,8 +28,11 @@ export type ToWorker =
 export interface WorkerReviewRequest {
   type: 'review';
   id: number;
-  /** The request body, as received (JSON text). */
-  text: string;
+  /**
+   * The request body: JSON text, or its UTF-8 bytes as received (a body too
+   * large for the event loop, transferred: the event loop keeps no copy).
+   */
+  body: string | Uint8Array;
   route: 'mutate' | 'validate';
   /** The API server's evaluation deadline (epoch ms, from its `?timeout=`), when it sent one. */
   apiDeadline?: number;

@@ -197,17 +197,18 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
   t.ok(await usable(w));
   const calls: string[] = [];
   const review = w.review.bind(w);
-  w.review = (r) => (calls.push(r.text.length > 100_000 ? 'large' : 'small'), review(r));
+  // A large body reaches the worker as the bytes received; a review moved past the slice, as text.
+  w.review = (r) => (calls.push(typeof r.body === 'string' ? `small text` : `large bytes`), review(r));
   const small = recorded.find((r) => r.name.includes('Deployment-CREATE'))?.review as JsonObject;
   const large = structuredClone(small) as { request: { object: { metadata: { annotations?: Record<string, string> } } } };
   large.request.object.metadata.annotations = { ...large.request.object.metadata.annotations, big: 'x'.repeat(300_000) };
   const rows: { name: string; opts: Partial<BuildAppOptions>; body: unknown; worker: string[] }[] = [
     // inlineSliceMs 0 where only the size decides: a slow machine must not move these rows by time.
     { name: 'small body: event loop', opts: { inlineSliceMs: 0 }, body: small, worker: [] },
-    { name: 'large body: worker', opts: { inlineBodyLimit: 256 * 1024 }, body: large, worker: ['large'] },
+    { name: 'large body: worker', opts: { inlineBodyLimit: 256 * 1024 }, body: large, worker: ['large bytes'] },
     { name: 'large body under a raised inlineBodyLimit: event loop', opts: { inlineBodyLimit: 1 << 20, inlineSliceMs: 0 }, body: large, worker: [] },
     // A clock that jumps 1 s per reading: every evaluation outlasts the slice.
-    { name: 'evaluation past the slice: again in the worker', opts: { now: jumpingClock() }, body: small, worker: ['small'] },
+    { name: 'evaluation past the slice: again in the worker', opts: { now: jumpingClock() }, body: small, worker: ['small text'] },
     { name: 'slice 0: no slice', opts: { now: jumpingClock(), inlineSliceMs: 0 }, body: small, worker: [] },
   ];
   const plain = buildApp({ getPolicies: () => set, inlineBodyLimit: 1 << 20 });
@@ -221,6 +222,33 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
     if (row.name.startsWith('slice 0')) continue; // the jumping clock passes the deadline of a sliceless evaluation too
     t.same(got, await post(plain, '/mutate', row.body), `${row.name}: same answer`);
   }
+});
+
+t.test('a body handed over as bytes is transferred when it owns its buffer, else copied; the answer is the same', async (t) => {
+  const set = createPolicySet(loadPolicies([join(examples, 'platform-policy.yaml')], { compileCondition: conditionCompiler }).policies);
+  const w = workerFor([{ source: 'file', paths: [join(examples, 'platform-policy.yaml')] }], set);
+  t.teardown(() => w.stop());
+  t.ok(await usable(w));
+  const text = JSON.stringify(recorded.find((r) => r.name.includes('Deployment-CREATE'))?.review);
+  const encoded = Buffer.from(text, 'utf8');
+  const own = new Uint8Array(encoded.byteLength);
+  own.set(encoded);
+  const shared = new Uint8Array(encoded.byteLength + 16);
+  shared.set(encoded, 8);
+  const rows: { name: string; body: string | Uint8Array; detached: boolean }[] = [
+    { name: 'text', body: text, detached: false },
+    { name: 'bytes owning their buffer: transferred', body: own, detached: true },
+    { name: 'bytes sharing a buffer: copied, the caller keeps them', body: shared.subarray(8, 8 + encoded.byteLength), detached: false },
+  ];
+  const answers: string[] = [];
+  for (const row of rows) {
+    const pending = w.review({ body: row.body, route: 'mutate', maxEvaluationMs: 0, withEvaluation: false, cutoffAt: Date.now() + 60_000 });
+    t.equal(typeof row.body !== 'string' && row.body.byteLength === 0, row.detached, `${row.name}: ${row.detached ? 'detached' : 'intact'}`);
+    const o = await pending;
+    t.ok(o.answered, `${row.name}: answered`);
+    if (o.answered) answers.push(o.body);
+  }
+  t.equal(new Set(answers).size, 1, 'one answer for the three forms');
 });
 
 function jumpingClock(): () => number {
