@@ -193,6 +193,13 @@ export async function main(argv: string[]): Promise<number> {
 // Before any command's modules load (each is a dynamic import): they are
 // compiled once per user, then read from the cache (compile-cache.ts).
 enableCliCompileCache();
+// A reader that stops early (`kube-postrender run | head`) closes stdout: stop
+// with one line and exit 1, as a Go CLI (kubectl, kustomize) stops on SIGPIPE,
+// instead of an unhandled 'error' event and its stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  process.stderr.write(`${oneLine(e.code === 'EPIPE' ? 'stdout closed before the output was written (EPIPE)' : e)}\n`);
+  process.exit(EXIT.failed);
+});
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -75,3 +75,14 @@ t.test('review answers a recorded AdmissionReview', { skip: !existsSync(bin) }, 
   t.equal(body.response.patchType, 'JSONPatch');
   t.ok(body.response.uid);
 });
+
+t.test('a reader that closes stdout early: one line on stderr, exit 1, no stack trace', async (t) => {
+  const argo = join(root, 'test/data/corpus/argo-cd-install.yaml');
+  // `head -c 1` reads one byte and exits: the rest of the 1.9 MB output meets a closed pipe.
+  const script = `"${process.execPath}" "${bin}" run -c "${example}" -f "${argo}" 2>"$ERR" | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+  const err = join(t.testdir(), 'stderr');
+  const p = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ERR: err } });
+  const stderr = (await import('node:fs')).readFileSync(err, 'utf8');
+  t.equal(p.stdout.trim(), '1', 'exit 1');
+  t.match(stderr, /^kube-postrender: stdout closed before the output was written \(EPIPE\)\n$/, 'one line');
+});
