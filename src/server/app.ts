@@ -59,7 +59,7 @@ import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 import { outcomeOf, requestInfo, summarize, type EvaluationSummary, type RequestInfo } from './admission-record.js';
 import type { EvaluationWorker } from './evaluation-pool.js';
 import { epochNow } from './worker-protocol.js';
-import { clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
+import { admissionRoute, clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
 /** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
@@ -243,7 +243,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { statusCode, code, message } = classify(err);
     request.log.debug({ statusCode, code }, 'request rejected');
-    const route = routeOf(request.url);
+    const route = admissionRoute(request.url);
     if (route) metrics.observeRequest(route, '', '', 'error');
     void reply.code(statusCode).send({ code, message });
   });
@@ -493,11 +493,6 @@ export function metricsHandler(metrics: WebhookMetrics): (request: FastifyReques
 /** True when pino's `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */
 function debugEnabled(level: string): boolean {
   return level === 'debug' || level === 'trace';
-}
-
-function routeOf(url: string): 'mutate' | 'validate' | undefined {
-  const path = url.split('?')[0];
-  return path === '/mutate' ? 'mutate' : path === '/validate' ? 'validate' : undefined;
 }
 
 /**

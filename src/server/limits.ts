@@ -60,8 +60,12 @@ export interface InFlightState {
   readonly refused: number;
 }
 
-/** The limited route of a request URL (`/mutate` or `/validate`, with or without a query), else undefined; no allocation. */
-function limitedRoute(url: string): 'mutate' | 'validate' | undefined {
+/**
+ * The admission route of a request URL (`/mutate` or `/validate`, with or
+ * without a query), else undefined; no allocation. The limiter's routes, and
+ * the route label of the app's error metrics.
+ */
+export function admissionRoute(url: string): 'mutate' | 'validate' | undefined {
   for (const route of ['mutate', 'validate'] as const) {
     const n = route.length + 1;
     if (url.startsWith(route, 1) && url.charCodeAt(0) === 47 && (url.length === n || url.charCodeAt(n) === 63)) return route;
@@ -106,7 +110,7 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
     state.bytes -= bytes;
   };
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    const route = request.method === 'POST' ? limitedRoute(request.url) : undefined;
+    const route = request.method === 'POST' ? admissionRoute(request.url) : undefined;
     if (route === undefined) return done();
     const bytes = declaredBytes(request, bodyLimit);
     // One request is always let through, whatever its size, so the limit can never starve a lone large review.
