@@ -12,12 +12,16 @@
  * (ApplyConfiguration) or its decoded operations (JSONPatch). Each
  * application still replays the expression's cost and merges or applies the
  * same value, so its result and errors are those of evaluating it again.
+ * A JSONPatch of scalars set on map keys (the common case) is applied by
+ * admission-json-patch.ts in one walk that knows whether anything changed;
+ * any other is applied by applyJson6902 and compared with the object.
  */
 import type { CompiledExpression } from '../expr/cel.js';
 import { describeValue } from '../expr/vars.js';
 import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applyConfigurationChange, findAtomics } from '../patch/apply-configuration.js';
 import { applyJson6902, Json6902Error } from '../patch/json6902.js';
+import { applyScalarSets, scalarSets, type ScalarSet } from './admission-json-patch.js';
 import { schemaForGVK, type SchemaRef } from '../patch/patch-meta.js';
 import { TransformError } from '../transform/types.js';
 
@@ -28,7 +32,14 @@ export interface Mutation {
   /** A constant ApplyConfiguration's atomic paths (findAtomics) per schema, found at its first application. */
   readonly atomics?: Map<SchemaRef, readonly string[]>;
   /** A constant JSONPatch's operations, decoded from its kept result at its first application. */
-  ops?: { readonly result: unknown; readonly ops: readonly JsonObject[] };
+  ops?: DecodedOps;
+}
+
+/** A JSONPatch result's operations (json_patch.go's fields), and the same as ScalarSets when they are (admission-json-patch.ts). */
+interface DecodedOps {
+  readonly result: unknown;
+  readonly ops: readonly JsonObject[];
+  readonly sets: readonly ScalarSet[] | undefined;
 }
 
 /** A mutation of `patchType` with its compiled expression (see Mutation). */
@@ -67,12 +78,14 @@ function applyConfigurationResult(m: Mutation, object: KubeObject, result: unkno
 }
 
 function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown): KubeObject {
-  const ops = jsonPatchOps(m, result);
+  const { ops, sets } = jsonPatchOps(m, result);
   // No operation: the object as it is (applyJson6902 would return an equal copy).
   if (ops.length === 0) return object;
+  const fast = sets === undefined ? undefined : applyScalarSets(object, sets);
+  if (fast !== undefined) return fast;
   try {
     const patched = applyJson6902(object, ops);
-    return setsNewScalars(object, ops) || !deepEqual(patched, object) ? patched : object;
+    return deepEqual(patched, object) ? object : patched;
   } catch (e) {
     if (e instanceof Json6902Error && /test failed/.test(e.message)) return object;
     throw new TransformError(`JSONPath: ${e instanceof Error ? e.message : String(e)}`);
@@ -107,58 +120,13 @@ function knownAtomics(m: Mutation, config: JsonObject, schema: SchemaRef): reado
 }
 
 /**
- * True when the operations (applied without error) certainly changed the
- * object, without comparing it: every one is an `add` or `replace` of a
- * scalar on a map key, at a plain path (a leading `/`, no `~`, canonical
- * in-range list indexes) that no other operation's path contains or
- * extends, and the object held another value there (or none). Then each of
- * those keys ends up holding its new value. False means "compare".
- */
-function setsNewScalars(object: KubeObject, ops: readonly JsonObject[]): boolean {
-  const paths = new Set<string>();
-  for (const op of ops) {
-    const path = op.path as string;
-    if ((op.op !== 'add' && op.op !== 'replace') || isContainerValue(op.value) || !path.startsWith('/') || path.includes('~')) return false;
-    paths.add(path);
-  }
-  if (paths.size !== ops.length || nested([...paths])) return false;
-  // a missing `value` writes null (json6902.ts opValue)
-  return ops.every((op) => holdsOther(object, (op.path as string).split('/').slice(1), op.value ?? null));
-}
-
-const isContainerValue = (v: unknown): boolean => typeof v === 'object' && v !== null;
-
-/** True when one path extends another (`/a` and `/a/b`). */
-function nested(paths: string[]): boolean {
-  return paths.some((p) => paths.some((q) => q !== p && q.startsWith(`${p}/`)));
-}
-
-/** True when `keys` lead through existing maps and lists to a map whose `last` key is absent or holds a value other than `value`. */
-function holdsOther(object: KubeObject, keys: string[], value: unknown): boolean {
-  let at: unknown = object;
-  for (const key of keys.slice(0, -1)) {
-    at = child(at, key);
-    if (at === undefined) return false;
-  }
-  if (!isObject(at)) return false;
-  const last = keys[keys.length - 1] as string;
-  return !Object.prototype.hasOwnProperty.call(at, last) || at[last] !== value;
-}
-
-/** A map's own key or a list's canonical in-range index; undefined otherwise. */
-function child(at: unknown, key: string): unknown {
-  if (Array.isArray(at)) return /^(0|[1-9][0-9]*)$/.test(key) && Number(key) < at.length ? at[Number(key)] : undefined;
-  return isObject(at) && Object.prototype.hasOwnProperty.call(at, key) ? at[key] : undefined;
-}
-
-/**
  * The JSONPatch operations of a result (json_patch.go: `op`, `path`, `from`
  * when set, `value` when set); a constant's are decoded once and kept
  * (frozen: applyJson6902 copies the values it writes). Throws TransformError
  * (type mismatch) for a result that is not a list of JSONPatch.
  */
-function jsonPatchOps(m: Mutation, result: unknown): readonly JsonObject[] {
-  if (m.ops !== undefined && m.ops.result === result) return m.ops.ops;
+function jsonPatchOps(m: Mutation, result: unknown): DecodedOps {
+  if (m.ops !== undefined && m.ops.result === result) return m.ops;
   if (!Array.isArray(result)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array');
   const ops = result.map((op: unknown): JsonObject => {
     if (!isObject(op)) throw new TransformError('type mismatch: JSONPatchType.expression should evaluate to array of JSONPatch');
@@ -167,6 +135,8 @@ function jsonPatchOps(m: Mutation, result: unknown): readonly JsonObject[] {
     if (op.value !== undefined) out.value = op.value as JsonValue;
     return out;
   });
-  if (m.program.constant) m.ops = { result, ops: Object.freeze(ops.map((op) => Object.freeze(op))) };
-  return ops;
+  if (!m.program.constant) return { result, ops, sets: scalarSets(ops) };
+  const frozen = Object.freeze(ops.map((op) => Object.freeze(op)));
+  m.ops = { result, ops: frozen, sets: scalarSets(frozen) };
+  return m.ops;
 }

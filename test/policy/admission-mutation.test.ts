@@ -41,6 +41,18 @@ const ROWS: { name: string; type: Mutation['patchType']; expr: string; changed: 
   { name: 'a test that holds, then a new value', type: 'JSONPatch', expr: '[JSONPatch{op: "test", path: "/metadata/labels/app", value: "x"}, JSONPatch{op: "replace", path: "/metadata/labels/app", value: "q"}]', changed: true },
   { name: 'transformList over the object: the same images', type: 'JSONPatch', expr: "object.spec.containers.transformList(i, c, JSONPatch{op: 'replace', path: '/spec/containers/' + string(i) + '/image', value: c.image})", changed: false, idempotent: true },
   { name: 'transformList over the object: new images', type: 'JSONPatch', expr: "object.spec.containers.transformList(i, c, JSONPatch{op: 'replace', path: '/spec/containers/' + string(i) + '/image', value: 'mirror/' + c.image})", changed: true },
+  // the one-walk JSONPatch of scalars on map keys (src/policy/admission-json-patch.ts) and where it hands over to applyJson6902
+  { name: 'two new keys in one map, in operation order', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/metadata/labels/z", value: "1"}, JSONPatch{op: "add", path: "/metadata/labels/b", value: "2"}]', changed: true, idempotent: true },
+  { name: 'a new key and an existing key with another value', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/metadata/labels/new", value: 1}, JSONPatch{op: "replace", path: "/metadata/labels/app", value: true}]', changed: true, idempotent: true },
+  { name: 'one value the same, one new, in two maps', type: 'JSONPatch', expr: '[JSONPatch{op: "replace", path: "/metadata/labels/app", value: "x"}, JSONPatch{op: "add", path: "/spec/priority", value: 3}]', changed: true, idempotent: true },
+  { name: 'a __proto__ key is data', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/metadata/labels/__proto__", value: "p"}]', changed: true, idempotent: true },
+  { name: 'the path "/" (the root key "")', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/", value: 1}]', changed: true, idempotent: true },
+  { name: 'a replace of a missing map key adds it (evanphx v4)', type: 'JSONPatch', expr: '[JSONPatch{op: "replace", path: "/spec/hostname", value: "h"}]', changed: true, idempotent: true },
+  { name: 'a negative list index (applyJson6902)', type: 'JSONPatch', expr: '[JSONPatch{op: "replace", path: "/spec/containers/-1/image", value: "nginx:3"}]', changed: true, idempotent: true },
+  { name: 'a list index with a leading zero (applyJson6902)', type: 'JSONPatch', expr: '[JSONPatch{op: "replace", path: "/spec/containers/00/image", value: "nginx:3"}]', changed: true, idempotent: true },
+  { name: 'the same path twice (applyJson6902)', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/spec/priority", value: 1}, JSONPatch{op: "add", path: "/spec/priority", value: 2}]', changed: true, idempotent: true },
+  { name: 'a scalar into a list (applyJson6902)', type: 'JSONPatch', expr: '[JSONPatch{op: "add", path: "/spec/containers/0/args", value: ["a"]}, JSONPatch{op: "add", path: "/spec/containers/0/args/0", value: "b"}]', changed: true },
+  { name: 'an escaped key, a new value (applyJson6902)', type: 'JSONPatch', expr: '[JSONPatch{op: "replace", path: "/metadata/labels/a~1b", value: "w"}]', changed: true, idempotent: true },
   { name: 'ApplyConfiguration: labels already set', type: 'ApplyConfiguration', expr: 'Object{metadata: Object.metadata{labels: {"app": "x"}}}', changed: false, idempotent: true },
   { name: 'ApplyConfiguration: a new label', type: 'ApplyConfiguration', expr: 'Object{metadata: Object.metadata{labels: {"team": "t"}}}', changed: true, idempotent: true },
   { name: 'ApplyConfiguration: a container as it is', type: 'ApplyConfiguration', expr: 'Object{spec: Object.spec{containers: [Object.spec.containers{name: "app", image: "nginx:1"}]}}', changed: false, idempotent: true },
@@ -67,10 +79,45 @@ for (const row of ROWS) {
       const out = applyMutation(m, object, result);
       const want = reference(row.type, object, mutationResult(m, () => ({ object })));
       t.same(out, want, 'the appliers’ result');
+      t.equal(JSON.stringify(out), JSON.stringify(want), 'the same JSON, key order included');
       t.equal(out === object, !row.changed, row.changed ? 'a new object' : 'the object itself');
       t.equal(out === object, want === object, 'the object itself exactly when equal');
       t.same(object, POD, 'input untouched');
       if (row.idempotent) t.equal(applyMutation(m, deepFreeze(out), mutationResult(m, () => ({ object: out }))) === out, true, 'applied again: unchanged');
+    });
+  }
+}
+
+/** JSONPatch results that fail: the same error as applyJson6902's (json_patch.go's words, `JSONPath: ` first), folded or not. */
+const FAILING: { name: string; expr: string }[] = [
+  { name: 'add under a missing map', expr: '[JSONPatch{op: "add", path: "/spec/missing/x", value: 1}]' },
+  { name: 'add under a scalar', expr: '[JSONPatch{op: "add", path: "/spec/enableServiceLinks/x", value: 1}]' },
+  { name: 'replace at a list index out of range', expr: '[JSONPatch{op: "replace", path: "/spec/containers/1/image", value: "i"}]' },
+  { name: 'a good operation, then one under a missing map', expr: '[JSONPatch{op: "add", path: "/spec/priority", value: 1}, JSONPatch{op: "add", path: "/status/x/y", value: 1}]' },
+  { name: 'replace of a list item by a scalar at an index out of range', expr: '[JSONPatch{op: "replace", path: "/spec/containers/5", value: 1}]' },
+];
+
+for (const row of FAILING) {
+  for (const fold of [true, false]) {
+    t.test(`fails: ${row.name}${fold ? '' : ' (not folded)'}`, async (t) => {
+      const previous = setConstantFolding(fold);
+      let m: Mutation;
+      try {
+        m = compiledMutation('JSONPatch', compileExpression(row.expr, { variables: ['object'], mutation: true, estimatedCostLimit: Infinity }));
+      } finally {
+        setConstantFolding(previous);
+      }
+      const object = deepFreeze(structuredClone(POD));
+      const result = mutationResult(m, () => ({ object }));
+      let want = '';
+      try {
+        applyJson6902(object, result as JsonObject[]);
+      } catch (e) {
+        want = `JSONPath: ${(e as Error).message}`;
+      }
+      t.not(want, '', 'applyJson6902 fails');
+      t.throws(() => applyMutation(m, object, result), { message: want }, 'the same error');
+      t.same(object, POD, 'input untouched');
     });
   }
 }
