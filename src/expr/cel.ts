@@ -42,7 +42,7 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, beforeLargeCall, charge, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, spent, startMeter, stopMeter, tripped } from './meter.js';
 import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
@@ -465,8 +465,11 @@ function isJson(v: unknown): boolean {
  */
 function foldedProgram(folded: Folded, at: { limit: number; maxMs: number; source: string; path: string }): (vars: Record<string, unknown>) => unknown {
   const { value, charges } = folded;
+  let total = 0;
+  for (const u of charges) total += u;
   return (vars) => {
-    if (charges.length === 0 && activeMeter() === undefined) return value;
+    // outside any expression, charges that cannot reach a bound: charged at once (meter.ts chargeWithinBounds)
+    if (chargeWithinBounds(total, at.limit)) return value;
     const nested = activeMeter() !== undefined;
     const previous = nested ? undefined : startMeter(at.limit, at.maxMs);
     try {
@@ -699,8 +702,9 @@ export function costSpent(): number {
  * first read (Kubernetes' lazy composition variables), errors cached too.
  */
 export class VariableStore {
-  private readonly values = new Map<string, { ok: true; value: unknown } | { ok: false; error: ExprError }>();
-  private readonly evaluating = new Set<string>();
+  // made at the first read: most stores (a MAP's mutations, policies without `variables`) are never read
+  private values: Map<string, { ok: true; value: unknown } | { ok: false; error: ExprError }> | undefined;
+  private evaluating: Set<string> | undefined;
 
   constructor(
     private readonly programs: ReadonlyMap<string, CompiledExpression>,
@@ -709,19 +713,21 @@ export class VariableStore {
 
   /** The engine value of `variables.<name>`; throws the variable's ExprError. */
   get(name: string): unknown {
-    let r = this.values.get(name);
+    const values = (this.values ??= new Map());
+    let r = values.get(name);
     if (r === undefined) {
       const p = this.programs.get(name);
-      if (p === undefined || this.evaluating.has(name)) throw new ExprError(`variables.${name} cannot be evaluated here`);
-      this.evaluating.add(name);
+      const evaluating = (this.evaluating ??= new Set());
+      if (p === undefined || evaluating.has(name)) throw new ExprError(`variables.${name} cannot be evaluated here`);
+      evaluating.add(name);
       try {
         r = { ok: true, value: p.evaluateNative({ ...this.vars, variables: this }) };
       } catch (e) {
         r = { ok: false, error: e instanceof ExprError ? e : new ExprError(String(e)) };
       } finally {
-        this.evaluating.delete(name);
+        evaluating.delete(name);
       }
-      this.values.set(name, r);
+      values.set(name, r);
     }
     if (!r.ok) throw r.error;
     return r.value;

@@ -107,10 +107,17 @@ const EVALUATORS: Readonly<Record<Kind, (m: Macro, items: [unknown, unknown][], 
   all: (m, items, run) => quantify(m, items, run, false),
   exists: (m, items, run) => quantify(m, items, run, true),
   existsOne: (m, items, run) => items.filter(([k, v]) => truth(run(k, v, m.expr))).length === 1,
-  transformList: (m, items, run) => transformed(m, items, run).map(([, r]) => r),
+  transformList,
   transformMap: (m, items, run) => new Map(transformed(m, items, run)),
   transformMapEntry,
 };
+
+/** The expression's result of each item the filter keeps, in order (transformed without the pairs). */
+function transformList(m: Macro, items: [unknown, unknown][], run: Run): unknown[] {
+  const out: unknown[] = [];
+  for (const [k, v] of items) if (keep(m, run, k, v)) out.push(run(k, v, m.expr));
+  return out;
+}
 
 /** (key, expression result) of each item the filter keeps; filter and expression run item by item, in order. */
 function transformed(m: Macro, items: [unknown, unknown][], run: Run): [unknown, unknown][] {

@@ -246,6 +246,22 @@ export function recordCharges<T>(fn: () => T, limit: number, maxMs: number): { v
 }
 
 /**
+ * Charges `total` units of a recorded evaluation at once, when replaying them
+ * under a fresh meter of `limit` units (startMeter, replayCharges,
+ * stopMeter) could not stop: no meter active, `total` within `limit` and
+ * what is left of the open budget, and below the first clock read
+ * (CLOCK_CHECK_UNITS). Then the budget is charged as stopMeter would and the
+ * answer is true; else nothing is charged and the answer is false (replay).
+ */
+export function chargeWithinBounds(total: number, limit: number): boolean {
+  if (current !== undefined || !(total < CLOCK_CHECK_UNITS) || total > limit) return false;
+  if (budget === undefined) return true;
+  if (total > budget.remaining) return false;
+  budget.remaining -= total;
+  return true;
+}
+
+/**
  * Charges a recorded evaluation's units again, one `charge` per recorded
  * charge, to the active meter: the same CostLimitError (per-expression
  * limit, the policy's budget, the admission deadline at the same clock reads)

@@ -122,7 +122,9 @@ function replaced(lhs: JsonValue | undefined, rhs: JsonValue): JsonValue {
  */
 function mergeMap(lhs: JsonObject, rhs: JsonObject, schema: SchemaRef): JsonObject {
   let out: JsonObject | undefined;
-  for (const key of Object.keys(rhs)) {
+  // for-in visits the own keys in Object.keys order (JSON maps have no inherited enumerable keys; hasOwn skips any)
+  for (const key in rhs) {
+    if (!hasOwn(rhs, key)) continue;
     const had = hasOwn(lhs, key);
     const l = had ? (lhs[key] as JsonValue) : undefined;
     const v = mergeValue(l, rhs[key] as JsonValue, fieldMeta(schema, key));
@@ -141,13 +143,19 @@ function mergeValue(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta 
     if (meta?.atomic) return replaced(lhs, rhs);
     const base = isObject(lhs) ? lhs : {};
     // Empty on both sides: a leaf (merge.go emptyPromoteToLeaf), the configuration's value (a new `{}`).
-    if (Object.keys(rhs).length === 0) return Object.keys(base).length === 0 ? (isObject(lhs) ? lhs : {}) : base;
+    if (isEmpty(rhs)) return isEmpty(base) ? (isObject(lhs) ? lhs : {}) : base;
     return meta?.values ? mergeValuesMap(base, rhs, refOf(meta)) : mergeMap(base, rhs, refOf(meta));
   }
   if (Array.isArray(rhs) && Array.isArray(lhs) && meta?.list && (meta.listType === 'map' || meta.listType === 'set') && (lhs.length > 0 || rhs.length > 0)) {
     return mergeList(lhs, rhs, meta);
   }
   return replaced(lhs, rhs);
+}
+
+/** True for a map without own keys (`Object.keys(m).length === 0`, without listing them). */
+function isEmpty(m: JsonObject): boolean {
+  for (const k in m) if (hasOwn(m, k)) return false;
+  return true;
 }
 
 function sameScalar(a: JsonValue, b: JsonValue): boolean {
@@ -157,7 +165,8 @@ function sameScalar(a: JsonValue, b: JsonValue): boolean {
 /** A map of `ref` values (`additionalProperties`): entries merged by key; `lhs` itself when no entry changes, else a copy made at the first change. */
 function mergeValuesMap(lhs: JsonObject, rhs: JsonObject, ref: SchemaRef): JsonObject {
   let out: JsonObject | undefined;
-  for (const k of Object.keys(rhs)) {
+  for (const k in rhs) {
+    if (!hasOwn(rhs, k)) continue;
     const v = rhs[k] as JsonValue;
     const had = hasOwn(lhs, k);
     const l = had ? (lhs[k] as JsonValue) : undefined;

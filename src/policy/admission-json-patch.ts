@@ -20,7 +20,7 @@ import { isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } fr
 
 /** One operation of the fast path: `value` (a scalar) set on the map key `keys[keys.length - 1]`. */
 export interface ScalarSet {
-  /** The path's reference tokens (`/spec/containers/0/image` -> spec, containers, 0, image). */
+  /** The path split on `/`: `''` then its reference tokens (`/spec/containers/0/image` -> '', spec, containers, 0, image). */
   readonly keys: readonly string[];
   readonly value: string | number | boolean | null;
 }
@@ -48,7 +48,7 @@ function scalarSet(op: JsonObject): ScalarSet | undefined {
   const value = op.value ?? null;
   if ((op.op !== 'add' && op.op !== 'replace') || (typeof value === 'object' && value !== null)) return undefined;
   if (typeof path !== 'string' || path.charCodeAt(0) !== SLASH || path.includes('~')) return undefined;
-  return { keys: path.slice(1).split('/'), value: value as ScalarSet['value'] };
+  return { keys: path.split('/'), value: value as ScalarSet['value'] };
 }
 
 const SLASH = 47;
@@ -73,28 +73,43 @@ function overlapping(ops: readonly JsonObject[]): boolean {
  * general (which may fail with evanphx's message).
  */
 export function applyScalarSets(object: KubeObject, sets: readonly ScalarSet[]): KubeObject | undefined {
+  if (sets.length === 1) return applyOne(object, sets[0] as ScalarSet);
   for (const s of sets) if (parentOf(object, s.keys) === undefined) return undefined;
   let out: KubeObject | undefined;
   const owned = new Set<object>();
   for (const s of sets) {
-    const parent = parentOf(object, s.keys) as JsonObject;
-    const last = s.keys[s.keys.length - 1] as string;
-    if (hasOwn(parent, last) && parent[last] === s.value) continue;
+    if (holds(parentOf(object, s.keys) as JsonObject, s)) continue;
     if (out === undefined) {
       out = { ...object };
       owned.add(out);
     }
-    setOwn(writableParent(out, s.keys, owned), last, s.value);
+    setOwn(writableParent(out, s.keys, owned), s.keys[s.keys.length - 1] as string, s.value);
   }
   return out ?? object;
 }
 
+/** applyScalarSets of one operation: every container on its path copied when it changes (no bookkeeping of copies). */
+function applyOne(object: KubeObject, s: ScalarSet): KubeObject | undefined {
+  const parent = parentOf(object, s.keys);
+  if (parent === undefined) return undefined;
+  if (holds(parent, s)) return object;
+  const out = { ...object };
+  setOwn(writableParent(out, s.keys, undefined), s.keys[s.keys.length - 1] as string, s.value);
+  return out;
+}
+
+/** True when `parent` (the map of the set's last key) already holds the set's value there. */
+function holds(parent: JsonObject, s: ScalarSet): boolean {
+  const last = s.keys[s.keys.length - 1] as string;
+  return hasOwn(parent, last) && parent[last] === s.value;
+}
+
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-/** The map holding the last key of `keys`, reached through existing maps and canonical in-range list indexes; undefined otherwise. */
+/** The map holding the last key of `keys` (after the leading ''), reached through existing maps and canonical in-range list indexes; undefined otherwise. */
 function parentOf(object: KubeObject, keys: readonly string[]): JsonObject | undefined {
   let at: JsonValue = object;
-  for (let i = 0; i < keys.length - 1; i++) {
+  for (let i = 1; i < keys.length - 1; i++) {
     const next = child(at, keys[i] as string);
     if (next === undefined) return undefined;
     at = next;
@@ -119,19 +134,23 @@ function isIndex(key: string): boolean {
   return true;
 }
 
-/** The parent map of `keys` in `root` (owned), each container on the way copied once (copy-on-write; `owned` holds the copies). */
-function writableParent(root: KubeObject, keys: readonly string[], owned: Set<object>): JsonObject {
+/**
+ * The parent map of `keys` in `root` (a copy already), each container on the
+ * way replaced by a copy: once per application when `owned` holds the copies
+ * made so far (several operations), always when it is undefined (one).
+ */
+function writableParent(root: KubeObject, keys: readonly string[], owned: Set<object> | undefined): JsonObject {
   let at: JsonObject | JsonValue[] = root;
-  for (let i = 0; i < keys.length - 1; i++) {
+  for (let i = 1; i < keys.length - 1; i++) {
     const key = keys[i] as string;
     const list = Array.isArray(at);
     const next = (list ? (at as JsonValue[])[Number(key)] : (at as JsonObject)[key]) as JsonObject | JsonValue[];
-    if (owned.has(next)) {
+    if (owned?.has(next)) {
       at = next;
       continue;
     }
     const copy = Array.isArray(next) ? next.slice() : { ...next };
-    owned.add(copy);
+    owned?.add(copy);
     if (list) (at as JsonValue[])[Number(key)] = copy;
     else setOwn(at as JsonObject, key, copy);
     at = copy;

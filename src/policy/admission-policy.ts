@@ -458,10 +458,11 @@ function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObjec
   };
   if (policy.matchConditions.length > 0 && !conditionsOr(policy, scopeOf(object), fail)) return object;
   let current = object;
+  // One closure for the pass: it runs inside mutationResult, before `current` takes the mutation's result.
+  const varsOfCurrent = (): Record<string, unknown> => scopeOf(current).vars;
   for (const m of policy.mutations) {
     try {
-      const at = current;
-      current = applyMutation(m, current, mutationResult(m, () => scopeOf(at).vars));
+      current = applyMutation(m, current, mutationResult(m, varsOfCurrent));
     } catch (e) {
       // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
       if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
