@@ -76,6 +76,40 @@ function perReview(text, set, ms, pool) {
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** The three dialects of issue 18's 10-transformer chain, ours first (the ratios' base). */
+const DIALECTS = ['chain10', 'chain10gk', 'chain10map'];
+
+/**
+ * Issue 18's "MutatingAdmissionPolicies and Gatekeeper mutators doing the
+ * same work cost no more than our own transformers", measured the same way
+ * for the three dialects: every round runs each one once over a pool of 40
+ * freshly parsed review bodies of the bench Pod, in an order flipped every
+ * round (as bench/inprocess-ab.mjs), for about `ms` milliseconds (11 to 401
+ * rounds), so the three share the machine's moment and the JIT's state;
+ * measured one after the other (the rows of inProcess), the later sets ran
+ * with a JIT shaped by the earlier ones, and the ratio moved by up to 2x.
+ * Returns per dialect the median µs per `review()` and the median of the
+ * per-round ratios to chain10 (`xChain10`, what the targets read).
+ */
+export function dialectRatios(ms = 3000, sets = Object.fromEntries(DIALECTS.map((k) => [k, loadPolicies(POLICY_FILES[k], defaultLoadOptions()).set]))) {
+  const text = JSON.stringify(admissionReview(podObject()));
+  checkSameWork(sets, podObject());
+  const runs = DIALECTS.map((name) => ({ name, set: sets[name], us: [] }));
+  for (const r of runs) for (let i = 0; i < 1000; i++) review(JSON.parse(text), r.set, { route: 'mutate' });
+  const end = performance.now() + ms;
+  for (let k = 0; k < 11 || (performance.now() < end && k < 401); k++) {
+    for (const r of k % 2 ? runs : [...runs].reverse()) {
+      const bodies = Array.from({ length: 40 }, () => JSON.parse(text));
+      const t0 = performance.now();
+      for (const b of bodies) review(b, r.set, { route: 'mutate' });
+      r.us.push(((performance.now() - t0) * 1000) / bodies.length);
+    }
+  }
+  const base = runs[0].us;
+  return runs.map((r) => ({ scenario: `${r.name}/pod`, reviewUs: round1(median(r.us)), xChain10: Math.round(median(r.us.map((x, i) => x / base[i])) * 100) / 100, rounds: r.us.length }));
+}
 
 /** Measures each (policy set, payload) pair for about `ms` milliseconds; returns rows of µs. */
 export function inProcess(ms = 500) {
@@ -101,4 +135,5 @@ export function inProcess(ms = 500) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.table(inProcess(Number(process.argv[2] ?? 1) * 1000));
+  console.table(dialectRatios(Number(process.argv[2] ?? 1) * 3000));
 }
