@@ -87,6 +87,11 @@ export interface CompiledExpression {
    * returns a fresh copy of the kept result.
    */
   readonly constant: boolean;
+  /**
+   * The top-level variables the expression reads (see `variablesRead`): an
+   * evaluation converts only these, and can be given only these.
+   */
+  readonly reads: readonly string[];
 }
 
 /** A `variables.<name>` declaration: its name and checked type. */
@@ -372,10 +377,10 @@ function program(parsed: ParsedProgram, { source, type, env, roots }: CheckedPro
   if (folded) {
     const native = foldedProgram(folded, { limit, maxMs, source, path });
     const json = folded.json;
-    return { source, type, constant: true, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
+    return { source, type, constant: true, reads, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
   }
   const evaluate = (vars: Record<string, unknown>): unknown => fromCel(evaluateNative(vars));
-  return { source, type, constant: false, evaluateNative, evaluate, evaluateShared: evaluate };
+  return { source, type, constant: false, reads, evaluateNative, evaluate, evaluateShared: evaluate };
 }
 
 // ---------------------------------------------------------------------------

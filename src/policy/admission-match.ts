@@ -118,6 +118,12 @@ export type ResourceMatcher = (o: KubeObject, input: EvaluationInput) => string;
  * (no constraint). Throws SelectorError for an invalid selector.
  */
 export function compileMatchResources(m: MatchResources | undefined, requireRules: boolean): ResourceMatcher {
+  // A binding without matchResources constrains nothing: no request attributes to build.
+  return m === undefined && !requireRules ? matchesEverything : compileConstraints(m, requireRules);
+}
+
+/** compileMatchResources of constraints that may hold or not. */
+function compileConstraints(m: MatchResources | undefined, requireRules: boolean): ResourceMatcher {
   const nsSel: MapPredicate | undefined = m?.namespaceSelector ? compileLabelSelector(m.namespaceSelector) : undefined;
   const objSel: MapPredicate | undefined = m?.objectSelector ? compileLabelSelector(m.objectSelector) : undefined;
   const exact = m?.matchPolicy === 'Exact';
@@ -132,6 +138,8 @@ export function compileMatchResources(m: MatchResources | undefined, requireRule
     return '';
   };
 }
+
+const matchesEverything: ResourceMatcher = () => '';
 
 /**
  * namespace/matcher.go `MatchNamespaceSelector`: a cluster-scoped object

@@ -33,6 +33,8 @@ export interface Mutation {
   readonly atomics?: Map<SchemaRef, readonly string[]>;
   /** A constant JSONPatch's operations, decoded from its kept result at its first application. */
   ops?: DecodedOps;
+  /** True when the expression reads no variable but `object`, `oldObject` and `params` (which need no request or `variables`). */
+  readonly objectOnly: boolean;
 }
 
 /** A JSONPatch result's operations (json_patch.go's fields), and the same as ScalarSets when they are (admission-json-patch.ts). */
@@ -44,7 +46,8 @@ interface DecodedOps {
 
 /** A mutation of `patchType` with its compiled expression (see Mutation). */
 export function compiledMutation(patchType: Mutation['patchType'], program: CompiledExpression): Mutation {
-  return { patchType, program, atomics: program.constant && patchType === 'ApplyConfiguration' ? new Map() : undefined };
+  const objectOnly = program.reads.every((v) => v === 'object' || v === 'oldObject' || v === 'params');
+  return { patchType, program, atomics: program.constant && patchType === 'ApplyConfiguration' ? new Map() : undefined, objectOnly };
 }
 
 /**

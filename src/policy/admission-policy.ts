@@ -448,8 +448,10 @@ function mutateOnce(inv: Invocation, object: KubeObject, params: (KubeObject | n
  * are built only for an expression that reads them: the matchConditions and
  * the mutations while the object is still `object` share one Scope (one lazy
  * `variables` store), each mutation after a change gets a fresh one on the
- * object as it is; a constant mutation (folded at load) needs none, which
- * changes nothing it could observe.
+ * object as it is; a constant mutation (folded at load) needs none, and one
+ * that reads only `object`, `oldObject` and `params` gets just those (the
+ * CEL activation converts only what an expression reads), which changes
+ * nothing it could observe.
  */
 function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObject, param: KubeObject | null): KubeObject {
   const scopeOf = scopesOf(policy, ctx, param, object);
@@ -458,11 +460,13 @@ function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObjec
   };
   if (policy.matchConditions.length > 0 && !conditionsOr(policy, scopeOf(object), fail)) return object;
   let current = object;
-  // One closure for the pass: it runs inside mutationResult, before `current` takes the mutation's result.
+  // One closure each for the pass: they run inside mutationResult, before `current` takes the mutation's result.
   const varsOfCurrent = (): Record<string, unknown> => scopeOf(current).vars;
+  // An expression reading only object, oldObject and params gets only those (the activation converts no other).
+  const objectVars = ctx.exprVars === undefined ? (): Record<string, unknown> => ({ object: current, oldObject: ctx.oldObject ?? null, params: param }) : varsOfCurrent;
   for (const m of policy.mutations) {
     try {
-      current = applyMutation(m, current, mutationResult(m, varsOfCurrent));
+      current = applyMutation(m, current, mutationResult(m, m.objectOnly ? objectVars : varsOfCurrent));
     } catch (e) {
       // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
       if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
