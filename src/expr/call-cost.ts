@@ -50,8 +50,29 @@ export function celSize(v: unknown): number {
 /** `math.Ceil(float64(size) * factor)`. */
 const scaled = (size: number, factor: number): number => Math.ceil(size * factor);
 
+/**
+ * Longest string whose traversal cost needs no count of its code points: a
+ * string of at most 10 UTF-16 units has 1 to 10 code points when not empty,
+ * and ceil(n * 0.1) is 1 for each of them (10 * 0.1 is exactly 1 in IEEE
+ * doubles), so it costs 1 (0 when empty).
+ */
+const SHORT_STRING = 10;
+
+/** ceil(codePoints(s) * 0.1), without counting the code points of a short string (SHORT_STRING). */
+function stringTraversal(s: string): number {
+  if (s.length <= SHORT_STRING) return s.length === 0 ? 0 : 1;
+  return scaled(codePoints(s), STRING_TRAVERSAL_FACTOR);
+}
+
+/** ceil((codePoints(a) + codePoints(b)) * 0.1), without counting when both together are short (SHORT_STRING). */
+function stringTraversalOfTwo(a: string, b: string): number {
+  const n = a.length + b.length;
+  if (n <= SHORT_STRING) return n === 0 ? 0 : 1;
+  return scaled(codePoints(a) + codePoints(b), STRING_TRAVERSAL_FACTOR);
+}
+
 /** Characters traversed at cel-go's string factor: ceil(size(v) * 0.1). */
-const traversal = (v: unknown): number => scaled(celSize(v), STRING_TRAVERSAL_FACTOR);
+const traversal = (v: unknown): number => (typeof v === 'string' ? stringTraversal(v) : scaled(celSize(v), STRING_TRAVERSAL_FACTOR));
 
 /**
  * library/cost.go traversalCost: a data tree walked once, `floor(len * 0.1)`
@@ -153,8 +174,15 @@ const KUBERNETES: Record<string, Cost> = {
  * `join` costs by its result (joinCost).
  */
 export function callCost(fn: string, args: readonly unknown[], at = 0): number {
-  const cost = Object.prototype.hasOwnProperty.call(KUBERNETES, fn) ? KUBERNETES[fn] : undefined;
-  return cost ? cost(args, at) : 1;
+  return callCostOf(fn)(args, at);
+}
+
+/**
+ * The cost function of `fn` (see callCost): `(args, at)` to units. Resolved
+ * once where a call site is compiled, instead of by name on every call.
+ */
+export function callCostOf(fn: string): (args: readonly unknown[], at: number) => number {
+  return (Object.prototype.hasOwnProperty.call(KUBERNETES, fn) ? KUBERNETES[fn] : undefined) ?? one;
 }
 
 /** cost.go `join`: ceil(size(result) * 2 * 0.1). */
@@ -163,7 +191,11 @@ export function joinCost(result: string): number {
 }
 
 const bothStrings = (l: unknown, r: unknown): boolean => (typeof l === 'string' && typeof r === 'string') || (l instanceof Uint8Array && r instanceof Uint8Array);
-const minSize = (l: unknown, r: unknown): number => scaled(Math.min(celSize(l), celSize(r)), STRING_TRAVERSAL_FACTOR);
+const minSize = (l: unknown, r: unknown): number => {
+  // both strings and one of them short (SHORT_STRING): the smaller size is 0 (one is empty) or 1 to 10 code points
+  if (typeof l === 'string' && typeof r === 'string' && (l.length <= SHORT_STRING || r.length <= SHORT_STRING)) return l.length === 0 || r.length === 0 ? 0 : 1;
+  return scaled(Math.min(celSize(l), celSize(r)), STRING_TRAVERSAL_FACTOR);
+};
 
 /** Operators whose cost is not 1 (cel-go runtimecost.go: Equals, NotEquals, Less*String, InList, AddString). */
 const OPERATORS: Record<string, (l: unknown, r: unknown) => number> = {
@@ -174,7 +206,7 @@ const OPERATORS: Record<string, (l: unknown, r: unknown) => number> = {
   '>': (l, r) => (bothStrings(l, r) ? minSize(l, r) : 1),
   '>=': (l, r) => (bothStrings(l, r) ? minSize(l, r) : 1),
   in: (_l, r) => (Array.isArray(r) ? r.length : 1),
-  '+': (l, r) => (bothStrings(l, r) ? scaled(celSize(l) + celSize(r), STRING_TRAVERSAL_FACTOR) : 1),
+  '+': (l, r) => (typeof l === 'string' && typeof r === 'string' ? stringTraversalOfTwo(l, r) : bothStrings(l, r) ? scaled(celSize(l) + celSize(r), STRING_TRAVERSAL_FACTOR) : 1),
 };
 
 /**
@@ -184,9 +216,15 @@ const OPERATORS: Record<string, (l: unknown, r: unknown) => number> = {
  * anything else 1.
  */
 export function operatorCost(op: string, l: unknown, r: unknown): number {
-  const cost = Object.prototype.hasOwnProperty.call(OPERATORS, op) ? OPERATORS[op] : undefined;
-  return cost ? cost(l, r) : 1;
+  return operatorCostOf(op)(l, r);
 }
+
+/** The cost function of operator `op` (see operatorCost): `(l, r)` to units, resolved once per operator node. */
+export function operatorCostOf(op: string): (l: unknown, r: unknown) => number {
+  return (Object.prototype.hasOwnProperty.call(OPERATORS, op) ? OPERATORS[op] : undefined) ?? oneOperator;
+}
+
+const oneOperator = (): number => 1;
 
 /** An AST node as the helpers below read it (src/expr/cel.ts AstNode). */
 interface Node {

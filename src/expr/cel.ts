@@ -43,10 +43,11 @@ import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, spent, startMeter, stopMeter, tripped } from './meter.js';
-import { callCost, isFoldedConstant, operatorCost } from './call-cost.js';
+import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
 import { deepClone, type JsonValue } from '../kube/object.js';
+import { CONVERTED_VALUES, type ConvertedValues, type SharedVars } from './vars.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
 
@@ -497,13 +498,23 @@ function foldedProgram(folded: Folded, at: { limit: number; maxMs: number; sourc
  */
 function celActivation(vars: Record<string, unknown>, reads: readonly string[], variablesClass: (new (store: VariableStore) => unknown) | undefined): Record<string, unknown> {
   const ctx: Record<string, unknown> = {};
+  const kept = (vars as SharedVars)[CONVERTED_VALUES];
   for (const k of reads) {
     if (!hasOwn.call(vars, k)) continue;
     const v = vars[k];
     if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClass ? new variablesClass(v) : null;
-    else ctx[k] = toCelValue(v);
+    else ctx[k] = kept === undefined ? toCelValue(v) : convertedOnce(kept, k, v);
   }
   return ctx;
+}
+
+/** `toCelValue(v)` of variable `k`, kept in `kept` while `k` holds the same value (vars.ts shareConversions). */
+function convertedOnce(kept: ConvertedValues, k: string, v: unknown): unknown {
+  const e = kept.get(k);
+  if (e !== undefined && e.json === v) return e.cel;
+  const cel = toCelValue(v);
+  kept.set(k, { json: v, cel });
+  return cel;
 }
 
 /**
@@ -657,8 +668,10 @@ function instrumentNode(node: AstNode): void {
 
 /** An operator: binary ones by their operands (call-cost.ts operatorCost), `!` and `-` one unit. */
 function instrumentOperator(node: AstNode): void {
-  if (CHARGED_OPERATORS.has(node.op)) wrapHandle(node, (h) => (l, r, a, e) => (charge(operatorCost(node.op, l, r)), h(l, r, a, e)));
-  else if (node.op === '!_' || (node.op === '-_' && (node.args as AstNode).op !== 'value')) wrapHandle(node, (h) => (v, a, e) => (charge(1), h(v, a, e)));
+  if (CHARGED_OPERATORS.has(node.op)) {
+    const cost = operatorCostOf(node.op);
+    wrapHandle(node, (h) => (l, r, a, e) => (charge(cost(l, r)), h(l, r, a, e)));
+  } else if (node.op === '!_' || (node.op === '-_' && (node.args as AstNode).op !== 'value')) wrapHandle(node, (h) => (v, a, e) => (charge(1), h(v, a, e)));
 }
 
 /** Replaces the node's handler (set by the type check) with `wrap(handler)`. */
@@ -682,8 +695,9 @@ function instrumentCall(node: AstNode): void {
   const namespaced = node.op === 'rcall' && !Array.isArray(receiver) && receiver.op === 'id' && receiver.meta.alternate !== undefined;
   const key = namespaced ? `${String((receiver as AstNode).args)}.${name}` : name;
   const from = namespaced ? 1 : 0;
+  const cost = callCostOf(key);
   wrapHandle(node, (h) => (values, a, b) => {
-    charge(callCost(key, values as unknown[], from));
+    charge(cost(values as unknown[], from));
     const chars = longestString(values as unknown[]);
     if (chars > LARGE_INPUT_CHARS) beforeLargeCall(chars, LIBRARY_NS_PER_CHAR);
     return h(values, a, b);

@@ -20,7 +20,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import type { RE2JS } from 're2js';
 import { re2js } from '../kube/re2.js';
 import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
-import { callCost, joinCost } from './call-cost.js';
+import { callCostOf, joinCost } from './call-cost.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { registerQuantity } from './quantity.js';
@@ -166,6 +166,7 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
   const impl = Object.prototype.hasOwnProperty.call(REPLACED, name) ? REPLACED[name] : undefined;
   if (!impl || !original) return undefined;
   const list = name === 'join';
+  const cost = callCostOf(name);
   return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
     const parts = ast.args as [string, AstNode, AstNode[]];
     const receiver = parts[1];
@@ -177,7 +178,7 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
     for (const a of parts[2]) call.push(ev.run(a, ctx));
     // charged before the call runs (join: by its result, inside join()); a large input checks the deadline
     if (!list) {
-      charge(callCost(name, call));
+      charge(cost(call, 0));
       if (name !== 'matches') beforeLargeCall((recv as string).length, LIBRARY_NS_PER_CHAR);
     }
     return impl(call);

@@ -102,6 +102,73 @@ function evaluate(e: CompiledExpression, vars: Record<string, unknown>, path: st
   }
 }
 
+/** One expression of a template, in render order, with the config path of its string. */
+export interface TemplateExpression {
+  readonly expression: CompiledExpression;
+  readonly path: string;
+}
+
+/**
+ * The expressions of `t` in the order renderTemplate evaluates them (tree
+ * order: list items, map entries in key order, a string's parts left to
+ * right). Walks the template: callers that render it often keep the list.
+ */
+export function templateExpressions(t: Template, out: TemplateExpression[] = []): TemplateExpression[] {
+  if (t instanceof StringTemplate) {
+    for (const p of t.parts) if (typeof p !== 'string') out.push({ expression: p, path: t.path });
+  } else if (Array.isArray(t)) {
+    for (const el of t) templateExpressions(el, out);
+  } else if (typeof t === 'object' && t !== null) {
+    for (const el of Object.values(t)) templateExpressions(el, out);
+  }
+  return out;
+}
+
+/**
+ * The values of `expressions` (from templateExpressions) over `vars`, in
+ * order: the `values` renderTemplate appends. Throws the TemplateError of the
+ * first expression that fails or yields a non-JSON value (later ones are not
+ * evaluated), as renderTemplate.
+ */
+export function evaluateTemplateExpressions(expressions: readonly TemplateExpression[], vars: Record<string, unknown>): JsonValue[] {
+  const values: JsonValue[] = [];
+  for (const { expression, path } of expressions) values.push(evaluate(expression, vars, path));
+  return values;
+}
+
+/**
+ * The template with `values` (its expressions' values, in the order of
+ * templateExpressions) in place of its expressions: a string that is one
+ * whole expression takes the value with its JSON type; in mixed text values
+ * are spliced in (non-strings as JSON). Everything is a new object. Never
+ * throws for values of the template's own expressions.
+ */
+export function fillTemplate(t: Template, values: readonly JsonValue[]): JsonValue {
+  return fill(t, { values, next: 0 });
+}
+
+function fill(t: Template, at: { values: readonly JsonValue[]; next: number }): JsonValue {
+  if (t instanceof StringTemplate) {
+    if (t.whole) return at.values[at.next++] as JsonValue;
+    let out = '';
+    for (const p of t.parts) {
+      if (typeof p === 'string') out += p;
+      else {
+        const v = at.values[at.next++] as JsonValue;
+        out += typeof v === 'string' ? v : JSON.stringify(v);
+      }
+    }
+    return out;
+  }
+  if (Array.isArray(t)) return t.map((el) => fill(el, at));
+  if (typeof t === 'object' && t !== null) {
+    const out: JsonObject = {};
+    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, fill(el, at));
+    return out;
+  }
+  return t;
+}
+
 /**
  * The template with every expression evaluated over `vars` (plain JSON
  * values by variable name). Each value is also appended to `values` in
@@ -110,27 +177,11 @@ function evaluate(e: CompiledExpression, vars: Record<string, unknown>, path: st
  * string that is one whole expression keeps the value's JSON type; otherwise
  * values are spliced into the string (non-strings as JSON). Throws
  * TemplateError (naming the expression and its path, never a value) when an
- * expression fails or yields a non-JSON value.
+ * expression fails or yields a non-JSON value. The same as
+ * evaluateTemplateExpressions, then fillTemplate.
  */
 export function renderTemplate(t: Template, vars: Record<string, unknown>, values: JsonValue[]): JsonValue {
-  if (t instanceof StringTemplate) {
-    if (t.whole) {
-      const v = evaluate(t.parts[0] as CompiledExpression, vars, t.path);
-      values.push(v);
-      return v;
-    }
-    return t.parts.map((p) => {
-      if (typeof p === 'string') return p;
-      const v = evaluate(p, vars, t.path);
-      values.push(v);
-      return typeof v === 'string' ? v : JSON.stringify(v);
-    }).join('');
-  }
-  if (Array.isArray(t)) return t.map((el) => renderTemplate(el, vars, values));
-  if (typeof t === 'object' && t !== null) {
-    const out: JsonObject = {};
-    for (const [k, el] of Object.entries(t)) setOwn(out as JsonObject, k, renderTemplate(el, vars, values) as JsonValue);
-    return out;
-  }
-  return t;
+  const own = evaluateTemplateExpressions(templateExpressions(t), vars);
+  for (const v of own) values.push(v);
+  return fillTemplate(t, own);
 }

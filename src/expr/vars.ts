@@ -99,6 +99,34 @@ export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
   return input.exprVars ? Object.assign(vars, input.exprVars) : vars;
 }
 
+/** Where shareConversions keeps a vars object's converted values (a symbol: Object.keys/values, for-in and JSON skip it). */
+export const CONVERTED_VALUES: unique symbol = Symbol('converted CEL values');
+
+/** By variable name: the JSON value last converted and its CEL value (src/expr/cel.ts celActivation). */
+export type ConvertedValues = Map<string, { json: unknown; cel: unknown }>;
+
+/** A vars object marked by shareConversions. */
+export interface SharedVars {
+  [CONVERTED_VALUES]?: ConvertedValues;
+}
+
+/**
+ * Marks `vars` (plain JSON values by variable name) as read by several
+ * evaluations, e.g. the validate rules and messages of one object in one
+ * admission: each variable is converted (src/expr/cel.ts `toCelValue`: a lazy
+ * JsonMap whose fields are converted when read, and kept) at its first read
+ * and the CEL value reused by the next evaluations, so the object is
+ * converted once rather than once per expression. CEL values are immutable
+ * (no evaluation changes them), so the results, errors and charges are the
+ * same. The caller must not change `vars` or any value in it afterwards (a
+ * variable replaced by another value is converted again). Returns `vars`.
+ * Here, not in cel.ts, so that marking does not load the CEL engine.
+ */
+export function shareConversions<T extends object>(vars: T): T {
+  (vars as SharedVars)[CONVERTED_VALUES] = new Map();
+  return vars;
+}
+
 /**
  * Compiles one `match.conditions[].expression` (or `exclude`) at policy load;
  * assignable to `policy/match.ts` `ConditionCompiler`. Input: the expression

@@ -20,7 +20,7 @@
  * Pure: no I/O; node:crypto only for the template hash.
  */
 import { deepClone, deepEqual, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { compileTemplate, renderTemplate, TemplateError, type Template, type TemplateScope } from '../expr/template.js';
+import { compileTemplate, evaluateTemplateExpressions, fillTemplate, templateExpressions, TemplateError, type Template, type TemplateExpression, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
 import { scopeOptions } from '../expr/vars.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
@@ -168,8 +168,20 @@ export const TEMPLATE_VARIABLES: readonly string[] = ['object', 'namespaceName',
 /** The injection after template values are evaluated for one pod. */
 type Rendered = Pick<SidecarConfig, 'containers' | 'initContainers' | 'volumes' | 'imagePullSecrets' | 'volumeMounts' | 'env' | 'annotations' | 'labels'>;
 
+/**
+ * A string JSON.stringify prints as it is between quotes: no `"`, no `\`, no
+ * control character (below U+0020), no surrogate (a lone one is escaped).
+ */
+const JSON_PLAIN = /^[ !#-[\]-\ud7ff\ue000-\uffff]*$/;
+
+/** JSON.stringify of a string, without its call for the common string that needs no escape. */
+function quote(s: string): string {
+  return JSON_PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 /** JSON with object keys sorted, for a stable hash and a stable annotation. */
 export function stableStringify(v: unknown): string {
+  if (typeof v === 'string') return quote(v);
   if (Array.isArray(v)) {
     let out = '[';
     for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + (stableStringify(v[i]) ?? ''); // as join: nothing for undefined
@@ -185,7 +197,7 @@ function stableObject(v: JsonObject): string {
   let out = '{';
   for (const k of Object.keys(v).sort()) {
     if (v[k] === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${stableStringify(v[k])}`;
+    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${stableStringify(v[k])}`;
   }
   return `${out}}`;
 }
@@ -196,6 +208,11 @@ function stableObject(v: JsonObject): string {
 interface Pod {
   metadata: JsonObject;
   spec: JsonObject;
+}
+
+/** The pod (template) an injection starts from, with its string annotations (stringMap). */
+interface PodInput extends Pod {
+  annotations: Record<string, string>;
 }
 
 function list(o: JsonObject, field: string): JsonObject[] {
@@ -422,10 +439,14 @@ function setMeta(meta: JsonObject, field: 'annotations' | 'labels', entries: Rec
   meta[field] = { ...(isObject(meta[field]) ? meta[field] : {}), ...entries };
 }
 
+/** The string annotations and labels of a pod (template), read once per injection (stringMap). */
+interface PodMaps {
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+}
+
 /** Istio's injectRequired, for our annotation and label: per-name pod setting, pod setting, namespace label, default. */
-function injectionWanted(meta: JsonObject, cfg: SidecarConfig, nsLabels: Readonly<Record<string, string>> | undefined): boolean {
-  const ann = stringMap(meta, 'annotations');
-  const lab = stringMap(meta, 'labels');
+function injectionWanted({ annotations: ann, labels: lab }: PodMaps, cfg: SidecarConfig, nsLabels: Readonly<Record<string, string>> | undefined): boolean {
   const pod = ann[`sidecar.postrender.io/${cfg.name}.inject`] ?? ann[SIDECAR_INJECT_ANNOTATION] ?? lab[SIDECAR_INJECT_ANNOTATION];
   if (pod === 'false') return false;
   const ns = nsLabels?.[SIDECAR_NAMESPACE_LABEL];
@@ -439,13 +460,19 @@ function injectionWanted(meta: JsonObject, cfg: SidecarConfig, nsLabels: Readonl
 interface Compiled {
   cfg: SidecarConfig;
   template: Template;
-  hasExpressions: boolean;
-  /** Template hash by the JSON of the template values (see render). */
-  hashes: Map<string, string>;
+  /** The template's expressions in render order (templateExpressions). */
+  expressions: readonly TemplateExpression[];
+  /** Renders (deep-frozen, shared) and their template hashes, by valuesKey of the template values (see render). */
+  renders: Map<string, Render>;
 }
 
-function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): Record<string, unknown> {
-  const annotations = stringMap(pod.metadata, 'annotations');
+/** The injection rendered for some template values, and its template hash. */
+interface Render {
+  rendered: Rendered;
+  hash: string;
+}
+
+function templateVars(obj: KubeObject, { annotations, labels }: PodMaps, c: Compiled, ctx: TransformContext): Record<string, unknown> {
   const prefix = `sidecar.postrender.io/${c.cfg.name}.`;
   const overrides: Record<string, string> = {};
   for (const [k, v] of Object.entries(annotations)) if (k.startsWith(prefix)) overrides[k.slice(prefix.length)] = v;
@@ -454,7 +481,7 @@ function templateVars(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformCont
     namespaceName: ctx.namespace,
     namespaceLabels: ctx.namespaceLabels ?? {},
     annotations,
-    labels: stringMap(pod.metadata, 'labels'),
+    labels,
     overrides,
     name: c.cfg.name,
     ...ctx.exprVars,
@@ -471,14 +498,37 @@ function compileInjection(parts: JsonObject, scope: TemplateScope): Template {
   }
 }
 
-/** The template rendered for one pod; a failing template value is a TransformError (no path: the message names it). */
-function renderInjection(template: Template, vars: Record<string, unknown>, values: JsonValue[]): Rendered {
+/** The template values for one pod, in render order; a failing template value is a TransformError (no path: the message names it). */
+function injectionValues(expressions: readonly TemplateExpression[], vars: Record<string, unknown>): JsonValue[] {
   try {
-    return renderTemplate(template, vars, values) as unknown as Rendered;
+    return evaluateTemplateExpressions(expressions, vars);
   } catch (e) {
     if (e instanceof TemplateError) throw new TransformError(e.message);
     throw e;
   }
+}
+
+/**
+ * A key of a list of template values that tells apart any two lists that
+ * render differently: strings are tagged, and the numbers JSON cannot spell
+ * (NaN, Infinity, -0: JSON.stringify reads them as null and 0) are spelt out.
+ * Template values hold no bigint (src/expr/template.ts toJson).
+ */
+function valuesKey(values: readonly JsonValue[]): string {
+  return JSON.stringify(values, (_k, v: unknown) => {
+    if (typeof v === 'string') return `s${v}`;
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return Object.is(v, -0) ? 'n-0' : `n${v}`;
+    return v;
+  });
+}
+
+/** Freezes a JSON value and everything in it; returns it. */
+function deepFreeze<T extends JsonValue>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /**
@@ -490,33 +540,41 @@ function sha256Hex(text: string): string {
   return process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
-/** Distinct renders whose hash is kept per injection (template values usually take a few values). */
-const MAX_CACHED_HASHES = 64;
+/** Distinct renders kept per injection (template values usually take a few values). */
+const MAX_CACHED_RENDERS = 64;
 
-/** The rendered injection and its template hash (cached by the template values: hashing is most of a render's cost). */
-function render(obj: KubeObject, pod: Pod, c: Compiled, ctx: TransformContext): { rendered: Rendered; hash: string } {
-  const vars = c.hasExpressions ? templateVars(obj, pod, c, ctx) : {};
-  const values: JsonValue[] = [];
-  const rendered = renderInjection(c.template, vars, values);
-  const key = JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
-  let hash = c.hashes.get(key);
-  if (hash === undefined) {
-    hash = sha256Hex(stableStringify({ ...rendered, position: c.cfg.position, order: c.cfg.initContainerOrder })).slice(0, 16);
-    if (c.hashes.size >= MAX_CACHED_HASHES) c.hashes.clear();
-    c.hashes.set(key, hash);
+/**
+ * The rendered injection and its template hash. The template's expressions
+ * are evaluated for every pod; the rest of the template is constant, so the
+ * render and its hash (hashing was most of a render's cost) are kept by the
+ * values (valuesKey) and shared, deep-frozen: everything injected from them
+ * is copied first (addKeyed), so no pod shares them.
+ */
+function render(obj: KubeObject, maps: PodMaps, c: Compiled, ctx: TransformContext): Render {
+  const values = c.expressions.length > 0 ? injectionValues(c.expressions, templateVars(obj, maps, c, ctx)) : [];
+  const key = valuesKey(values);
+  let r = c.renders.get(key);
+  if (r === undefined) {
+    const rendered = deepFreeze(fillTemplate(c.template, values)) as unknown as Rendered;
+    const hash = sha256Hex(stableStringify({ ...rendered, position: c.cfg.position, order: c.cfg.initContainerOrder })).slice(0, 16);
+    r = { rendered, hash };
+    if (c.renders.size >= MAX_CACHED_RENDERS) c.renders.clear();
+    c.renders.set(key, r);
   }
-  return { rendered, hash };
+  return r;
 }
 
 /**
  * Injects into one pod template, copy-on-write (the input is never mutated).
  * Returns the new pod, or the input when nothing changes.
  */
-function injectPod(obj: KubeObject, original: Pod, c: Compiled, ctx: TransformContext): Pod {
+function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: TransformContext): Pod {
   const { cfg } = c;
-  if (!injectionWanted(original.metadata, cfg, ctx.namespaceLabels)) return original;
-  const status = parseStatus(stringMap(original.metadata, 'annotations')[SIDECAR_STATUS_ANNOTATION]);
-  const { rendered, hash } = render(obj, original, c, ctx);
+  const { annotations } = original;
+  const maps: PodMaps = { annotations, labels: stringMap(original.metadata, 'labels') };
+  if (!injectionWanted(maps, cfg, ctx.namespaceLabels)) return original;
+  const status = parseStatus(annotations[SIDECAR_STATUS_ANNOTATION]);
+  const { rendered, hash } = render(obj, maps, c, ctx);
   // Shallow copies: every operation below replaces the lists and containers it
   // changes instead of mutating them, so unchanged parts stay shared with the
   // input (and the admission diff skips them by identity).
@@ -587,7 +645,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
     annotations: cfg.annotations, labels: cfg.labels,
   };
   const template = compileInjection(parts as unknown as JsonObject, { variables: TEMPLATE_VARIABLES, ...scopeOptions(opts.exprScope, TEMPLATE_VARIABLES) });
-  const compiled: Compiled = { cfg, template, hasExpressions: JSON.stringify(parts).includes('{{'), hashes: new Map() };
+  const compiled: Compiled = { cfg, template, expressions: templateExpressions(template), renders: new Map() };
   return {
     type: 'sidecar',
     name: opts.name,
@@ -599,8 +657,9 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
       const tpl = getPath(obj, loc.path);
       if (!tpl || !isObject(tpl.spec)) return obj;
       const metadata = isObject(tpl.metadata) ? tpl.metadata : {};
-      if (isPod && MIRROR_POD_ANNOTATION in stringMap(metadata, 'annotations')) return obj;
-      const pod = { metadata, spec: tpl.spec };
+      const annotations = stringMap(metadata, 'annotations');
+      if (isPod && MIRROR_POD_ANNOTATION in annotations) return obj;
+      const pod = { metadata, spec: tpl.spec, annotations };
       const next = injectPod(obj, pod, compiled, ctx);
       if (next === pod) return obj;
       return setPath(obj, loc.path, { ...tpl, metadata: next.metadata, spec: next.spec });

@@ -15,7 +15,7 @@
  */
 import type { CompiledExpression } from '../expr/cel.js';
 import { compileExpression, ExprError } from '../expr/engine.js';
-import { buildExprVars, describeValue, scopeOptions, type ExprScope } from '../expr/vars.js';
+import { buildExprVars, describeValue, scopeOptions, shareConversions, type ExprScope } from '../expr/vars.js';
 import type { KubeObject } from '../kube/object.js';
 import { ConfigError, TransformError, type Transformer, type TransformerFactory, type TransformContext } from './types.js';
 
@@ -63,9 +63,13 @@ function compileAt(source: string, field: string, expectedType: 'bool' | 'string
   }
 }
 
-/** The message of a failed rule: messageExpression when clean, else message, else `failed expression: <expression>`. */
-function failureMessage(cfg: ValidateConfig, messageProgram: CompiledExpression | undefined, vars: Record<string, unknown>): string {
-  const fallback = cfg.message !== undefined && cfg.message.trim() !== '' ? cfg.message : `failed expression: ${cfg.expression.trim()}`;
+/** The message of a failed rule without a (clean) messageExpression: message, else `failed expression: <expression>`. */
+function fixedMessage(cfg: ValidateConfig): string {
+  return cfg.message !== undefined && cfg.message.trim() !== '' ? cfg.message : `failed expression: ${cfg.expression.trim()}`;
+}
+
+/** The message of a failed rule: messageExpression when clean, else `fallback` (fixedMessage). */
+function failureMessage(fallback: string, messageProgram: CompiledExpression | undefined, vars: Record<string, unknown>): string {
   if (!messageProgram) return fallback;
   try {
     const m = messageProgram.evaluate(vars);
@@ -73,6 +77,32 @@ function failureMessage(cfg: ValidateConfig, messageProgram: CompiledExpression 
   } catch {
     return fallback;
   }
+}
+
+/** The variables of the last object a validate rule saw, in its evaluation context; cleared once that evaluation (a synchronous job) is over. */
+let kept: { ctx: TransformContext; obj: KubeObject; vars: Record<string, unknown> } | undefined;
+
+/**
+ * The CEL variables of `obj` in `ctx`, built once for the validate rules that
+ * see the same object in one evaluation (most chains hold several rules, and
+ * transformers return their input when they change nothing) and marked with
+ * `shareConversions`, so that the object is converted to CEL values once for
+ * all their expressions and messages. Neither changes: the evaluation context
+ * is read-only and transformers never mutate their input. One slot, not a
+ * WeakMap by context (its entries, one per review, cost the garbage collector
+ * more than the sharing saves a one-rule review); a microtask empties it, so
+ * no object outlives its evaluation here.
+ */
+function exprVarsOf(obj: KubeObject, ctx: TransformContext): Record<string, unknown> {
+  if (kept !== undefined && kept.obj === obj && kept.ctx === ctx) return kept.vars;
+  const vars = shareConversions(buildExprVars(obj, ctx));
+  if (kept === undefined) queueMicrotask(release);
+  kept = { ctx, obj, vars };
+  return vars;
+}
+
+function release(): void {
+  kept = undefined;
 }
 
 /**
@@ -89,11 +119,12 @@ export const validateTransformer: TransformerFactory = (config, opts): Transform
   const program = compileAt(cfg.expression, 'expression', 'bool', opts.exprScope);
   const messageProgram = cfg.messageExpression !== undefined ? compileAt(cfg.messageExpression, 'messageExpression', 'string', opts.exprScope) : undefined;
   const action = cfg.action ?? 'Deny';
+  const fallback = fixedMessage(cfg);
   return {
     type: 'validate',
     name: opts.name,
     apply(obj: KubeObject, ctx: TransformContext): KubeObject {
-      const vars = buildExprVars(obj, ctx);
+      const vars = exprVarsOf(obj, ctx);
       let ok: unknown;
       try {
         ok = program.evaluate(vars);
@@ -101,7 +132,7 @@ export const validateTransformer: TransformerFactory = (config, opts): Transform
         throw new TransformError(`expression failed: ${e instanceof ExprError ? e.message : String(e)}`);
       }
       if (typeof ok !== 'boolean') throw new TransformError(`expression must evaluate to a bool, got ${describeValue(ok)}`);
-      if (!ok) ctx.report({ action, rule: opts.name, message: failureMessage(cfg, messageProgram, vars) });
+      if (!ok) ctx.report({ action, rule: opts.name, message: failureMessage(fallback, messageProgram, vars) });
       return obj;
     },
   };

@@ -155,3 +155,29 @@ t.test('sizes and traversal as cel-go and cost.go measure them', async (t) => {
   t.equal(callCost('nope', ['x'.repeat(1000)]), 1, 'any other function: 1');
   t.equal(operatorCost('==', 'x'.repeat(95), 'y'.repeat(200)), 10);
 });
+
+t.test('short strings cost what counting their code points gives', async (t) => {
+  // The costs skip counting code points for strings of at most 10 UTF-16 units: every length 0..24,
+  // with and without surrogate pairs, against ceil(code points * 0.1) computed in full.
+  const ceil = (n: number): number => Math.ceil(n * 0.1);
+  const strings: string[] = [];
+  for (let n = 0; n <= 24; n++) {
+    strings.push('a'.repeat(n));
+    if (n >= 2) strings.push('😀'.repeat(Math.floor(n / 2)) + 'b'.repeat(n % 2));
+  }
+  let rows = 0;
+  for (const a of strings) {
+    t.equal(callCost('startsWith', [a, 'x']), ceil(celSize(a)), `startsWith of ${a.length} units`);
+    for (const b of strings) {
+      const cost = (op: string): number => operatorCost(op, a, b);
+      if (cost('==') !== ceil(Math.min(celSize(a), celSize(b)))) t.fail(`== of ${a.length} and ${b.length} units`);
+      if (cost('<') !== ceil(Math.min(celSize(a), celSize(b)))) t.fail(`< of ${a.length} and ${b.length} units`);
+      if (cost('+') !== ceil(celSize(a) + celSize(b))) t.fail(`+ of ${a.length} and ${b.length} units`);
+      if (callCost('contains', [a, b]) !== ceil(celSize(a)) * ceil(celSize(b))) t.fail(`contains of ${a.length} and ${b.length} units`);
+      rows++;
+    }
+  }
+  t.equal(rows, strings.length ** 2, 'every pair compared');
+  t.equal(operatorCost('==', '', 'x'.repeat(50)), 0, 'an empty string: 0');
+  t.equal(operatorCost('+', '', ''), 0, 'two empty strings: 0');
+});

@@ -2,11 +2,12 @@
  * `{{ <CEL> }}` string templates (src/expr/template.ts): compile errors carry
  * the config path, a whole-string expression keeps its JSON type, mixed text
  * splices values, keys stay literal, and rendered values are listed in
- * template order. (The sidecar transformer's own rows: test/transform/sidecar.test.ts.)
+ * template order; a template kept compiled renders in two steps (its
+ * expressions' values, then the filled template) to the same result. (The sidecar transformer's own rows: test/transform/sidecar.test.ts.)
  */
 import t from 'tap';
 import type { JsonValue } from '../../src/kube/object.js';
-import { compileTemplate, renderTemplate, TemplateError } from '../../src/expr/template.js';
+import { compileTemplate, evaluateTemplateExpressions, fillTemplate, renderTemplate, templateExpressions, TemplateError } from '../../src/expr/template.js';
 
 const VARS = ['object', 'name'];
 
@@ -24,7 +25,23 @@ t.test('render table', async (t) => {
     const values: JsonValue[] = [];
     t.same(renderTemplate(compileTemplate(template, '', VARS), { object, name: 'side' }, values), want, name);
     t.same(values, wantValues, `${name}: values`);
+    const compiled = compileTemplate(template, '', VARS);
+    const exprs = templateExpressions(compiled);
+    t.equal(exprs.length, wantValues.length, `${name}: one expression per value`);
+    const own = evaluateTemplateExpressions(exprs, { object, name: 'side' });
+    t.same(own, wantValues, `${name}: values in two steps`);
+    t.same(fillTemplate(compiled, own), want, `${name}: filled in two steps`);
   }
+});
+
+t.test('values fill their expressions in render order; the first failing expression stops the render', async (t) => {
+  const tpl = compileTemplate({ b: ['{{ name }}', { c: 'x{{ 1 }}y{{ name }}z' }], a: '{{ 2 }}' }, 'spec', VARS);
+  t.same(templateExpressions(tpl).map((e) => [e.expression.source, e.path]), [['name', 'spec.b[0]'], ['1', 'spec.b[1].c'], ['name', 'spec.b[1].c'], ['2', 'spec.a']]);
+  t.same(fillTemplate(tpl, ['p', 7, 'q', [true]]), { b: ['p', { c: 'x7yqz' }], a: [true] });
+  const failing = compileTemplate({ a: '{{ object.missing }}', b: '{{ object.other }}' }, '', VARS);
+  const e = t.throws(() => evaluateTemplateExpressions(templateExpressions(failing), { object: {}, name: 'x' })) as unknown;
+  t.ok(e instanceof TemplateError);
+  t.equal((e as TemplateError).path, 'a', 'the first expression in render order');
 });
 
 t.test('compile errors name the config path', async (t) => {

@@ -132,6 +132,57 @@ t.test('status annotation records what was added', async (t) => {
   t.equal(stableStringify({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
 });
 
+t.test('renders are kept by template values: each pod gets its own values, hash and copies', async (t) => {
+  // Values JSON cannot tell apart (-0 and 0, NaN and null) render differently; every pod gets private copies.
+  const tr = sidecarTransformer({
+    name: 'shipper',
+    containers: [{
+      name: 'shipper',
+      image: "fb:{{ has(overrides.tag) ? overrides.tag : '1' }}",
+      args: ["{{ has(overrides.z) && overrides.z == 'neg' ? -0.0 : 0.0 }}", "{{ has(overrides.n) ? dyn(0.0 / 0.0) : dyn(null) }}"],
+    }],
+  }, { name: 'sc' });
+  const at = (annotations: Record<string, string>): { c: JsonObject; hash: string } => {
+    const out = tr.apply(deepFreeze(pod({}, annotations)), makeContext()) as KubeObject;
+    const spec = out.spec as { containers: JsonObject[] };
+    const status = parseStatus(((out.metadata as JsonObject).annotations as Record<string, string>)[SIDECAR_STATUS_ANNOTATION]);
+    return { c: spec.containers[1] as JsonObject, hash: status.shipper.hash };
+  };
+  const rows: { name: string; annotations: Record<string, string>; image: string; zero: number; nan: boolean }[] = [
+    { name: 'defaults', annotations: {}, image: 'fb:1', zero: 0, nan: false },
+    { name: '-0', annotations: { 'sidecar.postrender.io/shipper.z': 'neg' }, image: 'fb:1', zero: -0, nan: false },
+    { name: 'NaN', annotations: { 'sidecar.postrender.io/shipper.n': 'x' }, image: 'fb:1', zero: 0, nan: true },
+    { name: 'tag', annotations: { 'sidecar.postrender.io/shipper.tag': '2' }, image: 'fb:2', zero: 0, nan: false },
+    { name: 'defaults again', annotations: {}, image: 'fb:1', zero: 0, nan: false },
+    { name: '-0 again', annotations: { 'sidecar.postrender.io/shipper.z': 'neg' }, image: 'fb:1', zero: -0, nan: false },
+  ];
+  const seen: JsonObject[] = [];
+  const hashes = new Map<string, string>();
+  for (const row of rows) {
+    const { c, hash } = at(row.annotations);
+    const args = c.args as unknown[];
+    t.equal(c.image, row.image, `${row.name}: image`);
+    t.ok(Object.is(args[0], row.zero), `${row.name}: ${Object.is(row.zero, -0) ? '-0' : '0'}`);
+    t.ok(row.nan ? Number.isNaN(args[1]) : args[1] === null, `${row.name}: ${row.nan ? 'NaN' : 'null'}`);
+    t.notOk(Object.isFrozen(c) || Object.isFrozen(args), `${row.name}: a private, writable copy`);
+    t.notOk(seen.some((x) => x === c || x.args === c.args), `${row.name}: shares nothing with another pod's`);
+    seen.push(c);
+    const key = JSON.stringify(row.annotations);
+    if (hashes.has(key)) t.equal(hash, hashes.get(key), `${row.name}: the same hash as before`);
+    hashes.set(key, hash);
+  }
+  t.equal(new Set(hashes.values()).size, 2, 'the template hash follows the rendered JSON (-0 and NaN print as 0 and null)');
+});
+
+t.test('stableStringify quotes strings and keys as JSON.stringify does', async (t) => {
+  const tricky = ['', 'plain', 'a"b', 'back\\slash', 'tab\tnl\ncr\r', '\u0000\u001f\u007f', 'é€😀', '\ud800 lone', 'lone \udfff', '\u2028\u2029', '</script>'];
+  // names by index: JSON.stringify leaves U+2028/U+2029 raw, which would break a TAP line
+  tricky.forEach((s, i) => {
+    t.equal(stableStringify(s), JSON.stringify(s), `string tricky[${i}]`);
+    t.equal(stableStringify({ [s]: [s] }), JSON.stringify({ [s]: [s] }), `key tricky[${i}]`);
+  });
+});
+
 t.test('a malformed status annotation is an error, not a second copy', async (t) => {
   const tr = sidecarTransformer(SHIPPER, { name: 'sc' });
   t.throws(() => tr.apply(pod({}, { [SIDECAR_STATUS_ANNOTATION]: '{not json' }), makeContext()), TransformError);

@@ -97,3 +97,28 @@ t.test('the evaluation bound is a TransformError; a quadratic rule is refused at
   t.throws(() => tr.apply(big, makeContext()), TransformError);
   t.throws(() => tr.apply(big, makeContext()), /cost limit exceeded/);
 });
+
+t.test('rules of one evaluation share the variables of the object they see, and only of that object', async (t) => {
+  // One context, as the evaluation loop passes to every transformer: each object, and each context, gets its own variables.
+  const rules = [
+    validateTransformer({ expression: "object.metadata.name == 'web'", message: 'not web' }, { name: 'name' }),
+    validateTransformer({ expression: 'object.spec.replicas >= 2', messageExpression: "'replicas: ' + string(object.spec.replicas)" }, { name: 'replicas' }),
+    validateTransformer({ expression: "request.operation == 'CREATE'", message: 'not a create' }, { name: 'create' }),
+  ];
+  const other = deepFreeze({ ...deployment, metadata: { ...deployment.metadata, name: 'api' }, spec: { ...deployment.spec, replicas: 1 } });
+  const findings: Finding[] = [];
+  const create = makeContext({ report: (f) => findings.push(f) });
+  const update = makeContext({ operation: 'UPDATE', oldObject: deployment, report: (f) => findings.push(f) });
+  const rows: { name: string; obj: typeof deployment; ctx: typeof create; want: string[] }[] = [
+    { name: 'web on CREATE', obj: deployment, ctx: create, want: [] },
+    { name: 'api, same context', obj: other, ctx: create, want: ['name: not web', 'replicas: replicas: 1'] },
+    { name: 'web again, same context', obj: deployment, ctx: create, want: [] },
+    { name: 'web on UPDATE', obj: deployment, ctx: update, want: ['create: not a create'] },
+    { name: 'api on UPDATE', obj: other, ctx: update, want: ['name: not web', 'replicas: replicas: 1', 'create: not a create'] },
+  ];
+  for (const row of rows) {
+    findings.length = 0;
+    for (const r of rules) t.equal(r.apply(row.obj, row.ctx), row.obj, `${row.name}: ${r.name} returns its input`);
+    t.same(findings.map((f) => `${f.rule}: ${f.message}`), row.want, row.name);
+  }
+});
