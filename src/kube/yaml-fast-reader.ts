@@ -13,7 +13,7 @@
 import { Schema, Type, loadAll } from 'js-yaml';
 import type { State as JsYamlState } from 'js-yaml';
 import { setOwn, type JsonObject, type JsonValue } from './object.js';
-import { recordEmptyNulls } from './empty-nulls.js';
+import { leadsToEmptyNull, markEmptyNulls } from './empty-nulls.js';
 import type { ManifestDoc, ParseOptions } from './manifest-doc.js';
 import { CHECKED_TAGS, resolvePlainScalar } from './yaml-scalars.js';
 import { REFERENCE_PARSE_OPTIONS, yamlPkg } from './yaml-package.js';
@@ -161,6 +161,27 @@ function nodeListener(read: FastRead): (event: string, state: JsYamlState) => vo
 }
 
 /**
+ * An empty node that js-yaml composes and drops at a document marker (`---` or
+ * `...` at column 0): after the last pair of a block mapping it probes for one
+ * more key there (js-yaml `readBlockMapping`), and an empty document's root
+ * starts there too (its value, null, is dropped). Such a node consumes nothing,
+ * is no value of the result, and needs no `unwrap`. A node in a flow
+ * collection at a marker is an error for js-yaml (the reference reader runs).
+ */
+function isMarkerProbe(st: EventState, start: number): boolean {
+  if (st.position !== start || (start > 0 && st.input.charCodeAt(start - 1) !== 0x0a)) return false;
+  const marker = st.input.startsWith('---', start) || st.input.startsWith('...', start);
+  const after = st.input.charCodeAt(start + 3);
+  // js-yaml ends its input with '\0'.
+  return marker && (isSpaceOrBreak(after) || after === 0 || Number.isNaN(after));
+}
+
+/** An empty node (no kind): with empty nulls recorded, `unwrap` must run to record it (not for js-yaml's probe at a document marker). */
+function noteEmptyNode(read: FastRead, st: EventState, start: number): void {
+  if (read.emptyNulls && !read.wrapped && !isMarkerProbe(st, start)) read.wrapped = true;
+}
+
+/**
  * Gives up on what js-yaml reads differently from the reference reader: anchors
  * (js-yaml shares the aliased object; the reference makes copies within an alias
  * budget); the non-specific tag `!` (empty: null, not ''); a collection or an
@@ -171,8 +192,7 @@ function nodeListener(read: FastRead): (event: string, state: JsYamlState) => vo
  */
 function checkClosedNode(read: FastRead, st: EventState, start: number): void {
   if (st.anchor !== null || st.tag === '!') throw GIVE_UP;
-  // An empty node (no kind): `unwrap` must run to record it.
-  if (st.kind === null && read.emptyNulls) read.wrapped = true;
+  if (st.kind === null) noteEmptyNode(read, st, start);
   if (commentAttached(st.input, st.position)) throw GIVE_UP;
   if (st.kind === 'scalar') return;
   const c = nextOnLine(st.input, st.position);
@@ -273,17 +293,29 @@ function unwrap(v: unknown, emptyNulls: boolean): JsonValue {
   return v as JsonValue[];
 }
 
+/** Unwraps `obj[key]` (an object) in place; true when empty nulls are recorded and it leads to one. */
+function unwrapValue(obj: JsonObject, key: string, emptyNulls: boolean): boolean {
+  const x = obj[key];
+  const u = unwrap(x, emptyNulls);
+  if (u !== x) setOwn(obj, key, u);
+  return emptyNulls && leadsToEmptyNull(u);
+}
+
+/**
+ * `unwrap` of a map; with empty nulls recorded, marks it as `recordEmptyNulls`
+ * does (its empty-null keys, or none when a value below leads to one), in the
+ * same pass over its keys.
+ */
 function unwrapMap(obj: JsonObject, emptyNulls: boolean): JsonObject {
-  const empty: string[] = [];
-  for (const k of Object.keys(obj)) {
-    const x = obj[k];
-    if (x === null) empty.push(k);
-    else if (typeof x === 'object') {
-      const u = unwrap(x, emptyNulls);
-      if (u !== x) setOwn(obj, k, u);
-    }
+  let empty: string[] | undefined;
+  let leads = false;
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const x = obj[keys[i]];
+    if (x === null) (empty ??= []).push(keys[i]);
+    else if (typeof x === 'object') leads = unwrapValue(obj, keys[i], emptyNulls) || leads;
   }
-  if (emptyNulls) recordEmptyNulls(obj, empty);
+  if (emptyNulls && (empty !== undefined || leads)) markEmptyNulls(obj, empty ?? []);
   return obj;
 }
 

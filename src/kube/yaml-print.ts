@@ -290,8 +290,14 @@ const SAFE_PLAIN = /^[A-Za-z](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?$/;
 const EXPONENT_ONLY = /^[eE][0-9]+$/;
 
 /** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-reference-printer.ts). */
-function stringText(s: string, ctx: Ctx): string {
+function stringText(s: string, indent: string, implicitKey: boolean): string {
   if (SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s)) return s;
+  // A context of its own: `plainString` may set forceBlockIndent for this string.
+  return quotedOrBlockText(s, { indent, implicitKey, forceBlockIndent: false });
+}
+
+/** `stringText` for a string that is not `SAFE_PLAIN`. */
+function quotedOrBlockText(s: string, ctx: Ctx): string {
   const multiLine = s.includes('\n');
   if (NEEDS_ESCAPES.test(s) || isAmbiguousInYaml11(s) || (multiLine && multiLineNeedsQuotes(s, ctx))) return doubleQuote(s);
   return multiLine ? blockString(s, ctx) : plainString(s, ctx);
@@ -307,67 +313,117 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** `stringifyPair` for a string key (never explicit: longer keys are unsupported) in block context, `indentSeq: false`. */
-function pairText(key: string, value: JsonValue, mapIndent: string, seen: Set<object>): string {
-  const indent = mapIndent + INDENT_STEP;
-  const k = stringText(key, { indent, implicitKey: true, forceBlockIndent: false });
-  if (k.length > 1024) throw UNSUPPORTED;
-  const isSeq = Array.isArray(value);
-  // With indentSeq false, '- ' counts as indentation: a list sits at its key's column.
-  const valueCtx: Ctx = { indent: isSeq ? indent.substring(2) : indent, implicitKey: false, forceBlockIndent: false };
-  const v = nodeText(value, valueCtx, seen);
-  if (isSeq || (typeof value === 'object' && value !== null && typeof value !== 'bigint')) {
-    const empty = isSeq ? value.length === 0 : Object.keys(value).length === 0;
+/** Levels whose indentation strings are kept (deeper ones are made when needed). */
+const CACHED_LEVELS = 64;
+/** Per level L: the indentation (`'  '` L times), a line break and it, and that followed by a list dash. */
+const INDENTS: string[] = [''];
+const BREAKS: string[] = ['\n'];
+const BREAK_DASHES: string[] = ['\n- '];
+
+/** True when level `level` is cached (then made, with the levels above it); false past `CACHED_LEVELS`. */
+function cachedLevel(level: number): boolean {
+  if (level >= CACHED_LEVELS) return false;
+  while (INDENTS.length <= level) {
+    const indent = INDENTS[INDENTS.length - 1] + INDENT_STEP;
+    INDENTS.push(indent);
+    BREAKS.push(`\n${indent}`);
+    BREAK_DASHES.push(`\n${indent}- `);
+  }
+  return true;
+}
+
+/** The indentation of level `level`. */
+function indentOf(level: number): string {
+  return cachedLevel(level) ? INDENTS[level] : INDENT_STEP.repeat(level);
+}
+
+/** A line break and the indentation of `level`. */
+function breakOf(level: number): string {
+  return cachedLevel(level) ? BREAKS[level] : `\n${INDENT_STEP.repeat(level)}`;
+}
+
+/** A line break, the indentation of `level` and a list dash. */
+function breakDashOf(level: number): string {
+  return cachedLevel(level) ? BREAK_DASHES[level] : `\n${INDENT_STEP.repeat(level)}- `;
+}
+
+/** True when `obj` has an own enumerable string key (`Object.keys(obj).length > 0` without making the array). */
+function hasKeys(obj: object): boolean {
+  for (const k in obj) if (Object.hasOwn(obj, k)) return true;
+  return false;
+}
+
+/** A list or map that prints on lines of its own below its key (not as flow `[]`/`{}`). */
+function isNonEmptyCollection(v: JsonValue): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  return Array.isArray(v) ? v.length > 0 : hasKeys(v);
+}
+
+/**
+ * The emitter of one document: the text's pieces in order, joined once at the
+ * end, so that no string is built per node and per level (`stringify` of the
+ * `yaml` package). Indentation is counted in levels of `INDENT_STEP`.
+ */
+class Emitter {
+  readonly parts: string[] = [];
+  private readonly seen = new Set<object>();
+
+  /** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify), its lines indented at `level`. */
+  node(v: JsonValue, level: number): void {
+    switch (typeof v) {
+      case 'string': return void this.parts.push(stringText(v, indentOf(level), false));
+      case 'number':
+      case 'bigint': return void this.parts.push(numberText(v));
+      case 'boolean': return void this.parts.push(v ? 'true' : 'false');
+      case 'object': return v === null ? void this.parts.push('null') : this.collection(v, level);
+      default:
+        throw UNSUPPORTED; // undefined, functions, symbols: not JSON
+    }
+  }
+
+  /** A list or map node; one seen before (the `yaml` package would print an alias) or a class instance is unsupported. */
+  private collection(v: JsonValue[] | JsonObject, level: number): void {
+    if (this.seen.has(v)) throw UNSUPPORTED;
+    this.seen.add(v);
+    if (Array.isArray(v)) return this.seq(v, level);
+    if (!isPlainObject(v)) throw UNSUPPORTED;
+    this.map(v, level);
+  }
+
+  /** A block sequence (`stringifyCollection` of a YAMLSeq), items at `level + 1`; `[]` when empty; a hole is unsupported. */
+  private seq(v: JsonValue[], level: number): void {
+    if (v.length === 0) return void this.parts.push('[]');
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) throw UNSUPPORTED;
+      this.parts.push(i === 0 ? '- ' : breakDashOf(level));
+      this.node(v[i], level + 1);
+    }
+  }
+
+  /** A block mapping (`stringifyCollection` of a YAMLMap); `{}` when empty. */
+  private map(obj: JsonObject, level: number): void {
+    const keys = Object.keys(obj);
+    if (keys.length === 0) return void this.parts.push('{}');
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) this.parts.push(breakOf(level));
+      this.pair(keys[i], obj[keys[i]], level);
+    }
+  }
+
+  /**
+   * `stringifyPair` for a string key (never explicit: longer keys are
+   * unsupported) of a map at `level`, in block context, `indentSeq: false`.
+   */
+  private pair(key: string, value: JsonValue, level: number): void {
+    const k = stringText(key, indentOf(level + 1), true);
+    if (k.length > 1024) throw UNSUPPORTED;
+    this.parts.push(k);
+    // With indentSeq false, '- ' counts as indentation: a list sits at its key's column.
+    const valueLevel = Array.isArray(value) ? level : level + 1;
     // An empty collection prints as flow `[]`/`{}` on the key's line; others start on the next line.
-    // `!empty` first: `includes` would flatten the child's (rope) string at every level.
-    return !empty || v.includes('\n') ? `${k}:\n${valueCtx.indent}${v}` : `${k}: ${v}`;
-  }
-  return `${k}: ${v}`;
-}
-
-/** A block sequence (`stringifyCollection` of a YAMLSeq); `[]` when empty; a hole is unsupported. */
-function seqText(v: JsonValue[], ctx: Ctx, seen: Set<object>): string {
-  if (v.length === 0) return '[]';
-  const itemIndent = ctx.indent + INDENT_STEP;
-  let out = '';
-  for (let i = 0; i < v.length; i++) {
-    if (!(i in v)) throw UNSUPPORTED;
-    const item = nodeText(v[i], { indent: itemIndent, implicitKey: ctx.implicitKey, forceBlockIndent: ctx.forceBlockIndent }, seen);
-    out += i === 0 ? `- ${item}` : `\n${ctx.indent}- ${item}`;
-  }
-  return out;
-}
-
-/** A block mapping (`stringifyCollection` of a YAMLMap); `{}` when empty. */
-function mapText(obj: JsonObject, ctx: Ctx, seen: Set<object>): string {
-  let out = '';
-  let n = 0;
-  for (const key of Object.keys(obj)) {
-    const line = pairText(key, obj[key], ctx.indent, seen);
-    out += n++ === 0 ? line : `\n${ctx.indent}${line}`;
-  }
-  return n === 0 ? '{}' : out;
-}
-
-/** A list or map node; one seen before (the `yaml` package would print an alias) or a class instance is unsupported. */
-function collectionText(v: JsonValue[] | JsonObject, ctx: Ctx, seen: Set<object>): string {
-  if (seen.has(v)) throw UNSUPPORTED;
-  seen.add(v);
-  if (Array.isArray(v)) return seqText(v, ctx, seen);
-  if (!isPlainObject(v)) throw UNSUPPORTED;
-  return mapText(v, ctx, seen);
-}
-
-/** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify). */
-function nodeText(v: JsonValue, ctx: Ctx, seen: Set<object>): string {
-  switch (typeof v) {
-    case 'string': return stringText(v, ctx);
-    case 'number':
-    case 'bigint': return numberText(v);
-    case 'boolean': return v ? 'true' : 'false';
-    case 'object': return v === null ? 'null' : collectionText(v, ctx, seen);
-    default:
-      throw UNSUPPORTED; // undefined, functions, symbols: not JSON
+    if (isNonEmptyCollection(value)) this.parts.push(':', breakOf(valueLevel));
+    else this.parts.push(': ');
+    this.node(value, valueLevel);
   }
 }
 
@@ -376,13 +432,19 @@ function nodeText(v: JsonValue, ctx: Ctx, seen: Set<object>): string {
  * what the `yaml` package prints (see the module comment), or undefined when the
  * value is one the `yaml` package must print: not JSON (undefined, functions,
  * class instances, sparse arrays), an object or array occurring twice, or a key
- * longer than 1024 characters once quoted.
+ * longer than 1024 characters once quoted. `prefix` (default none) comes
+ * first in the returned text (`printManifestsTo`'s `---` separator: one string,
+ * not a second copy of the document's).
  */
-export function emitDocument(value: JsonValue): string | undefined {
+export function emitDocument(value: JsonValue, prefix = ''): string | undefined {
+  const e = new Emitter();
+  if (prefix !== '') e.parts.push(prefix);
   try {
-    return nodeText(value, { indent: '', implicitKey: false, forceBlockIndent: false }, new Set()) + '\n';
-  } catch (e) {
-    if (e === UNSUPPORTED) return undefined;
-    throw e;
+    e.node(value, 0);
+  } catch (err) {
+    if (err === UNSUPPORTED) return undefined;
+    throw err;
   }
+  e.parts.push('\n');
+  return e.parts.join('');
 }

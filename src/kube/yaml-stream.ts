@@ -97,9 +97,11 @@ function printDocument(v: JsonValue): string {
  */
 export function printManifestsTo(values: JsonValue[], write: (chunk: string) => void, release = false): void {
   for (let i = 0; i < values.length; i++) {
-    const text = printDocument(values[i]);
+    // The separator is the first piece of the document's text (one string, not a copy of it).
+    const separator = i === 0 ? '' : '---\n';
+    const text = emitDocument(values[i], separator) ?? separator + printDocumentSlow(values[i]);
     if (release) values[i] = null;
-    write(i === 0 ? text : `---\n${text}`);
+    write(text);
   }
 }
 

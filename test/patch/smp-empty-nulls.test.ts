@@ -111,6 +111,39 @@ t.test('the reader marks only empty nulls, and the maps above them', (t) => {
   t.end();
 });
 
+/** Every map's marker, by JSON path (for comparing the two readers). */
+function markers(v: unknown, path = '$', out: Record<string, readonly string[]> = {}): Record<string, readonly string[]> {
+  if (Array.isArray(v)) v.forEach((x, i) => markers(x, `${path}[${i}]`, out));
+  else if (typeof v === 'object' && v !== null) {
+    const keys = emptyNullKeys(v as JsonObject);
+    if (keys) out[path] = keys;
+    for (const [k, x] of Object.entries(v)) markers(x, `${path}.${k}`, out);
+  }
+  return out;
+}
+
+t.test('document markers: the fast reader marks what the reference reader marks', (t) => {
+  // js-yaml probes for one more key at each `---`/`...` (an empty node it drops);
+  // the fast reader skips its unwrap pass when that is the only empty node.
+  const rows: [string, string][] = [
+    ['no empty null, three documents', 'a: 1\n---\nb:\n  c: 2\n---\nd: [1]\n...\n'],
+    ['an empty null right before a marker', 'a: 1\nb:\n---\nc: 1\n'],
+    ['a nested empty null before a marker', 'a:\n  b:\n---\nc:\n  d: x\n'],
+    ['an empty document between two', 'a: 1\n---\n---\nb:\n...\n'],
+    ['an empty null after the last marker', '---\na: 1\n---\nb:\n  c:\n'],
+    ['a written null element', 'a: 1\n---\nb:\n- null\n'],
+    ['a marker-like scalar', 'a: "---"\nb: ...x\n---\nc:\n'],
+  ];
+  for (const [name, text] of rows) {
+    const fast = parseManifests(text, { emptyNulls: true }).map((d) => markers(d.value));
+    const slow = parseManifestsSlow(text, { emptyNulls: true }).map((d) => markers(d.value));
+    t.same(fast, slow, name);
+    t.same(plain(parseManifests(text, { emptyNulls: true }).map((d) => d.value)), plain(parseManifestsSlow(text).map((d) => d.value)), `${name}: same values`);
+  }
+  t.same(markers(parseManifests('a: 1\nb:\n---\nc: 1\n', { emptyNulls: true })[0].value), { $: ['b'] }, 'the empty null before a marker is recorded');
+  t.end();
+});
+
 t.test('explicitNulls: a JSON6902 round trip makes every null written', (t) => {
   const v = deepFreeze(read('a:\nb:\n  c:\nd:\n  e: 1\n'));
   const out = explicitNulls(v);
