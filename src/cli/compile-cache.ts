@@ -17,7 +17,9 @@
  * (Node 24.19).
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { constants, enableCompileCache } from 'node:module';
+// A namespace import: a Node without the compile cache API (before 22.1) then
+// runs the CLI without a cache instead of failing to link this module.
+import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -76,12 +78,10 @@ function isDirectory(path: string): boolean {
   }
 }
 
-const STATUS: Record<number, CompileCacheOutcome['status']> = {
-  [constants.compileCacheStatus.ENABLED]: 'enabled',
-  [constants.compileCacheStatus.ALREADY_ENABLED]: 'already-enabled',
-  [constants.compileCacheStatus.DISABLED]: 'disabled',
-  [constants.compileCacheStatus.FAILED]: 'failed',
-};
+const codes = (nodeModule as Partial<typeof nodeModule>).constants?.compileCacheStatus;
+const STATUS: Record<number, CompileCacheOutcome['status']> = codes
+  ? { [codes.ENABLED]: 'enabled', [codes.ALREADY_ENABLED]: 'already-enabled', [codes.DISABLED]: 'disabled', [codes.FAILED]: 'failed' }
+  : {};
 
 /**
  * Enables Node's compile cache in `compileCacheDirectory(env)` (made if
@@ -97,8 +97,9 @@ export function enableCliCompileCache(env: NodeJS.ProcessEnv = process.env): Com
   const directory = compileCacheDirectory(env);
   if (directory === undefined) return { status: 'no-directory' };
   try {
-    if (!makeDirectory(directory)) return { directory, status: 'failed' };
-    return { directory, status: STATUS[enableCompileCache(directory).status] ?? 'failed' };
+    const enable = (nodeModule as Partial<typeof nodeModule>).enableCompileCache;
+    if (!enable || !makeDirectory(directory)) return { directory, status: 'failed' };
+    return { directory, status: STATUS[enable(directory).status] ?? 'failed' };
   } catch {
     return { directory, status: 'failed' };
   }
