@@ -8,7 +8,8 @@
  * scenario, alternated with as many floor runs; medians are reported, default
  * 5), BENCH_ONLY (comma list of sections:
  * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name),
- * BENCH_PIN=0 (no taskset pinning; see PIN).
+ * BENCH_PIN=0 (no taskset pinning; see PIN), BENCH_WARMUP (s of load on
+ * every webhook server when it starts, default 15; see warmUp).
  * Loopback only; every load run is bounded in time.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -32,6 +33,7 @@ const root = join(here, '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,inprocess,size,list,kustomize').split(','));
 const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
 const POLICY_SETS = {
@@ -111,6 +113,19 @@ async function load(server, payload, connections) {
   };
 }
 
+/**
+ * Load on a server that has just started, before it is measured: a fresh
+ * process needs ~15 s of load to reach its steady state (JIT tiers, heap
+ * sizing), and the floor runs for the whole section. Without it, each
+ * scenario's first rounds compared a cold server with a warm floor: in the
+ * pinned runs of sessions 6 to 8, chain10's first round was 25-30% below
+ * its last (4,314 -> 6,260 req/s) while the floor held steady.
+ */
+async function warmUp(server, payload, connections) {
+  if (WARMUP <= 0) return;
+  await autocannon({ url: server.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: WARMUP });
+}
+
 async function webhookSection(results) {
   const pod = podObject();
   const payloads = {
@@ -159,12 +174,14 @@ async function webhookSection(results) {
     };
   };
   const floor = await startBenchServer('floor');
+  await warmUp(floor, payloads.pod.body, CONNECTIONS);
   const floorRuns = new Map();
   const rows = [];
   try {
     for (const [set, names] of plan) {
       const server = await startBenchServer('serve', POLICY_SETS[set] ?? []);
       try {
+        await warmUp(server, payloads[names[0]].body, payloads[names[0]].connections);
         for (const name of names) {
           const p = payloads[name];
           const ours = [];
@@ -346,7 +363,7 @@ function targets(results) {
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
-  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS, pinned: PIN ? 'servers on CPU 0, load generator on CPU 1 (taskset)' : 'no (taskset missing, 1 CPU or BENCH_PIN=0)' },
+  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS, warmupS: WARMUP, pinned: PIN ? 'servers on CPU 0, load generator on CPU 1 (taskset)' : 'no (taskset missing, 1 CPU or BENCH_PIN=0)' },
 };
 console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}; pinned: ${results.settings.pinned}`);
 if (ONLY.has('webhook')) await webhookSection(results);
