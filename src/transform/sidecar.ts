@@ -202,6 +202,38 @@ function stableObject(v: JsonObject): string {
   return `${out}}`;
 }
 
+/** The fields of an InjectionRecord (the compiler checks the list is complete), in the order stableStringify sorts them. */
+const RECORD_KEYS = Object.keys({
+  hash: true, containers: true, initContainers: true, volumes: true, imagePullSecrets: true, env: true, volumeMounts: true,
+} satisfies Record<keyof InjectionRecord, true>).sort() as (keyof InjectionRecord)[];
+
+/**
+ * The status annotation's value once `rec` is recorded under `name`:
+ * `stableStringify({ ...status, [name]: rec })`, without the spread and the
+ * sort of the record's keys (its fields are known; undefined ones left out).
+ */
+export function statusJson(status: SidecarStatus, name: string, rec: InjectionRecord): string {
+  const names = Object.keys(status);
+  if (!Object.prototype.hasOwnProperty.call(status, name)) names.push(name);
+  names.sort();
+  let out = '{';
+  for (const k of names) {
+    if (k !== name && status[k] === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${k === name ? recordJson(rec) : stableStringify(status[k])}`;
+  }
+  return `${out}}`;
+}
+
+/** `stableStringify(rec)` of a record made here (only InjectionRecord's fields). */
+function recordJson(rec: InjectionRecord): string {
+  let out = '{';
+  for (const k of RECORD_KEYS) {
+    const v = rec[k];
+    if (v !== undefined) out += `${out.length > 1 ? ',' : ''}"${k}":${stableStringify(v)}`;
+  }
+  return `${out}}`;
+}
+
 // ---------------------------------------------------------------------------
 // Pod-level operations on a private copy of the pod template.
 
@@ -215,9 +247,13 @@ interface PodInput extends Pod {
   annotations: Record<string, string>;
 }
 
+/** A copy of the maps in list `field` of `o` (items that are not maps left out); [] when it is not a list. */
 function list(o: JsonObject, field: string): JsonObject[] {
   const v = o[field];
-  return Array.isArray(v) ? (v.filter(isObject) as JsonObject[]) : [];
+  if (!Array.isArray(v)) return [];
+  // the usual list holds only maps: one pass to check, then a plain copy (filter's callback per item cost more)
+  for (const x of v) if (typeof x !== 'object' || x === null || Array.isArray(x)) return v.filter(isObject) as JsonObject[];
+  return v.slice() as JsonObject[];
 }
 
 function setList(o: JsonObject, field: string, items: JsonObject[]): void {
@@ -228,9 +264,16 @@ function setList(o: JsonObject, field: string, items: JsonObject[]): void {
 function stringMap(o: JsonObject, field: string): Record<string, string> {
   const m = o[field];
   const out: Record<string, string> = {};
-  if (isObject(m)) for (const [k, v] of Object.entries(m)) if (typeof v === 'string') setOwn(out, k, v);
+  if (!isObject(m)) return out;
+  // for-in over own keys: Object.entries' order, without its array of pairs
+  for (const k in m) {
+    const v = m[k];
+    if (typeof v === 'string' && hasOwn.call(m, k)) setOwn(out, k, v);
+  }
   return out;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Decodes the status annotation. Absent or empty: `{}`. Throws TransformError
@@ -297,11 +340,13 @@ function strip(spec: JsonObject, rec: InjectionRecord): void {
 /** The outcome of adding one keyed item to a list. */
 type AddResult = 'added' | 'same' | 'skipped';
 
-/** How addKeyed adds: the list's key field, the conflict policy, the item's kind for messages, prepend or append. */
+/** How addKeyed adds: the list's key field, the conflict policy, the item's kind (and container) for messages, prepend or append. */
 interface KeyedAdd {
   key: string;
   onConflict: ConflictPolicy;
   what: string;
+  /** The container whose list it is, named in the message after `what` (built only for a conflict). */
+  container?: string;
   first?: boolean;
 }
 
@@ -311,19 +356,26 @@ interface KeyedAdd {
  * `how.onConflict`. Throws TransformError for `fail`.
  */
 function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResult {
-  const { key, onConflict, what, first = false } = how;
-  const i = items.findIndex((x) => x[key] === item[key]);
+  const { key, onConflict, first = false } = how;
+  const id = item[key];
+  let i = 0; // the first item with the key (findIndex, without a callback per item)
+  while (i < items.length && items[i][key] !== id) i++;
   // A private copy per place: a shared object would print as a YAML alias.
-  if (i < 0) {
+  if (i === items.length) {
     if (first) items.unshift(deepClone(item));
     else items.push(deepClone(item));
     return 'added';
   }
   if (deepEqual(items[i], item)) return 'same';
-  if (onConflict === 'fail') throw new TransformError(`${what} ${JSON.stringify(item[key])} already exists with different content (onConflict: fail)`);
+  if (onConflict === 'fail') throw new TransformError(`${conflictLabel(how)} ${JSON.stringify(item[key])} already exists with different content (onConflict: fail)`);
   if (onConflict === 'skip') return 'skipped';
   items[i] = deepClone(item);
   return 'added';
+}
+
+/** `what`, with `(container <name>)` for a container's list. */
+function conflictLabel({ what, container }: KeyedAdd): string {
+  return container === undefined ? what : `${what} (container ${container})`;
 }
 
 interface InjectArgs {
@@ -382,15 +434,16 @@ function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): 
     // Copy-on-write: the pod's container objects are shared with the input.
     let c = original;
     const cEnv = list(c, 'env');
-    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, { key: 'name', onConflict: a.cfg.onConflict, what: `env var (container ${n})` }) === 'added');
+    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n }) === 'added');
     if (e.length) {
       c = { ...c, env: cEnv };
       env[n] = names(e);
     }
     const cMounts = list(c, 'volumeMounts');
-    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, { key: 'mountPath', onConflict: a.cfg.onConflict, what: `volumeMount (container ${n})` }) === 'added');
+    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, { key: 'mountPath', onConflict: a.cfg.onConflict, what: 'volumeMount', container: n }) === 'added');
     if (m.length) {
-      c = c === original ? { ...c, volumeMounts: cMounts } : Object.assign(c, { volumeMounts: cMounts });
+      if (c === original) c = { ...c, volumeMounts: cMounts };
+      else c.volumeMounts = cMounts; // c is this function's copy
       mounts[n] = names(m, 'mountPath');
     }
     if (c !== original) {
@@ -515,6 +568,17 @@ function injectionValues(expressions: readonly TemplateExpression[], vars: Recor
  * Template values hold no bigint (src/expr/template.ts toJson).
  */
 function valuesKey(values: readonly JsonValue[]): string {
+  // Strings only (the usual template values): each length-prefixed, after a `'`, which no JSON text starts with.
+  let key = "'";
+  for (const v of values) {
+    if (typeof v !== 'string') return jsonValuesKey(values);
+    key += `${v.length}:${v}`;
+  }
+  return key;
+}
+
+/** valuesKey of values that are not all strings: their JSON, strings tagged, the numbers JSON cannot spell spelt out. */
+function jsonValuesKey(values: readonly JsonValue[]): string {
   return JSON.stringify(values, (_k, v: unknown) => {
     if (typeof v === 'string') return `s${v}`;
     if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return Object.is(v, -0) ? 'n-0' : `n${v}`;
@@ -594,7 +658,7 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     orderInitContainers(pod.spec, rec.initContainers, cfg, ctx);
     setMeta(pod.metadata, 'annotations', rendered.annotations);
     setMeta(pod.metadata, 'labels', rendered.labels);
-    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: stableStringify({ ...status, [cfg.name]: rec }) });
+    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: statusJson(status, cfg.name, rec) });
   }
   return deepEqual(pod.metadata, original.metadata) && deepEqual(pod.spec, original.spec) ? original : pod;
 }

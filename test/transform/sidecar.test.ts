@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify,
+  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, type InjectionRecord, type SidecarStatus,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -120,6 +120,34 @@ t.test('table rows and their laws', async (t) => {
   }
 });
 
+t.test('keyed adds: the first item with the key decides, conflicts name the list (and its container), non-map items are dropped', async (t) => {
+  const FAIL = { ...SHIPPER, env: [{ name: 'LOG_DIR', value: '/logs' }], onConflict: 'fail' };
+  const app = (c: JsonObject): KubeObject => ({ ...pod(), spec: { containers: [{ name: 'app', image: 'app:1', ...c }] } });
+  const rows: { name: string; config: unknown; obj: KubeObject; error?: string; env?: unknown[]; volumes?: unknown[] }[] = [
+    { name: 'container conflict', config: FAIL, obj: { ...pod(), spec: { containers: [{ name: 'app', image: 'app:1' }, { name: 'log-shipper', image: 'other' }] } }, error: 'container "log-shipper" already exists with different content (onConflict: fail)' },
+    { name: 'volume conflict', config: FAIL, obj: pod({ volumes: [{ name: 'logs', hostPath: { path: '/x' } }] }), error: 'volume "logs" already exists with different content (onConflict: fail)' },
+    { name: 'env conflict names the container', config: FAIL, obj: app({ env: [{ name: 'LOG_DIR', value: '/other' }] }), error: 'env var (container app) "LOG_DIR" already exists with different content (onConflict: fail)' },
+    { name: 'volumeMount conflict names the container', config: FAIL, obj: app({ volumeMounts: [{ name: 'other', mountPath: '/var/log/app' }] }), error: 'volumeMount (container app) "/var/log/app" already exists with different content (onConflict: fail)' },
+    { name: 'the first of two items with the key is the one compared (same: no conflict)', config: FAIL, obj: app({ env: [{ name: 'LOG_DIR', value: '/logs' }, { name: 'LOG_DIR', value: '/other' }] }), env: [{ name: 'LOG_DIR', value: '/logs' }, { name: 'LOG_DIR', value: '/other' }] },
+    { name: 'the first of two items with the key is the one compared (different: conflict)', config: FAIL, obj: app({ env: [{ name: 'LOG_DIR', value: '/other' }, { name: 'LOG_DIR', value: '/logs' }] }), error: 'env var (container app) "LOG_DIR" already exists with different content (onConflict: fail)' },
+    { name: 'replace replaces the first', config: { ...FAIL, onConflict: 'replace' }, obj: app({ env: [{ name: 'LOG_DIR', value: '/a' }, { name: 'LOG_DIR', value: '/b' }] }), env: [{ name: 'LOG_DIR', value: '/logs' }, { name: 'LOG_DIR', value: '/b' }] },
+    { name: 'items that are not maps are dropped from a list added to', config: FAIL, obj: app({ env: [null, { name: 'A', value: '1' }, 'x'] as unknown as JsonObject[] }), env: [{ name: 'A', value: '1' }, { name: 'LOG_DIR', value: '/logs' }] },
+    { name: 'a pod volume list with a non-map item', config: FAIL, obj: pod({ volumes: [7, { name: 'data', emptyDir: {} }] as unknown as JsonObject[] }), volumes: [{ name: 'data', emptyDir: {} }, { name: 'logs', emptyDir: {} }] },
+  ];
+  for (const row of rows) {
+    const tr = sidecarTransformer(row.config, { name: 'sc' });
+    const input = deepFreeze(row.obj);
+    if (row.error !== undefined) {
+      t.throws(() => tr.apply(input, makeContext()), new TransformError(row.error), row.name);
+      continue;
+    }
+    const out = tr.apply(input, makeContext()) as KubeObject;
+    const spec = out.spec as { containers: JsonObject[]; volumes?: unknown[] };
+    if (row.env) t.strictSame(spec.containers[0].env, row.env, `${row.name}: env`);
+    if (row.volumes) t.strictSame(spec.volumes, row.volumes, `${row.name}: volumes`);
+  }
+});
+
 t.test('status annotation records what was added', async (t) => {
   const tr = sidecarTransformer(SHIPPER, { name: 'sc' });
   const out = tr.apply(pod(), makeContext()) as KubeObject;
@@ -172,6 +200,42 @@ t.test('renders are kept by template values: each pod gets its own values, hash 
     hashes.set(key, hash);
   }
   t.equal(new Set(hashes.values()).size, 2, 'the template hash follows the rendered JSON (-0 and NaN print as 0 and null)');
+});
+
+t.test('renders are kept by template values: string values that concatenate alike, and a string and a number, render apart', async (t) => {
+  const tr = sidecarTransformer({
+    name: 'shipper',
+    containers: [{ name: 'shipper', image: 'fb:1', args: ["{{ has(overrides.a) ? overrides.a : '' }}", "{{ has(overrides.b) ? overrides.b : '' }}", "{{ has(overrides.n) ? dyn(1) : dyn('1') }}"] }],
+  }, { name: 'sc' });
+  const rows: { annotations: Record<string, string>; args: unknown[] }[] = [
+    { annotations: { a: 'ab', b: 'c' }, args: ['ab', 'c', '1'] },
+    { annotations: { a: 'a', b: 'bc' }, args: ['a', 'bc', '1'] },
+    { annotations: { a: '1:a', b: '' }, args: ['1:a', '', '1'] },
+    { annotations: { a: '', b: '1:a' }, args: ['', '1:a', '1'] },
+    { annotations: { a: "'", b: '[' }, args: ["'", '[', '1'] },
+    { annotations: { a: 'ab', b: 'c', n: 'x' }, args: ['ab', 'c', 1] },
+    { annotations: { a: 'ab', b: 'c' }, args: ['ab', 'c', '1'] },
+  ];
+  for (const row of rows) {
+    const annotations = Object.fromEntries(Object.entries(row.annotations).map(([k, v]) => [`sidecar.postrender.io/shipper.${k}`, v]));
+    const out = tr.apply(deepFreeze(pod({}, annotations)), makeContext()) as KubeObject;
+    t.strictSame((out.spec as { containers: JsonObject[] }).containers[1].args, row.args, JSON.stringify(row.annotations));
+  }
+});
+
+t.test('statusJson is stableStringify of the status with the record set', async (t) => {
+  const full: InjectionRecord = { volumeMounts: { b: ['/b'], a: ['/a', '/x'] }, env: { z: ['Z'], 'a"q': ['A'] }, volumes: ['v'], imagePullSecrets: ['s'], initContainers: ['i'], containers: ['c', 'd'], hash: '0123456789abcdef' };
+  const rows: { name: string; status: SidecarStatus; key: string; rec: InjectionRecord }[] = [
+    { name: 'empty status, hash only', status: {}, key: 'log-shipper', rec: { hash: 'h' } },
+    { name: 'empty status, every field', status: {}, key: 'log-shipper', rec: full },
+    { name: 'other injections around it', status: { zeta: { hash: 'z', containers: ['z'] }, alpha: { hash: 'a', volumes: ['x'] } }, key: 'mid', rec: full },
+    { name: 'the same name replaced', status: { mid: { hash: 'old', containers: ['gone'] }, a: { hash: 'a' } }, key: 'mid', rec: { hash: 'new', containers: ['c'] } },
+    { name: 'keys that need escapes and __proto__', status: JSON.parse('{"__proto__": {"hash": "p"}, "q\\"x": {"hash": "q"}, "é😀": {"hash": "u", "extra": [1, {"b": 2, "a": 1}]}}') as SidecarStatus, key: 'a"b', rec: full },
+    { name: 'a name sorting first', status: { b: { hash: 'b' } }, key: 'A', rec: { hash: 'h', env: {} } },
+  ];
+  for (const row of rows) {
+    t.equal(statusJson(row.status, row.key, row.rec), stableStringify({ ...row.status, [row.key]: row.rec }), row.name);
+  }
 });
 
 t.test('stableStringify quotes strings and keys as JSON.stringify does', async (t) => {
