@@ -6,10 +6,6 @@
  * `parseManifestsFast`). Found by differential fuzzing against the reference;
  * test/kube/yaml-fast-path.test.ts holds an example of each case.
  *
- * The line reader (yaml-line-reader.ts) reads first: a stream of the block
- * YAML that Helm and kubectl print is read without js-yaml, with the same
- * result (`readWithJsYaml` is what runs when it gives up).
- *
  * The state of a read (the value js-yaml is about to construct, the open
  * nodes, ...) lives in a `FastRead` made per call: js-yaml's type and listener
  * callbacks are closures over it, so nothing is shared between calls.
@@ -21,7 +17,6 @@ import { leadsToEmptyNull, markEmptyNulls } from './empty-nulls.js';
 import type { ManifestDoc, ParseOptions } from './manifest-doc.js';
 import { CHECKED_TAGS, resolvePlainScalar } from './yaml-scalars.js';
 import { REFERENCE_PARSE_OPTIONS, yamlPkg } from './yaml-package.js';
-import { readLineStream } from './yaml-line-reader.js';
 
 /**
  * A scalar whose value does not print back as its text (`0x1F`, `~`, `True`,
@@ -277,8 +272,8 @@ const REFERENCE_ONLY: readonly ((text: string, last: string) => boolean)[] = [
   hasLongLine,
 ];
 
-/** True when the text holds something of `REFERENCE_ONLY` (the reference reader must read it). Internal: exported for the tests of the line reader. */
-export function needsReferenceReader(text: string): boolean {
+/** True when the text holds something of `REFERENCE_ONLY`. */
+function needsReferenceReader(text: string): boolean {
   const last = text.slice(text.lastIndexOf('\n') + 1);
   return REFERENCE_ONLY.some((needs) => needs(text, last));
 }
@@ -370,17 +365,6 @@ function loadWithJsYaml(text: string, read: FastRead): unknown[] | undefined {
  */
 export function parseManifestsFast(text: string, opts: ParseOptions = {}): ManifestDoc[] | undefined {
   if (needsReferenceReader(text)) return undefined;
-  const lineDocs = readLineStream(text);
-  return lineDocs !== undefined ? manifestDocs(lineDocs, text) : readWithJsYaml(text, opts);
-}
-
-/**
- * The js-yaml part of `parseManifestsFast`, for a text that passed its checks
- * and that the line reader (yaml-line-reader.ts) did not take: the documents,
- * or undefined when the reference reader must decide. Internal: exported for
- * the differential tests of the line reader. Never throws.
- */
-export function readWithJsYaml(text: string, opts: ParseOptions = {}): ManifestDoc[] | undefined {
   const emptyNulls = opts.emptyNulls === true;
   const read: FastRead = {
     pending: undefined,
@@ -392,14 +376,10 @@ export function readWithJsYaml(text: string, opts: ParseOptions = {}): ManifestD
   };
   const docs = loadWithJsYaml(text, read);
   if (docs === undefined || read.mergeKey) return undefined;
-  return manifestDocs(read.wrapped ? docs.map((d) => unwrap(d, emptyNulls)) : (docs as JsonValue[]), text);
-}
-
-/** The `ManifestDoc`s of a read's documents (one per document of the stream, in order): empty ones (null) dropped, each numbered by its place in the stream. */
-function manifestDocs(docs: (JsonValue | undefined)[], text: string): ManifestDoc[] {
   const ranges: { all?: (ManifestDoc['source'])[] } = {};
   const out: ManifestDoc[] = [];
-  docs.forEach((value, i) => {
+  docs.forEach((d, i) => {
+    const value = read.wrapped ? unwrap(d, emptyNulls) : (d as JsonValue);
     if (value !== null && value !== undefined) out.push(addLazySource({ value, docNumber: i + 1 }, text, ranges));
   });
   return out;

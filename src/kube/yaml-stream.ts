@@ -16,10 +16,7 @@
  * - yaml-fast-reader.ts: the fast path most streams take (`parseManifestsFast`),
  *   js-yaml with a schema that types scalars with the very same functions; it
  *   gives up, and the reference reader runs, on anything where the two could
- *   differ, errors included. Its state is per call. It first tries
- *   yaml-line-reader.ts, which reads the block YAML that Helm and kubectl
- *   print line by line, exactly as js-yaml reads it, and leaves anything
- *   else to js-yaml.
+ *   differ, errors included. Its state is per call.
  * - yaml-print.ts and yaml-reference-printer.ts: printing. Helm and kubectl read
  *   manifests with go-yaml v2 and PyYAML (YAML 1.1), so every string that a 1.1
  *   reader would take for something else (`"on"`, `"0755"`, `"1:20"`, `"="`,
