@@ -42,9 +42,20 @@ export type Operation =
 
 /** Escapes one reference token of a JSON pointer (RFC 6901 section 3): `~` first, then `/`. */
 export function escapePointerToken(token: string): string {
-  if (token.indexOf('~') < 0 && token.indexOf('/') < 0) return token;
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+  let out = '';
+  let from = 0;
+  // One pass without regexes (label and annotation keys often hold a `/`).
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c !== TILDE && c !== SLASH) continue;
+    out += `${token.slice(from, i)}${c === TILDE ? '~0' : '~1'}`;
+    from = i + 1;
+  }
+  return from === 0 ? token : out + token.slice(from);
 }
+
+const TILDE = 126;
+const SLASH = 47;
 
 /**
  * Where the diff is in the Kubernetes schema: a definition, a map whose values
@@ -76,9 +87,16 @@ export function createPatch(original: JsonValue, mutated: JsonValue): Operation[
 
 function rootSchema(v: JsonValue): Schema {
   if (!isObject(v) || typeof v.kind !== 'string' || typeof v.apiVersion !== 'string') return BY_NAME;
+  const last = lastRoot;
+  if (last !== undefined && last.apiVersion === v.apiVersion && last.kind === v.kind) return last.schema;
   const { known, schema } = schemaForGVK(gvkOf(v));
-  return known ? { def: schema } : BY_NAME;
+  const root = known ? { def: schema } : BY_NAME;
+  lastRoot = { apiVersion: v.apiVersion, kind: v.kind, schema: root };
+  return root;
 }
+
+/** The root schema of the last apiVersion and kind diffed (reviews of one kind come in a row). */
+let lastRoot: { apiVersion: string; kind: string; schema: Schema } | undefined;
 
 function fieldOf(schema: Schema, key: string): FieldMeta | undefined {
   if (schema.valuesOf !== undefined) return { ref: schema.valuesOf };

@@ -9,12 +9,14 @@
  * kustomize's order (finding 32). The patch text is parsed and classified at
  * configuration time; `apply` only selects and patches.
  */
-import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, type JsonObject, type KubeObject } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
 import { applyJson6902, Json6902Error, type Json6902Op } from '../patch/json6902.js';
 import { parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError } from '../patch/patch-text.js';
 import { PatchError, strategicMerge } from '../patch/smp.js';
-import { explicitNulls } from '../kube/empty-nulls.js';
+import { applyMapMerge, compileMapMerge, type MapMerge } from '../patch/smp-fast.js';
+import { emptyNullKeys, explicitNulls } from '../kube/empty-nulls.js';
+import { applyScalarSets, scalarSets, type ScalarSet } from '../policy/admission-json-patch.js';
 import {
   ConfigError, TransformError, type FactoryOptions, type StreamRequirement, type TransformContext,
   type Transformer, type TransformerFactory,
@@ -130,11 +132,39 @@ function withoutEmptyAnnotations(out: KubeObject, before: KubeObject): KubeObjec
   return { ...out, metadata: copy };
 }
 
-/** A JSON6902 application, with its error turned into a TransformError carrying the pointer. */
-function runJson6902(obj: KubeObject, ops: readonly Json6902Op[]): KubeObject {
+/** A JSON6902 operation list and, when it is one, its ScalarSets (src/policy/admission-json-patch.ts). */
+interface Json6902Patch {
+  readonly ops: readonly Json6902Op[];
+  /** Set when every operation sets a scalar on a map key and none reaches `metadata` or its annotations (see `compileJson6902`). */
+  readonly sets: readonly ScalarSet[] | undefined;
+}
+
+/**
+ * Compiles a JSON6902 operation list once: its ScalarSets, unless an
+ * operation's path is `/metadata` or under `/metadata/annotations`, where
+ * the kustomize annotations map of `withAnnotationsMap` could matter.
+ */
+function compileJson6902(ops: readonly Json6902Op[]): Json6902Patch {
+  const sets = scalarSets(ops);
+  const nearAnnotations = sets?.some((s) => s.keys[1] === 'metadata' && (s.keys.length === 2 || s.keys[2] === 'annotations'));
+  return { ops, sets: nearAnnotations ? undefined : sets };
+}
+
+/**
+ * A JSON6902 application, with its error turned into a TransformError
+ * carrying the pointer. Scalars set on map keys of an object without empty
+ * nulls take `applyScalarSets`, which gives the content of the general path
+ * (the annotations map added and removed again, `explicitNulls` a no-op); a
+ * new object either way, as applyJson6902 always copies.
+ */
+function runJson6902(obj: KubeObject, patch: Json6902Patch): KubeObject {
+  if (patch.sets !== undefined && emptyNullKeys(obj) === undefined) {
+    const fast = applyScalarSets(obj, patch.sets);
+    if (fast !== undefined) return fast === obj ? { ...obj } : fast;
+  }
   let out: unknown;
   try {
-    out = applyJson6902(withAnnotationsMap(obj), ops);
+    out = applyJson6902(withAnnotationsMap(obj), patch.ops);
   } catch (e) {
     if (e instanceof Json6902Error) throw new TransformError(e.message, e.path);
     throw e;
@@ -172,23 +202,84 @@ function hasField(meta: JsonObject | undefined, field: string): boolean {
   return meta !== undefined && Object.prototype.hasOwnProperty.call(meta, field);
 }
 
+/** A strategic-merge patch document and its compiled map merge (src/patch/smp-fast.ts), when it is one. */
+interface SmpDoc {
+  readonly doc: JsonObject;
+  /** The document as a map merge, without what `runSmp` restores anyway (see `smpDoc`), or undefined. */
+  readonly fast: MapMerge | undefined;
+  /** The scalar `metadata` fields left out of `fast` (`name`, `namespace`). */
+  readonly restored: readonly ('name' | 'namespace')[];
+}
+
+/**
+ * Compiles a strategic-merge patch document once, at configuration time, into
+ * a map merge without `apiVersion` (the object's own replaces it) and without
+ * the scalar `metadata.namespace`, and `metadata.name` unless the name may
+ * change: `runSmp` restores both after the merge, so merging them first only
+ * adds keys to delete again (which also turns the map into a slow dictionary).
+ */
+function smpDoc(doc: JsonObject, options: PatchOptions): SmpDoc {
+  const restored = options.allowNameChange ? (['namespace'] as const) : (['name', 'namespace'] as const);
+  const rest: JsonObject = {};
+  for (const k of Object.keys(doc)) if (k !== 'apiVersion') setOwn(rest, k, doc[k] as JsonValue);
+  const meta = rest.metadata;
+  const left: ('name' | 'namespace')[] = [];
+  if (isObject(meta)) {
+    const m: JsonObject = {};
+    for (const k of Object.keys(meta)) {
+      const v = meta[k];
+      if ((restored as readonly string[]).includes(k) && v !== null && typeof v !== 'object') left.push(k as 'name' | 'namespace');
+      else setOwn(m, k, v as JsonValue);
+    }
+    rest.metadata = m;
+  }
+  return { doc, fast: compileMapMerge(rest), restored: left };
+}
+
+/**
+ * True when the compiled merge of `patch` decides for `obj`: its apiVersion
+ * is not null (the merge deletes a null one) and no metadata field left out
+ * of it holds a map or list there (the merge fails on those: wrong node kind).
+ */
+function fastApplies(obj: KubeObject, patch: SmpDoc): boolean {
+  if (patch.fast === undefined || obj.apiVersion === null) return false;
+  const meta = metadataOf(obj);
+  if (meta === undefined) return true;
+  for (const f of patch.restored) {
+    const v = meta[f];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * The strategic merge of `patch` into `obj` with the object's apiVersion
+ * (kustomize: the patch takes it): the compiled map merge when it decides,
+ * else `strategicMerge`. An `apiVersion: null` on the object is deleted by
+ * the merge, so it takes the general path. Null: the patch deletes the object.
+ */
+function mergeSmp(obj: KubeObject, patch: SmpDoc): JsonObject | null {
+  const fast = fastApplies(obj, patch) ? applyMapMerge(obj, patch.fast as MapMerge) : undefined;
+  if (fast !== undefined) return fast;
+  const p: JsonObject = { ...patch.doc };
+  if (obj.apiVersion !== undefined) p.apiVersion = obj.apiVersion;
+  else delete p.apiVersion;
+  try {
+    return strategicMerge(obj, p);
+  } catch (e) {
+    if (e instanceof PatchError) throw new TransformError(e.message, e.path);
+    throw e;
+  }
+}
+
 /**
  * One strategic-merge application as kustomize resmap/resource `ApplySmPatch`:
  * the patch takes the object's apiVersion; after the merge, kind and name are
  * restored unless allowed to change, and the namespace is always restored.
  * Returns null when the patch deletes the object (`$patch: delete`, 038/087).
  */
-function runSmp(obj: KubeObject, patch: JsonObject, options: PatchOptions): KubeObject | null {
-  const p: JsonObject = { ...patch };
-  if (obj.apiVersion !== undefined) p.apiVersion = obj.apiVersion;
-  else delete p.apiVersion;
-  let out: JsonObject | null;
-  try {
-    out = strategicMerge(obj, p);
-  } catch (e) {
-    if (e instanceof PatchError) throw new TransformError(e.message, e.path);
-    throw e;
-  }
+function runSmp(obj: KubeObject, patch: SmpDoc, options: PatchOptions): KubeObject | null {
+  let out = mergeSmp(obj, patch);
   if (out === null) return null;
   if (!options.allowKindChange && out.kind !== obj.kind) {
     out = { ...out };
@@ -241,12 +332,13 @@ function idMatches(doc: JsonObject, obj: JsonObject, namespace: string): boolean
 /** A compiled no-target SMP document and its requirement key. */
 interface IdPatch {
   doc: JsonObject;
+  smp: SmpDoc;
   key: string;
 }
 
 /** Builds the no-target SMP transformer: each document patches the object with its id (finding 8). */
 function byIdTransformer(type: string, opts: FactoryOptions, docs: JsonObject[], options: PatchOptions): Transformer {
-  const patches: IdPatch[] = docs.map((doc, i) => ({ doc, key: `${opts.name}#${i}` }));
+  const patches: IdPatch[] = docs.map((doc, i) => ({ doc, smp: smpDoc(doc, options), key: `${opts.name}#${i}` }));
   const requirements: StreamRequirement[] = patches.map(({ doc, key }) => {
     const id = patchId(doc);
     const reason = `no matches for Id ${id}; failed to find unique target for patch ${id}`;
@@ -259,10 +351,10 @@ function byIdTransformer(type: string, opts: FactoryOptions, docs: JsonObject[],
     requirements,
     apply(obj: KubeObject, ctx: TransformContext): KubeObject | null {
       let cur: KubeObject = obj;
-      for (const { doc, key } of patches) {
+      for (const { doc, smp, key } of patches) {
         if (!idMatches(doc, cur, namespaceOf(cur, ctx))) continue;
         ctx.satisfied(key);
-        const next = runSmp(cur, doc, options);
+        const next = runSmp(cur, smp, options);
         if (next === null) return null;
         cur = next;
       }
@@ -337,15 +429,15 @@ export const patchTransformer: TransformerFactory = (config, opts) => {
   const matches = target ? compile(target, 'target') : undefined;
   if (parsed.type === 'json6902') {
     if (!matches) throw new ConfigError(`must specify a target for JSON patch [${field}: ${JSON.stringify(text)}]`, 'target');
-    const ops = parsed.ops;
-    return targetedTransformer('patch', opts, matches, (obj) => runJson6902(obj, ops));
+    const patch = compileJson6902(parsed.ops);
+    return targetedTransformer('patch', opts, matches, (obj) => runJson6902(obj, patch));
   }
   if (!matches) return byIdTransformer('patch', opts, parsed.docs, options);
   if (parsed.docs.length !== 1) {
     throw new ConfigError('Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field', field);
   }
-  const doc = parsed.docs[0];
-  return targetedTransformer('patch', opts, matches, (obj) => runSmp(obj, doc, options));
+  const smp = smpDoc(parsed.docs[0] as JsonObject, options);
+  return targetedTransformer('patch', opts, matches, (obj) => runSmp(obj, smp, options));
 };
 
 /**
@@ -390,5 +482,6 @@ export const patchesJson6902Transformer: TransformerFactory = (config, opts) => 
   const ops = parseText(field, () => parseJson6902(text));
   if (ops.length === 0) throw new ConfigError('patch appears to be empty', field);
   const matches = compile(target, 'target');
-  return targetedTransformer('patchesJson6902', opts, matches, (obj) => runJson6902(obj, ops));
+  const patch = compileJson6902(ops);
+  return targetedTransformer('patchesJson6902', opts, matches, (obj) => runJson6902(obj, patch));
 };

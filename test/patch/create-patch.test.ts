@@ -54,8 +54,31 @@ t.test('bigint and non-finite numbers throw', async (t) => {
 });
 
 t.test('escapePointerToken', async (t) => {
-  t.equal(escapePointerToken('~/'), '~0~1');
-  t.equal(escapePointerToken('a~1b'), 'a~01b');
+  const rows: [string, string][] = [
+    ['~/', '~0~1'], ['a~1b', 'a~01b'], ['', ''], ['plain', 'plain'], ['/', '~1'], ['~', '~0'],
+    ['platform.example.com/team', 'platform.example.com~1team'], ['//~~', '~1~1~0~0'], ['a/b~c/', 'a~1b~0c~1'],
+  ];
+  for (const [token, want] of rows) t.equal(escapePointerToken(token), want, JSON.stringify(token));
+  t.test('property: the RFC 6901 replaces', async (t) => {
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom('a', '/', '~', '0', '1', 'é'), maxLength: 12 }), (s) => escapePointerToken(s) === s.replace(/~/g, '~0').replace(/\//g, '~1')));
+    t.pass('agrees');
+  });
+});
+
+t.test('the root schema follows the kind of each diff (last kind cached)', async (t) => {
+  // env is keyed by name in a Pod (one add at its index), by index in a custom resource (every item replaced).
+  const pod = (env: string[]): JsonValue => ({ apiVersion: 'v1', kind: 'Pod', spec: { containers: [{ name: 'a', env: env.map((name) => ({ name })) }] } });
+  const cr = (env: string[]): JsonValue => ({ apiVersion: 'example.com/v1', kind: 'Thing', spec: { containers: [{ name: 'a', env: env.map((name) => ({ name, value: name })) }] } });
+  for (let i = 0; i < 2; i++) {
+    t.equal(createPatch(pod(['x', 'y']), pod(['w', 'x', 'y'])).length, 1, 'Pod: one keyed add');
+    t.equal(createPatch(cr(['x', 'y']), cr(['w', 'x', 'y'])).length, 1, 'custom resource: named items keyed too');
+    const nokey = (env: string[]): JsonValue => ({ apiVersion: 'example.com/v1', kind: 'Thing', spec: { list: env } });
+    t.equal(createPatch(nokey(['x', 'y']), nokey(['w', 'x', 'y'])).length, 3, 'custom resource: scalar list by index');
+    const svc = (ports: number[]): JsonValue => ({ apiVersion: 'v1', kind: 'Service', spec: { ports: ports.map((port) => ({ port, protocol: 'TCP' })) } });
+    t.equal(createPatch(svc([80, 81]), svc([79, 80, 81])).length, 1, 'Service: ports keyed by port');
+    const cm = (ports: number[]): JsonValue => ({ apiVersion: 'v1', kind: 'ConfigMap', spec: { ports: ports.map((port) => ({ port, protocol: 'TCP' })) } });
+    t.equal(createPatch(cm([80, 81]), cm([79, 80, 81])).length, 3, 'ConfigMap: no schema for spec, by index');
+  }
 });
 
 t.test('property: every generated patch re-applies with validation and yields mutated', async (t) => {
