@@ -13,7 +13,7 @@
  * application still replays the expression's cost and merges or applies the
  * same value, so its result and errors are those of evaluating it again.
  * A JSONPatch of scalars set on map keys (the common case) is applied by
- * admission-json-patch.ts in one walk that knows whether anything changed;
+ * src/patch/scalar-sets.ts in one walk that knows whether anything changed;
  * any other is applied by applyJson6902 and compared with the object.
  */
 import type { CompiledExpression } from '../expr/cel.js';
@@ -21,7 +21,7 @@ import { describeValue } from '../expr/vars.js';
 import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applyConfigurationChange, findAtomics } from '../patch/apply-configuration.js';
 import { applyJson6902, Json6902Error } from '../patch/json6902.js';
-import { applyScalarSets, scalarSets, type ScalarSet } from './admission-json-patch.js';
+import { applyScalarSets, scalarSets, type ScalarSet } from '../patch/scalar-sets.js';
 import { schemaForGVK, type SchemaRef } from '../patch/patch-meta.js';
 import { TransformError } from '../transform/types.js';
 
@@ -37,7 +37,7 @@ export interface Mutation {
   readonly objectOnly: boolean;
 }
 
-/** A JSONPatch result's operations (json_patch.go's fields), and the same as ScalarSets when they are (admission-json-patch.ts). */
+/** A JSONPatch result's operations (json_patch.go's fields), and the same as ScalarSets when they are (src/patch/scalar-sets.ts). */
 interface DecodedOps {
   readonly result: unknown;
   readonly ops: readonly JsonObject[];

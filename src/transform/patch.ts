@@ -16,7 +16,7 @@ import { parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError 
 import { PatchError, strategicMerge } from '../patch/smp.js';
 import { applyMapMerge, compileMapMerge, type MapMerge } from '../patch/smp-fast.js';
 import { emptyNullKeys, explicitNulls } from '../kube/empty-nulls.js';
-import { applyScalarSets, scalarSets, type ScalarSet } from '../policy/admission-json-patch.js';
+import { applyScalarSets, scalarSets, type ScalarSet } from '../patch/scalar-sets.js';
 import {
   ConfigError, TransformError, type FactoryOptions, type StreamRequirement, type TransformContext,
   type Transformer, type TransformerFactory,
@@ -132,7 +132,7 @@ function withoutEmptyAnnotations(out: KubeObject, before: KubeObject): KubeObjec
   return { ...out, metadata: copy };
 }
 
-/** A JSON6902 operation list and, when it is one, its ScalarSets (src/policy/admission-json-patch.ts). */
+/** A JSON6902 operation list and, when it is one, its ScalarSets (src/patch/scalar-sets.ts). */
 interface Json6902Patch {
   readonly ops: readonly Json6902Op[];
   /** Set when every operation sets a scalar on a map key and none reaches `metadata` or its annotations (see `compileJson6902`). */

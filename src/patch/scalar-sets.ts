@@ -1,14 +1,16 @@
 /**
- * The common case of a MutatingAdmissionPolicy JSONPatch, applied in one
- * walk: every operation an `add` or `replace` of a scalar on a map key
- * (`[JSONPatch{op: "add", path: "/spec/enableServiceLinks", value: false}]`,
- * a `transformList` of image replacements). For those, what
+ * The common case of a JSON patch, applied in one walk: every operation an
+ * `add` or `replace` of a scalar on a map key (a MutatingAdmissionPolicy's
+ * `[JSONPatch{op: "add", path: "/spec/enableServiceLinks", value: false}]`,
+ * a `transformList` of image replacements, the same as a targeted kustomize
+ * JSON6902 patch: src/transform/patch.ts). For those, what
  * src/patch/json6902.ts `applyJson6902` (evanphx/json-patch v4, as
  * mutating/patch/json_patch.go applies it) does is known without running it:
  * each key ends up holding its value, in operation order, new keys appended.
  * So the object is copied on the paths that really change only, and whether
  * it changed is known without comparing it (src/policy/admission-mutation.ts
  * compared the patched object with the old one unless every value was new).
+ * (Moved from src/policy/admission-json-patch.ts so that transformers may use it.)
  *
  * Anything else (another op, a container value, `~` escapes, paths that
  * nest or repeat, a path that does not lead through existing maps and
