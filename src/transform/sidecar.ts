@@ -194,10 +194,21 @@ export function stableStringify(v: unknown): string {
 
 /** `stableStringify` of a map: keys sorted (UTF-16 order), undefined values left out. */
 function stableObject(v: JsonObject): string {
+  return sortedObjectJson(Object.keys(v).sort(), (k) => jsonOf(v[k]));
+}
+
+/** stableStringify of a map's value; undefined for undefined (left out). */
+const jsonOf = (v: unknown): string | undefined => (v === undefined ? undefined : stableStringify(v));
+
+/**
+ * The JSON of a map with `keys` (already in the order to print) and the JSON
+ * text of their values, `textOf(key)`; keys whose text is undefined left out.
+ */
+function sortedObjectJson(keys: readonly string[], textOf: (key: string) => string | undefined): string {
   let out = '{';
-  for (const k of Object.keys(v).sort()) {
-    if (v[k] === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${stableStringify(v[k])}`;
+  for (const k of keys) {
+    const text = textOf(k);
+    if (text !== undefined) out += `${out.length > 1 ? ',' : ''}${quote(k)}:${text}`;
   }
   return `${out}}`;
 }
@@ -215,23 +226,8 @@ const RECORD_KEYS = Object.keys({
 export function statusJson(status: SidecarStatus, name: string, rec: InjectionRecord): string {
   const names = Object.keys(status);
   if (!Object.prototype.hasOwnProperty.call(status, name)) names.push(name);
-  names.sort();
-  let out = '{';
-  for (const k of names) {
-    if (k !== name && status[k] === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${k === name ? recordJson(rec) : stableStringify(status[k])}`;
-  }
-  return `${out}}`;
-}
-
-/** `stableStringify(rec)` of a record made here (only InjectionRecord's fields). */
-function recordJson(rec: InjectionRecord): string {
-  let out = '{';
-  for (const k of RECORD_KEYS) {
-    const v = rec[k];
-    if (v !== undefined) out += `${out.length > 1 ? ',' : ''}"${k}":${stableStringify(v)}`;
-  }
-  return `${out}}`;
+  const record = sortedObjectJson(RECORD_KEYS, (k) => jsonOf(rec[k as keyof InjectionRecord]));
+  return sortedObjectJson(names.sort(), (k) => (k === name ? record : jsonOf(status[k])));
 }
 
 // ---------------------------------------------------------------------------
