@@ -367,6 +367,36 @@ function targets(results) {
   }));
 }
 
+/**
+ * What bounds each webhook throughput target (session 10): the floor spends
+ * `floorCpuUs` of server CPU per request (TLS, HTTP, JSON.parse of the body);
+ * a server reaching `bound` x the floor's throughput may spend at most
+ * `floorCpuUs / bound` per request, so everything it does beyond the floor
+ * (review(), the depth check, the patch's JSON and base64) must fit in
+ * `budgetUs = floorCpuUs x (1/bound - 1)`. `reviewUs` is review() alone, in
+ * process over freshly parsed bodies with hot caches (the `inprocess` rows):
+ * a lower bound on what the server adds. `ceiling` = floorCpuUs / (floorCpuUs
+ * + reviewUs) is then the best ratio reachable with review() as it is, even
+ * if serving it cost nothing more than in the loop. A ceiling under the bound
+ * means review() itself must get cheaper; one over it means the rest of the
+ * server path is what is left.
+ */
+function reviewBudgets(results) {
+  const floorCpuUs = results.webhook?.find((r) => r.scenario === 'floor/pod')?.cpuUsPerReq;
+  if (floorCpuUs === undefined || !results.inProcess) return undefined;
+  return [['chain10/pod', 0.85], ['full/pod', 0.7], ['none/pod', 0.97]].map(([scenario, bound]) => {
+    const reviewUs = results.inProcess.find((r) => r.scenario === scenario)?.reviewUs;
+    const serverExtraUs = results.webhook.find((r) => r.scenario === scenario)?.cpuUsPerReq;
+    return {
+      scenario, bound, floorCpuUs,
+      budgetUs: Math.round(floorCpuUs * (1 / bound - 1) * 10) / 10,
+      reviewUs,
+      serverExtraUs: serverExtraUs === undefined ? undefined : serverExtraUs - floorCpuUs,
+      ceiling: reviewUs === undefined ? undefined : Math.round((floorCpuUs / (floorCpuUs + reviewUs)) * 100) / 100,
+    };
+  });
+}
+
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
@@ -388,6 +418,11 @@ if (ONLY.has('kustomize')) kustomizeSection(results);
 results.targets = targets(results);
 console.log('\nTargets (issue 18; ratios from this run, side by side with the floor)');
 console.table(results.targets);
+results.reviewBudgets = reviewBudgets(results);
+if (results.reviewBudgets) {
+  console.log('\nWhat bounds the throughput targets: server CPU µs a request may add to the floor\'s (budgetUs), review() alone in process (reviewUs), what the server added (serverExtraUs), the best ratio with review() as it is (ceiling)');
+  console.table(results.reviewBudgets);
+}
 mkdirSync(join(here, 'results'), { recursive: true });
 results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 10) / 10);
 const out = resolve(here, 'results', process.env.BENCH_OUT ?? `${results.date.slice(0, 19).replace(/[:T]/g, '-')}.json`);
