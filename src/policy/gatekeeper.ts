@@ -27,12 +27,13 @@ import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, typ
 import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
 import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
+import { compileFastLocation, fastMutate, UNTOUCHED, type FastLocation, type FastSetter } from '../kube/location-fast.js';
 import { decodeStruct, typeName } from '../transform/decode.js';
 import { ConfigError, TransformError, type Transformer, type TransformContext } from '../transform/types.js';
 import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, type PolicySource } from './compile.js';
 import { compileDefaultExclusions } from './match.js';
-import { appliesTo, decodeApplyTo, decodeMatch, type ApplyTo, type MutatorMatch } from './gatekeeper-match.js';
-import { mutateImage, validateImageParts } from './gatekeeper-image.js';
+import { compileMutatorMatch, decodeApplyTo, decodeMatch, type ApplyTo } from './gatekeeper-match.js';
+import { mutateImage, validateImageParts, type ImageParts } from './gatekeeper-image.js';
 import { schemaConflicts, type SchemaMutator, type SchemaNodeType } from './gatekeeper-schema.js';
 
 /** The API group of Gatekeeper's mutators. */
@@ -66,8 +67,14 @@ export interface GatekeeperMutator {
   matchKinds: string[];
   matchNamespaces: string[];
   matches(obj: KubeObject, ctx: TransformContext): boolean;
-  /** Applies the mutator once; throws TransformError. */
+  /** Applies the mutator once; throws TransformError. The general walk (mutateAtLocation): the reference for `apply`. */
   mutate(obj: KubeObject, ctx: TransformContext): MutateResult<KubeObject>;
+  /**
+   * `mutate(obj, ctx).value`, by the direct walk of src/kube/location-fast.ts
+   * when the location compiles to one (map fields and `[key: *]` globs) and it
+   * decides; else by `mutate`. Throws TransformError as `mutate` does.
+   */
+  apply(obj: KubeObject, ctx: TransformContext): KubeObject;
   /** The schema its location implies (absent for AssignMetadata, which has none: gatekeeper-schema.ts). */
   schema?: SchemaMutator;
 }
@@ -156,6 +163,8 @@ interface Built {
   nodes: LocationNode[];
   tester: PathTester;
   setter: (obj: KubeObject, ctx: TransformContext) => LocationSetter;
+  /** The same setter for the direct walk (location-fast.ts), made once: reads the object and context it is passed. */
+  fast: FastSetter<TransformContext>;
   applyTo?: ApplyTo[];
   /** The type of the location's last node (schema.go `TerminalType`); absent: no schema (AssignMetadata). */
   terminalType?: SchemaNodeType;
@@ -182,7 +191,13 @@ function buildAssign(d: Decoded): Built {
       return v;
     },
   });
-  return { nodes, tester, setter, applyTo, terminalType: 'Unknown' };
+  const fast: FastSetter<TransformContext> = { test, same: sameAsConstant(field.constant), set: (_current, o, ctx) => field.fn(o, ctx) };
+  return { nodes, tester, setter, fast, applyTo, terminalType: 'Unknown' };
+}
+
+/** FastSetter.same of a constant value: the value there deepEqual to it (what `set` would copy); undefined for fromMetadata. */
+function sameAsConstant(constant: JsonValue | undefined): FastSetter<TransformContext>['same'] {
+  return constant === undefined ? undefined : (current) => deepEqual(constant, current);
 }
 
 function buildAssignMetadata(d: Decoded): Built {
@@ -196,7 +211,9 @@ function buildAssignMetadata(d: Decoded): Built {
   }
   // Only ever adds: the key must not exist (assignmeta_mutator.go: MustNotExist on the whole location).
   const tester = createPathTester(nodes, [{ subPath: nodes, condition: 'MustNotExist' }]);
-  return { nodes, tester, setter: (obj, ctx) => ({ set: () => field.fn(obj, ctx) }) };
+  // no `same`: the setter only runs where the key is missing
+  const fast: FastSetter<TransformContext> = { set: (_current, o, ctx) => field.fn(o, ctx) };
+  return { nodes, tester, setter: (obj, ctx) => ({ set: () => field.fn(obj, ctx) }), fast };
 }
 
 // eslint-disable-next-line complexity -- MutatorForModifySet's checks in Gatekeeper's order
@@ -214,7 +231,7 @@ function buildModifySet(d: Decoded): Built {
   const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `ModifySet mutator ${d.name}`);
   if (nodes.length === 0) throw new ConfigError('attempting to mutate an empty target location', 'spec.location');
   const set = (current: JsonValue | undefined): JsonValue | undefined => modifySet(op, fromList, current);
-  return { nodes, tester, setter: () => ({ set }), applyTo, terminalType: 'Set' };
+  return { nodes, tester, setter: () => ({ set }), fast: { set }, applyTo, terminalType: 'Set' };
 }
 
 /** modify_set_mutator.go setValueMerge / setValuePrune: the list as a set, order kept, values compared deeply. */
@@ -243,11 +260,42 @@ function buildAssignImage(d: Decoded): Built {
   if (invalid) throw new ConfigError(`assignImage ${d.name} has invalid parameters: ${invalid}`, 'spec.parameters');
   const tester = decodePathTests(d.params.pathTests, 'spec.parameters.pathTests', nodes, what);
   const applyTo = decodeApplyTo(d.spec.applyTo, 'spec.applyTo', `AssignImage mutator ${d.name}`);
-  const set = (current: JsonValue | undefined): JsonValue => {
+  const imageAt = (current: JsonValue | undefined): string => {
     if (current !== undefined && typeof current !== 'string') throw new LocationMutateError(`expected value at AssignImage location to be a string, got a ${typeName(current)}`);
-    return mutateImage(current ?? '', parts);
+    return current ?? '';
   };
-  return { nodes, tester, setter: () => ({ set }), applyTo, terminalType: 'String' };
+  const set = (current: JsonValue | undefined): JsonValue => mutateImage(imageAt(current), parts);
+  // the direct walk remembers answers (the general walk, the reference, computes each)
+  const images = new ImageMemo(parts);
+  const fast: FastSetter<TransformContext> = { set: (current) => images.mutate(imageAt(current)) };
+  return { nodes, tester, setter: () => ({ set }), fast, applyTo, terminalType: 'String' };
+}
+
+/** Most images an AssignImage remembers (then it forgets them all); longer references are never kept. */
+const IMAGE_MEMO_ENTRIES = 256;
+const IMAGE_MEMO_MAX_LENGTH = 512;
+
+/**
+ * mutateImage(ref, parts) of one AssignImage, its answers kept by reference
+ * text (a pure function of it): a cluster runs a few images, each seen on
+ * every admission and again by the convergence pass (where the reference
+ * is the mutator's own answer).
+ */
+class ImageMemo {
+  private readonly seen = new Map<string, string>();
+
+  constructor(private readonly parts: ImageParts) {}
+
+  mutate(ref: string): string {
+    let out = this.seen.get(ref);
+    if (out !== undefined) return out;
+    out = mutateImage(ref, this.parts);
+    if (ref.length <= IMAGE_MEMO_MAX_LENGTH) {
+      if (this.seen.size >= IMAGE_MEMO_ENTRIES) this.seen.clear();
+      this.seen.set(ref, out);
+    }
+    return out;
+  }
 }
 
 const BUILDERS: Record<GatekeeperKind, (d: Decoded) => Built> = {
@@ -275,11 +323,18 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
   const match = decodeMatch(d.spec.match, 'spec.match');
   const id = `${d.kind}/${d.name}`;
   const applyTo = b.applyTo;
-  const matchFn: MutatorMatch = match.fn;
   // AssignImage must terminate (no location may go past its string); Assign would only with externalData, refused here
   const schema: SchemaMutator | undefined = b.terminalType && applyTo
     ? { id, bindings: applyTo.flatMap(flattenApplyTo), nodes: b.nodes, terminalType: b.terminalType, mustTerminate: d.kind === 'AssignImage' }
     : undefined;
+  const mutate = (o: KubeObject, ctx: TransformContext): MutateResult<KubeObject> => {
+    try {
+      return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
+    } catch (e) {
+      if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx.namespace)}: ${e.message}`);
+      throw e;
+    }
+  };
   return {
     kind: d.kind,
     name: d.name,
@@ -288,15 +343,19 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
     schema,
     matchKinds: match.kinds,
     matchNamespaces: match.namespaces,
-    matches: (o, ctx) => (!applyTo || appliesTo(applyTo, o, ctx.operation)) && matchFn(o, ctx),
-    mutate(o, ctx) {
-      try {
-        return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
-      } catch (e) {
-        if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx.namespace)}: ${e.message}`);
-        throw e;
-      }
-    },
+    matches: compileMutatorMatch(applyTo, match),
+    mutate,
+    apply: fastApply(compileFastLocation(b.nodes, b.tester), b.fast, mutate),
+  };
+}
+
+/** GatekeeperMutator.apply: the direct walk when the location compiled and it decides, else the general `mutate`. */
+function fastApply(loc: FastLocation | undefined, setter: FastSetter<TransformContext>, mutate: GatekeeperMutator['mutate']): GatekeeperMutator['apply'] {
+  if (loc === undefined) return (o, ctx) => mutate(o, ctx).value;
+  return (o, ctx) => {
+    const r = fastMutate(o, loc, setter, ctx);
+    if (r === undefined) return mutate(o, ctx).value;
+    return r === UNTOUCHED ? o : (r as KubeObject);
   };
 }
 
@@ -321,7 +380,7 @@ function setTransformers(ms: readonly GatekeeperMutator[], conflicts: ReadonlyMa
     return {
       type: m.kind,
       name: m.id,
-      apply: (obj: KubeObject, ctx: TransformContext): KubeObject => (m.matches(obj, ctx) ? m.mutate(obj, ctx).value : obj),
+      apply: (obj: KubeObject, ctx: TransformContext): KubeObject => (m.matches(obj, ctx) ? m.apply(obj, ctx) : obj),
     };
   });
 }

@@ -1,0 +1,168 @@
+/**
+ * The common Gatekeeper locations compiled at load into a direct walk: a
+ * location of map fields (`spec.priorityClassName`,
+ * `metadata.labels."team"`) and `[key: *]` globs not at its end
+ * (`spec.containers[name: *].image`). For those, what
+ * src/kube/location-mutate.ts `mutateAtLocation` (Gatekeeper's
+ * core/mutation_function.go `mutateInternal`) does is computed without its
+ * per-call bookkeeping: the path tests are read from two boolean tables made
+ * at load, no step records or setter closures are allocated, a map on the
+ * way is copied (spread, `__proto__` kept as data by setOwn) only when
+ * something below it changes, and a setter may say "the value there is
+ * already mine" (`same`) so that a constant is not copied just to be found
+ * equal (Gatekeeper's convergence pass, pkg/mutation/system.go, re-runs every
+ * mutator on the result of the first).
+ *
+ * Same rules as mutateAtLocation: a missing map on the way is created (`{}`,
+ * or `[]` before a glob, which then walks nothing), path tests skip or stop,
+ * a glob walks every element, `touched` (the setter ran, even without a
+ * change) keeps created parents. Anything else declines (`undefined`): a
+ * keyed selector `[key: value]`, a location ending in a list selector, a
+ * type mismatch on the way (a list where a map is expected, a scalar...) or
+ * a setter error; the caller then runs mutateAtLocation, whose result and
+ * error messages stay the reference (test/kube/location-fast.test.ts checks
+ * both agree).
+ */
+import { deepEqual, isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
+import { LocationMutateError } from './location-mutate.js';
+import type { LocationNode, PathTester } from './location.js';
+
+/** A location compiled for the direct walk (see compileFastLocation). */
+export interface FastLocation {
+  /** Map keys by depth; null at a `[key: *]` glob. */
+  readonly keys: readonly (string | null)[];
+  /** tester.existsOkay / missingOkay by depth, read once at load. */
+  readonly existsOk: readonly boolean[];
+  readonly missingOk: readonly boolean[];
+}
+
+/**
+ * What a compiled mutator writes at the end of its location: LocationSetter
+ * (location-mutate.ts) with the object and a context passed in rather than
+ * captured, so one setter serves every call.
+ */
+export interface FastSetter<C> {
+  /** As LocationSetter.test: false leaves the object untouched, parents on the way included. */
+  readonly test?: (current: JsonValue | undefined) => boolean;
+  /**
+   * Optional shortcut: true only when `set(current)` would give a value
+   * deepEqual to `current` (an existing value): the write is then known to
+   * change nothing and `set` is not called. Must not throw.
+   */
+  readonly same?: (current: JsonValue, root: JsonObject, ctx: C) => boolean;
+  /** As LocationSetter.set: the new value, or undefined to write nothing. Throws LocationMutateError to fail. */
+  set(current: JsonValue | undefined, root: JsonObject, ctx: C): JsonValue | undefined;
+}
+
+/** The result of fastMutate when the setter never ran (mutateAtLocation's `touched: false`). */
+export const UNTOUCHED: unique symbol = Symbol('untouched');
+
+/**
+ * Compiles a location for fastMutate, or undefined when it is not one the
+ * direct walk decides: empty, ending in a list selector, or holding a keyed
+ * `[key: value]` selector. `tester` must be a pure function of the depth
+ * (createPathTester's is).
+ */
+export function compileFastLocation(nodes: readonly LocationNode[], tester: PathTester): FastLocation | undefined {
+  if (nodes.length === 0 || nodes[nodes.length - 1]?.type !== 'object') return undefined;
+  const keys: (string | null)[] = [];
+  for (const n of nodes) {
+    if (n.type === 'list' && !n.glob) return undefined;
+    keys.push(n.type === 'object' ? n.key : null);
+  }
+  return {
+    keys,
+    existsOk: nodes.map((_, d) => tester.existsOkay(d)),
+    missingOk: nodes.map((_, d) => tester.missingOkay(d)),
+  };
+}
+
+/** One call's constants, passed down the walk. */
+interface Call<C> {
+  readonly loc: FastLocation;
+  readonly setter: FastSetter<C>;
+  readonly root: JsonObject;
+  readonly ctx: C;
+}
+
+/** Below this: go back to mutateAtLocation (its result or error is the answer). */
+const DECLINE: unique symbol = Symbol('decline');
+
+type Walked = JsonValue | typeof UNTOUCHED | typeof DECLINE;
+
+/**
+ * mutateAtLocation(obj, nodes, tester, setter) for a compiled location:
+ * UNTOUCHED when the setter never ran (the object is unchanged), else the
+ * resulting object (`obj` itself when nothing changed), or undefined when the
+ * direct walk declines (the caller runs mutateAtLocation). `obj` is never
+ * mutated; the result shares every subtree off the changed path.
+ */
+export function fastMutate<C>(obj: JsonObject, loc: FastLocation, setter: FastSetter<C>, ctx: C): JsonObject | typeof UNTOUCHED | undefined {
+  let r: Walked;
+  try {
+    r = walk({ loc, setter, root: obj, ctx }, obj, 0);
+  } catch (e) {
+    if (e instanceof LocationMutateError) return undefined;
+    throw e;
+  }
+  if (r === DECLINE) return undefined;
+  return r as JsonObject | typeof UNTOUCHED;
+}
+
+function walk<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
+  const key = c.loc.keys[depth] as string | null;
+  if (key === null) return walkGlob(c, current, depth);
+  if (!isObject(current)) return DECLINE;
+  return walkMap(c, current, key, depth);
+}
+
+/** A map field on the way or at the end (mutateInternal's object branch). */
+function walkMap<C>(c: Call<C>, current: JsonObject, key: string, depth: number): Walked {
+  const next = Object.prototype.hasOwnProperty.call(current, key) ? current[key] : undefined;
+  const exists = next !== undefined;
+  if (!(exists ? c.loc.existsOk[depth] : c.loc.missingOk[depth])) return UNTOUCHED;
+  if (depth === c.loc.keys.length - 1) return setAt(c, current, key, next);
+  const r = walk(c, exists ? next : created(c.loc, depth), depth + 1);
+  if (r === UNTOUCHED || r === DECLINE) return r;
+  return exists && r === next ? current : withKey(current, key, r);
+}
+
+/** The container created for a missing field at `depth` (createMissing): a list before a glob, else a map. */
+function created(loc: FastLocation, depth: number): JsonValue {
+  return loc.keys[depth + 1] === null ? [] : {};
+}
+
+/** A `[key: *]` glob before the end: every element walked (mutateInternal's glob branch). */
+function walkGlob<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
+  if (!Array.isArray(current)) return DECLINE;
+  if (!c.loc.existsOk[depth]) return UNTOUCHED;
+  let out: JsonValue[] | undefined;
+  let touched = false;
+  for (let i = 0; i < current.length; i++) {
+    const el = current[i] as JsonValue;
+    const r = walk(c, el, depth + 1);
+    if (r === DECLINE) return DECLINE;
+    if (r === UNTOUCHED) continue;
+    touched = true;
+    if (r !== el) (out ??= current.slice())[i] = r;
+  }
+  return touched ? (out ?? current) : UNTOUCHED;
+}
+
+/** The last node: the setter's value written at `key` when it differs. */
+function setAt<C>(c: Call<C>, current: JsonObject, key: string, next: JsonValue | undefined): Walked {
+  const s = c.setter;
+  if (s.test !== undefined && !s.test(next)) return UNTOUCHED;
+  const exists = next !== undefined;
+  if (exists && s.same !== undefined && s.same(next, c.root, c.ctx)) return current;
+  const value = s.set(next, c.root, c.ctx);
+  if (value === undefined || (exists && deepEqual(value, next))) return current;
+  return withKey(current, key, value);
+}
+
+/** A copy of `obj` with `key` set (in place when it exists, appended when not). */
+function withKey(obj: JsonObject, key: string, value: JsonValue): JsonObject {
+  const out: JsonObject = { ...obj };
+  setOwn(out, key, value);
+  return out;
+}
