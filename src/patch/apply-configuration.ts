@@ -152,13 +152,18 @@ function mergeValue(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta 
   return replaced(lhs, rhs);
 }
 
-/** True for a map without own keys (`Object.keys(m).length === 0`, without listing them). */
-function isEmpty(m: JsonObject): boolean {
+/** True for a map without own keys (`Object.keys(m).length === 0`, without listing them). Shared with ./apply-configuration-fast.ts. */
+export function isEmpty(m: JsonObject): boolean {
   for (const k in m) if (hasOwn(m, k)) return false;
   return true;
 }
 
-function sameScalar(a: JsonValue, b: JsonValue): boolean {
+/**
+ * True when the configuration's value `b` leaves the object's value `a` as it
+ * is (the same scalar: equal text and type, so `-0` keeps `0`); the merge
+ * then keeps `a`. Shared with ./apply-configuration-fast.ts.
+ */
+export function sameScalar(a: JsonValue, b: JsonValue): boolean {
   return a === b || (typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b) && typeof a === typeof b);
 }
 

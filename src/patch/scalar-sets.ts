@@ -73,19 +73,28 @@ function overlapping(ops: readonly JsonObject[]): boolean {
  * Undefined when a path does not lead through existing maps and canonical
  * in-range list indexes to a map: the caller applies the operations in
  * general (which may fail with evanphx's message).
+ * `owned`: containers of `object` the caller made in the same pass,
+ * referenced once and seen by nobody else: changed in place instead of
+ * copied (then the result may be `object` itself although it changed);
+ * every container this call makes is added to it.
  */
-export function applyScalarSets(object: KubeObject, sets: readonly ScalarSet[]): KubeObject | undefined {
-  if (sets.length === 1) return applyOne(object, sets[0] as ScalarSet);
+export function applyScalarSets(object: KubeObject, sets: readonly ScalarSet[], owned?: Set<object>): KubeObject | undefined {
+  if (sets.length === 1 && owned === undefined) return applyOne(object, sets[0] as ScalarSet);
   for (const s of sets) if (parentOf(object, s.keys) === undefined) return undefined;
-  let out: KubeObject | undefined;
-  const owned = new Set<object>();
+  return applyAll(object, sets, owned ?? new Set<object>());
+}
+
+/** applyScalarSets once every parent is known to exist: `copies` holds the containers changed in place (the copies made so far). */
+function applyAll(object: KubeObject, sets: readonly ScalarSet[], copies: Set<object>): KubeObject {
+  let out = copies.has(object) ? object : undefined;
   for (const s of sets) {
+    // distinct paths that do not extend each other (scalarSets): a write never moves another set's parent
     if (holds(parentOf(object, s.keys) as JsonObject, s)) continue;
     if (out === undefined) {
       out = { ...object };
-      owned.add(out);
+      copies.add(out);
     }
-    setOwn(writableParent(out, s.keys, owned), s.keys[s.keys.length - 1] as string, s.value);
+    setOwn(writableParent(out, s.keys, copies), s.keys[s.keys.length - 1] as string, s.value);
   }
   return out ?? object;
 }

@@ -8,8 +8,10 @@
  *
  * A constant mutation (an expression that reads no variable:
  * CompiledExpression.constant, evaluated once at load by src/expr/cel.ts)
- * keeps what only depends on its result: its atomic paths per schema
- * (ApplyConfiguration) or its decoded operations (JSONPatch). Each
+ * keeps what only depends on its result: per schema its atomic paths and,
+ * for a configuration of maps and scalars only, its compiled merge
+ * (ApplyConfiguration, src/patch/apply-configuration-fast.ts), or its
+ * decoded operations (JSONPatch). Each
  * application still replays the expression's cost and merges or applies the
  * same value, so its result and errors are those of evaluating it again.
  * A JSONPatch of scalars set on map keys (the common case) is applied by
@@ -20,6 +22,7 @@ import type { CompiledExpression } from '../expr/cel.js';
 import { describeValue } from '../expr/vars.js';
 import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applyConfigurationChange, findAtomics } from '../patch/apply-configuration.js';
+import { applyConfigMerge, compileConfigMerge, type ConfigMerge } from '../patch/apply-configuration-fast.js';
 import { applyJson6902, Json6902Error } from '../patch/json6902.js';
 import { applyScalarSets, scalarSets, type ScalarSet } from '../patch/scalar-sets.js';
 import { schemaForGVK, type SchemaRef } from '../patch/patch-meta.js';
@@ -29,12 +32,23 @@ import { TransformError } from '../transform/types.js';
 export interface Mutation {
   readonly patchType: 'JSONPatch' | 'ApplyConfiguration';
   readonly program: CompiledExpression;
-  /** A constant ApplyConfiguration's atomic paths (findAtomics) per schema, found at its first application. */
-  readonly atomics?: Map<SchemaRef, readonly string[]>;
+  /** What a constant ApplyConfiguration means per schema (KnownConfig), found at its first application under it. */
+  readonly configs?: Map<SchemaRef, KnownConfig>;
   /** A constant JSONPatch's operations, decoded from its kept result at its first application. */
   ops?: DecodedOps;
   /** True when the expression reads no variable but `object`, `oldObject` and `params` (which need no request or `variables`). */
   readonly objectOnly: boolean;
+}
+
+/**
+ * A constant ApplyConfiguration under one schema: its atomic paths
+ * (findAtomics: refused when any), and when there are none and it holds no
+ * list, its compiled merge (compileConfigMerge: the same result as
+ * applyConfiguration, known to be the object itself exactly when unchanged).
+ */
+interface KnownConfig {
+  readonly atomics: readonly string[];
+  readonly merge: ConfigMerge | undefined;
 }
 
 /** A JSONPatch result's operations (json_patch.go's fields), and the same as ScalarSets when they are (src/patch/scalar-sets.ts). */
@@ -47,7 +61,7 @@ interface DecodedOps {
 /** A mutation of `patchType` with its compiled expression (see Mutation). */
 export function compiledMutation(patchType: Mutation['patchType'], program: CompiledExpression): Mutation {
   const objectOnly = program.reads.every((v) => v === 'object' || v === 'oldObject' || v === 'params');
-  return { patchType, program, atomics: program.constant && patchType === 'ApplyConfiguration' ? new Map() : undefined, objectOnly };
+  return { patchType, program, configs: program.constant && patchType === 'ApplyConfiguration' ? new Map() : undefined, objectOnly };
 }
 
 /**
@@ -67,25 +81,44 @@ const NO_VARS: Record<string, unknown> = Object.freeze({}) as Record<string, unk
  * same one when unchanged). Throws TransformError with the API server's
  * words (a result of the wrong type, an atomic field, a failed operation);
  * a failed JSONPatch `test` leaves the object unchanged without error
- * (json_patch.go: jsonpatch.ErrTestFailed).
+ * (json_patch.go: jsonpatch.ErrTestFailed), and a throw changes nothing.
+ *
+ * `owned` (one pass of a policy's mutations over a param,
+ * src/policy/admission-policy.ts): the containers of `object` made by the
+ * pass's earlier mutations, each referenced once and seen by nobody outside
+ * the pass. The fast appliers change those in place instead of copying them
+ * again and add the containers they make; so with `owned`, the result may be
+ * `object` itself although it changed (the pass compares with its input,
+ * which is never owned). Without it, nothing is changed in place.
  */
-export function applyMutation(m: Mutation, object: KubeObject, result: unknown): KubeObject {
-  return m.patchType === 'ApplyConfiguration' ? applyConfigurationResult(m, object, result) : applyJsonPatchResult(m, object, result);
+export function applyMutation(m: Mutation, object: KubeObject, result: unknown, owned?: Set<object>): KubeObject {
+  return m.patchType === 'ApplyConfiguration' ? applyConfigurationResult(m, object, result, owned) : applyJsonPatchResult(m, object, result, owned);
 }
 
-function applyConfigurationResult(m: Mutation, object: KubeObject, result: unknown): KubeObject {
+/**
+ * `owned` (see applyMutation): kept by the compiled merge; emptied by the
+ * general merge, whose result may share a container of the object in two
+ * places (nothing made before is then known to be referenced once).
+ */
+function applyConfigurationResult(m: Mutation, object: KubeObject, result: unknown, owned: Set<object> | undefined): KubeObject {
   if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
   const schema = schemaOf(object);
-  const merged = applyConfigurationChange(object, result, schema, knownAtomics(m, result, schema));
+  const known = knownConfig(m, result, schema);
+  // A compiled merge returns the object itself exactly when nothing changes (no comparison needed).
+  if (known?.merge !== undefined) return applyConfigMerge(object, known.merge, owned);
+  owned?.clear();
+  const merged = applyConfigurationChange(object, result, schema, known?.atomics);
   return merged.changed ? merged.object : object;
 }
 
-function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown): KubeObject {
+/** `owned` (see applyMutation): kept by ScalarSets, emptied by applyJson6902 (a `copy` or `move` may share a container). */
+function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown, owned: Set<object> | undefined): KubeObject {
   const { ops, sets } = jsonPatchOps(m, result);
   // No operation: the object as it is (applyJson6902 would return an equal copy).
   if (ops.length === 0) return object;
-  const fast = sets === undefined ? undefined : applyScalarSets(object, sets);
+  const fast = sets === undefined ? undefined : applyScalarSets(object, sets, owned);
   if (fast !== undefined) return fast;
+  owned?.clear();
   try {
     const patched = applyJson6902(object, ops);
     return deepEqual(patched, object) ? object : patched;
@@ -108,16 +141,17 @@ function schemaOf(object: KubeObject): SchemaRef {
 }
 
 /**
- * The atomic paths of a constant ApplyConfiguration under `schema`, found
- * once per schema (its result is the same JSON each time); undefined for
- * any other mutation (applyConfiguration finds them).
+ * What a constant ApplyConfiguration means under `schema` (KnownConfig),
+ * found once per schema (its result is the same JSON each time); undefined
+ * for any other mutation (applyConfiguration finds the atomic paths).
  */
-function knownAtomics(m: Mutation, config: JsonObject, schema: SchemaRef): readonly string[] | undefined {
-  if (m.atomics === undefined) return undefined;
-  let found = m.atomics.get(schema);
+function knownConfig(m: Mutation, config: JsonObject, schema: SchemaRef): KnownConfig | undefined {
+  if (m.configs === undefined) return undefined;
+  let found = m.configs.get(schema);
   if (found === undefined) {
-    found = findAtomics(config, schema);
-    m.atomics.set(schema, found);
+    const atomics = findAtomics(config, schema);
+    found = { atomics, merge: atomics.length === 0 ? compileConfigMerge(config, schema) : undefined };
+    m.configs.set(schema, found);
   }
   return found;
 }

@@ -464,9 +464,11 @@ function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObjec
   const varsOfCurrent = (): Record<string, unknown> => scopeOf(current).vars;
   // An expression reading only object, oldObject and params gets only those (the activation converts no other).
   const objectVars = ctx.exprVars === undefined ? (): Record<string, unknown> => ({ object: current, oldObject: ctx.oldObject ?? null, params: param }) : varsOfCurrent;
+  // Containers made by this pass's mutations (never `object`'s): changed in place by the next ones (applyMutation).
+  const owned = new Set<object>();
   for (const m of policy.mutations) {
     try {
-      current = applyMutation(m, current, mutationResult(m, m.objectOnly ? objectVars : varsOfCurrent));
+      current = applyMutation(m, current, mutationResult(m, m.objectOnly ? objectVars : varsOfCurrent), owned);
     } catch (e) {
       // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
       if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));

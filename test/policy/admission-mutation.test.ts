@@ -121,3 +121,65 @@ for (const row of FAILING) {
     });
   }
 }
+
+/**
+ * One pass of mutations with `owned` (src/policy/admission-policy.ts: the
+ * containers the pass made are changed in place by the next mutations),
+ * against the same pass without it: the same object after every mutation
+ * (content and key order), the same errors, the input untouched; each row's
+ * order and its reverse, folded or not (every applier: the compiled merge,
+ * ScalarSets, and the general ones, which empty the set).
+ */
+for (const fold of [true, false]) {
+  for (const order of ['in order', 'reversed']) {
+    t.test(`a pass with owned containers: ${order}${fold ? '' : ' (not folded)'}`, async (t) => {
+      const previous = setConstantFolding(fold);
+      let ms: Mutation[];
+      try {
+        ms = ROWS.map((row) => compiledMutation(row.type, compileExpression(row.expr, { variables: ['object', 'oldObject', 'request', 'namespaceObject', 'params'], mutation: true, estimatedCostLimit: Infinity })));
+      } finally {
+        setConstantFolding(previous);
+      }
+      if (order === 'reversed') ms.reverse();
+      const input = deepFreeze(structuredClone(POD));
+      const pass = (owned?: Set<object>): string[] => {
+        let cur: JsonObject = input;
+        return ms.map((m) => {
+          try {
+            cur = applyMutation(m, cur, mutationResult(m, () => ({ object: cur })), owned);
+            return JSON.stringify(cur);
+          } catch (e) {
+            return `error: ${(e as Error).message} on ${JSON.stringify(cur)}`;
+          }
+        });
+      };
+      const plain = pass();
+      const owned = new Set<object>();
+      const inPlace = pass(owned);
+      t.same(inPlace, plain, 'the same object after every mutation, the same errors');
+      t.same(input, POD, 'input untouched');
+      t.notOk(owned.has(input), 'the input is never owned');
+    });
+  }
+}
+
+t.test('owned: an owned object changed in place; an unowned one copied; the general appliers empty the set', async (t) => {
+  const m = (type: Mutation['patchType'], expr: string): Mutation => compiledMutation(type, compileExpression(expr, { variables: ['object'], mutation: true, estimatedCostLimit: Infinity }));
+  const label = m('ApplyConfiguration', 'Object{metadata: Object.metadata{labels: {"team": "t"}}}');
+  const grace = m('JSONPatch', '[JSONPatch{op: "add", path: "/spec/terminationGracePeriodSeconds", value: 45}, JSONPatch{op: "add", path: "/spec/priority", value: 1}]');
+  const owned = new Set<object>();
+  const input = deepFreeze(structuredClone(POD));
+  const first = applyMutation(label, input, mutationResult(label, () => ({})), owned);
+  t.not(first, input, 'the input is copied');
+  t.ok(owned.has(first) && owned.has(first.metadata as object) && owned.has((first.metadata as JsonObject).labels as object), 'the copies are owned');
+  t.notOk(owned.has(first.spec as object), 'a subtree shared with the input is not');
+  const second = applyMutation(grace, first, mutationResult(grace, () => ({})), owned);
+  t.equal(second, first, 'an owned object: changed in place');
+  t.equal((second.spec as JsonObject).terminationGracePeriodSeconds, 45);
+  t.equal((input.spec as JsonObject).terminationGracePeriodSeconds, undefined, 'the input untouched');
+  const append = m('JSONPatch', '[JSONPatch{op: "add", path: "/spec/containers/-", value: {"name": "s", "image": "s:1"}}]');
+  const third = applyMutation(append, second, mutationResult(append, () => ({})), owned);
+  t.not(third, second, 'the general applier copies');
+  t.equal(owned.size, 0, 'and empties the set');
+  t.same(second.spec, { ...(POD.spec as JsonObject), terminationGracePeriodSeconds: 45, priority: 1 }, 'the object before it untouched');
+});
