@@ -935,6 +935,8 @@ export function toCelValue(v: unknown): unknown {
 
 /** A list (converted one level), a CEL value as it is, or a JSON object as a lazy JsonMap. */
 function objectToCel(v: object): unknown {
+  // a plain JSON object (the common case) is none of the kinds below (their prototypes differ)
+  if (Object.getPrototypeOf(v) === Object.prototype) return new JsonMap(v as Record<string, unknown>);
   if (Array.isArray(v)) return v.map(toCelValue);
   if (v instanceof Map || v instanceof Optional || v instanceof UnsignedInt || v instanceof Uint8Array || v instanceof Date) return v;
   return new JsonMap(v as Record<string, unknown>);

@@ -23,6 +23,7 @@
  */
 import { isObject, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import { isEmpty, sameScalar } from './apply-configuration.js';
+import type { Owned } from './owned.js';
 import { fieldMeta, refOf, type SchemaRef } from './patch-meta.js';
 
 /** A scalar leaf of a configuration (what a CEL result holds once converted to JSON). */
@@ -105,7 +106,7 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
  * instead of copied, and every map this call makes is added to it; then the
  * result may be `object` itself although it changed.
  */
-export function applyConfigMerge(object: JsonObject, m: ConfigMerge, owned?: Set<object>): JsonObject {
+export function applyConfigMerge(object: JsonObject, m: ConfigMerge, owned?: Owned): JsonObject {
   let out = owned?.has(object) === true ? object : undefined;
   for (const s of m.steps) {
     const had = hasOwn(object, s.key);
@@ -123,7 +124,7 @@ export function applyConfigMerge(object: JsonObject, m: ConfigMerge, owned?: Set
 }
 
 /** The merged value of one step over the object's value `l` (undefined: the object has no such key). */
-function stepValue(l: JsonValue | undefined, s: ConfigStep, owned: Set<object> | undefined): JsonValue {
+function stepValue(l: JsonValue | undefined, s: ConfigStep, owned: Owned | undefined): JsonValue {
   if (s.kind === 'scalar') return l !== undefined && sameScalar(l, s.value) ? l : s.value;
   const base = isObject(l) ? l : undefined;
   // mergeValue: empty on both sides, a leaf (merge.go emptyPromoteToLeaf): the object's map, or a new `{}`
@@ -132,7 +133,7 @@ function stepValue(l: JsonValue | undefined, s: ConfigStep, owned: Set<object> |
 }
 
 /** A new map (a merge into nothing, an empty leaf), owned (changed in place later) when the caller tracks ownership. */
-function fresh(owned: Set<object> | undefined): JsonObject {
+function fresh(owned: Owned | undefined): JsonObject {
   const m: JsonObject = {};
   owned?.add(m);
   return m;

@@ -19,6 +19,7 @@
  * and its error messages stay the reference.
  */
 import { isObject, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { OwnedList, type Owned } from './owned.js';
 
 /** One operation of the fast path: `value` (a scalar) set on the map key `keys[keys.length - 1]`. */
 export interface ScalarSet {
@@ -78,14 +79,14 @@ function overlapping(ops: readonly JsonObject[]): boolean {
  * copied (then the result may be `object` itself although it changed);
  * every container this call makes is added to it.
  */
-export function applyScalarSets(object: KubeObject, sets: readonly ScalarSet[], owned?: Set<object>): KubeObject | undefined {
+export function applyScalarSets(object: KubeObject, sets: readonly ScalarSet[], owned?: Owned): KubeObject | undefined {
   if (sets.length === 1 && owned === undefined) return applyOne(object, sets[0] as ScalarSet);
   for (const s of sets) if (parentOf(object, s.keys) === undefined) return undefined;
-  return applyAll(object, sets, owned ?? new Set<object>());
+  return applyAll(object, sets, owned ?? new OwnedList());
 }
 
 /** applyScalarSets once every parent is known to exist: `copies` holds the containers changed in place (the copies made so far). */
-function applyAll(object: KubeObject, sets: readonly ScalarSet[], copies: Set<object>): KubeObject {
+function applyAll(object: KubeObject, sets: readonly ScalarSet[], copies: Owned): KubeObject {
   let out = copies.has(object) ? object : undefined;
   for (const s of sets) {
     // distinct paths that do not extend each other (scalarSets): a write never moves another set's parent
@@ -150,7 +151,7 @@ function isIndex(key: string): boolean {
  * way replaced by a copy: once per application when `owned` holds the copies
  * made so far (several operations), always when it is undefined (one).
  */
-function writableParent(root: KubeObject, keys: readonly string[], owned: Set<object> | undefined): JsonObject {
+function writableParent(root: KubeObject, keys: readonly string[], owned: Owned | undefined): JsonObject {
   let at: JsonObject | JsonValue[] = root;
   for (let i = 1; i < keys.length - 1; i++) {
     const key = keys[i] as string;

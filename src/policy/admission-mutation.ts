@@ -24,6 +24,7 @@ import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeO
 import { applyConfigurationChange, findAtomics } from '../patch/apply-configuration.js';
 import { applyConfigMerge, compileConfigMerge, type ConfigMerge } from '../patch/apply-configuration-fast.js';
 import { applyJson6902, Json6902Error } from '../patch/json6902.js';
+import type { Owned } from '../patch/owned.js';
 import { applyScalarSets, scalarSets, type ScalarSet } from '../patch/scalar-sets.js';
 import { schemaForGVK, type SchemaRef } from '../patch/patch-meta.js';
 import { TransformError } from '../transform/types.js';
@@ -91,7 +92,7 @@ const NO_VARS: Record<string, unknown> = Object.freeze({}) as Record<string, unk
  * `object` itself although it changed (the pass compares with its input,
  * which is never owned). Without it, nothing is changed in place.
  */
-export function applyMutation(m: Mutation, object: KubeObject, result: unknown, owned?: Set<object>): KubeObject {
+export function applyMutation(m: Mutation, object: KubeObject, result: unknown, owned?: Owned): KubeObject {
   return m.patchType === 'ApplyConfiguration' ? applyConfigurationResult(m, object, result, owned) : applyJsonPatchResult(m, object, result, owned);
 }
 
@@ -100,7 +101,7 @@ export function applyMutation(m: Mutation, object: KubeObject, result: unknown, 
  * general merge, whose result may share a container of the object in two
  * places (nothing made before is then known to be referenced once).
  */
-function applyConfigurationResult(m: Mutation, object: KubeObject, result: unknown, owned: Set<object> | undefined): KubeObject {
+function applyConfigurationResult(m: Mutation, object: KubeObject, result: unknown, owned: Owned | undefined): KubeObject {
   if (!isObject(result)) throw new TransformError(`unsupported return type from ApplyConfiguration expression: ${describeValue(result)}`);
   const schema = schemaOf(object);
   const known = knownConfig(m, result, schema);
@@ -112,7 +113,7 @@ function applyConfigurationResult(m: Mutation, object: KubeObject, result: unkno
 }
 
 /** `owned` (see applyMutation): kept by ScalarSets, emptied by applyJson6902 (a `copy` or `move` may share a container). */
-function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown, owned: Set<object> | undefined): KubeObject {
+function applyJsonPatchResult(m: Mutation, object: KubeObject, result: unknown, owned: Owned | undefined): KubeObject {
   const { ops, sets } = jsonPatchOps(m, result);
   // No operation: the object as it is (applyJson6902 would return an equal copy).
   if (ops.length === 0) return object;

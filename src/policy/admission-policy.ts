@@ -45,6 +45,7 @@ import { compileExpression, compileVariables, KUBERNETES_VARIABLES } from '../ex
 import { buildExprVars, describeValue } from '../expr/vars.js';
 import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
 import { applyMutation, compiledMutation, mutationResult, type Mutation } from './admission-mutation.js';
+import { OwnedList } from '../patch/owned.js';
 import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
 import { errorMessage } from '../errors.js';
 import { compileMatchResources, type MatchResources } from './admission-match.js';
@@ -465,7 +466,7 @@ function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObjec
   // An expression reading only object, oldObject and params gets only those (the activation converts no other).
   const objectVars = ctx.exprVars === undefined ? (): Record<string, unknown> => ({ object: current, oldObject: ctx.oldObject ?? null, params: param }) : varsOfCurrent;
   // Containers made by this pass's mutations (never `object`'s): changed in place by the next ones (applyMutation).
-  const owned = new Set<object>();
+  const owned = new OwnedList();
   for (const m of policy.mutations) {
     try {
       current = applyMutation(m, current, mutationResult(m, m.objectOnly ? objectVars : varsOfCurrent), owned);

@@ -15,6 +15,7 @@ import { applyJson6902 } from '../../src/patch/json6902.js';
 import { schemaForGVK } from '../../src/patch/patch-meta.js';
 import { deepEqual, gvkOf, type JsonObject } from '../../src/kube/object.js';
 import { deepFreeze } from '../helpers/laws.js';
+import { OwnedList, type Owned } from '../../src/patch/owned.js';
 
 const POD: JsonObject = {
   apiVersion: 'v1',
@@ -142,7 +143,7 @@ for (const fold of [true, false]) {
       }
       if (order === 'reversed') ms.reverse();
       const input = deepFreeze(structuredClone(POD));
-      const pass = (owned?: Set<object>): string[] => {
+      const pass = (owned?: Owned): string[] => {
         let cur: JsonObject = input;
         return ms.map((m) => {
           try {
@@ -154,11 +155,12 @@ for (const fold of [true, false]) {
         });
       };
       const plain = pass();
-      const owned = new Set<object>();
-      const inPlace = pass(owned);
-      t.same(inPlace, plain, 'the same object after every mutation, the same errors');
-      t.same(input, POD, 'input untouched');
-      t.notOk(owned.has(input), 'the input is never owned');
+      for (const owned of [new Set<object>(), new OwnedList()]) {
+        const inPlace = pass(owned);
+        t.same(inPlace, plain, `${owned.constructor.name}: the same object after every mutation, the same errors`);
+        t.same(input, POD, 'input untouched');
+        t.notOk(owned.has(input), 'the input is never owned');
+      }
     });
   }
 }
@@ -182,4 +184,16 @@ t.test('owned: an owned object changed in place; an unowned one copied; the gene
   t.not(third, second, 'the general applier copies');
   t.equal(owned.size, 0, 'and empties the set');
   t.same(second.spec, { ...(POD.spec as JsonObject), terminationGracePeriodSeconds: 45, priority: 1 }, 'the object before it untouched');
+});
+
+t.test('OwnedList: has what was added since the last clear, by identity', async (t) => {
+  const list = new OwnedList();
+  const a = {};
+  const b: unknown[] = [];
+  t.notOk(list.has(a));
+  list.add(a).add(b);
+  t.ok(list.has(a) && list.has(b), 'added');
+  t.notOk(list.has({}), 'an equal map is not the same container');
+  list.clear();
+  t.notOk(list.has(a) || list.has(b), 'cleared');
 });
