@@ -59,36 +59,35 @@ const isScalar = (v: unknown): v is Scalar => v === null || typeof v === 'string
  * keeps no reference to `config`'s maps (the scalars are copied by value).
  */
 export function compileConfigMerge(config: JsonObject, schema: SchemaRef): ConfigMerge | undefined {
-  const steps: ConfigStep[] = [];
-  for (const key of Object.keys(config)) {
-    const v = config[key];
-    if (isScalar(v)) {
-      steps.push({ kind: 'scalar', key, value: v });
-      continue;
-    }
-    if (!isObject(v)) return undefined;
+  return compileKeys(config, (key, v) => {
     // mergeValue: an atomic map is replaced whole (and refused as atomic); a `values` map merges entry by entry.
     const meta = fieldMeta(schema, key);
     if (meta?.atomic) return undefined;
     const merge = meta?.values ? compileEntries(v, refOf(meta)) : compileConfigMerge(v, refOf(meta));
-    if (merge === undefined) return undefined;
-    steps.push({ kind: 'map', key, merge, empty: isEmpty(v) });
-  }
-  return { steps };
+    return merge && { kind: 'map', key, merge, empty: isEmpty(v) };
+  });
 }
 
 /** The entries of a `values` map of `ref` values (mergeValuesMap): scalars set, maps merged as maps of `ref`. */
 function compileEntries(config: JsonObject, ref: SchemaRef): ConfigMerge | undefined {
+  return compileKeys(config, (key, v) => {
+    const merge = compileConfigMerge(v, ref);
+    return merge && { kind: 'entry', key, merge };
+  });
+}
+
+/**
+ * The steps of a configuration map in `Object.keys` order: a scalar sets
+ * itself, a map is compiled by `mapStep`; undefined when a value is neither
+ * (a list) or `mapStep` declines.
+ */
+function compileKeys(config: JsonObject, mapStep: (key: string, v: JsonObject) => ConfigStep | undefined): ConfigMerge | undefined {
   const steps: ConfigStep[] = [];
   for (const key of Object.keys(config)) {
     const v = config[key];
-    if (isScalar(v)) {
-      steps.push({ kind: 'scalar', key, value: v });
-      continue;
-    }
-    const merge = isObject(v) ? compileConfigMerge(v, ref) : undefined;
-    if (merge === undefined) return undefined;
-    steps.push({ kind: 'entry', key, merge });
+    const step: ConfigStep | undefined = isScalar(v) ? { kind: 'scalar', key, value: v } : isObject(v) ? mapStep(key, v) : undefined;
+    if (step === undefined) return undefined;
+    steps.push(step);
   }
   return { steps };
 }
