@@ -386,12 +386,12 @@ function reviewBudgets(results) {
   if (floorCpuUs === undefined || !results.inProcess) return undefined;
   return [['chain10/pod', 0.85], ['full/pod', 0.7], ['none/pod', 0.97]].map(([scenario, bound]) => {
     const reviewUs = results.inProcess.find((r) => r.scenario === scenario)?.reviewUs;
-    const serverExtraUs = results.webhook.find((r) => r.scenario === scenario)?.cpuUsPerReq;
+    const serverCpuUs = results.webhook.find((r) => r.scenario === scenario)?.cpuUsPerReq;
     return {
       scenario, bound, floorCpuUs,
       budgetUs: Math.round(floorCpuUs * (1 / bound - 1) * 10) / 10,
       reviewUs,
-      serverExtraUs: serverExtraUs === undefined ? undefined : serverExtraUs - floorCpuUs,
+      serverExtraUs: serverCpuUs === undefined ? undefined : serverCpuUs - floorCpuUs,
       ceiling: reviewUs === undefined ? undefined : Math.round((floorCpuUs / (floorCpuUs + reviewUs)) * 100) / 100,
     };
   });
