@@ -42,7 +42,8 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, spent, startMeter, stopMeter, tripped } from './meter.js';
+import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
+import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, withRecorder, type Leaf } from './memo.js';
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
@@ -354,34 +355,162 @@ interface CheckedProgram {
 }
 
 function program(parsed: ParsedProgram, { source, type, env, roots }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
-  const path = options.path ?? '';
   const limit = options.costLimit ?? DEFAULT_COST_LIMIT;
   const maxMs = options.maxEvalMs ?? DEFAULT_MAX_EVAL_MS;
-  const variablesClassOfEnv = variableClasses.get(env);
   const reads = variablesRead(parsed.ast, roots);
-  const evaluateNative = (vars: Record<string, unknown>): unknown => {
-    const ctx = celActivation(vars, reads, variablesClassOfEnv);
-    const nested = activeMeter() !== undefined;
-    const previous = nested ? undefined : startMeter(limit, maxMs);
-    try {
-      const result = parsed(ctx);
-      const bound = tripped();
-      if (bound) throw bound;
-      return result;
-    } catch (e) {
-      throw evaluationError(e, vars, source, path);
-    } finally {
-      if (!nested) stopMeter(previous);
-    }
-  };
+  const run: Run = { parsed, reads, variablesClass: variableClasses.get(env), limit, maxMs, source, path: options.path ?? '' };
   const folded = reads.length === 0 && folding ? foldConstant(parsed, limit, maxMs) : undefined;
   if (folded) {
-    const native = foldedProgram(folded, { limit, maxMs, source, path });
+    const native = foldedProgram(folded, run);
     const json = folded.json;
     return { source, type, constant: true, reads, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
   }
-  const evaluate = (vars: Record<string, unknown>): unknown => fromCel(evaluateNative(vars));
+  if (memoizing && memoEligible(reads)) return { source, type, constant: false, reads, ...memoizedProgram(run, new EvaluationMemo()) };
+  const evaluateNative = (vars: Record<string, unknown>): unknown => evaluateOnce(run, vars);
+  const evaluate = (vars: Record<string, unknown>): unknown => fromCel(evaluateOnce(run, vars));
   return { source, type, constant: false, reads, evaluateNative, evaluate, evaluateShared: evaluate };
+}
+
+/** What one evaluation of a checked program needs. */
+interface Run {
+  readonly parsed: ParsedProgram;
+  /** The variables the expression reads (variablesRead). */
+  readonly reads: readonly string[];
+  readonly variablesClass: (new (store: VariableStore) => object) | undefined;
+  /** Cost limit (units) and wall-clock bound (ms) of one evaluation. */
+  readonly limit: number;
+  readonly maxMs: number;
+  readonly source: string;
+  readonly path: string;
+}
+
+/**
+ * One evaluation: the activation of `vars`, the engine under a fresh meter
+ * (or the enclosing expression's, for a composition variable), the bound it
+ * tripped thrown. `record`: the fresh meter records its charges there.
+ * Returns the engine's value; throws ExprError.
+ */
+function evaluateOnce(run: Run, vars: Record<string, unknown>, record?: ChargeRecord): unknown {
+  const ctx = celActivation(vars, run.reads, run.variablesClass);
+  const nested = activeMeter() !== undefined;
+  const previous = nested ? undefined : startMeter(run.limit, run.maxMs, record);
+  try {
+    const result = run.parsed(ctx);
+    const bound = tripped();
+    if (bound) throw bound;
+    return result;
+  } catch (e) {
+    throw evaluationError(e, vars, run.source, run.path);
+  } finally {
+    if (!nested) stopMeter(previous);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Evaluations replayed when what they read is the same (src/expr/memo.ts)
+
+let memoizing = true;
+
+/**
+ * Turns the evaluation memo (src/expr/memo.ts) on or off for the expressions
+ * compiled from now on (default on) and returns the previous setting. For
+ * tests, which compare programs with and without it: the results, errors
+ * and costs must agree.
+ */
+export function setEvaluationMemo(on: boolean): boolean {
+  const previous = memoizing;
+  memoizing = on;
+  return previous;
+}
+
+/** An expression whose evaluations may be kept: it reads variables, and only plain JSON ones (not `variables`, `authorizer`). */
+function memoEligible(reads: readonly string[]): boolean {
+  return reads.length > 0 && !reads.includes('variables') && !reads.includes('authorizer');
+}
+
+/**
+ * The three evaluations of a program with a memo: a kept evaluation whose
+ * reads give the same answers is replayed (its charges, then its value: the
+ * engine's value shared, as a folded constant's; `evaluate` a fresh copy of
+ * its JSON, `evaluateShared` the kept frozen JSON); any other is evaluated,
+ * recording its reads and charges, and kept when it may be
+ * (rememberEvaluation).
+ */
+function memoizedProgram(run: Run, memo: EvaluationMemo): Pick<CompiledExpression, 'evaluate' | 'evaluateNative' | 'evaluateShared'> {
+  const evaluated = (vars: Record<string, unknown>, leaf: Leaf | null | undefined): unknown => (leaf === null ? evaluateOnce(run, vars) : evaluateRecorded(run, memo, vars));
+  return {
+    evaluateNative: (vars) => {
+      const leaf = keptEvaluation(run, memo, vars);
+      return leaf ? leaf.value : evaluated(vars, leaf);
+    },
+    evaluate: (vars) => {
+      const leaf = keptEvaluation(run, memo, vars);
+      return leaf ? deepClone(leaf.json) : fromCel(evaluated(vars, leaf));
+    },
+    evaluateShared: (vars) => {
+      const leaf = keptEvaluation(run, memo, vars);
+      return leaf ? leaf.json : fromCel(evaluated(vars, leaf));
+    },
+  };
+}
+
+/**
+ * The kept evaluation of `vars`, its charges replayed (replayRecorded);
+ * undefined when there is none or its charges would exceed a bound (evaluate
+ * and record); null when the memo is not used now (inside another
+ * expression, or resting): evaluate without recording. Throws ExprError when
+ * a replayed clock read finds a deadline passed.
+ */
+function keptEvaluation(run: Run, memo: EvaluationMemo, vars: Record<string, unknown>): Leaf | null | undefined {
+  if (activeMeter() !== undefined || !memo.active()) return null;
+  const leaf = memo.lookup(vars);
+  if (leaf === undefined) return undefined;
+  try {
+    return replayRecorded(leaf.charges, leaf.total, run.limit, run.maxMs) ? leaf : undefined;
+  } catch (e) {
+    throw evaluationError(e, vars, run.source, run.path);
+  }
+}
+
+/** Evaluates `vars` recording its reads and charges; keeps the evaluation when it may be (rememberEvaluation). Throws ExprError. */
+function evaluateRecorded(run: Run, memo: EvaluationMemo, vars: Record<string, unknown>): unknown {
+  const recorder = new ReadRecorder(vars);
+  const record: ChargeRecord = { units: [], large: false };
+  const value = withRecorder(recorder, () => evaluateOnce(run, vars, record));
+  rememberEvaluation(memo, recorder, record, value);
+  return value;
+}
+
+/**
+ * Keeps a successful evaluation (its reads, charges and value) unless its
+ * reads could not all be described, a large-input call read the clock, its
+ * charges are too many to replay, or its value is not plain data of its own
+ * (keepableValue) whose JSON is plain (isJson).
+ */
+function rememberEvaluation(memo: EvaluationMemo, recorder: ReadRecorder, record: ChargeRecord, value: unknown): void {
+  if (recorder.failed || record.large || record.units.length > MAX_CHARGES || !keepableValue(value)) return;
+  const json = fromCel(value);
+  if (!isJson(json)) return;
+  let total = 0;
+  for (const u of record.units) total += u;
+  memo.insert(recorder.steps, { value, json: deepFreeze(json as JsonValue), charges: record.units, total });
+}
+
+/**
+ * An engine value that holds nothing of the evaluation's input and nothing
+ * mutable beyond plain data: scalars, lists, the engine's map literals
+ * (plain objects) and Maps of them. Not a JsonMap (a map of the input: its
+ * JSON is the input's own), bytes, timestamps, durations, optionals or
+ * other objects.
+ */
+function keepableValue(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return typeof v !== 'function' && typeof v !== 'symbol';
+  if (Array.isArray(v)) return v.every(keepableValue);
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype) return Object.values(v).every(keepableValue);
+  if (proto !== Map.prototype) return false;
+  for (const [k, x] of v as Map<unknown, unknown>) if (!keepableValue(k) || !keepableValue(x)) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +598,7 @@ function isJson(v: unknown): boolean {
  * shared between evaluations (CEL values are immutable); `evaluate` returns
  * a fresh deep copy of the kept JSON, as fromCel makes fresh JSON each time.
  */
-function foldedProgram(folded: Folded, at: { limit: number; maxMs: number; source: string; path: string }): (vars: Record<string, unknown>) => unknown {
+function foldedProgram(folded: Folded, at: Pick<Run, 'limit' | 'maxMs' | 'source' | 'path'>): (vars: Record<string, unknown>) => unknown {
   const { value, charges } = folded;
   let total = 0;
   for (const u of charges) total += u;
@@ -500,10 +629,12 @@ function celActivation(vars: Record<string, unknown>, reads: readonly string[], 
   const ctx: Record<string, unknown> = {};
   const kept = (vars as SharedVars)[CONVERTED_VALUES];
   for (const k of reads) {
-    if (!hasOwn.call(vars, k)) continue;
-    const v = vars[k];
-    if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClass ? new variablesClass(v) : null;
-    else ctx[k] = kept === undefined ? toCelValue(v) : convertedOnce(kept, k, v);
+    if (hasOwn.call(vars, k)) {
+      const v = vars[k];
+      if (k === 'variables' && v instanceof VariableStore) ctx[k] = variablesClass ? new variablesClass(v) : null;
+      else ctx[k] = kept === undefined ? toCelValue(v) : convertedOnce(kept, k, v);
+    }
+    recording?.get(vars, vars, k, ctx[k]);
   }
   return ctx;
 }
@@ -836,8 +967,18 @@ export class JsonMap extends Map<string, unknown> {
     super();
   }
 
-  /** A field's CEL value; maps and lists are converted once and kept in the Map's own storage (no second Map per JsonMap). */
+  /**
+   * A field's CEL value; maps and lists are converted once and kept in the
+   * Map's own storage (no second Map per JsonMap). Every read below is noted
+   * by the evaluation's ReadRecorder, when one records (src/expr/memo.ts).
+   */
   override get(key: string): unknown {
+    const v = this.field(key);
+    recording?.get(this, this.raw, key, v);
+    return v;
+  }
+
+  private field(key: string): unknown {
     if (typeof key !== 'string' || !hasOwn.call(this.raw, key)) return undefined;
     const v = this.raw[key];
     if (typeof v !== 'object' || v === null) return toCelValue(v);
@@ -850,11 +991,15 @@ export class JsonMap extends Map<string, unknown> {
   }
 
   override has(key: string): boolean {
-    return typeof key === 'string' && hasOwn.call(this.raw, key);
+    const present = typeof key === 'string' && hasOwn.call(this.raw, key);
+    recording?.has(this, key, present);
+    return present;
   }
 
   override get size(): number {
-    return Object.keys(this.raw).length;
+    const n = Object.keys(this.raw).length;
+    recording?.size(this, n);
+    return n;
   }
 
   override entries(): MapIterator<[string, unknown]> {
@@ -862,11 +1007,11 @@ export class JsonMap extends Map<string, unknown> {
   }
 
   override keys(): MapIterator<string> {
-    return Object.keys(this.raw)[Symbol.iterator]() as MapIterator<string>;
+    return this.ownKeys()[Symbol.iterator]() as MapIterator<string>;
   }
 
   override *values(): MapIterator<unknown> {
-    for (const k of Object.keys(this.raw)) yield this.get(k);
+    for (const k of this.ownKeys()) yield this.get(k);
   }
 
   override [Symbol.iterator](): MapIterator<[string, unknown]> {
@@ -874,7 +1019,21 @@ export class JsonMap extends Map<string, unknown> {
   }
 
   override forEach(cb: (value: unknown, key: string, map: Map<string, unknown>) => void, thisArg?: unknown): void {
-    for (const k of Object.keys(this.raw)) cb.call(thisArg, this.get(k), k, this);
+    for (const k of this.ownKeys()) cb.call(thisArg, this.get(k), k, this);
+  }
+
+  /** `Object.keys` of the JSON, all of them read (noted by the recorder). */
+  ownKeys(): string[] {
+    const keys = Object.keys(this.raw);
+    recording?.keys(this, keys);
+    return keys;
+  }
+
+  /** The first key (undefined: none), read alone (noted by the recorder). */
+  firstKey(): string | undefined {
+    const k = firstOwnKey(this.raw);
+    recording?.firstKey(this, k);
+    return k;
   }
 }
 Object.defineProperty(JsonMap.prototype, 'constructor', { value: Map });
@@ -897,19 +1056,13 @@ class JsonMapEntries implements IterableIterator<[string, unknown]> {
 
   next(): IteratorResult<[string, unknown], undefined> {
     const i = this.index++;
-    const k = i === 0 ? firstOwnKey(this.map.raw) : (this.keys ??= Object.keys(this.map.raw))[i];
+    const k = i === 0 ? this.map.firstKey() : (this.keys ??= this.map.ownKeys())[i];
     return k === undefined ? ENTRIES_DONE : { value: [k, this.map.get(k)], done: false };
   }
 
   [Symbol.iterator](): JsonMapEntries {
     return this;
   }
-}
-
-/** The first key of `Object.keys(o)` (for-in visits own keys first, in the same order), without listing them all. */
-function firstOwnKey(o: Record<string, unknown>): string | undefined {
-  for (const k in o) if (hasOwn.call(o, k)) return k;
-  return undefined;
 }
 
 /**

@@ -146,14 +146,15 @@ export function closeBudget(previous: PolicyBudget | undefined): void {
 /**
  * Installs a fresh meter (limit in cost units, maxMs in milliseconds; the
  * open PolicyBudget's remainder lowers the limit) and returns the previous
- * one; `stopMeter` removes it and charges the budget.
+ * one; `stopMeter` removes it and charges the budget. With `record`, every
+ * charge is also appended to it (see ChargeRecord).
  */
-export function startMeter(limit: number, maxMs: number): Meter | undefined {
+export function startMeter(limit: number, maxMs: number, record?: ChargeRecord): Meter | undefined {
   const previous = current;
   const left = budget ? budget.remaining : Infinity;
   // The clock is read at the first check (after CLOCK_CHECK_UNITS units), not here: most
   // evaluations never get there, and the units before it are bounded work.
-  current = { spent: 0, limit: Math.min(limit, left), nextClock: CLOCK_CHECK_UNITS, deadline: -1, maxMs, budgeted: left < limit };
+  current = { spent: 0, limit: Math.min(limit, left), nextClock: CLOCK_CHECK_UNITS, deadline: -1, maxMs, budgeted: left < limit, record };
   return previous;
 }
 
@@ -269,4 +270,29 @@ export function chargeWithinBounds(total: number, limit: number): boolean {
  */
 export function replayCharges(units: readonly number[]): void {
   for (const u of units) charge(u);
+}
+
+/**
+ * Charges a recorded evaluation's units (`units` in order, `total` their
+ * sum) as evaluating it again under a fresh meter of `limit` units and
+ * `maxMs` ms would, outside any expression: at once when that reads no clock
+ * (chargeWithinBounds), else one by one through `charge`, so the clock is
+ * read at the same units. Returns false, charging nothing, when an
+ * expression is being evaluated (a nested meter) or when the units would
+ * exceed the limit or what is left of the policy's budget: the caller then
+ * evaluates, and the error and what it charges are the evaluation's own.
+ * Throws CostLimitError when a clock read finds a deadline passed (the
+ * evaluation's bound or the admission deadline), as the evaluation would at
+ * that read.
+ */
+export function replayRecorded(units: readonly number[], total: number, limit: number, maxMs: number): boolean {
+  if (chargeWithinBounds(total, limit)) return true;
+  if (current !== undefined || total > Math.min(limit, budget ? budget.remaining : Infinity)) return false;
+  const previous = startMeter(limit, maxMs);
+  try {
+    replayCharges(units);
+  } finally {
+    stopMeter(previous);
+  }
+  return true;
 }

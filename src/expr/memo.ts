@@ -1,0 +1,437 @@
+/**
+ * An expression's evaluation replayed when the values it read are the same:
+ * a bounded memo per compiled expression (src/expr/cel.ts) of its results,
+ * keyed by the reads each evaluation made of its variables.
+ *
+ * Why it is exact. An evaluation is a function of what it reads: the engine,
+ * our libraries and the cost meter are deterministic (no clock but the
+ * meter's, no randomness), and every value an expression sees comes from
+ * its variables through src/expr/cel.ts `JsonMap` (a lazy map over a JSON
+ * object: `get`, `has`, `size`, its keys and entries) or through a list
+ * converted whole, one level at a time. So an evaluation that makes the same
+ * first read and sees the same answer makes the same second read, and so on:
+ * the same reads with the same answers, in order, give the same result and
+ * the same charges. The recorder notes each read and its answer (a scalar's
+ * value, whether a key is there, a map's size or keys, the first level of a
+ * list); a later evaluation walks the recorded reads against its own
+ * variables' JSON, answer by answer (a trie: evaluations that part at one
+ * answer share the reads before it), and when every answer is the same
+ * returns the kept result and charges the kept charges again
+ * (src/expr/meter.ts `replayRecorded`: the same units, limits, budget and
+ * clock reads at the same points as evaluating again; when they would exceed
+ * a limit or the budget, the expression is evaluated instead, so the error
+ * and what it charges are the evaluation's own).
+ *
+ * What is kept: only successful evaluations of expressions that read plain
+ * JSON variables (not `variables` or `authorizer`) outside any other
+ * expression, whose result is plain data (no map of the input, no bytes,
+ * timestamps or optionals), that read no string over MAX_STRING_CHARS and no
+ * list over MAX_LIST_ITEMS, that made at most MAX_STEPS reads and
+ * MAX_CHARGES charges, and that never read the clock for a large input
+ * (`beforeLargeCall`). Errors are never kept: a failing evaluation fails
+ * again, with its own message.
+ *
+ * Who it helps: a cluster's Pods come from a few templates (a ReplicaSet's
+ * replicas, a Job's pods, a DaemonSet's), and rules read their specs, images
+ * and security settings, not their names: the second Pod of a template
+ * replays what the first one read. Bounded per expression (MAX_LEAVES kept
+ * results, MAX_NODES reads; a full memo is emptied and refilled); an
+ * expression that reads what changes with each object (a name, a uid) misses
+ * every time, and after a memo filled without a hit it is evaluated without
+ * one for PAUSE evaluations before trying again.
+ */
+import { type JsonValue } from '../kube/object.js';
+
+/** A read's answer: the key is not there (or the variable is missing). */
+const ABSENT: unique symbol = Symbol('absent');
+/** A read's answer: a map (a JSON object, read lazily: its own reads are steps of their own). */
+const MAP: unique symbol = Symbol('map');
+
+/** A JSON scalar as it was read (the raw value, before conversion to CEL). */
+type Scalar = string | number | boolean | null | undefined | bigint;
+
+/** A list's first level: its scalars, MAP for a map, a Shape for a list, in order. */
+type Shape = readonly (Scalar | typeof MAP | Shape)[];
+
+/** The kinds of read (JsonMap's methods; GET also reads a variable from the activation). */
+const GET = 1;
+const HAS = 2;
+const SIZE = 3;
+const FIRST_KEY = 4;
+const KEYS = 5;
+
+/** Most reads one kept evaluation may make. */
+export const MAX_STEPS = 512;
+/** Longest string read (a scalar, or a key of a map's keys) that a kept evaluation may have read. */
+export const MAX_STRING_CHARS = 1024;
+/** Most items (all levels) of a list, or keys of a map, that a kept evaluation may have read. */
+export const MAX_LIST_ITEMS = 1024;
+/** Most charges one kept evaluation may have made (replayed one by one past the first clock read). */
+export const MAX_CHARGES = 1024;
+/** Most results kept per expression. */
+export const MAX_LEAVES = 64;
+/** Most reads kept per expression, over all its results. */
+export const MAX_NODES = 4096;
+/** Evaluations without the memo after it filled without a single hit. */
+export const PAUSE = 1024;
+
+/** One read of a recorded evaluation. */
+interface Step {
+  readonly op: number;
+  /** The container read: 0 the variables, else a map's id (in the order the evaluation first met them). */
+  readonly cid: number;
+  /** GET and HAS: the key. */
+  readonly key: unknown;
+  /** The answer: a scalar, ABSENT, MAP, a boolean (HAS), a number (SIZE), a key (FIRST_KEY); a list's answer is `list`. */
+  readonly answer: unknown;
+  /** A list's Shape (GET), or a map's keys (KEYS). */
+  readonly list?: Shape | readonly string[];
+  /** GET of a map: its id. */
+  readonly id?: number;
+  /** GET of a list: the ids of the maps in it, depth first. */
+  readonly ids?: readonly number[];
+}
+
+/** A kept evaluation: the engine's value, its plain JSON (frozen), its charges in order and their sum. */
+export interface Leaf {
+  readonly value: unknown;
+  readonly json: JsonValue;
+  readonly charges: readonly number[];
+  readonly total: number;
+}
+
+/** One read of the trie: what is read, and the answers seen so far. */
+interface TrieNode {
+  /** 0 until a recording passes here; then the read (GET...), or -1 where a result is kept (`leaf`). */
+  op: number;
+  cid: number;
+  key: unknown;
+  /** Answers compared by identity (scalars, ABSENT, MAP, booleans, sizes, keys). */
+  answers: Map<unknown, Edge> | undefined;
+  /** Answers compared item by item (a list's Shape, a map's keys). */
+  lists: Edge[] | undefined;
+  leaf: Leaf | undefined;
+}
+
+/** An answer and the read that comes after it. */
+interface Edge {
+  readonly next: TrieNode;
+  readonly id: number | undefined;
+  readonly ids: readonly number[] | undefined;
+  readonly list: Shape | readonly string[] | undefined;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** The recorder of the evaluation in progress, read by src/expr/cel.ts JsonMap (a live binding); undefined when none records. */
+export let recording: ReadRecorder | undefined;
+
+/**
+ * Runs `fn` with `recorder` noting the reads of JsonMaps (and returns its
+ * value); the previous recorder is restored after, also when `fn` throws.
+ */
+export function withRecorder<T>(recorder: ReadRecorder, fn: () => T): T {
+  const previous = recording;
+  recording = recorder;
+  try {
+    return fn();
+  } finally {
+    recording = previous;
+  }
+}
+
+/**
+ * The reads of one evaluation, in order. Containers are told apart by
+ * identity (a JsonMap is made once per map of the input and kept by its
+ * parent) and named by ids in the order they were first read; the variables
+ * object is 0. A read it cannot describe (a value that is not JSON, a
+ * container it never saw given out, too many reads) marks it `failed`: that
+ * evaluation is not kept.
+ */
+export class ReadRecorder {
+  readonly steps: Step[] = [];
+  failed = false;
+  private readonly ids = new Map<object, number>();
+  private nextId = 1;
+
+  /** `vars`: the variables object given to the evaluation (the container of the variables, id 0). */
+  constructor(vars: object) {
+    this.ids.set(vars, 0);
+  }
+
+  /**
+   * `container.get(key)` (or the variable `key` of the variables object)
+   * answered `value`: `raw` is the container's JSON; value the CEL value the
+   * read gave (a JsonMap for a map, a converted list for a list).
+   */
+  get(container: object, raw: Record<string, unknown>, key: unknown, value: unknown): void {
+    const cid = this.idOf(container);
+    if (cid === undefined) return;
+    if (typeof key !== 'string' || !hasOwn.call(raw, key)) return this.push({ op: GET, cid, key, answer: ABSENT });
+    const v = raw[key];
+    if (typeof v !== 'object' || v === null) return this.scalar(GET, cid, key, v);
+    if (Array.isArray(v)) return this.list(cid, key, v, value);
+    if (Object.getPrototypeOf(v) !== Object.prototype || typeof value !== 'object' || value === null) return this.fail();
+    this.push({ op: GET, cid, key, answer: MAP, id: this.register(value) });
+  }
+
+  /** `container.has(key)` answered `present`. */
+  has(container: object, key: unknown, present: boolean): void {
+    const cid = this.idOf(container);
+    if (cid !== undefined) this.push({ op: HAS, cid, key, answer: present });
+  }
+
+  /** `container.size` answered `n`. */
+  size(container: object, n: number): void {
+    const cid = this.idOf(container);
+    if (cid !== undefined) this.push({ op: SIZE, cid, key: undefined, answer: n });
+  }
+
+  /** The first of `container`'s keys is `key` (undefined: none). */
+  firstKey(container: object, key: string | undefined): void {
+    const cid = this.idOf(container);
+    if (cid !== undefined) this.scalar(FIRST_KEY, cid, undefined, key);
+  }
+
+  /** `container`'s keys, all of them in order, were read. */
+  keys(container: object, keys: readonly string[]): void {
+    const cid = this.idOf(container);
+    if (cid === undefined) return;
+    if (keys.length > MAX_LIST_ITEMS || keys.some((k) => k.length > MAX_STRING_CHARS)) return this.fail();
+    this.push({ op: KEYS, cid, key: undefined, answer: KEYS, list: keys });
+  }
+
+  private idOf(container: object): number | undefined {
+    const cid = this.ids.get(container);
+    if (cid === undefined) this.fail();
+    return this.failed ? undefined : cid;
+  }
+
+  private register(value: object): number {
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(value, id);
+    }
+    return id;
+  }
+
+  private scalar(op: number, cid: number, key: unknown, v: unknown): void {
+    if (typeof v === 'string' && v.length > MAX_STRING_CHARS) return this.fail();
+    this.push({ op, cid, key, answer: v });
+  }
+
+  /** A list read whole: its Shape, and ids for the maps in it (its converted items, in the same places). */
+  private list(cid: number, key: string, raw: readonly unknown[], value: unknown): void {
+    const ids: number[] = [];
+    const budget = { items: MAX_LIST_ITEMS };
+    const shape = Array.isArray(value) ? this.shapeOf(raw, value, ids, budget) : undefined;
+    if (shape === undefined) return this.fail();
+    this.push({ op: GET, cid, key, answer: shape, list: shape, ids });
+  }
+
+  private shapeOf(raw: readonly unknown[], cel: readonly unknown[], ids: number[], budget: { items: number }): Shape | undefined {
+    budget.items -= raw.length;
+    if (budget.items < 0 || cel.length !== raw.length) return undefined;
+    const out: (Scalar | typeof MAP | Shape)[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const item = this.shapeItem(raw[i], cel[i], ids, budget);
+      if (item === undefined && raw[i] !== undefined) return undefined;
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** One item of a list's Shape (undefined for an item that is not JSON, unless the item is undefined itself). */
+  private shapeItem(raw: unknown, cel: unknown, ids: number[], budget: { items: number }): Scalar | typeof MAP | Shape {
+    if (typeof raw !== 'object' || raw === null) return typeof raw === 'string' && raw.length > MAX_STRING_CHARS ? undefined : (raw as Scalar);
+    if (Array.isArray(raw)) return Array.isArray(cel) ? this.shapeOf(raw, cel, ids, budget) : undefined;
+    if (Object.getPrototypeOf(raw) !== Object.prototype || typeof cel !== 'object' || cel === null) return undefined;
+    ids.push(this.register(cel));
+    return MAP;
+  }
+
+  private push(step: Step): void {
+    if (this.failed) return;
+    if (this.steps.length >= MAX_STEPS) return this.fail();
+    this.steps.push(step);
+  }
+
+  private fail(): void {
+    this.failed = true;
+  }
+}
+
+/**
+ * The memo of one expression: a trie of recorded reads whose ends hold the
+ * kept results (see the module's comment). Not re-entrant: a lookup calls
+ * nothing that evaluates.
+ */
+export class EvaluationMemo {
+  private root: TrieNode | undefined;
+  private leaves = 0;
+  private nodes = 0;
+  private hitsSinceClear = 0;
+  private paused = 0;
+
+  /** False while the memo rests (PAUSE evaluations after it filled without a hit): evaluate without it. */
+  active(): boolean {
+    if (this.paused === 0) return true;
+    this.paused--;
+    return false;
+  }
+
+  /** The kept evaluation whose reads give the same answers over `vars`, or undefined. */
+  lookup(vars: object): Leaf | undefined {
+    const table: unknown[] = [vars];
+    let node = this.root;
+    while (node !== undefined && node.op > 0) {
+      const raw = table[node.cid];
+      node = raw === undefined ? undefined : answerOf(node, raw as Record<string, unknown>, table)?.next;
+    }
+    if (node?.leaf !== undefined) this.hitsSinceClear++;
+    return node?.leaf;
+  }
+
+  /**
+   * Keeps `leaf` at the end of `steps` (a successful evaluation's reads).
+   * A trie over its bounds is emptied first. Returns false, keeping nothing,
+   * when the steps part from the trie's reads where the answers agree (an
+   * evaluation that is not a function of its reads: never, but never trusted).
+   */
+  insert(steps: readonly Step[], leaf: Leaf): boolean {
+    if (this.leaves >= MAX_LEAVES || this.nodes + steps.length > MAX_NODES) this.clear();
+    let node = (this.root ??= this.newNode());
+    for (const s of steps) {
+      if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key });
+      else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return false;
+      const edge = this.edgeFor(node, s);
+      if (edge.id !== s.id || !sameIds(edge.ids, s.ids)) return false;
+      node = edge.next;
+    }
+    if (node.op !== 0 && node.op !== -1) return false;
+    if (node.leaf === undefined) this.leaves++;
+    node.op = -1;
+    node.leaf = leaf;
+    return true;
+  }
+
+  private clear(): void {
+    if (this.hitsSinceClear === 0 && this.root !== undefined) this.paused = PAUSE;
+    this.root = undefined;
+    this.leaves = 0;
+    this.nodes = 0;
+    this.hitsSinceClear = 0;
+  }
+
+  private newNode(): TrieNode {
+    this.nodes++;
+    return { op: 0, cid: 0, key: undefined, answers: undefined, lists: undefined, leaf: undefined };
+  }
+
+  /** The edge of `s`'s answer from `node`, made when new. */
+  private edgeFor(node: TrieNode, s: Step): Edge {
+    if (s.list !== undefined) {
+      const lists = (node.lists ??= []);
+      const found = lists.find((e) => sameList(e.list as Shape, s.list as Shape));
+      if (found !== undefined) return found;
+      const edge: Edge = { next: this.newNode(), id: undefined, ids: s.ids, list: s.list };
+      lists.push(edge);
+      return edge;
+    }
+    const answers = (node.answers ??= new Map());
+    let edge = answers.get(s.answer);
+    if (edge === undefined) {
+      edge = { next: this.newNode(), id: s.id, ids: undefined, list: undefined };
+      answers.set(s.answer, edge);
+    }
+    return edge;
+  }
+}
+
+/**
+ * The edge of `node`'s read answered over the JSON `raw` (the container the
+ * node reads), with the ids of the maps the answer names set in `table`;
+ * undefined when no recorded evaluation saw that answer.
+ */
+function answerOf(node: TrieNode, raw: Record<string, unknown>, table: unknown[]): Edge | undefined {
+  switch (node.op) {
+    case GET:
+      return getAnswer(node, raw, table);
+    case HAS:
+      return node.answers?.get(typeof node.key === 'string' && hasOwn.call(raw, node.key));
+    case SIZE:
+      return node.answers?.get(Object.keys(raw).length);
+    case FIRST_KEY:
+      return node.answers?.get(firstOwnKey(raw));
+    default:
+      return keysAnswer(node, Object.keys(raw));
+  }
+}
+
+function getAnswer(node: TrieNode, raw: Record<string, unknown>, table: unknown[]): Edge | undefined {
+  const key = node.key;
+  if (typeof key !== 'string' || !hasOwn.call(raw, key)) return node.answers?.get(ABSENT);
+  const v = raw[key];
+  if (typeof v !== 'object' || v === null) return node.answers?.get(v);
+  if (Array.isArray(v)) return listAnswer(node, v, table);
+  if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+  const edge = node.answers?.get(MAP);
+  if (edge !== undefined) table[edge.id as number] = v;
+  return edge;
+}
+
+function listAnswer(node: TrieNode, v: readonly unknown[], table: unknown[]): Edge | undefined {
+  const edge = node.lists?.find((e) => matchesShape(v, e.list as Shape));
+  if (edge !== undefined) setIds(v, edge.list as Shape, edge.ids as readonly number[], { table, at: 0 });
+  return edge;
+}
+
+function keysAnswer(node: TrieNode, keys: readonly string[]): Edge | undefined {
+  return node.lists?.find((e) => sameList(e.list as readonly string[], keys));
+}
+
+/** True when the JSON list `v` has the Shape `shape`: the same length, scalars and kinds in the same places. */
+function matchesShape(v: readonly unknown[], shape: Shape): boolean {
+  if (v.length !== shape.length) return false;
+  for (let i = 0; i < v.length; i++) if (!matchesItem(v[i], shape[i])) return false;
+  return true;
+}
+
+function matchesItem(item: unknown, s: Scalar | typeof MAP | Shape): boolean {
+  if (s === MAP) return typeof item === 'object' && item !== null && Object.getPrototypeOf(item) === Object.prototype;
+  if (Array.isArray(s)) return Array.isArray(item) && matchesShape(item, s);
+  return item === s;
+}
+
+/** Sets the ids of the maps of `v` (which has `shape`) in `table`, depth first as the recorder gave them. */
+function setIds(v: readonly unknown[], shape: Shape, ids: readonly number[], at: { table: unknown[]; at: number }): void {
+  for (let i = 0; i < v.length; i++) {
+    const s = shape[i];
+    if (s === MAP) at.table[ids[at.at++]] = v[i];
+    else if (Array.isArray(s)) setIds(v[i] as unknown[], s, ids, at);
+  }
+}
+
+/** The same ids in the same order (or both none). */
+function sameIds(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Two Shapes (or key lists) alike, item by item. */
+function sameList(a: Shape | readonly string[], b: Shape | readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x !== y && !(Array.isArray(x) && Array.isArray(y) && sameList(x, y))) return false;
+  }
+  return true;
+}
+
+/** The first key of `Object.keys(o)`, without listing them all (for-in visits own keys first, in the same order). */
+export function firstOwnKey(o: Record<string, unknown>): string | undefined {
+  for (const k in o) if (hasOwn.call(o, k)) return k;
+  return undefined;
+}
