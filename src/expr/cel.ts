@@ -410,6 +410,12 @@ function evaluateOnce(run: Run, vars: Record<string, unknown>, record?: ChargeRe
 // Evaluations replayed when what they read is the same (src/expr/memo.ts)
 
 let memoizing = true;
+let replays = 0;
+
+/** How many evaluations were replayed from a memo so far, a replay stopped by a deadline included (tests: that the memo is used). */
+export function evaluationMemoReplays(): number {
+  return replays;
+}
 
 /**
  * Turns the evaluation memo (src/expr/memo.ts) on or off for the expressions
@@ -466,8 +472,11 @@ function keptEvaluation(run: Run, memo: EvaluationMemo, vars: Record<string, unk
   const leaf = memo.lookup(vars);
   if (leaf === undefined) return undefined;
   try {
-    return replayRecorded(leaf.charges, leaf.total, run.limit, run.maxMs) ? leaf : undefined;
+    if (!replayRecorded(leaf.charges, leaf.total, run.limit, run.maxMs)) return undefined;
+    replays++;
+    return leaf;
   } catch (e) {
+    replays++;
     throw evaluationError(e, vars, run.source, run.path);
   }
 }

@@ -153,6 +153,8 @@ export class ReadRecorder {
   failed = false;
   private readonly ids = new Map<object, number>();
   private nextId = 1;
+  /** The reads made so far (op, container, key). */
+  private readonly seen = new Set<string>();
 
   /** `vars`: the variables object given to the evaluation (the container of the variables, id 0). */
   constructor(vars: object) {
@@ -251,9 +253,17 @@ export class ReadRecorder {
     return MAP;
   }
 
+  /**
+   * Appends a read, unless the evaluation made it before: the same read of
+   * the same container has the same answer (the JSON does not change while
+   * it is evaluated), and a replay need not ask again.
+   */
   private push(step: Step): void {
     if (this.failed) return;
+    const seen = `${step.op}:${step.cid}:${typeof step.key}:${String(step.key)}`;
+    if (this.seen.has(seen)) return;
     if (this.steps.length >= MAX_STEPS) return this.fail();
+    this.seen.add(seen);
     this.steps.push(step);
   }
 
@@ -301,19 +311,21 @@ export class EvaluationMemo {
    */
   insert(steps: readonly Step[], leaf: Leaf): boolean {
     if (this.leaves >= MAX_LEAVES || this.nodes + steps.length > MAX_NODES) this.clear();
-    let node = (this.root ??= this.newNode());
-    for (const s of steps) {
-      if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key });
-      else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return false;
-      const edge = this.edgeFor(node, s);
-      if (edge.id !== s.id || !sameIds(edge.ids, s.ids)) return false;
-      node = edge.next;
-    }
-    if (node.op !== 0 && node.op !== -1) return false;
+    let node: TrieNode | undefined = (this.root ??= this.newNode());
+    for (let i = 0; i < steps.length && node !== undefined; i++) node = this.follow(node, steps[i]);
+    if (node === undefined || (node.op !== 0 && node.op !== -1)) return false;
     if (node.leaf === undefined) this.leaves++;
     node.op = -1;
     node.leaf = leaf;
     return true;
+  }
+
+  /** The node after `s` from `node` (made when new); undefined when `node` reads something else or names other ids. */
+  private follow(node: TrieNode, s: Step): TrieNode | undefined {
+    if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key });
+    else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return undefined;
+    const edge = this.edgeFor(node, s);
+    return edge.id === s.id && sameIds(edge.ids, s.ids) ? edge.next : undefined;
   }
 
   private clear(): void {
@@ -374,7 +386,10 @@ function getAnswer(node: TrieNode, raw: Record<string, unknown>, table: unknown[
   if (typeof key !== 'string' || !hasOwn.call(raw, key)) return node.answers?.get(ABSENT);
   const v = raw[key];
   if (typeof v !== 'object' || v === null) return node.answers?.get(v);
-  if (Array.isArray(v)) return listAnswer(node, v, table);
+  return Array.isArray(v) ? listAnswer(node, v, table) : mapAnswer(node, v, table);
+}
+
+function mapAnswer(node: TrieNode, v: object, table: unknown[]): Edge | undefined {
   if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
   const edge = node.answers?.get(MAP);
   if (edge !== undefined) table[edge.id as number] = v;
