@@ -38,7 +38,8 @@
  * results, MAX_NODES reads; a full memo is emptied and refilled); an
  * expression that reads what changes with each object (a name, a uid) misses
  * every time, and after a memo filled without a hit it is evaluated without
- * one for PAUSE evaluations before trying again.
+ * one for PAUSE evaluations before trying again (twice as long after each
+ * fill without a hit in a row).
  */
 import { type JsonValue } from '../kube/object.js';
 
@@ -72,8 +73,10 @@ export const MAX_CHARGES = 1024;
 export const MAX_LEAVES = 64;
 /** Most reads kept per expression, over all its results. */
 export const MAX_NODES = 4096;
-/** Evaluations without the memo after it filled without a single hit. */
+/** Evaluations without the memo after it filled without a single hit (doubled each time in a row, up to MAX_PAUSE). */
 export const PAUSE = 1024;
+/** The longest rest. */
+export const MAX_PAUSE = 65536;
 
 /** One read of a recorded evaluation. */
 interface Step {
@@ -283,6 +286,8 @@ export class EvaluationMemo {
   private nodes = 0;
   private hitsSinceClear = 0;
   private paused = 0;
+  /** The next rest (evaluations). */
+  private rest = PAUSE;
 
   /** False while the memo rests (PAUSE evaluations after it filled without a hit): evaluate without it. */
   active(): boolean {
@@ -328,8 +333,13 @@ export class EvaluationMemo {
     return edge.id === s.id && sameIds(edge.ids, s.ids) ? edge.next : undefined;
   }
 
+  /** Empties the trie; one filled without a hit rests the memo, twice as long as the last time it rested in a row (at most MAX_PAUSE). */
   private clear(): void {
-    if (this.hitsSinceClear === 0 && this.root !== undefined) this.paused = PAUSE;
+    if (this.hitsSinceClear > 0) this.rest = PAUSE;
+    else if (this.root !== undefined) {
+      this.paused = this.rest;
+      this.rest = Math.min(2 * this.rest, MAX_PAUSE);
+    }
     this.root = undefined;
     this.leaves = 0;
     this.nodes = 0;

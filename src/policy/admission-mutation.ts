@@ -14,6 +14,9 @@
  * decoded operations (JSONPatch). Each
  * application still replays the expression's cost and merges or applies the
  * same value, so its result and errors are those of evaluating it again.
+ * An evaluation replayed because it read the same values (src/expr/memo.ts)
+ * gives its kept result too: a JSONPatch's decoded operations are kept for it
+ * the same way.
  * A JSONPatch of scalars set on map keys (the common case) is applied by
  * src/patch/scalar-sets.ts in one walk that knows whether anything changed;
  * any other is applied by applyJson6902 and compared with the object.
@@ -35,7 +38,7 @@ export interface Mutation {
   readonly program: CompiledExpression;
   /** What a constant ApplyConfiguration means per schema (KnownConfig), found at its first application under it. */
   readonly configs?: Map<SchemaRef, KnownConfig>;
-  /** A constant JSONPatch's operations, decoded from its kept result at its first application. */
+  /** The operations of the last kept JSONPatch result (a constant's, or a replayed evaluation's), decoded at its first application. */
   ops?: DecodedOps;
   /** True when the expression reads no variable but `object`, `oldObject` and `params` (which need no request or `variables`). */
   readonly objectOnly: boolean;
@@ -66,12 +69,13 @@ export function compiledMutation(patchType: Mutation['patchType'], program: Comp
 }
 
 /**
- * The mutation's expression result: a constant's kept JSON (shared: the
- * appliers below copy what they take from it), else an evaluation with the
- * variables `vars()` builds. Throws the expression's ExprError.
+ * The mutation's expression result: a constant's kept JSON, or a replayed
+ * evaluation's (src/expr/memo.ts), both shared and frozen (the appliers
+ * below copy what they take from it), else an evaluation with the variables
+ * `vars()` builds. Throws the expression's ExprError.
  */
 export function mutationResult(m: Mutation, vars: () => Record<string, unknown>): unknown {
-  return m.program.constant ? m.program.evaluateShared(NO_VARS) : m.program.evaluate(vars());
+  return m.program.evaluateShared(m.program.constant ? NO_VARS : vars());
 }
 
 /** No variables: what a constant is evaluated with. */
@@ -159,8 +163,10 @@ function knownConfig(m: Mutation, config: JsonObject, schema: SchemaRef): KnownC
 
 /**
  * The JSONPatch operations of a result (json_patch.go: `op`, `path`, `from`
- * when set, `value` when set); a constant's are decoded once and kept
- * (frozen: applyJson6902 copies the values it writes). Throws TransformError
+ * when set, `value` when set); a kept result's (a constant's, or a replayed
+ * evaluation's: the same frozen JSON each time) are decoded once and kept
+ * until another result comes (frozen: applyJson6902 copies the values it
+ * writes). Throws TransformError
  * (type mismatch) for a result that is not a list of JSONPatch.
  */
 function jsonPatchOps(m: Mutation, result: unknown): DecodedOps {
@@ -173,7 +179,8 @@ function jsonPatchOps(m: Mutation, result: unknown): DecodedOps {
     if (op.value !== undefined) out.value = op.value as JsonValue;
     return out;
   });
-  if (!m.program.constant) return { result, ops, sets: scalarSets(ops) };
+  // a result that is not kept JSON (frozen: a constant's, or a replayed evaluation's) is decoded each time
+  if (!Object.isFrozen(result)) return { result, ops, sets: scalarSets(ops) };
   const frozen = Object.freeze(ops.map((op) => Object.freeze(op)));
   m.ops = { result, ops: frozen, sets: scalarSets(frozen) };
   return m.ops;

@@ -265,7 +265,7 @@ t.test('random objects from a small domain, every row, in random order: the same
   t.ok(evaluationMemoReplays() - before > 500, 'most were replayed');
 });
 
-t.test('bounds: a memo filled without a hit rests for PAUSE evaluations, then is used again', async (t) => {
+t.test('bounds: a memo filled without a hit rests for PAUSE evaluations, twice as long the next time in a row, then is used again', async (t) => {
   const memo = compile('object.metadata.name + "!"', true);
   for (let i = 0; i <= MAX_LEAVES; i++) t.same(memo.evaluate(varsOf({ metadata: { name: `n${i}` } })), `n${i}!`);
   const before = evaluationMemoReplays();
@@ -274,6 +274,19 @@ t.test('bounds: a memo filled without a hit rests for PAUSE evaluations, then is
   t.same(memo.evaluate(varsOf({ metadata: { name: 'same' } })), 'same!');
   t.same(memo.evaluate(varsOf({ metadata: { name: 'same' } })), 'same!');
   t.equal(evaluationMemoReplays(), before + 1, 'used again');
+  const other = compile('object.metadata.name + "?"', true);
+  const fill = (from: number): void => {
+    for (let i = from; i <= from + MAX_LEAVES; i++) other.evaluate(varsOf({ metadata: { name: `n${i}` } }));
+  };
+  fill(0);
+  for (let i = 0; i < PAUSE; i++) other.evaluate(varsOf({ metadata: { name: 'same' } }));
+  fill(1000);
+  const start = evaluationMemoReplays();
+  // the fill's last evaluation was the first of the rest
+  for (let i = 0; i < 2 * PAUSE - 1; i++) other.evaluate(varsOf({ metadata: { name: 'same' } }));
+  t.equal(evaluationMemoReplays(), start, 'filled again without a hit: rests twice as long');
+  for (let i = 0; i < 3; i++) t.same(other.evaluate(varsOf({ metadata: { name: 'same' } })), 'same?');
+  t.equal(evaluationMemoReplays(), start + 2, 'then used again');
 });
 
 t.test('never kept: values that are not JSON, long strings, errors; results are copies, evaluateShared frozen', async (t) => {

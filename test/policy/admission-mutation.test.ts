@@ -8,7 +8,7 @@
  * unchanged for idempotent rows.
  */
 import t from 'tap';
-import { compileExpression, setConstantFolding } from '../../src/expr/cel.js';
+import { compileExpression, evaluationMemoReplays, setConstantFolding, setEvaluationMemo } from '../../src/expr/cel.js';
 import { applyMutation, compiledMutation, mutationResult, type Mutation } from '../../src/policy/admission-mutation.js';
 import { applyConfiguration } from '../../src/patch/apply-configuration.js';
 import { applyJson6902 } from '../../src/patch/json6902.js';
@@ -196,4 +196,39 @@ t.test('OwnedList: has what was added since the last clear, by identity', async 
   t.notOk(list.has({}), 'an equal map is not the same container');
   list.clear();
   t.notOk(list.has(a) || list.has(b), 'cleared');
+});
+
+/**
+ * A mutation whose evaluation is replayed (src/expr/memo.ts: the same values
+ * read): its result is the kept frozen JSON, whose JSONPatch operations are
+ * decoded once; against the same mutation without the memo, over Pods that
+ * repeat or differ in what it reads: the same object (content, key order,
+ * the object itself exactly when unchanged), the input untouched.
+ */
+t.test('a replayed JSONPatch result: the same objects as without the memo', async (t) => {
+  const expr = "object.spec.containers.transformList(i, c, c.image.startsWith('nginx'), JSONPatch{op: 'replace', path: '/spec/containers/' + string(i) + '/image', value: 'mirror/' + c.image})";
+  const compile = (memo: boolean): Mutation => {
+    const previous = setEvaluationMemo(memo);
+    try {
+      return compiledMutation('JSONPatch', compileExpression(expr, { variables: ['object'], mutation: true, estimatedCostLimit: Infinity }));
+    } finally {
+      setEvaluationMemo(previous);
+    }
+  };
+  const withMemo = compile(true);
+  const without = compile(false);
+  const pods = ['nginx:1', 'nginx:1', 'redis:7', 'nginx:1', 'nginx:2', 'redis:7', 'nginx:1'].map((image) => {
+    const pod = structuredClone(POD);
+    (pod.spec as { containers: JsonObject[] }).containers[0].image = image;
+    return deepFreeze(pod);
+  });
+  const before = evaluationMemoReplays();
+  for (const [i, object] of pods.entries()) {
+    const got = applyMutation(withMemo, object, mutationResult(withMemo, () => ({ object })));
+    const want = applyMutation(without, object, mutationResult(without, () => ({ object })));
+    t.equal(JSON.stringify(got), JSON.stringify(want), `pod ${i}: the same object`);
+    t.equal(got === object, want === object, `pod ${i}: the object itself exactly when unchanged`);
+  }
+  t.ok(evaluationMemoReplays() - before >= 3, 'replayed');
+  t.ok(Object.isFrozen(mutationResult(withMemo, () => ({ object: pods[0] }))), 'a replayed result is the kept frozen JSON');
 });
