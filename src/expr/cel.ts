@@ -43,7 +43,7 @@ import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
-import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, withRecorder, type Leaf } from './memo.js';
+import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
@@ -502,7 +502,7 @@ function rememberEvaluation(memo: EvaluationMemo, recorder: ReadRecorder, record
   if (!isJson(json)) return;
   let total = 0;
   for (const u of record.units) total += u;
-  memo.insert(recorder.steps, { value, json: deepFreeze(json as JsonValue), charges: record.units, total });
+  memo.insert(recorder.steps, { value, json: deepFreeze(json as JsonValue), charges: record.units, total, chars: recorder.chars + stringChars(json) });
 }
 
 /**

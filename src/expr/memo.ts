@@ -35,7 +35,8 @@
  * replicas, a Job's pods, a DaemonSet's), and rules read their specs, images
  * and security settings, not their names: the second Pod of a template
  * replays what the first one read. Bounded per expression (MAX_LEAVES kept
- * results, MAX_NODES reads; a full memo is emptied and refilled); an
+ * results, MAX_NODES reads, MAX_CHARS characters of strings; a full memo is
+ * emptied and refilled); an
  * expression that reads what changes with each object (a name, a uid) misses
  * every time, and after a memo filled without a hit it is evaluated without
  * one for PAUSE evaluations before trying again (twice as long after each
@@ -73,6 +74,8 @@ export const MAX_CHARGES = 1024;
 export const MAX_LEAVES = 64;
 /** Most reads kept per expression, over all its results. */
 export const MAX_NODES = 4096;
+/** Most characters of strings (read, and in the results) kept per expression, counted per kept evaluation. */
+export const MAX_CHARS = 32 * 1024;
 /** Evaluations without the memo after it filled without a single hit (doubled each time in a row, up to MAX_PAUSE). */
 export const PAUSE = 1024;
 /** The longest rest. */
@@ -101,6 +104,8 @@ export interface Leaf {
   readonly json: JsonValue;
   readonly charges: readonly number[];
   readonly total: number;
+  /** Characters of the strings the evaluation's reads and result hold (what keeping it costs, MAX_CHARS). */
+  readonly chars: number;
 }
 
 /** One read of the trie: what is read, and the answers seen so far. */
@@ -154,6 +159,8 @@ export function withRecorder<T>(recorder: ReadRecorder, fn: () => T): T {
 export class ReadRecorder {
   readonly steps: Step[] = [];
   failed = false;
+  /** Characters of the strings the reads hold (keys and answers). */
+  chars = 0;
   private readonly ids = new Map<object, number>();
   private nextId = 1;
   /** The reads made so far (op, container, key). */
@@ -203,6 +210,7 @@ export class ReadRecorder {
     const cid = this.idOf(container);
     if (cid === undefined) return;
     if (keys.length > MAX_LIST_ITEMS || keys.some((k) => k.length > MAX_STRING_CHARS)) return this.fail();
+    for (const k of keys) this.chars += k.length;
     this.push({ op: KEYS, cid, key: undefined, answer: KEYS, list: keys });
   }
 
@@ -223,6 +231,7 @@ export class ReadRecorder {
 
   private scalar(op: number, cid: number, key: unknown, v: unknown): void {
     if (typeof v === 'string' && v.length > MAX_STRING_CHARS) return this.fail();
+    if (typeof v === 'string') this.chars += v.length;
     this.push({ op, cid, key, answer: v });
   }
 
@@ -249,7 +258,8 @@ export class ReadRecorder {
 
   /** One item of a list's Shape (undefined for an item that is not JSON, unless the item is undefined itself). */
   private shapeItem(raw: unknown, cel: unknown, ids: number[], budget: { items: number }): Scalar | typeof MAP | Shape {
-    if (typeof raw !== 'object' || raw === null) return typeof raw === 'string' && raw.length > MAX_STRING_CHARS ? undefined : (raw as Scalar);
+    if (typeof raw === 'string') return raw.length > MAX_STRING_CHARS ? undefined : ((this.chars += raw.length), raw);
+    if (typeof raw !== 'object' || raw === null) return raw as Scalar;
     if (Array.isArray(raw)) return Array.isArray(cel) ? this.shapeOf(raw, cel, ids, budget) : undefined;
     if (Object.getPrototypeOf(raw) !== Object.prototype || typeof cel !== 'object' || cel === null) return undefined;
     ids.push(this.register(cel));
@@ -265,7 +275,8 @@ export class ReadRecorder {
     if (this.failed) return;
     const seen = `${step.op}:${step.cid}:${typeof step.key}:${String(step.key)}`;
     if (this.seen.has(seen)) return;
-    if (this.steps.length >= MAX_STEPS) return this.fail();
+    if (this.steps.length >= MAX_STEPS || (typeof step.key === 'string' && step.key.length > MAX_STRING_CHARS)) return this.fail();
+    if (typeof step.key === 'string') this.chars += step.key.length;
     this.seen.add(seen);
     this.steps.push(step);
   }
@@ -284,6 +295,7 @@ export class EvaluationMemo {
   private root: TrieNode | undefined;
   private leaves = 0;
   private nodes = 0;
+  private chars = 0;
   private hitsSinceClear = 0;
   private paused = 0;
   /** The next rest (evaluations). */
@@ -315,7 +327,9 @@ export class EvaluationMemo {
    * evaluation that is not a function of its reads: never, but never trusted).
    */
   insert(steps: readonly Step[], leaf: Leaf): boolean {
-    if (this.leaves >= MAX_LEAVES || this.nodes + steps.length > MAX_NODES) this.clear();
+    if (leaf.chars > MAX_CHARS) return false;
+    if (this.full(steps.length, leaf.chars)) this.clear();
+    this.chars += leaf.chars;
     let node: TrieNode | undefined = (this.root ??= this.newNode());
     for (let i = 0; i < steps.length && node !== undefined; i++) node = this.follow(node, steps[i]);
     if (node === undefined || (node.op !== 0 && node.op !== -1)) return false;
@@ -323,6 +337,11 @@ export class EvaluationMemo {
     node.op = -1;
     node.leaf = leaf;
     return true;
+  }
+
+  /** True when `steps` more reads and `chars` more characters would take the trie over a bound. */
+  private full(steps: number, chars: number): boolean {
+    return this.leaves >= MAX_LEAVES || this.nodes + steps > MAX_NODES || this.chars + chars > MAX_CHARS;
   }
 
   /** The node after `s` from `node` (made when new); undefined when `node` reads something else or names other ids. */
@@ -343,6 +362,7 @@ export class EvaluationMemo {
     this.root = undefined;
     this.leaves = 0;
     this.nodes = 0;
+    this.chars = 0;
     this.hitsSinceClear = 0;
   }
 
@@ -459,4 +479,14 @@ function sameList(a: Shape | readonly string[], b: Shape | readonly string[]): b
 export function firstOwnKey(o: Record<string, unknown>): string | undefined {
   for (const k in o) if (hasOwn.call(o, k)) return k;
   return undefined;
+}
+
+/** Characters of the strings in a JSON value (keys and values). */
+export function stringChars(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (typeof v !== 'object' || v === null) return 0;
+  let n = 0;
+  if (Array.isArray(v)) for (const x of v) n += stringChars(x);
+  else for (const [k, x] of Object.entries(v)) n += k.length + stringChars(x);
+  return n;
 }

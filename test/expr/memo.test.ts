@@ -16,7 +16,7 @@
  */
 import t from 'tap';
 import { compileExpression, evaluationMemoReplays, setEvaluationMemo, type CompileExpressionOptions, type CompiledExpression } from '../../src/expr/cel.js';
-import { MAX_LEAVES, MAX_STRING_CHARS, PAUSE } from '../../src/expr/memo.js';
+import { MAX_CHARS, MAX_LEAVES, MAX_STRING_CHARS, PAUSE } from '../../src/expr/memo.js';
 import { closeBudget, openBudget, setMeterClock, type PolicyBudget } from '../../src/expr/meter.js';
 
 const ROOTS = ['object', 'oldObject', 'request', 'namespaceObject', 'params'];
@@ -289,10 +289,11 @@ t.test('bounds: a memo filled without a hit rests for PAUSE evaluations, twice a
   t.equal(evaluationMemoReplays(), start + 2, 'then used again');
 });
 
-t.test('never kept: values that are not JSON, long strings, errors; results are copies, evaluateShared frozen', async (t) => {
+t.test('never kept: values that are not JSON, long strings, more characters than a memo keeps, errors; results are copies, evaluateShared frozen', async (t) => {
   const cases: [string, unknown][] = [
     ['object.when', { when: new Date(0) }],
     ['size(object.image)', { image: 'x'.repeat(MAX_STRING_CHARS + 1) }],
+    ['object.images.map(i, size(i))', { images: Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(MAX_CHARS / 32, 'x')) }],
     ['object.spec.replicas / 0', { spec: { replicas: 1 } }],
     ['object.spec.x', { spec: {} }],
   ];
