@@ -31,6 +31,9 @@
  * (`beforeLargeCall`). Errors are never kept: a failing evaluation fails
  * again, with its own message.
  *
+ * All the memos of a thread hold at most MAX_TOTAL_BYTES together
+ * (estimated); past it, evaluations are not kept.
+ *
  * Who it helps: a cluster's Pods come from a few templates (a ReplicaSet's
  * replicas, a Job's pods, a DaemonSet's), and rules read their specs, images
  * and security settings, not their names: the second Pod of a template
@@ -76,6 +79,47 @@ export const MAX_LEAVES = 64;
 export const MAX_NODES = 4096;
 /** Most characters of strings (read, and in the results) kept per expression, counted per kept evaluation. */
 export const MAX_CHARS = 32 * 1024;
+/**
+ * Most bytes all the memos of one thread (the event loop, or the evaluation
+ * worker) hold together, estimated (memoBytes): without it, a policy set of a
+ * few hundred expressions, each memo at its own bounds (~1.8 MiB measured at
+ * MAX_NODES reads and MAX_LEAVES results of MAX_CHARGES charges), could
+ * outgrow the chart's 384 MiB memory limit. Past it, new evaluations are
+ * simply not kept (they are evaluated, as without a memo) until a memo is
+ * emptied or a dropped policy set's memos are collected.
+ */
+export const MAX_TOTAL_BYTES = 32 * 1024 * 1024;
+/** Estimated bytes of one trie node with its edge and answer map (measured: ~200). */
+export const NODE_BYTES = 256;
+/** Estimated bytes of one kept result besides its charges and strings (the leaf, its value and frozen JSON). */
+export const LEAF_BYTES = 256;
+
+/** The bytes the live memos of this thread hold (estimated), and the bound in force (MAX_TOTAL_BYTES; tests lower it). */
+const held = { total: 0, max: MAX_TOTAL_BYTES };
+
+/** A dropped memo (its policy set replaced) gives its bytes back when it is collected. */
+const released = new FinalizationRegistry<{ bytes: number }>((share) => {
+  held.total -= share.bytes;
+  share.bytes = 0;
+});
+
+/** The estimated bytes the live memos of this thread hold (tests). */
+export function memoBytesHeld(): number {
+  return held.total;
+}
+
+/** Sets the bound on all memos' bytes (MAX_TOTAL_BYTES by default) and returns the previous one (tests). */
+export function setMemoBytesLimit(bytes: number): number {
+  const previous = held.max;
+  held.max = bytes;
+  return previous;
+}
+
+/** What keeping `leaf` at the end of `steps` new reads may cost at most (bytes, estimated). */
+function memoBytes(newNodes: number, leaf: Leaf): number {
+  return newNodes * NODE_BYTES + LEAF_BYTES + 8 * leaf.charges.length + 2 * leaf.chars;
+}
+
 /** Evaluations without the memo after it filled without a single hit (doubled each time in a row, up to MAX_PAUSE). */
 export const PAUSE = 1024;
 /** The longest rest. */
@@ -300,6 +344,12 @@ export class EvaluationMemo {
   private paused = 0;
   /** The next rest (evaluations). */
   private rest = PAUSE;
+  /** This memo's share of `held.total` (a separate object: the finalizer must not hold the memo). */
+  private readonly share = { bytes: 0 };
+
+  constructor() {
+    released.register(this, this.share);
+  }
 
   /** False while the memo rests (PAUSE evaluations after it filled without a hit): evaluate without it. */
   active(): boolean {
@@ -329,14 +379,33 @@ export class EvaluationMemo {
   insert(steps: readonly Step[], leaf: Leaf): boolean {
     if (leaf.chars > MAX_CHARS) return false;
     if (this.full(steps.length, leaf.chars)) this.clear();
+    // The whole thread's bound, at the most these reads could add: past it, nothing is kept.
+    if (held.total + memoBytes(steps.length + 1, leaf) > held.max) return false;
+    const nodesBefore = this.nodes;
+    const node = this.walk(steps);
+    if (node === undefined) {
+      this.hold((this.nodes - nodesBefore) * NODE_BYTES);
+      return false;
+    }
+    this.hold(memoBytes(this.nodes - nodesBefore, leaf));
     this.chars += leaf.chars;
-    let node: TrieNode | undefined = (this.root ??= this.newNode());
-    for (let i = 0; i < steps.length && node !== undefined; i++) node = this.follow(node, steps[i]);
-    if (node === undefined || (node.op !== 0 && node.op !== -1)) return false;
     if (node.leaf === undefined) this.leaves++;
     node.op = -1;
     node.leaf = leaf;
     return true;
+  }
+
+  /** The node at the end of `steps` (made as needed), or undefined when they part from the trie's reads or end where reads go on. */
+  private walk(steps: readonly Step[]): TrieNode | undefined {
+    let node: TrieNode | undefined = (this.root ??= this.newNode());
+    for (let i = 0; i < steps.length && node !== undefined; i++) node = this.follow(node, steps[i]);
+    return node === undefined || (node.op !== 0 && node.op !== -1) ? undefined : node;
+  }
+
+  /** Adds `bytes` to this memo's share and the thread's total. */
+  private hold(bytes: number): void {
+    this.share.bytes += bytes;
+    held.total += bytes;
   }
 
   /** True when `steps` more reads and `chars` more characters would take the trie over a bound. */
@@ -360,6 +429,8 @@ export class EvaluationMemo {
       this.rest = Math.min(2 * this.rest, MAX_PAUSE);
     }
     this.root = undefined;
+    held.total -= this.share.bytes;
+    this.share.bytes = 0;
     this.leaves = 0;
     this.nodes = 0;
     this.chars = 0;

@@ -16,7 +16,7 @@
  */
 import t from 'tap';
 import { compileExpression, evaluationMemoReplays, setEvaluationMemo, type CompileExpressionOptions, type CompiledExpression } from '../../src/expr/cel.js';
-import { MAX_CHARS, MAX_LEAVES, MAX_STRING_CHARS, PAUSE } from '../../src/expr/memo.js';
+import { EvaluationMemo, MAX_CHARS, MAX_LEAVES, MAX_STRING_CHARS, memoBytesHeld, NODE_BYTES, PAUSE, setMemoBytesLimit } from '../../src/expr/memo.js';
 import { closeBudget, openBudget, setMeterClock, type PolicyBudget } from '../../src/expr/meter.js';
 
 const ROOTS = ['object', 'oldObject', 'request', 'namespaceObject', 'params'];
@@ -287,6 +287,34 @@ t.test('bounds: a memo filled without a hit rests for PAUSE evaluations, twice a
   t.equal(evaluationMemoReplays(), start, 'filled again without a hit: rests twice as long');
   for (let i = 0; i < 3; i++) t.same(other.evaluate(varsOf({ metadata: { name: 'same' } })), 'same?');
   t.equal(evaluationMemoReplays(), start + 2, 'then used again');
+});
+
+t.test('the thread-wide bound: past MAX_TOTAL_BYTES nothing more is kept, the values stay the same, and an emptied memo gives its bytes back', async (t) => {
+  const a = compile('object.metadata.name + "#"', true);
+  const b = compile('object.metadata.name + "%"', true);
+  const held0 = memoBytesHeld();
+  t.same(a.evaluate(varsOf({ metadata: { name: 'a0' } })), 'a0#');
+  const one = memoBytesHeld() - held0;
+  t.ok(one > 0, 'a kept evaluation holds bytes');
+  const previous = setMemoBytesLimit(memoBytesHeld() + one / 2);
+  t.teardown(() => setMemoBytesLimit(previous));
+  const before = evaluationMemoReplays();
+  t.same(b.evaluate(varsOf({ metadata: { name: 'b0' } })), 'b0%');
+  t.equal(memoBytesHeld(), held0 + one, 'over the bound: not kept');
+  t.same(b.evaluate(varsOf({ metadata: { name: 'b0' } })), 'b0%');
+  t.equal(evaluationMemoReplays(), before, 'so never replayed');
+  t.same(a.evaluate(varsOf({ metadata: { name: 'a0' } })), 'a0#');
+  t.equal(evaluationMemoReplays(), before + 1, 'what was kept before is still replayed');
+  // a memo emptied at its own bounds gives its share back
+  const memo = new EvaluationMemo();
+  setMemoBytesLimit(Infinity);
+  const step = (i: number) => [{ op: 1, cid: 0, key: 'k', answer: i }];
+  const leaf = { value: 1, json: 1, charges: [1], total: 1, chars: 0 };
+  const start = memoBytesHeld();
+  for (let i = 0; i < MAX_LEAVES; i++) t.ok(memo.insert(step(i) as never, leaf));
+  t.ok(memoBytesHeld() - start >= MAX_LEAVES * NODE_BYTES, 'its nodes are counted');
+  t.ok(memo.insert(step(MAX_LEAVES) as never, leaf), 'full: emptied, then kept');
+  t.ok(memoBytesHeld() - start < 3 * NODE_BYTES + 1024, 'the emptied trie gave its bytes back');
 });
 
 t.test('never kept: values that are not JSON, long strings, more characters than a memo keeps, errors; results are copies, evaluateShared frozen', async (t) => {
