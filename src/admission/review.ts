@@ -143,9 +143,19 @@ function patchResponse(uid: string, object: KubeObject, mutated: KubeObject): Ad
   const response: AdmissionResponse = { uid, allowed: true };
   if (ops.length > 0) {
     response.patchType = 'JSONPatch';
-    response.patch = Buffer.from(JSON.stringify(ops), 'utf8').toString('base64');
+    response.patch = base64Utf8(JSON.stringify(ops));
   }
   return response;
+}
+
+/**
+ * Base64 of the UTF-8 bytes of `text`, as `Buffer.from(text, 'utf8').toString('base64')`.
+ * An ASCII text (its UTF-8 length is its length: every other character takes
+ * 2 or more bytes for one UTF-16 unit) is its own Latin-1 bytes, which `btoa`
+ * encodes without a buffer: about 4x cheaper on a patch of a few hundred bytes.
+ */
+export function base64Utf8(text: string): string {
+  return Buffer.byteLength(text, 'utf8') === text.length ? btoa(text) : Buffer.from(text, 'utf8').toString('base64');
 }
 
 /** The object to diff against: the result, minus managedFields, with immutable fields reverted on UPDATE. */
@@ -199,6 +209,7 @@ function denialStatus(result: Evaluation): AdmissionResponse['status'] {
 }
 
 function withWarnings(response: AdmissionResponse, warnings: string[]): AdmissionResponse {
+  if (warnings.length === 0) return response;
   const w = normalizeWarnings(warnings);
   if (w.length > 0) response.warnings = w;
   return response;

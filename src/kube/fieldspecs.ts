@@ -168,11 +168,21 @@ export function fieldSpecSelects(spec: FieldSpec, obj: JsonObject): boolean {
 }
 
 /**
+ * Where a setter runs: `path` is the located field's JSON-pointer-like path
+ * (`/spec/containers/0/image`, keys unescaped), for error messages. Walks may
+ * build it only when it is read (a getter).
+ */
+export interface FieldWhere {
+  readonly path: string;
+}
+
+/**
  * Computes the new value of a located field from its current value
  * (`undefined` when the field is being created). Returning `current`
- * unchanged (same reference) means "no change".
+ * unchanged (same reference) means "no change". `at.path` locates the field
+ * for error messages.
  */
-export type FieldSetter = (current: JsonValue | undefined, where: string) => JsonValue;
+export type FieldSetter = (current: JsonValue | undefined, at: FieldWhere) => JsonValue;
 
 /** Thrown when a path crosses a scalar where a map or list is needed (kustomize: "expected sequence or mapping node"). */
 export class FieldSpecError extends Error {
@@ -186,7 +196,7 @@ export class FieldSpecError extends Error {
 export type CreateKind = 'map' | 'scalar' | 'none';
 
 /** One path segment, parsed once: `name` and whether it was written `name[]` (a list). */
-interface Seg {
+export interface Seg {
   readonly name: string;
   readonly isSeq: boolean;
 }
@@ -223,7 +233,7 @@ function walkField(w: Walk, obj: JsonObject, i: number, where: string): JsonObje
   if (cur === undefined || cur === null) {
     // A null field counts as missing; kustomize turns it into the created kind.
     if (!w.create || w.createKind === 'none' || isSeq) return obj;
-    if (last) next = w.set(w.createKind === 'map' ? {} : undefined, here);
+    if (last) next = w.set(w.createKind === 'map' ? {} : undefined, { path: here });
     else next = walkNode(w, {}, i + 1, here);
   } else {
     next = walkNode(w, cur, i + 1, here);
@@ -232,7 +242,7 @@ function walkField(w: Walk, obj: JsonObject, i: number, where: string): JsonObje
 }
 
 function walkNode(w: Walk, node: JsonValue, i: number, where: string): JsonValue {
-  if (i === w.segs.length) return w.set(node, where);
+  if (i === w.segs.length) return w.set(node, { path: where });
   if (Array.isArray(node)) return walkSeq(w, node, i, where);
   if (isObject(node)) return walkField(w, node, i, where);
   throw new FieldSpecError(`expected sequence or mapping node at ${where || '/'} (field spec path ${w.path})`, where);
@@ -262,7 +272,8 @@ export function applyFieldSpecs(obj: JsonObject, specs: readonly FieldSpec[], cr
 /** Field-spec paths split once: the tables are constants, and splitting per object showed in profiles. */
 const SEGMENTS = new Map<string, readonly Seg[]>();
 
-function segmentsOf(path: string): readonly Seg[] {
+/** The segments of a field-spec path (split once per path and kept). */
+export function segmentsOf(path: string): readonly Seg[] {
   let segs = SEGMENTS.get(path);
   if (!segs) {
     segs = splitPath(path).map((seg) => (seg.endsWith('[]') ? { name: seg.slice(0, -2), isSeq: true } : { name: seg, isSeq: false }));
@@ -289,15 +300,22 @@ export function splitPath(path: string): string[] {
  * Throws FieldSpecError when the located field is not a map.
  */
 export function setEntries(entries: Readonly<Record<string, string>>): FieldSetter {
-  const pairs = Object.entries(entries);
-  return (current, where) => {
+  const keys = Object.keys(entries);
+  const values = keys.map((k) => entries[k] as string);
+  return (current, at) => {
     const base = current === undefined ? {} : current;
-    if (!isObject(base)) throw new FieldSpecError(`expected a map at ${where}`, where);
-    if (current !== undefined && pairs.every(([k, v]) => getOwn(base, k) === v)) return current;
+    if (!isObject(base)) throw new FieldSpecError(`expected a map at ${at.path}`, at.path);
+    if (current !== undefined && hasEntries(base, keys, values)) return current;
     const out: JsonObject = { ...base };
-    for (const [k, v] of pairs) setOwn(out, k, v);
+    for (let i = 0; i < keys.length; i++) setOwn(out, keys[i] as string, values[i] as string);
     return out;
   };
+}
+
+/** True when `map` holds each `keys[i]` with the value `values[i]` (own properties). */
+function hasEntries(map: JsonObject, keys: readonly string[], values: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) if (getOwn(map, keys[i] as string) !== values[i]) return false;
+  return true;
 }
 
 /** A setter that writes a scalar (namespace, replicas); same reference when equal. */

@@ -85,6 +85,23 @@ export function createPatch(original: JsonValue, mutated: JsonValue): Operation[
   return ops;
 }
 
+/**
+ * `createPatch` with every map diffed by key lookups: the reference of the
+ * paired-values path of `diffObject`, for the tests that
+ * compare the two. Same contract as `createPatch`.
+ */
+export function createPatchByKey(original: JsonValue, mutated: JsonValue): Operation[] {
+  pairValues = false;
+  try {
+    return createPatch(original, mutated);
+  } finally {
+    pairValues = true;
+  }
+}
+
+/** False only inside `createPatchByKey`. */
+let pairValues = true;
+
 function rootSchema(v: JsonValue): Schema {
   if (!isObject(v) || typeof v.kind !== 'string' || typeof v.apiVersion !== 'string') return BY_NAME;
   const last = lastRoot;
@@ -129,9 +146,26 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
   else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path, ops, schema);
 }
 
+/**
+ * The diff of two maps: `a`'s keys (removed or diffed), then `b`'s new keys
+ * (added). When `b`'s keys start with `a`'s, in order (a transformer's copy
+ * `{...a}` with values changed and keys added at the end: the common case),
+ * the values are read in bulk (`Object.values`) and paired by index, which
+ * avoids a keyed property load per key on maps of many shapes; otherwise each
+ * key is looked up. Both emit the same operations in the same order
+ * (`createPatchByKey` forces the lookups: the tests' reference).
+ */
 // eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (one pass over each side's keys, kept together)
 function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
-  for (const key of Object.keys(a)) {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (pairValues && kb.length >= ka.length && samePrefix(ka, kb)) {
+    const d: SameKeys = { ka, kb, va: Object.values(a), vb: Object.values(b), path, schema };
+    diffPairedValues(d, ops);
+    addPairedKeys(a, d, ops);
+    return;
+  }
+  for (const key of ka) {
     const av = a[key];
     if (av === undefined) continue;
     const bv = b[key];
@@ -144,11 +178,58 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
       diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
     }
   }
-  for (const key of Object.keys(b)) {
+  for (const key of kb) {
     if (b[key] === undefined) continue;
     if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
     const p = `${path}/${escapePointerToken(key)}`;
     ops.push({ op: 'add', path: p, value: copyJson(b[key], p) });
+  }
+}
+
+/** True when `kb` starts with the keys of `ka`, in the same order. */
+function samePrefix(ka: readonly string[], kb: readonly string[]): boolean {
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return false;
+  return true;
+}
+
+/** Two maps whose key lists share `a`'s keys as a prefix (see `diffObject`): keys and values in order, where they are and their schema. */
+interface SameKeys {
+  readonly ka: readonly string[];
+  readonly kb: readonly string[];
+  readonly va: readonly JsonValue[];
+  readonly vb: readonly JsonValue[];
+  readonly path: string;
+  readonly schema: Schema;
+}
+
+/** `a`'s keys: removed, or diffed when the value differs (the first pass by key: the same operations, in the same order). */
+function diffPairedValues(d: SameKeys, ops: Operation[]): void {
+  const { ka, va, vb, path, schema } = d;
+  for (let i = 0; i < ka.length; i++) {
+    const av = va[i] as JsonValue;
+    const bv = vb[i] as JsonValue;
+    if (av === undefined) continue;
+    if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
+    const key = ka[i] as string;
+    const p = `${path}/${escapePointerToken(key)}`;
+    if (bv === undefined) ops.push({ op: 'remove', path: p });
+    else {
+      const meta = schema.byName ? undefined : fieldOf(schema, key);
+      diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
+    }
+  }
+}
+
+/** `b`'s keys without a value in `a`: added (the second pass by key: the same operations, in the same order). */
+function addPairedKeys(a: Record<string, JsonValue>, d: SameKeys, ops: Operation[]): void {
+  const { ka, kb, va, vb, path } = d;
+  for (let i = 0; i < kb.length; i++) {
+    const bv = vb[i] as JsonValue;
+    if (bv === undefined) continue;
+    const key = kb[i] as string;
+    if (i < ka.length ? va[i] !== undefined : Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
+    const p = `${path}/${escapePointerToken(key)}`;
+    ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
   }
 }
 

@@ -163,15 +163,23 @@ interface KindIndex {
 }
 
 function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
-  const cache = new Map<string, Uint8Array>();
+  // group -> kind -> mask: no key string to build per object.
+  const cache = new Map<string, Map<string, Uint8Array>>();
+  let size = 0;
   const hasValidate = Uint8Array.from(policies, (p) => (p.transformers.some(isValidate) ? 1 : 0));
   const mask = (group: string, kind: string): Uint8Array => {
-    const key = `${group}/${kind}`;
-    let m = cache.get(key);
+    let byKind = cache.get(group);
+    let m = byKind?.get(kind);
     if (m) return m;
     m = Uint8Array.from(policies, (p) => (!p.mayMatchKind || p.mayMatchKind(group, kind) ? 1 : 0));
-    if (cache.size >= KIND_INDEX_LIMIT) cache.clear();
-    cache.set(key, m);
+    if (size >= KIND_INDEX_LIMIT) {
+      cache.clear();
+      size = 0;
+      byKind = undefined;
+    }
+    if (!byKind) cache.set(group, (byKind = new Map()));
+    byKind.set(kind, m);
+    size++;
     return m;
   };
   return { mask, hasValidate };
@@ -270,7 +278,8 @@ class Run {
   /** Validate findings of a policy that ran: Deny and Warn, or `[audit]` reports. */
   report(policy: CompiledPolicy, steps: readonly TransformerStep[]): void {
     for (const s of steps) {
-      for (const f of s.findings ?? []) {
+      if (s.findings === undefined) continue;
+      for (const f of s.findings) {
         const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
         if (policy.mode === 'Audit') this.warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
         else if (f.action === 'Deny') this.denials.push({ policy: policy.name, rule: f.rule, message: f.message });
@@ -369,7 +378,8 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
     closeBudget(outer);
   }
   const record = (outcome: PolicyOutcome): void => {
-    run.trace.push({ policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations, ...(reinvoked ? { reinvoked } : {}) });
+    const step: PolicyStep = { policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations };
+    run.trace.push(reinvoked ? { ...step, reinvoked } : step);
   };
   if (pass.error) {
     run.fail(policy, pass.error.transformer, pass.error.error.message);

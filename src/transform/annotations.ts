@@ -4,7 +4,7 @@
  * api/konfig/builtinpluginconsts/commonannotations.go; conformance finding 27).
  */
 import { COMMON_ANNOTATIONS_FIELD_SPECS, setEntries } from '../kube/fieldspecs.js';
-import { applySpecs } from './apply-specs.js';
+import { specProgram } from './apply-specs.js';
 import { decodeStringMap } from './decode.js';
 import type { TransformerFactory } from './types.js';
 
@@ -19,11 +19,11 @@ import type { TransformerFactory } from './types.js';
  */
 export const annotationsTransformer: TransformerFactory = (config, opts) => {
   const pairs = decodeStringMap(config, '');
-  const set = setEntries(pairs);
+  const apply = specProgram(COMMON_ANNOTATIONS_FIELD_SPECS, 'map', setEntries(pairs));
   const empty = Object.keys(pairs).length === 0;
   return {
     type: 'annotations',
     name: opts.name,
-    apply: (obj) => (empty ? obj : applySpecs(obj, COMMON_ANNOTATIONS_FIELD_SPECS, 'map', set)),
+    apply: (obj) => (empty ? obj : apply(obj)),
   };
 };

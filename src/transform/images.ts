@@ -5,9 +5,9 @@
  */
 import type { RE2JS } from 're2js';
 import { re2js } from '../kube/re2.js';
-import { IMAGES_FIELD_SPECS, type FieldSetter } from '../kube/fieldspecs.js';
-import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
-import { applySpecs } from './apply-specs.js';
+import { IMAGES_FIELD_SPECS, type FieldSetter, type FieldWhere } from '../kube/fieldspecs.js';
+import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject, type PodTemplateLocation } from '../kube/object.js';
+import { specProgram } from './apply-specs.js';
 import { decodeStruct, joinPath, optList, optString } from './decode.js';
 import { ConfigError, TransformError, type TransformerFactory } from './types.js';
 
@@ -63,8 +63,8 @@ export function updateImage(image: string, e: ImageEntry, matches: (s: string) =
 
 const TAG_CLASS = '[a-zA-Z0-9_.{}-]';
 
-/** What may follow the name in a matched image, as in the RE2 pattern below (linear: no nested quantifiers). */
-const IMAGE_SUFFIX = new RegExp(`^(?::${TAG_CLASS}*)?(?:@sha256:${TAG_CLASS}*)?$`);
+/** What may follow the name in a matched image, as in the RE2 pattern below (linear: no nested quantifiers); sticky: tested from `lastIndex`. */
+const IMAGE_SUFFIX = new RegExp(`(?::${TAG_CLASS}*)?(?:@sha256:${TAG_CLASS}*)?$`, 'y');
 /** Image names whose only regex syntax is `.` (registry hosts, `quay.io/org/app`): most names. */
 const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
 /** ASCII without line breaks: where a one-UTF-16-unit `.` is exactly RE2's one-code-point `.`. */
@@ -84,18 +84,27 @@ function compileImageRegex(name: string): RE2JS {
  * Non-ASCII input takes the regex (`.` is a code point there), compiled then:
  * such a name (letters, digits, `_./-`) is always a valid regex, so nothing
  * is left to check at load, and re2js loads only if such input comes.
+ * Before the name's first `.`, every character of the name is a literal that
+ * must equal the image's character at the same index in any input (no `.`
+ * before it can have taken two UTF-16 units), so a difference there rejects
+ * the image before the ASCII check: most images are rejected at their first
+ * character.
  */
 function plainNameMatcher(name: string): (s: string) => boolean {
   const n = name.length;
+  const firstDot = name.indexOf('.');
+  const literal = firstDot < 0 ? n : firstDot;
   let re: RE2JS | undefined;
   return (s) => {
+    for (let i = 0; i < literal; i++) if (s.charCodeAt(i) !== name.charCodeAt(i)) return false;
     if (!ASCII_LINE.test(s)) return (re ??= compileImageRegex(name)).matches(s);
     if (s.length < n) return false;
-    for (let i = 0; i < n; i++) {
+    for (let i = literal; i < n; i++) {
       const c = name.charCodeAt(i);
       if (c !== 46 /* . */ && s.charCodeAt(i) !== c) return false;
     }
-    return IMAGE_SUFFIX.test(s.slice(n));
+    IMAGE_SUFFIX.lastIndex = n;
+    return IMAGE_SUFFIX.test(s);
   };
 }
 
@@ -117,13 +126,13 @@ export function compileImageMatcher(name: string, path: string): (s: string) => 
 
 /** Setter for an `image` scalar found by a field spec or the legacy walk. */
 function imageSetter(update: (s: string) => string): FieldSetter {
-  return (current, where) => {
+  return (current, at) => {
     if (typeof current === 'string') {
       const next = update(current);
       return next === current ? current : next;
     }
     if (current === undefined || current === null || typeof current !== 'object') return current as JsonValue;
-    throw new TransformError(`expected a scalar image at ${where}`, where);
+    throw new TransformError(`expected a scalar image at ${at.path}`, at.path);
   };
 }
 
@@ -134,18 +143,21 @@ function pointer(keys: Keys): string {
   return keys.map((k) => `/${k}`).join('');
 }
 
+/** The setter reads the path only to reject a map or list: scalars get this one. */
+const SCALAR_IMAGE: FieldWhere = { path: '' };
+
 /** Updates `image` in each map element of a `containers`/`initContainers` list (legacy.go checkImageTagsFn). */
 function updateContainerList(list: JsonValue[], set: FieldSetter, keys: Keys): JsonValue[] {
   let out: JsonValue[] | undefined;
-  list.forEach((el, i) => {
-    if (!isObject(el) || !('image' in el)) return;
+  for (let i = 0; i < list.length; i++) {
+    const el = list[i];
+    if (!isObject(el) || !('image' in el)) continue;
     const img = el.image;
-    // The setter reads `where` only to reject a map or list: build it only then.
-    const next = set(img, typeof img === 'object' && img !== null ? `${pointer(keys)}/${i}/image` : '');
-    if (next === el.image) return;
+    const next = set(img, typeof img === 'object' && img !== null ? { path: `${pointer(keys)}/${i}/image` } : SCALAR_IMAGE);
+    if (next === el.image) continue;
     out ??= list.slice();
     out[i] = { ...el, image: next };
-  });
+  }
   return out ?? list;
 }
 
@@ -198,25 +210,41 @@ function containerLists(node: JsonValue, stack: (string | number)[], out: Keys[]
 function typedContainerLists(obj: KubeObject): Keys[] | undefined {
   const loc = podTemplateLocation(obj);
   if (!loc) return undefined;
-  let spec: JsonValue = obj;
-  for (const k of loc.path) spec = isObject(spec) ? spec[k] : undefined as unknown as JsonValue;
-  spec = isObject(spec) ? spec.spec : undefined as unknown as JsonValue;
+  const spec = podSpecAt(obj, loc);
   if (!isObject(spec)) return [];
-  const base = [...loc.path, 'spec'];
+  const keys = listKeysOf(loc);
   const out: Keys[] = [];
   for (const k in spec) {
-    if ((k === 'containers' || k === 'initContainers') && Array.isArray(spec[k])) out.push([...base, k]);
+    if (k === 'containers' && Array.isArray(spec[k])) out.push(keys.containers);
+    else if (k === 'initContainers' && Array.isArray(spec[k])) out.push(keys.initContainers);
   }
   return out;
 }
 
-/** Copy-on-write update of the value at `keys` (same reference when `fn` changes nothing). */
-function updateAt(node: JsonValue, keys: Keys, i: number, fn: (v: JsonValue) => JsonValue): JsonValue {
-  if (i === keys.length) return fn(node);
+/** The pod spec at a pod template location (undefined when a map is missing on the way). */
+function podSpecAt(obj: KubeObject, loc: PodTemplateLocation): JsonValue | undefined {
+  let spec: JsonValue = obj;
+  for (const k of loc.path) spec = isObject(spec) ? spec[k] : undefined as unknown as JsonValue;
+  return isObject(spec) ? spec.spec : undefined;
+}
+
+/** The keys of a pod template's two container lists (made once per location: they are read, never changed). */
+function listKeysOf(loc: PodTemplateLocation): { containers: Keys; initContainers: Keys } {
+  let keys = LIST_KEYS.get(loc);
+  if (!keys) LIST_KEYS.set(loc, (keys = { containers: [...loc.path, 'spec', 'containers'], initContainers: [...loc.path, 'spec', 'initContainers'] }));
+  return keys;
+}
+
+/** listKeysOf by location (a constant table of a few entries). */
+const LIST_KEYS = new Map<PodTemplateLocation, { containers: Keys; initContainers: Keys }>();
+
+/** Copy-on-write `updateContainerList` of the list at `keys` (same reference when nothing changes). */
+function updateListAt(node: JsonValue, keys: Keys, i: number, set: FieldSetter): JsonValue {
+  if (i === keys.length) return updateContainerList(node as JsonValue[], set, keys);
   const key = keys[i];
   if (Array.isArray(node)) {
     const child = node[key as number];
-    const next = updateAt(child, keys, i + 1, fn);
+    const next = updateListAt(child, keys, i + 1, set);
     if (next === child) return node;
     const copy = node.slice();
     copy[key as number] = next;
@@ -224,18 +252,24 @@ function updateAt(node: JsonValue, keys: Keys, i: number, fn: (v: JsonValue) => 
   }
   const obj = node as JsonObject;
   const child = obj[key as string];
-  const next = updateAt(child, keys, i + 1, fn);
+  const next = updateListAt(child, keys, i + 1, set);
   if (next === child) return node;
   const copy = { ...obj };
   setOwn(copy, key as string, next);
   return copy;
 }
 
+/** One compiled entry: its setter, and the images field specs compiled with it. */
+interface Entry {
+  readonly set: FieldSetter;
+  readonly specs: (obj: KubeObject) => KubeObject;
+}
+
 /** One entry as kustomize runs it: the legacy filter at `lists` (none for CRDs), then the images field specs. */
-function applyEntry(obj: KubeObject, lists: readonly Keys[], set: FieldSetter): KubeObject {
+function applyEntry(obj: KubeObject, lists: readonly Keys[], entry: Entry): KubeObject {
   let out: JsonValue = obj;
-  for (const keys of lists) out = updateAt(out, keys, 0, (list) => updateContainerList(list as JsonValue[], set, keys));
-  return applySpecs(out as KubeObject, IMAGES_FIELD_SPECS, 'none', set);
+  for (const keys of lists) out = updateListAt(out, keys, 0, entry.set);
+  return entry.specs(out as KubeObject);
 }
 
 const ENTRY_KEYS = ['name', 'newName', 'newTag', 'digest'] as const;
@@ -272,10 +306,11 @@ function decodeEntries(config: unknown): ImageEntry[] {
  * (path like `[0].newTag`) or a name that is not a valid regex.
  */
 export const imagesTransformer: TransformerFactory = (config, opts) => {
-  const setters = decodeEntries(config).flatMap((e, i) => {
+  const setters = decodeEntries(config).flatMap((e, i): Entry[] => {
     if (e.name === '') return [];
     const matches = compileImageMatcher(e.name, joinPath(joinPath('', i), 'name'));
-    return [imageSetter((s) => updateImage(s, e, matches))];
+    const set = imageSetter((s) => updateImage(s, e, matches));
+    return [{ set, specs: specProgram(IMAGES_FIELD_SPECS, 'none', set) }];
   });
   return {
     type: 'images',

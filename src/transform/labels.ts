@@ -7,7 +7,7 @@ import {
   COMMON_LABELS_FIELD_SPECS, METADATA_LABELS_FIELD_SPECS, setEntries, TEMPLATE_LABELS_FIELD_SPECS, type FieldSpec,
 } from '../kube/fieldspecs.js';
 import { joinPath } from '../kube/object.js';
-import { applySpecs } from './apply-specs.js';
+import { specProgram } from './apply-specs.js';
 import { decodeStringMap, decodeStruct, optBool, optList, optString } from './decode.js';
 import { ConfigError, type Transformer, type TransformerFactory } from './types.js';
 
@@ -31,12 +31,12 @@ function decodeFieldSpecs(v: unknown, path: string): FieldSpec[] {
 }
 
 function labelTransformer(type: string, name: string, pairs: Record<string, string>, specs: readonly FieldSpec[]): Transformer {
-  const set = setEntries(pairs);
+  const apply = specProgram(specs, 'map', setEntries(pairs));
   const empty = Object.keys(pairs).length === 0;
   return {
     type,
     name,
-    apply: (obj) => (empty ? obj : applySpecs(obj, specs, 'map', set)),
+    apply: (obj) => (empty ? obj : apply(obj)),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { NAMESPACE_FIELD_SPECS, setScalar } from '../kube/fieldspecs.js';
 import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
-import { applySpecs } from './apply-specs.js';
+import { specProgram } from './apply-specs.js';
 import { typeName } from './decode.js';
 import { ConfigError, type TransformContext, type TransformerFactory } from './types.js';
 
@@ -129,7 +129,7 @@ export const namespaceTransformer: TransformerFactory = (config, opts) => {
     throw new ConfigError(`namespace must be a string, got ${typeName(config)}`, '');
   }
   const ns = config ?? '';
-  const set = setScalar(ns);
+  const setSpecs = specProgram(NAMESPACE_FIELD_SPECS, 'scalar', setScalar(ns));
   const streams = new WeakMap<readonly ResId[], { sas: Referrals; services: Referrals }>();
   const referrals = (stream: readonly ResId[] | undefined): { sas: Referrals; services: Referrals } | undefined => {
     if (!stream) return undefined;
@@ -144,7 +144,7 @@ export const namespaceTransformer: TransformerFactory = (config, opts) => {
       if (ns === '') return obj;
       if (ctx.frontDoor !== 'render') return warnAtAdmission(obj, ns, ctx, opts.name);
       let out = setMetaNamespace(obj, ns);
-      out = applySpecs(out, NAMESPACE_FIELD_SPECS, 'scalar', set);
+      out = setSpecs(out);
       const kind = gvkOf(out).kind;
       const refs = referrals(ctx.stream);
       if (ROLE_BINDING_KINDS.has(kind)) out = fixSubjects(out, ns, refs?.sas);

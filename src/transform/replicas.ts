@@ -5,7 +5,7 @@
  */
 import { fieldSpecSelects, REPLICAS_FIELD_SPECS, setScalar } from '../kube/fieldspecs.js';
 import { metaString, type KubeObject } from '../kube/object.js';
-import { applySpecs } from './apply-specs.js';
+import { specProgram } from './apply-specs.js';
 import { decodeStruct, joinPath, optList, optString, typeName } from './decode.js';
 import { ConfigError, type StreamRequirement, type TransformerFactory } from './types.js';
 
@@ -66,7 +66,7 @@ export const replicasTransformer: TransformerFactory = (config, opts) => {
   const entries = decodeEntries(config).map((e, i) => ({
     ...e,
     key: `${opts.name}/replicas${joinPath('', i)}`,
-    set: setScalar(e.count),
+    setSpecs: specProgram(REPLICAS_FIELD_SPECS, 'scalar', setScalar(e.count)),
   }));
   const requirements: StreamRequirement[] = entries.map((e) => ({ key: e.key, message: noMatchMessage(e.name) }));
   return {
@@ -80,7 +80,7 @@ export const replicasTransformer: TransformerFactory = (config, opts) => {
       for (const e of entries) {
         if (e.name !== name) continue;
         ctx.satisfied(e.key);
-        out = applySpecs(out, REPLICAS_FIELD_SPECS, 'scalar', e.set);
+        out = e.setSpecs(out);
       }
       return out;
     },
