@@ -9,7 +9,8 @@ import { IMAGES_FIELD_SPECS, type FieldSetter, type FieldWhere } from '../kube/f
 import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject, type PodTemplateLocation } from '../kube/object.js';
 import { specProgram } from './apply-specs.js';
 import { decodeStruct, joinPath, optList, optString } from './decode.js';
-import { ConfigError, TransformError, type TransformerFactory } from './types.js';
+import { podImagesInOnePass } from './images-pod.js';
+import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
 
 /** One kustomize `images` entry. Empty strings mean "not set" (Go zero values). */
 export interface ImageEntry {
@@ -259,8 +260,9 @@ function updateListAt(node: JsonValue, keys: Keys, i: number, set: FieldSetter):
   return copy;
 }
 
-/** One compiled entry: its setter, and the images field specs compiled with it. */
+/** One compiled entry: its image update, its setter, and the images field specs compiled with it. */
 interface Entry {
+  readonly update: (image: string) => string;
   readonly set: FieldSetter;
   readonly specs: (obj: KubeObject) => KubeObject;
 }
@@ -306,19 +308,46 @@ function decodeEntries(config: unknown): ImageEntry[] {
  * (path like `[0].newTag`) or a name that is not a valid regex.
  */
 export const imagesTransformer: TransformerFactory = (config, opts) => {
-  const setters = decodeEntries(config).flatMap((e, i): Entry[] => {
-    if (e.name === '') return [];
-    const matches = compileImageMatcher(e.name, joinPath(joinPath('', i), 'name'));
-    const set = imageSetter((s) => updateImage(s, e, matches));
-    return [{ set, specs: specProgram(IMAGES_FIELD_SPECS, 'none', set) }];
-  });
+  const entries = compileEntries(config);
+  const updates = entries.map((e) => e.update);
   return {
     type: 'images',
     name: opts.name,
     apply: (obj, ctx) => {
-      if (setters.length === 0) return obj;
-      const lists = obj.kind === 'CustomResourceDefinition' ? [] : (ctx.frontDoor === 'admission' && typedContainerLists(obj)) || containerLists(obj, [], []);
-      return setters.reduce((o, set) => applyEntry(o, lists, set), obj);
+      if (entries.length === 0) return obj;
+      if (ctx.frontDoor === 'admission') {
+        const loc = podTemplateLocation(obj);
+        const once = loc && podImagesInOnePass(obj, loc, updates);
+        if (once) return once;
+      }
+      return applyInPasses(obj, ctx, entries);
     },
   };
 };
+
+/**
+ * The images transformer's `apply` without the admission one-pass path
+ * (`podImagesInOnePass`): kustomize's passes, entry by entry. The reference
+ * of the tests that compare the two. Throws as `imagesTransformer` does.
+ */
+export function imagesInPasses(config: unknown): (obj: KubeObject, ctx: TransformContext) => KubeObject {
+  const entries = compileEntries(config);
+  return (obj, ctx) => (entries.length === 0 ? obj : applyInPasses(obj, ctx, entries));
+}
+
+/** The entries of a config, compiled (entries without a name dropped). Throws ConfigError (see imagesTransformer). */
+function compileEntries(config: unknown): Entry[] {
+  return decodeEntries(config).flatMap((e, i): Entry[] => {
+    if (e.name === '') return [];
+    const matches = compileImageMatcher(e.name, joinPath(joinPath('', i), 'name'));
+    const update = (s: string): string => updateImage(s, e, matches);
+    const set = imageSetter(update);
+    return [{ update, set, specs: specProgram(IMAGES_FIELD_SPECS, 'none', set) }];
+  });
+}
+
+/** Each entry in order: the legacy filter over the container lists, then the images field specs. */
+function applyInPasses(obj: KubeObject, ctx: TransformContext, entries: readonly Entry[]): KubeObject {
+  const lists = obj.kind === 'CustomResourceDefinition' ? [] : (ctx.frontDoor === 'admission' && typedContainerLists(obj)) || containerLists(obj, [], []);
+  return entries.reduce((o, e) => applyEntry(o, lists, e), obj);
+}

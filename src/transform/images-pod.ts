@@ -1,0 +1,90 @@
+/**
+ * The `images` transformer at admission on a Pod or a workload's pod
+ * template, in one pass over its container lists. kustomize runs each entry
+ * as two passes (src/transform/images.ts): the legacy filter over every
+ * `containers`/`initContainers` list (at admission: the pod spec's, the API
+ * server having decoded the kind into its Go type), then the images field
+ * specs (`spec/containers[]/image`, `spec/template/spec/containers[]/image`
+ * and the initContainers ones). Where the field specs reach exactly the
+ * lists the legacy filter rewrote, each image string simply goes through
+ * every entry's update twice, in entry order (an image is rewritten
+ * independently of the others): this pass does that and copies each
+ * changed list, container and map on the way once.
+ *
+ * It declines (undefined: the passes decide) whenever the passes could do
+ * anything else: a kind whose pod template the field specs do not reach
+ * (CronJob), a field-spec path that would meet another value (a Pod's
+ * `spec.template`, a workload's `spec.containers`), a map missing on the way,
+ * a container list that is not a list of maps, or an image that is a map or
+ * a list (the passes' error).
+ */
+import { isObject, setOwn, type JsonObject, type JsonValue, type KubeObject, type PodTemplateLocation } from '../kube/object.js';
+
+/** A value the field specs treat as missing. */
+const absent = (v: JsonValue | undefined): boolean => v === undefined || v === null;
+
+/** The container lists' fields, in the order the field specs visit them. */
+const LISTS = ['containers', 'initContainers'] as const;
+
+/**
+ * The images transformer's result for a Pod (`loc.path` []) or a workload
+ * whose pod template is `spec.template`, with `updates` (each entry's image
+ * rewrite, in order); undefined when the passes must decide (see the module
+ * comment). `obj` is never mutated; the result is `obj` itself when no image
+ * changes.
+ */
+export function podImagesInOnePass(obj: KubeObject, loc: PodTemplateLocation, updates: readonly ((image: string) => string)[]): KubeObject | undefined {
+  const spec = obj.spec;
+  if (!isObject(spec)) return undefined;
+  if (loc.path.length === 0) return absent(spec.template) ? withPodSpec(obj, spec, updates, (ps) => ({ spec: ps })) : undefined;
+  if (loc.path.length !== 2 || !absent(spec.containers) || !absent(spec.initContainers)) return undefined;
+  const template = spec.template;
+  if (!isObject(template) || !isObject(template.spec)) return undefined;
+  return withPodSpec(obj, template.spec, updates, (ps) => ({ spec: replace(spec, 'template', replace(template, 'spec', ps)) }));
+}
+
+/** `obj` with the pod spec `podSpec` rewritten (`place` says where it goes under the root), obj itself when unchanged, undefined to decline. */
+function withPodSpec(
+  obj: KubeObject,
+  podSpec: JsonObject,
+  updates: readonly ((image: string) => string)[],
+  place: (podSpec: JsonObject) => { spec: JsonObject },
+): KubeObject | undefined {
+  let out: JsonObject = podSpec;
+  for (const field of LISTS) {
+    const list = podSpec[field];
+    if (absent(list)) continue;
+    if (!Array.isArray(list)) return undefined;
+    const next = rewriteList(list, updates);
+    if (next === undefined) return undefined;
+    if (next !== list) out = replace(out, field, next);
+  }
+  return out === podSpec ? obj : replace(obj, 'spec', place(out).spec);
+}
+
+/** The list with each container's image rewritten (the list itself when unchanged); undefined to decline. */
+function rewriteList(list: JsonValue[], updates: readonly ((image: string) => string)[]): JsonValue[] | undefined {
+  let out: JsonValue[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const el = list[i];
+    if (!isObject(el)) return undefined;
+    const image = el.image;
+    if (typeof image !== 'string') {
+      if (typeof image === 'object' && image !== null) return undefined;
+      continue;
+    }
+    let next = image;
+    for (const update of updates) next = update(update(next));
+    if (next === image) continue;
+    out ??= list.slice();
+    out[i] = replace(el, 'image', next);
+  }
+  return out ?? list;
+}
+
+/** A copy of `map` with `key` set to `value` (same keys, same order as the passes' copies). */
+function replace(map: JsonObject, key: string, value: JsonValue): JsonObject {
+  const copy = { ...map };
+  setOwn(copy, key, value);
+  return copy;
+}
