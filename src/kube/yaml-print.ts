@@ -360,13 +360,38 @@ function isNonEmptyCollection(v: JsonValue): boolean {
 }
 
 /**
- * The emitter of one document: the text's pieces in order, joined once at the
- * end, so that no string is built per node and per level (`stringify` of the
+ * Pieces per chunk of a document's text: `Array.prototype.join` of a few
+ * thousand short strings is ~10 ns a piece, of a few hundred thousand (a big
+ * CRD's schema) over 100 ns a piece, and its result and the growing array
+ * then sit in the large-object space (fresh pages, each a page fault). A chunk
+ * of 4096 pieces is ~20-60 KB of text.
+ */
+const CHUNK_PIECES = 4096;
+
+/**
+ * The emitter of one document: the text's pieces in order, joined once per
+ * chunk of `CHUNK_PIECES` pieces (`chunks`, in order; `parts` the current
+ * one), so that no string is built per node and per level (`stringify` of the
  * `yaml` package). Indentation is counted in levels of `INDENT_STEP`.
  */
 class Emitter {
-  readonly parts: string[] = [];
+  parts: string[] = [];
+  readonly chunks: string[] = [];
   private readonly seen = new Set<object>();
+
+  /** Ends the current chunk when it holds `CHUNK_PIECES` pieces (called between entries of a collection). */
+  private checkChunk(): void {
+    if (this.parts.length < CHUNK_PIECES) return;
+    this.chunks.push(this.parts.join(''));
+    this.parts = [];
+  }
+
+  /** The document's text in chunks (the last one ends it); the emitter is done. */
+  finish(): string[] {
+    if (this.parts.length > 0) this.chunks.push(this.parts.join(''));
+    this.parts = [];
+    return this.chunks;
+  }
 
   /** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify), its lines indented at `level`. */
   node(v: JsonValue, level: number): void {
@@ -397,6 +422,7 @@ class Emitter {
       if (!(i in v)) throw UNSUPPORTED;
       this.parts.push(i === 0 ? '- ' : breakDashOf(level));
       this.node(v[i], level + 1);
+      this.checkChunk();
     }
   }
 
@@ -407,6 +433,7 @@ class Emitter {
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) this.parts.push(breakOf(level));
       this.pair(keys[i], obj[keys[i]], level);
+      this.checkChunk();
     }
   }
 
@@ -433,10 +460,19 @@ class Emitter {
  * value is one the `yaml` package must print: not JSON (undefined, functions,
  * class instances, sparse arrays), an object or array occurring twice, or a key
  * longer than 1024 characters once quoted. `prefix` (default none) comes
- * first in the returned text (`printManifestsTo`'s `---` separator: one string,
- * not a second copy of the document's).
+ * first in the returned text.
  */
 export function emitDocument(value: JsonValue, prefix = ''): string | undefined {
+  const chunks = emitDocumentChunks(value, prefix);
+  return chunks === undefined ? undefined : chunks.length === 1 ? chunks[0] : chunks.join('');
+}
+
+/**
+ * `emitDocument` in chunks of a few tens of KB, in order (their concatenation
+ * is `emitDocument(value, prefix)`), or undefined as `emitDocument`. The
+ * `printManifestsTo` separator `prefix` is the start of the first chunk.
+ */
+export function emitDocumentChunks(value: JsonValue, prefix = ''): string[] | undefined {
   const e = new Emitter();
   if (prefix !== '') e.parts.push(prefix);
   try {
@@ -446,5 +482,5 @@ export function emitDocument(value: JsonValue, prefix = ''): string | undefined 
     throw err;
   }
   e.parts.push('\n');
-  return e.parts.join('');
+  return e.finish();
 }

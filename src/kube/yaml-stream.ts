@@ -33,7 +33,7 @@ import type { ManifestDoc, ParseOptions } from './manifest-doc.js';
 import { parseManifestsFast } from './yaml-fast-reader.js';
 import { parseManifestsSlow } from './yaml-reference-reader.js';
 import { printDocumentSlow } from './yaml-reference-printer.js';
-import { emitDocument } from './yaml-print.js';
+import { emitDocument, emitDocumentChunks } from './yaml-print.js';
 
 export { ManifestParseError, type ManifestDoc, type ParseOptions } from './manifest-doc.js';
 export { parseGoInt, resolvePlainScalar } from './yaml-scalars.js';
@@ -88,20 +88,22 @@ function printDocument(v: JsonValue): string {
 }
 
 /**
- * `printManifests` in pieces: calls `write` with each document's text (the
- * `---` separator before every document but the first), so that the whole
- * stream's text never exists at once. The concatenated pieces are exactly
- * `printManifests(values)`. With `release`, each entry of `values` is set to
- * null once printed, so that a caller that owns the array lets the printed
- * objects go (peak memory of `run`).
+ * `printManifests` in pieces: calls `write` with each document's text, in
+ * chunks of a few tens of KB (the `---` separator before every document but
+ * the first starts its first chunk), so that neither the whole stream's text
+ * nor a big document's exists as one string. The concatenated pieces are
+ * exactly `printManifests(values)`; a document's first piece is written once
+ * the whole document is printed (a document the emitter leaves to the
+ * reference printer is written whole). With `release`, each entry of `values`
+ * is set to null once printed, so that a caller that owns the array lets the
+ * printed objects go (peak memory of `run`).
  */
 export function printManifestsTo(values: JsonValue[], write: (chunk: string) => void, release = false): void {
   for (let i = 0; i < values.length; i++) {
-    // The separator is the first piece of the document's text (one string, not a copy of it).
     const separator = i === 0 ? '' : '---\n';
-    const text = emitDocument(values[i], separator) ?? separator + printDocumentSlow(values[i]);
+    const chunks = emitDocumentChunks(values[i], separator) ?? [separator + printDocumentSlow(values[i])];
     if (release) values[i] = null;
-    write(text);
+    for (const chunk of chunks) write(chunk);
   }
 }
 

@@ -257,13 +257,16 @@ t.test('printManifestsTo: the pieces concatenate to printManifests; release empt
     ['one map', [{ a: 1 }]],
     ['maps, a scalar document and a list', [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'v\nw' } }, 'text', [1, { b: null }], { c: { d: [] } }]],
     ['an object twice (the reference printer)', ((o: JsonValue) => [{ x: o, y: o }])({ shared: true })],
+    ['a big document between small ones', [{ a: 1 }, { items: Array.from({ length: 5000 }, (_, i) => ({ name: `n${i}`, v: [i, 'on'] })) }, 'end']],
   ];
   for (const [name, docs] of rows) {
     const pieces: string[] = [];
     const own = [...docs];
     printManifestsTo(own, (c) => pieces.push(c), true);
     t.equal(pieces.join(''), printManifests(docs), `${name}: same text`);
-    t.equal(pieces.length, docs.length, `${name}: one piece per document`);
+    const big = docs.some((d) => JSON.stringify(d).length > 100_000);
+    if (big) t.ok(pieces.length > docs.length && pieces.every((p) => p.length < 200_000), `${name}: a big document in chunks`);
+    else t.equal(pieces.length, docs.length, `${name}: one piece per small document`);
     t.ok(own.every((v) => v === null), `${name}: released`);
     const kept = [...docs];
     printManifestsTo(kept, () => undefined);
