@@ -289,11 +289,34 @@ function plainString(value: string, ctx: Ctx): string {
 const SAFE_PLAIN = /^[A-Za-z](?:[A-Za-z0-9_./ -]*[A-Za-z0-9_./-])?$/;
 const EXPONENT_ONLY = /^[eE][0-9]+$/;
 
-/** A string key or value: our 1.1 quoting first, then the `yaml` package's choice (yaml11StringTag in yaml-reference-printer.ts). */
-function stringText(s: string, indent: string, implicitKey: boolean): string {
-  if (SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s)) return s;
+/** True for a string that prints as itself whatever the context (`SAFE_PLAIN`, not a 1.1 word, not a bare exponent). */
+function isSafePlain(s: string): boolean {
+  return SAFE_PLAIN.test(s) && !YAML11_WORDS.has(s) && !EXPONENT_ONLY.test(s);
+}
+
+/**
+ * Strings seen to be `isSafePlain` (keys and short values: most repeat across
+ * a stream's objects), so that a repeat costs a lookup instead of the tests.
+ * Bounded; what it holds changes no output, only how fast it is found.
+ */
+const SAFE_SEEN = new Set<string>();
+const SAFE_SEEN_MAX = 8192;
+/** Values longer than this are not remembered (descriptions and the like rarely repeat). */
+const SAFE_SEEN_MAX_LENGTH = 48;
+
+/**
+ * A string key or value whose lines are indented at `level`: our 1.1 quoting
+ * first, then the `yaml` package's choice (yaml11StringTag in
+ * yaml-reference-printer.ts).
+ */
+function stringText(s: string, level: number, implicitKey: boolean): string {
+  if (SAFE_SEEN.has(s)) return s;
+  if (isSafePlain(s)) {
+    if (s.length <= SAFE_SEEN_MAX_LENGTH && SAFE_SEEN.size < SAFE_SEEN_MAX) SAFE_SEEN.add(s);
+    return s;
+  }
   // A context of its own: `plainString` may set forceBlockIndent for this string.
-  return quotedOrBlockText(s, { indent, implicitKey, forceBlockIndent: false });
+  return quotedOrBlockText(s, { indent: indentOf(level), implicitKey, forceBlockIndent: false });
 }
 
 /** `stringText` for a string that is not `SAFE_PLAIN`. */
@@ -319,6 +342,8 @@ const CACHED_LEVELS = 64;
 const INDENTS: string[] = [''];
 const BREAKS: string[] = ['\n'];
 const BREAK_DASHES: string[] = ['\n- '];
+/** Per level L: `:` (a key whose value is a non-empty collection), a line break and the indentation. */
+const COLON_BREAKS: string[] = [':\n'];
 
 /** True when level `level` is cached (then made, with the levels above it); false past `CACHED_LEVELS`. */
 function cachedLevel(level: number): boolean {
@@ -328,6 +353,7 @@ function cachedLevel(level: number): boolean {
     INDENTS.push(indent);
     BREAKS.push(`\n${indent}`);
     BREAK_DASHES.push(`\n${indent}- `);
+    COLON_BREAKS.push(`:\n${indent}`);
   }
   return true;
 }
@@ -347,16 +373,9 @@ function breakDashOf(level: number): string {
   return cachedLevel(level) ? BREAK_DASHES[level] : `\n${INDENT_STEP.repeat(level)}- `;
 }
 
-/** True when `obj` has an own enumerable string key (`Object.keys(obj).length > 0` without making the array). */
-function hasKeys(obj: object): boolean {
-  for (const k in obj) if (Object.hasOwn(obj, k)) return true;
-  return false;
-}
-
-/** A list or map that prints on lines of its own below its key (not as flow `[]`/`{}`). */
-function isNonEmptyCollection(v: JsonValue): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  return Array.isArray(v) ? v.length > 0 : hasKeys(v);
+/** `:`, a line break and the indentation of `level`. */
+function colonBreakOf(level: number): string {
+  return cachedLevel(level) ? COLON_BREAKS[level] : `:\n${INDENT_STEP.repeat(level)}`;
 }
 
 /**
@@ -396,39 +415,46 @@ class Emitter {
   /** `stringify` of one node (`createNode` of a JSON value, then its tag's stringify), its lines indented at `level`. */
   node(v: JsonValue, level: number): void {
     switch (typeof v) {
-      case 'string': return void this.parts.push(stringText(v, indentOf(level), false));
+      case 'string': return void this.parts.push(stringText(v, level, false));
       case 'number':
       case 'bigint': return void this.parts.push(numberText(v));
       case 'boolean': return void this.parts.push(v ? 'true' : 'false');
-      case 'object': return v === null ? void this.parts.push('null') : this.collection(v, level);
+      case 'object':
+        if (v === null) return void this.parts.push('null');
+        if (Array.isArray(v)) return this.seq(this.once(v), level);
+        return this.map(this.once(v), Object.keys(v), level);
       default:
         throw UNSUPPORTED; // undefined, functions, symbols: not JSON
     }
   }
 
-  /** A list or map node; one seen before (the `yaml` package would print an alias) or a class instance is unsupported. */
-  private collection(v: JsonValue[] | JsonObject, level: number): void {
-    if (this.seen.has(v)) throw UNSUPPORTED;
-    this.seen.add(v);
-    if (Array.isArray(v)) return this.seq(v, level);
-    if (!isPlainObject(v)) throw UNSUPPORTED;
-    this.map(v, level);
+  /**
+   * `v` the first time it is met in the document; a list or map met before
+   * (the `yaml` package would print an alias) or a class instance is
+   * unsupported.
+   */
+  private once<T extends JsonValue[] | JsonObject>(v: T): T {
+    const size = this.seen.size;
+    if (this.seen.add(v).size === size) throw UNSUPPORTED;
+    if (!Array.isArray(v) && !isPlainObject(v)) throw UNSUPPORTED;
+    return v;
   }
 
   /** A block sequence (`stringifyCollection` of a YAMLSeq), items at `level + 1`; `[]` when empty; a hole is unsupported. */
   private seq(v: JsonValue[], level: number): void {
     if (v.length === 0) return void this.parts.push('[]');
     for (let i = 0; i < v.length; i++) {
-      if (!(i in v)) throw UNSUPPORTED;
+      const item = v[i];
+      // A hole reads as undefined, which `node` refuses (not JSON) like a hole.
+      if (item === undefined) throw UNSUPPORTED;
       this.parts.push(i === 0 ? '- ' : breakDashOf(level));
-      this.node(v[i], level + 1);
+      this.node(item, level + 1);
       this.checkChunk();
     }
   }
 
-  /** A block mapping (`stringifyCollection` of a YAMLMap); `{}` when empty. */
-  private map(obj: JsonObject, level: number): void {
-    const keys = Object.keys(obj);
+  /** A block mapping (`stringifyCollection` of a YAMLMap) with its keys `keys`; `{}` when empty. */
+  private map(obj: JsonObject, keys: string[], level: number): void {
     if (keys.length === 0) return void this.parts.push('{}');
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) this.parts.push(breakOf(level));
@@ -442,15 +468,22 @@ class Emitter {
    * unsupported) of a map at `level`, in block context, `indentSeq: false`.
    */
   private pair(key: string, value: JsonValue, level: number): void {
-    const k = stringText(key, indentOf(level + 1), true);
+    const k = stringText(key, level + 1, true);
     if (k.length > 1024) throw UNSUPPORTED;
     this.parts.push(k);
-    // With indentSeq false, '- ' counts as indentation: a list sits at its key's column.
-    const valueLevel = Array.isArray(value) ? level : level + 1;
+    if (typeof value !== 'object' || value === null) {
+      this.parts.push(': ');
+      return this.node(value, level + 1);
+    }
     // An empty collection prints as flow `[]`/`{}` on the key's line; others start on the next line.
-    if (isNonEmptyCollection(value)) this.parts.push(':', breakOf(valueLevel));
-    else this.parts.push(': ');
-    this.node(value, valueLevel);
+    if (Array.isArray(value)) {
+      // With indentSeq false, '- ' counts as indentation: a list sits at its key's column.
+      this.parts.push(value.length === 0 ? ': ' : colonBreakOf(level));
+      return this.seq(this.once(value), level);
+    }
+    const keys = Object.keys(value);
+    this.parts.push(keys.length === 0 ? ': ' : colonBreakOf(level + 1));
+    this.map(this.once(value), keys, level + 1);
   }
 }
 
