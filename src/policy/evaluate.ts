@@ -366,6 +366,19 @@ function movedOn(pass: ChainPass, last: KubeObject): boolean {
   return !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last);
 }
 
+/** `policy/transformer` names of each policy's transformers, made once (every changing step of every review names one), with the policy name they were made for. */
+const STEP_NAMES = new WeakMap<CompiledPolicy, { policy: string; names: ReadonlyMap<Transformer, string> }>();
+
+/** The `policy/transformer` names of a policy's transformers (changedBy; a transformer missing from it is named on the spot). */
+function stepNames(policy: CompiledPolicy): ReadonlyMap<Transformer, string> {
+  let entry = STEP_NAMES.get(policy);
+  if (entry === undefined || entry.policy !== policy.name) {
+    entry = { policy: policy.name, names: new Map(policy.transformers.map((t) => [t, `${policy.name}/${t.name}`])) };
+    STEP_NAMES.set(policy, entry);
+  }
+  return entry.names;
+}
+
 /** Runs one matching policy and records its step; updates the current object when its changes are kept. */
 function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvoked: boolean): void {
   run.matchedPolicies.push(policy.name);
@@ -394,7 +407,8 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
     run.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
     return record('dropped');
   }
-  for (const s of pass.steps) if (s.status === 'ran' && s.after !== s.before) run.changedBy.push(`${policy.name}/${s.transformer.name}`);
+  const names = stepNames(policy);
+  for (const s of pass.steps) if (s.status === 'ran' && s.after !== s.before) run.changedBy.push(names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
   run.current = pass.object;
   record('applied');
 }
