@@ -13,6 +13,7 @@ import { compileExpression, compileVariables, ExprError, PER_CALL_LIMIT } from '
 import { ESTIMATE_INPUT_BYTES } from '../../src/expr/cost-estimate.js';
 import { policiesFromText } from '../../src/index.js';
 import { PolicyError } from '../../src/policy/compile.js';
+import { mulberry32 } from '../helpers/generators.js';
 
 const ROOTS = ['object', 'oldObject', 'request', 'namespaceObject', 'params'];
 const estimate = (src: string, inputBytes?: number): number => compileExpression(src, { variables: ROOTS, estimatedCostLimit: Infinity, estimateInputBytes: inputBytes }).estimate?.cost ?? NaN;
@@ -285,16 +286,6 @@ function randomString(rand: () => number, max: number): string {
   return s;
 }
 
-/** A deterministic PRNG (mulberry32), so a failure is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Inputs of exactly the shape the expressions read, as large as R allows (the worst cases random trees rarely reach). */
 function shaped(rand: () => number): Record<string, unknown> {
@@ -304,7 +295,7 @@ function shaped(rand: () => number): Record<string, unknown> {
 }
 
 t.test('property: the runtime cost never exceeds the estimate for inputs within the assumed size', async (t) => {
-  const rand = prng(13);
+  const rand = mulberry32(13);
   const programs = PROPERTY.map((src) => {
     const cost = estimate(src, R);
     return { src, cost, p: compileExpression(src, { variables: ROOTS, estimateInputBytes: R, costLimit: Math.floor(cost), maxEvalMs: 600_000 }) };

@@ -18,6 +18,7 @@ import t from 'tap';
 import { compileExpression, evaluationMemoReplays, setEvaluationMemo, type CompileExpressionOptions, type CompiledExpression } from '../../src/expr/cel.js';
 import { EvaluationMemo, MAX_CHARS, MAX_LEAVES, MAX_STRING_CHARS, memoBytesHeld, NODE_BYTES, PAUSE, setMemoBytesLimit } from '../../src/expr/memo.js';
 import { closeBudget, openBudget, setMeterClock, type PolicyBudget } from '../../src/expr/meter.js';
+import { mulberry32 } from '../helpers/generators.js';
 
 const ROOTS = ['object', 'oldObject', 'request', 'namespaceObject', 'params'];
 
@@ -224,19 +225,9 @@ t.test('past the first clock read: a replay reads the clock at the same units, a
   }
 });
 
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 t.test('random objects from a small domain, every row, in random order: the same as without the memo', async (t) => {
-  const next = rng(18);
+  const next = mulberry32(18);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
   const images = ['quay.io/org/app:1.0', 'docker.io/app:2', 'registry.example.com/side@sha256:abc'];
   const randomPod = (): unknown => {

@@ -11,6 +11,7 @@ import { createPatch, createPatchByKey } from '../../src/patch/create-patch.js';
 import type { JsonObject, JsonValue } from '../../src/kube/object.js';
 import { corpusFiles, streamObjects } from '../helpers/corpus.js';
 import { deepFreeze } from '../helpers/laws.js';
+import { smallJsonObjects } from '../helpers/generators.js';
 
 function outcome(fn: () => unknown): string {
   try {
@@ -93,15 +94,7 @@ t.test('corpus objects, edited as transformers do: the same patches', async (t) 
 
 t.test('property: random pairs and their edits give the same patches', async (t) => {
   const key = fc.oneof(fc.constantFrom('a', 'b', 'a/b', '~1', '', '0', '1', 'constructor', '__proto__'), fc.string({ maxLength: 3 }));
-  const json = fc.letrec<{ v: JsonValue }>((tie) => ({
-    v: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 3 })),
-      fc.array(tie('v'), { maxLength: 4 }),
-      fc.dictionary(key, tie('v'), { maxKeys: 4 }),
-    ),
-  })).v;
-  const objects = fc.dictionary(key, json, { maxKeys: 5 });
+  const objects = smallJsonObjects(key);
   fc.assert(fc.property(objects, objects, fc.nat(1000), (a, b, seed) => {
     const e = edit(a, seed);
     return outcome(() => createPatch(a, b)) === outcome(() => createPatchByKey(a, b)) && outcome(() => createPatch(a, e)) === outcome(() => createPatchByKey(a, e));

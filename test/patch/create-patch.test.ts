@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import { createPatch, escapePointerToken, type Operation } from '../../src/patch/create-patch.js';
 import type { JsonValue } from '../../src/kube/object.js';
+import { smallJsonObjects } from '../helpers/generators.js';
 
 /** Applies ops as the API server would (fast-json-patch with validation on: strict about missing parents/targets). */
 function apply(doc: JsonValue, ops: Operation[]): JsonValue {
@@ -83,15 +84,7 @@ t.test('the root schema follows the kind of each diff (last kind cached)', async
 
 t.test('property: every generated patch re-applies with validation and yields mutated', async (t) => {
   const key = fc.oneof(fc.constantFrom('a', 'b', 'a/b', '~1', '~', '', '0', '-'), fc.string({ maxLength: 4 }));
-  const json = fc.letrec<{ v: JsonValue }>((tie) => ({
-    v: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 3 })),
-      fc.array(tie('v'), { maxLength: 4 }),
-      fc.dictionary(key, tie('v'), { maxKeys: 4 }),
-    ),
-  })).v;
-  const objects = fc.dictionary(key, json, { maxKeys: 5 });
+  const objects = smallJsonObjects(key);
   fc.assert(
     fc.property(objects, objects, (a, b) => {
       const ops = createPatch(a, b);
