@@ -19,6 +19,7 @@ import {
   type CreateKind, type FieldSetter, type FieldSpec, type FieldWhere, type Seg,
 } from './fieldspecs.js';
 import { isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
+import { PairCache } from './pair-cache.js';
 
 /** Field specs compiled with their create kind and setter (see the module comment). */
 export interface FieldSpecProgram {
@@ -51,9 +52,8 @@ export function compileFieldSpecs(specs: readonly FieldSpec[], createKind: Creat
 }
 
 class Program implements FieldSpecProgram, FieldWhere {
-  /** Plans by apiVersion, then kind. */
-  private readonly plans = new Map<string, Map<string, readonly Plan[]>>();
-  private planned = 0;
+  /** Plans by apiVersion and kind. */
+  private readonly plans = new PairCache<readonly Plan[]>(PLAN_LIMIT);
   /** Keys from the root to the node being walked (valid during `apply`). */
   private readonly stack: (string | number)[] = [];
   private plan: Plan = { index: -1, segs: [], path: '', create: false };
@@ -86,21 +86,13 @@ class Program implements FieldSpecProgram, FieldWhere {
   }
 
   private plansFor(apiVersion: string, kind: string, obj: JsonObject): readonly Plan[] {
-    let byKind = this.plans.get(apiVersion);
-    const found = byKind?.get(kind);
+    const found = this.plans.get(apiVersion, kind);
     if (found) return found;
-    if (this.planned >= PLAN_LIMIT) {
-      this.plans.clear();
-      this.planned = 0;
-      byKind = undefined;
-    }
     const plans: Plan[] = [];
     this.specs.forEach((spec, index) => {
       if (fieldSpecSelects(spec, obj)) plans.push({ index, segs: segmentsOf(spec.path), path: spec.path, create: spec.create === true });
     });
-    if (!byKind) this.plans.set(apiVersion, (byKind = new Map()));
-    byKind.set(kind, plans);
-    this.planned++;
+    this.plans.set(apiVersion, kind, plans);
     return plans;
   }
 

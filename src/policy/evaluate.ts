@@ -19,6 +19,7 @@
  */
 import { closeBudget, openBudget, RUNTIME_COST_BUDGET } from '../expr/meter.js';
 import { deepEqual, isObject, type KubeObject } from '../kube/object.js';
+import { PairCache } from '../kube/pair-cache.js';
 import { createPatch, type Operation as PatchOperation } from '../patch/create-patch.js';
 import type { Finding, StreamRequirement, Transformer, TransformContext } from '../transform/types.js';
 import { sortPolicies, type CompiledPolicy } from './compile.js';
@@ -163,23 +164,13 @@ interface KindIndex {
 }
 
 function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
-  // group -> kind -> mask: no key string to build per object.
-  const cache = new Map<string, Map<string, Uint8Array>>();
-  let size = 0;
+  const cache = new PairCache<Uint8Array>(KIND_INDEX_LIMIT);
   const hasValidate = Uint8Array.from(policies, (p) => (p.transformers.some(isValidate) ? 1 : 0));
   const mask = (group: string, kind: string): Uint8Array => {
-    let byKind = cache.get(group);
-    let m = byKind?.get(kind);
+    let m = cache.get(group, kind);
     if (m) return m;
     m = Uint8Array.from(policies, (p) => (!p.mayMatchKind || p.mayMatchKind(group, kind) ? 1 : 0));
-    if (size >= KIND_INDEX_LIMIT) {
-      cache.clear();
-      size = 0;
-      byKind = undefined;
-    }
-    if (!byKind) cache.set(group, (byKind = new Map()));
-    byKind.set(kind, m);
-    size++;
+    cache.set(group, kind, m);
     return m;
   };
   return { mask, hasValidate };
