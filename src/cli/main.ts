@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { collect, EXIT, oneLine } from './io.js';
 import { enableCliCompileCache } from './compile-cache.js';
-import { keepYoungGenerationSmall } from './heap.js';
+import { keepYoungGenerationSmall, stopAtMidTier } from './heap.js';
 // Each command's modules load only when it runs: `serve` pulls in the
 // Kubernetes client and fastify, which `run` (a Helm post-renderer started
 // once per release) must not pay for.
@@ -66,8 +66,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option('-f, --file <manifests>', 'read manifests from this file instead of stdin')
     .option('--allow-empty', 'run with no policies (default: exit 2, "no policies found in ...")'))
     .action(async (o) => {
-      // Before its modules load: the heap policy of a batch process (heap.ts).
+      // Before its modules load: the heap and compiler policy of a batch process (heap.ts).
       keepYoungGenerationSmall();
+      stopAtMidTier();
       const ns = await namespaces(o);
       if (ns) setCode(await (await import('./run.js')).runCommand({ config: o.config, file: o.file, allowEmpty: o.allowEmpty, ...ns }));
     });
