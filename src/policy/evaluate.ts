@@ -143,11 +143,20 @@ export interface AppliedStep {
  */
 export function appliedSteps(evaluation: Evaluation): AppliedStep[] {
   const out: AppliedStep[] = [];
+  forEachAppliedStep(evaluation, (policy, step) => out.push({ policy, name: `${policy.name}/${step.transformer.name}`, step }));
+  return out;
+}
+
+/**
+ * Calls `visit` with the policy and step of each transformer step whose change
+ * was kept, in `appliedSteps` order, without building their names: the
+ * server's metrics read these on every admission.
+ */
+export function forEachAppliedStep(evaluation: Evaluation, visit: (policy: CompiledPolicy, step: TransformerStep) => void): void {
   for (const p of evaluation.trace ?? []) {
     if (p.outcome !== 'applied') continue;
-    for (const s of p.transformers) if (s.status === 'ran' && s.after !== s.before) out.push({ policy: p.policy, name: `${p.policy.name}/${s.transformer.name}`, step: s });
+    for (const s of p.transformers) if (s.status === 'ran' && s.after !== s.before) visit(p.policy, s);
   }
-  return out;
 }
 
 /** Most group/kind masks kept per PolicySet (kinds come from requests: bounded against a flood of made-up kinds). */

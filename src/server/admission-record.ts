@@ -7,7 +7,7 @@
  * reports read (and never log).
  */
 import type { ReviewResult } from '../admission/types.js';
-import { appliedSteps, type Evaluation, type PolicyStep } from '../policy/evaluate.js';
+import { forEachAppliedStep, type Evaluation, type PolicyStep } from '../policy/evaluate.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Denial, EvaluationError } from '../policy/types.js';
 import type { AdmissionOutcome } from './metrics.js';
@@ -68,10 +68,17 @@ export function summarize(evaluation: Evaluation): EvaluationSummary {
   return {
     matchedPolicies: evaluation.matchedPolicies,
     changedBy: evaluation.changedBy,
-    applied: evaluation.changed ? appliedSteps(evaluation).map(({ policy, step }) => ({ policy: policy.name, transformer: step.transformer.name })) : [],
+    applied: evaluation.changed ? appliedPairs(evaluation) : [],
     errors: evaluation.errors.map((e) => ({ policy: e.policy, transformer: e.transformer, failurePolicy: e.failurePolicy })),
     denials: evaluation.denials,
   };
+}
+
+/** The `policy`/`transformer` names of the steps whose changes were kept (`forEachAppliedStep`, `appliedSteps` order). */
+function appliedPairs(evaluation: Evaluation): EvaluationSummary['applied'] {
+  const out: EvaluationSummary['applied'] = [];
+  forEachAppliedStep(evaluation, (policy, step) => out.push({ policy: policy.name, transformer: step.transformer.name }));
+  return out;
 }
 
 /**

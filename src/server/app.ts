@@ -172,7 +172,7 @@ export const HTTP_ERROR_CODES = {
  */
 export function parseTimeout(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 32) return undefined;
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+  const unit = DURATION_UNITS_MS;
   let total = 0;
   let rest = value;
   while (rest.length > 0) {
@@ -182,6 +182,28 @@ export function parseTimeout(value: unknown): number | undefined {
     rest = rest.slice(m[0].length);
   }
   return total > 0 ? total : undefined;
+}
+
+/** ms per unit of a Go duration (`parseTimeout`). */
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+
+/**
+ * `parseTimeout` with a memo of one entry, the last text and its ms: the API
+ * server sends its webhook's one `timeoutSeconds` on every call, so the
+ * `?timeout=` of every admission request is parsed once. Same results as
+ * `parseTimeout` for any sequence of values.
+ */
+export function timeoutParser(): (value: unknown) => number | undefined {
+  let text = '';
+  let ms: number | undefined;
+  return (value) => {
+    if (typeof value !== 'string') return undefined;
+    if (value !== text) {
+      ms = parseTimeout(value);
+      text = value;
+    }
+    return ms;
+  };
 }
 
 /** Evaluation budget for an API server timeout (ms): max(80 %, timeout - 1000 ms). */
@@ -275,10 +297,12 @@ interface HandlerContext {
   maxEvaluationMs: number;
   /** `opts.inlineSliceMs` or its default. */
   inlineSliceMs: number;
+  /** `parseTimeout` of the `?timeout=` query parameter (`timeoutParser`). */
+  timeout: (value: unknown) => number | undefined;
 }
 
 function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number): HandlerContext {
-  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS };
+  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser() };
 }
 
 /**
@@ -334,7 +358,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
       metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
       return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
     }
-    const timeoutMs = parseTimeout((request.query as Record<string, unknown> | undefined)?.timeout);
+    const timeoutMs = ctx.timeout((request.query as Record<string, unknown> | undefined)?.timeout);
     const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs };
     const worker = opts.evaluationWorker?.usable ? opts.evaluationWorker : undefined;
     if (worker && raw !== undefined) return viaWorker(ctx, { request, reply, worker }, timing, raw);

@@ -9,6 +9,7 @@ import t from 'tap';
 import { compilePolicyText } from '../../src/policy/load.js';
 import { createPolicySet, type CompiledPolicy } from '../../src/policy/compile.js';
 import { appliedSteps, stepChangedPaths, stepPatch, type Evaluation } from '../../src/policy/evaluate.js';
+import { summarize } from '../../src/server/admission-record.js';
 import { builtinRegistry } from '../../src/transform/registry.js';
 import type { KubeObject, JsonObject } from '../../src/kube/object.js';
 import type { Transformer } from '../../src/transform/types.js';
@@ -61,6 +62,9 @@ t.test('the trace: one step per policy, in order, with reasons', async (t) => {
   t.equal(e.trace[5]?.transformers[0]?.before, a?.transformers[2]?.after, 'an Audit or failed policy does not carry its changes on');
   t.same(e.changedBy, ['a-label/team', 'f-last/data']);
   t.same(appliedSteps(e).map((s) => s.name), ['a-label/team', 'f-last/data']);
+  // The server's metrics read the same steps without their names (forEachAppliedStep).
+  t.same(summarize(e).applied, appliedSteps(e).map(({ policy, step }) => ({ policy: policy.name, transformer: step.transformer.name })), 'summarize: the applied steps as policy/transformer pairs');
+  t.same(summarize({ ...e, changed: false }).applied, [], 'summarize: none when the object did not change');
   t.same(stepChangedPaths(a?.transformers[0] as never), ['/metadata/labels']);
 });
 
