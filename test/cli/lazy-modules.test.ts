@@ -4,6 +4,8 @@
  * output is byte for byte the output of a process that loaded the CEL engine
  * up front (as `serve` and the library do). On the built CLI (dist/), with
  * the modules each run loaded recorded by test/fixtures/record-modules.mjs.
+ * The CLI is a bundle (scripts/bundle-cli.mjs) whose CEL engine is its own
+ * entry point, dist/cli/cel.js; with tsc's output alone it is dist/expr/cel.js.
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +17,10 @@ import { pathToFileURL } from 'node:url';
 const root = resolve(import.meta.dirname, '../..');
 const bin = join(root, 'dist/cli/main.js');
 const recorder = pathToFileURL(join(root, 'test/fixtures/record-modules.mjs')).href;
-const celModule = pathToFileURL(join(root, 'dist/expr/cel.js')).href;
+// The CLI's CEL engine module: the bundle's entry point, else tsc's output.
+const celFile = existsSync(join(root, 'dist/cli/cel.js')) ? 'dist/cli/cel.js' : 'dist/expr/cel.js';
+const celModule = pathToFileURL(join(root, celFile)).href;
+const celLoaded = new RegExp(`/${celFile.replaceAll('.', '\\.')}$`);
 
 interface Row {
   name: string;
@@ -56,12 +61,12 @@ t.test('run loads the CEL engine and re2js only when a policy needs them', { ski
     t.equal(lazy.code, 0, `${r.name}: exit 0 (stderr: ${lazy.stderr.trim().split('\n')[0]})`);
     t.match(lazy.stdout, r.stdout, `${r.name}: the policy did its work`);
     t.ok(lazy.modules.length > 10, `${r.name}: modules recorded`);
-    t.equal(loads(lazy.modules, /\/dist\/expr\/cel\.js$/), r.cel, `${r.name}: CEL engine loaded: ${r.cel}`);
+    t.equal(loads(lazy.modules, celLoaded), r.cel, `${r.name}: CEL engine loaded: ${r.cel}`);
     t.equal(loads(lazy.modules, /\/@marcbachmann\/cel-js\//), r.cel, `${r.name}: @marcbachmann/cel-js loaded: ${r.cel}`);
     t.equal(loads(lazy.modules, /\/re2js\//), r.re2, `${r.name}: re2js loaded: ${r.re2}`);
     const eager = run(r, [recorder, celModule], dir);
     t.equal(eager.code, 0, `${r.name}: exit 0 with the engine loaded up front`);
-    t.ok(loads(eager.modules, /\/dist\/expr\/cel\.js$/), `${r.name}: the engine was loaded up front`);
+    t.ok(loads(eager.modules, celLoaded), `${r.name}: the engine was loaded up front`);
     t.equal(lazy.stdout, eager.stdout, `${r.name}: same output, byte for byte`);
     t.equal(lazy.stderr, eager.stderr, `${r.name}: same stderr`);
   }
