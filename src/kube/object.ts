@@ -79,6 +79,19 @@ export function metaMap(obj: JsonObject, field: 'labels' | 'annotations'): Recor
   return out;
 }
 
+/**
+ * `metaMap(obj, field)[key]` without the copy: the string value of `key` in
+ * `metadata.labels` or `metadata.annotations`, or undefined (absent, not a
+ * string, or no such map). Reference: metaMap (test/kube/object.test.ts).
+ */
+export function metaValue(obj: JsonObject, field: 'labels' | 'annotations', key: string): string | undefined {
+  if (key in Object.prototype) return metaMap(obj, field)[key]; // `__proto__`, `toString`...: what the copy inherits, as metaMap's reader sees it
+  const m = metadataOf(obj)?.[field];
+  if (!isObject(m) || !Object.prototype.hasOwnProperty.call(m, key)) return undefined;
+  const v = m[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** The resource id of an object. `namespace` overrides `metadata.namespace` (admission's `request.namespace`). */
 export function resIdOf(obj: JsonObject, namespace?: string): ResId {
   return { ...gvkOf(obj), namespace: namespace ?? metaString(obj, 'namespace'), name: metaString(obj, 'name') };

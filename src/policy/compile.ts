@@ -3,7 +3,7 @@
  * configured, every regex and expression compiled before anything runs
  * (kustomize's Config() before Transform()).
  */
-import { gvkOf, metaMap, type KubeObject } from '../kube/object.js';
+import { gvkOf, metaValue, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
 import { isClusterScopedKind } from '../kube/resources.js';
 import { matchInfoOf, type MatchInfo } from './match-info.js';
@@ -277,7 +277,7 @@ function compileApplies(spec: PolicySpec, ctx: AppliesContext, opts: CompileOpti
 /** Why `spec.hooks` (`exclude`: no Helm hooks, `only`: only hooks) leaves the object out, or ''. */
 function hookExclusion(hooks: NonNullable<PolicySpec['hooks']>, o: KubeObject): string {
   if (hooks === 'include') return '';
-  const isHook = metaMap(o, 'annotations')['helm.sh/hook'] !== undefined;
+  const isHook = metaValue(o, 'annotations', 'helm.sh/hook') !== undefined;
   if (hooks === 'exclude' && isHook) return 'hooks: exclude';
   if (hooks === 'only' && !isHook) return 'hooks: only';
   return '';

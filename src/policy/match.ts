@@ -5,7 +5,7 @@
  * namespaceSelector, objectSelector, matchConditions).
  */
 import { anchoredRegex, compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
-import { gvkOf, isObject, metaMap, metaString, type KubeObject } from '../kube/object.js';
+import { gvkOf, isObject, metaMap, metaString, metaValue, type KubeObject } from '../kube/object.js';
 import type { EvaluationInput } from './types.js';
 import type { ExprScope } from '../expr/vars.js';
 
@@ -222,11 +222,11 @@ function excludedObject(o: KubeObject, optIns: OptIns): string {
   const { kind, group } = gvkOf(o);
   if (group === '' && isHelmReleaseRecord(o, kind) && !optIns.helm) return 'Helm release record';
   if (OPT_IN_KINDS.includes(kind) && OPT_IN_GROUPS.has(group) && !optIns.kinds.has(kind)) return `${kind} (opt in by naming the kind)`;
-  if (group === '' && kind === 'Pod' && metaMap(o, 'annotations')['kubernetes.io/config.mirror'] !== undefined) return 'mirror Pod';
+  if (group === '' && kind === 'Pod' && metaValue(o, 'annotations', 'kubernetes.io/config.mirror') !== undefined) return 'mirror Pod';
   return '';
 }
 
 /** A Secret or ConfigMap labelled `owner=helm` (core group), as `HELM_DRIVER=secret|configmap` stores a release. */
 function isHelmReleaseRecord(o: KubeObject, kind: string): boolean {
-  return (kind === 'Secret' || kind === 'ConfigMap') && metaMap(o, 'labels').owner === 'helm';
+  return (kind === 'Secret' || kind === 'ConfigMap') && metaValue(o, 'labels', 'owner') === 'helm';
 }

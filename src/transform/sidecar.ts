@@ -224,10 +224,55 @@ const RECORD_KEYS = Object.keys({
  * sort of the record's keys (its fields are known; undefined ones left out).
  */
 export function statusJson(status: SidecarStatus, name: string, rec: InjectionRecord): string {
+  const record = recordJson(rec);
   const names = Object.keys(status);
+  if (names.length === 0) return `{${quote(name)}:${record}}`; // the usual status: this injection alone
   if (!Object.prototype.hasOwnProperty.call(status, name)) names.push(name);
-  const record = sortedObjectJson(RECORD_KEYS, (k) => jsonOf(rec[k as keyof InjectionRecord]));
   return sortedObjectJson(names.sort(), (k) => (k === name ? record : jsonOf(status[k])));
+}
+
+/** The JSON of each field name of an InjectionRecord (RECORD_KEYS), quoted once. */
+const RECORD_KEY_JSON: Readonly<Record<string, string>> = Object.fromEntries(RECORD_KEYS.map((k) => [k, JSON.stringify(k)]));
+
+/**
+ * `stableStringify(rec)` for the record injectPod builds, without a callback
+ * per key: its fields in RECORD_KEYS' order, lists of strings and maps of
+ * them written directly; any other value (a record of another origin) by
+ * stableStringify.
+ */
+function recordJson(rec: InjectionRecord): string {
+  let out = '{';
+  for (const k of RECORD_KEYS) {
+    const v: unknown = rec[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${RECORD_KEY_JSON[k] as string}:${typeof v === 'string' ? quote(v) : namesJson(v) ?? stableStringify(v)}`;
+  }
+  return `${out}}`;
+}
+
+/** The JSON of a list of strings, or of a map of such lists (keys sorted); undefined for any other value. */
+function namesJson(v: unknown): string | undefined {
+  if (Array.isArray(v)) return stringListJson(v);
+  if (!isObject(v)) return undefined;
+  let out = '{';
+  for (const k of Object.keys(v).sort()) {
+    const list = stringListJson(v[k]);
+    if (list === undefined) return undefined;
+    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${list}`;
+  }
+  return `${out}}`;
+}
+
+/** The JSON of a list of strings; undefined when `v` is not one. */
+function stringListJson(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return undefined;
+  let out = '[';
+  for (let i = 0; i < v.length; i++) {
+    const s: unknown = v[i];
+    if (typeof s !== 'string') return undefined;
+    out += i > 0 ? `,${quote(s)}` : quote(s);
+  }
+  return `${out}]`;
 }
 
 // ---------------------------------------------------------------------------
@@ -240,7 +285,7 @@ interface Pod {
 
 /** The pod (template) an injection starts from, with its string annotations (stringMap). */
 interface PodInput extends Pod {
-  annotations: Record<string, string>;
+  annotations: Readonly<Record<string, string>>;
 }
 
 /** A copy of the maps in list `field` of `o` (items that are not maps left out); [] when it is not a list. */
@@ -257,7 +302,8 @@ function setList(o: JsonObject, field: string, items: JsonObject[]): void {
   else o[field] = items;
 }
 
-function stringMap(o: JsonObject, field: string): Record<string, string> {
+/** A copy of the string entries of the map `o[field]` ({} when it is not a map). */
+export function stringMap(o: JsonObject, field: string): Record<string, string> {
   const m = o[field];
   const out: Record<string, string> = {};
   if (!isObject(m)) return out;
@@ -270,6 +316,20 @@ function stringMap(o: JsonObject, field: string): Record<string, string> {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * `stringMap(o, field)` for reading only: the map itself when it is a plain
+ * map (prototype Object.prototype) whose enumerable keys are all its own and
+ * hold strings (annotations and labels as the API server stores them), so the
+ * same keys, values and key order as the copy; else that copy. Callers never
+ * write to it. Reference: stringMap (test/transform/sidecar.test.ts).
+ */
+export function stringMapView(o: JsonObject, field: string): Readonly<Record<string, string>> {
+  const m = o[field];
+  if (!isObject(m) || Object.getPrototypeOf(m) !== Object.prototype) return stringMap(o, field);
+  for (const k in m) if (typeof m[k] !== 'string' || !hasOwn.call(m, k)) return stringMap(o, field);
+  return m as Record<string, string>;
+}
 
 /**
  * Decodes the status annotation. Absent or empty: `{}`. Throws TransformError
@@ -354,8 +414,7 @@ interface KeyedAdd {
 function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResult {
   const { key, onConflict, first = false } = how;
   const id = item[key];
-  let i = 0; // the first item with the key (findIndex, without a callback per item)
-  while (i < items.length && items[i][key] !== id) i++;
+  const i = indexOfKey(items, key, id);
   // A private copy per place: a shared object would print as a YAML alias.
   if (i === items.length) {
     if (first) items.unshift(deepClone(item));
@@ -367,6 +426,29 @@ function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResu
   if (onConflict === 'skip') return 'skipped';
   items[i] = deepClone(item);
   return 'added';
+}
+
+/**
+ * The index of the first item of `items` whose `key` is `id` (items.length:
+ * none): findIndex without a callback per item, and the usual keys read by
+ * name (a keyed read of a variable key is megamorphic over the lists' items).
+ */
+function indexOfKey(items: readonly JsonObject[], key: string, id: JsonValue | undefined): number {
+  let i = 0;
+  if (key === 'name') while (i < items.length && (items[i] as JsonObject).name !== id) i++;
+  else if (key === 'mountPath') while (i < items.length && (items[i] as JsonObject).mountPath !== id) i++;
+  else while (i < items.length && (items[i] as JsonObject)[key] !== id) i++;
+  return i;
+}
+
+/**
+ * The items of `add` that `addKeyed` added to `items` (in `add`'s order):
+ * `add.filter((x) => addKeyed(items, x, how) === 'added')` without a callback per item.
+ */
+function addAllKeyed(items: JsonObject[], add: readonly JsonObject[], how: KeyedAdd): JsonObject[] {
+  const added: JsonObject[] = [];
+  for (const x of add) if (addKeyed(items, x, how) === 'added') added.push(x);
+  return added;
 }
 
 /** `what`, with `(container <name>)` for a container's list. */
@@ -381,24 +463,31 @@ interface InjectArgs {
   injected: Set<string>;
 }
 
+/**
+ * Adds the container `c` to `target` (addKeyed by name), after resolving a
+ * container of its name in `other` (containers and initContainers share
+ * names: API validation) by `onConflict`; true when it was added.
+ */
+function addContainer(target: JsonObject[], other: JsonObject[], c: JsonObject, { onConflict, first }: { onConflict: ConflictPolicy; first: boolean }): boolean {
+  const at = indexOfKey(other, 'name', c.name);
+  if (at < other.length) {
+    if (onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists with different content (onConflict: fail)`);
+    if (onConflict === 'skip') return false;
+    other.splice(at, 1);
+  }
+  return addKeyed(target, c, { key: 'name', onConflict, what: 'container', first }) === 'added';
+}
+
 function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
   const containers = list(spec, 'containers');
   const inits = list(spec, 'initContainers');
-  const addTo = (target: JsonObject[], other: JsonObject[], c: JsonObject, first: boolean): boolean => {
-    const clash = other.find((x) => x.name === c.name);
-    if (clash) {
-      // A name is unique across containers and initContainers (API validation).
-      if (a.cfg.onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists with different content (onConflict: fail)`);
-      if (a.cfg.onConflict === 'skip') return false;
-      other.splice(other.indexOf(clash), 1);
-    }
-    return addKeyed(target, c, { key: 'name', onConflict: a.cfg.onConflict, what: 'container', first }) === 'added';
-  };
-  const firsts = a.cfg.position === 'first' ? [...a.rendered.containers].reverse() : a.rendered.containers;
+  const first = a.cfg.position === 'first';
+  const firsts = first ? [...a.rendered.containers].reverse() : a.rendered.containers;
   const added: string[] = [];
-  for (const c of firsts) if (addTo(containers, inits, c, a.cfg.position === 'first')) added.push(String(c.name));
-  if (a.cfg.position === 'first') added.reverse();
-  const addedInit = a.rendered.initContainers.filter((c) => addTo(inits, containers, c, false)).map((c) => String(c.name));
+  for (const c of firsts) if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first })) added.push(String(c.name));
+  if (first) added.reverse();
+  const addedInit: string[] = [];
+  for (const c of a.rendered.initContainers) if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false })) addedInit.push(String(c.name));
   setList(spec, 'containers', containers);
   setList(spec, 'initContainers', inits);
   if (added.length) rec.containers = added;
@@ -407,49 +496,71 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
 
 function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
   const volumes = list(spec, 'volumes');
-  const addedVolumes = a.rendered.volumes.filter((v) => addKeyed(volumes, v, { key: 'name', onConflict: a.cfg.onConflict, what: 'volume' }) === 'added');
+  const addedVolumes = addAllKeyed(volumes, a.rendered.volumes, { key: 'name', onConflict: a.cfg.onConflict, what: 'volume' });
   setList(spec, 'volumes', volumes);
   if (addedVolumes.length) rec.volumes = names(addedVolumes);
   const secrets = list(spec, 'imagePullSecrets');
-  const addedSecrets = a.rendered.imagePullSecrets.filter((s) => addKeyed(secrets, s, { key: 'name', onConflict: 'skip', what: 'imagePullSecret' }) === 'added');
+  const addedSecrets = addAllKeyed(secrets, a.rendered.imagePullSecrets, { key: 'name', onConflict: 'skip', what: 'imagePullSecret' });
   setList(spec, 'imagePullSecrets', secrets);
   if (addedSecrets.length) rec.imagePullSecrets = names(addedSecrets);
 }
 
 /** Adds `env` and `volumeMounts` to every app container (not injected by any injection). */
 function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
-  const env: Record<string, string[]> = {};
-  const mounts: Record<string, string[]> = {};
-  const raw = Array.isArray(spec.containers) ? spec.containers : [];
-  const containers = [...raw];
-  let changed = false;
-  raw.forEach((original, i) => {
-    if (!isObject(original)) return;
+  if (a.rendered.env.length === 0 && a.rendered.volumeMounts.length === 0) return; // nothing to add: no container changes
+  const added: AddedToApps = { env: {}, mounts: {} };
+  const containers = appsInjected(Array.isArray(spec.containers) ? spec.containers : [], a, added);
+  if (containers) spec.containers = containers;
+  if (Object.keys(added.env).length) rec.env = added.env;
+  if (Object.keys(added.mounts).length) rec.volumeMounts = added.mounts;
+}
+
+/** What injectIntoApps added, by app container name: env var names and mount paths. */
+interface AddedToApps {
+  env: Record<string, string[]>;
+  mounts: Record<string, string[]>;
+}
+
+/** A copy of the container list `raw` with every app container injected (injectIntoApp), or undefined when none changed. */
+function appsInjected(raw: readonly JsonValue[], a: InjectArgs, added: AddedToApps): JsonValue[] | undefined {
+  let containers: JsonValue[] | undefined; // a copy once a container changes
+  for (let i = 0; i < raw.length; i++) {
+    const original = raw[i];
+    if (!isObject(original)) continue;
     const n = String(original.name);
-    if (a.injected.has(n)) return;
-    // Copy-on-write: the pod's container objects are shared with the input.
-    let c = original;
+    if (a.injected.has(n)) continue;
+    const c = injectIntoApp(original, n, a, added);
+    if (c !== original) (containers ??= raw.slice())[i] = c;
+  }
+  return containers;
+}
+
+/**
+ * The app container `original` (named `n`) with the injection's env and
+ * volume mounts added, copy-on-write (the pod's container objects are shared
+ * with the input): `original` itself when nothing was added. What was added
+ * is recorded under `n` in `added`.
+ */
+function injectIntoApp(original: JsonObject, n: string, a: InjectArgs, added: AddedToApps): JsonObject {
+  let c = original;
+  if (a.rendered.env.length > 0) {
     const cEnv = list(c, 'env');
-    const e = a.rendered.env.filter((x) => addKeyed(cEnv, x, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n }) === 'added');
+    const e = addAllKeyed(cEnv, a.rendered.env, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n });
     if (e.length) {
       c = { ...c, env: cEnv };
-      env[n] = names(e);
+      added.env[n] = names(e);
     }
+  }
+  if (a.rendered.volumeMounts.length > 0) {
     const cMounts = list(c, 'volumeMounts');
-    const m = a.rendered.volumeMounts.filter((x) => addKeyed(cMounts, x, { key: 'mountPath', onConflict: a.cfg.onConflict, what: 'volumeMount', container: n }) === 'added');
+    const m = addAllKeyed(cMounts, a.rendered.volumeMounts, { key: 'mountPath', onConflict: a.cfg.onConflict, what: 'volumeMount', container: n });
     if (m.length) {
       if (c === original) c = { ...c, volumeMounts: cMounts };
       else c.volumeMounts = cMounts; // c is this function's copy
-      mounts[n] = names(m, 'mountPath');
+      added.mounts[n] = names(m, 'mountPath');
     }
-    if (c !== original) {
-      containers[i] = c;
-      changed = true;
-    }
-  });
-  if (changed) spec.containers = containers;
-  if (Object.keys(env).length) rec.env = env;
-  if (Object.keys(mounts).length) rec.volumeMounts = mounts;
+  }
+  return c;
 }
 
 /**
@@ -490,13 +601,14 @@ function setMeta(meta: JsonObject, field: 'annotations' | 'labels', entries: Rec
 
 /** The string annotations and labels of a pod (template), read once per injection (stringMap). */
 interface PodMaps {
-  annotations: Record<string, string>;
-  labels: Record<string, string>;
+  annotations: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
 }
 
 /** Istio's injectRequired, for our annotation and label: per-name pod setting, pod setting, namespace label, default. */
-function injectionWanted({ annotations: ann, labels: lab }: PodMaps, cfg: SidecarConfig, nsLabels: Readonly<Record<string, string>> | undefined): boolean {
-  const pod = ann[`sidecar.postrender.io/${cfg.name}.inject`] ?? ann[SIDECAR_INJECT_ANNOTATION] ?? lab[SIDECAR_INJECT_ANNOTATION];
+function injectionWanted({ annotations: ann, labels: lab }: PodMaps, c: Compiled, nsLabels: Readonly<Record<string, string>> | undefined): boolean {
+  const { cfg } = c;
+  const pod = ann[c.injectKey] ?? ann[SIDECAR_INJECT_ANNOTATION] ?? lab[SIDECAR_INJECT_ANNOTATION];
   if (pod === 'false') return false;
   const ns = nsLabels?.[SIDECAR_NAMESPACE_LABEL];
   if (ns === 'disabled') return false;
@@ -513,6 +625,10 @@ interface Compiled {
   expressions: readonly TemplateExpression[];
   /** Renders (deep-frozen, shared) and their template hashes, by valuesKey of the template values (see render). */
   renders: Map<string, Render>;
+  /** The per-injection opt-in/out annotation, `sidecar.postrender.io/<name>.inject`. */
+  injectKey: string;
+  /** The prefix of the per-injection override annotations, `sidecar.postrender.io/<name>.`. */
+  overridePrefix: string;
 }
 
 /** The injection rendered for some template values, and its template hash. */
@@ -522,9 +638,10 @@ interface Render {
 }
 
 function templateVars(obj: KubeObject, { annotations, labels }: PodMaps, c: Compiled, ctx: TransformContext): Record<string, unknown> {
-  const prefix = `sidecar.postrender.io/${c.cfg.name}.`;
+  const prefix = c.overridePrefix;
   const overrides: Record<string, string> = {};
-  for (const [k, v] of Object.entries(annotations)) if (k.startsWith(prefix)) overrides[k.slice(prefix.length)] = v;
+  // for-in over own keys: Object.entries' order, without its array of pairs
+  for (const k in annotations) if (k.startsWith(prefix) && hasOwn.call(annotations, k)) overrides[k.slice(prefix.length)] = annotations[k] as string;
   return {
     object: obj,
     namespaceName: ctx.namespace,
@@ -631,8 +748,8 @@ function render(obj: KubeObject, maps: PodMaps, c: Compiled, ctx: TransformConte
 function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: TransformContext): Pod {
   const { cfg } = c;
   const { annotations } = original;
-  const maps: PodMaps = { annotations, labels: stringMap(original.metadata, 'labels') };
-  if (!injectionWanted(maps, cfg, ctx.namespaceLabels)) return original;
+  const maps: PodMaps = { annotations, labels: stringMapView(original.metadata, 'labels') };
+  if (!injectionWanted(maps, c, ctx.namespaceLabels)) return original;
   const status = parseStatus(annotations[SIDECAR_STATUS_ANNOTATION]);
   const { rendered, hash } = render(obj, maps, c, ctx);
   // Shallow copies: every operation below replaces the lists and containers it
@@ -705,7 +822,10 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
     annotations: cfg.annotations, labels: cfg.labels,
   };
   const template = compileInjection(parts as unknown as JsonObject, { variables: TEMPLATE_VARIABLES, ...scopeOptions(opts.exprScope, TEMPLATE_VARIABLES) });
-  const compiled: Compiled = { cfg, template, expressions: templateExpressions(template), renders: new Map() };
+  const compiled: Compiled = {
+    cfg, template, expressions: templateExpressions(template), renders: new Map(),
+    injectKey: `sidecar.postrender.io/${cfg.name}.inject`, overridePrefix: `sidecar.postrender.io/${cfg.name}.`,
+  };
   return {
     type: 'sidecar',
     name: opts.name,
@@ -717,7 +837,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
       const tpl = getPath(obj, loc.path);
       if (!tpl || !isObject(tpl.spec)) return obj;
       const metadata = isObject(tpl.metadata) ? tpl.metadata : {};
-      const annotations = stringMap(metadata, 'annotations');
+      const annotations = stringMapView(metadata, 'annotations');
       if (isPod && MIRROR_POD_ANNOTATION in annotations) return obj;
       const pod = { metadata, spec: tpl.spec, annotations };
       const next = injectPod(obj, pod, compiled, ctx);

@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, type InjectionRecord, type SidecarStatus,
+  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, stringMap, stringMapView, type InjectionRecord, type SidecarStatus,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -232,11 +232,51 @@ t.test('statusJson is stableStringify of the status with the record set', async 
     { name: 'the same name replaced', status: { mid: { hash: 'old', containers: ['gone'] }, a: { hash: 'a' } }, key: 'mid', rec: { hash: 'new', containers: ['c'] } },
     { name: 'keys that need escapes and __proto__', status: JSON.parse('{"__proto__": {"hash": "p"}, "q\\"x": {"hash": "q"}, "é😀": {"hash": "u", "extra": [1, {"b": 2, "a": 1}]}}') as SidecarStatus, key: 'a"b', rec: full },
     { name: 'a name sorting first', status: { b: { hash: 'b' } }, key: 'A', rec: { hash: 'h', env: {} } },
+    { name: 'empty status, keys and names that need escapes', status: {}, key: 'a"b\n', rec: { hash: 'h\u0001', containers: ['c"', 'é😀', '\ud800'], env: JSON.parse('{"x\\\\y": ["A\\tB"], "__proto__": ["P"], "": []}') as never } },
+    { name: 'empty status, empty lists and maps', status: {}, key: 'n', rec: { hash: '', containers: [], volumes: [], env: {}, volumeMounts: { a: [] } } },
+    // records of another origin (a status written by hand): values that are not lists of strings take stableStringify's path
+    { name: 'not strings in a list', status: {}, key: 'n', rec: { hash: 'h', containers: ['a', 1, null, { b: 2, a: 1 }] as never, volumes: [undefined, 'v'] as never } },
+    { name: 'not lists in a map', status: {}, key: 'n', rec: { hash: 'h', env: { b: 'x', a: ['y'], c: undefined, d: [2] } as never, volumeMounts: 7 as never } },
+    { name: 'a hash that is not a string', status: { o: { hash: 'o' } }, key: 'n', rec: { hash: 12 as never, imagePullSecrets: { z: ['q'] } as never, initContainers: undefined } },
   ];
   for (const row of rows) {
     t.equal(statusJson(row.status, row.key, row.rec), stableStringify({ ...row.status, [row.key]: row.rec }), row.name);
   }
 });
+
+t.test('stringMapView reads as stringMap: the map itself only when every key is its own and holds a string', async (t) => {
+  const inherited = Object.create({ up: 'x' }) as JsonObject;
+  inherited.own = 'y';
+  const nullProto = Object.assign(Object.create(null) as JsonObject, { a: 'b' });
+  const rows: { name: string; map: unknown; same: boolean }[] = [
+    { name: 'strings', map: { b: '1', a: '2', 'kubernetes.io/config.mirror': 'm' }, same: true },
+    { name: 'integer-like keys first', map: { z: 'z', 10: 'ten', 2: 'two' }, same: true },
+    { name: 'empty map', map: {}, same: true },
+    { name: 'own __proto__ key', map: JSON.parse('{"a": "1", "__proto__": "p", "b": "2"}'), same: true },
+    { name: 'a number value', map: { a: '1', n: 2, b: '3' }, same: false },
+    { name: 'null, list and map values', map: { a: null, b: ['x'], c: { d: 'e' }, f: 'g' }, same: false },
+    { name: 'own __proto__ map value', map: JSON.parse('{"__proto__": {"x": "y"}, "a": "b"}'), same: false },
+    { name: 'inherited enumerable key', map: inherited, same: false },
+    { name: 'null prototype', map: nullProto, same: false },
+    { name: 'a list', map: ['a'], same: false },
+    { name: 'a string', map: 'a=b', same: false },
+    { name: 'absent', map: undefined, same: false },
+  ];
+  for (const row of rows) {
+    const o = (row.map === undefined ? {} : { annotations: row.map }) as JsonObject;
+    const view = stringMapView(o, 'annotations');
+    const copy = stringMap(o, 'annotations');
+    t.equal(view === row.map, row.same, `${row.name}: the map itself`);
+    t.strictSame(Object.keys(view), Object.keys(copy), `${row.name}: keys in order`);
+    t.strictSame(Object.keys(view).map((k) => Object.getOwnPropertyDescriptor(view, k)?.value), Object.values(copy), `${row.name}: values`);
+    for (const k of ['kubernetes.io/config.mirror', 'a', 'up', 'toString', '__proto__']) {
+      t.equal(k in view, k in copy, `${row.name}: ${k} in`);
+      t.equal(hasOwnKey(view, k) ? view[k] : undefined, hasOwnKey(copy, k) ? copy[k] : undefined, `${row.name}: own ${k}`);
+    }
+  }
+});
+
+const hasOwnKey = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 t.test('stableStringify quotes strings and keys as JSON.stringify does', async (t) => {
   const tricky = ['', 'plain', 'a"b', 'back\\slash', 'tab\tnl\ncr\r', '\u0000\u001f\u007f', 'é€😀', '\ud800 lone', 'lone \udfff', '\u2028\u2029', '</script>'];
