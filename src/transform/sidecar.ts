@@ -404,6 +404,24 @@ interface KeyedAdd {
   /** The container whose list it is, named in the message after `what` (built only for a conflict). */
   container?: string;
   first?: boolean;
+  /** Place the (deep-frozen) item itself, not a copy (see `placed`). */
+  share?: boolean;
+}
+
+/**
+ * The item an injection places in a pod: a private copy (a shared object
+ * would print as a YAML alias where it occurs twice in one document, and
+ * `run`'s objects are the user's), or, with `share`, the deep-frozen rendered
+ * item itself. Only admission shares, and only items an injection places once
+ * per pod (containers, init containers, volumes, image pull secrets; not the
+ * env vars and mounts it adds to each app container): the object is diffed
+ * and serialized, never printed as one YAML document holding the item twice,
+ * and every reader leaves it unchanged (transformers never write to their
+ * input: the laws' frozen inputs; revertImmutableFields copies first). A CEL
+ * mutation's replayed result is shared the same way (src/expr/memo.ts).
+ */
+function placed(item: JsonObject, share: boolean | undefined): JsonObject {
+  return share ? item : deepClone(item);
 }
 
 /**
@@ -412,19 +430,19 @@ interface KeyedAdd {
  * `how.onConflict`. Throws TransformError for `fail`.
  */
 function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResult {
-  const { key, onConflict, first = false } = how;
+  const { key, onConflict, first = false, share } = how;
   const id = item[key];
   const i = indexOfKey(items, key, id);
   // A private copy per place: a shared object would print as a YAML alias.
   if (i === items.length) {
-    if (first) items.unshift(deepClone(item));
-    else items.push(deepClone(item));
+    if (first) items.unshift(placed(item, share));
+    else items.push(placed(item, share));
     return 'added';
   }
   if (deepEqual(items[i], item)) return 'same';
   if (onConflict === 'fail') throw new TransformError(`${conflictLabel(how)} ${JSON.stringify(item[key])} already exists with different content (onConflict: fail)`);
   if (onConflict === 'skip') return 'skipped';
-  items[i] = deepClone(item);
+  items[i] = placed(item, share);
   return 'added';
 }
 
@@ -461,6 +479,8 @@ interface InjectArgs {
   rendered: Rendered;
   /** Containers added by other injections: not app containers. */
   injected: Set<string>;
+  /** Place rendered containers, volumes and pull secrets themselves (admission; see `placed`). */
+  share: boolean;
 }
 
 /**
@@ -468,14 +488,14 @@ interface InjectArgs {
  * container of its name in `other` (containers and initContainers share
  * names: API validation) by `onConflict`; true when it was added.
  */
-function addContainer(target: JsonObject[], other: JsonObject[], c: JsonObject, { onConflict, first }: { onConflict: ConflictPolicy; first: boolean }): boolean {
+function addContainer(target: JsonObject[], other: JsonObject[], c: JsonObject, { onConflict, first, share }: { onConflict: ConflictPolicy; first: boolean; share: boolean }): boolean {
   const at = indexOfKey(other, 'name', c.name);
   if (at < other.length) {
     if (onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists with different content (onConflict: fail)`);
     if (onConflict === 'skip') return false;
     other.splice(at, 1);
   }
-  return addKeyed(target, c, { key: 'name', onConflict, what: 'container', first }) === 'added';
+  return addKeyed(target, c, { key: 'name', onConflict, what: 'container', first, share }) === 'added';
 }
 
 function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
@@ -484,10 +504,10 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
   const first = a.cfg.position === 'first';
   const firsts = first ? [...a.rendered.containers].reverse() : a.rendered.containers;
   const added: string[] = [];
-  for (const c of firsts) if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first })) added.push(String(c.name));
+  for (const c of firsts) if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share })) added.push(String(c.name));
   if (first) added.reverse();
   const addedInit: string[] = [];
-  for (const c of a.rendered.initContainers) if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false })) addedInit.push(String(c.name));
+  for (const c of a.rendered.initContainers) if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
   setList(spec, 'containers', containers);
   setList(spec, 'initContainers', inits);
   if (added.length) rec.containers = added;
@@ -496,11 +516,11 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
 
 function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
   const volumes = list(spec, 'volumes');
-  const addedVolumes = addAllKeyed(volumes, a.rendered.volumes, { key: 'name', onConflict: a.cfg.onConflict, what: 'volume' });
+  const addedVolumes = addAllKeyed(volumes, a.rendered.volumes, { key: 'name', onConflict: a.cfg.onConflict, what: 'volume', share: a.share });
   setList(spec, 'volumes', volumes);
   if (addedVolumes.length) rec.volumes = names(addedVolumes);
   const secrets = list(spec, 'imagePullSecrets');
-  const addedSecrets = addAllKeyed(secrets, a.rendered.imagePullSecrets, { key: 'name', onConflict: 'skip', what: 'imagePullSecret' });
+  const addedSecrets = addAllKeyed(secrets, a.rendered.imagePullSecrets, { key: 'name', onConflict: 'skip', what: 'imagePullSecret', share: a.share });
   setList(spec, 'imagePullSecrets', secrets);
   if (addedSecrets.length) rec.imagePullSecrets = names(addedSecrets);
 }
@@ -763,7 +783,7 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     if (prev) strip(pod.spec, prev);
     const others = Object.entries(status).filter(([n]) => n !== cfg.name).flatMap(([, r]) => r.containers ?? []);
     const rec: InjectionRecord = { hash };
-    const args: InjectArgs = { cfg, rendered, injected: new Set(others) };
+    const args: InjectArgs = { cfg, rendered, injected: new Set(others), share: ctx.frontDoor === 'admission' };
     injectContainers(pod.spec, args, rec);
     for (const n of rec.containers ?? []) args.injected.add(n);
     injectPodLists(pod.spec, args, rec);
