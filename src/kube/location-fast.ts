@@ -22,6 +22,14 @@
  * a setter error; the caller then runs mutateAtLocation, whose result and
  * error messages stay the reference (test/kube/location-fast.test.ts checks
  * both agree).
+ *
+ * In place (fastMutateOwned): within one pass of a chain whose steps' objects
+ * are not kept (src/policy/evaluate.ts, CompiledPolicy.passInPlace), a map or
+ * list that an earlier write of the same pass made (a copy or a created
+ * container, listed in PassOwned) is written in place rather than copied
+ * again: each container on the changed paths is copied once per pass, not
+ * once per mutator. Same content and key order as copying (an existing key is
+ * set where it is, a new one appended, as `{...map}` and setOwn do).
  */
 import { deepEqual, isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
 import { LocationMutateError } from './location-mutate.js';
@@ -77,12 +85,58 @@ export function compileFastLocation(nodes: readonly LocationNode[], tester: Path
   };
 }
 
+/**
+ * The containers one pass has made (copies and created maps or lists): only
+ * these are written in place by fastMutateOwned, and only by the pass that
+ * made them (they are reachable from its working object alone). `changed`
+ * says whether the last call wrote anything.
+ */
+export class PassOwned {
+  private readonly made: object[] = [];
+  /** True once the current call wrote a value, copied or in place (reset by fastMutateOwned). */
+  changed = false;
+
+  /** True for a container this pass made. */
+  owns(o: object): boolean {
+    return this.made.includes(o);
+  }
+
+  /** Records `o` as made by this pass; returns it. */
+  add<T extends object>(o: T): T {
+    this.made.push(o);
+    return o;
+  }
+}
+
+/**
+ * True when no write along either location can change what the other one
+ * reads, whatever the object: the two part at a depth where both name map
+ * keys and the keys differ (so neither is a prefix of the other, and neither
+ * has a glob where the other has a key), and down to that depth neither has
+ * a path test (a container that one creates on the shared part cannot flip
+ * a test of the other). Below the parting each writes only under its own
+ * key. Used to prove a pass of a mutator set settles (gatekeeper.ts).
+ */
+export function locationsPart(a: FastLocation, b: FastLocation): boolean {
+  const n = Math.min(a.keys.length, b.keys.length);
+  for (let d = 0; d < n; d++) {
+    const ka = a.keys[d];
+    const kb = b.keys[d];
+    if (ka !== null && kb !== null && ka !== kb) return true;
+    if (ka !== kb) return false;
+    if (!a.existsOk[d] || !a.missingOk[d] || !b.existsOk[d] || !b.missingOk[d]) return false;
+  }
+  return false;
+}
+
 /** One call's constants, passed down the walk. */
 interface Call<C> {
   readonly loc: FastLocation;
   readonly setter: FastSetter<C>;
   readonly root: JsonObject;
   readonly ctx: C;
+  /** In place: the pass's own containers (fastMutateOwned); undefined: copy on every write (fastMutate). */
+  readonly own: PassOwned | undefined;
 }
 
 /** Below this: go back to mutateAtLocation (its result or error is the answer). */
@@ -98,9 +152,26 @@ type Walked = JsonValue | typeof UNTOUCHED | typeof DECLINE;
  * mutated; the result shares every subtree off the changed path.
  */
 export function fastMutate<C>(obj: JsonObject, loc: FastLocation, setter: FastSetter<C>, ctx: C): JsonObject | typeof UNTOUCHED | undefined {
+  return run({ loc, setter, root: obj, ctx, own: undefined }, obj);
+}
+
+/**
+ * fastMutate, writing in place into the containers `own` lists (made earlier
+ * in the same pass) and listing each container it copies or creates:
+ * `own.changed` tells whether it wrote anything (what `result !== obj` tells
+ * of fastMutate). The same content and key order as fastMutate. On
+ * `undefined` (declined), containers of `own` may be partly written: the
+ * caller must drop the pass (the pass's input is never written).
+ */
+export function fastMutateOwned<C>(obj: JsonObject, at: { loc: FastLocation; setter: FastSetter<C> }, ctx: C, own: PassOwned): JsonObject | typeof UNTOUCHED | undefined {
+  own.changed = false;
+  return run({ loc: at.loc, setter: at.setter, root: obj, ctx, own }, obj);
+}
+
+function run<C>(c: Call<C>, obj: JsonObject): JsonObject | typeof UNTOUCHED | undefined {
   let r: Walked;
   try {
-    r = walk({ loc, setter, root: obj, ctx }, obj, 0);
+    r = walk(c, obj, 0);
   } catch (e) {
     if (e instanceof LocationMutateError) return undefined;
     throw e;
@@ -122,21 +193,22 @@ function walkMap<C>(c: Call<C>, current: JsonObject, key: string, depth: number)
   const exists = next !== undefined;
   if (!(exists ? c.loc.existsOk[depth] : c.loc.missingOk[depth])) return UNTOUCHED;
   if (depth === c.loc.keys.length - 1) return setAt(c, current, key, next);
-  const r = walk(c, exists ? next : created(c.loc, depth), depth + 1);
+  const r = walk(c, exists ? next : created(c, depth), depth + 1);
   if (r === UNTOUCHED || r === DECLINE) return r;
-  return exists && r === next ? current : withKey(current, key, r);
+  return exists && r === next ? current : withKey(c, current, key, r);
 }
 
 /** The container created for a missing field at `depth` (createMissing): a list before a glob, else a map. */
-function created(loc: FastLocation, depth: number): JsonValue {
-  return loc.keys[depth + 1] === null ? [] : {};
+function created<C>(c: Call<C>, depth: number): JsonValue {
+  const made = c.loc.keys[depth + 1] === null ? [] : {};
+  return c.own === undefined ? made : c.own.add(made);
 }
 
 /** A `[key: *]` glob before the end: every element walked (mutateInternal's glob branch). */
 function walkGlob<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
   if (!Array.isArray(current)) return DECLINE;
   if (!c.loc.existsOk[depth]) return UNTOUCHED;
-  let out: JsonValue[] | undefined;
+  let out = ownList(c, current);
   let touched = false;
   for (let i = 0; i < current.length; i++) {
     const el = current[i] as JsonValue;
@@ -144,7 +216,7 @@ function walkGlob<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
     if (r === DECLINE) return DECLINE;
     if (r === UNTOUCHED) continue;
     touched = true;
-    if (r !== el) (out ??= current.slice())[i] = r;
+    if (r !== el) setElement(c, (out ??= copied(c, current.slice())), i, r);
   }
   return touched ? (out ?? current) : UNTOUCHED;
 }
@@ -157,12 +229,38 @@ function setAt<C>(c: Call<C>, current: JsonObject, key: string, next: JsonValue 
   if (exists && s.same !== undefined && s.same(next, c.root, c.ctx)) return current;
   const value = s.set(next, c.root, c.ctx);
   if (value === undefined || (exists && deepEqual(value, next))) return current;
-  return withKey(current, key, value);
+  return withKey(c, current, key, value);
 }
 
-/** A copy of `obj` with `key` set (in place when it exists, appended when not). */
-function withKey(obj: JsonObject, key: string, value: JsonValue): JsonObject {
-  const out: JsonObject = { ...obj };
+/**
+ * `obj` with `key` set (in place when it exists, appended when not): a copy,
+ * or `obj` itself written in place when the pass made it (fastMutateOwned).
+ */
+function withKey<C>(c: Call<C>, obj: JsonObject, key: string, value: JsonValue): JsonObject {
+  const own = c.own;
+  if (own === undefined) {
+    const out: JsonObject = { ...obj };
+    setOwn(out, key, value);
+    return out;
+  }
+  own.changed = true;
+  const out: JsonObject = own.owns(obj) ? obj : own.add({ ...obj });
   setOwn(out, key, value);
   return out;
+}
+
+/** `list` itself when the pass made it (fastMutateOwned: written in place), else undefined (copied on the first write). */
+function ownList<C>(c: Call<C>, list: JsonValue[]): JsonValue[] | undefined {
+  return c.own !== undefined && c.own.owns(list) ? list : undefined;
+}
+
+/** Sets element `i` of a list this call may write (a copy, or the pass's own). */
+function setElement<C>(c: Call<C>, list: JsonValue[], i: number, value: JsonValue): void {
+  list[i] = value;
+  if (c.own !== undefined) c.own.changed = true;
+}
+
+/** A copy just made, listed as the pass's own when writing in place. */
+function copied<C, T extends object>(c: Call<C>, o: T): T {
+  return c.own === undefined ? o : c.own.add(o);
 }

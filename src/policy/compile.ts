@@ -7,7 +7,7 @@ import { gvkOf, metaValue, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
 import { isClusterScopedKind } from '../kube/resources.js';
 import { matchInfoOf, type MatchInfo } from './match-info.js';
-import { ConfigError, type FactoryOptions, type Transformer } from '../transform/types.js';
+import { ConfigError, type FactoryOptions, type Transformer, type TransformContext } from '../transform/types.js';
 import type { TransformerRegistry } from '../transform/registry.js';
 import { conditionCompiler, type ExprScope } from '../expr/vars.js';
 import type { PolicyErrorCode } from '../errors.js';
@@ -28,6 +28,22 @@ export interface PolicySource {
  * string, so a dialect module names its own without touching this type.
  */
 export type PolicyKind = 'ClusterPostRenderPolicy' | 'PostRenderPolicy' | 'Kustomization' | (string & {});
+
+/** What CompiledPolicy.passInPlace returns: the pass's object, the transformers that changed it, where the deadline stopped it. */
+export interface InPlacePass {
+  /** The object the pass left (`object` itself when nothing changed). */
+  readonly object: KubeObject;
+  /** 1 at the index of each transformer that changed the object (its step's `after !== before`). */
+  readonly changed: Uint8Array;
+  /** The index of the transformer the deadline stopped the pass before (it and the rest did not run), or -1. */
+  readonly stoppedAt: number;
+  /**
+   * True only when a pass over `object` is known to change nothing (each of
+   * its transformers would return its input): the evaluation then records
+   * that pass's steps without running the transformers. False: not known.
+   */
+  readonly settled: boolean;
+}
 
 /**
  * A policy with its transformers compiled: the unit every dialect produces
@@ -63,6 +79,16 @@ export interface CompiledPolicy {
     maxIterations: number;
     notConverging?: (object: KubeObject, namespace: string) => string;
   };
+  /**
+   * One pass of `transformers` computed at once, without the objects between
+   * the steps (evaluate.ts recomputes those, one transformer at a time, only
+   * when a reader of the trace asks for them): the object it leaves, which
+   * transformers changed the object (1 at their index) and, when the
+   * deadline stopped it, the index of the transformer it stopped before (-1:
+   * none). Undefined: the pass is run step by step. Never mutates `object`;
+   * no transformer of such a policy reports findings or deletes. Absent: step by step.
+   */
+  passInPlace?: (object: KubeObject, ctx: TransformContext, pastDeadline: () => boolean) => InPlacePass | undefined;
   /**
    * `IfNeeded`: run the policy once more, after all others, when the object
    * changed from its own pass on (its own change or a later policy's:

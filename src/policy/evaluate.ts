@@ -22,7 +22,7 @@ import { deepEqual, isObject, type KubeObject } from '../kube/object.js';
 import { PairCache } from '../kube/pair-cache.js';
 import { createPatch, type Operation as PatchOperation } from '../patch/create-patch.js';
 import type { Finding, StreamRequirement, Transformer, TransformContext } from '../transform/types.js';
-import { sortPolicies, type CompiledPolicy } from './compile.js';
+import { sortPolicies, type CompiledPolicy, type InPlacePass } from './compile.js';
 import type { Denial, EvaluationError, EvaluationInput, EvaluationResult, PolicySet } from './types.js';
 
 /**
@@ -101,7 +101,17 @@ export function stepPatch(step: TransformerStep): PatchOperation[] {
 
 /** True when the step returned a different object (by reference: transformers return their input when they do nothing). */
 export function stepChanged(step: TransformerStep): boolean {
-  return step.after !== step.before;
+  return step instanceof ReplayedStep ? step.changed : step.after !== step.before;
+}
+
+/**
+ * The step as a plain record (own data properties: `{...step}` copies all
+ * of it): the step itself, or for a step of a pass run in place
+ * (ReplayedStep) a record with its objects, recomputed for it.
+ */
+export function plainStep(step: TransformerStep): TransformerStep {
+  if (!(step instanceof ReplayedStep)) return step;
+  return { transformer: step.transformer, status: step.status, before: step.before, after: step.after, findings: undefined };
 }
 
 /** JSON pointers of the changed subtrees of a step, at most `limit`, depth <= 3 (see `changedPaths`). */
@@ -155,7 +165,7 @@ export function appliedSteps(evaluation: Evaluation): AppliedStep[] {
 export function forEachAppliedStep(evaluation: Evaluation, visit: (policy: CompiledPolicy, step: TransformerStep) => void): void {
   for (const p of evaluation.trace ?? []) {
     if (p.outcome !== 'applied') continue;
-    for (const s of p.transformers) if (s.status === 'ran' && s.after !== s.before) visit(p.policy, s);
+    for (const s of p.transformers) if (s.status === 'ran' && stepChanged(s)) visit(p.policy, s);
   }
 }
 
@@ -248,8 +258,15 @@ class Run {
     };
   }
 
+  /** Deadline answers already read, all false, that the next calls of pastDeadline give without reading the clock (runInPlace). */
+  answered = 0;
+
   /** True once the admission deadline (EvaluationInput.deadline) has passed. */
   pastDeadline(): boolean {
+    if (this.answered > 0) {
+      this.answered--;
+      return false;
+    }
     return this.input.deadline !== undefined && this.now() > this.input.deadline;
   }
 
@@ -294,15 +311,24 @@ interface ChainPass {
   steps: TransformerStep[];
   object: KubeObject | null;
   error?: { transformer: string; error: Error };
+  /** True when a pass over `object` is known to change nothing (InPlacePass.settled). */
+  settled?: boolean;
 }
 
 /**
  * Runs a policy's transformers once over `object`, recording a step each.
  * Never throws. The admission deadline is checked before each transformer
  * (and inside CEL, by the meter's PolicyBudget): past it, the transformer
- * fails with `admission deadline exceeded` and failurePolicy decides.
+ * fails with `admission deadline exceeded` and failurePolicy decides. A
+ * policy with `passInPlace` runs the pass at once (inPlaceChain) unless it
+ * declines.
  */
-function runChain(run: Run, transformers: readonly Transformer[], object: KubeObject, validateOnly: boolean): ChainPass {
+function runChain(run: Run, policy: CompiledPolicy, object: KubeObject, validateOnly: boolean): ChainPass {
+  return (validateOnly ? undefined : runInPlace(run, policy, object)) ?? runSteps(run, policy.transformers, object, validateOnly);
+}
+
+/** runChain step by step. */
+function runSteps(run: Run, transformers: readonly Transformer[], object: KubeObject, validateOnly: boolean): ChainPass {
   const steps: TransformerStep[] = [];
   let current: KubeObject = object;
   let stop = '';
@@ -313,7 +339,7 @@ function runChain(run: Run, transformers: readonly Transformer[], object: KubeOb
       continue;
     }
     try {
-      if (run.pastDeadline()) throw new Error('admission deadline exceeded before this transformer ran');
+      if (run.pastDeadline()) throw new Error(DEADLINE_MESSAGE);
       const after = transformer.apply(current, run.ctx);
       steps.push({ transformer, status: 'ran', before: current, after, findings: run.takeFindings() });
       if (after === null) return { steps: skipRest(steps, transformers, current), object: null };
@@ -327,6 +353,134 @@ function runChain(run: Run, transformers: readonly Transformer[], object: KubeOb
     }
   }
   return { steps, object: current, error };
+}
+
+const DEADLINE_MESSAGE = 'admission deadline exceeded before this transformer ran';
+
+/**
+ * The policy's pass in place as a chain pass (inPlaceChain), or undefined
+ * when it has none or it declined: the deadline answers it read (all false: a true one
+ * stops it) are then not read again by the step by step pass that follows
+ * (Run.answered), which asks the clock as often as it would alone.
+ */
+function runInPlace(run: Run, policy: CompiledPolicy, object: KubeObject): ChainPass | undefined {
+  if (policy.passInPlace === undefined) return undefined;
+  let answered = 0;
+  const pass = policy.passInPlace(object, run.ctx, () => {
+    answered++;
+    return run.pastDeadline();
+  });
+  if (pass !== undefined) return inPlaceChain(run, policy.transformers, object, pass);
+  run.answered = answered;
+  return undefined;
+}
+
+/**
+ * The steps of a pass run in place (CompiledPolicy.passInPlace), the same
+ * records runChain makes step by step: the steps before the first change see
+ * the input, those after the last change the pass's object; only between
+ * them are the objects between steps not there, and a ReplayedStep
+ * recomputes them when read. A deadline stop is runChain's error step, the
+ * rest skipped `after error`.
+ */
+function inPlaceChain(run: Run, transformers: readonly Transformer[], object: KubeObject, pass: InPlacePass): ChainPass {
+  const end = pass.stoppedAt < 0 ? transformers.length : pass.stoppedAt;
+  const first = pass.changed.indexOf(1);
+  const last = pass.changed.lastIndexOf(1, end - 1);
+  // nothing changed: pass.object is `object` itself
+  const out = pass.object;
+  const steps = unchangedSteps([], transformers, first < 0 || first >= end ? end : first, object);
+  if (first === last && first >= 0 && first < end) steps.push({ transformer: transformers[first] as Transformer, status: 'ran', before: object, after: out, findings: undefined });
+  else if (first < last) {
+    const replay = new ReplayedPass({ transformers, ctx: run.ctx, input: object, first, last, output: out });
+    for (let i = first; i <= last; i++) steps.push(new ReplayedStep(transformers[i] as Transformer, replay, i, pass.changed[i] === 1));
+  }
+  unchangedSteps(steps, transformers, end, out);
+  return pass.stoppedAt < 0 ? { steps, object: out, settled: pass.settled } : deadlineStop(run, steps, transformers, out);
+}
+
+/** `steps` with the steps up to transformer `to` (exclusive) of transformers that returned `at` itself appended. */
+function unchangedSteps(steps: TransformerStep[], transformers: readonly Transformer[], to: number, at: KubeObject): TransformerStep[] {
+  for (let i = steps.length; i < to; i++) steps.push({ transformer: transformers[i] as Transformer, status: 'ran', before: at, after: at, findings: undefined });
+  return steps;
+}
+
+/**
+ * A pass over an object that it is known to leave as it is
+ * (InPlacePass.settled): runChain's steps, each transformer returning its
+ * input, with the deadline asked before each as runChain asks it.
+ */
+function settledChain(run: Run, transformers: readonly Transformer[], object: KubeObject): ChainPass {
+  const steps: TransformerStep[] = [];
+  for (const transformer of transformers) {
+    if (run.pastDeadline()) return deadlineStop(run, steps, transformers, object);
+    steps.push({ transformer, status: 'ran', before: object, after: object, findings: undefined });
+  }
+  return { steps, object };
+}
+
+/** runChain's records when the deadline passed before transformer `steps.length`: its error step, the rest skipped `after error`. */
+function deadlineStop(run: Run, steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject): ChainPass {
+  const transformer = transformers[steps.length] as Transformer;
+  const error = new Error(DEADLINE_MESSAGE);
+  run.takeFindings();
+  steps.push({ transformer, status: 'error', before: at, after: at, error });
+  for (let i = steps.length; i < transformers.length; i++) steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after error' });
+  return { steps, object: at, error: { transformer: transformer.name, error } };
+}
+
+/**
+ * The objects between the steps `first`..`last` of a pass run in place,
+ * recomputed on first read by running those transformers one at a time from
+ * the pass's input (they are pure functions of the object and context: the
+ * same objects the pass went through; test/policy/gatekeeper-pass.test.ts).
+ */
+class ReplayedPass {
+  private objects: KubeObject[] | undefined;
+
+  constructor(private readonly p: {
+    transformers: readonly Transformer[];
+    ctx: TransformContext;
+    /** The pass's input, and the object it left. */
+    input: KubeObject;
+    output: KubeObject;
+    /** The first and last transformers that changed the object (first < last). */
+    first: number;
+    last: number;
+  }) {}
+
+  /** The object step `i` received (first <= i <= last + 1; last + 1: the pass's object). */
+  before(i: number): KubeObject {
+    if (i <= this.p.first) return this.p.input;
+    if (i > this.p.last) return this.p.output;
+    this.objects ??= this.replay();
+    return this.objects[i - this.p.first - 1] as KubeObject;
+  }
+
+  private replay(): KubeObject[] {
+    const out: KubeObject[] = [];
+    let o = this.p.input;
+    for (let i = this.p.first; i < this.p.last; i++) {
+      o = (this.p.transformers[i] as Transformer).apply(o, this.p.ctx) as KubeObject;
+      out.push(o);
+    }
+    return out;
+  }
+}
+
+/** A step of a pass run in place between its first and last change: `changed` known, `before`/`after` recomputed when read (ReplayedPass). */
+class ReplayedStep implements TransformerStep {
+  readonly status = 'ran' as const;
+
+  constructor(readonly transformer: Transformer, private readonly pass: ReplayedPass, private readonly index: number, readonly changed: boolean) {}
+
+  get before(): KubeObject {
+    return this.pass.before(this.index);
+  }
+
+  get after(): KubeObject {
+    return this.pass.before(this.index + 1);
+  }
 }
 
 function skipRest(steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject): TransformerStep[] {
@@ -343,14 +497,14 @@ function skipRest(steps: TransformerStep[], transformers: readonly Transformer[]
  */
 function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): ChainPass & { iterations: number } {
   const validateOnly = run.input.validateOnly === true;
-  let pass = runChain(run, policy.transformers, object, validateOnly);
+  let pass = runChain(run, policy, object, validateOnly);
   const max = policy.convergence?.maxIterations ?? 1;
   const steps = pass.steps;
   let iterations = 1;
   let last: KubeObject = object;
   while (iterations < max && movedOn(pass, last)) {
     last = pass.object as KubeObject;
-    pass = runChain(run, policy.transformers, last, validateOnly);
+    pass = nextPass(run, policy, pass, validateOnly);
     steps.push(...pass.steps);
     iterations++;
   }
@@ -359,6 +513,12 @@ function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): C
     return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(message) } };
   }
   return { steps, object: pass.object, error: pass.error, iterations };
+}
+
+/** The pass after `pass` (which moved on): recorded without running when `pass` settled, else run. */
+function nextPass(run: Run, policy: CompiledPolicy, pass: ChainPass, validateOnly: boolean): ChainPass {
+  const last = pass.object as KubeObject;
+  return pass.settled === true ? settledChain(run, policy.transformers, last) : runChain(run, policy, last, validateOnly);
 }
 
 /** True when a pass succeeded and left an object different from `last` (convergence not reached). */
@@ -408,7 +568,7 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
     return record('dropped');
   }
   const names = stepNames(policy);
-  for (const s of pass.steps) if (s.status === 'ran' && s.after !== s.before) run.changedBy.push(names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
+  for (const s of pass.steps) if (s.status === 'ran' && stepChanged(s)) run.changedBy.push(names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
   run.current = pass.object;
   record('applied');
 }
@@ -515,7 +675,7 @@ function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending
   for (let k = 0; k < pending.length && run.current !== null; k += 2) {
     const policy = policies[pending[k] as number] as CompiledPolicy;
     const after = pending[k + 1] as number;
-    const changedLater = run.trace.slice(after).some((p) => p.outcome === 'applied' && p.transformers.some((s) => s.after !== s.before));
+    const changedLater = run.trace.slice(after).some((p) => p.outcome === 'applied' && p.transformers.some(stepChanged));
     if (!changedLater) continue;
     if (!admits(run, policy, run.current)) continue;
     runPolicy(run, policy, run.current, true);

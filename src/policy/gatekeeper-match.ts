@@ -108,6 +108,8 @@ export interface DecodedMatch {
   others?: MutatorMatch;
   kinds: string[];
   namespaces: string[];
+  /** True when a check reads the object's labels (labelSelector, or namespaceSelector on a Namespace). */
+  readsLabels: boolean;
 }
 
 const MATCH_FIELDS = ['source', 'kinds', 'scope', 'namespaces', 'excludedNamespaces', 'labelSelector', 'namespaceSelector', 'name'];
@@ -166,7 +168,7 @@ function inList(list: string[], v: string): boolean {
  */
 // eslint-disable-next-line complexity -- one optional matcher per field of match.go, each a line
 export function decodeMatch(v: unknown, path: string): DecodedMatch {
-  if (v === undefined || v === null) return { fn: () => true, kinds: [], namespaces: [] };
+  if (v === undefined || v === null) return { fn: () => true, kinds: [], namespaces: [], readsLabels: false };
   const s = decodeStruct(v, path, MATCH_FIELDS);
   const source = s.source ?? 'All';
   if (source !== 'All' && source !== 'Original' && source !== 'Generated') throw new ConfigError(`invalid source field ${JSON.stringify(source)} (expected one of All, Generated, Original)`, `${path}.source`);
@@ -208,6 +210,7 @@ export function decodeMatch(v: unknown, path: string): DecodedMatch {
     others,
     kinds: kinds.flatMap((k) => k.kinds),
     namespaces,
+    readsLabels: labels !== undefined || nsLabels !== undefined,
   };
 }
 

@@ -27,10 +27,10 @@ import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, typ
 import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
 import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
-import { compileFastLocation, fastMutate, UNTOUCHED, type FastLocation, type FastSetter } from '../kube/location-fast.js';
+import { compileFastLocation, fastMutate, fastMutateOwned, locationsPart, PassOwned, UNTOUCHED, type FastLocation, type FastSetter } from '../kube/location-fast.js';
 import { decodeStruct, typeName } from '../transform/decode.js';
 import { ConfigError, TransformError, type Transformer, type TransformContext } from '../transform/types.js';
-import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, type PolicySource } from './compile.js';
+import { PolicyError, toPolicyError, type CompiledPolicy, type CompileOptions, type InPlacePass, type PolicySource } from './compile.js';
 import { compileDefaultExclusions } from './match.js';
 import { compileMutatorMatch, decodeApplyTo, decodeMatch, type ApplyTo } from './gatekeeper-match.js';
 import { mutateImage, validateImageParts, type ImageParts } from './gatekeeper-image.js';
@@ -75,6 +75,30 @@ export interface GatekeeperMutator {
    * decides; else by `mutate`. Throws TransformError as `mutate` does.
    */
   apply(obj: KubeObject, ctx: TransformContext): KubeObject;
+  /**
+   * `apply` within a pass run in place (mutatorSetPolicy's `passInPlace`):
+   * containers listed in `own` (made earlier in the pass) are written in
+   * place, and `own.changed` tells whether it changed the object (what
+   * `apply(obj) !== obj` tells). Undefined when the direct walk declined:
+   * containers of `own` may then be partly written, and the pass must be run
+   * again by `apply`. Throws TransformError as `apply` does.
+   */
+  applyOwned(obj: KubeObject, ctx: TransformContext, own: PassOwned): KubeObject | undefined;
+  /** Its location compiled for the direct walk (location-fast.ts), when it compiles. */
+  location?: FastLocation;
+  /** Whether its `match` reads the object's labels (labelSelector, namespaceSelector). */
+  readsLabels: boolean;
+  /** Whether it writes labels (an AssignMetadata on `metadata.labels`). */
+  writesLabels: boolean;
+  /**
+   * True when applying it to its own result never changes anything, for any
+   * object (Assign: a constant or the object's name or namespace; AssignMetadata:
+   * only where the key is missing; ModifySet: a merge or prune done again).
+   * False for AssignImage: an image whose parts do not parse back (`a@b/c`
+   * with assignPath `x.y` gives `x.y@b/c`, whose domain is `x.y@b`) changes
+   * again; settledAfter runs it.
+   */
+  settlesItself: boolean;
   /** The schema its location implies (absent for AssignMetadata, which has none: gatekeeper-schema.ts). */
   schema?: SchemaMutator;
 }
@@ -327,6 +351,7 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
   const schema: SchemaMutator | undefined = b.terminalType && applyTo
     ? { id, bindings: applyTo.flatMap(flattenApplyTo), nodes: b.nodes, terminalType: b.terminalType, mustTerminate: d.kind === 'AssignImage' }
     : undefined;
+  const loc = compileFastLocation(b.nodes, b.tester);
   const mutate = (o: KubeObject, ctx: TransformContext): MutateResult<KubeObject> => {
     try {
       return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
@@ -345,7 +370,29 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
     matchNamespaces: match.namespaces,
     matches: compileMutatorMatch(applyTo, match),
     mutate,
-    apply: fastApply(compileFastLocation(b.nodes, b.tester), b.fast, mutate),
+    apply: fastApply(loc, b.fast, mutate),
+    applyOwned: fastApplyOwned(loc, b.fast, mutate),
+    location: loc,
+    readsLabels: match.readsLabels,
+    writesLabels: d.kind === 'AssignMetadata' && b.nodes[1]?.type === 'object' && b.nodes[1].key === 'labels',
+    settlesItself: d.kind !== 'AssignImage',
+  };
+}
+
+/** GatekeeperMutator.applyOwned: the direct walk in place when the location compiled, else the general `mutate` (which copies). */
+function fastApplyOwned(loc: FastLocation | undefined, setter: FastSetter<TransformContext>, mutate: GatekeeperMutator['mutate']): GatekeeperMutator['applyOwned'] {
+  if (loc === undefined) {
+    return (o, ctx, own) => {
+      const r = mutate(o, ctx).value;
+      own.changed = r !== o;
+      return r;
+    };
+  }
+  const at = { loc, setter };
+  return (o, ctx, own) => {
+    const r = fastMutateOwned(o, at, ctx, own);
+    if (r === undefined) return undefined;
+    return r === UNTOUCHED ? o : (r as KubeObject);
   };
 }
 
@@ -383,6 +430,88 @@ function setTransformers(ms: readonly GatekeeperMutator[], conflicts: ReadonlyMa
       apply: (obj: KubeObject, ctx: TransformContext): KubeObject => (m.matches(obj, ctx) ? m.apply(obj, ctx) : obj),
     };
   });
+}
+
+/** CompiledPolicy.passInPlace of a set without conflicts: passInPlace, with the set's SettlePlan made once. */
+function inPlace(ms: readonly GatekeeperMutator[]): NonNullable<CompiledPolicy['passInPlace']> {
+  const set = { ms, plan: settlePlan(ms) };
+  return (o, ctx, pastDeadline) => passInPlace(set, o, ctx, pastDeadline);
+}
+
+/**
+ * What proves that a pass of the set over the result of a pass changes
+ * nothing (Gatekeeper's convergence pass, system.go, which then stops):
+ * `checked`, the mutators to run on the result (AssignImage), the others
+ * needing no run. Undefined when the set's mutators may act on each other.
+ *
+ * The proof: a mutator `m` of the next pass sees the object its own write
+ * left, changed since only by the mutators after it. Every mutator here
+ * has a compiled location and any two locations part (locationsPart): what
+ * one writes (its values, the containers it creates or copies on the
+ * shared part) is nothing the other reads (a key under its own path, a path
+ * test's existence). What `matches` reads is written by none: kind and
+ * apiVersion (no location starts there), name and namespace (no mutator
+ * writes them), labels (not when one reads them and another writes them).
+ * So `m` meets its own result again: where it stopped it stops (the same
+ * tests on the same existence), where it wrote it finds its value, and a
+ * mutator that `settlesItself` writes nothing. test/policy/gatekeeper-pass.test.ts
+ * compares the evaluation with and without it.
+ */
+interface SettlePlan {
+  checked: GatekeeperMutator[];
+}
+
+function settlePlan(ms: readonly GatekeeperMutator[]): SettlePlan | undefined {
+  const locs = ms.map((m) => m.location);
+  if (!locs.every((l): l is FastLocation => l !== undefined && l.keys[0] !== 'apiVersion' && l.keys[0] !== 'kind')) return undefined;
+  if (ms.some((m) => m.readsLabels) && ms.some((m) => m.writesLabels)) return undefined;
+  for (let i = 0; i < locs.length; i++) {
+    for (let j = i + 1; j < locs.length; j++) if (!locationsPart(locs[i] as FastLocation, locs[j] as FastLocation)) return undefined;
+  }
+  return { checked: ms.filter((m) => !m.settlesItself) };
+}
+
+/** True when the plan proves that a pass over `o` (a pass's result) changes nothing: each `checked` mutator, run, changes nothing. */
+function settledAfter(plan: SettlePlan | undefined, o: KubeObject, ctx: TransformContext): boolean {
+  if (plan === undefined) return false;
+  try {
+    for (const m of plan.checked) if (m.matches(o, ctx) && m.apply(o, ctx) !== o) return false;
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/**
+ * One pass of the set's transformers (setTransformers, none in a conflict)
+ * over `object`, each container on the changed paths copied once for the
+ * pass and then written in place (GatekeeperMutator.applyOwned): the
+ * object the pass leaves and which mutators changed it, the same as
+ * applying the transformers one at a time (test/policy/gatekeeper-pass.test.ts),
+ * and whether the next pass is known to change nothing (settlePlan).
+ * `pastDeadline` is asked before each mutator, as the evaluation's step by
+ * step chain asks it; past it, the pass stops there (`stoppedAt`).
+ * Undefined when a mutator declined or threw: the caller runs the pass step
+ * by step from `object` (never written), which gives the error.
+ */
+function passInPlace({ ms, plan }: { ms: readonly GatekeeperMutator[]; plan: SettlePlan | undefined }, object: KubeObject, ctx: TransformContext, pastDeadline: () => boolean): InPlacePass | undefined {
+  const own = new PassOwned();
+  const changed = new Uint8Array(ms.length);
+  let current = object;
+  try {
+    for (let i = 0; i < ms.length; i++) {
+      if (pastDeadline()) return { object: current, changed, stoppedAt: i, settled: false };
+      const m = ms[i] as GatekeeperMutator;
+      if (!m.matches(current, ctx)) continue;
+      const r = m.applyOwned(current, ctx, own);
+      if (r === undefined) return undefined;
+      if (own.changed) changed[i] = 1;
+      current = r;
+    }
+  } catch {
+    return undefined;
+  }
+  return { object: current, changed, stoppedAt: -1, settled: current !== object && settledAfter(plan, current, ctx) };
 }
 
 function conflictedTransformer(m: GatekeeperMutator, others: readonly string[]): Transformer {
@@ -449,6 +578,8 @@ export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source:
     hooks: 'include',
     transformers: setTransformers(ms, conflicts),
     convergence: convergence(ms.length),
+    // a mutator in a conflict warns (a finding per step): such a set runs step by step
+    passInPlace: conflicts.size === 0 ? inPlace(ms) : undefined,
     applies: (o, input) => {
       if (input.subResource) return `subresource ${input.subResource} (Gatekeeper mutators do not mutate subresources)`;
       const d = defaults(o, input);

@@ -20,7 +20,7 @@
  * their own JSON patch operations.
  */
 import { createPatch } from '../patch/create-patch.js';
-import type { Evaluation, PolicyStep, TransformerStep } from '../policy/evaluate.js';
+import { stepChanged, type Evaluation, type PolicyStep, type TransformerStep } from '../policy/evaluate.js';
 
 /** A `result` value of a PolicyReport. */
 export type ReportResultValue = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
@@ -80,7 +80,7 @@ function stepOutcome(policy: string, outcome: string | undefined, step: Transfor
   if (deny) return { policy, rule, result: 'fail', message: deny.message };
   const warn = step.findings?.find((f) => f.action === 'Warn');
   if (warn) return { policy, rule, result: 'warn', message: warn.message };
-  if (step.after === step.before) return { policy, rule, result: 'pass', message: '' };
+  if (!stepChanged(step)) return { policy, rule, result: 'pass', message: '' };
   if (step.after === null) return { policy, rule, result: 'warn', message: 'would delete the object' };
   const n = createPatch(step.before, step.after).length;
   if (n === 0) return { policy, rule, result: 'pass', message: '' };

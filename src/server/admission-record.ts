@@ -7,7 +7,7 @@
  * reports read (and never log).
  */
 import type { ReviewResult } from '../admission/types.js';
-import { forEachAppliedStep, type Evaluation, type PolicyStep } from '../policy/evaluate.js';
+import { forEachAppliedStep, plainStep, type Evaluation, type PolicyStep } from '../policy/evaluate.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { Denial, EvaluationError } from '../policy/types.js';
 import type { AdmissionOutcome } from './metrics.js';
@@ -102,7 +102,7 @@ export function portableEvaluation(evaluation: Evaluation): Evaluation {
   const trace: PolicyStep[] = evaluation.trace.map((s) => ({
     ...s,
     policy: policyData(s.policy),
-    transformers: s.transformers.map((t) => ({ ...t, transformer: { name: t.transformer.name, type: t.transformer.type } as typeof t.transformer })),
+    transformers: s.transformers.map((t) => ({ ...plainStep(t), transformer: { name: t.transformer.name, type: t.transformer.type } as typeof t.transformer })),
   }));
   return { ...evaluation, trace };
 }

@@ -16,6 +16,7 @@ import YAML from 'yaml';
 import { deepEqual, isObject, type JsonObject, type KubeObject } from '../../src/kube/object.js';
 import { createPatch } from '../../src/patch/create-patch.js';
 import { compileMutator, type GatekeeperMutator } from '../../src/policy/gatekeeper.js';
+import { PassOwned } from '../../src/kube/location-fast.js';
 import { appliesTo, decodeMatch } from '../../src/policy/gatekeeper-match.js';
 import { makeContext, type Operation } from '../../src/transform/types.js';
 import { deepFreeze, reapply } from '../helpers/laws.js';
@@ -95,6 +96,13 @@ t.test('apply gives mutate\'s object or error, twice (the convergence pass)', as
         }
         t.equal(JSON.stringify(got), JSON.stringify(want), `${name}: same content and key order`);
         t.equal(got === input, want === input, `${name}: ${want === input ? 'the input itself' : 'a new object'}`);
+        // in place with nothing of the pass's own yet: the same object, `changed` as `apply` says, the input untouched
+        const own = new PassOwned();
+        const owned = m.applyOwned(input, makeContext({ namespace: 'default' }), own);
+        if (owned !== undefined) {
+          t.equal(JSON.stringify(owned), JSON.stringify(got), `${name}: applyOwned's content and key order`);
+          t.equal(own.changed, got !== input, `${name}: applyOwned's changed`);
+        }
         const again = outcome(m, got, 'apply');
         t.equal(JSON.stringify(again), JSON.stringify(outcome(m, got, 'mutate')), `${name}: second pass == mutate's`);
         if (deepEqual(got, input)) continue;
