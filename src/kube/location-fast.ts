@@ -42,6 +42,12 @@ export interface FastLocation {
   /** tester.existsOkay / missingOkay by depth, read once at load. */
   readonly existsOk: readonly boolean[];
   readonly missingOk: readonly boolean[];
+  /**
+   * By depth: the key names nothing of Object.prototype, so that `map[key]`
+   * is the own value or undefined (a JSON map's prototype is Object.prototype
+   * or null) and the walk reads it without an own-property test.
+   */
+  readonly plain: readonly boolean[];
 }
 
 /**
@@ -82,6 +88,7 @@ export function compileFastLocation(nodes: readonly LocationNode[], tester: Path
     keys,
     existsOk: nodes.map((_, d) => tester.existsOkay(d)),
     missingOk: nodes.map((_, d) => tester.missingOkay(d)),
+    plain: keys.map((k) => k !== null && !(k in Object.prototype)),
   };
 }
 
@@ -189,13 +196,18 @@ function walk<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
 
 /** A map field on the way or at the end (mutateInternal's object branch). */
 function walkMap<C>(c: Call<C>, current: JsonObject, key: string, depth: number): Walked {
-  const next = Object.prototype.hasOwnProperty.call(current, key) ? current[key] : undefined;
+  const next = field(c.loc, current, key, depth);
   const exists = next !== undefined;
   if (!(exists ? c.loc.existsOk[depth] : c.loc.missingOk[depth])) return UNTOUCHED;
   if (depth === c.loc.keys.length - 1) return setAt(c, current, key, next);
   const r = walk(c, exists ? next : created(c, depth), depth + 1);
   if (r === UNTOUCHED || r === DECLINE) return r;
-  return exists && r === next ? current : withKey(c, current, key, r);
+  return exists && r === next ? current : withKey(c, writable(c, current, depth), key, r);
+}
+
+/** The own value of `key` in `map` at `depth`, or undefined (FastLocation.plain: without an own-property test). */
+function field(loc: FastLocation, map: JsonObject, key: string, depth: number): JsonValue | undefined {
+  return loc.plain[depth] || Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }
 
 /** The container created for a missing field at `depth` (createMissing): a list before a glob, else a map. */
@@ -229,24 +241,29 @@ function setAt<C>(c: Call<C>, current: JsonObject, key: string, next: JsonValue 
   if (exists && s.same !== undefined && s.same(next, c.root, c.ctx)) return current;
   const value = s.set(next, c.root, c.ctx);
   if (value === undefined || (exists && deepEqual(value, next))) return current;
-  return withKey(c, current, key, value);
+  return withKey(c, writable(c, current, c.loc.keys.length - 1), key, value);
+}
+
+/** `out` (a copy, or a map the pass made: writable) with `key` set: in place when it exists, appended when not. */
+function withKey<C>(c: Call<C>, out: JsonObject, key: string, value: JsonValue): JsonObject {
+  setOwn(out, key, value);
+  if (c.own !== undefined) c.own.changed = true;
+  return out;
 }
 
 /**
- * `obj` with `key` set (in place when it exists, appended when not): a copy,
- * or `obj` itself written in place when the pass made it (fastMutateOwned).
+ * One spread site per depth (the last for depths 3 and below): a clone site
+ * that has seen a few map shapes copies them by their shape, while one
+ * site that every depth's maps went through had seen too many and copied
+ * property by property (V8's CloneObjectIC slow path).
  */
-function withKey<C>(c: Call<C>, obj: JsonObject, key: string, value: JsonValue): JsonObject {
-  const own = c.own;
-  if (own === undefined) {
-    const out: JsonObject = { ...obj };
-    setOwn(out, key, value);
-    return out;
-  }
-  own.changed = true;
-  const out: JsonObject = own.owns(obj) ? obj : own.add({ ...obj });
-  setOwn(out, key, value);
-  return out;
+const COPIES: readonly ((o: JsonObject) => JsonObject)[] = [(o) => ({ ...o }), (o) => ({ ...o }), (o) => ({ ...o }), (o) => ({ ...o })];
+
+/** The map at `depth` to write into: `obj` itself when the pass made it (fastMutateOwned), else a copy (then the pass's own). */
+function writable<C>(c: Call<C>, obj: JsonObject, depth: number): JsonObject {
+  if (c.own !== undefined && c.own.owns(obj)) return obj;
+  const out = (COPIES[depth] ?? (COPIES[3] as (o: JsonObject) => JsonObject))(obj);
+  return c.own === undefined ? out : c.own.add(out);
 }
 
 /** `list` itself when the pass made it (fastMutateOwned: written in place), else undefined (copied on the first write). */

@@ -118,6 +118,10 @@ const rows: Row[] = [
   { name: 'a passed value test', input: pod, location: 'spec.priority', setter: of(() => 3, (c) => c === 0) },
   { name: '__proto__ stays data', input: pod, location: 'metadata.labels."__proto__"', setter: constant('x') },
   { name: '__proto__ map on the way', input: pod, location: 'spec."__proto__".a', setter: constant('x') },
+  // keys that name Object.prototype members are read with an own-property test (FastLocation.plain)
+  { name: 'a missing key named like Object.prototype\'s', input: pod, location: 'metadata.labels.toString', setter: constant('x') },
+  { name: 'a missing map named like Object.prototype\'s', input: pod, location: 'spec.constructor.hasOwnProperty', setter: upper },
+  { name: 'an own key named like Object.prototype\'s', input: mod((o) => { Object.assign(o.spec as JsonObject, JSON.parse('{"constructor": {"valueOf": "a"}}')); }), location: 'spec.constructor.valueOf', setter: upper },
   { name: 'a scalar where a map is expected', input: mod((o) => { o.spec = 'x'; }), location: 'spec.priority', setter: constant(1), declines: true },
   { name: 'a list where a map is expected', input: mod((o) => { o.spec = []; }), location: 'spec.priority', setter: constant(1), declines: true },
   { name: 'null where a map is expected', input: mod((o) => { o.spec = null; }), location: 'spec.priority', setter: constant(1), declines: true },
