@@ -66,6 +66,13 @@ export interface FastSetter<C> {
   readonly same?: (current: JsonValue, root: JsonObject, ctx: C) => boolean;
   /** As LocationSetter.set: the new value, or undefined to write nothing. Throws LocationMutateError to fail. */
   set(current: JsonValue | undefined, root: JsonObject, ctx: C): JsonValue | undefined;
+  /**
+   * Optional: false when `set` given a value it wrote would give a
+   * different one (the write is not its own fixed point); in place
+   * (fastMutateOwned) such a write sets PassOwned.unsettled. Absent: every
+   * value it writes is its own fixed point. Must not throw.
+   */
+  readonly settles?: (written: JsonValue) => boolean;
 }
 
 /** The result of fastMutate when the setter never ran (mutateAtLocation's `touched: false`). */
@@ -102,6 +109,8 @@ export class PassOwned {
   private readonly made: object[] = [];
   /** True once the current call wrote a value, copied or in place (reset by fastMutateOwned). */
   changed = false;
+  /** True once a value written in this pass is not its setter's fixed point (FastSetter.settles). */
+  unsettled = false;
 
   /** True for a container this pass made. */
   owns(o: object): boolean {
@@ -241,7 +250,13 @@ function setAt<C>(c: Call<C>, current: JsonObject, key: string, next: JsonValue 
   if (exists && s.same !== undefined && s.same(next, c.root, c.ctx)) return current;
   const value = s.set(next, c.root, c.ctx);
   if (value === undefined || (exists && deepEqual(value, next))) return current;
+  if (c.own !== undefined) noteSettles(c.own, s, value);
   return withKey(c, writable(c, current, c.loc.keys.length - 1), key, value);
+}
+
+/** Sets `own.unsettled` when the setter says the value it writes is not its own fixed point. */
+function noteSettles<C>(own: PassOwned, s: FastSetter<C>, value: JsonValue): void {
+  if (s.settles !== undefined && !s.settles(value)) own.unsettled = true;
 }
 
 /** `out` (a copy, or a map the pass made: writable) with `key` set: in place when it exists, appended when not. */

@@ -90,15 +90,6 @@ export interface GatekeeperMutator {
   readsLabels: boolean;
   /** Whether it writes labels (an AssignMetadata on `metadata.labels`). */
   writesLabels: boolean;
-  /**
-   * True when applying it to its own result never changes anything, for any
-   * object (Assign: a constant or the object's name or namespace; AssignMetadata:
-   * only where the key is missing; ModifySet: a merge or prune done again).
-   * False for AssignImage: an image whose parts do not parse back (`a@b/c`
-   * with assignPath `x.y` gives `x.y@b/c`, whose domain is `x.y@b`) changes
-   * again; settledAfter runs it.
-   */
-  settlesItself: boolean;
   /** The schema its location implies (absent for AssignMetadata, which has none: gatekeeper-schema.ts). */
   schema?: SchemaMutator;
 }
@@ -291,7 +282,8 @@ function buildAssignImage(d: Decoded): Built {
   const set = (current: JsonValue | undefined): JsonValue => mutateImage(imageAt(current), parts);
   // the direct walk remembers answers (the general walk, the reference, computes each)
   const images = new ImageMemo(parts);
-  const fast: FastSetter<TransformContext> = { set: (current) => images.mutate(imageAt(current)) };
+  // an image whose parts do not parse back (`a@b/c` with assignPath `x.y` gives `x.y@b/c`, whose domain is `x.y@b`) changes again
+  const fast: FastSetter<TransformContext> = { set: (current) => images.mutate(imageAt(current)), settles: (image) => images.settles(image as string) };
   return { nodes, tester, setter: () => ({ set }), fast, applyTo, terminalType: 'String' };
 }
 
@@ -307,10 +299,26 @@ const IMAGE_MEMO_MAX_LENGTH = 512;
  */
 class ImageMemo {
   private readonly seen = new Map<string, string>();
+  /** The last reference asked of `mutate` and its answer, compared before the map is asked (no hash of a string just parsed). */
+  private lastRef = '';
+  private lastOut: string | undefined;
 
   constructor(private readonly parts: ImageParts) {}
 
   mutate(ref: string): string {
+    if (ref === this.lastRef && this.lastOut !== undefined) return this.lastOut;
+    const out = this.lookup(ref);
+    this.lastRef = ref;
+    this.lastOut = out;
+    return out;
+  }
+
+  /** True when `image` (an answer) is its own answer: the mutator leaves it as it is on the next pass. */
+  settles(image: string): boolean {
+    return this.lookup(image) === image;
+  }
+
+  private lookup(ref: string): string {
     let out = this.seen.get(ref);
     if (out !== undefined) return out;
     out = mutateImage(ref, this.parts);
@@ -375,7 +383,6 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
     location: loc,
     readsLabels: match.readsLabels,
     writesLabels: d.kind === 'AssignMetadata' && b.nodes[1]?.type === 'object' && b.nodes[1].key === 'labels',
-    settlesItself: d.kind !== 'AssignImage',
   };
 }
 
@@ -432,17 +439,19 @@ function setTransformers(ms: readonly GatekeeperMutator[], conflicts: ReadonlyMa
   });
 }
 
-/** CompiledPolicy.passInPlace of a set without conflicts: passInPlace, with the set's SettlePlan made once. */
+/** CompiledPolicy.passInPlace of a set without conflicts: passInPlace, with setParts decided once. */
 function inPlace(ms: readonly GatekeeperMutator[]): NonNullable<CompiledPolicy['passInPlace']> {
-  const set = { ms, plan: settlePlan(ms) };
+  const set = { ms, parted: setParts(ms) };
   return (o, ctx, pastDeadline) => passInPlace(set, o, ctx, pastDeadline);
 }
 
 /**
- * What proves that a pass of the set over the result of a pass changes
- * nothing (Gatekeeper's convergence pass, system.go, which then stops):
- * `checked`, the mutators to run on the result (AssignImage), the others
- * needing no run. Undefined when the set's mutators may act on each other.
+ * True when a pass of the set over the result of a pass is known to change
+ * nothing (Gatekeeper's convergence pass, system.go, which then stops) once
+ * every value the pass wrote is its setter's own fixed point (passInPlace
+ * reads PassOwned.unsettled: AssignImage checks each image it writes; the
+ * others' writes always are: a constant, the object's name or namespace, a
+ * label only where it is missing, a set merged or pruned).
  *
  * The proof: a mutator `m` of the next pass sees the object its own write
  * left, changed since only by the mutators after it. Every mutator here
@@ -453,31 +462,16 @@ function inPlace(ms: readonly GatekeeperMutator[]): NonNullable<CompiledPolicy['
  * apiVersion (no location starts there), name and namespace (no mutator
  * writes them), labels (not when one reads them and another writes them).
  * So `m` meets its own result again: where it stopped it stops (the same
- * tests on the same existence), where it wrote it finds its value, and a
- * mutator that `settlesItself` writes nothing. test/policy/gatekeeper-pass.test.ts
- * compares the evaluation with and without it.
+ * tests on the same existence), where it wrote it finds its value, which
+ * its setter leaves as it is. test/policy/gatekeeper-pass.test.ts compares
+ * the evaluation with and without it, with sets that must not settle.
  */
-interface SettlePlan {
-  checked: GatekeeperMutator[];
-}
-
-function settlePlan(ms: readonly GatekeeperMutator[]): SettlePlan | undefined {
+function setParts(ms: readonly GatekeeperMutator[]): boolean {
   const locs = ms.map((m) => m.location);
-  if (!locs.every((l): l is FastLocation => l !== undefined && l.keys[0] !== 'apiVersion' && l.keys[0] !== 'kind')) return undefined;
-  if (ms.some((m) => m.readsLabels) && ms.some((m) => m.writesLabels)) return undefined;
+  if (!locs.every((l): l is FastLocation => l !== undefined && l.keys[0] !== 'apiVersion' && l.keys[0] !== 'kind')) return false;
+  if (ms.some((m) => m.readsLabels) && ms.some((m) => m.writesLabels)) return false;
   for (let i = 0; i < locs.length; i++) {
-    for (let j = i + 1; j < locs.length; j++) if (!locationsPart(locs[i] as FastLocation, locs[j] as FastLocation)) return undefined;
-  }
-  return { checked: ms.filter((m) => !m.settlesItself) };
-}
-
-/** True when the plan proves that a pass over `o` (a pass's result) changes nothing: each `checked` mutator, run, changes nothing. */
-function settledAfter(plan: SettlePlan | undefined, o: KubeObject, ctx: TransformContext): boolean {
-  if (plan === undefined) return false;
-  try {
-    for (const m of plan.checked) if (m.matches(o, ctx) && m.apply(o, ctx) !== o) return false;
-  } catch {
-    return false;
+    for (let j = i + 1; j < locs.length; j++) if (!locationsPart(locs[i] as FastLocation, locs[j] as FastLocation)) return false;
   }
   return true;
 }
@@ -488,13 +482,13 @@ function settledAfter(plan: SettlePlan | undefined, o: KubeObject, ctx: Transfor
  * pass and then written in place (GatekeeperMutator.applyOwned): the
  * object the pass leaves and which mutators changed it, the same as
  * applying the transformers one at a time (test/policy/gatekeeper-pass.test.ts),
- * and whether the next pass is known to change nothing (settlePlan).
+ * and whether the next pass is known to change nothing (setParts).
  * `pastDeadline` is asked before each mutator, as the evaluation's step by
  * step chain asks it; past it, the pass stops there (`stoppedAt`).
  * Undefined when a mutator declined or threw: the caller runs the pass step
  * by step from `object` (never written), which gives the error.
  */
-function passInPlace({ ms, plan }: { ms: readonly GatekeeperMutator[]; plan: SettlePlan | undefined }, object: KubeObject, ctx: TransformContext, pastDeadline: () => boolean): InPlacePass | undefined {
+function passInPlace({ ms, parted }: { ms: readonly GatekeeperMutator[]; parted: boolean }, object: KubeObject, ctx: TransformContext, pastDeadline: () => boolean): InPlacePass | undefined {
   const own = new PassOwned();
   const changed = new Uint8Array(ms.length);
   let current = object;
@@ -511,7 +505,7 @@ function passInPlace({ ms, plan }: { ms: readonly GatekeeperMutator[]; plan: Set
   } catch {
     return undefined;
   }
-  return { object: current, changed, stoppedAt: -1, settled: current !== object && settledAfter(plan, current, ctx) };
+  return { object: current, changed, stoppedAt: -1, settled: parted && current !== object && !own.unsettled };
 }
 
 function conflictedTransformer(m: GatekeeperMutator, others: readonly string[]): Transformer {
