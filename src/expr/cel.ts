@@ -47,7 +47,7 @@ import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stri
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
-import { deepClone, type JsonValue } from '../kube/object.js';
+import { deepClone, deepFreeze, type JsonValue } from '../kube/object.js';
 import { CONVERTED_VALUES, type ConvertedValues, type SharedVars } from './vars.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
@@ -581,14 +581,6 @@ function foldConstant(parsed: ParsedProgram, limit: number, maxMs: number): Fold
   return isJson(json) ? { value: run.value, json: deepFreeze(json as JsonValue), charges: run.record.units } : undefined;
 }
 
-/** Freezes a JSON value and everything in it; returns it. */
-function deepFreeze(v: JsonValue): JsonValue {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 /** Plain JSON: null, booleans, finite numbers, strings, arrays and plain objects of them. */
 function isJson(v: unknown): boolean {

@@ -109,6 +109,21 @@ export function isListObject(obj: JsonObject): boolean {
 }
 
 /**
+ * Freezes a JSON value and everything in it (Object.freeze, depth first) and
+ * returns it: for values shared between evaluations that no reader may
+ * change (a sidecar's rendered items, a CEL memo's kept results). Recursive:
+ * only for values of bounded depth (policy content, or results of an object
+ * already checked against MAX_NESTING_DEPTH).
+ */
+export function deepFreeze<T extends JsonValue>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
  * Deep copy of a JSON value: new arrays and plain objects all the way down,
  * primitives (`bigint` included) shared. A key `__proto__` is copied as an own
  * data property (setOwn). About 5x faster than `structuredClone` on a 10 KB Pod (no

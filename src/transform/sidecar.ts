@@ -19,7 +19,7 @@
  *
  * Pure: no I/O; node:crypto only for the template hash.
  */
-import { deepClone, deepEqual, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, deepFreeze, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTemplate, evaluateTemplateExpressions, fillTemplate, templateExpressions, TemplateError, type Template, type TemplateExpression, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
 import { scopeOptions } from '../expr/vars.js';
@@ -719,14 +719,6 @@ function jsonValuesKey(values: readonly JsonValue[]): string {
   });
 }
 
-/** Freezes a JSON value and everything in it; returns it. */
-function deepFreeze<T extends JsonValue>(v: T): T {
-  if (typeof v === 'object' && v !== null) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 /**
  * SHA-256 of `text`, hex. node:crypto loads on the first injection
