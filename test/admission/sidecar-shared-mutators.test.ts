@@ -51,57 +51,22 @@ spec:
       - {name: LOG_DIR, value: /var/log/app}
 `;
 
-const POD = `applyTo: [{groups: [""], versions: [v1], kinds: [Pod]}]
-  match: {kinds: [{apiGroups: [""], kinds: [Pod]}]}`;
+/** A Gatekeeper mutator of Pods (JSON is YAML: the loader reads it as a document). */
+const mutator = (kind: string, name: string, location: string, parameters: JsonObject): string => JSON.stringify({
+  apiVersion: `mutations.gatekeeper.sh/${kind === 'AssignImage' ? 'v1alpha1' : 'v1'}`,
+  kind,
+  metadata: { name },
+  spec: { applyTo: [{ groups: [''], versions: ['v1'], kinds: ['Pod'] }], match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] }, location, parameters },
+});
 
-const GATEKEEPER = `apiVersion: mutations.gatekeeper.sh/v1
-kind: Assign
-metadata: {name: pull-always}
-spec:
-  ${POD}
-  location: "spec.containers[name: log-shipper].imagePullPolicy"
-  parameters: {assign: {value: Always}}
----
-apiVersion: mutations.gatekeeper.sh/v1
-kind: Assign
-metadata: {name: cpu-limit}
-spec:
-  ${POD}
-  location: "spec.containers[name: *].resources.limits.cpu"
-  parameters: {assign: {value: "1"}}
----
-apiVersion: mutations.gatekeeper.sh/v1
-kind: Assign
-metadata: {name: init-user}
-spec:
-  ${POD}
-  location: "spec.initContainers[name: *].securityContext.runAsUser"
-  parameters: {assign: {value: 1000}}
----
-apiVersion: mutations.gatekeeper.sh/v1
-kind: Assign
-metadata: {name: size-limit}
-spec:
-  ${POD}
-  location: "spec.volumes[name: app-logs].emptyDir.sizeLimit"
-  parameters: {assign: {value: 1Gi}}
----
-apiVersion: mutations.gatekeeper.sh/v1alpha1
-kind: AssignImage
-metadata: {name: mirror}
-spec:
-  ${POD}
-  location: "spec.containers[name: *].image"
-  parameters: {assignDomain: mirror.example.com}
----
-apiVersion: mutations.gatekeeper.sh/v1
-kind: ModifySet
-metadata: {name: quiet}
-spec:
-  ${POD}
-  location: "spec.containers[name: log-shipper].args"
-  parameters: {operation: merge, values: {fromList: [-q]}}
-`;
+const GATEKEEPER = [
+  mutator('Assign', 'pull-always', 'spec.containers[name: log-shipper].imagePullPolicy', { assign: { value: 'Always' } }),
+  mutator('Assign', 'cpu-limit', 'spec.containers[name: *].resources.limits.cpu', { assign: { value: '1' } }),
+  mutator('Assign', 'init-user', 'spec.initContainers[name: *].securityContext.runAsUser', { assign: { value: 1000 } }),
+  mutator('Assign', 'size-limit', 'spec.volumes[name: app-logs].emptyDir.sizeLimit', { assign: { value: '1Gi' } }),
+  mutator('AssignImage', 'mirror', 'spec.containers[name: *].image', { assignDomain: 'mirror.example.com' }),
+  mutator('ModifySet', 'quiet', 'spec.containers[name: log-shipper].args', { operation: 'merge', values: { fromList: ['-q'] } }),
+].join('\n---\n');
 
 const pod = (name: string, containers: JsonObject[]): KubeObject => ({
   apiVersion: 'v1',
