@@ -28,26 +28,26 @@ const LISTS = ['containers', 'initContainers'] as const;
 
 /**
  * The images transformer's result for a Pod (`loc.path` []) or a workload
- * whose pod template is `spec.template`, with `updates` (each entry's image
- * rewrite, in order); undefined when the passes must decide (see the module
+ * whose pod template is `spec.template`, with `rewrite` (an image through
+ * every entry's update twice, in entry order: `imageRewrite`); undefined when the passes must decide (see the module
  * comment). `obj` is never mutated; the result is `obj` itself when no image
  * changes.
  */
-export function podImagesInOnePass(obj: KubeObject, loc: PodTemplateLocation, updates: readonly ((image: string) => string)[]): KubeObject | undefined {
+export function podImagesInOnePass(obj: KubeObject, loc: PodTemplateLocation, rewrite: (image: string) => string): KubeObject | undefined {
   const spec = obj.spec;
   if (!isObject(spec)) return undefined;
-  if (loc.path.length === 0) return absent(spec.template) ? withPodSpec(obj, spec, updates, (ps) => ({ spec: ps })) : undefined;
+  if (loc.path.length === 0) return absent(spec.template) ? withPodSpec(obj, spec, rewrite, (ps) => ({ spec: ps })) : undefined;
   if (loc.path.length !== 2 || !absent(spec.containers) || !absent(spec.initContainers)) return undefined;
   const template = spec.template;
   if (!isObject(template) || !isObject(template.spec)) return undefined;
-  return withPodSpec(obj, template.spec, updates, (ps) => ({ spec: replace(spec, 'template', replace(template, 'spec', ps)) }));
+  return withPodSpec(obj, template.spec, rewrite, (ps) => ({ spec: replace(spec, 'template', replace(template, 'spec', ps)) }));
 }
 
 /** `obj` with the pod spec `podSpec` rewritten (`place` says where it goes under the root), obj itself when unchanged, undefined to decline. */
 function withPodSpec(
   obj: KubeObject,
   podSpec: JsonObject,
-  updates: readonly ((image: string) => string)[],
+  rewrite: (image: string) => string,
   place: (podSpec: JsonObject) => { spec: JsonObject },
 ): KubeObject | undefined {
   let out: JsonObject = podSpec;
@@ -55,7 +55,7 @@ function withPodSpec(
     const list = podSpec[field];
     if (absent(list)) continue;
     if (!Array.isArray(list)) return undefined;
-    const next = rewriteList(list, updates);
+    const next = rewriteList(list, rewrite);
     if (next === undefined) return undefined;
     if (next !== list) out = replace(out, field, next);
   }
@@ -63,7 +63,7 @@ function withPodSpec(
 }
 
 /** The list with each container's image rewritten (the list itself when unchanged); undefined to decline. */
-function rewriteList(list: JsonValue[], updates: readonly ((image: string) => string)[]): JsonValue[] | undefined {
+function rewriteList(list: JsonValue[], rewrite: (image: string) => string): JsonValue[] | undefined {
   let out: JsonValue[] | undefined;
   for (let i = 0; i < list.length; i++) {
     const el = list[i];
@@ -73,8 +73,7 @@ function rewriteList(list: JsonValue[], updates: readonly ((image: string) => st
       if (typeof image === 'object' && image !== null) return undefined;
       continue;
     }
-    let next = image;
-    for (const update of updates) next = update(update(next));
+    const next = rewrite(image);
     if (next === image) continue;
     out ??= list.slice();
     out[i] = replace(el, 'image', next);
@@ -87,4 +86,35 @@ function replace(map: JsonObject, key: string, value: JsonValue): JsonObject {
   const copy = { ...map };
   setOwn(copy, key, value);
   return copy;
+}
+
+/** Most images an `imageRewrite` remembers, and the longest it remembers (characters). */
+export const IMAGE_MEMO_ENTRIES = 8;
+export const IMAGE_MEMO_MAX_LENGTH = 512;
+
+/**
+ * An image through every entry's update twice, in entry order (what the
+ * passes do to it at admission), remembering the last IMAGE_MEMO_ENTRIES
+ * images and their results: a cluster's Pods from one template carry the
+ * same images, so most calls answer by a string comparison instead of the
+ * name match, split and join of each entry. The updates are pure functions
+ * of the image; a remembered result is the same string they give. Images
+ * longer than IMAGE_MEMO_MAX_LENGTH are not remembered (at most 8 x 2 x 512
+ * characters are kept).
+ */
+export function imageRewrite(updates: readonly ((image: string) => string)[]): (image: string) => string {
+  const seen: string[] = [];
+  const results: string[] = [];
+  let next = 0;
+  return (image) => {
+    for (let i = 0; i < seen.length; i++) if (seen[i] === image) return results[i] as string;
+    let out = image;
+    for (const update of updates) out = update(update(out));
+    if (image.length <= IMAGE_MEMO_MAX_LENGTH && out.length <= IMAGE_MEMO_MAX_LENGTH) {
+      seen[next] = image;
+      results[next] = out;
+      next = (next + 1) % IMAGE_MEMO_ENTRIES;
+    }
+    return out;
+  };
 }

@@ -9,7 +9,7 @@ import { IMAGES_FIELD_SPECS, type FieldSetter, type FieldWhere } from '../kube/f
 import { isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject, type PodTemplateLocation } from '../kube/object.js';
 import { specProgram } from './apply-specs.js';
 import { decodeStruct, joinPath, optList, optString } from './decode.js';
-import { podImagesInOnePass } from './images-pod.js';
+import { imageRewrite, podImagesInOnePass } from './images-pod.js';
 import { ConfigError, TransformError, type TransformContext, type TransformerFactory } from './types.js';
 
 /** One kustomize `images` entry. Empty strings mean "not set" (Go zero values). */
@@ -309,7 +309,7 @@ function decodeEntries(config: unknown): ImageEntry[] {
  */
 export const imagesTransformer: TransformerFactory = (config, opts) => {
   const entries = compileEntries(config);
-  const updates = entries.map((e) => e.update);
+  const rewrite = imageRewrite(entries.map((e) => e.update));
   return {
     type: 'images',
     name: opts.name,
@@ -317,7 +317,7 @@ export const imagesTransformer: TransformerFactory = (config, opts) => {
       if (entries.length === 0) return obj;
       if (ctx.frontDoor === 'admission') {
         const loc = podTemplateLocation(obj);
-        const once = loc && podImagesInOnePass(obj, loc, updates);
+        const once = loc && podImagesInOnePass(obj, loc, rewrite);
         if (once) return once;
       }
       return applyInPasses(obj, ctx, entries);

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createPatch } from '../../src/patch/create-patch.js';
 import { podTemplateLocation, type JsonObject, type KubeObject } from '../../src/kube/object.js';
 import { imagesInPasses, imagesTransformer } from '../../src/transform/images.js';
+import { IMAGE_MEMO_ENTRIES, IMAGE_MEMO_MAX_LENGTH, imageRewrite } from '../../src/transform/images-pod.js';
 import { makeContext } from '../../src/transform/types.js';
 import { corpusFiles, streamObjects } from '../helpers/corpus.js';
 import { deepFreeze, reapply } from '../helpers/laws.js';
@@ -102,4 +103,57 @@ t.test('render keeps the legacy walk over the whole object', async (t) => {
   const obj = deepFreeze({ apiVersion: 'v1', kind: 'Pod', spec: { containers: [{ image: 'a' }] }, extra: { containers: [{ image: 'a' }] } } as KubeObject);
   const out = imagesTransformer([{ name: 'a', newTag: '2' }], { name: 'images' }).apply(obj, makeContext()) as JsonObject;
   t.same(out.extra, { containers: [{ image: 'a:2' }] }, 'the free-form list is rewritten at render');
+});
+
+t.test('the remembered images answer as the passes: one transformer over Pods whose images repeat and change', async (t) => {
+  const images = [
+    ...Array.from({ length: IMAGE_MEMO_ENTRIES + 5 }, (_, i) => (i % 3 === 0 ? `nginx:1.${i}` : i % 3 === 1 ? `redis@sha256:${i}` : `a:${i}`)),
+    'nginx', 'a', 'redis', `nginx:${'9'.repeat(IMAGE_MEMO_MAX_LENGTH)}`, 'é', 'quay.io/argoproj/argocd:latest', 'envoyproxy/envoy:v1',
+  ];
+  // Every image seen again after 1, IMAGE_MEMO_ENTRIES and more other images; two containers per Pod.
+  const order = [...images, ...images, ...[...images].reverse(), ...images.filter((_, i) => i % 2 === 0), ...images];
+  let rows = 0;
+  for (const config of CONFIGS) {
+    const fast = imagesTransformer(config, { name: 'images' });
+    const passes = imagesInPasses(config);
+    for (let i = 0; i < order.length; i++) {
+      const pod = deepFreeze({ apiVersion: 'v1', kind: 'Pod', spec: { containers: [{ name: 'a', image: order[i] }, { name: 'b', image: order[(i + 7) % order.length] }] } } as KubeObject);
+      const want = outcome(() => passes(pod, admission));
+      const got = outcome(() => fast.apply(pod, admission) as KubeObject);
+      rows++;
+      if (JSON.stringify(got) !== JSON.stringify(want) || (got.value === pod) !== (want.value === pod)) t.fail(`${JSON.stringify(config)} at ${i}`, { got, want });
+    }
+  }
+  t.ok(rows > 500, `${rows} rows agree`);
+});
+
+t.test('imageRewrite: entries through their updates twice, in order; remembers at most IMAGE_MEMO_ENTRIES images up to IMAGE_MEMO_MAX_LENGTH characters', async (t) => {
+  const calls: string[] = [];
+  const rewrite = imageRewrite([
+    (s) => (calls.push(`1:${s}`), s.startsWith('x') ? `y${s.slice(1)}` : s),
+    (s) => (calls.push(`2:${s}`), s.startsWith('y') ? `${s}!` : s),
+  ]);
+  t.equal(rewrite('xa'), 'ya!!', 'each update twice, entry by entry');
+  t.same(calls, ['1:xa', '1:ya', '2:ya', '2:ya!'], 'in that order');
+  calls.length = 0;
+  t.equal(rewrite('xa'), 'ya!!', 'remembered');
+  t.same(calls, [], 'without calling the updates');
+  for (let i = 0; i < IMAGE_MEMO_ENTRIES; i++) rewrite(`x${i}`);
+  calls.length = 0;
+  t.equal(rewrite('xa'), 'ya!!', 'forgotten after IMAGE_MEMO_ENTRIES others');
+  t.equal(calls.length, 4, 'computed again');
+  for (let i = 1; i < IMAGE_MEMO_ENTRIES; i++) rewrite(`x${i}`);
+  calls.length = 0;
+  t.equal(rewrite('xa'), 'ya!!', 'still held with IMAGE_MEMO_ENTRIES - 1 others after it');
+  t.same(calls, [], 'remembered');
+  const long = `x${'a'.repeat(IMAGE_MEMO_MAX_LENGTH)}`;
+  rewrite(long);
+  calls.length = 0;
+  rewrite(long);
+  t.equal(calls.length, 4, 'an image over IMAGE_MEMO_MAX_LENGTH characters is not remembered');
+  const justUnder = `x${'a'.repeat(IMAGE_MEMO_MAX_LENGTH - 2)}`;
+  rewrite(justUnder);
+  calls.length = 0;
+  rewrite(justUnder);
+  t.equal(calls.length, 4, 'nor one whose result is over it');
 });
