@@ -1,7 +1,9 @@
 /**
  * In-process cost of `review()` (no HTTP, no TLS): µs per call for the bench's
- * payloads and policy sets, split into JSON.parse, review (of a freshly parsed
- * body, timed without the parse) and the response's JSON.stringify.
+ * payloads and policy sets, split into the parse (JSON.parse and the count of
+ * `{`/`[` bytes that bounds the body's nesting, as the server's JSON parser
+ * does), review (of a freshly parsed body given that bound, as the server
+ * passes it; timed without the parse) and the response's JSON.stringify.
  * `node bench/inprocess.mjs [seconds]`; also used by run.mjs.
  */
 import { join, dirname } from 'node:path';
@@ -9,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { loadPolicies } from '../dist/policy/load.js';
 import { defaultLoadOptions } from '../dist/cli/policies.js';
 import { review } from '../dist/admission/review.js';
+import { jsonNestingBound } from '../dist/admission/nesting-bound.js';
+import { MAX_NESTING_DEPTH } from '../dist/admission/parse.js';
 import { admissionReview, configMapObject, crdObject, podObject } from './corpus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,18 +66,22 @@ function perCall(fn, ms) {
  * milliseconds in all.
  */
 function perReview(text, set, ms, pool) {
-  for (let i = 0; i < 20; i++) review(JSON.parse(text), set, { route: 'mutate' });
+  const opts = { route: 'mutate', nestingBound: boundOf(text) };
+  for (let i = 0; i < 20; i++) review(JSON.parse(text), set, opts);
   const rounds = [];
   const end = performance.now() + ms;
   while (rounds.length < 5 || (performance.now() < end && rounds.length < 201)) {
     const bodies = Array.from({ length: pool }, () => JSON.parse(text));
     const t0 = performance.now();
-    for (const b of bodies) review(b, set, { route: 'mutate' });
+    for (const b of bodies) review(b, set, opts);
     rounds.push(((performance.now() - t0) * 1000) / pool);
   }
   rounds.sort((a, b) => a - b);
   return rounds[rounds.length >> 1];
 }
+
+/** The nesting bound the server's JSON parser computes for a body's bytes (src/server/app.ts). */
+const boundOf = (text) => jsonNestingBound(Buffer.from(text), MAX_NESTING_DEPTH);
 
 const round1 = (x) => Math.round(x * 10) / 10;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -97,13 +105,14 @@ export function dialectRatios(ms = 3000, sets = Object.fromEntries(DIALECTS.map(
   const text = JSON.stringify(admissionReview(podObject()));
   checkSameWork(sets, podObject());
   const runs = DIALECTS.map((name) => ({ name, set: sets[name], us: [] }));
-  for (const r of runs) for (let i = 0; i < 1000; i++) review(JSON.parse(text), r.set, { route: 'mutate' });
+  const opts = { route: 'mutate', nestingBound: boundOf(text) };
+  for (const r of runs) for (let i = 0; i < 1000; i++) review(JSON.parse(text), r.set, opts);
   const end = performance.now() + ms;
   for (let k = 0; k < 11 || (performance.now() < end && k < 401); k++) {
     for (const r of k % 2 ? runs : [...runs].reverse()) {
       const bodies = Array.from({ length: 40 }, () => JSON.parse(text));
       const t0 = performance.now();
-      for (const b of bodies) review(b, r.set, { route: 'mutate' });
+      for (const b of bodies) review(b, r.set, opts);
       r.us.push(((performance.now() - t0) * 1000) / bodies.length);
     }
   }
@@ -119,11 +128,12 @@ export function inProcess(ms = 500) {
   const plan = [['none', 'pod'], ['unmatched', 'configmap8k'], ['platform', 'pod'], ['chain10', 'pod'], ['chain10gk', 'pod'], ['chain10map', 'pod'], ['full', 'pod'], ['platform', 'crd1m']];
   return plan.map(([set, name]) => {
     const text = JSON.stringify(admissionReview(payloads[name]));
+    const bytes = Buffer.from(text);
     const res = review(JSON.parse(text), sets[set], { route: 'mutate' });
     const out = JSON.stringify(res.body);
     return {
       scenario: `${set}/${name}`,
-      parseUs: round1(perCall(() => JSON.parse(text), ms / 2)),
+      parseUs: round1(perCall(() => JSON.parse(bytes.toString('utf8')) && jsonNestingBound(bytes, MAX_NESTING_DEPTH), ms / 2)),
       reviewUs: round1(perReview(text, sets[set], ms, name === 'crd1m' ? 4 : 100)),
       stringifyUs: round1(perCall(() => JSON.stringify(res.body), ms / 5)),
       allowed: res.body.response.allowed,

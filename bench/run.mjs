@@ -372,7 +372,8 @@ function targets(results) {
  * `floorCpuUs` of server CPU per request (TLS, HTTP, JSON.parse of the body);
  * a server reaching `bound` x the floor's throughput may spend at most
  * `floorCpuUs / bound` per request, so everything it does beyond the floor
- * (review(), the depth check, the patch's JSON and base64) must fit in
+ * (review(), the count of `{`/`[` bytes that bounds the body's nesting, the
+ * patch's JSON and base64) must fit in
  * `budgetUs = floorCpuUs x (1/bound - 1)`. `reviewUs` is review() alone, in
  * process over freshly parsed bodies with hot caches (the `inprocess` rows):
  * a lower bound on what the server adds. `ceiling` = floorCpuUs / (floorCpuUs

@@ -28,6 +28,7 @@ export { loadPolicies, type LoadOptions, type LoadedPolicies } from './policy/lo
 export { PolicyError, createPolicySet, type CompiledPolicy } from './policy/compile.js';
 export { renderManifests, RenderError, type RenderOptions, type RenderResult } from './policy/render.js';
 export { review, reviewWithEvaluation, type ReviewOptions, type ReviewOutcome } from './admission/review.js';
+export { jsonNestingBound } from './admission/nesting-bound.js';
 export { evaluate, stepPatch, stepChanged, stepChangedPaths, appliedSteps, type Evaluation, type PolicyStep, type TransformerStep, type PolicyOutcome, type AppliedStep } from './policy/evaluate.js';
 export { createPatch } from './patch/create-patch.js';
 export { strategicMerge } from './patch/smp.js';

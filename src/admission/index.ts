@@ -5,6 +5,7 @@
  */
 export * from './types.js';
 export { parseReview } from './parse.js';
+export { jsonNestingBound } from './nesting-bound.js';
 export { review, errorResponse, withoutManagedFields } from './review.js';
 export type { ReviewOptions } from './review.js';
 export { revertImmutableFields, IMMUTABLE_FIELDS } from './immutable.js';

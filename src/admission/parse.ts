@@ -17,9 +17,17 @@ import type { AdmissionApiVersion, ParsedReview, ReviewError } from './types.js'
  * non-empty string `uid` and a known `operation`; `request.object` and
  * `request.oldObject` absent, null or maps, and `object` a map for CREATE/UPDATE;
  * neither nesting deeper than `MAX_NESTING_DEPTH` (`ERR_TOO_DEEP`).
+ *
+ * `nestingBound`: an upper bound on the nesting depth of the whole body that
+ * the caller proved from the text it parsed (`jsonNestingBound` of its bytes;
+ * the server passes it). When it is at most `MAX_NESTING_DEPTH`, no field can
+ * nest deeper and the walk of the parsed fields is skipped; otherwise (or
+ * absent) they are walked. A bound that is not one lets a too-deep review
+ * through to the policies: only pass what `jsonNestingBound` returned for the
+ * bytes `body` was parsed from.
  */
-export function parseReview(body: unknown): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
-  const error = isObject(body) ? envelopeError(body) ?? requestError(body.request) : reviewError('ERR_NOT_OBJECT', 'body is not a JSON object');
+export function parseReview(body: unknown, nestingBound = Infinity): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
+  const error = isObject(body) ? envelopeError(body) ?? requestError(body.request, nestingBound <= MAX_NESTING_DEPTH) : reviewError('ERR_NOT_OBJECT', 'body is not a JSON object');
   if (error) return { ok: false, error };
   const req = (body as JsonObject).request as JsonObject;
   const op = req.operation as Operation;
@@ -40,8 +48,8 @@ function envelopeError(body: JsonObject): ReviewError | undefined {
   return undefined;
 }
 
-/** The review's `request`: a map, its uid, operation, objects and nesting. */
-function requestError(req: unknown): ReviewError | undefined {
+/** The review's `request`: a map, its uid, operation, objects and nesting (not walked when `shallow`: the body's text proved it). */
+function requestError(req: unknown, shallow: boolean): ReviewError | undefined {
   if (!isObject(req)) return reviewError('ERR_NO_REQUEST', 'request is missing or not an object');
   if (typeof req.uid !== 'string' || req.uid === '') return reviewError('ERR_NO_UID', 'request.uid is missing or not a non-empty string');
   const op = req.operation;
@@ -50,6 +58,7 @@ function requestError(req: unknown): ReviewError | undefined {
   }
   const objErr = checkObjects(req, op as Operation);
   if (objErr) return reviewError('ERR_OBJECT_NOT_MAP', objErr);
+  if (shallow) return undefined;
   const deep = (['object', 'oldObject', 'options', 'userInfo'] as const).find((f) => nestingDepth(req[f], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH);
   if (deep) return reviewError('ERR_TOO_DEEP', `request.${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`);
   return undefined;

@@ -42,6 +42,13 @@ export interface ReviewOptions {
   deadline?: number;
   /** Clock for `deadline`, in ms (EvaluationInput.now; default `performance.now`). */
   now?: () => number;
+  /**
+   * An upper bound on the body's nesting depth proven from the JSON text it
+   * was parsed from: `jsonNestingBound(bytes)` (the server passes it). At most
+   * `MAX_NESTING_DEPTH` (1,000), the review skips walking the parsed object
+   * for `ERR_TOO_DEEP` (see `parseReview`). Absent: the walk runs.
+   */
+  nestingBound?: number;
 }
 
 /** Maximum length (characters) of a denial message built from error text. */
@@ -81,7 +88,7 @@ export interface ReviewOutcome {
  * of the record (the server's metrics and logs). Never throws.
  */
 export function reviewWithEvaluation(body: unknown, policies: PolicySet, opts: ReviewOptions = { route: 'mutate' }): ReviewOutcome {
-  const parsed = parseReview(body);
+  const parsed = parseReview(body, opts.nestingBound);
   if (!parsed.ok) return { result: { statusCode: 400, body: parsed.error } };
   const { apiVersion, request } = parsed.review;
   const seen: { evaluation?: Evaluation } = {};

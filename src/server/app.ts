@@ -53,6 +53,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { reviewWithEvaluation, type ReviewOutcome } from '../admission/review.js';
+import { jsonNestingBound } from '../admission/nesting-bound.js';
+import { MAX_NESTING_DEPTH } from '../admission/parse.js';
 import type { Evaluation } from '../policy/evaluate.js';
 import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
@@ -316,21 +318,33 @@ class RawReviewBody {
 }
 
 /**
+ * A request whose body this app's JSON parser read: `nestingBound` is
+ * `jsonNestingBound` of its bytes (counted up to MAX_NESTING_DEPTH + 1), for
+ * `ReviewOptions.nestingBound`; Infinity when the body was not parsed here.
+ */
+type BoundedRequest = FastifyRequest & { nestingBound: number };
+
+/**
  * fastify's JSON parser (the body read as bytes and decoded as UTF-8, as
  * fastify's `parseAs: 'string'` does), except that bodies over
- * `inlineBodyLimit` bytes stay bytes (RawReviewBody) for the worker. Errors
- * are fastify's: an empty body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's
- * SyntaxError, both mapped to 400 by `classify`. `__proto__` keys stay data,
- * as with `onProtoPoisoning: 'ignore'`.
+ * `inlineBodyLimit` bytes stay bytes (RawReviewBody) for the worker, and that
+ * it bounds a parsed body's nesting from its bytes (`BoundedRequest`), so its
+ * review need not walk it for ERR_TOO_DEEP. Errors are fastify's: an empty
+ * body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's SyntaxError, both mapped
+ * to 400 by `classify`. `__proto__` keys stay data, as with
+ * `onProtoPoisoning: 'ignore'`.
  */
 function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLimit = DEFAULT_INLINE_BODY_LIMIT): void {
+  app.decorateRequest('nestingBound', Infinity);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     const bytes = body as Buffer;
     if (bytes.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
     if (bytes.length > inlineBodyLimit) return done(null, new RawReviewBody(bytes));
     try {
-      done(null, JSON.parse(bytes.toString('utf8')) as unknown);
+      const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
+      (request as BoundedRequest).nestingBound = jsonNestingBound(bytes, MAX_NESTING_DEPTH);
+      done(null, parsed);
     } catch (e) {
       done(e as Error, undefined);
     }
@@ -384,7 +398,9 @@ function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: 
   if (body === INVALID) return reply.code(400).send({ code: HTTP_ERROR_CODES.invalidJson, message: errorMessage(HTTP_ERROR_CODES.invalidJson) });
   const deadline = evaluationDeadline(timing.started, timing.timeoutMs, ctx.maxEvaluationMs);
   const slice = sliceEnd(ctx, worker, timing.started, deadline);
-  const review = (until: number | undefined): ReviewOutcome => reviewWithEvaluation(body, r.policies, { route: timing.route, namespaceLabels: ctx.opts.namespaceLabels, deadline: until, now: ctx.now });
+  // The bound holds for the body the parser decoded, not for one decoded here from `r.raw`.
+  const nestingBound = r.raw === undefined ? (request as Partial<BoundedRequest>).nestingBound : undefined;
+  const review = (until: number | undefined): ReviewOutcome => reviewWithEvaluation(body, r.policies, { route: timing.route, namespaceLabels: ctx.opts.namespaceLabels, deadline: until, now: ctx.now, nestingBound });
   let outcome = review(slice ?? deadline);
   if (slice !== undefined && ctx.now() > slice) {
     if (worker?.usable) return viaWorker(ctx, { request, reply, worker }, timing, JSON.stringify(body));

@@ -8,6 +8,7 @@ import t from 'tap';
 import Fastify from 'fastify';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
 import { installInFlightLimit } from '../../src/server/limits.js';
+import type { EvaluationWorker } from '../../src/server/evaluation-pool.js';
 import { MAX_NESTING_DEPTH, nestingDepth } from '../../src/admission/parse.js';
 import { review } from '../../src/admission/review.js';
 import type { JsonObject } from '../../src/kube/object.js';
@@ -52,28 +53,40 @@ t.test('nestingDepth: exact up to the limit, limit + 1 past it, at any depth', a
 });
 
 t.test('too deep: 400 ERR_TOO_DEEP before evaluation, not a rule denial', async (t) => {
-  const app = buildApp({ getPolicies: () => set });
-  // deep(n) nests n + 2 levels (the object, data, then n maps minus the innermost empty one counted as a level).
-  const rows: [string, number, number, string | undefined][] = [
-    ['5,000 levels', 5000, 400, 'ERR_TOO_DEEP'],
-    ['just past the limit', MAX_NESTING_DEPTH - 1, 400, 'ERR_TOO_DEEP'],
-    ['at the limit', MAX_NESTING_DEPTH - 2, 200, undefined],
-    ['ordinary', 10, 200, undefined],
+  // Both JSON parsers of the app: fastify's (no evaluation worker: every review walks)
+  // and ours (with a worker, here one that is never usable: the body's bytes bound its
+  // nesting, and only a bound past the limit walks; src/admission/nesting-bound.ts).
+  const apps: [string, ReturnType<typeof buildApp>][] = [
+    ['fastify parser', buildApp({ getPolicies: () => set })],
+    ['bounded parser', buildApp({ getPolicies: () => set, evaluationWorker: { usable: false } as EvaluationWorker })],
   ];
-  for (const [name, levels, status, code] of rows) {
-    const obj = deep(levels);
-    // Built as text: JSON.stringify recurses and would itself run out of stack.
-    const payload = JSON.stringify(admissionReview('u-deep', deep(0))).replace('"data":{}', `"data":${'{"a":'.repeat(levels)}{}${'}'.repeat(levels)}`);
-    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload });
-    t.equal(res.statusCode, status, `${name} (depth ${nestingDepth(obj, 10_000)}): ${status}`);
-    if (code) {
-      t.same(res.json(), { code, message: `request.object nests deeper than ${MAX_NESTING_DEPTH} levels` }, `${name}: its own code`);
-      t.notMatch(res.body, /mirror-images|call stack/, `${name}: no rule blamed`);
+  // deep(n) nests n + 2 levels (the object, data, then n maps minus the innermost empty one counted as a level).
+  const maps = (levels: number): string => `${'{"a":'.repeat(levels)}{}${'}'.repeat(levels)}`;
+  const lists = (levels: number): string => `${'['.repeat(levels + 1)}${']'.repeat(levels + 1)}`;
+  const rows: [string, number, (levels: number) => string, number, string | undefined][] = [
+    ['5,000 levels', 5000, maps, 400, 'ERR_TOO_DEEP'],
+    ['5,000 levels of lists', 5000, lists, 400, 'ERR_TOO_DEEP'],
+    ['just past the limit', MAX_NESTING_DEPTH - 1, maps, 400, 'ERR_TOO_DEEP'],
+    ['just past the limit, lists', MAX_NESTING_DEPTH - 1, lists, 400, 'ERR_TOO_DEEP'],
+    ['at the limit', MAX_NESTING_DEPTH - 2, maps, 200, undefined],
+    ['ordinary', 10, maps, 200, undefined],
+  ];
+  for (const [parser, app] of apps) {
+    for (const [name, levels, nest, status, code] of rows) {
+      // Built as text: JSON.stringify recurses and would itself run out of stack.
+      const payload = JSON.stringify(admissionReview('u-deep', deep(0))).replace('"data":{}', `"data":${nest(levels)}`);
+      const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload });
+      t.equal(res.statusCode, status, `${parser}, ${name} (depth ${levels + 2}): ${status}`);
+      if (code) {
+        t.same(res.json(), { code, message: `request.object nests deeper than ${MAX_NESTING_DEPTH} levels` }, `${parser}, ${name}: its own code`);
+        t.notMatch(res.body, /mirror-images|call stack/, `${parser}, ${name}: no rule blamed`);
+      }
     }
+    await app.close();
   }
+  t.equal(nestingDepth(deep(MAX_NESTING_DEPTH - 1), 10_000), MAX_NESTING_DEPTH + 1, 'deep(n) nests n + 2 levels');
   const old = review(admissionReview('u-old', deep(3), 'UPDATE', 'team-a', deep(5000)), set, { route: 'mutate' });
   t.same(old.body, { code: 'ERR_TOO_DEEP', message: `request.oldObject nests deeper than ${MAX_NESTING_DEPTH} levels` }, 'oldObject too');
-  await app.close();
 });
 
 t.test('body limit: 7 MiB as controller-runtime', async (t) => {
