@@ -51,6 +51,8 @@ import { type JsonValue } from '../kube/object.js';
 const ABSENT: unique symbol = Symbol('absent');
 /** A read's answer: a map (a JSON object, read lazily: its own reads are steps of their own). */
 const MAP: unique symbol = Symbol('map');
+/** The `answer` of an edge for a list's Shape or a map's keys (compared item by item, never by identity). */
+const LIST: unique symbol = Symbol('list');
 
 /** A JSON scalar as it was read (the raw value, before conversion to CEL). */
 type Scalar = string | number | boolean | null | undefined | bigint;
@@ -163,10 +165,18 @@ interface TrieNode {
   /** Answers compared item by item (a list's Shape, a map's keys). */
   lists: Edge[] | undefined;
   leaf: Leaf | undefined;
+  /**
+   * The edge last taken or made here: `lookup` compares the answer with it
+   * before the maps (the Pods of one template give the same answers). One
+   * of `answers`' or `lists`' edges, so the answer it accepts is theirs.
+   */
+  hot: Edge | undefined;
 }
 
 /** An answer and the read that comes after it. */
 interface Edge {
+  /** The answer as `answers` keys it; LIST for an edge of `lists`. */
+  readonly answer: unknown;
   readonly next: TrieNode;
   readonly id: number | undefined;
   readonly ids: readonly number[] | undefined;
@@ -340,6 +350,8 @@ export class EvaluationMemo {
   private leaves = 0;
   private nodes = 0;
   private chars = 0;
+  /** One more than the largest container id of the kept reads (the size of lookup's table). */
+  private ids = 1;
   private hitsSinceClear = 0;
   private paused = 0;
   /** The next rest (evaluations). */
@@ -360,11 +372,15 @@ export class EvaluationMemo {
 
   /** The kept evaluation whose reads give the same answers over `vars`, or undefined. */
   lookup(vars: object): Leaf | undefined {
-    const table: unknown[] = [vars];
+    const table: unknown[] = new Array(this.ids);
+    table[0] = vars;
     let node = this.root;
     while (node !== undefined && node.op > 0) {
       const raw = table[node.cid];
-      node = raw === undefined ? undefined : answerOf(node, raw as Record<string, unknown>, table)?.next;
+      if (raw === undefined) return undefined;
+      const edge = answerOf(node, raw as Record<string, unknown>, table);
+      if (edge === undefined) return undefined;
+      node = edge.next;
     }
     if (node?.leaf !== undefined) this.hitsSinceClear++;
     return node?.leaf;
@@ -418,7 +434,10 @@ export class EvaluationMemo {
     if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key });
     else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return undefined;
     const edge = this.edgeFor(node, s);
-    return edge.id === s.id && sameIds(edge.ids, s.ids) ? edge.next : undefined;
+    if (edge.id !== s.id || !sameIds(edge.ids, s.ids)) return undefined;
+    node.hot = edge;
+    this.ids = Math.max(this.ids, (s.id ?? 0) + 1, ...(s.ids ?? []).map((id) => id + 1));
+    return edge.next;
   }
 
   /** Empties the trie; one filled without a hit rests the memo, twice as long as the last time it rested in a row (at most MAX_PAUSE). */
@@ -434,12 +453,13 @@ export class EvaluationMemo {
     this.leaves = 0;
     this.nodes = 0;
     this.chars = 0;
+    this.ids = 1;
     this.hitsSinceClear = 0;
   }
 
   private newNode(): TrieNode {
     this.nodes++;
-    return { op: 0, cid: 0, key: undefined, answers: undefined, lists: undefined, leaf: undefined };
+    return { op: 0, cid: 0, key: undefined, answers: undefined, lists: undefined, leaf: undefined, hot: undefined };
   }
 
   /** The edge of `s`'s answer from `node`, made when new. */
@@ -448,14 +468,14 @@ export class EvaluationMemo {
       const lists = (node.lists ??= []);
       const found = lists.find((e) => sameList(e.list as Shape, s.list as Shape));
       if (found !== undefined) return found;
-      const edge: Edge = { next: this.newNode(), id: undefined, ids: s.ids, list: s.list };
+      const edge: Edge = { answer: LIST, next: this.newNode(), id: undefined, ids: s.ids, list: s.list };
       lists.push(edge);
       return edge;
     }
     const answers = (node.answers ??= new Map());
     let edge = answers.get(s.answer);
     if (edge === undefined) {
-      edge = { next: this.newNode(), id: s.id, ids: undefined, list: undefined };
+      edge = { answer: s.answer, next: this.newNode(), id: s.id, ids: undefined, list: undefined };
       answers.set(s.answer, edge);
     }
     return edge;
@@ -472,39 +492,62 @@ function answerOf(node: TrieNode, raw: Record<string, unknown>, table: unknown[]
     case GET:
       return getAnswer(node, raw, table);
     case HAS:
-      return node.answers?.get(typeof node.key === 'string' && hasOwn.call(raw, node.key));
+      return edgeOf(node, typeof node.key === 'string' && hasOwn.call(raw, node.key));
     case SIZE:
-      return node.answers?.get(Object.keys(raw).length);
+      return edgeOf(node, Object.keys(raw).length);
     case FIRST_KEY:
-      return node.answers?.get(firstOwnKey(raw));
+      return edgeOf(node, firstOwnKey(raw));
     default:
       return keysAnswer(node, Object.keys(raw));
   }
 }
 
+/**
+ * The edge of an answer compared by identity: the hot edge when it has that
+ * answer (`===` implies the map's SameValueZero), else the map's.
+ */
+function edgeOf(node: TrieNode, answer: unknown): Edge | undefined {
+  const hot = node.hot;
+  if (hot !== undefined && hot.answer === answer) return hot;
+  const edge = node.answers?.get(answer);
+  if (edge !== undefined) node.hot = edge;
+  return edge;
+}
+
 function getAnswer(node: TrieNode, raw: Record<string, unknown>, table: unknown[]): Edge | undefined {
   const key = node.key;
-  if (typeof key !== 'string' || !hasOwn.call(raw, key)) return node.answers?.get(ABSENT);
+  if (typeof key !== 'string' || !hasOwn.call(raw, key)) return edgeOf(node, ABSENT);
   const v = raw[key];
-  if (typeof v !== 'object' || v === null) return node.answers?.get(v);
+  if (typeof v !== 'object' || v === null) return edgeOf(node, v);
   return Array.isArray(v) ? listAnswer(node, v, table) : mapAnswer(node, v, table);
 }
 
 function mapAnswer(node: TrieNode, v: object, table: unknown[]): Edge | undefined {
   if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
-  const edge = node.answers?.get(MAP);
+  const edge = edgeOf(node, MAP);
   if (edge !== undefined) table[edge.id as number] = v;
   return edge;
 }
 
+/** The edge of the Shape `v` has (at most one matches: two Shapes differ at some item, which `v` can match in one only), the ids of its maps set in `table`. */
 function listAnswer(node: TrieNode, v: readonly unknown[], table: unknown[]): Edge | undefined {
-  const edge = node.lists?.find((e) => matchesShape(v, e.list as Shape));
-  if (edge !== undefined) setIds(v, edge.list as Shape, edge.ids as readonly number[], { table, at: 0 });
+  const hot = node.hot;
+  let edge = hot !== undefined && hot.answer === LIST && matchesShape(v, hot.list as Shape) ? hot : undefined;
+  if (edge === undefined) {
+    edge = node.lists?.find((e) => matchesShape(v, e.list as Shape));
+    if (edge === undefined) return undefined;
+    node.hot = edge;
+  }
+  setIds(v, edge.list as Shape, { ids: edge.ids as readonly number[], table }, 0);
   return edge;
 }
 
 function keysAnswer(node: TrieNode, keys: readonly string[]): Edge | undefined {
-  return node.lists?.find((e) => sameList(e.list as readonly string[], keys));
+  const hot = node.hot;
+  if (hot !== undefined && hot.answer === LIST && sameList(hot.list as readonly string[], keys)) return hot;
+  const edge = node.lists?.find((e) => sameList(e.list as readonly string[], keys));
+  if (edge !== undefined) node.hot = edge;
+  return edge;
 }
 
 /** True when the JSON list `v` has the Shape `shape`: the same length, scalars and kinds in the same places. */
@@ -520,13 +563,18 @@ function matchesItem(item: unknown, s: Scalar | typeof MAP | Shape): boolean {
   return item === s;
 }
 
-/** Sets the ids of the maps of `v` (which has `shape`) in `table`, depth first as the recorder gave them. */
-function setIds(v: readonly unknown[], shape: Shape, ids: readonly number[], at: { table: unknown[]; at: number }): void {
+/**
+ * Sets the ids of the maps of `v` (which has `shape`) in `table`, depth first
+ * as the recorder gave them, from `ids[at]` on; returns the index after the
+ * last id used.
+ */
+function setIds(v: readonly unknown[], shape: Shape, { ids, table }: { ids: readonly number[]; table: unknown[] }, at: number): number {
   for (let i = 0; i < v.length; i++) {
     const s = shape[i];
-    if (s === MAP) at.table[ids[at.at++]] = v[i];
-    else if (Array.isArray(s)) setIds(v[i] as unknown[], s, ids, at);
+    if (s === MAP) table[ids[at++] as number] = v[i];
+    else if (Array.isArray(s)) at = setIds(v[i] as unknown[], s, { ids, table }, at);
   }
+  return at;
 }
 
 /** The same ids in the same order (or both none). */
