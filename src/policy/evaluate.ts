@@ -550,27 +550,36 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
   } finally {
     closeBudget(outer);
   }
-  const record = (outcome: PolicyOutcome): void => {
-    const step: PolicyStep = { policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations };
-    run.trace.push(reinvoked ? { ...step, reinvoked } : step);
-  };
+  run.trace.push(matchedStep(policy, pass, policyOutcome(run, policy, object, pass), reinvoked));
+}
+
+/** What becomes of a matched policy's pass (PolicyOutcome), recorded in `run`: its failure, findings, audit report, or its changes kept. */
+function policyOutcome(run: Run, policy: CompiledPolicy, object: KubeObject, pass: ChainPass): PolicyOutcome {
   if (pass.error) {
     run.fail(policy, pass.error.transformer, pass.error.error.message);
-    return record('failed');
+    return 'failed';
   }
   run.report(policy, pass.steps);
   if (policy.mode === 'Audit') {
     auditReport(run, policy, object, pass.object);
-    return record('audit');
+    return 'audit';
   }
   if (run.input.frontDoor === 'admission' && pass.object === null) {
     run.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
-    return record('dropped');
+    return 'dropped';
   }
-  const names = stepNames(policy);
-  for (const s of pass.steps) if (s.status === 'ran' && stepChanged(s)) run.changedBy.push(names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
+  let names: ReadonlyMap<Transformer, string> | undefined; // made for the first changing step (a validate policy changes nothing)
+  for (const s of pass.steps) {
+    if (s.status === 'ran' && stepChanged(s)) run.changedBy.push((names ??= stepNames(policy)).get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
+  }
   run.current = pass.object;
-  record('applied');
+  return 'applied';
+}
+
+/** The trace record of a matched policy. */
+function matchedStep(policy: CompiledPolicy, pass: ChainPass & { iterations: number }, outcome: PolicyOutcome, reinvoked: boolean): PolicyStep {
+  const step: PolicyStep = { policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations };
+  return reinvoked ? { ...step, reinvoked } : step;
 }
 
 function auditReport(run: Run, policy: CompiledPolicy, before: KubeObject, after: KubeObject | null): void {
