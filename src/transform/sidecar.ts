@@ -231,8 +231,8 @@ export function statusJson(status: SidecarStatus, name: string, rec: InjectionRe
   return sortedObjectJson(names.sort(), (k) => (k === name ? record : jsonOf(status[k])));
 }
 
-/** The JSON of each field name of an InjectionRecord (RECORD_KEYS), quoted once. */
-const RECORD_KEY_JSON: Readonly<Record<string, string>> = Object.fromEntries(RECORD_KEYS.map((k) => [k, JSON.stringify(k)]));
+/** Each field of an InjectionRecord (RECORD_KEYS' order) with its name's JSON and the colon after it, made once. */
+const RECORD_FIELDS: readonly (readonly [keyof InjectionRecord, string])[] = RECORD_KEYS.map((k) => [k, `${JSON.stringify(k)}:`]);
 
 /**
  * `stableStringify(rec)` for the record injectPod builds, without a callback
@@ -241,26 +241,27 @@ const RECORD_KEY_JSON: Readonly<Record<string, string>> = Object.fromEntries(REC
  * stableStringify.
  */
 function recordJson(rec: InjectionRecord): string {
-  let out = '{';
-  for (const k of RECORD_KEYS) {
+  let out = '';
+  for (const [k, key] of RECORD_FIELDS) {
     const v: unknown = rec[k];
     if (v === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${RECORD_KEY_JSON[k] as string}:${typeof v === 'string' ? quote(v) : namesJson(v) ?? stableStringify(v)}`;
+    out += (out === '' ? '{' : ',') + key + (typeof v === 'string' ? quote(v) : namesJson(v) ?? stableStringify(v));
   }
-  return `${out}}`;
+  return out === '' ? '{}' : `${out}}`;
 }
 
 /** The JSON of a list of strings, or of a map of such lists (keys sorted); undefined for any other value. */
 function namesJson(v: unknown): string | undefined {
   if (Array.isArray(v)) return stringListJson(v);
   if (!isObject(v)) return undefined;
-  let out = '{';
-  for (const k of Object.keys(v).sort()) {
+  const keys = Object.keys(v);
+  let out = '';
+  for (const k of keys.length > 1 ? keys.sort() : keys) {
     const list = stringListJson(v[k]);
     if (list === undefined) return undefined;
-    out += `${out.length > 1 ? ',' : ''}${quote(k)}:${list}`;
+    out += (out === '' ? '{' : ',') + quote(k) + ':' + list;
   }
-  return `${out}}`;
+  return out === '' ? '{}' : `${out}}`;
 }
 
 /** The JSON of a list of strings; undefined when `v` is not one. */
