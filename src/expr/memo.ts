@@ -166,6 +166,13 @@ interface TrieNode {
   lists: Edge[] | undefined;
   leaf: Leaf | undefined;
   /**
+   * True when the read is of a map of the input (not the variables object:
+   * a map's prototype is checked to be Object.prototype before it is read)
+   * by a string key Object.prototype does not have: then `raw[key]`, when
+   * not undefined, is the map's own value, without asking hasOwnProperty.
+   */
+  plain: boolean;
+  /**
    * The edge last taken or made here: `lookup` compares the answer with it
    * before the maps (the Pods of one template give the same answers). One
    * of `answers`' or `lists`' edges, so the answer it accepts is theirs.
@@ -431,7 +438,7 @@ export class EvaluationMemo {
 
   /** The node after `s` from `node` (made when new); undefined when `node` reads something else or names other ids. */
   private follow(node: TrieNode, s: Step): TrieNode | undefined {
-    if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key });
+    if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key, plain: s.cid !== 0 && typeof s.key === 'string' && !(s.key in Object.prototype) });
     else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return undefined;
     const edge = this.edgeFor(node, s);
     if (edge.id !== s.id || !sameIds(edge.ids, s.ids)) return undefined;
@@ -459,7 +466,7 @@ export class EvaluationMemo {
 
   private newNode(): TrieNode {
     this.nodes++;
-    return { op: 0, cid: 0, key: undefined, answers: undefined, lists: undefined, leaf: undefined, hot: undefined };
+    return { op: 0, cid: 0, key: undefined, answers: undefined, lists: undefined, leaf: undefined, plain: false, hot: undefined };
   }
 
   /** The edge of `s`'s answer from `node`, made when new. */
@@ -516,8 +523,16 @@ function edgeOf(node: TrieNode, answer: unknown): Edge | undefined {
 
 function getAnswer(node: TrieNode, raw: Record<string, unknown>, table: unknown[]): Edge | undefined {
   const key = node.key;
-  if (typeof key !== 'string' || !hasOwn.call(raw, key)) return edgeOf(node, ABSENT);
-  const v = raw[key];
+  if (typeof key !== 'string') return edgeOf(node, ABSENT);
+  if (node.plain) {
+    const v = raw[key];
+    if (v !== undefined) return valueAnswer(node, v, table); // the map's own (TrieNode.plain)
+  }
+  return hasOwn.call(raw, key) ? valueAnswer(node, raw[key], table) : edgeOf(node, ABSENT);
+}
+
+/** The edge of GET's answer `v`, the value of a key the map has. */
+function valueAnswer(node: TrieNode, v: unknown, table: unknown[]): Edge | undefined {
   if (typeof v !== 'object' || v === null) return edgeOf(node, v);
   return Array.isArray(v) ? listAnswer(node, v, table) : mapAnswer(node, v, table);
 }

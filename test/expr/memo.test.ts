@@ -104,6 +104,8 @@ const ROWS: { src: string; kept: boolean }[] = [
   { src: "object.spec.containers + [{'name': 'x'}]", kept: false },
   { src: 'object.metadata.labels.exists_one(k, k.startsWith("a"))', kept: true },
   { src: 'object.spec.containers.size() > 0 && object.spec.containers[0].args.join(",") == "a,b"', kept: true },
+  // keys Object.prototype has (the lookup reads a map's key without hasOwnProperty only for other keys)
+  { src: "has(object.metadata.constructor) ? object.metadata.constructor : object.metadata.?toString.orValue('none')", kept: true },
 ];
 
 const BASE = {
@@ -152,6 +154,8 @@ const OBJECTS: [string, unknown][] = [
   ['an image null', variant((p) => ((p.spec.containers[0] as Record<string, unknown>).image = null))],
   ['args changed', variant((p) => (p.spec.containers[0].args = ['a', 'c']))],
   ['a key before name', variant((p) => (p.spec.containers[0] = { zone: 'a', ...p.spec.containers[0] } as never))],
+  ['keys Object.prototype has', variant((p) => Object.assign(p.metadata, { constructor: 'c', toString: 't' }))],
+  ['one of them', variant((p) => Object.assign(p.metadata, { toString: 't' }))],
   ['spec null', variant((p) => ((p as Record<string, unknown>).spec = null))],
   ['no spec', variant((p) => delete (p as Record<string, unknown>).spec)],
   ['base, last time', structuredClone(BASE)],
