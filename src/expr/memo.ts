@@ -438,7 +438,7 @@ export class EvaluationMemo {
 
   /** The node after `s` from `node` (made when new); undefined when `node` reads something else or names other ids. */
   private follow(node: TrieNode, s: Step): TrieNode | undefined {
-    if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key, plain: s.cid !== 0 && typeof s.key === 'string' && !(s.key in Object.prototype) });
+    if (node.op === 0) Object.assign(node, { op: s.op, cid: s.cid, key: s.key, plain: plainRead(s) });
     else if (node.op !== s.op || node.cid !== s.cid || node.key !== s.key) return undefined;
     const edge = this.edgeFor(node, s);
     if (edge.id !== s.id || !sameIds(edge.ids, s.ids)) return undefined;
@@ -487,6 +487,11 @@ export class EvaluationMemo {
     }
     return edge;
   }
+}
+
+/** TrieNode.plain of a step's read. */
+function plainRead(s: Step): boolean {
+  return s.cid !== 0 && typeof s.key === 'string' && !(s.key in Object.prototype);
 }
 
 /**
