@@ -5,7 +5,7 @@
  * namespaceSelector, objectSelector, matchConditions).
  */
 import { anchoredRegex, compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
-import { gvkOf, isObject, metaMap, metaString, metaValue, type KubeObject } from '../kube/object.js';
+import { gvkOf, isObject, metaMap, metaString, metaValue, type GVK, type KubeObject } from '../kube/object.js';
 import type { EvaluationInput } from './types.js';
 import type { ExprScope } from '../expr/vars.js';
 
@@ -56,16 +56,21 @@ export function splitKind(entry: string): { kind: string; sub: string } {
 
 function compileResources(res: NonNullable<MatchSpec['resources']>, path: string): Check {
   const entries = res.map((r, i) => {
-    const names = r.names ? anyGlob(r.names, `${path}[${i}].names`) : () => true;
+    const names = r.names ? anyGlob(r.names, `${path}[${i}].names`) : undefined;
     const kinds = r.kinds?.map(splitKind);
-    return (o: KubeObject, input: EvaluationInput): boolean => {
-      const g = gvkOf(o);
+    return (o: KubeObject, g: GVK, sub: string): boolean => {
       if (!wildcardOrEqual(r.group, g.group) || !wildcardOrEqual(r.version, g.version)) return false;
-      if (!kindsMatch(kinds, g.kind, input.subResource ?? '')) return false;
-      return names(metaString(o, 'name') || metaString(o, 'generateName'));
+      if (!kindsMatch(kinds, g.kind, sub)) return false;
+      return names === undefined || names(metaString(o, 'name') || metaString(o, 'generateName'));
     };
   });
-  return (o, input) => entries.some((e) => e(o, input));
+  // The object's group, version and kind read once for all entries, its name only for an entry with names.
+  return (o, input) => {
+    const g = gvkOf(o);
+    const sub = input.subResource ?? '';
+    for (const e of entries) if (e(o, g, sub)) return true;
+    return false;
+  };
 }
 
 /** A `group`/`version` of a resources entry: absent and `*` match anything. */
