@@ -91,7 +91,7 @@ export function jsonNestingBound(bytes: Uint8Array, stopAbove = Infinity): numbe
   const { memory, openers } = counter;
   let n = 0;
   for (let at = 0; at < bytes.length && n <= stopAbove; at += CHUNK) {
-    const chunk = bytes.length - at <= CHUNK && at === 0 ? bytes : bytes.subarray(at, at + CHUNK);
+    const chunk = at === 0 && bytes.length <= CHUNK ? bytes : bytes.subarray(at, at + CHUNK);
     memory.set(chunk);
     n += openers(chunk.length);
   }

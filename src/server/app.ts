@@ -320,7 +320,8 @@ class RawReviewBody {
 /**
  * A request whose body this app's JSON parser read: `nestingBound` is
  * `jsonNestingBound` of its bytes (counted up to MAX_NESTING_DEPTH + 1), for
- * `ReviewOptions.nestingBound`; Infinity when the body was not parsed here.
+ * `ReviewOptions.nestingBound`. Without this parser (no evaluation worker)
+ * the property is absent and reviews walk.
  */
 type BoundedRequest = FastifyRequest & { nestingBound: number };
 
