@@ -150,9 +150,63 @@ function patchResponse(uid: string, object: KubeObject, mutated: KubeObject): Ad
   const response: AdmissionResponse = { uid, allowed: true };
   if (ops.length > 0) {
     response.patchType = 'JSONPatch';
-    response.patch = base64Utf8(JSON.stringify(ops));
+    response.patch = lastPatch = base64Utf8(JSON.stringify(ops));
   }
   return response;
+}
+
+/**
+ * The `patch` of the last answer built here: base64 text, so a string equal to
+ * it needs no JSON escapes (`answerJson`). Only ever compared, never trusted
+ * for anything else; a later review replaces it.
+ */
+let lastPatch: string | undefined;
+
+/**
+ * `JSON.stringify(body)`, written directly for the common answer: an
+ * AdmissionReview whose response has exactly `uid`, `allowed` and, optionally,
+ * `patchType: 'JSONPatch'` and a `patch` equal to the last one `review` built
+ * (base64: no character to escape). Saves JSON.stringify's escape scan of
+ * the patch (~1 µs for chain10's 1,068 characters). Any other value, or an
+ * answer changed after `review` returned it, goes through `JSON.stringify`,
+ * so the text is the same byte for byte. The server's reply serializer.
+ */
+export function answerJson(body: unknown): string {
+  const text = isObject(body) ? commonAnswerJson(body) : undefined;
+  return text ?? JSON.stringify(body);
+}
+
+/** Keys of the answers `answerJson` writes itself, in `JSON.stringify`'s (insertion) order. */
+const REVIEW_KEYS = ['apiVersion', 'kind', 'response'] as const;
+
+function commonAnswerJson(body: JsonObject): string | undefined {
+  if (!sameKeys(body, REVIEW_KEYS) || body.kind !== 'AdmissionReview') return undefined;
+  const { apiVersion, response } = body;
+  if (apiVersion !== 'admission.k8s.io/v1' && apiVersion !== 'admission.k8s.io/v1beta1') return undefined;
+  const tail = isObject(response) ? responseTail(response) : undefined;
+  return tail === undefined ? undefined : `{"apiVersion":"${apiVersion}","kind":"AdmissionReview","response":{${tail}}}`;
+}
+
+/** Keys of a response without a patch, and with one. */
+const ALLOWED_KEYS = ['uid', 'allowed'] as const;
+const PATCH_KEYS = ['uid', 'allowed', 'patchType', 'patch'] as const;
+
+/** The members of a response of one of the two common shapes, as JSON.stringify writes them; undefined for any other. */
+function responseTail(response: JsonObject): string | undefined {
+  const { uid, allowed, patch } = response;
+  if (typeof uid !== 'string' || typeof allowed !== 'boolean') return undefined;
+  const head = `"uid":${JSON.stringify(uid)},"allowed":${allowed}`;
+  if (patch === undefined) return sameKeys(response, ALLOWED_KEYS) ? head : undefined;
+  if (patch !== lastPatch || response.patchType !== 'JSONPatch' || !sameKeys(response, PATCH_KEYS)) return undefined;
+  return `${head},"patchType":"JSONPatch","patch":"${patch}"`;
+}
+
+/** True when `obj`'s own enumerable keys are `keys`, in order. */
+function sameKeys(obj: JsonObject, keys: readonly string[]): boolean {
+  const own = Object.keys(obj);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
+  return true;
 }
 
 /**
