@@ -58,6 +58,33 @@ const TILDE = 126;
 const SLASH = 47;
 
 /**
+ * `escapePointerToken` of the keys the diff met lately (a cluster's objects
+ * from one template carry the same keys): at most `ESCAPED_MAX_ENTRIES` keys
+ * of at most `ESCAPED_MAX_KEY` characters (so at most ~0.4 MB), emptied when
+ * full. A longer key is escaped each time.
+ */
+const escapedTokens = new Map<string, string>();
+const ESCAPED_MAX_ENTRIES = 1024;
+const ESCAPED_MAX_KEY = 64;
+
+/** `escapePointerToken(key)`, remembered (see `escapedTokens`). */
+function pointerToken(key: string): string {
+  let token = escapedTokens.get(key);
+  if (token !== undefined) return token;
+  token = escapePointerToken(key);
+  if (key.length <= ESCAPED_MAX_KEY) {
+    if (escapedTokens.size >= ESCAPED_MAX_ENTRIES) escapedTokens.clear();
+    escapedTokens.set(key, token);
+  }
+  return token;
+}
+
+/** The number of keys whose pointer token is remembered, and the bounds (for the tests of the bounds). */
+export function pointerTokenMemo(): { size: number; maxEntries: number; maxKey: number } {
+  return { size: escapedTokens.size, maxEntries: ESCAPED_MAX_ENTRIES, maxKey: ESCAPED_MAX_KEY };
+}
+
+/**
  * Where the diff is in the Kubernetes schema: a definition, a map whose values
  * are `valuesOf`, or (`byName`) no schema at all, where lists of named items
  * are keyed by `name`.
@@ -161,8 +188,7 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   const kb = Object.keys(b);
   if (pairValues && kb.length >= ka.length && samePrefix(ka, kb)) {
     const d: SameKeys = { ka, kb, va: Object.values(a), vb: Object.values(b), path, schema };
-    diffPairedValues(d, ops);
-    addPairedKeys(a, d, ops);
+    addPairedKeys(a, d, ops, diffPairedValues(d, ops));
     return;
   }
   for (const key of ka) {
@@ -171,7 +197,7 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
     const bv = b[key];
     // Shared subtrees and equal strings/booleans need no look (and no pointer).
     if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
-    const p = `${path}/${escapePointerToken(key)}`;
+    const p = `${path}/${pointerToken(key)}`;
     if (bv === undefined || !Object.prototype.hasOwnProperty.call(b, key)) ops.push({ op: 'remove', path: p });
     else {
       const meta = schema.byName ? undefined : fieldOf(schema, key);
@@ -181,7 +207,7 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   for (const key of kb) {
     if (b[key] === undefined) continue;
     if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = `${path}/${escapePointerToken(key)}`;
+    const p = `${path}/${pointerToken(key)}`;
     ops.push({ op: 'add', path: p, value: copyJson(b[key], p) });
   }
 }
@@ -202,33 +228,46 @@ interface SameKeys {
   readonly schema: Schema;
 }
 
-/** `a`'s keys: removed, or diffed when the value differs (the first pass by key: the same operations, in the same order). */
-function diffPairedValues(d: SameKeys, ops: Operation[]): void {
+/**
+ * `a`'s keys: removed, or diffed when the value differs (the first pass by
+ * key: the same operations, in the same order). Returns the index of `a`'s
+ * first undefined value (`ka.length` when none): where `addPairedKeys` starts.
+ */
+function diffPairedValues(d: SameKeys, ops: Operation[]): number {
   const { ka, va, vb, path, schema } = d;
+  let firstUndefined = ka.length;
   for (let i = 0; i < ka.length; i++) {
     const av = va[i] as JsonValue;
     const bv = vb[i] as JsonValue;
-    if (av === undefined) continue;
+    if (av === undefined) {
+      if (i < firstUndefined) firstUndefined = i;
+      continue;
+    }
     if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
     const key = ka[i] as string;
-    const p = `${path}/${escapePointerToken(key)}`;
+    const p = `${path}/${pointerToken(key)}`;
     if (bv === undefined) ops.push({ op: 'remove', path: p });
     else {
       const meta = schema.byName ? undefined : fieldOf(schema, key);
       diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
     }
   }
+  return firstUndefined;
 }
 
-/** `b`'s keys without a value in `a`: added (the second pass by key: the same operations, in the same order). */
-function addPairedKeys(a: Record<string, JsonValue>, d: SameKeys, ops: Operation[]): void {
+/**
+ * `b`'s keys without a value in `a`: added (the second pass by key: the same
+ * operations, in the same order). `from`: the first index that can have one
+ * (before it, `a` has a value at every index: `diffPairedValues`'s answer).
+ */
+function addPairedKeys(a: Record<string, JsonValue>, d: SameKeys, ops: Operation[], from: number): void {
   const { ka, kb, va, vb, path } = d;
-  for (let i = 0; i < kb.length; i++) {
+  for (let i = from; i < kb.length; i++) {
     const bv = vb[i] as JsonValue;
     if (bv === undefined) continue;
     const key = kb[i] as string;
     if (i < ka.length ? va[i] !== undefined : Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = `${path}/${escapePointerToken(key)}`;
+    const p = `${path}/${pointerToken(key)}`;
     ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
   }
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
-import { createPatch, escapePointerToken, type Operation } from '../../src/patch/create-patch.js';
+import { createPatch, escapePointerToken, pointerTokenMemo, type Operation } from '../../src/patch/create-patch.js';
 import type { JsonValue } from '../../src/kube/object.js';
 import { smallJsonObjects } from '../helpers/generators.js';
 
@@ -102,3 +102,27 @@ function sortKeys(v: unknown): unknown {
   if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
   return v;
 }
+
+t.test('pointer tokens remembered: right across the memo filling up, and within its bounds', async (t) => {
+  const { maxEntries, maxKey } = pointerTokenMemo();
+  // More distinct keys than the memo holds (it empties when full), each with a `/` and a `~` to escape.
+  const keys = Array.from({ length: maxEntries * 2 + 7 }, (_, i) => `k${i}/x~y`);
+  for (let round = 0; round < 2; round++) {
+    for (let from = 0; from < keys.length; from += 97) {
+      const part = keys.slice(from, from + 97);
+      const b: Record<string, string> = {};
+      for (const k of part) b[k] = 'v';
+      const ops = createPatch({}, b);
+      t.equal(ops.length, part.length);
+      if (ops.some((o, i) => o.path !== `/${escapePointerToken(part[i] as string)}`)) t.fail(`round ${round} from ${from}: escaped paths`);
+      t.ok(pointerTokenMemo().size <= maxEntries, `at most ${maxEntries} keys remembered`);
+    }
+  }
+  const before = pointerTokenMemo().size;
+  const long = `${'a/'.repeat(maxKey)}~`;
+  t.same(createPatch({}, { [long]: 1 }), [{ op: 'add', path: `/${escapePointerToken(long)}`, value: 1 }], 'a long key: escaped');
+  t.equal(pointerTokenMemo().size, before, `a key longer than ${maxKey} characters is not remembered`);
+  const at = 'b/'.repeat(maxKey / 2);
+  createPatch({}, { [at]: 1 });
+  t.equal(pointerTokenMemo().size, (before + 1) % maxEntries || maxEntries, `a key of ${maxKey} characters is`);
+});
