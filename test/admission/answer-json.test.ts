@@ -6,7 +6,7 @@
  * counters check that the common answers do take the direct path (so the
  * table compares it, not only the fallback).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answerJson, review } from '../../src/admission/review.js';
@@ -46,7 +46,7 @@ const sets: [string, PolicySet][] = [
 ];
 
 /** Compares `answerJson(x)` with `JSON.stringify(x)`; counts how many took the direct path (no `JSON.stringify` call). */
-function check(t: Tap.Test, x: unknown, name: string, direct: { n: number }): void {
+function check(t: Test, x: unknown, name: string, direct: { n: number }): void {
   const real = JSON.stringify;
   let calls = 0;
   JSON.stringify = ((...args: Parameters<typeof real>) => {
@@ -81,7 +81,7 @@ t.test('every answer of review, and the same answer changed after review', async
           ['allowed flipped', (x) => void (x.response.allowed = !x.response.allowed)],
           ['allowed not a boolean', (x) => void (x.response.allowed = 'yes')],
           ['patch with a quote', (x) => void (x.response.patch = 'ab"c')],
-          ['patch undefined', (x) => void (x.response.patch = undefined)],
+          ['patch undefined', (x) => void (x.response.patch = undefined as unknown as JsonObject)],
           ['patchType other', (x) => void (x.response.patchType = 'Other')],
           ['extra key', (x) => void (x.response.extra = 1)],
           ['apiVersion other', (x) => void (x.apiVersion = 'x"y')],
