@@ -233,7 +233,7 @@ export function evaluationDeadline(started: number, timeoutMs: number | undefine
  */
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const metrics = opts.metrics ?? new WebhookMetrics();
-  const now = opts.now ?? (() => performance.now());
+  const now = opts.now ?? performanceNow;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   let appLog: FastifyInstance['log'] | undefined;
   const app = Fastify({
@@ -303,10 +303,20 @@ interface HandlerContext {
   inlineSliceMs: number;
   /** `parseTimeout` of the `?timeout=` query parameter (`timeoutParser`). */
   timeout: (value: unknown) => number | undefined;
+  /**
+   * Epoch ms of a time `t` read from `now`: `performance.timeOrigin + t` when
+   * `now` is `performance.now` (no second clock read per request), else
+   * `epochNow()` read when called.
+   */
+  epochOf: (t: number) => number;
 }
 
+/** The app's default clock (ms): `performance.now`, whose readings map to epoch ms by `performance.timeOrigin`. */
+const performanceNow = (): number => performance.now();
+
 function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number): HandlerContext {
-  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser() };
+  const epochOf = now === performanceNow ? (t: number): number => performance.timeOrigin + t : (): number => epochNow();
+  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
 }
 
 /**
@@ -366,7 +376,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
   const { opts, metrics, now } = ctx;
   return async (request, reply) => {
     const started = now();
-    const startedEpoch = epochNow();
+    const startedEpoch = ctx.epochOf(started);
     const raw = request.body instanceof RawReviewBody ? request.body.bytes : undefined;
     const info = requestInfo(raw === undefined ? request.body : undefined);
     const admitted = admit(request, opts, info);
@@ -427,12 +437,12 @@ function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTimin
   const { request, reply } = call;
   const outcome = outcomeOf(r.result);
   const seconds = (ctx.now() - timing.started) / 1000;
-  const fields = { ...r.info, route: timing.route };
-  ctx.metrics.observeRequest(timing.route, fields.operation, fields.kind, outcome, seconds);
+  const { info } = r;
+  ctx.metrics.observeRequest(timing.route, info.operation, info.kind, outcome, seconds);
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
-  if (summary) observeSummary(ctx, request, summary, fields);
+  if (summary) observeSummary(ctx, request, summary, info, timing.route);
   if (r.evaluation) ctx.opts.onEvaluation?.(r.body, r.evaluation);
-  if (debugEnabled(request.log.level)) logAdmission(request, { ...fields, result: outcome }, summary, seconds);
+  if (debugEnabled(request.log.level)) logAdmission(request, { ...info, route: timing.route, result: outcome }, summary, seconds);
   return reply.code(r.result.statusCode).send(r.result.body);
 }
 
@@ -496,11 +506,10 @@ async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTi
     const code = HTTP_ERROR_CODES.cutOff;
     return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
   }
-  const fields = { ...o.info, route };
-  metrics.observeRequest(route, fields.operation, fields.kind, o.outcome, seconds);
-  if (o.summary) observeSummary(ctx, request, o.summary, fields);
+  metrics.observeRequest(route, o.info.operation, o.info.kind, o.outcome, seconds);
+  if (o.summary) observeSummary(ctx, request, o.summary, o.info, route);
   if (o.evaluation) opts.onEvaluation?.({ request: o.request }, o.evaluation);
-  if (debugEnabled(request.log.level)) logAdmission(request, { ...fields, result: o.outcome }, o.summary, seconds);
+  if (debugEnabled(request.log.level)) logAdmission(request, { ...o.info, route, result: o.outcome }, o.summary, seconds);
   return reply.code(o.statusCode).type('application/json; charset=utf-8').send(o.body);
 }
 
@@ -520,9 +529,10 @@ function logAdmission(request: FastifyRequest, fields: RequestInfo & { route: Ro
 }
 
 /** An evaluation's metrics, and a warning naming the policies that failed (policy, transformer, failurePolicy; never the error text). */
-function observeSummary(ctx: HandlerContext, request: FastifyRequest, summary: EvaluationSummary, fields: RequestInfo & { route: Route }): void {
+// eslint-disable-next-line max-params -- the request's identity and route are logged only on errors: no record is built for every request
+function observeSummary(ctx: HandlerContext, request: FastifyRequest, summary: EvaluationSummary, info: RequestInfo, route: Route): void {
   ctx.metrics.observeEvaluation(summary);
-  if (summary.errors.length > 0) request.log.warn({ ...fields, errors: summary.errors }, 'policy errors');
+  if (summary.errors.length > 0) request.log.warn({ ...info, route, errors: summary.errors }, 'policy errors');
 }
 
 /** The `GET /metrics` handler: Prometheus text of `metrics` (also used by the plain-HTTP metrics listener). */

@@ -86,3 +86,32 @@ t.test('namespace labels are passed to review', async (t) => {
   t.equal(fake.calls.length, 1, 'evaluated once');
   t.same(fake.calls[0].input.namespaceLabels, { team: 'a' });
 });
+
+t.test("the worker's deadlines are epoch ms of the request's start, with the default clock and an injected one", async (t) => {
+  // The default clock (performance.now) maps to epoch ms by performance.timeOrigin without a second reading;
+  // an injected clock's readings are not epoch-related, so the epoch is read (epochNow).
+  const rows: { name: string; now?: () => number }[] = [
+    { name: 'default clock' },
+    { name: 'injected clock', now: () => 42 },
+  ];
+  for (const row of rows) {
+    const seen: { apiDeadline?: number; cutoffAt: number }[] = [];
+    const app = buildApp({
+      getPolicies: () => fakePolicies(),
+      inlineBodyLimit: 0,
+      maxEvaluationMs: 50,
+      ...(row.now ? { now: row.now } : {}),
+      evaluationWorker: { usable: true, review: async (r) => (seen.push({ apiDeadline: r.apiDeadline, cutoffAt: r.cutoffAt }), { answered: false, reason: 'stub' }) },
+    });
+    const before = Date.now();
+    const res = await app.inject({ method: 'POST', url: '/mutate?timeout=5s', headers: { 'content-type': 'application/json' }, payload: good });
+    const after = Date.now();
+    await app.close();
+    t.equal(res.statusCode, 500, `${row.name}: the stub worker cut off`);
+    const [got] = seen;
+    // Epoch ms of the start plus the budget (4 s of 5 s; 50 ms + 1 s grace for the cutoff), give or take the
+    // difference between the monotonic and the wall clock (a few ms; a clock not in epoch ms is ~1.7e12 off).
+    t.ok(got.apiDeadline !== undefined && got.apiDeadline >= before + 4000 - 1000 && got.apiDeadline <= after + 4000 + 1000, `${row.name}: apiDeadline`);
+    t.ok(got.cutoffAt >= before + 1050 - 1000 && got.cutoffAt <= after + 1050 + 1000, `${row.name}: cutoffAt`);
+  }
+});
