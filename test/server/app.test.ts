@@ -101,7 +101,7 @@ t.test("the worker's deadlines are epoch ms of the request's start, with the def
       inlineBodyLimit: 0,
       maxEvaluationMs: 50,
       ...(row.now ? { now: row.now } : {}),
-      evaluationWorker: { usable: true, review: async (r) => (seen.push({ apiDeadline: r.apiDeadline, cutoffAt: r.cutoffAt }), { answered: false, reason: 'stub' }) },
+      evaluationWorker: { usable: true, review: async (r) => (seen.push({ apiDeadline: r.apiDeadline, cutoffAt: r.cutoffAt }), { answered: false as const, reason: 'cutoff' as const }) },
     });
     const before = Date.now();
     const res = await app.inject({ method: 'POST', url: '/mutate?timeout=5s', headers: { 'content-type': 'application/json' }, payload: good });
