@@ -201,6 +201,8 @@ async function webhookSection(results) {
           const perRound = ours.map((r, i) => r.thr.reqPerSec / theirs[i].thr.reqPerSec);
           row.ratioToFloor = {
             throughput: Math.round(median(perRound) * 100) / 100,
+            // Every round's ratio, so a target's verdict shows how many rounds met it (`targets`).
+            throughputRounds: perRound.map((x) => Math.round(x * 100) / 100),
             throughputOfMedians: Math.round((row.reqPerSec / paired.reqPerSec) * 100) / 100,
             p99: Math.round((row.latencyUs.p99 / paired.latencyUs.p99) * 100) / 100,
             cpu: Math.round((row.cpuUsPerReq / paired.cpuUsPerReq) * 100) / 100,
@@ -350,9 +352,9 @@ function targets(results) {
   // the dialects measured side by side, alternating (inprocess.mjs dialectRatios), not the inProcess rows taken one after the other
   const relative = (scenario) => results.dialects?.find((r) => r.scenario === scenario)?.xChain10;
   const rows = [
-    ['10-transformer chain, throughput x floor', ratio('chain10/pod', 'throughput'), '>=', 0.85],
-    ['platform + sidecar + 5 CEL rules, throughput x floor', ratio('full/pod', 'throughput'), '>=', 0.7],
-    ['request no policy matches, throughput x floor', ratio('none/pod', 'throughput'), '>=', 0.97],
+    ['10-transformer chain, throughput x floor', ratio('chain10/pod', 'throughput'), '>=', 0.85, ratio('chain10/pod', 'throughputRounds')],
+    ['platform + sidecar + 5 CEL rules, throughput x floor', ratio('full/pod', 'throughput'), '>=', 0.7, ratio('full/pod', 'throughputRounds')],
+    ['request no policy matches, throughput x floor', ratio('none/pod', 'throughput'), '>=', 0.97, ratio('none/pod', 'throughputRounds')],
     ['10-transformer chain, single-connection p99 x floor', ratio('chain10/pod', 'p99'), '<=', 1.5],
     ['platform policy on a 1 MiB object, server CPU x floor', ratio('platform/crd1m', 'cpu'), '<=', 1.2],
     ['chain10 as Gatekeeper mutators, in-process cost x our transformers', relative('chain10gk/pod'), '<=', 1],
@@ -361,9 +363,13 @@ function targets(results) {
     ['run vs kubectl kustomize, peak RSS ratio', k ? Math.round((k.runMaxRssMiB / k.kustomizeMaxRssMiB) * 100) / 100 : undefined, '<=', 0.5],
     ['run vs kubectl kustomize, identical objects', k ? (k.identicalObjects ? 1 : 0) : undefined, '>=', 1],
   ];
-  return rows.map(([target, value, op, bound]) => ({
+  const meets = (op, value, bound) => (op === '>=' ? value >= bound : value <= bound);
+  // The verdict is the median's; `rounds met` says how many of the run's rounds met the bound on
+  // their own (throughput targets), so a verdict a noisy host could flip shows as such (e.g. 2/5).
+  return rows.map(([target, value, op, bound, rounds]) => ({
     target, bound: `${op} ${bound}`, measured: value ?? '-',
-    met: value === undefined ? '-' : (op === '>=' ? value >= bound : value <= bound) ? 'yes' : 'NO',
+    met: value === undefined ? '-' : meets(op, value, bound) ? 'yes' : 'NO',
+    'rounds met': rounds ? `${rounds.filter((x) => meets(op, x, bound)).length}/${rounds.length} (${Math.min(...rounds)}-${Math.max(...rounds)})` : '',
   }));
 }
 
