@@ -231,6 +231,74 @@ export function statusJson(status: SidecarStatus, name: string, rec: InjectionRe
   return sortedObjectJson(names.sort(), (k) => (k === name ? record : jsonOf(status[k])));
 }
 
+/** Longest status text an injection keeps for its next pod (characters; statusText). */
+export const MAX_STATUS_TEXT = 4096;
+
+/** The status text an injection last wrote over an empty status, with the record it was made from (statusText). */
+export interface StatusText {
+  rec: InjectionRecord;
+  text: string;
+}
+
+/**
+ * `statusJson(status, name, rec)`, reusing the text kept in `slot` when the
+ * status is empty (the usual: this injection alone) and `rec` records the
+ * same names as the kept record (sameRecord: Pods of one template get the
+ * same record), so the text is made only for a record not seen last. One
+ * text per injection (the slot), of at most MAX_STATUS_TEXT characters.
+ */
+export function statusText(status: SidecarStatus, name: string, rec: InjectionRecord, slot: { last?: StatusText }): string {
+  if (Object.keys(status).length !== 0) return statusJson(status, name, rec);
+  const last = slot.last;
+  if (last !== undefined && sameRecord(last.rec, rec)) return last.text;
+  const text = statusJson(status, name, rec);
+  slot.last = text.length <= MAX_STATUS_TEXT ? { rec, text } : undefined;
+  return text;
+}
+
+/**
+ * True when two records print the same (recordJson): the same hash and the
+ * same lists of strings in every field, or both without it; false for
+ * anything else, including values that are not strings (then the text is
+ * made again).
+ */
+function sameRecord(a: InjectionRecord, b: InjectionRecord): boolean {
+  return typeof a.hash === 'string' && a.hash === b.hash
+    && sameNames(a.containers, b.containers) && sameNames(a.initContainers, b.initContainers)
+    && sameNames(a.volumes, b.volumes) && sameNames(a.imagePullSecrets, b.imagePullSecrets)
+    && sameNamesByKey(a.env, b.env) && sameNamesByKey(a.volumeMounts, b.volumeMounts);
+}
+
+/** Both undefined, or two lists of the same strings in the same order. */
+function sameNames(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x: unknown = a[i];
+    if (typeof x !== 'string' || x !== b[i]) return false;
+  }
+  return true;
+}
+
+/** A map whose prototype is Object.prototype. */
+function plainMap(v: unknown): v is JsonObject {
+  return isObject(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Both undefined, or two plain maps with the same own keys in the same order, each holding the same strings (sameNames). */
+function sameNamesByKey(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (!plainMap(a) || !plainMap(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string;
+    if (k !== kb[i] || !sameNames(a[k], b[k]) || a[k] === undefined) return false;
+  }
+  return true;
+}
+
 /** Each field of an InjectionRecord (RECORD_KEYS' order) with its name's JSON and the colon after it, made once. */
 const RECORD_FIELDS: readonly (readonly [keyof InjectionRecord, string])[] = RECORD_KEYS.map((k) => [k, `${JSON.stringify(k)}:`]);
 
@@ -650,6 +718,8 @@ interface Compiled {
   injectKey: string;
   /** The prefix of the per-injection override annotations, `sidecar.postrender.io/<name>.`. */
   overridePrefix: string;
+  /** The status text last written over an empty status (statusText). */
+  status: { last?: StatusText };
 }
 
 /** The injection rendered for some template values, and its template hash. */
@@ -784,7 +854,7 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     orderInitContainers(pod.spec, rec.initContainers, cfg, ctx);
     setMeta(pod.metadata, 'annotations', rendered.annotations);
     setMeta(pod.metadata, 'labels', rendered.labels);
-    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: statusJson(status, cfg.name, rec) });
+    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: statusText(status, cfg.name, rec, c.status) });
   }
   return deepEqual(pod.metadata, original.metadata) && deepEqual(pod.spec, original.spec) ? original : pod;
 }
@@ -836,7 +906,7 @@ export const sidecarTransformer: TransformerFactory = (config, opts) => {
   };
   const template = compileInjection(parts as unknown as JsonObject, { variables: TEMPLATE_VARIABLES, ...scopeOptions(opts.exprScope, TEMPLATE_VARIABLES) });
   const compiled: Compiled = {
-    cfg, template, expressions: templateExpressions(template), renders: new Map(),
+    cfg, template, expressions: templateExpressions(template), renders: new Map(), status: {},
     injectKey: `sidecar.postrender.io/${cfg.name}.inject`, overridePrefix: `sidecar.postrender.io/${cfg.name}.`,
   };
   return {

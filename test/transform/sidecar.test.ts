@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, stringMap, stringMapView, type InjectionRecord, type SidecarStatus,
+  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -242,6 +242,51 @@ t.test('statusJson is stableStringify of the status with the record set', async 
   for (const row of rows) {
     t.equal(statusJson(row.status, row.key, row.rec), stableStringify({ ...row.status, [row.key]: row.rec }), row.name);
   }
+});
+
+t.test('statusText is statusJson, the text kept for the next record that prints the same', async (t) => {
+  const base: InjectionRecord = { hash: 'h1', containers: ['log-shipper'], volumes: ['app-logs'], env: { app: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/app'] } };
+  const copy = (r: InjectionRecord): InjectionRecord => JSON.parse(JSON.stringify(r)) as InjectionRecord;
+  // Each row runs after the one before it, through one slot: a record that differs anywhere must not get the kept text.
+  const rows: { name: string; status?: SidecarStatus; rec: InjectionRecord; kept: boolean }[] = [
+    { name: 'first record', rec: base, kept: false },
+    { name: 'the same record again (other objects, same strings)', rec: copy(base), kept: true },
+    { name: 'another hash', rec: { ...copy(base), hash: 'h2' }, kept: false },
+    { name: 'back to the first', rec: copy(base), kept: false },
+    { name: 'a container more', rec: { ...copy(base), containers: ['log-shipper', 'x'] }, kept: false },
+    { name: 'a container renamed, same length', rec: { ...copy(base), containers: ['log-shippeR'] }, kept: false },
+    { name: 'no containers field', rec: { hash: 'h1', volumes: ['app-logs'], env: { app: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/app'] } }, kept: false },
+    { name: 'an empty containers list instead of none', rec: { hash: 'h1', containers: [], volumes: ['app-logs'], env: { app: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/app'] } }, kept: false },
+    { name: 'init containers and pull secrets', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['s'] }, kept: false },
+    { name: 'the same again', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['s'] }, kept: true },
+    { name: 'a pull secret renamed', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'] }, kept: false },
+    { name: 'env under another container', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { web: ['LOG_DIR'] } }, kept: false },
+    { name: 'env of two containers', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { web: ['LOG_DIR'], app: ['LOG_DIR'] } }, kept: false },
+    { name: 'the same keys in another order (same text, made again)', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] } }, kept: false },
+    { name: 'a mount path changed', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/ap'] } }, kept: false },
+    { name: 'an env var more', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR', 'X'], web: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/ap'] } }, kept: false },
+    { name: 'another injection in the status: statusJson', status: { other: { hash: 'o' } }, rec: copy(base), kept: false },
+    { name: 'then the first record alone again', rec: copy(base), kept: false },
+    { name: 'not strings (a record of another origin)', rec: { hash: 'h1', containers: [1, 2] as never }, kept: false },
+    { name: 'the same not-strings again: made again', rec: { hash: 'h1', containers: [1, 2] as never }, kept: false },
+    { name: 'a hash that is not a string', rec: { hash: 7 as never }, kept: false },
+    { name: 'the same again: made again', rec: { hash: 7 as never }, kept: false },
+    { name: 'names that need escapes', rec: { hash: 'h"', containers: ['c"', 'é😀', '\ud800'], env: JSON.parse('{"x\\\\y": ["A\\tB"], "": []}') as never }, kept: false },
+    { name: 'the same escapes again', rec: { hash: 'h"', containers: ['c"', 'é😀', '\ud800'], env: JSON.parse('{"x\\\\y": ["A\\tB"], "": []}') as never }, kept: true },
+  ];
+  const slot: { last?: StatusText } = {};
+  for (const row of rows) {
+    const before = slot.last;
+    const text = statusText(row.status ?? {}, 'log-shipper', row.rec, slot);
+    t.equal(text, stableStringify({ ...(row.status ?? {}), 'log-shipper': row.rec }), row.name);
+    t.equal(before !== undefined && text === before.text && slot.last === before, row.kept, `${row.name}: kept text used`);
+  }
+  // A text over MAX_STATUS_TEXT characters is not kept.
+  const big: InjectionRecord = { hash: 'h', containers: [Array.from({ length: MAX_STATUS_TEXT }, () => 'x').join('')] };
+  const bigSlot: { last?: StatusText } = {};
+  t.equal(statusText({}, 'n', big, bigSlot), stableStringify({ n: big }), 'a long record');
+  t.equal(bigSlot.last, undefined, 'its text is not kept');
+  t.ok(statusText({}, 'n', { hash: 'h' }, bigSlot) && bigSlot.last?.text.length === stableStringify({ n: { hash: 'h' } }).length, 'a short one is');
 });
 
 t.test('stringMapView reads as stringMap: the map itself only when every key is its own and holds a string', async (t) => {
