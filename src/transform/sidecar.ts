@@ -547,7 +547,7 @@ interface InjectArgs {
   cfg: SidecarConfig;
   rendered: Rendered;
   /** Containers added by other injections: not app containers. */
-  injected: Set<string>;
+  injected: string[];
   /** Place rendered containers, volumes and pull secrets themselves (admission; see `placed`). */
   share: boolean;
 }
@@ -617,7 +617,7 @@ function appsInjected(raw: readonly JsonValue[], a: InjectArgs, added: AddedToAp
     const original = raw[i];
     if (!isObject(original)) continue;
     const n = String(original.name);
-    if (a.injected.has(n)) continue;
+    if (a.injected.includes(n)) continue;
     const c = injectIntoApp(original, n, a, added);
     if (c !== original) (containers ??= raw.slice())[i] = c;
   }
@@ -720,6 +720,8 @@ interface Compiled {
   overridePrefix: string;
   /** The status text last written over an empty status (statusText). */
   status: { last?: StatusText };
+  /** The last render and its template values, when all are scalars (compared by Object.is before valuesKey). */
+  lastRender?: { values: readonly JsonValue[]; render: Render };
 }
 
 /** The injection rendered for some template values, and its template hash. */
@@ -812,6 +814,8 @@ const MAX_CACHED_RENDERS = 64;
  */
 function render(obj: KubeObject, maps: PodMaps, c: Compiled, ctx: TransformContext): Render {
   const values = c.expressions.length > 0 ? injectionValues(c.expressions, templateVars(obj, maps, c, ctx)) : [];
+  const last = c.lastRender;
+  if (last !== undefined && sameScalars(last.values, values)) return last.render; // the last pod's values (Pods of one template): no key to make and hash
   const key = valuesKey(values);
   let r = c.renders.get(key);
   if (r === undefined) {
@@ -821,7 +825,24 @@ function render(obj: KubeObject, maps: PodMaps, c: Compiled, ctx: TransformConte
     if (c.renders.size >= MAX_CACHED_RENDERS) c.renders.clear();
     c.renders.set(key, r);
   }
+  c.lastRender = values.every(isScalar) ? { values, render: r } : undefined;
   return r;
+}
+
+/** A template value compared by Object.is alone: a string, number, boolean or null. */
+function isScalar(v: JsonValue): boolean {
+  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/**
+ * True when two lists of template values render alike by Object.is, item by
+ * item (`kept` holds scalars only: lastRender): Object.is tells -0 from 0,
+ * which render differently (valuesKey), and a string from a number.
+ */
+function sameScalars(kept: readonly JsonValue[], values: readonly JsonValue[]): boolean {
+  if (kept.length !== values.length) return false;
+  for (let i = 0; i < kept.length; i++) if (!Object.is(kept[i], values[i])) return false;
+  return true;
 }
 
 /**
@@ -846,9 +867,10 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     if (prev) strip(pod.spec, prev);
     const others = Object.entries(status).filter(([n]) => n !== cfg.name).flatMap(([, r]) => r.containers ?? []);
     const rec: InjectionRecord = { hash };
-    const args: InjectArgs = { cfg, rendered, injected: new Set(others), share: ctx.frontDoor === 'admission' };
+    // a list, not a Set: a few names, and no hash of each app container's name (a Set's `has`)
+    const args: InjectArgs = { cfg, rendered, injected: others, share: ctx.frontDoor === 'admission' };
     injectContainers(pod.spec, args, rec);
-    for (const n of rec.containers ?? []) args.injected.add(n);
+    for (const n of rec.containers ?? []) args.injected.push(n);
     injectPodLists(pod.spec, args, rec);
     injectIntoApps(pod.spec, args, rec);
     orderInitContainers(pod.spec, rec.initContainers, cfg, ctx);

@@ -178,8 +178,12 @@ t.test('renders are kept by template values: each pod gets its own values, hash 
   };
   const rows: { name: string; annotations: Record<string, string>; image: string; zero: number; nan: boolean }[] = [
     { name: 'defaults', annotations: {}, image: 'fb:1', zero: 0, nan: false },
+    { name: 'defaults twice in a row', annotations: {}, image: 'fb:1', zero: 0, nan: false },
     { name: '-0', annotations: { 'sidecar.postrender.io/shipper.z': 'neg' }, image: 'fb:1', zero: -0, nan: false },
+    { name: '-0 twice in a row', annotations: { 'sidecar.postrender.io/shipper.z': 'neg' }, image: 'fb:1', zero: -0, nan: false },
     { name: 'NaN', annotations: { 'sidecar.postrender.io/shipper.n': 'x' }, image: 'fb:1', zero: 0, nan: true },
+    { name: 'NaN twice in a row', annotations: { 'sidecar.postrender.io/shipper.n': 'x' }, image: 'fb:1', zero: 0, nan: true },
+    { name: 'defaults after NaN', annotations: {}, image: 'fb:1', zero: 0, nan: false },
     { name: 'tag', annotations: { 'sidecar.postrender.io/shipper.tag': '2' }, image: 'fb:2', zero: 0, nan: false },
     { name: 'defaults again', annotations: {}, image: 'fb:1', zero: 0, nan: false },
     { name: '-0 again', annotations: { 'sidecar.postrender.io/shipper.z': 'neg' }, image: 'fb:1', zero: -0, nan: false },
@@ -215,6 +219,9 @@ t.test('renders are kept by template values: string values that concatenate alik
     { annotations: { a: "'", b: '[' }, args: ["'", '[', '1'] },
     { annotations: { a: 'ab', b: 'c', n: 'x' }, args: ['ab', 'c', 1] },
     { annotations: { a: 'ab', b: 'c' }, args: ['ab', 'c', '1'] },
+    { annotations: { a: 'ab', b: 'c' }, args: ['ab', 'c', '1'] },
+    { annotations: { a: 'ab', b: 'c', n: 'x' }, args: ['ab', 'c', 1] },
+    { annotations: { a: 'ab', b: 'cd', n: 'x' }, args: ['ab', 'cd', 1] },
   ];
   for (const row of rows) {
     const annotations = Object.fromEntries(Object.entries(row.annotations).map(([k, v]) => [`sidecar.postrender.io/shipper.${k}`, v]));
