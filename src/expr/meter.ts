@@ -138,6 +138,17 @@ export function openBudget(units: number, deadline: number): PolicyBudget | unde
   return previous;
 }
 
+/**
+ * `openBudget` of a budget object the caller keeps and sets (`remaining`,
+ * `deadline`) before each use, instead of a new one per policy; the caller
+ * must not open it again before closing it. Returns the budget it replaces.
+ */
+export function openBudgetObject(b: PolicyBudget): PolicyBudget | undefined {
+  const previous = budget;
+  budget = b;
+  return previous;
+}
+
 /** Closes the open budget, restoring `previous` (from `openBudget`). */
 export function closeBudget(previous: PolicyBudget | undefined): void {
   budget = previous;

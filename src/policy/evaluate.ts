@@ -17,7 +17,7 @@
  * when a reader asks (`stepPatch`, `stepChangedPaths`): the admission hot path
  * pays one small record per transformer, nothing more.
  */
-import { closeBudget, openBudget, RUNTIME_COST_BUDGET } from '../expr/meter.js';
+import { closeBudget, openBudgetObject, RUNTIME_COST_BUDGET, type PolicyBudget } from '../expr/meter.js';
 import { deepEqual, isObject, type KubeObject } from '../kube/object.js';
 import { PairCache } from '../kube/pair-cache.js';
 import { createPatch, type Operation as PatchOperation } from '../patch/create-patch.js';
@@ -238,12 +238,17 @@ class Run {
   readonly now: () => number;
   /** The admission deadline on performance.now()'s clock, for the CEL meter (Infinity: none). */
   readonly meterDeadline: number;
+  /** The budget of the policy running (runPolicy) and of the match conditions of the policy being matched (admits): one object each, set anew per policy. */
+  readonly policyBudget: PolicyBudget;
+  readonly matchBudget: PolicyBudget;
   private findings: Finding[] = [];
 
   constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
     this.current = object;
     this.now = input.now ?? (() => performance.now());
     this.meterDeadline = input.deadline === undefined ? Infinity : performance.now() + (input.deadline - this.now());
+    this.policyBudget = { remaining: RUNTIME_COST_BUDGET, deadline: this.meterDeadline };
+    this.matchBudget = { remaining: Infinity, deadline: this.meterDeadline };
     this.ctx = {
       frontDoor: input.frontDoor,
       operation: input.operation,
@@ -327,27 +332,32 @@ function runChain(run: Run, policy: CompiledPolicy, object: KubeObject, validate
   return (validateOnly ? undefined : runInPlace(run, policy, object)) ?? runSteps(run, policy.transformers, object, validateOnly);
 }
 
-/** runChain step by step. */
+/**
+ * runChain step by step. Every transformer gets one step, so the list is made
+ * at its final length (a list grown by push holds 17 places from its first
+ * item on; most chains have one transformer).
+ */
 function runSteps(run: Run, transformers: readonly Transformer[], object: KubeObject, validateOnly: boolean): ChainPass {
-  const steps: TransformerStep[] = [];
+  const steps: TransformerStep[] = new Array<TransformerStep>(transformers.length);
   let current: KubeObject = object;
   let stop = '';
   let error: ChainPass['error'];
-  for (const transformer of transformers) {
+  for (let i = 0; i < transformers.length; i++) {
+    const transformer = transformers[i] as Transformer;
     if (stop || (validateOnly && !isValidate(transformer))) {
-      steps.push({ transformer, status: 'skipped', before: current, after: current, reason: stop || 'validate route' });
+      steps[i] = { transformer, status: 'skipped', before: current, after: current, reason: stop || 'validate route' };
       continue;
     }
     try {
       if (run.pastDeadline()) throw new Error(DEADLINE_MESSAGE);
       const after = transformer.apply(current, run.ctx);
-      steps.push({ transformer, status: 'ran', before: current, after, findings: run.takeFindings() });
-      if (after === null) return { steps: skipRest(steps, transformers, current), object: null };
+      steps[i] = { transformer, status: 'ran', before: current, after, findings: run.takeFindings() };
+      if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null };
       current = after;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       run.takeFindings();
-      steps.push({ transformer, status: 'error', before: current, after: current, error: err });
+      steps[i] = { transformer, status: 'error', before: current, after: current, error: err };
       error = { transformer: transformer.name, error: err };
       stop = 'after error';
     }
@@ -483,9 +493,10 @@ class ReplayedStep implements TransformerStep {
   }
 }
 
-function skipRest(steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject): TransformerStep[] {
-  for (let i = steps.length; i < transformers.length; i++) {
-    steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after deletion' });
+/** `steps` with the steps from transformer `from` on set to skipped `after deletion`. */
+function skipRest(steps: TransformerStep[], from: number, transformers: readonly Transformer[], at: KubeObject): TransformerStep[] {
+  for (let i = from; i < transformers.length; i++) {
+    steps[i] = { transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after deletion' };
   }
   return steps;
 }
@@ -543,7 +554,9 @@ function stepNames(policy: CompiledPolicy): ReadonlyMap<Transformer, string> {
 function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvoked: boolean): void {
   run.matchedPolicies.push(policy.name);
   // Kubernetes' runtime cost budget per policy evaluation, and the deadline inside CEL (expr/meter.ts).
-  const outer = openBudget(RUNTIME_COST_BUDGET, run.meterDeadline);
+  const budget = run.policyBudget; // not open: runPolicy does not nest
+  budget.remaining = RUNTIME_COST_BUDGET;
+  const outer = openBudgetObject(budget);
   let pass: ChainPass & { iterations: number };
   try {
     pass = runPolicyChain(run, policy, object);
@@ -605,7 +618,11 @@ function admits(run: Run, policy: CompiledPolicy, object: KubeObject): boolean {
   }
   let skip: string;
   // Match conditions' CEL stops at the admission deadline too (no cost budget: each has its per-expression limit).
-  const outer = run.meterDeadline === Infinity ? undefined : openBudget(Infinity, run.meterDeadline);
+  let outer: PolicyBudget | undefined;
+  if (run.meterDeadline !== Infinity) {
+    run.matchBudget.remaining = Infinity; // not open: admits does not nest
+    outer = openBudgetObject(run.matchBudget);
+  }
   try {
     skip = policy.applies(object, input);
   } catch (e) {

@@ -84,6 +84,44 @@ t.test('deadline cut-offs are recorded', async (t) => {
   t.equal(e.denials.length, 3, 'Fail policies deny (Audit warns, Ignore warns)');
 });
 
+t.test('every transformer of a chain gets one step, in order: ran, error, skipped after an error or a deletion, or on the validate route', async (t) => {
+  // Transformers by letter: k keeps the object, c changes it, d deletes it, x throws, v is a validate rule that keeps it.
+  const make = (letter: string, i: number): Transformer => ({
+    type: letter === 'v' ? 'validate' : 'test',
+    name: `${letter}${i}`,
+    apply: (o) => {
+      if (letter === 'd') return null;
+      if (letter === 'x') throw new Error('boom');
+      return letter === 'c' ? { ...o, metadata: { ...(o.metadata as JsonObject), labels: { [`l${i}`]: 'x' } } } : o;
+    },
+  });
+  // The reference: the records one by one, as DESIGN.md states them.
+  const expected = (letters: string, validateOnly: boolean): string[] => {
+    let stop = '';
+    return [...letters].map((l) => {
+      if (stop) return `skipped:${stop}`;
+      if (validateOnly && l !== 'v') return 'skipped:validate route';
+      if (l === 'x') return (stop = 'after error'), 'error:';
+      if (l === 'd') return (stop = 'after deletion'), 'ran:';
+      return 'ran:';
+    });
+  };
+  const [base] = compile(doc('chain', '  transformers:\n  - {name: a, annotations: {}}\n'));
+  const chains: string[] = [''];
+  for (let n = 1; n <= 3; n++) for (const prev of chains.filter((c) => c.length === n - 1)) for (const l of 'kcdxv') chains.push(prev + l);
+  for (const letters of chains) {
+    for (const validateOnly of letters.includes('v') ? [false, true] : [false]) { // the validate route skips a policy without rules
+      const policy = { ...(base as CompiledPolicy), passInPlace: undefined, transformers: [...letters].map(make) };
+      const e = createPolicySet([policy]).evaluate(cm, { ...input, validateOnly });
+      const steps = e.trace[0]?.transformers ?? [];
+      const row = `${letters || '(none)'}${validateOnly ? ', validate route' : ''}`;
+      t.same(steps.map((s) => `${s.status}:${s.reason ?? ''}`), expected(letters, validateOnly), row);
+      t.same(steps.map((s) => s.transformer.name), [...letters].map((l, i) => `${l}${i}`), `${row}: names`);
+      t.equal(Object.keys(steps).length, letters.length, `${row}: no holes`);
+    }
+  }
+});
+
 t.test('a deadline inside a policy: the transformer that cannot start fails, failurePolicy decides', async (t) => {
   // The clock reads 0 for the first `budget` reads, then 100 (past the deadline 10). Reads: one when the
   // evaluation starts, one before the policy, one before each transformer.
