@@ -248,7 +248,7 @@ export interface StatusText {
  * text per injection (the slot), of at most MAX_STATUS_TEXT characters.
  */
 export function statusText(status: SidecarStatus, name: string, rec: InjectionRecord, slot: { last?: StatusText }): string {
-  if (Object.keys(status).length !== 0) return statusJson(status, name, rec);
+  if (hasOwnKeys(status)) return statusJson(status, name, rec);
   const last = slot.last;
   if (last !== undefined && sameRecord(last.rec, rec)) return last.text;
   const text = statusJson(status, name, rec);
@@ -285,18 +285,31 @@ function plainMap(v: unknown): v is JsonObject {
   return isObject(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
 
-/** Both undefined, or two plain maps with the same own keys in the same order, each holding the same strings (sameNames). */
+/** Both undefined, or two plain maps with the same own keys, each holding the same strings (sameNames). */
 function sameNamesByKey(a: unknown, b: unknown): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (!plainMap(a) || !plainMap(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i] as string;
-    if (k !== kb[i] || !sameNames(a[k], b[k]) || a[k] === undefined) return false;
+  // the same own keys in any order (the text sorts them), without listing them
+  let n = 0;
+  for (const k in a) {
+    if (!hasOwn.call(a, k)) continue;
+    if (!hasOwn.call(b, k) || !sameNames(a[k], b[k])) return false;
+    n++;
   }
-  return true;
+  return n === ownKeys(b);
+}
+
+/** The number of own enumerable keys of `o` (Object.keys(o).length, without the list). */
+function ownKeys(o: object): number {
+  let n = 0;
+  for (const k in o) if (hasOwn.call(o, k)) n++;
+  return n;
+}
+
+/** True when `o` has an own enumerable key: `Object.keys(o).length > 0` without the list. */
+function hasOwnKeys(o: object): boolean {
+  for (const k in o) if (hasOwn.call(o, k)) return true;
+  return false;
 }
 
 /** Each field of an InjectionRecord (RECORD_KEYS' order) with its name's JSON and the colon after it, made once. */
@@ -534,7 +547,10 @@ function indexOfKey(items: readonly JsonObject[], key: string, id: JsonValue | u
  */
 function addAllKeyed(items: JsonObject[], add: readonly JsonObject[], how: KeyedAdd): JsonObject[] {
   const added: JsonObject[] = [];
-  for (const x of add) if (addKeyed(items, x, how) === 'added') added.push(x);
+  for (let i = 0; i < add.length; i++) { // an index loop: `add` is frozen
+    const x = add[i] as JsonObject;
+    if (addKeyed(items, x, how) === 'added') added.push(x);
+  }
   return added;
 }
 
@@ -573,10 +589,17 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
   const first = a.cfg.position === 'first';
   const firsts = first ? [...a.rendered.containers].reverse() : a.rendered.containers;
   const added: string[] = [];
-  for (const c of firsts) if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share })) added.push(String(c.name));
+  // index loops: the rendered lists are frozen
+  for (let i = 0; i < firsts.length; i++) {
+    const c = firsts[i] as JsonObject;
+    if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share })) added.push(String(c.name));
+  }
   if (first) added.reverse();
   const addedInit: string[] = [];
-  for (const c of a.rendered.initContainers) if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
+  for (let i = 0; i < a.rendered.initContainers.length; i++) {
+    const c = a.rendered.initContainers[i] as JsonObject;
+    if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
+  }
   setList(spec, 'containers', containers);
   setList(spec, 'initContainers', inits);
   if (added.length) rec.containers = added;
@@ -600,8 +623,8 @@ function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): 
   const added: AddedToApps = { env: {}, mounts: {} };
   const containers = appsInjected(Array.isArray(spec.containers) ? spec.containers : [], a, added);
   if (containers) spec.containers = containers;
-  if (Object.keys(added.env).length) rec.env = added.env;
-  if (Object.keys(added.mounts).length) rec.volumeMounts = added.mounts;
+  if (hasOwnKeys(added.env)) rec.env = added.env;
+  if (hasOwnKeys(added.mounts)) rec.volumeMounts = added.mounts;
 }
 
 /** What injectIntoApps added, by app container name: env var names and mount paths. */
@@ -684,7 +707,7 @@ function orderInitContainers(spec: JsonObject, ours: string[] | undefined, cfg: 
 }
 
 function setMeta(meta: JsonObject, field: 'annotations' | 'labels', entries: Record<string, string>): void {
-  if (Object.keys(entries).length === 0) return;
+  if (!hasOwnKeys(entries)) return;
   meta[field] = { ...(isObject(meta[field]) ? meta[field] : {}), ...entries };
 }
 
@@ -846,6 +869,23 @@ function sameScalars(kept: readonly JsonValue[], values: readonly JsonValue[]): 
 }
 
 /**
+ * The containers the status records of injections other than `name` added
+ * (their `containers`, a value that is not a list as it is): what
+ * `Object.entries(status).filter(([n]) => n !== name).flatMap(([, r]) => r.containers ?? [])`
+ * gives, without its lists of pairs.
+ */
+export function otherContainers(status: SidecarStatus, name: string): string[] {
+  const out: string[] = [];
+  for (const n in status) {
+    if (n === name || !hasOwn.call(status, n)) continue;
+    const cs = (status[n] as InjectionRecord).containers ?? [];
+    if (Array.isArray(cs)) for (const x of cs) out.push(x);
+    else out.push(cs);
+  }
+  return out;
+}
+
+/**
  * Injects into one pod template, copy-on-write (the input is never mutated).
  * Returns the new pod, or the input when nothing changes.
  */
@@ -865,7 +905,7 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
   } else {
     if (prev) strip(pod.spec, prev);
-    const others = Object.entries(status).filter(([n]) => n !== cfg.name).flatMap(([, r]) => r.containers ?? []);
+    const others = otherContainers(status, cfg.name);
     const rec: InjectionRecord = { hash };
     // a list, not a Set: a few names, and no hash of each app container's name (a Set's `has`)
     const args: InjectArgs = { cfg, rendered, injected: others, share: ctx.frontDoor === 'admission' };

@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
+  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -269,7 +269,9 @@ t.test('statusText is statusJson, the text kept for the next record that prints 
     { name: 'a pull secret renamed', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'] }, kept: false },
     { name: 'env under another container', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { web: ['LOG_DIR'] } }, kept: false },
     { name: 'env of two containers', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { web: ['LOG_DIR'], app: ['LOG_DIR'] } }, kept: false },
-    { name: 'the same keys in another order (same text, made again)', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] } }, kept: false },
+    { name: 'the same keys in another order (the text sorts them)', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] } }, kept: true },
+    { name: 'a key fewer', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'] } }, kept: false },
+    { name: 'a key more', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] } }, kept: false },
     { name: 'a mount path changed', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR'], web: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/ap'] } }, kept: false },
     { name: 'an env var more', rec: { ...copy(base), initContainers: ['i'], imagePullSecrets: ['t'], env: { app: ['LOG_DIR', 'X'], web: ['LOG_DIR'] }, volumeMounts: { app: ['/var/log/ap'] } }, kept: false },
     { name: 'another injection in the status: statusJson', status: { other: { hash: 'o' } }, rec: copy(base), kept: false },
@@ -294,6 +296,22 @@ t.test('statusText is statusJson, the text kept for the next record that prints 
   t.equal(statusText({}, 'n', big, bigSlot), stableStringify({ n: big }), 'a long record');
   t.equal(bigSlot.last, undefined, 'its text is not kept');
   t.ok(statusText({}, 'n', { hash: 'h' }, bigSlot) && bigSlot.last?.text.length === stableStringify({ n: { hash: 'h' } }).length, 'a short one is');
+});
+
+t.test('otherContainers lists what the entries-filter-flatMap of the status lists', async (t) => {
+  const inherited = Object.assign(Object.create({ up: { hash: 'u', containers: ['from-proto'] } }) as SidecarStatus, { own: { hash: 'o', containers: ['c'] } });
+  const rows: [string, SidecarStatus][] = [
+    ['empty', {}],
+    ['this injection alone', { me: { hash: 'h', containers: ['mine'] } }],
+    ['another one', { me: { hash: 'h', containers: ['mine'] }, other: { hash: 'o', containers: ['a', 'b'] } }],
+    ['several, in key order', { z: { hash: 'z', containers: ['z1'] }, a: { hash: 'a', containers: ['a1', 'a2'] }, me: { hash: 'h' }, m: { hash: 'm' } }],
+    ['no containers, null, a string, a nested list', JSON.parse('{"a": {"hash": "a"}, "b": {"hash": "b", "containers": null}, "c": {"hash": "c", "containers": "x"}, "d": {"hash": "d", "containers": [["n"], 1]}}') as SidecarStatus],
+    ['__proto__ as a key', JSON.parse('{"__proto__": {"hash": "p", "containers": ["p"]}}') as SidecarStatus],
+    ['inherited keys are not its own', inherited],
+  ];
+  for (const [name, status] of rows) {
+    t.same(otherContainers(status, 'me'), Object.entries(status).filter(([n]) => n !== 'me').flatMap(([, r]) => r.containers ?? []), name);
+  }
 });
 
 t.test('stringMapView reads as stringMap: the map itself only when every key is its own and holds a string', async (t) => {
