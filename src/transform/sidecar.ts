@@ -488,6 +488,8 @@ interface KeyedAdd {
   first?: boolean;
   /** Place the (deep-frozen) item itself, not a copy (see `placed`). */
   share?: boolean;
+  /** The index of the item keyed `id` in `items` (default indexOfKey by `key`): a scan of its own for one kind of list. */
+  find?: (items: readonly JsonObject[], id: JsonValue | undefined) => number;
 }
 
 /**
@@ -514,7 +516,7 @@ function placed(item: JsonObject, share: boolean | undefined): JsonObject {
 function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResult {
   const { key, onConflict, first = false, share } = how;
   const id = item[key];
-  const i = indexOfKey(items, key, id);
+  const i = how.find === undefined ? indexOfKey(items, key, id) : how.find(items, id);
   // A private copy per place: a shared object would print as a YAML alias.
   if (i === items.length) {
     if (first) items.unshift(placed(item, share));
@@ -533,11 +535,24 @@ function addKeyed(items: JsonObject[], item: JsonObject, how: KeyedAdd): AddResu
  * none): findIndex without a callback per item, and the usual keys read by
  * name (a keyed read of a variable key is megamorphic over the lists' items).
  */
-function indexOfKey(items: readonly JsonObject[], key: string, id: JsonValue | undefined): number {
+export function indexOfKey(items: readonly JsonObject[], key: string, id: JsonValue | undefined): number {
   let i = 0;
   if (key === 'name') while (i < items.length && (items[i] as JsonObject).name !== id) i++;
   else if (key === 'mountPath') while (i < items.length && (items[i] as JsonObject).mountPath !== id) i++;
   else while (i < items.length && (items[i] as JsonObject)[key] !== id) i++;
+  return i;
+}
+
+/**
+ * `indexOfKey(items, 'name', id)` for an app container's env vars, its own
+ * load of `name`: env vars come in a few shapes (`value`, `valueFrom`), so
+ * this site stays polymorphic where indexOfKey's, reading the items of every
+ * list (containers, volumes, mounts), is megamorphic; an app's env is the
+ * longest list an injection scans (tens of vars).
+ */
+export function indexOfEnvName(items: readonly JsonObject[], id: JsonValue | undefined): number {
+  let i = 0;
+  while (i < items.length && (items[i] as JsonObject).name !== id) i++;
   return i;
 }
 
@@ -657,7 +672,7 @@ function injectIntoApp(original: JsonObject, n: string, a: InjectArgs, added: Ad
   let c = original;
   if (a.rendered.env.length > 0) {
     const cEnv = list(c, 'env');
-    const e = addAllKeyed(cEnv, a.rendered.env, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n });
+    const e = addAllKeyed(cEnv, a.rendered.env, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n, find: indexOfEnvName });
     if (e.length) {
       c = { ...c, env: cEnv };
       added.env[n] = names(e);

@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
+  decodeSidecarConfig, indexOfEnvName, indexOfKey, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -311,6 +311,23 @@ t.test('otherContainers lists what the entries-filter-flatMap of the status list
   ];
   for (const [name, status] of rows) {
     t.same(otherContainers(status, 'me'), Object.entries(status).filter(([n]) => n !== 'me').flatMap(([, r]) => r.containers ?? []), name);
+  }
+});
+
+t.test('indexOfEnvName is indexOfKey by name', async (t) => {
+  const env = (names: unknown[]): JsonObject[] => names.map((n, i) => (i % 3 === 0 ? { name: n, value: 'v' } : i % 3 === 1 ? { valueFrom: { fieldRef: { fieldPath: 'x' } }, name: n } : { name: n }) as JsonObject);
+  const lists: [string, JsonObject[]][] = [
+    ['empty', []],
+    ['one', env(['A'])],
+    ['forty, mixed shapes', env(Array.from({ length: 40 }, (_, i) => `VAR_${i}`))],
+    ['duplicates', env(['A', 'B', 'A'])],
+    ['names that are not strings', env([1, null, undefined, true, 'A'])],
+    ['an item without a name', [{ value: 'x' }, { name: 'A' }] as JsonObject[]],
+  ];
+  for (const [name, items] of lists) {
+    for (const id of ['A', 'B', 'VAR_0', 'VAR_39', 'VAR_40', '', 1, null, undefined, true]) {
+      t.equal(indexOfEnvName(items, id as JsonObject['name']), indexOfKey(items, 'name', id as JsonObject['name']), `${name}: ${String(id)}`);
+    }
   }
 });
 
