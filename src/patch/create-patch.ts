@@ -58,30 +58,40 @@ const TILDE = 126;
 const SLASH = 47;
 
 /**
- * `escapePointerToken` of the keys the diff met lately (a cluster's objects
- * from one template carry the same keys): at most `ESCAPED_MAX_ENTRIES` keys
- * of at most `ESCAPED_MAX_KEY` characters (so at most ~0.4 MB), emptied when
- * full. A longer key is escaped each time.
+ * The JSON pointers the diff built lately, by parent pointer and key: a
+ * cluster's objects from one template give the same paths, and a path found
+ * here is the same string as last time (flat, compared by reference when the
+ * answer's patch is compared with the last one, written without flattening
+ * a rope). At most `PATH_MAX_ENTRIES` paths in all, each of at most
+ * `PATH_MAX_CHARS` characters (so at most ~0.5 MB with the keys), all
+ * forgotten when full; a longer path is built each time.
  */
-const escapedTokens = new Map<string, string>();
-const ESCAPED_MAX_ENTRIES = 1024;
-const ESCAPED_MAX_KEY = 64;
+const childPaths = new Map<string, Map<string, string>>();
+let pathEntries = 0;
+const PATH_MAX_ENTRIES = 2048;
+const PATH_MAX_CHARS = 128;
 
-/** `escapePointerToken(key)`, remembered (see `escapedTokens`). */
-function pointerToken(key: string): string {
-  let token = escapedTokens.get(key);
-  if (token !== undefined) return token;
-  token = escapePointerToken(key);
-  if (key.length <= ESCAPED_MAX_KEY) {
-    if (escapedTokens.size >= ESCAPED_MAX_ENTRIES) escapedTokens.clear();
-    escapedTokens.set(key, token);
+/** `${parent}/${escapePointerToken(key)}`, remembered (see `childPaths`). */
+function childPath(parent: string, key: string): string {
+  let kids = childPaths.get(parent);
+  let path = kids?.get(key);
+  if (path !== undefined) return path;
+  path = `${parent}/${escapePointerToken(key)}`;
+  if (path.length > PATH_MAX_CHARS) return path;
+  if (pathEntries >= PATH_MAX_ENTRIES) {
+    childPaths.clear();
+    pathEntries = 0;
+    kids = undefined;
   }
-  return token;
+  if (kids === undefined) childPaths.set(parent, (kids = new Map()));
+  kids.set(key, path);
+  pathEntries++;
+  return path;
 }
 
-/** The number of keys whose pointer token is remembered, and the bounds (for the tests of the bounds). */
-export function pointerTokenMemo(): { size: number; maxEntries: number; maxKey: number } {
-  return { size: escapedTokens.size, maxEntries: ESCAPED_MAX_ENTRIES, maxKey: ESCAPED_MAX_KEY };
+/** The number of paths remembered and the bounds (for the tests of the bounds). */
+export function pathMemo(): { size: number; maxEntries: number; maxChars: number } {
+  return { size: pathEntries, maxEntries: PATH_MAX_ENTRIES, maxChars: PATH_MAX_CHARS };
 }
 
 /**
@@ -197,7 +207,7 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
     const bv = b[key];
     // Shared subtrees and equal strings/booleans need no look (and no pointer).
     if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
-    const p = `${path}/${pointerToken(key)}`;
+    const p = childPath(path, key);
     if (bv === undefined || !Object.prototype.hasOwnProperty.call(b, key)) ops.push({ op: 'remove', path: p });
     else {
       const meta = schema.byName ? undefined : fieldOf(schema, key);
@@ -207,7 +217,7 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   for (const key of kb) {
     if (b[key] === undefined) continue;
     if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = `${path}/${pointerToken(key)}`;
+    const p = childPath(path, key);
     ops.push({ op: 'add', path: p, value: copyJson(b[key], p) });
   }
 }
@@ -245,7 +255,7 @@ function diffPairedValues(d: SameKeys, ops: Operation[]): number {
     }
     if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
     const key = ka[i] as string;
-    const p = `${path}/${pointerToken(key)}`;
+    const p = childPath(path, key);
     if (bv === undefined) ops.push({ op: 'remove', path: p });
     else {
       const meta = schema.byName ? undefined : fieldOf(schema, key);
@@ -267,7 +277,7 @@ function addPairedKeys(a: Record<string, JsonValue>, d: SameKeys, ops: Operation
     if (bv === undefined) continue;
     const key = kb[i] as string;
     if (i < ka.length ? va[i] !== undefined : Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = `${path}/${pointerToken(key)}`;
+    const p = childPath(path, key);
     ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
   }
 }
@@ -357,7 +367,7 @@ function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[
     }
   }
   const common = Math.min(a.length, b.length);
-  for (let i = 0; i < common; i++) diffValue(a[i], b[i], `${path}/${i}`, ops, itemSchema);
+  for (let i = 0; i < common; i++) diffItem(a[i], b[i], path, i, ops, itemSchema);
   for (let i = a.length - 1; i >= b.length; i--) ops.push({ op: 'remove', path: `${path}/${i}` });
   for (let i = a.length; i < b.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: copyJson(b[i], `${path}/${i}`) });
 }
@@ -392,10 +402,29 @@ function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], p
   for (let i = a.length - 1; i >= 0; i--) if (!keep[i]) ops.push({ op: 'remove', path: `${path}/${i}` });
   for (let i = 0; i < b.length; i++) {
     const from = keptAt.get(i);
-    const p = `${path}/${i}`;
-    if (from === undefined) ops.push({ op: 'add', path: p, value: copyJson(b[i] as JsonValue, p) });
-    else diffValue(a[from] as JsonValue, b[i] as JsonValue, p, ops, itemSchema);
+    if (from === undefined) addItem(b, i, path, ops);
+    else diffItem(a[from] as JsonValue, b[i] as JsonValue, path, i, ops, itemSchema);
   }
+}
+
+/** Adds `list[i]` at its index under `path`. */
+function addItem(list: readonly JsonValue[], i: number, path: string, ops: Operation[]): void {
+  const p = `${path}/${i}`;
+  ops.push({ op: 'add', path: p, value: copyJson(list[i] as JsonValue, p) });
+}
+
+/**
+ * `diffValue` of the items at index `i` of two lists under `path`, without
+ * building their path when there is nothing to do: one shared subtree, or the
+ * same string or boolean (an equal number still goes there: a non-finite one throws).
+ * Items that are maps or lists on both sides get a remembered path (`childPath`); scalar
+ * items (args) are leaves, and a long list of them would only churn the memo.
+ */
+// eslint-disable-next-line max-params -- the admission diff's recursion (see diffValue)
+function diffItem(a: JsonValue, b: JsonValue, path: string, i: number, ops: Operation[], itemSchema: Schema): void {
+  if (a === b && (typeof a === 'object' || typeof a === 'string' || typeof a === 'boolean')) return;
+  const nested = typeof a === 'object' && a !== null && typeof b === 'object' && b !== null;
+  diffValue(a, b, nested ? childPath(path, String(i)) : `${path}/${i}`, ops, itemSchema);
 }
 
 /** Marks one longest strictly increasing subsequence of `xs` (patience sorting, O(n log n)). */

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
-import { createPatch, escapePointerToken, pointerTokenMemo, type Operation } from '../../src/patch/create-patch.js';
+import { createPatch, escapePointerToken, pathMemo, type Operation } from '../../src/patch/create-patch.js';
 import type { JsonValue } from '../../src/kube/object.js';
 import { smallJsonObjects } from '../helpers/generators.js';
 
@@ -103,26 +103,38 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-t.test('pointer tokens remembered: right across the memo filling up, and within its bounds', async (t) => {
-  const { maxEntries, maxKey } = pointerTokenMemo();
-  // More distinct keys than the memo holds (it empties when full), each with a `/` and a `~` to escape.
+t.test('paths remembered: right across the memo filling up, and within its bounds', async (t) => {
+  const { maxEntries, maxChars } = pathMemo();
+  // More distinct keys than the memo holds (it forgets all when full), each with a `/` and a `~` to escape, under two parents.
   const keys = Array.from({ length: maxEntries * 2 + 7 }, (_, i) => `k${i}/x~y`);
   for (let round = 0; round < 2; round++) {
     for (let from = 0; from < keys.length; from += 97) {
       const part = keys.slice(from, from + 97);
       const b: Record<string, string> = {};
       for (const k of part) b[k] = 'v';
-      const ops = createPatch({}, b);
-      t.equal(ops.length, part.length);
-      if (ops.some((o, i) => o.path !== `/${escapePointerToken(part[i] as string)}`)) t.fail(`round ${round} from ${from}: escaped paths`);
-      t.ok(pointerTokenMemo().size <= maxEntries, `at most ${maxEntries} keys remembered`);
+      const ops = createPatch({ m: { x: 1 }, l: [{ a: 1 }] }, { m: { x: 1, ...b }, l: [{ a: 2 }], ...b });
+      const want = [...part.map((k) => `/m/${escapePointerToken(k)}`), '/l/0/a', ...part.map((k) => `/${escapePointerToken(k)}`)];
+      if (JSON.stringify(ops.map((o) => o.path)) !== JSON.stringify(want)) t.fail(`round ${round} from ${from}: paths`);
+      t.ok(pathMemo().size <= maxEntries, `at most ${maxEntries} paths remembered`);
     }
   }
-  const before = pointerTokenMemo().size;
-  const long = `${'a/'.repeat(maxKey)}~`;
+  const before = pathMemo().size;
+  const long = `${'a/'.repeat(maxChars)}~`;
   t.same(createPatch({}, { [long]: 1 }), [{ op: 'add', path: `/${escapePointerToken(long)}`, value: 1 }], 'a long key: escaped');
-  t.equal(pointerTokenMemo().size, before, `a key longer than ${maxKey} characters is not remembered`);
-  const at = 'b/'.repeat(maxKey / 2);
+  t.equal(pathMemo().size, before, `a path longer than ${maxChars} characters is not remembered`);
+  const at = 'b'.repeat(maxChars - 1);
   createPatch({}, { [at]: 1 });
-  t.equal(pointerTokenMemo().size, (before + 1) % maxEntries || maxEntries, `a key of ${maxKey} characters is`);
+  t.equal(pathMemo().size, (before + 1) % maxEntries || maxEntries, `a path of ${maxChars} characters is`);
+  t.same(createPatch({}, { [at]: 2 }), [{ op: 'add', path: `/${at}`, value: 2 }], 'and found again');
+});
+
+t.test('list items: shared and equal items skipped, the others diffed at their index', async (t) => {
+  const shared = { name: 'x' };
+  const a: JsonValue = { l: [shared, 'same', true, 1, { name: 'y', v: 1 }], c: [{ name: 'a' }, { name: 'b', v: 1 }] };
+  const b: JsonValue = { l: [shared, 'same', true, 1, { name: 'y', v: 2 }], c: [{ name: 'b', v: 2 }, { name: 'a' }] };
+  // `c` is keyed by name (no kind: lists of named items): `b` is kept and diffed at its new index 0.
+  t.same(createPatch(a, b), [
+    { op: 'replace', path: '/l/4/v', value: 2 }, { op: 'remove', path: '/c/0' }, { op: 'replace', path: '/c/0/v', value: 2 }, { op: 'add', path: '/c/1', value: { name: 'a' } },
+  ]);
+  t.throws(() => createPatch({ l: [Infinity] }, { l: [Infinity] }), /non-finite number at \/l\/0/, 'an equal non-finite number still throws');
 });
