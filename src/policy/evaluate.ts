@@ -241,7 +241,8 @@ class Run {
   /** The budget of the policy running (runPolicy) and of the match conditions of the policy being matched (admits): one object each, set anew per policy. */
   readonly policyBudget: PolicyBudget;
   readonly matchBudget: PolicyBudget;
-  private findings: Finding[] = [];
+  /** Findings reported since the last takeFindings; undefined: none (most transformers report none, a rule one: a list made at its first finding, of one place). */
+  private findings: Finding[] | undefined;
 
   constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
     this.current = object;
@@ -259,7 +260,10 @@ class Run {
       stream: input.stream,
       satisfied: input.satisfied ?? (() => undefined),
       snapshot: input.snapshot,
-      report: (f) => this.findings.push(f),
+      report: (f) => {
+        if (this.findings === undefined) this.findings = [f];
+        else this.findings.push(f);
+      },
     };
   }
 
@@ -277,9 +281,8 @@ class Run {
 
   /** Findings reported since the last call (one transformer's). */
   takeFindings(): Finding[] | undefined {
-    if (this.findings.length === 0) return undefined;
     const f = this.findings;
-    this.findings = [];
+    this.findings = undefined;
     return f;
   }
 

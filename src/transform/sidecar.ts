@@ -561,12 +561,14 @@ export function indexOfEnvName(items: readonly JsonObject[], id: JsonValue | und
  * `add.filter((x) => addKeyed(items, x, how) === 'added')` without a callback per item.
  */
 function addAllKeyed(items: JsonObject[], add: readonly JsonObject[], how: KeyedAdd): JsonObject[] {
-  const added: JsonObject[] = [];
+  let added: JsonObject[] | undefined; // made at the first item added, of one place (most injections add one of each)
   for (let i = 0; i < add.length; i++) { // an index loop: `add` is frozen
     const x = add[i] as JsonObject;
-    if (addKeyed(items, x, how) === 'added') added.push(x);
+    if (addKeyed(items, x, how) !== 'added') continue;
+    if (added === undefined) added = [x];
+    else added.push(x);
   }
-  return added;
+  return added ?? [];
 }
 
 /** `what`, with `(container <name>)` for a container's list. */
