@@ -650,14 +650,23 @@ interface AddedToApps {
   mounts: Record<string, string[]>;
 }
 
+/**
+ * Most containers of other injections `appsInjected` looks up in their list;
+ * past it, in a Set made once. The names come from the status annotation,
+ * which the Pod's author can write: a list scanned once per app container
+ * would make a Pod of many containers and a long status cost their product.
+ */
+export const INJECTED_SCAN_MAX = 16;
+
 /** A copy of the container list `raw` with every app container injected (injectIntoApp), or undefined when none changed. */
 function appsInjected(raw: readonly JsonValue[], a: InjectArgs, added: AddedToApps): JsonValue[] | undefined {
   let containers: JsonValue[] | undefined; // a copy once a container changes
+  const many = a.injected.length > INJECTED_SCAN_MAX ? new Set(a.injected) : undefined;
   for (let i = 0; i < raw.length; i++) {
     const original = raw[i];
     if (!isObject(original)) continue;
     const n = String(original.name);
-    if (a.injected.includes(n)) continue;
+    if (many ? many.has(n) : a.injected.includes(n)) continue;
     const c = injectIntoApp(original, n, a, added);
     if (c !== original) (containers ??= raw.slice())[i] = c;
   }
@@ -924,7 +933,7 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     if (prev) strip(pod.spec, prev);
     const others = otherContainers(status, cfg.name);
     const rec: InjectionRecord = { hash };
-    // a list, not a Set: a few names, and no hash of each app container's name (a Set's `has`)
+    // a list, not a Set: a few names, and no hash of each app container's name (a Set's `has`; appsInjected makes one past INJECTED_SCAN_MAX)
     const args: InjectArgs = { cfg, rendered, injected: others, share: ctx.frontDoor === 'admission' };
     injectContainers(pod.spec, args, rec);
     for (const n of rec.containers ?? []) args.injected.push(n);

@@ -14,7 +14,7 @@ import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
-  decodeSidecarConfig, indexOfEnvName, indexOfKey, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
+  decodeSidecarConfig, indexOfEnvName, indexOfKey, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, INJECTED_SCAN_MAX, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -372,6 +372,22 @@ t.test('stableStringify quotes strings and keys as JSON.stringify does', async (
     t.equal(stableStringify(s), JSON.stringify(s), `string tricky[${i}]`);
     t.equal(stableStringify({ [s]: [s] }), JSON.stringify({ [s]: [s] }), `key tricky[${i}]`);
   });
+});
+
+t.test("containers other injections added are never app containers, whether their names are looked up in a list or a Set", async (t) => {
+  // Around INJECTED_SCAN_MAX, where appsInjected turns the names into a Set: the same containers get the env and mounts.
+  const tr = sidecarTransformer({ ...SHIPPER, env: [{ name: 'SHIP', value: '1' }] }, { name: 'sc' });
+  for (const others of [1, INJECTED_SCAN_MAX, INJECTED_SCAN_MAX + 1, 4 * INJECTED_SCAN_MAX]) {
+    const names = Array.from({ length: others }, (_, i) => `other-${i}`);
+    // The pod has every other injection's container but the second, and an app container between them.
+    const containers = [{ name: 'app', image: 'app:1' }, ...names.filter((_, i) => i !== 1).map((name) => ({ name, image: 'o:1' })), { name: 'web', image: 'web:1' }];
+    const status = JSON.stringify({ other: { hash: 'o', containers: names } });
+    const out = tr.apply(pod({ containers }, { [SIDECAR_STATUS_ANNOTATION]: status }), makeContext()) as KubeObject;
+    const got = ((out.spec as JsonObject).containers as JsonObject[]).filter((c) => Array.isArray(c.env)).map((c) => c.name);
+    t.same(got, ['app', 'web'], `${others} other containers: the app containers alone get the env`);
+    const rec = parseStatus(((out.metadata as JsonObject).annotations as Record<string, string>)[SIDECAR_STATUS_ANNOTATION])['log-shipper'];
+    t.same(Object.keys(rec.env ?? {}), ['app', 'web'], `${others}: the record names them`);
+  }
 });
 
 t.test('a malformed status annotation is an error, not a second copy', async (t) => {
