@@ -45,20 +45,24 @@ const sets: [string, PolicySet][] = [
   ['fake warns', fakePolicies({ warnings: ['w "1"', 'w\n2'] })],
 ];
 
-/** Compares `answerJson(x)` with `JSON.stringify(x)`; counts how many took the direct path (no `JSON.stringify` call). */
-function check(t: Test, x: unknown, name: string, direct: { n: number }): void {
+/** `answerJson(x)` and the number of `JSON.stringify` calls it made. */
+function countedAnswerJson(x: unknown): { got: string; calls: number } {
   const real = JSON.stringify;
   let calls = 0;
   JSON.stringify = ((...args: Parameters<typeof real>) => {
     calls++;
     return real(...args);
   }) as typeof real;
-  let got: string;
   try {
-    got = answerJson(x);
+    return { got: answerJson(x), calls };
   } finally {
     JSON.stringify = real;
   }
+}
+
+/** Compares `answerJson(x)` with `JSON.stringify(x)`; counts how many took the direct path (no `JSON.stringify` call). */
+function check(t: Test, x: unknown, name: string, direct: { n: number }): void {
+  const { got, calls } = countedAnswerJson(x);
   t.equal(got, JSON.stringify(x), name);
   // The direct path calls JSON.stringify only for the uid (one call on a string).
   if (calls <= 1) direct.n++;
@@ -109,18 +113,7 @@ t.test('a patch from an earlier review falls back', async (t) => {
   const set = sets[0]![1];
   const first = review(podReview(), set, { route: 'mutate' }).body;
   review(podReview('other'), set, { route: 'mutate' });
-  let calls = 0;
-  const real = JSON.stringify;
-  JSON.stringify = ((...args: Parameters<typeof real>) => {
-    calls++;
-    return real(...args);
-  }) as typeof real;
-  let got: string;
-  try {
-    got = answerJson(first);
-  } finally {
-    JSON.stringify = real;
-  }
+  const { got, calls } = countedAnswerJson(first);
   t.equal(got, JSON.stringify(first));
   t.equal(calls, 1, 'one JSON.stringify: of the whole answer');
 });
