@@ -133,9 +133,7 @@ let budget: PolicyBudget | undefined;
  * returns the budget it replaces (restore it with `closeBudget`).
  */
 export function openBudget(units: number, deadline: number): PolicyBudget | undefined {
-  const previous = budget;
-  budget = { remaining: units, deadline };
-  return previous;
+  return openBudgetObject({ remaining: units, deadline });
 }
 
 /**

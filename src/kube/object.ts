@@ -175,10 +175,17 @@ function mapsEqual(a: JsonObject, b: JsonObject): boolean {
 
 const hasOwnKey = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-function ownKeyCount(o: JsonObject): number {
+/** The number of own enumerable keys of `o`: `Object.keys(o).length` without making the list. */
+export function ownKeyCount(o: object): number {
   let n = 0;
   for (const k in o) if (hasOwnKey(o, k)) n++;
   return n;
+}
+
+/** True when `o` has an own enumerable key: `Object.keys(o).length > 0` without making the list. */
+export function hasOwnKeys(o: object): boolean {
+  for (const k in o) if (hasOwnKey(o, k)) return true;
+  return false;
 }
 
 /**

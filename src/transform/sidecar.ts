@@ -19,7 +19,7 @@
  *
  * Pure: no I/O; node:crypto only for the template hash.
  */
-import { deepClone, deepEqual, deepFreeze, isObject, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, deepFreeze, hasOwnKeys, isObject, ownKeyCount, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTemplate, evaluateTemplateExpressions, fillTemplate, templateExpressions, TemplateError, type Template, type TemplateExpression, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
 import { scopeOptions } from '../expr/vars.js';
@@ -296,20 +296,7 @@ function sameNamesByKey(a: unknown, b: unknown): boolean {
     if (!hasOwn.call(b, k) || !sameNames(a[k], b[k])) return false;
     n++;
   }
-  return n === ownKeys(b);
-}
-
-/** The number of own enumerable keys of `o` (Object.keys(o).length, without the list). */
-function ownKeys(o: object): number {
-  let n = 0;
-  for (const k in o) if (hasOwn.call(o, k)) n++;
-  return n;
-}
-
-/** True when `o` has an own enumerable key: `Object.keys(o).length > 0` without the list. */
-function hasOwnKeys(o: object): boolean {
-  for (const k in o) if (hasOwn.call(o, k)) return true;
-  return false;
+  return n === ownKeyCount(b);
 }
 
 /** Each field of an InjectionRecord (RECORD_KEYS' order) with its name's JSON and the colon after it, made once. */
