@@ -21,7 +21,7 @@
  * The body limit itself is fastify's `bodyLimit` (DEFAULT_BODY_LIMIT in
  * app.ts: 7 MiB, as controller-runtime's webhook server).
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage, type ErrorCode } from '../errors.js';
@@ -74,14 +74,14 @@ export function admissionRoute(url: string): 'mutate' | 'validate' | undefined {
 }
 
 /**
- * Where a request's counted bytes are kept, on the raw request: a property
+ * Where a request's counted bytes are kept, on its raw response: a property
  * instead of a WeakMap entry (a WeakMap insert and delete per request cost
  * more than the rest of the limiter).
  */
 const HELD = Symbol('kube-postrender.inFlightBytes');
 
-/** A raw request as the limiter marks it: the bytes it counted, while in flight. */
-type HeldRequest = FastifyRequest['raw'] & { [HELD]?: number };
+/** A raw response as the limiter marks it: the bytes its request counted, while in flight. */
+type HeldResponse = ServerResponse & { [HELD]?: number };
 
 /** The declared body size of a request: Content-Length, or `bodyLimit` when absent or malformed (chunked). */
 function declaredBytes(request: FastifyRequest, bodyLimit: number): number {
@@ -106,21 +106,31 @@ export function contentLength(header: unknown): number | undefined {
 }
 
 /**
- * Adds the in-flight limit to `app` (onRequest, onResponse, onRequestAbort
- * hooks on the admission routes). `bodyLimit` (bytes) caps what one request
- * counts. `onRefused` is called for each 429 (metrics). Returns a view of the
- * counters.
+ * Adds the in-flight limit to `app` (an onRequest hook on the admission
+ * routes). `bodyLimit` (bytes) caps what one request counts. `onRefused` is
+ * called for each 429 (metrics). Returns a view of the counters.
+ *
+ * A counted request is released when its raw response emits `close`, which
+ * node emits once for every response (node's lib/_http_server.js): after it
+ * finished (`finish`, whatever the status: answers, 4xx/5xx of the error
+ * handler, fastify's 413), and when its socket closes first (the client hung
+ * up while sending the body or while the review ran, a pipelined request
+ * queued behind it, a request or socket timeout). fastify's `onResponse` hook
+ * (on `finish`) and `onRequestAbort` (a request `close` while its body was
+ * read) missed a client that hung up after sending its body: that request
+ * stayed counted for good. One listener per admitted request, and fastify
+ * adds none of its own (no `onResponse` hook, no logger: ./logger.ts).
  */
 export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimits, bodyLimit: number, onRefused?: (route: 'mutate' | 'validate') => void): InFlightState {
   const maxRequests = limits.maxRequests ?? DEFAULT_MAX_IN_FLIGHT;
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
   const retryAfter = String(limits.retryAfterSeconds ?? 1);
   const state = { requests: 0, bytes: 0, refused: 0 };
-  const release = (request: FastifyRequest): void => {
-    const raw = request.raw as HeldRequest;
-    const bytes = raw[HELD];
+  // One function for every response (`this` is the response): no closure per request.
+  const release = function (this: HeldResponse): void {
+    const bytes = this[HELD];
     if (bytes === undefined) return;
-    raw[HELD] = undefined;
+    this[HELD] = undefined;
     state.requests--;
     state.bytes -= bytes;
   };
@@ -146,15 +156,9 @@ export function installInFlightLimit(app: FastifyInstance, limits: InFlightLimit
     }
     state.requests++;
     state.bytes += bytes;
-    (request.raw as HeldRequest)[HELD] = bytes;
-    done();
-  });
-  app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    release(request);
-    done();
-  });
-  app.addHook('onRequestAbort', (request: FastifyRequest, done: () => void) => {
-    release(request);
+    const res = reply.raw as HeldResponse;
+    res[HELD] = bytes;
+    res.on('close', release);
     done();
   });
   return state;

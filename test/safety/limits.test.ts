@@ -6,6 +6,8 @@
  */
 import t from 'tap';
 import Fastify from 'fastify';
+import { createServer } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../../src/server/app.js';
 import { installInFlightLimit } from '../../src/server/limits.js';
 import type { EvaluationWorker } from '../../src/server/evaluation-pool.js';
@@ -137,5 +139,121 @@ t.test('a lone request larger than the byte limit is still served', async (t) =>
   const app = buildApp({ getPolicies: () => set, inFlight: { maxBytes: 10 } });
   const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(admissionReview('u-lone', deep(2))) });
   t.equal(res.statusCode, 200);
+  await app.close();
+});
+
+/** A request's head and body as bytes (`length` declared; `body` may be shorter: the rest never comes). */
+function post(url: string, body: string, length = Buffer.byteLength(body)): string {
+  return `POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
+}
+
+/** A socket to `port` that has written `bytes`; `answer` resolves with what came back once it closed. */
+function open(port: number, bytes: string): { socket: Socket; answer: Promise<string> } {
+  const socket = connect(port, '127.0.0.1');
+  let got = '';
+  socket.on('data', (d) => (got += String(d)));
+  const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(got)));
+  socket.on('error', () => undefined);
+  socket.on('connect', () => socket.write(bytes));
+  return { socket, answer };
+}
+
+/** Waits until `done()` holds, at most ~3 s (the server sees a socket close asynchronously); no timing is asserted. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+t.test('in-flight counts are released however a request ends (answer, error, hang-up, pipelining, timeout)', async (t) => {
+  const entered: (() => void)[] = [];
+  let gate!: Promise<void>;
+  let open_!: () => void;
+  const newGate = (): void => {
+    gate = new Promise<void>((r) => (open_ = r));
+  };
+  newGate();
+  // requestTimeout and its check interval small, so a stalled body times out here (node's 408).
+  const app = Fastify({ bodyLimit: 1000, serverFactory: (handler) => createServer({ requestTimeout: 300, connectionsCheckingInterval: 50 }, handler) });
+  const state = installInFlightLimit(app, { maxRequests: 100, maxBytes: 1e9 }, 1000);
+  app.post('/mutate', async (request) => {
+    await new Promise<void>((r) => entered.push(r)).then(() => gate);
+    if ((request.body as { fail?: boolean }).fail) throw new Error('handler failed');
+    return { ok: true };
+  });
+  // Handlers signal that they started: `entered` holds one resolver per waiting handler.
+  const started = async (n: number): Promise<void> => {
+    await until(() => entered.length >= n);
+    for (const go of entered.splice(0)) go();
+  };
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const released = async (name: string): Promise<void> => {
+    await until(() => state.requests === 0);
+    t.same({ requests: state.requests, bytes: state.bytes }, { requests: 0, bytes: 0 }, `${name}: released`);
+  };
+
+  // Answered (200), and an error thrown by the handler (500).
+  for (const [name, body, status] of [['answered', '{}', '200'], ['handler error', '{"fail":true}', '500']] as const) {
+    open_();
+    const { socket, answer } = open(port, post('/mutate', body));
+    await started(1);
+    await until(() => state.requests === 0);
+    socket.end();
+    t.match(await answer, new RegExp(`^HTTP/1.1 ${status} `), `${name}: ${status}`);
+    await released(name);
+  }
+  newGate();
+
+  // The client hangs up after sending its body, while the handler runs (the API server's
+  // call cancelled): fastify's onResponse never ran for these, the count stayed for good.
+  {
+    const { socket, answer } = open(port, post('/mutate', '{}'));
+    await started(1);
+    t.equal(state.requests, 1, 'hang-up after the body: counted while the handler runs');
+    socket.destroy();
+    await answer;
+    open_();
+    await released('hang-up after the body');
+  }
+  newGate();
+
+  // Two pipelined requests on one socket, then a hang-up: the second's answer was queued.
+  {
+    const { socket, answer } = open(port, post('/mutate', '{}') + post('/mutate', '{}'));
+    await until(() => state.requests === 2);
+    t.equal(state.requests, 2, 'pipelined: both counted');
+    socket.destroy();
+    await answer;
+    open_();
+    await started(1);
+    await released('pipelined, then a hang-up');
+  }
+  newGate();
+
+  // The client hangs up halfway through its body.
+  {
+    const { socket, answer } = open(port, post('/mutate', '{"a":', 100));
+    await until(() => state.requests === 1);
+    t.equal(state.requests, 1, 'hang-up in the body: counted');
+    socket.destroy();
+    await answer;
+    await released('hang-up in the body');
+  }
+
+  // The body stalls past the server's requestTimeout: node answers 408 and closes.
+  {
+    const { answer } = open(port, post('/mutate', '{"a":', 100));
+    t.match(await answer, /^HTTP\/1.1 408 /, 'stalled body: 408');
+    await released('stalled body');
+  }
+
+  // Parser errors: invalid JSON (400), a declared body over bodyLimit (413).
+  for (const [name, bytes, status] of [['invalid JSON', post('/mutate', '{"a":'), '400'], ['body too large', post('/mutate', '{}', 5000), '413']] as const) {
+    const { socket, answer } = open(port, bytes);
+    await until(() => state.requests === 0);
+    setTimeout(() => socket.end(), 50);
+    t.match(await answer, new RegExp(`^HTTP/1.1 ${status} `), `${name}: ${status}`);
+    await released(name);
+  }
+  open_();
   await app.close();
 });
