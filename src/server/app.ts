@@ -43,13 +43,14 @@
  * changes, errors and denials. Per-request log lines are at debug level only
  * (uid, kind, namespace, name, operation, result, policies, duration);
  * transformer errors at warn level with policy and transformer names, never
- * error texts or objects (they may quote Secret data). fastify's own
- * per-request logging is off.
+ * error texts or objects (they may quote Secret data). The lines go
+ * through a pino logger of the app's own (`./logger.ts`, also `app.log`):
+ * fastify has none, so it adds no listeners or clock readings per response.
  * Error bodies are `{code, message}` and never quote the request body (it may
  * hold Secret data); the log gets only the code and status.
  */
 import Fastify, { errorCodes, LogController } from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { answerJson, reviewWithEvaluation, type ReviewOutcome } from '../admission/review.js';
@@ -62,6 +63,7 @@ import { outcomeOf, requestInfo, summarize, type EvaluationSummary, type Request
 import type { EvaluationWorker } from './evaluation-pool.js';
 import { epochNow } from './worker-protocol.js';
 import { admissionRoute, clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
+import { createWebhookLogger, type WebhookLoggerOptions } from './logger.js';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
 /** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
@@ -85,8 +87,11 @@ export interface AppOptions {
   metricsRoute?: boolean;
   /** Admission requests in flight (count, bytes) past which the answer is 429 (`./limits.ts`). */
   inFlight?: InFlightLimits;
-  /** fastify's `logger` option (default false). Request bodies are never logged. */
-  logger?: FastifyServerOptions['logger'];
+  /**
+   * The app's logger (default none): its level and destination (`./logger.ts`;
+   * fastify itself gets none). Also `app.log`. Request bodies are never logged.
+   */
+  logger?: WebhookLoggerOptions;
   /** Labels of a namespace, when a Namespace informer is running. */
   namespaceLabels?: (namespace: string) => Record<string, string> | undefined;
   /** Metrics to record into (default: a new `WebhookMetrics`, exposed on `/metrics`). */
@@ -235,17 +240,17 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const metrics = opts.metrics ?? new WebhookMetrics();
   const now = opts.now ?? performanceNow;
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  let appLog: FastifyInstance['log'] | undefined;
+  const log = createWebhookLogger(opts.logger);
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // No logger for fastify: with one it adds listeners and clock readings to every
+    // response (./logger.ts). The app logs its own lines through `log`, which carry
+    // the review's uid (no child logger with a request id per request).
+    logger: false,
     bodyLimit,
     // Never fastify's default: it logs the raw request bytes (`rawPacket`) at trace level.
-    clientErrorHandler: clientErrorHandler(() => appLog),
+    clientErrorHandler: clientErrorHandler(() => log),
     // One info line per request would be synchronous I/O on the admission path: the handler logs at debug.
     logController: new LogController({ disableRequestLogging: true }),
-    // No child logger per request (a pino child with the request id costs ~1.5 µs a request):
-    // request.log is the app's logger, and the admission lines carry the review's uid instead.
-    childLoggerFactory: (logger) => logger,
     // Requests that arrive on kept-alive connections while closing are still answered (graceful drain).
     return503OnClosing: false,
     // A slow or stalled body must not hold a socket forever: the API server waits
@@ -259,7 +264,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     onConstructorPoisoning: 'ignore',
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
-  appLog = app.log;
+  // fastify's instance lines (the listen address, onListen hook errors) and `serve`'s go here too.
+  if (log) app.log = log;
   installInFlightLimit(app, opts.inFlight ?? {}, bodyLimit, (route) => metrics.observeRequest(route, '', '', 'error'));
   // Only JSON is an AdmissionReview: without the text/plain parser fastify answers 415 to anything else.
   app.removeContentTypeParser('text/plain');
@@ -268,13 +274,13 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   if (opts.evaluationWorker) installJsonParser(app, bodyLimit, opts.inlineBodyLimit);
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { statusCode, code, message } = classify(err);
-    request.log.debug({ statusCode, code }, 'request rejected');
+    log?.debug({ statusCode, code }, 'request rejected');
     const route = admissionRoute(request.url);
     if (route) metrics.observeRequest(route, '', '', 'error');
     void reply.code(statusCode).send({ code, message });
   });
 
-  const ctx = handlerContext(opts, metrics, now);
+  const ctx = handlerContext(opts, metrics, now, log);
   const handle = (route: Route): AdmissionHandler => admissionHandler(route, ctx);
   app.post('/mutate', handle('mutate'));
   app.post('/validate', handle('validate'));
@@ -297,6 +303,8 @@ interface HandlerContext {
   metrics: WebhookMetrics;
   /** Clock, ms. */
   now: () => number;
+  /** The app's logger (none: no lines). */
+  log: FastifyBaseLogger | undefined;
   /** `opts.maxEvaluationMs` or 0 (see `evaluationDeadline`). */
   maxEvaluationMs: number;
   /** `opts.inlineSliceMs` or its default. */
@@ -314,9 +322,9 @@ interface HandlerContext {
 /** The app's default clock (ms): `performance.now`, whose readings map to epoch ms by `performance.timeOrigin`. */
 const performanceNow = (): number => performance.now();
 
-function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number): HandlerContext {
+function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number, log: FastifyBaseLogger | undefined): HandlerContext {
   const epochOf = now === performanceNow ? (t: number): number => performance.timeOrigin + t : (): number => epochNow();
-  return { opts, metrics, now, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
+  return { opts, metrics, now, log, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
 }
 
 /**
@@ -379,7 +387,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
     const startedEpoch = ctx.epochOf(started);
     const raw = request.body instanceof RawReviewBody ? request.body.bytes : undefined;
     const info = requestInfo(raw === undefined ? request.body : undefined);
-    const admitted = admit(request, opts, info);
+    const admitted = admit(request, ctx, info);
     if ('refused' in admitted) {
       const code = admitted.refused;
       metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
@@ -434,15 +442,15 @@ function sliceEnd(ctx: HandlerContext, worker: InlineCall['worker'], started: nu
 
 /** Metrics, the `onEvaluation` hook and the debug line of a review answered on the event loop; then the answer. */
 function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: ReviewOutcome & { body: unknown; info: RequestInfo }): FastifyReply {
-  const { request, reply } = call;
+  const { reply } = call;
   const outcome = outcomeOf(r.result);
   const seconds = (ctx.now() - timing.started) / 1000;
   const { info } = r;
   ctx.metrics.observeRequest(timing.route, info.operation, info.kind, outcome, seconds);
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
-  if (summary) observeSummary(ctx, request, summary, info, timing.route);
+  if (summary) observeSummary(ctx, summary, info, timing.route);
   if (r.evaluation) ctx.opts.onEvaluation?.(r.body, r.evaluation);
-  if (debugEnabled(request.log.level)) logAdmission(request, { ...info, route: timing.route, result: outcome }, summary, seconds);
+  if (debugEnabled(ctx.log)) logAdmission(ctx, { ...info, route: timing.route, result: outcome }, summary, seconds);
   return reply.code(r.result.statusCode).send(r.result.body);
 }
 
@@ -489,7 +497,7 @@ export function workerCutoff(startedEpoch: number, timeoutMs: number | undefined
  */
 async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTiming, body: string | Buffer): Promise<FastifyReply> {
   const { opts, metrics, now } = ctx;
-  const { request, reply, worker } = call;
+  const { reply, worker } = call;
   const { route, started, startedEpoch, timeoutMs } = timing;
   const o = await worker.review({
     body,
@@ -501,22 +509,22 @@ async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTi
   });
   const seconds = (now() - started) / 1000;
   if (!o.answered) {
-    request.log.warn({ route, reason: o.reason }, 'review cut off: the evaluation worker did not answer in time and was replaced');
+    ctx.log?.warn({ route, reason: o.reason }, 'review cut off: the evaluation worker did not answer in time and was replaced');
     metrics.observeRequest(route, '', '', 'error', seconds);
     const code = HTTP_ERROR_CODES.cutOff;
     return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
   }
   metrics.observeRequest(route, o.info.operation, o.info.kind, o.outcome, seconds);
-  if (o.summary) observeSummary(ctx, request, o.summary, o.info, route);
+  if (o.summary) observeSummary(ctx, o.summary, o.info, route);
   if (o.evaluation) opts.onEvaluation?.({ request: o.request }, o.evaluation);
-  if (debugEnabled(request.log.level)) logAdmission(request, { ...o.info, route, result: o.outcome }, o.summary, seconds);
+  if (debugEnabled(ctx.log)) logAdmission(ctx, { ...o.info, route, result: o.outcome }, o.summary, seconds);
   return reply.code(o.statusCode).type('application/json; charset=utf-8').send(o.body);
 }
 
 /** The policy set to review a request with, or the error code refusing it. */
-function admit(request: FastifyRequest, opts: BuildAppOptions, info: RequestInfo): { policies: PolicySet } | { refused: ErrorCode } {
+function admit(request: FastifyRequest, { opts, log }: HandlerContext, info: RequestInfo): { policies: PolicySet } | { refused: ErrorCode } {
   if (opts.requireClientCert && (request.raw.socket as TLSSocket).authorized !== true) {
-    request.log.warn({ uid: info.uid }, 'admission request without a verified client certificate');
+    log?.warn({ uid: info.uid }, 'admission request without a verified client certificate');
     return { refused: HTTP_ERROR_CODES.clientCertificate };
   }
   const policies = opts.getPolicies();
@@ -524,15 +532,18 @@ function admit(request: FastifyRequest, opts: BuildAppOptions, info: RequestInfo
 }
 
 /** The debug line of one admission request: who, the outcome, the policies that matched and changed it, and how long it took. */
-function logAdmission(request: FastifyRequest, fields: RequestInfo & { route: Route; result: AdmissionOutcome }, summary: EvaluationSummary | undefined, seconds: number): void {
-  request.log.debug({ ...fields, policies: summary?.matchedPolicies ?? [], changedBy: summary?.changedBy ?? [], durationMs: seconds * 1000 }, 'admission');
+function logAdmission(ctx: HandlerContext, fields: RequestInfo & { route: Route; result: AdmissionOutcome }, summary: EvaluationSummary | undefined, seconds: number): void {
+  ctx.log?.debug({ ...fields, policies: summary?.matchedPolicies ?? [], changedBy: summary?.changedBy ?? [], durationMs: seconds * 1000 }, 'admission');
 }
 
-/** An evaluation's metrics, and a warning naming the policies that failed (policy, transformer, failurePolicy; never the error text). */
-// eslint-disable-next-line max-params -- the request's identity and route are logged only on errors: no record is built for every request
-function observeSummary(ctx: HandlerContext, request: FastifyRequest, summary: EvaluationSummary, info: RequestInfo, route: Route): void {
+/**
+ * An evaluation's metrics, and a warning naming the policies that failed
+ * (policy, transformer, failurePolicy; never the error text) with the
+ * request's identity and route, spread into a record only then.
+ */
+function observeSummary(ctx: HandlerContext, summary: EvaluationSummary, info: RequestInfo, route: Route): void {
   ctx.metrics.observeEvaluation(summary);
-  if (summary.errors.length > 0) request.log.warn({ ...info, route, errors: summary.errors }, 'policy errors');
+  if (summary.errors.length > 0) ctx.log?.warn({ ...info, route, errors: summary.errors }, 'policy errors');
 }
 
 /** The `GET /metrics` handler: Prometheus text of `metrics` (also used by the plain-HTTP metrics listener). */
@@ -543,9 +554,9 @@ export function metricsHandler(metrics: WebhookMetrics): (request: FastifyReques
   };
 }
 
-/** True when pino's `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */
-function debugEnabled(level: string): boolean {
-  return level === 'debug' || level === 'trace';
+/** True when `log` exists and its pino `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */
+function debugEnabled(log: FastifyBaseLogger | undefined): boolean {
+  return log !== undefined && (log.level === 'debug' || log.level === 'trace');
 }
 
 /**

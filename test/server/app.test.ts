@@ -1,5 +1,7 @@
 import t from 'tap';
+import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { buildApp } from '../../src/server/app.js';
 import type { PolicySet } from '../../src/policy/types.js';
 import { fakePolicies } from '../admission/fake-policies.js';
@@ -114,4 +116,38 @@ t.test("the worker's deadlines are epoch ms of the request's start, with the def
     t.ok(got.apiDeadline !== undefined && got.apiDeadline >= before + 4000 - 1000 && got.apiDeadline <= after + 4000 + 1000, `${row.name}: apiDeadline`);
     t.ok(got.cutoffAt >= before + 1050 - 1000 && got.cutoffAt <= after + 1050 + 1000, `${row.name}: cutoffAt`);
   }
+});
+
+t.test("the app's own logger: its lines and fastify's listen line, and no per-response listeners from fastify", async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); cb(); } });
+  const app = buildApp({ getPolicies: () => fakePolicies(), logger: { level: 'debug', stream } });
+  // A response's `finish`/`error` listeners: fastify adds one of each when it has a logger or an onResponse hook.
+  const probe = (_request: unknown, reply: { raw: { listenerCount: (e: string) => number } }): number[] => [reply.raw.listenerCount('finish'), reply.raw.listenerCount('error')];
+  app.get('/probe', probe);
+  const bare = Fastify({ logger: false });
+  bare.get('/probe', probe);
+  const [ours, floor] = [await app.inject({ method: 'GET', url: '/probe' }), await bare.inject({ method: 'GET', url: '/probe' })];
+  t.same(ours.json(), floor.json(), `the same listeners as a bare fastify app (${ours.body})`);
+  await bare.close();
+
+  const ok = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  t.equal(ok.statusCode, 200);
+  const bad = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: '{"apiVersion": ' });
+  t.equal(bad.statusCode, 400);
+  app.log.info({ n: 1 }, 'through app.log');
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.close();
+  const msgs = lines.map((l) => l.msg);
+  t.match(lines.find((l) => l.msg === 'admission'), { level: 20, uid: recorded.review.request.uid, route: 'mutate', result: 'patched' }, 'the debug line of an admission');
+  t.match(lines.find((l) => l.msg === 'request rejected'), { level: 20, statusCode: 400, code: 'ERR_INVALID_JSON' }, "the error handler's line");
+  t.match(lines.find((l) => l.msg === 'through app.log'), { level: 30, n: 1 }, 'app.log is the logger');
+  t.ok(msgs.some((m) => typeof m === 'string' && m.startsWith('Server listening at http://127.0.0.1:')), "fastify's listen line");
+  for (const l of lines) t.match(l, { level: Number, time: Number, pid: Number, hostname: String, msg: String }, `pino's fields: ${String(l.msg)}`);
+
+  const quiet: string[] = [];
+  const info = buildApp({ getPolicies: () => fakePolicies(), logger: { stream: new Writable({ write(chunk, _enc, cb) { quiet.push(String(chunk)); cb(); } }) } });
+  await info.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+  await info.close();
+  t.same(quiet, [], 'level info by default: no debug lines');
 });
