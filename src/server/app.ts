@@ -55,6 +55,7 @@ import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { answerJson, reviewWithEvaluation, type ReviewOutcome } from '../admission/review.js';
 import { jsonNestingBound } from '../admission/nesting-bound.js';
+import { bodyCopy, readBody } from './body.js';
 import { MAX_NESTING_DEPTH } from '../admission/parse.js';
 import type { Evaluation } from '../policy/evaluate.js';
 import type { PolicySet } from '../policy/types.js';
@@ -347,28 +348,33 @@ type BoundedRequest = FastifyRequest & { nestingBound: number };
 
 /**
  * fastify's JSON parser (the body read as bytes and decoded as UTF-8, as
- * fastify's `parseAs: 'string'` does), except that bodies over
- * `inlineBodyLimit` bytes stay bytes (RawReviewBody) for the worker, and that
- * it bounds a parsed body's nesting from its bytes (`BoundedRequest`), so its
- * review need not walk it for ERR_TOO_DEEP. Errors are fastify's: an empty
- * body (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's SyntaxError, both mapped
- * to 400 by `classify`. `__proto__` keys stay data, as with
- * `onProtoPoisoning: 'ignore'`.
+ * fastify's `parseAs: 'string'` does; read by `readBody`, fastify's reading
+ * without its copy of a body that came in one chunk), except that bodies over
+ * `inlineBodyLimit` bytes stay bytes (RawReviewBody, a copy of their own) for
+ * the worker, and that it bounds a parsed body's nesting from its bytes
+ * (`BoundedRequest`), so its review need not walk it for ERR_TOO_DEEP. Errors
+ * are fastify's: `readBody`'s (413, 400), an empty body
+ * (FST_ERR_CTP_EMPTY_JSON_BODY) and JSON.parse's SyntaxError, mapped by
+ * `classify`. `__proto__` keys stay data, as with `onProtoPoisoning: 'ignore'`.
  */
 function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLimit = DEFAULT_INLINE_BODY_LIMIT): void {
   app.decorateRequest('nestingBound', Infinity);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
-    const bytes = body as Buffer;
-    if (bytes.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
-    if (bytes.length > inlineBodyLimit) return done(null, new RawReviewBody(bytes));
-    try {
-      const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
-      (request as BoundedRequest).nestingBound = jsonNestingBound(bytes, MAX_NESTING_DEPTH);
-      done(null, parsed);
-    } catch (e) {
-      done(e as Error, undefined);
-    }
+  app.addContentTypeParser('application/json', { bodyLimit }, (request, payload, done) => {
+    readBody(request.raw, payload, bodyLimit, (err, body) => {
+      if (err !== null || body === undefined) return done(err, undefined);
+      if (body.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+      if (body.length > inlineBodyLimit) return done(null, new RawReviewBody(bodyCopy(body)));
+      try {
+        // One chunk is decoded and counted where it is (nothing of it is kept); chunks are joined first.
+        const bytes = body.one ?? bodyCopy(body);
+        const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
+        (request as BoundedRequest).nestingBound = jsonNestingBound(bytes, MAX_NESTING_DEPTH);
+        done(null, parsed);
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    });
   });
 }
 
