@@ -27,11 +27,17 @@ import type { AdmissionApiVersion, ParsedReview, ReviewError } from './types.js'
  * bytes `body` was parsed from.
  */
 export function parseReview(body: unknown, nestingBound = Infinity): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
+  const r = parsedReview(body, nestingBound);
+  return Object.prototype.hasOwnProperty.call(r, 'request') ? { ok: true, review: r as ParsedReview } : { ok: false, error: r as ReviewError };
+}
+
+/** `parseReview`'s review or error itself, without the record around it (review's hot path): a ParsedReview has an own `request`, a ReviewError none. */
+export function parsedReview(body: unknown, nestingBound = Infinity): ParsedReview | ReviewError {
   const error = isObject(body) ? envelopeError(body) ?? requestError(body.request, nestingBound <= MAX_NESTING_DEPTH) : reviewError('ERR_NOT_OBJECT', 'body is not a JSON object');
-  if (error) return { ok: false, error };
+  if (error) return error;
   const req = (body as JsonObject).request as JsonObject;
   const op = req.operation as Operation;
-  return { ok: true, review: { apiVersion: (body as JsonObject).apiVersion as AdmissionApiVersion, request: toRequest(req, op), raw: req } };
+  return { apiVersion: (body as JsonObject).apiVersion as AdmissionApiVersion, request: toRequest(req, op), raw: req };
 }
 
 function reviewError(code: ReviewError['code'], message: string): ReviewError {
@@ -59,10 +65,14 @@ function requestError(req: unknown, shallow: boolean): ReviewError | undefined {
   const objErr = checkObjects(req, op as Operation);
   if (objErr) return reviewError('ERR_OBJECT_NOT_MAP', objErr);
   if (shallow) return undefined;
-  const deep = (['object', 'oldObject', 'options', 'userInfo'] as const).find((f) => nestingDepth(req[f], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH);
-  if (deep) return reviewError('ERR_TOO_DEEP', `request.${deep} nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  for (const f of DEPTH_FIELDS) {
+    if (nestingDepth(req[f], MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) return reviewError('ERR_TOO_DEEP', `request.${f} nests deeper than ${MAX_NESTING_DEPTH} levels`);
+  }
   return undefined;
 }
+
+/** The request fields whose nesting `requestError` bounds, in the order it walks them. */
+const DEPTH_FIELDS = ['object', 'oldObject', 'options', 'userInfo'] as const;
 
 /**
  * Most levels of maps and lists an object may nest (the object itself is level
@@ -161,12 +171,15 @@ function pushChildren(v: object, d: number, values: object[], depths: number[]):
 }
 
 function checkObjects(req: JsonObject, op: Operation): string | undefined {
-  for (const field of ['object', 'oldObject'] as const) {
-    const v = req[field];
-    if (v !== undefined && v !== null && !isObject(v)) return `request.${field} is not an object`;
-  }
+  if (!objectOrNone(req.object)) return 'request.object is not an object';
+  if (!objectOrNone(req.oldObject)) return 'request.oldObject is not an object';
   if ((op === 'CREATE' || op === 'UPDATE') && !isObject(req.object)) return `request.object must be an object for ${op}`;
   return undefined;
+}
+
+/** True for a map, null or undefined (an absent object). */
+function objectOrNone(v: unknown): boolean {
+  return v === undefined || v === null || isObject(v);
 }
 
 function str(v: unknown): string | undefined {

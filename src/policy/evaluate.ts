@@ -224,33 +224,63 @@ class KindSkip implements PolicyStep {
   }
 }
 
-/** The running state of one evaluation. */
+/**
+ * The empty list of every kind an evaluation records (denials, warnings,
+ * errors, names, trace) until its first entry: one shared frozen list, so an
+ * evaluation that records nothing of a kind (a review no policy matches: all
+ * of them) makes no list for it. Lists are extended with `pushed`.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` with `x` appended: `list` itself, or a new list of one when `list` is the shared empty one (NONE). */
+function pushed<T>(list: readonly T[], x: T): readonly T[] {
+  if (list === NONE) return [x];
+  (list as T[]).push(x);
+  return list;
+}
+
+/** `performance.now()`, the default clock (one function for every evaluation). */
+const performanceNow = (): number => performance.now();
+
+/** `satisfied` at admission and for callers without stream requirements: a no-op. */
+const satisfiedNoop = (): undefined => undefined;
+
+/**
+ * The running state of one evaluation. What a review that no policy matches
+ * does not use is made on first use: the lists (NONE until their first
+ * entry), the transformers' context and the cost budgets.
+ */
 class Run {
   current: KubeObject | null;
-  readonly denials: Denial[] = [];
-  readonly warnings: string[] = [];
-  readonly errors: EvaluationError[] = [];
-  readonly matchedPolicies: string[] = [];
-  readonly changedBy: string[] = [];
-  readonly trace: PolicyStep[] = [];
-  readonly ctx: TransformContext;
+  denials: readonly Denial[] = NONE;
+  warnings: readonly string[] = NONE;
+  errors: readonly EvaluationError[] = NONE;
+  matchedPolicies: readonly string[] = NONE;
+  changedBy: readonly string[] = NONE;
+  trace: readonly PolicyStep[] = NONE;
   /** The evaluation's clock (EvaluationInput.now), in ms. */
   readonly now: () => number;
   /** The admission deadline on performance.now()'s clock, for the CEL meter (Infinity: none). */
   readonly meterDeadline: number;
-  /** The budget of the policy running (runPolicy) and of the match conditions of the policy being matched (admits): one object each, set anew per policy. */
-  readonly policyBudget: PolicyBudget;
-  readonly matchBudget: PolicyBudget;
   /** Findings reported since the last takeFindings; undefined: none (most transformers report none, a rule one: a list made at its first finding, of one place). */
   private findings: Finding[] | undefined;
+  private context: TransformContext | undefined;
+  private budgets: { policy: PolicyBudget; match: PolicyBudget } | undefined;
 
   constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
     this.current = object;
-    this.now = input.now ?? (() => performance.now());
+    this.now = input.now ?? performanceNow;
     this.meterDeadline = input.deadline === undefined ? Infinity : performance.now() + (input.deadline - this.now());
-    this.policyBudget = { remaining: RUNTIME_COST_BUDGET, deadline: this.meterDeadline };
-    this.matchBudget = { remaining: Infinity, deadline: this.meterDeadline };
-    this.ctx = {
+  }
+
+  /** The transformers' context (made at its first use). */
+  get ctx(): TransformContext {
+    return (this.context ??= this.makeContext());
+  }
+
+  private makeContext(): TransformContext {
+    const { input } = this;
+    return {
       frontDoor: input.frontDoor,
       operation: input.operation,
       namespace: input.namespace,
@@ -258,13 +288,37 @@ class Run {
       namespaceLabels: input.namespaceLabels,
       request: input.request,
       stream: input.stream,
-      satisfied: input.satisfied ?? (() => undefined),
+      satisfied: input.satisfied ?? satisfiedNoop,
       snapshot: input.snapshot,
       report: (f) => {
         if (this.findings === undefined) this.findings = [f];
         else this.findings.push(f);
       },
     };
+  }
+
+  /** The budget of the policy running (runPolicy): one object per evaluation, set anew per policy. */
+  get policyBudget(): PolicyBudget {
+    return (this.budgets ??= this.makeBudgets()).policy;
+  }
+
+  /** The budget of the match conditions of the policy being matched (admits): one object per evaluation, set anew per policy. */
+  get matchBudget(): PolicyBudget {
+    return (this.budgets ??= this.makeBudgets()).match;
+  }
+
+  private makeBudgets(): { policy: PolicyBudget; match: PolicyBudget } {
+    return { policy: { remaining: RUNTIME_COST_BUDGET, deadline: this.meterDeadline }, match: { remaining: Infinity, deadline: this.meterDeadline } };
+  }
+
+  /** Records a policy's trace step. */
+  step(s: PolicyStep): void {
+    this.trace = pushed(this.trace, s);
+  }
+
+  /** Records a warning. */
+  warn(message: string): void {
+    this.warnings = pushed(this.warnings, message);
   }
 
   /** Deadline answers already read, all false, that the next calls of pastDeadline give without reading the clock (runInPlace). */
@@ -293,11 +347,11 @@ class Run {
    * warning. Every failure is recorded in `errors` (metrics, logs).
    */
   fail(policy: CompiledPolicy, rule: string, message: string): void {
-    this.errors.push({ policy: policy.name, transformer: rule, message, failurePolicy: policy.failurePolicy });
+    this.errors = pushed(this.errors, { policy: policy.name, transformer: rule, message, failurePolicy: policy.failurePolicy });
     const msg = clip(`${policy.name}/${rule}: ${message}`);
-    if (policy.mode === 'Audit') this.warnings.push(`[audit] ${msg}`);
-    else if (policy.failurePolicy === 'Fail') this.denials.push({ policy: policy.name, rule, message });
-    else this.warnings.push(`${msg} (failurePolicy Ignore: policy skipped)`);
+    if (policy.mode === 'Audit') this.warn(`[audit] ${msg}`);
+    else if (policy.failurePolicy === 'Fail') this.denials = pushed(this.denials, { policy: policy.name, rule, message });
+    else this.warn(`${msg} (failurePolicy Ignore: policy skipped)`);
   }
 
   /** Validate findings of a policy that ran: Deny and Warn, or `[audit]` reports. */
@@ -306,9 +360,9 @@ class Run {
       if (s.findings === undefined) continue;
       for (const f of s.findings) {
         const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
-        if (policy.mode === 'Audit') this.warnings.push(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
-        else if (f.action === 'Deny') this.denials.push({ policy: policy.name, rule: f.rule, message: f.message });
-        else this.warnings.push(msg);
+        if (policy.mode === 'Audit') this.warn(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
+        else if (f.action === 'Deny') this.denials = pushed(this.denials, { policy: policy.name, rule: f.rule, message: f.message });
+        else this.warn(msg);
       }
     }
   }
@@ -555,7 +609,7 @@ function stepNames(policy: CompiledPolicy): ReadonlyMap<Transformer, string> {
 
 /** Runs one matching policy and records its step; updates the current object when its changes are kept. */
 function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvoked: boolean): void {
-  run.matchedPolicies.push(policy.name);
+  run.matchedPolicies = pushed(run.matchedPolicies, policy.name);
   // Kubernetes' runtime cost budget per policy evaluation, and the deadline inside CEL (expr/meter.ts).
   const budget = run.policyBudget; // not open: runPolicy does not nest
   budget.remaining = RUNTIME_COST_BUDGET;
@@ -566,7 +620,7 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
   } finally {
     closeBudget(outer);
   }
-  run.trace.push(matchedStep(policy, pass, policyOutcome(run, policy, object, pass), reinvoked));
+  run.step(matchedStep(policy, pass, policyOutcome(run, policy, object, pass), reinvoked));
 }
 
 /** What becomes of a matched policy's pass (PolicyOutcome), recorded in `run`: its failure, findings, audit report, or its changes kept. */
@@ -581,12 +635,12 @@ function policyOutcome(run: Run, policy: CompiledPolicy, object: KubeObject, pas
     return 'audit';
   }
   if (run.input.frontDoor === 'admission' && pass.object === null) {
-    run.warnings.push(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
+    run.warn(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
     return 'dropped';
   }
   let names: ReadonlyMap<Transformer, string> | undefined; // made for the first changing step (a validate policy changes nothing)
   for (const s of pass.steps) {
-    if (s.status === 'ran' && stepChanged(s)) run.changedBy.push((names ??= stepNames(policy)).get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
+    if (s.status === 'ran' && stepChanged(s)) run.changedBy = pushed(run.changedBy, (names ??= stepNames(policy)).get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
   }
   run.current = pass.object;
   return 'applied';
@@ -600,12 +654,12 @@ function matchedStep(policy: CompiledPolicy, pass: ChainPass & { iterations: num
 
 function auditReport(run: Run, policy: CompiledPolicy, before: KubeObject, after: KubeObject | null): void {
   if (after === null) {
-    run.warnings.push(`[audit] ${policy.name}: would delete the object`);
+    run.warn(`[audit] ${policy.name}: would delete the object`);
     return;
   }
   if (after === before) return;
   const paths = changedPaths(before, after);
-  if (paths.length) run.warnings.push(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
+  if (paths.length) run.warn(clip(`[audit] ${policy.name}: would change ${paths.join(', ')}`));
 }
 
 /**
@@ -616,7 +670,7 @@ function admits(run: Run, policy: CompiledPolicy, object: KubeObject): boolean {
   const { input } = run;
   if (run.pastDeadline()) {
     run.fail(policy, '(deadline)', 'deadline exceeded before this policy ran');
-    run.trace.push({ policy, status: 'deadline', reason: 'deadline exceeded', transformers: [] });
+    run.step({ policy, status: 'deadline', reason: 'deadline exceeded', transformers: [] });
     return false;
   }
   let skip: string;
@@ -632,13 +686,13 @@ function admits(run: Run, policy: CompiledPolicy, object: KubeObject): boolean {
     // A match condition that cannot be evaluated follows failurePolicy, as webhook matchConditions do.
     const message = `match condition failed: ${e instanceof Error ? e.message : String(e)}`;
     run.fail(policy, 'match.conditions', message);
-    run.trace.push({ policy, status: 'error', reason: message, transformers: [] });
+    run.step({ policy, status: 'error', reason: message, transformers: [] });
     return false;
   } finally {
     if (run.meterDeadline !== Infinity) closeBudget(outer);
   }
   if (skip === '') return true;
-  run.trace.push({ policy, status: 'skipped', reason: skip, transformers: [] });
+  run.step({ policy, status: 'skipped', reason: skip, transformers: [] });
   return false;
 }
 
@@ -672,22 +726,22 @@ class KindCursor {
  */
 function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): Evaluation {
   const run = new Run(object, input);
-  const kinds = new KindCursor(index, object);
-  const reinvoke: number[] = [];
+  let kinds: KindCursor | undefined; // made for the first policy (a set without policies needs none)
+  let reinvoke: readonly number[] = NONE;
   for (let i = 0; i < policies.length && run.current !== null; i++) {
     const policy = policies[i] as CompiledPolicy;
     if (input.validateOnly && !index.hasValidate[i]) continue;
     const current: KubeObject = run.current;
-    if (!kinds.follow(current)[i]) {
-      run.trace.push(new KindSkip(policy, current, input));
+    if (!(kinds ??= new KindCursor(index, object)).follow(current)[i]) {
+      run.step(new KindSkip(policy, current, input));
       continue;
     }
     if (!admits(run, policy, current)) continue;
     const before = run.trace.length;
     runPolicy(run, policy, current, false);
-    if (policy.reinvocationPolicy === 'IfNeeded') reinvoke.push(i, before);
+    if (policy.reinvocationPolicy === 'IfNeeded') reinvoke = pushed(pushed(reinvoke, i), before);
   }
-  reinvokeIfNeeded(run, policies, reinvoke);
+  if (reinvoke !== NONE) reinvokeIfNeeded(run, policies, reinvoke);
   return finish(run);
 }
 
@@ -700,7 +754,7 @@ function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, o
  * mutating reinvocation). `pending` holds pairs (policy index, trace length
  * before it ran).
  */
-function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: number[]): void {
+function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending: readonly number[]): void {
   for (let k = 0; k < pending.length && run.current !== null; k += 2) {
     const policy = policies[pending[k] as number] as CompiledPolicy;
     const after = pending[k + 1] as number;
@@ -714,14 +768,15 @@ function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending
 function finish(run: Run): Evaluation {
   const { object, current } = run;
   const changed = current !== object && (current === null || !deepEqual(current, object));
+  // The lists are NONE when empty (frozen: EvaluationResult's readers do not modify them).
   return {
     object: changed ? current : object,
     changed,
-    denials: run.denials,
-    warnings: run.warnings.length > 1 ? [...new Set(run.warnings)] : run.warnings,
-    errors: run.errors,
-    matchedPolicies: run.matchedPolicies,
-    changedBy: changed ? run.changedBy : [],
+    denials: run.denials as Denial[],
+    warnings: run.warnings.length > 1 ? [...new Set(run.warnings)] : (run.warnings as string[]),
+    errors: run.errors as EvaluationError[],
+    matchedPolicies: run.matchedPolicies as string[],
+    changedBy: changed ? (run.changedBy as string[]) : (NONE as never[]),
     trace: run.trace,
   };
 }

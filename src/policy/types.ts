@@ -65,7 +65,12 @@ export interface EvaluationError {
   failurePolicy: 'Fail' | 'Ignore';
 }
 
-/** The result of running every matching policy over one object. */
+/**
+ * The result of running every matching policy over one object. Readers must
+ * not modify its lists: `evaluate` answers an empty one with a shared, frozen
+ * empty list (policy/evaluate.ts), so an evaluation that records nothing
+ * makes no lists.
+ */
 export interface EvaluationResult {
   /** The object after all mutations (the input object itself when nothing changed); null when a patch deleted it (render only). */
   object: KubeObject | null;

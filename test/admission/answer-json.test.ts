@@ -135,3 +135,47 @@ t.test('values that are not answers', async (t) => {
   ];
   for (const [name, x] of rows) t.equal(answerJson(x), JSON.stringify(x), name);
 });
+
+t.test('own keys only: inherited enumerable keys and own non-enumerable ones are not members', async (t) => {
+  const withProto = (proto: object, own: JsonObject): JsonObject => Object.assign(Object.create(proto) as JsonObject, own);
+  const response = { uid: 'u', allowed: true };
+  const hidden = { uid: 'u', allowed: true };
+  Object.defineProperty(hidden, 'secret', { value: 1, enumerable: false });
+  const rows: [string, unknown][] = [
+    ['an inherited enumerable key on the review', withProto({ extra: 1 }, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response })],
+    ['an inherited enumerable key on the response', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: withProto({ extra: 'x' }, response) }],
+    ['an own non-enumerable key on the response', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: hidden }],
+    ['allowed false', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', response: { uid: 'u"v', allowed: false } }],
+    ['a key missing', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u' } }],
+    ['a key more', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u', allowed: true, z: 1 } }],
+  ];
+  /** `answerJson(x)`, and whether it wrote anything but a string (the uid) through JSON.stringify: false on the direct path. */
+  const fellBack = (x: unknown): { got: string; whole: boolean } => {
+    const real = JSON.stringify;
+    let whole = false;
+    JSON.stringify = ((...args: Parameters<typeof real>) => {
+      if (typeof args[0] !== 'string') whole = true;
+      return real(...args);
+    }) as typeof real;
+    try {
+      return { got: answerJson(x), whole };
+    } finally {
+      JSON.stringify = real;
+    }
+  };
+  for (const [name, x] of rows) {
+    const { got, whole } = fellBack(x);
+    t.equal(got, JSON.stringify(x), name);
+    if (name.startsWith('an ') || name === 'allowed false') t.notOk(whole, `${name}: the direct path (only the uid through JSON.stringify)`);
+  }
+  // An enumerable key polluting Object.prototype is inherited by every answer: still not a member.
+  const body = review(podReview(), sets[0]![1], { route: 'mutate' }).body;
+  Object.defineProperty(Object.prototype, 'polluted', { value: 1, enumerable: true, configurable: true });
+  try {
+    const { got, whole } = fellBack(body);
+    t.equal(got, JSON.stringify(body), 'Object.prototype polluted');
+    t.notOk(whole, 'the direct path');
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).polluted;
+  }
+});

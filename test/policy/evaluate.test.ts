@@ -220,3 +220,28 @@ t.test('reinvocationPolicy IfNeeded: a policy runs again when a later one change
   const never = createPolicySet([{ ...reinvoked, reinvocationPolicy: 'Never' }, b as CompiledPolicy]).evaluate(cm, input);
   t.equal(never.trace.length, 2, 'Never: once');
 });
+
+t.test('lists an evaluation records nothing in are shared frozen empty lists; a list with entries is its own', async (t) => {
+  const none = createPolicySet([]).evaluate(cm, input);
+  const lists = (e: Evaluation): readonly (readonly unknown[])[] => [e.denials, e.warnings, e.errors, e.matchedPolicies, e.changedBy, e.trace];
+  for (const l of lists(none)) {
+    t.same(l, [], 'empty');
+    t.ok(Object.isFrozen(l), 'frozen: a reader pushing into it fails loudly');
+  }
+  t.equal(none.object, cm, 'the input object itself');
+  t.equal(none.changed, false);
+  const unmatched = createPolicySet(compile(doc('deploy-only', '  match: {resources: [{group: apps, kinds: [Deployment]}]}\n  transformers:\n  - {name: never, labels: {pairs: {x: y}}}\n'))).evaluate(cm, input);
+  t.same(unmatched.trace.map((p) => p.status), ['skipped'], 'a skipped policy is still traced');
+  t.equal(unmatched.matchedPolicies, none.matchedPolicies, 'the same shared list');
+  // Two evaluations that record entries never share a list (a first entry makes a new list).
+  const set = createPolicySet(compile(POLICIES));
+  const e1 = set.evaluate(cm, input);
+  const e2 = set.evaluate(cm, input);
+  for (const [i, l] of lists(e1).entries()) {
+    if (l.length === 0) continue;
+    t.not(l, lists(e2)[i], `list ${i} is the evaluation's own`);
+    t.notOk(Object.isFrozen(l));
+  }
+  t.same(e1.warnings, e2.warnings);
+  t.same(e1.matchedPolicies, ['a-label', 'b-audit', 'e-failing', 'f-last']);
+});
