@@ -153,15 +153,44 @@ function rootSchema(v: JsonValue): Schema {
 let lastRoot: { apiVersion: string; kind: string; schema: Schema } | undefined;
 
 function fieldOf(schema: Schema, key: string): FieldMeta | undefined {
-  if (schema.valuesOf !== undefined) return { ref: schema.valuesOf };
+  if (schema.valuesOf !== undefined) return valuesMeta(schema.valuesOf);
   return fieldMeta(schema.def, key);
+}
+
+/**
+ * The schemas and field metas the diff hands down, one object per definition
+ * name, made once: `{def: ref}`, `{valuesOf: ref}` and `{ref}` (a map's
+ * values). Definition names come from the generated patch metadata
+ * (k8s-patch-meta.generated.ts), so these hold at most one entry per
+ * definition.
+ */
+const defSchemas = new Map<SchemaRef, Schema>();
+const valuesSchemas = new Map<SchemaRef, Schema>();
+const valuesMetas = new Map<SchemaRef, FieldMeta>();
+
+function defSchema(ref: SchemaRef): Schema {
+  let s = defSchemas.get(ref);
+  if (s === undefined) defSchemas.set(ref, (s = { def: ref }));
+  return s;
+}
+
+function valuesSchema(ref: SchemaRef): Schema {
+  let s = valuesSchemas.get(ref);
+  if (s === undefined) valuesSchemas.set(ref, (s = { valuesOf: ref }));
+  return s;
+}
+
+function valuesMeta(ref: SchemaRef): FieldMeta {
+  let m = valuesMetas.get(ref);
+  if (m === undefined) valuesMetas.set(ref, (m = { ref }));
+  return m;
 }
 
 /** The schema of a field's value (maps) given the parent's schema. */
 function childSchema(schema: Schema, meta: FieldMeta | undefined): Schema {
   if (schema.byName) return BY_NAME;
   if (!meta) return NO_SCHEMA;
-  return meta.values ? { valuesOf: meta.ref } : { def: meta.ref };
+  return meta.values ? valuesSchema(meta.ref) : defSchema(meta.ref);
 }
 
 function kindOf(v: JsonValue): 'array' | 'object' | 'scalar' {
@@ -185,27 +214,57 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
 
 /**
  * The diff of two maps: `a`'s keys (removed or diffed), then `b`'s new keys
- * (added). When `b`'s keys start with `a`'s, in order (a transformer's copy
- * `{...a}` with values changed and keys added at the end: the common case),
- * the values are read in bulk (`Object.values`) and paired by index, which
- * avoids a keyed property load per key on maps of many shapes; otherwise each
- * key is looked up. Both emit the same operations in the same order
- * (`createPatchByKey` forces the lookups: the tests' reference).
+ * (added). `b`'s own keys are walked with `for...in` (no list made for `b`,
+ * its values read through the loop's own key: no keyed load on maps of many
+ * shapes) while they are `a`'s keys in order, as in a transformer's copy
+ * `{...a}` with values changed and keys added at the end (the common case):
+ * each is diffed with `a`'s value at the same index (`Object.values(a)`), then
+ * `b`'s keys past `a`'s are added. At the first key out of step, the rest of
+ * `a`'s keys are diffed by lookups, then all of `b`'s new keys are added.
+ * Both emit the same operations in the same order as key lookups alone
+ * (`createPatchByKey`: the tests' reference): the keys diffed in step are
+ * `a`'s first keys, in `a`'s order, diffed the same way.
  */
-// eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (one pass over each side's keys, kept together)
+// eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (one walk over b's keys, kept together)
 function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (pairValues && kb.length >= ka.length && samePrefix(ka, kb)) {
-    const d: SameKeys = { ka, kb, va: Object.values(a), vb: Object.values(b), path, schema };
-    addPairedKeys(a, d, ops, diffPairedValues(d, ops));
+  if (!pairValues) {
+    diffObjectByKey(a, b, path, ops, schema);
     return;
   }
+  const ka = Object.keys(a);
+  const va = Object.values(a);
+  const n = ka.length;
+  let j = 0; // b's own keys seen, all in step with a's
+  let firstUndefined = n; // a's first undefined value among the keys in step
+  for (const key in b) {
+    if (!Object.prototype.hasOwnProperty.call(b, key)) continue;
+    if (j < n && key !== ka[j]) break; // out of step
+    const bv = b[key] as JsonValue;
+    const av = j < n ? (va[j] as JsonValue) : undefined;
+    if (j >= n) {
+      // Past a's keys (a has no other own key): first the keys in step that a left undefined.
+      if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, path, ops);
+      if (bv !== undefined) addKey(key, bv, path, ops);
+    } else if (av !== undefined) diffPair(av, bv, key, path, ops, schema);
+    else if (j < firstUndefined) firstUndefined = j;
+    j++;
+  }
+  if (j < n) {
+    // Out of step at key j (or b ran out): the rest of a's keys, then b's new keys, by lookups.
+    diffKeysFrom(a, b, ka, j, path, ops, schema);
+    addNewKeys(a, b, Object.keys(b), path, ops);
+  } else if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, path, ops);
+}
+
+/** `diffObject` by key lookups alone: the reference of its walk in step (`createPatchByKey`). */
+// eslint-disable-next-line max-params, complexity -- see diffObject (the reference kept as one function)
+function diffObjectByKey(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
   for (const key of ka) {
     const av = a[key];
     if (av === undefined) continue;
     const bv = b[key];
-    // Shared subtrees and equal strings/booleans need no look (and no pointer).
     if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
     const p = childPath(path, key);
     if (bv === undefined || !Object.prototype.hasOwnProperty.call(b, key)) ops.push({ op: 'remove', path: p });
@@ -222,64 +281,57 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
   }
 }
 
-/** True when `kb` starts with the keys of `ka`, in the same order. */
-function samePrefix(ka: readonly string[], kb: readonly string[]): boolean {
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return false;
-  return true;
+/** One key of `a` (value `av`, not undefined) against `b`'s value `bv` for it: nothing, a removal, or their diff. */
+// eslint-disable-next-line max-params -- see diffObject
+function diffPair(av: JsonValue, bv: JsonValue, key: string, path: string, ops: Operation[], schema: Schema): void {
+  // Shared subtrees and equal strings/booleans need no look (and no pointer).
+  if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) return;
+  const p = childPath(path, key);
+  if (bv === undefined) ops.push({ op: 'remove', path: p });
+  else {
+    const meta = schema.byName ? undefined : fieldOf(schema, key);
+    diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
+  }
 }
 
-/** Two maps whose key lists share `a`'s keys as a prefix (see `diffObject`): keys and values in order, where they are and their schema. */
-interface SameKeys {
-  readonly ka: readonly string[];
-  readonly kb: readonly string[];
-  readonly va: readonly JsonValue[];
-  readonly vb: readonly JsonValue[];
-  readonly path: string;
-  readonly schema: Schema;
-}
-
-/**
- * `a`'s keys: removed, or diffed when the value differs (the first pass by
- * key: the same operations, in the same order). Returns the index of `a`'s
- * first undefined value (`ka.length` when none): where `addPairedKeys` starts.
- */
-function diffPairedValues(d: SameKeys, ops: Operation[]): number {
-  const { ka, va, vb, path, schema } = d;
-  let firstUndefined = ka.length;
-  for (let i = 0; i < ka.length; i++) {
-    const av = va[i] as JsonValue;
-    const bv = vb[i] as JsonValue;
-    if (av === undefined) {
-      if (i < firstUndefined) firstUndefined = i;
-      continue;
-    }
-    if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
+/** `a`'s keys `ka` from index `from` on, by lookups: removed when `b` has no own value, else diffed. */
+// eslint-disable-next-line max-params -- see diffObject
+function diffKeysFrom(a: Record<string, JsonValue>, b: Record<string, JsonValue>, ka: readonly string[], from: number, path: string, ops: Operation[], schema: Schema): void {
+  for (let i = from; i < ka.length; i++) {
     const key = ka[i] as string;
-    const p = childPath(path, key);
-    if (bv === undefined) ops.push({ op: 'remove', path: p });
-    else {
-      const meta = schema.byName ? undefined : fieldOf(schema, key);
-      diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
-    }
+    const av = a[key];
+    if (av === undefined) continue;
+    const bv = b[key] as JsonValue;
+    diffPair(av, bv === undefined || Object.prototype.hasOwnProperty.call(b, key) ? bv : (undefined as unknown as JsonValue), key, path, ops, schema);
   }
-  return firstUndefined;
 }
 
-/**
- * `b`'s keys without a value in `a`: added (the second pass by key: the same
- * operations, in the same order). `from`: the first index that can have one
- * (before it, `a` has a value at every index: `diffPairedValues`'s answer).
- */
-function addPairedKeys(a: Record<string, JsonValue>, d: SameKeys, ops: Operation[], from: number): void {
-  const { ka, kb, va, vb, path } = d;
-  for (let i = from; i < kb.length; i++) {
-    const bv = vb[i] as JsonValue;
+/** `b`'s keys `kb` that `a` has no own value for, by lookups: added. */
+// eslint-disable-next-line max-params -- see diffObject
+function addNewKeys(a: Record<string, JsonValue>, b: Record<string, JsonValue>, kb: readonly string[], path: string, ops: Operation[]): void {
+  for (const key of kb) {
+    const bv = b[key];
     if (bv === undefined) continue;
-    const key = kb[i] as string;
-    if (i < ka.length ? va[i] !== undefined : Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = childPath(path, key);
-    ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
+    if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
+    addKey(key, bv, path, ops);
   }
+}
+
+/** The keys in step from `from` on whose value is undefined in `a` and not in `b` (va: `a`'s values by index): added. */
+// eslint-disable-next-line max-params -- see diffObject
+function addUndefinedInStep(b: Record<string, JsonValue>, ka: readonly string[], va: readonly JsonValue[], from: number, path: string, ops: Operation[]): void {
+  for (let i = from; i < ka.length; i++) {
+    if (va[i] !== undefined) continue;
+    const key = ka[i] as string;
+    const bv = b[key];
+    if (bv !== undefined) addKey(key, bv, path, ops);
+  }
+}
+
+/** Adds `b`'s value `bv` (not undefined) of `key` under `path`. */
+function addKey(key: string, bv: JsonValue, path: string, ops: Operation[]): void {
+  const p = childPath(path, key);
+  ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
 }
 
 /** True when each `a[i]` is `b[i]`, or both are maps with equal values in every key field. */
@@ -299,10 +351,26 @@ function samePositions(a: readonly JsonValue[], b: readonly JsonValue[], keys: r
 
 /** The key fields of a list's items, or undefined for a list diffed by index. */
 function listKeys(schema: Schema, meta: FieldMeta | undefined): readonly string[] | undefined {
-  if (schema.byName) return ['name'];
-  const mk = meta?.mergeKey ?? meta?.mapKeys?.[0];
-  if (!mk) return undefined;
-  const extra = (meta?.mapKeys ?? []).filter((k) => k !== mk);
+  if (schema.byName) return NAME_KEY;
+  if (meta === undefined) return undefined;
+  let keys = metaListKeys.get(meta);
+  if (keys === undefined) metaListKeys.set(meta, (keys = metaKeys(meta)));
+  return keys === NO_KEYS ? undefined : keys;
+}
+
+const NAME_KEY: readonly string[] = ['name'];
+const NO_KEYS: readonly string[] = [];
+
+/**
+ * listKeys of each field meta, made once per meta (the generated table's and
+ * valuesMeta's: a bounded set); NO_KEYS for a list diffed by index.
+ */
+const metaListKeys = new WeakMap<FieldMeta, readonly string[]>();
+
+function metaKeys(meta: FieldMeta): readonly string[] {
+  const mk = meta.mergeKey ?? meta.mapKeys?.[0];
+  if (!mk) return NO_KEYS;
+  const extra = (meta.mapKeys ?? []).filter((k) => k !== mk);
   return [mk, ...extra];
 }
 
@@ -353,7 +421,7 @@ function compositeKeyId(el: JsonObject, keys: readonly string[], byName: boolean
 // eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (the positional fast path and the keyed diff, kept together)
 function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
   const keys = listKeys(schema, meta);
-  const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? { def: meta.ref } : NO_SCHEMA;
+  const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? defSchema(meta.ref) : NO_SCHEMA;
   // When every item of `a` sits at its own index in `b` with the same key
   // (appends, and items changed in place: what transformers and injectors
   // do), the keyed diff keeps them all and adds the rest at their indexes,
@@ -475,7 +543,9 @@ function copyFast(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : copyFast(x)));
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, JsonValue> = {};
-    for (const k of Object.keys(v)) {
+    // Own keys in Object.keys order (for...in visits them first, then inherited ones: left out), without their list.
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
       const x = v[k];
       if (x !== undefined) setOwn(out, k, copyFast(x));
     }

@@ -26,6 +26,9 @@ const own = (o: JsonObject, k: string, v: JsonValue): JsonObject => {
   return o;
 };
 
+/** `own`'s keys on an object whose prototype is `proto` (its keys enumerable, inherited: not members). */
+const inherit = (proto: JsonObject, own: JsonObject): JsonObject => Object.assign(Object.create(proto) as JsonObject, own);
+
 const rows: [string, JsonValue, JsonValue][] = [
   ['value changed in place', { a: 1, b: { c: 'x' } }, { a: 1, b: { c: 'y' } }],
   ['keys appended', { a: 1 }, { a: 1, b: 2, c: { d: 3 } }],
@@ -45,6 +48,15 @@ const rows: [string, JsonValue, JsonValue][] = [
   ['a bigint added', { a: 1 }, { a: 1, b: 2n as unknown as JsonValue }],
   ['a NaN in place', { a: 1 }, { a: Number.NaN }],
   ['type changes', { a: { b: 1 }, c: [1] }, { a: [1], c: { b: 1 } }],
+  ['undefined in the original, then keys appended', { a: undefined, b: 1 } as unknown as JsonValue, { a: 2, b: 1, c: 3 }],
+  ['undefined in the original, the result runs out', { a: undefined, b: 1, c: 2 } as unknown as JsonValue, { a: 1 }],
+  ['out of step after keys in step, with additions', { a: 1, b: 2, c: 3 }, { a: 9, c: 3, b: 4, d: 5 }],
+  ['out of step at the first key', { a: 1, b: 2 }, { z: 1, a: 1, b: 3 }],
+  ['the result empty', { a: 1, b: { c: 2 } }, {}],
+  ['the original empty', {}, { a: 1, b: { c: 2 } }],
+  ['an inherited enumerable key in the result', { a: 1 }, inherit({ inherited: 1, a: 5 }, { a: 2, c: 3 })],
+  ['an inherited enumerable key in the original', inherit({ a: 5, z: 1 }, { b: 1 }), { a: 1, b: 2 }],
+  ['inherited enumerable keys on both sides', inherit({ x: 1 }, { a: 1 }), inherit({ y: 2 }, { a: 1, b: 2 })],
   ['a Pod: keyed lists inside', {
     apiVersion: 'v1', kind: 'Pod', metadata: { labels: { a: '1' } },
     spec: { containers: [{ name: 'a', image: 'x', env: [{ name: 'E', value: '1' }] }] },
@@ -58,6 +70,18 @@ t.test('table: paired values answer as key lookups', async (t) => {
   for (const [name, a, b] of rows) {
     const want = outcome(() => createPatchByKey(a, b));
     t.equal(outcome(() => createPatch(a, b)), want, name);
+  }
+});
+
+t.test('table, with an enumerable key on Object.prototype: still only own keys', async (t) => {
+  Object.defineProperty(Object.prototype, 'polluted', { value: 'p', enumerable: true, configurable: true, writable: true });
+  try {
+    for (const [name, a, b] of rows) {
+      const want = outcome(() => createPatchByKey(a, b));
+      t.equal(outcome(() => createPatch(a, b)), want, name);
+    }
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).polluted;
   }
 });
 
@@ -100,4 +124,12 @@ t.test('property: random pairs and their edits give the same patches', async (t)
     return outcome(() => createPatch(a, b)) === outcome(() => createPatchByKey(a, b)) && outcome(() => createPatch(a, e)) === outcome(() => createPatchByKey(a, e));
   }), { numRuns: 1000 });
   t.pass('1000 random pairs');
+});
+
+t.test('added values are copied as JSON writes them: own keys only, undefined keys left out, undefined items null', async (t) => {
+  const value = inherit({ inherited: 1 }, { y: 2, z: undefined as unknown as JsonValue, list: [1, undefined as unknown as JsonValue, inherit({ w: 1 }, { v: 3 })] });
+  const ops = createPatch({ a: 1 }, { a: 1, added: value });
+  t.equal(JSON.stringify(ops), JSON.stringify([{ op: 'add', path: '/added', value }]), 'the copy writes as the value does');
+  t.same(Object.keys((ops[0] as { value: JsonObject }).value), ['y', 'list'], 'the copy has the own defined keys, in order');
+  t.equal(JSON.stringify((ops[0] as { value: JsonObject }).value), '{"y":2,"list":[1,null,{"v":3}]}');
 });
