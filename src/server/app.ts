@@ -400,7 +400,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
       return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
     }
     const timeoutMs = ctx.timeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs };
+    const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs, ended: undefined };
     const worker = opts.evaluationWorker?.usable ? opts.evaluationWorker : undefined;
     if (worker && raw !== undefined) return viaWorker(ctx, { request, reply, worker }, timing, raw);
     return inline(ctx, { request, reply, worker }, timing, { raw, info, policies: admitted.policies });
@@ -429,11 +429,23 @@ function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: 
   const nestingBound = r.raw === undefined ? (request as Partial<BoundedRequest>).nestingBound : undefined;
   const review = (until: number | undefined): ReviewOutcome => reviewWithEvaluation(body, r.policies, { route: timing.route, namespaceLabels: ctx.opts.namespaceLabels, deadline: until, now: ctx.now, nestingBound });
   let outcome = review(slice ?? deadline);
-  if (slice !== undefined && ctx.now() > slice) {
+  if (pastSlice(ctx, timing, slice)) {
     if (worker?.usable) return viaWorker(ctx, { request, reply, worker }, timing, JSON.stringify(body));
     outcome = review(deadline); // the worker went out of step meanwhile: the whole deadline here
+    timing.ended = undefined;
   }
   return answerInline(ctx, call, timing, { body, info: r.raw === undefined ? r.info : requestInfo(body), ...outcome });
+}
+
+/**
+ * True when a review on the event loop outlasted its slice (`sliceEnd`; none:
+ * false). The clock reading is kept as the review's end (`timing.ended`), so
+ * its latency needs no second one.
+ */
+function pastSlice(ctx: HandlerContext, timing: ReviewTiming, slice: number | undefined): boolean {
+  if (slice === undefined) return false;
+  timing.ended = ctx.now();
+  return timing.ended > slice;
 }
 
 /** The request, its reply and the worker when one is usable. */
@@ -450,7 +462,7 @@ function sliceEnd(ctx: HandlerContext, worker: InlineCall['worker'], started: nu
 function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: ReviewOutcome & { body: unknown; info: RequestInfo }): FastifyReply {
   const { reply } = call;
   const outcome = outcomeOf(r.result);
-  const seconds = (ctx.now() - timing.started) / 1000;
+  const seconds = ((timing.ended ?? ctx.now()) - timing.started) / 1000;
   const { info } = r;
   ctx.metrics.observeRequest(timing.route, info.operation, info.kind, outcome, seconds);
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
@@ -460,12 +472,17 @@ function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTimin
   return reply.code(r.result.statusCode).send(r.result.body);
 }
 
-/** When and how a review started: its route, the app's clock and epoch ms at the start, and the API server's `?timeout=` in ms. */
+/**
+ * When and how a review started: its route, the app's clock and epoch ms at
+ * the start, and the API server's `?timeout=` in ms; `ended`, the app's clock
+ * when its evaluation on the event loop ended, when read then (`pastSlice`).
+ */
 interface ReviewTiming {
   route: Route;
   started: number;
   startedEpoch: number;
   timeoutMs: number | undefined;
+  ended: number | undefined;
 }
 
 /** The request, its reply and the worker that answers it. */

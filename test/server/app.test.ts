@@ -151,3 +151,25 @@ t.test("the app's own logger: its lines and fastify's listen line, and no per-re
   await info.close();
   t.same(quiet, [], 'level info by default: no debug lines');
 });
+
+t.test('a review on the event loop reads the clock at its start and once at its end (the slice check is the latency)', async (t) => {
+  const rows: { name: string; worker: boolean; reads: number }[] = [
+    { name: 'with a usable worker (slice checked)', worker: true, reads: 2 },
+    { name: 'without a worker', worker: false, reads: 2 },
+  ];
+  for (const row of rows) {
+    let clock = 0;
+    const app = buildApp({
+      getPolicies: () => fakePolicies(),
+      // Each reading advances the clock by 1 ms: the latency recorded is the number of readings in between.
+      now: () => ++clock,
+      ...(row.worker ? { evaluationWorker: { usable: true, review: () => Promise.reject(new Error('not used')) } } : {}),
+    });
+    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+    t.equal(res.statusCode, 200, `${row.name}: 200`);
+    t.equal(clock, row.reads, `${row.name}: ${row.reads} readings`);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    t.match(metrics.body, /admission_duration_seconds_sum\{route="mutate"\} 0\.001\n/, `${row.name}: latency from the start to the review's end (1 ms)`);
+    await app.close();
+  }
+});
