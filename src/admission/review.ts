@@ -203,6 +203,7 @@ export function patchMemoChars(): number {
 /** True when `a` and `b` are the same operations: op, path and value (`sameJson`), in order. */
 function sameOperations(a: readonly Operation[], b: readonly Operation[]): boolean {
   if (a.length !== b.length) return false;
+  entryTop = 0;
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as Operation;
     const y = b[i] as Operation;
@@ -232,16 +233,39 @@ function sameItems(a: readonly JsonValue[], b: readonly JsonValue[]): boolean {
   return true;
 }
 
+/**
+ * True when `a` and `b` have the same own keys in the same order and
+ * `sameJson` values: `Object.keys` of both compared, without making the
+ * lists. `b`'s keys are put on `entryKeys` above the maps being compared
+ * around it (a stack: a nested map's keys go above and are gone when it is
+ * done), then `a`'s are walked against them. `for...in` visits own keys first,
+ * in `Object.keys` order, then inherited ones, which the own-key test leaves out.
+ */
 function sameEntries(a: JsonObject, b: JsonObject): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i] as string;
-    if (k !== kb[i] || !sameJson(a[k] as JsonValue, b[k] as JsonValue)) return false;
+  const base = entryTop;
+  for (const k in b) if (Object.prototype.hasOwnProperty.call(b, k)) entryKeys[entryTop++] = k;
+  const nb = entryTop - base;
+  let i = 0;
+  let same = true;
+  for (const k in a) {
+    if (!Object.prototype.hasOwnProperty.call(a, k)) continue;
+    if (i >= nb || k !== entryKeys[base + i] || !sameJson(a[k] as JsonValue, b[k] as JsonValue)) {
+      same = false;
+      break;
+    }
+    i++;
   }
-  return true;
+  entryTop = base;
+  return same && i === nb;
 }
+
+/**
+ * The key stack of `sameEntries`, and its height. It holds keys of the
+ * remembered patch's maps (at most PATCH_MEMO_MAX_CHARS of text: bounded),
+ * key strings only; `sameOperations` starts it empty.
+ */
+const entryKeys: string[] = [];
+let entryTop = 0;
 
 /**
  * The `patch` of the last answer built here: base64 text, so a string equal to

@@ -46,17 +46,29 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 const splitApiVersions = new Map<string, { group: string; version: string }>();
 const MAX_SPLIT_API_VERSIONS = 4096;
 
-/** The GVK of an object (a new object each call); missing fields read as ''. */
+/**
+ * The GVK of an object; missing fields read as ''. Frozen: the GVK of the
+ * last apiVersion and kind asked for is kept and answered again (an
+ * evaluation asks once per policy, for objects of one kind; reviews of one
+ * kind come in a row), so callers must not modify it.
+ */
 export function gvkOf(obj: JsonObject): GVK {
   const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  if (apiVersion === lastGvk.apiVersion && kind === lastGvk.gvk.kind) return lastGvk.gvk;
   let gv = splitApiVersions.get(apiVersion);
   if (gv === undefined) {
     gv = splitApiVersion(apiVersion);
     if (splitApiVersions.size < MAX_SPLIT_API_VERSIONS) splitApiVersions.set(apiVersion, gv);
   }
-  return { group: gv.group, version: gv.version, kind };
+  const gvk: GVK = Object.freeze({ group: gv.group, version: gv.version, kind });
+  if (apiVersion.length + kind.length <= LAST_GVK_MAX_CHARS) lastGvk = { apiVersion, gvk };
+  return gvk;
 }
+
+/** The GVK gvkOf answered last, with its apiVersion (one entry; texts of at most LAST_GVK_MAX_CHARS characters together). */
+let lastGvk: { apiVersion: string; gvk: GVK } = { apiVersion: '', gvk: Object.freeze({ group: '', version: '', kind: '' }) };
+const LAST_GVK_MAX_CHARS = 256;
 
 /** `metadata` of an object, or undefined when absent or not a map. */
 export function metadataOf(obj: JsonObject): JsonObject | undefined {

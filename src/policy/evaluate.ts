@@ -195,11 +195,16 @@ function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
   return { mask, hasValidate };
 }
 
-/** The group and kind of an object, as `gvkOf` reads them. */
-function groupKind(o: KubeObject): { group: string; kind: string } {
+/** The group of an object, as `gvkOf` reads it. */
+function groupOf(o: KubeObject): string {
   const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
   const i = apiVersion.indexOf('/');
-  return { group: i < 0 ? '' : apiVersion.slice(0, i), kind: typeof o.kind === 'string' ? o.kind : '' };
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+/** The kind of an object, as `gvkOf` reads it. */
+function kindOf(o: KubeObject): string {
+  return typeof o.kind === 'string' ? o.kind : '';
 }
 
 const isValidate = (t: Transformer): boolean => t.type === 'validate';
@@ -375,6 +380,8 @@ interface ChainPass {
   error?: { transformer: string; error: Error };
   /** True when a pass over `object` is known to change nothing (InPlacePass.settled). */
   settled?: boolean;
+  /** Chain passes run (runPolicyChain's answer; 1 for every single pass, so that one is its own answer). */
+  iterations: number;
 }
 
 /**
@@ -409,7 +416,7 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
       if (run.pastDeadline()) throw new Error(DEADLINE_MESSAGE);
       const after = transformer.apply(current, run.ctx);
       steps[i] = { transformer, status: 'ran', before: current, after, findings: run.takeFindings() };
-      if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null };
+      if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null, iterations: 1 };
       current = after;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -419,7 +426,7 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
       stop = 'after error';
     }
   }
-  return { steps, object: current, error };
+  return { steps, object: current, error, iterations: 1 };
 }
 
 const DEADLINE_MESSAGE = 'admission deadline exceeded before this transformer ran';
@@ -463,7 +470,7 @@ function inPlaceChain(run: Run, transformers: readonly Transformer[], object: Ku
     for (let i = first; i <= last; i++) steps.push(new ReplayedStep(transformers[i] as Transformer, replay, i, pass.changed[i] === 1));
   }
   unchangedSteps(steps, transformers, end, out);
-  return pass.stoppedAt < 0 ? { steps, object: out, settled: pass.settled } : deadlineStop(run, steps, transformers, out);
+  return pass.stoppedAt < 0 ? { steps, object: out, settled: pass.settled, iterations: 1 } : deadlineStop(run, steps, transformers, out);
 }
 
 /** `steps` with the steps up to transformer `to` (exclusive) of transformers that returned `at` itself appended. */
@@ -483,7 +490,7 @@ function settledChain(run: Run, transformers: readonly Transformer[], object: Ku
     if (run.pastDeadline()) return deadlineStop(run, steps, transformers, object);
     steps.push({ transformer, status: 'ran', before: object, after: object, findings: undefined });
   }
-  return { steps, object };
+  return { steps, object, iterations: 1 };
 }
 
 /** runChain's records when the deadline passed before transformer `steps.length`: its error step, the rest skipped `after error`. */
@@ -493,7 +500,7 @@ function deadlineStop(run: Run, steps: TransformerStep[], transformers: readonly
   run.takeFindings();
   steps.push({ transformer, status: 'error', before: at, after: at, error });
   for (let i = steps.length; i < transformers.length; i++) steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after error' });
-  return { steps, object: at, error: { transformer: transformer.name, error } };
+  return { steps, object: at, error: { transformer: transformer.name, error }, iterations: 1 };
 }
 
 /**
@@ -563,10 +570,19 @@ function skipRest(steps: TransformerStep[], from: number, transformers: readonly
  * changes nothing (at most `maxIterations` passes; Gatekeeper's mutation
  * system runs its mutators to convergence, pkg/mutation/system.go).
  */
-function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): ChainPass & { iterations: number } {
+function runPolicyChain(run: Run, policy: CompiledPolicy, object: KubeObject): ChainPass {
   const validateOnly = run.input.validateOnly === true;
-  let pass = runChain(run, policy, object, validateOnly);
+  const pass = runChain(run, policy, object, validateOnly);
   const max = policy.convergence?.maxIterations ?? 1;
+  if (max <= 1) return pass; // one pass: its own record (iterations 1)
+  return convergedChain(run, policy, object, pass, max);
+}
+
+/** runPolicyChain's passes after the first (`pass`) of a policy with `convergence` (at most `max` in all). */
+// eslint-disable-next-line max-params -- runPolicyChain's state handed on
+function convergedChain(run: Run, policy: CompiledPolicy, object: KubeObject, first: ChainPass, max: number): ChainPass {
+  const validateOnly = run.input.validateOnly === true;
+  let pass = first;
   const steps = pass.steps;
   let iterations = 1;
   let last: KubeObject = object;
@@ -614,7 +630,7 @@ function runPolicy(run: Run, policy: CompiledPolicy, object: KubeObject, reinvok
   const budget = run.policyBudget; // not open: runPolicy does not nest
   budget.remaining = RUNTIME_COST_BUDGET;
   const outer = openBudgetObject(budget);
-  let pass: ChainPass & { iterations: number };
+  let pass: ChainPass;
   try {
     pass = runPolicyChain(run, policy, object);
   } finally {
@@ -638,16 +654,34 @@ function policyOutcome(run: Run, policy: CompiledPolicy, object: KubeObject, pas
     run.warn(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
     return 'dropped';
   }
-  let names: ReadonlyMap<Transformer, string> | undefined; // made for the first changing step (a validate policy changes nothing)
-  for (const s of pass.steps) {
-    if (s.status === 'ran' && stepChanged(s)) run.changedBy = pushed(run.changedBy, (names ??= stepNames(policy)).get(s.transformer) ?? `${policy.name}/${s.transformer.name}`);
-  }
+  recordChanges(run, policy, pass.steps);
   run.current = pass.object;
   return 'applied';
 }
 
+/**
+ * Appends the `policy/transformer` names of the steps that changed the object
+ * to `run.changedBy`. The evaluation's first names go in a list made at their
+ * number (the usual: one policy changes the object), not one grown by push.
+ */
+function recordChanges(run: Run, policy: CompiledPolicy, steps: readonly TransformerStep[]): void {
+  let count = 0;
+  for (const s of steps) if (ranChanged(s)) count++;
+  if (count === 0) return; // a validate policy changes nothing
+  const names = stepNames(policy);
+  const list = run.changedBy === NONE ? new Array<string>(count) : (run.changedBy as string[]);
+  let k = run.changedBy === NONE ? 0 : list.length;
+  for (const s of steps) if (ranChanged(s)) list[k++] = names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`;
+  run.changedBy = list;
+}
+
+/** True for a step that ran and changed the object. */
+function ranChanged(s: TransformerStep): boolean {
+  return s.status === 'ran' && stepChanged(s);
+}
+
 /** The trace record of a matched policy. */
-function matchedStep(policy: CompiledPolicy, pass: ChainPass & { iterations: number }, outcome: PolicyOutcome, reinvoked: boolean): PolicyStep {
+function matchedStep(policy: CompiledPolicy, pass: ChainPass, outcome: PolicyOutcome, reinvoked: boolean): PolicyStep {
   const step: PolicyStep = { policy, status: 'matched', reason: '', transformers: pass.steps, outcome, iterations: pass.iterations };
   return reinvoked ? { ...step, reinvoked } : step;
 }
@@ -699,20 +733,24 @@ function admits(run: Run, policy: CompiledPolicy, object: KubeObject): boolean {
 /** The kind mask for the current object (a policy may, rarely, change apiVersion or kind). */
 class KindCursor {
   private of: KubeObject;
-  private gk: { group: string; kind: string };
+  private group: string;
+  private kind: string;
   mask: Uint8Array;
 
   constructor(private readonly index: KindIndex, object: KubeObject) {
     this.of = object;
-    this.gk = groupKind(object);
-    this.mask = index.mask(this.gk.group, this.gk.kind);
+    this.group = groupOf(object);
+    this.kind = kindOf(object);
+    this.mask = index.mask(this.group, this.kind);
   }
 
   follow(object: KubeObject): Uint8Array {
     if (object === this.of) return this.mask;
-    const next = groupKind(object);
-    if (next.group !== this.gk.group || next.kind !== this.gk.kind) this.mask = this.index.mask(next.group, next.kind);
-    this.gk = next;
+    const group = groupOf(object);
+    const kind = kindOf(object);
+    if (group !== this.group || kind !== this.kind) this.mask = this.index.mask(group, kind);
+    this.group = group;
+    this.kind = kind;
     this.of = object;
     return this.mask;
   }

@@ -81,7 +81,8 @@ function wildcardOrEqual(want: string | undefined, got: string): boolean {
 /** The kinds of a resources entry against a kind and subresource (`''` for the object itself); no kinds: any kind, no subresource. */
 function kindsMatch(kinds: { kind: string; sub: string }[] | undefined, kind: string, sub: string): boolean {
   if (!kinds) return sub === '';
-  return kinds.some((k) => (k.kind === '*' || k.kind === kind) && (k.sub === sub || (k.sub === '*' && sub !== '')));
+  for (const k of kinds) if ((k.kind === '*' || k.kind === kind) && (k.sub === sub || (k.sub === '*' && sub !== ''))) return true;
+  return false;
 }
 
 /** True when some `match.resources` entry names a subresource (`Kind/subresource`). */

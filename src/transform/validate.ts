@@ -94,11 +94,29 @@ let kept: { ctx: TransformContext; obj: KubeObject; vars: Record<string, unknown
  * no object outlives its evaluation here.
  */
 function exprVarsOf(obj: KubeObject, ctx: TransformContext): Record<string, unknown> {
-  if (kept !== undefined && kept.obj === obj && kept.ctx === ctx) return kept.vars;
+  if (kept !== undefined && kept.ctx === ctx) {
+    if (kept.obj === obj) return kept.vars;
+    if (objectOnly(ctx)) {
+      // At admission only `object` depends on the object (a later rule of the evaluation sees a changed one): the rest, and the conversions of it, are kept.
+      kept.vars.object = obj;
+      kept.obj = obj;
+      return kept.vars;
+    }
+  }
   const vars = shareConversions(buildExprVars(obj, ctx));
   if (kept === undefined) queueMicrotask(release);
   kept = { ctx, obj, vars };
   return vars;
+}
+
+/**
+ * True when, of the variables `buildExprVars` makes in `ctx`, only `object`
+ * depends on the object: at admission (`request` is the request's own, where
+ * render makes one from the object's name and kind) without policy variables
+ * (`exprVars`, added over the four by name).
+ */
+function objectOnly(ctx: TransformContext): boolean {
+  return ctx.request !== undefined && ctx.exprVars === undefined;
 }
 
 function release(): void {

@@ -43,6 +43,13 @@ const pairs: [string, Operation[], Operation[]][] = [
   ['an own __proto__ key', [add('/a', { x: 1 })], [add('/a', ownProto(1))]],
   ['an own __proto__ value differs', [add('/a', ownProto(1))], [add('/a', ownProto(2))]],
   ['non-ASCII', [add('/a', 'é')], [add('/a', 'e')]],
+  ['a key less', [add('/a', { x: 1, y: 2 })], [add('/a', { x: 1 })]],
+  ['nested maps, an inner key more', [add('/a', { x: { p: 1 }, y: 2 })], [add('/a', { x: { p: 1, q: 2 }, y: 2 })]],
+  ['nested maps, an inner key less', [add('/a', { x: { p: 1, q: 2 }, y: 2 })], [add('/a', { x: { p: 1 }, y: 2 })]],
+  ['nested maps, the outer key after them differs', [add('/a', { x: { p: { r: 1 } }, y: 2 })], [add('/a', { x: { p: { r: 1 } }, z: 2 })]],
+  ['nested maps in two operations', [add('/a', { x: { p: 1 } }), add('/b', { y: 1 })], [add('/a', { x: { p: 1 } }), add('/b', { y: 1, z: 1 })]],
+  ['an inherited enumerable key (not written)', [add('/a', { x: 1 })], [add('/a', Object.assign(Object.create({ y: 2 }) as Record<string, JsonValue>, { x: 1 }))]],
+  ['an inherited enumerable key against an own one', [add('/a', Object.assign(Object.create({ y: 2 }) as Record<string, JsonValue>, { x: 1 }))], [add('/a', { x: 1, y: 2 })]],
   ['a path built by concatenation against a literal', [add(`/${'metadata'}/${'labels'.slice(0)}`, 'x')], [add('/metadata/labels', 'x')]],
 ];
 

@@ -122,3 +122,35 @@ t.test('rules of one evaluation share the variables of the object they see, and 
     t.same(findings.map((f) => `${f.rule}: ${f.message}`), row.want, row.name);
   }
 });
+
+t.test('at admission, rules that see a changed object in one evaluation read that object (the other variables kept)', async (t) => {
+  // One admission context, objects changing between rules as a chain's transformers change them.
+  const rules = [
+    validateTransformer({ expression: "object.metadata.name == 'web'", message: 'not web' }, { name: 'name' }),
+    validateTransformer({ expression: 'object.spec.replicas >= 2', messageExpression: "'replicas: ' + string(object.spec.replicas)" }, { name: 'replicas' }),
+    validateTransformer({ expression: "request.operation == 'CREATE' && request.name == 'req' && !has(request.object)", message: 'request' }, { name: 'request' }),
+    validateTransformer({ expression: "namespaceObject.metadata.name == 'shop'", message: 'namespace' }, { name: 'namespace' }),
+  ];
+  const other = deepFreeze({ ...deployment, metadata: { ...deployment.metadata, name: 'api' }, spec: { ...deployment.spec, replicas: 1 } });
+  const findings: Finding[] = [];
+  const request = { uid: 'u', operation: 'CREATE', name: 'req', object: deployment };
+  const admission = makeContext({ frontDoor: 'admission', namespace: 'shop', request, report: (f) => findings.push(f) });
+  const rows: [string, typeof deployment, string[]][] = [
+    ['web', deployment, []],
+    ['api, same context', other, ['name: not web', 'replicas: replicas: 1']],
+    ['web again', deployment, []],
+    ['api again', other, ['name: not web', 'replicas: replicas: 1']],
+  ];
+  for (const [name, obj, want] of rows) {
+    findings.length = 0;
+    for (const r of rules) r.apply(obj, admission);
+    t.same(findings.map((f) => `${f.rule}: ${f.message}`), want, name);
+  }
+  // Rules interleaved with objects: each rule reads the object it is given.
+  findings.length = 0;
+  rules[0]!.apply(deployment, admission);
+  rules[0]!.apply(other, admission);
+  rules[1]!.apply(deployment, admission);
+  rules[1]!.apply(other, admission);
+  t.same(findings.map((f) => `${f.rule}: ${f.message}`), ['name: not web', 'replicas: replicas: 1'], 'interleaved');
+});
