@@ -272,5 +272,6 @@ export const POD_TEMPLATE_LOCATIONS: readonly PodTemplateLocation[] = [
 /** The pod template location of an object's kind, or undefined for kinds without a pod. */
 export function podTemplateLocation(obj: JsonObject): PodTemplateLocation | undefined {
   const { group, kind } = gvkOf(obj);
-  return POD_TEMPLATE_LOCATIONS.find((l) => l.kind === kind && l.groups.includes(group));
+  for (const l of POD_TEMPLATE_LOCATIONS) if (l.kind === kind && l.groups.includes(group)) return l;
+  return undefined;
 }

@@ -112,7 +112,10 @@ function splitClauses(s: string): string[] {
 export function parseLabelSelector(selector: string, path = ''): MapPredicate {
   if (selector.trim() === '') return () => true;
   const reqs = splitClauses(selector).map((c) => parseClause(c, path));
-  return (labels) => reqs.every((r) => matchRequirement(r, labels));
+  return (labels) => {
+    for (const r of reqs) if (!matchRequirement(r, labels)) return false;
+    return true;
+  };
 }
 
 /** A metav1.LabelSelector: `{matchLabels, matchExpressions}`. */
@@ -127,7 +130,10 @@ export function compileLabelSelector(sel: LabelSelector): MapPredicate {
   for (const [key, v] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: '=', values: [v] });
   const ops = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' } as const;
   for (const e of sel.matchExpressions ?? []) reqs.push({ key: e.key, op: ops[e.operator], values: e.values ?? [] });
-  return (labels) => reqs.every((r) => matchRequirement(r, labels));
+  return (labels) => {
+    for (const r of reqs) if (!matchRequirement(r, labels)) return false;
+    return true;
+  };
 }
 
 /** kustomize `types.Selector` (a patch `target`). Every given field must match. */
@@ -174,7 +180,8 @@ export function compileTarget(t: Target): (obj: JsonObject, namespace?: string) 
   }
   return (obj, namespace) => {
     const ns = namespace ?? metaString(obj, 'namespace');
-    return tests.every((t) => t(obj, ns));
+    for (const t of tests) if (!t(obj, ns)) return false;
+    return true;
   };
 }
 

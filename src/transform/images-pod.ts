@@ -36,20 +36,25 @@ const LISTS = ['containers', 'initContainers'] as const;
 export function podImagesInOnePass(obj: KubeObject, loc: PodTemplateLocation, rewrite: (image: string) => string): KubeObject | undefined {
   const spec = obj.spec;
   if (!isObject(spec)) return undefined;
-  if (loc.path.length === 0) return absent(spec.template) ? withPodSpec(obj, spec, rewrite, (ps) => ({ spec: ps })) : undefined;
+  if (loc.path.length === 0) {
+    if (!absent(spec.template)) return undefined;
+    const ps = rewrittenPodSpec(spec, rewrite);
+    return ps === undefined ? undefined : ps === spec ? obj : replace(obj, 'spec', ps);
+  }
   if (loc.path.length !== 2 || !absent(spec.containers) || !absent(spec.initContainers)) return undefined;
-  const template = spec.template;
-  if (!isObject(template) || !isObject(template.spec)) return undefined;
-  return withPodSpec(obj, template.spec, rewrite, (ps) => ({ spec: replace(spec, 'template', replace(template, 'spec', ps)) }));
+  return withTemplateImages(obj, spec, rewrite);
 }
 
-/** `obj` with the pod spec `podSpec` rewritten (`place` says where it goes under the root), obj itself when unchanged, undefined to decline. */
-function withPodSpec(
-  obj: KubeObject,
-  podSpec: JsonObject,
-  rewrite: (image: string) => string,
-  place: (podSpec: JsonObject) => { spec: JsonObject },
-): KubeObject | undefined {
+/** podImagesInOnePass for a workload whose pod template is `spec.template` (`spec`: obj's). */
+function withTemplateImages(obj: KubeObject, spec: JsonObject, rewrite: (image: string) => string): KubeObject | undefined {
+  const template = spec.template;
+  if (!isObject(template) || !isObject(template.spec)) return undefined;
+  const ps = rewrittenPodSpec(template.spec, rewrite);
+  return ps === undefined ? undefined : ps === template.spec ? obj : replace(obj, 'spec', replace(spec, 'template', replace(template, 'spec', ps)));
+}
+
+/** The pod spec `podSpec` with its images rewritten: podSpec itself when unchanged, undefined to decline. */
+function rewrittenPodSpec(podSpec: JsonObject, rewrite: (image: string) => string): JsonObject | undefined {
   let out: JsonObject = podSpec;
   for (const field of LISTS) {
     const list = podSpec[field];
@@ -59,7 +64,7 @@ function withPodSpec(
     if (next === undefined) return undefined;
     if (next !== list) out = replace(out, field, next);
   }
-  return out === podSpec ? obj : replace(obj, 'spec', place(out).spec);
+  return out;
 }
 
 /** The list with each container's image rewritten (the list itself when unchanged); undefined to decline. */
