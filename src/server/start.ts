@@ -154,13 +154,6 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // requestCert asks for a certificate and verifies it against `ca`; the routes decide (probes present none).
     https: { ...secure, requestCert: clientCaFile !== undefined, rejectUnauthorized: false },
   });
-  // While stopping, ask every client to reconnect elsewhere. A listener on the
-  // node server ahead of fastify's handler: the header set here is merged into
-  // every answer's head, and a fastify onSend hook would cost every request
-  // its hook chain (~2 µs) for a flag that is false until shutdown.
-  (app.server as unknown as HttpsServer).prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (stopping) res.setHeader('connection', 'close');
-  });
   await app.listen({ host, port });
   const server = app.server as unknown as HttpsServer;
   const reloader = tls
@@ -176,6 +169,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   let closing: Promise<void> | undefined;
   const stop = (stopOpts: { delayMs?: number } = {}): Promise<void> => {
+    // From now on, ask every client to reconnect elsewhere: a listener on the node
+    // server ahead of fastify's handler, added only now (a second 'request' listener
+    // costs every request its call and a copy of the listener list), whose header is
+    // merged into every answer's head (a fastify onSend hook would cost every request
+    // its hook chain, ~2 µs).
+    if (!stopping) server.prependListener('request', askToReconnect);
     stopping = true;
     const delay = stopOpts.delayMs ?? 0;
     closing ??= new Promise<void>((resolve) => setTimeout(resolve, delay))
@@ -194,6 +193,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return stopping;
     },
   };
+}
+
+/** The stopping server's 'request' listener: `Connection: close` on the answer, so the client reconnects (to another replica). */
+function askToReconnect(_req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
 }
 
 /** fastify `close` bounded by `graceMs`: past it, every remaining connection is destroyed. */

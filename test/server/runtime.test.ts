@@ -224,8 +224,11 @@ t.test('stop with a delay: keeps answering, not ready, Connection: close on a ke
   t.teardown(() => agent.destroy());
   const first = await post(server.url, review, { ca, agent });
   t.equal(first.status, 200, 'before stop');
+  t.equal(server.app.server.listenerCount('request'), 1, "before stop: fastify's request listener only");
   let stopped = false;
   const stopping = server.stop({ delayMs: 400 }).then(() => (stopped = true));
+  void server.stop({ delayMs: 400 });
+  t.equal(server.app.server.listenerCount('request'), 2, 'stopping (twice): one listener asks clients to reconnect');
   // The kept-alive connection from before the stop is still answered ...
   const during = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
     const req = request(`${server.url}/mutate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
