@@ -63,7 +63,7 @@ export interface ObjectExplanation {
   object: string;
   policies: PolicyTrace[];
   /** What run would do with this object. */
-  outcome: { changed: boolean; denials: string[]; warnings: string[] };
+  outcome: { changed: boolean; denials: string[]; warnings: readonly string[] };
 }
 
 function transformerTrace(step: TransformerStep): TransformerTrace {

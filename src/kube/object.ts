@@ -20,9 +20,9 @@ export type KubeObject = JsonObject;
 
 /** Group, version and kind. The core group is the empty string. */
 export interface GVK {
-  group: string;
-  version: string;
-  kind: string;
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
 }
 
 /** The identity of an object in a stream: GVK, namespace ('' when none) and name. */

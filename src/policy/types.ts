@@ -77,15 +77,15 @@ export interface EvaluationResult {
   /** True when `object` differs from the input. */
   changed: boolean;
   /** Non-empty: the object must be refused (Deny rules, failurePolicy Fail errors). */
-  denials: Denial[];
+  denials: readonly Denial[];
   /** Admission warnings / stderr lines (Warn rules, Audit mode, ignored errors, skipped immutable fields). */
-  warnings: string[];
+  warnings: readonly string[];
   /** Every transformer error, whatever its resolution (for metrics and logs). */
-  errors: EvaluationError[];
+  errors: readonly EvaluationError[];
   /** Names of the policies that matched the object, in evaluation order. */
-  matchedPolicies: string[];
+  matchedPolicies: readonly string[];
   /** `policy/transformer` of every transformer that changed the object (for metrics and explain). */
-  changedBy: string[];
+  changedBy: readonly string[];
 }
 
 /** A compiled, immutable set of policies. */

@@ -27,11 +27,11 @@ export interface RequestInfo {
  * (their messages are dropped: they may quote object values) and denials.
  */
 export interface EvaluationSummary {
-  matchedPolicies: string[];
-  changedBy: string[];
+  matchedPolicies: readonly string[];
+  changedBy: readonly string[];
   applied: { policy: string; transformer: string }[];
   errors: Omit<EvaluationError, 'message'>[];
-  denials: Denial[];
+  denials: readonly Denial[];
 }
 
 /** The request's identity, read defensively from a decoded body (any shape). */
