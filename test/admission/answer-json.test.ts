@@ -45,19 +45,25 @@ const sets: [string, PolicySet][] = [
   ['fake warns', fakePolicies({ warnings: ['w "1"', 'w\n2'] })],
 ];
 
-/** `answerJson(x)` and the number of `JSON.stringify` calls it made. */
-function countedAnswerJson(x: unknown): { got: string; calls: number } {
+/** `answerJson(x)`, with `onCall` told the first argument of every `JSON.stringify` call it made. */
+function spiedAnswerJson(x: unknown, onCall: (value: unknown) => void): string {
   const real = JSON.stringify;
-  let calls = 0;
   JSON.stringify = ((...args: Parameters<typeof real>) => {
-    calls++;
+    onCall(args[0]);
     return real(...args);
   }) as typeof real;
   try {
-    return { got: answerJson(x), calls };
+    return answerJson(x);
   } finally {
     JSON.stringify = real;
   }
+}
+
+/** `answerJson(x)` and the number of `JSON.stringify` calls it made. */
+function countedAnswerJson(x: unknown): { got: string; calls: number } {
+  let calls = 0;
+  const got = spiedAnswerJson(x, () => calls++);
+  return { got, calls };
 }
 
 /** Compares `answerJson(x)` with `JSON.stringify(x)`; counts how many took the direct path (no `JSON.stringify` call). */
@@ -151,17 +157,11 @@ t.test('own keys only: inherited enumerable keys and own non-enumerable ones are
   ];
   /** `answerJson(x)`, and whether it wrote anything but a string (the uid) through JSON.stringify: false on the direct path. */
   const fellBack = (x: unknown): { got: string; whole: boolean } => {
-    const real = JSON.stringify;
     let whole = false;
-    JSON.stringify = ((...args: Parameters<typeof real>) => {
-      if (typeof args[0] !== 'string') whole = true;
-      return real(...args);
-    }) as typeof real;
-    try {
-      return { got: answerJson(x), whole };
-    } finally {
-      JSON.stringify = real;
-    }
+    const got = spiedAnswerJson(x, (value) => {
+      if (typeof value !== 'string') whole = true;
+    });
+    return { got, whole };
   };
   for (const [name, x] of rows) {
     const { got, whole } = fellBack(x);
