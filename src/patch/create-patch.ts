@@ -31,7 +31,7 @@
  */
 import { gvkOf, isObject, setOwn } from '../kube/object.js';
 import type { JsonObject, JsonValue } from '../kube/object.js';
-import { fieldMeta, schemaForGVK } from './patch-meta.js';
+import { defFields, schemaForGVK } from './patch-meta.js';
 import type { FieldMeta, SchemaRef } from './patch-meta.js';
 
 /** One RFC 6902 operation as emitted by `createPatch` (only add, remove, replace). */
@@ -101,6 +101,8 @@ export function pathMemo(): { size: number; maxEntries: number; maxChars: number
  */
 interface Schema {
   def?: SchemaRef;
+  /** `def`'s fields with metadata (`defFields(def)`), looked up once when the schema is made: `fieldOf` reads them without the table. */
+  fields?: Readonly<Record<string, FieldMeta>>;
   valuesOf?: SchemaRef;
   byName?: boolean;
 }
@@ -144,7 +146,7 @@ function rootSchema(v: JsonValue): Schema {
   const last = lastRoot;
   if (last !== undefined && last.apiVersion === v.apiVersion && last.kind === v.kind) return last.schema;
   const { known, schema } = schemaForGVK(gvkOf(v));
-  const root = known ? { def: schema } : BY_NAME;
+  const root = known ? defSchema(schema) : BY_NAME;
   lastRoot = { apiVersion: v.apiVersion, kind: v.kind, schema: root };
   return root;
 }
@@ -154,7 +156,7 @@ let lastRoot: { apiVersion: string; kind: string; schema: Schema } | undefined;
 
 function fieldOf(schema: Schema, key: string): FieldMeta | undefined {
   if (schema.valuesOf !== undefined) return valuesMeta(schema.valuesOf);
-  return fieldMeta(schema.def, key);
+  return schema.fields?.[key];
 }
 
 /**
@@ -170,7 +172,7 @@ const valuesMetas = new Map<SchemaRef, FieldMeta>();
 
 function defSchema(ref: SchemaRef): Schema {
   let s = defSchemas.get(ref);
-  if (s === undefined) defSchemas.set(ref, (s = { def: ref }));
+  if (s === undefined) defSchemas.set(ref, (s = { def: ref, fields: defFields(ref) }));
   return s;
 }
 

@@ -98,6 +98,15 @@ export function fieldMeta(schema: SchemaRef, field: string): FieldMeta | undefin
 }
 
 /**
+ * The fields with metadata of a definition (`fieldMeta(schema, field)` is
+ * `defFields(schema)?.[field]`); undefined for no schema or an unknown one.
+ */
+export function defFields(schema: SchemaRef): Readonly<Record<string, FieldMeta>> | undefined {
+  if (schema === undefined) return undefined;
+  return K8S_PATCH_META.defs[schema];
+}
+
+/**
  * The schema of a map-valued field's value (object field), of a list's items,
  * or of a `values` map's entries, per `FieldMeta.ref`.
  */

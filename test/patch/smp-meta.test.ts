@@ -5,7 +5,8 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fieldMeta, isMergeList, schemaForGVK } from '../../src/patch/patch-meta.js';
+import { defFields, fieldMeta, isMergeList, schemaForGVK } from '../../src/patch/patch-meta.js';
+import { K8S_PATCH_META } from '../../src/patch/k8s-patch-meta.generated.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const swagger = fileURLToPath(new URL('../data/k8s/swagger.json', import.meta.url));
@@ -45,3 +46,21 @@ for (const row of lookups) {
     tt.equal(isMergeList(meta), String(row.want.strategy ?? 'merge').includes('merge'));
   });
 }
+
+// createPatch reads a definition's fields once (defFields) and then each field from them: the same answers as fieldMeta.
+t.test('defFields(def)?.[field] is fieldMeta(def, field)', async (tt) => {
+  let n = 0;
+  const probes = ['name', 'nosuchfield', 'constructor', '__proto__', 'toString', ''];
+  for (const def of [...Object.keys(K8S_PATCH_META.defs), undefined, 'no.such.Def', 'constructor', '']) {
+    const fields = defFields(def);
+    for (const f of [...Object.keys(fields ?? {}), ...probes]) {
+      if (fields?.[f] !== fieldMeta(def, f)) tt.fail(`${String(def)} ${f}`);
+      n++;
+    }
+  }
+  tt.ok(n > 1000, `${n} lookups agree`);
+  tt.equal(defFields(undefined), undefined);
+  tt.equal(defFields('no.such.Def'), undefined);
+  tt.equal(defFields('core.v1.PodSpec')?.containers, fieldMeta('core.v1.PodSpec', 'containers'));
+  tt.ok(fieldMeta('core.v1.PodSpec', 'containers') !== undefined, 'a known field');
+});
