@@ -88,7 +88,11 @@ t.test('bodies over the limit: 413 with a code, then the server still serves', a
   t.ok(declared.closed, `the server closed the connection (client saw ${declared.error ?? 'a clean close'})`);
   await stillServes(t, port, 'declared');
   const chunked = await post(port, Array.from({ length: over }, () => mib), { 'transfer-encoding': 'chunked' });
-  t.equal(chunked.status, 413, 'chunked body over the limit: 413');
+  // The server answers 413 and closes with body bytes unread, so its kernel resets the
+  // connection; a loaded host can deliver the reset before this client reads the 413
+  // (rawPost's comment). Either way the body was refused and the server still serves.
+  const reset = chunked.status === undefined && /^(ECONNRESET|EPIPE)$/.test(chunked.error ?? '');
+  t.ok(chunked.status === 413 || reset, `chunked body over the limit: 413 (or the reset that follows it: ${chunked.status ?? chunked.error})`);
   await stillServes(t, port, 'chunked');
   t.comment(`limit ${DEFAULT_BODY_LIMIT} bytes; sent ${over} MiB twice`);
 });
