@@ -170,22 +170,27 @@ const defSchemas = new Map<SchemaRef, Schema>();
 const valuesSchemas = new Map<SchemaRef, Schema>();
 const valuesMetas = new Map<SchemaRef, FieldMeta>();
 
+/** `memo`'s object for `ref`, made by `make` the first time. */
+function byRef<T>(memo: Map<SchemaRef, T>, ref: SchemaRef, make: (ref: SchemaRef) => T): T {
+  let x = memo.get(ref);
+  if (x === undefined) memo.set(ref, (x = make(ref)));
+  return x;
+}
+
+const makeDefSchema = (ref: SchemaRef): Schema => ({ def: ref, fields: defFields(ref) });
+const makeValuesSchema = (ref: SchemaRef): Schema => ({ valuesOf: ref });
+const makeValuesMeta = (ref: SchemaRef): FieldMeta => ({ ref });
+
 function defSchema(ref: SchemaRef): Schema {
-  let s = defSchemas.get(ref);
-  if (s === undefined) defSchemas.set(ref, (s = { def: ref, fields: defFields(ref) }));
-  return s;
+  return byRef(defSchemas, ref, makeDefSchema);
 }
 
 function valuesSchema(ref: SchemaRef): Schema {
-  let s = valuesSchemas.get(ref);
-  if (s === undefined) valuesSchemas.set(ref, (s = { valuesOf: ref }));
-  return s;
+  return byRef(valuesSchemas, ref, makeValuesSchema);
 }
 
 function valuesMeta(ref: SchemaRef): FieldMeta {
-  let m = valuesMetas.get(ref);
-  if (m === undefined) valuesMetas.set(ref, (m = { ref }));
-  return m;
+  return byRef(valuesMetas, ref, makeValuesMeta);
 }
 
 /** The schema of a field's value (maps) given the parent's schema. */
@@ -259,28 +264,10 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
 }
 
 /** `diffObject` by key lookups alone: the reference of its walk in step (`createPatchByKey`). */
-// eslint-disable-next-line max-params, complexity -- see diffObject (the reference kept as one function)
+// eslint-disable-next-line max-params -- see diffObject
 function diffObjectByKey(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  for (const key of ka) {
-    const av = a[key];
-    if (av === undefined) continue;
-    const bv = b[key];
-    if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) continue;
-    const p = childPath(path, key);
-    if (bv === undefined || !Object.prototype.hasOwnProperty.call(b, key)) ops.push({ op: 'remove', path: p });
-    else {
-      const meta = schema.byName ? undefined : fieldOf(schema, key);
-      diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
-    }
-  }
-  for (const key of kb) {
-    if (b[key] === undefined) continue;
-    if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    const p = childPath(path, key);
-    ops.push({ op: 'add', path: p, value: copyJson(b[key], p) });
-  }
+  diffKeysFrom(a, b, Object.keys(a), 0, path, ops, schema);
+  addNewKeys(a, b, Object.keys(b), path, ops);
 }
 
 /** One key of `a` (value `av`, not undefined) against `b`'s value `bv` for it: nothing, a removal, or their diff. */

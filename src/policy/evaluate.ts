@@ -806,15 +806,15 @@ function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending
 function finish(run: Run): Evaluation {
   const { object, current } = run;
   const changed = current !== object && (current === null || !deepEqual(current, object));
-  // The lists are NONE when empty (frozen: EvaluationResult's readers do not modify them).
+  // The lists are NONE when empty (frozen; EvaluationResult's lists are readonly).
   return {
     object: changed ? current : object,
     changed,
-    denials: run.denials as Denial[],
-    warnings: run.warnings.length > 1 ? [...new Set(run.warnings)] : (run.warnings as string[]),
-    errors: run.errors as EvaluationError[],
-    matchedPolicies: run.matchedPolicies as string[],
-    changedBy: changed ? (run.changedBy as string[]) : (NONE as never[]),
+    denials: run.denials,
+    warnings: run.warnings.length > 1 ? [...new Set(run.warnings)] : run.warnings,
+    errors: run.errors,
+    matchedPolicies: run.matchedPolicies,
+    changedBy: changed ? run.changedBy : NONE,
     trace: run.trace,
   };
 }
