@@ -28,10 +28,15 @@ import type { AdmissionApiVersion, ParsedReview, ReviewError } from './types.js'
  */
 export function parseReview(body: unknown, nestingBound = Infinity): { ok: true; review: ParsedReview } | { ok: false; error: ReviewError } {
   const r = parsedReview(body, nestingBound);
-  return Object.prototype.hasOwnProperty.call(r, 'request') ? { ok: true, review: r as ParsedReview } : { ok: false, error: r as ReviewError };
+  return isParsedReview(r) ? { ok: true, review: r } : { ok: false, error: r };
 }
 
-/** `parseReview`'s review or error itself, without the record around it (review's hot path): a ParsedReview has an own `request`, a ReviewError none. */
+/** True for `parsedReview`'s review, false for its error: a ParsedReview has an own `request`, a ReviewError none. */
+export function isParsedReview(r: ParsedReview | ReviewError): r is ParsedReview {
+  return Object.prototype.hasOwnProperty.call(r, 'request');
+}
+
+/** `parseReview`'s review or error itself, without the record around it (review's hot path); `isParsedReview` tells them apart. */
 export function parsedReview(body: unknown, nestingBound = Infinity): ParsedReview | ReviewError {
   const error = isObject(body) ? envelopeError(body) ?? requestError(body.request, nestingBound <= MAX_NESTING_DEPTH) : reviewError('ERR_NOT_OBJECT', 'body is not a JSON object');
   if (error) return error;

@@ -24,8 +24,8 @@ import { createPatch, type Operation } from '../patch/create-patch.js';
 import { appliedSteps, type Evaluation } from '../policy/evaluate.js';
 import type { EvaluationInput, PolicySet } from '../policy/types.js';
 import { immutableFieldDiffers, revertImmutableFields } from './immutable.js';
-import { parsedReview } from './parse.js';
-import type { AdmissionResponse, ParsedReview, ReviewError, ReviewResult } from './types.js';
+import { isParsedReview, parsedReview } from './parse.js';
+import type { AdmissionResponse, ParsedReview, ReviewResult } from './types.js';
 import { normalizeWarnings } from './warnings.js';
 import { errorMessage } from '../errors.js';
 
@@ -88,9 +88,8 @@ export interface ReviewOutcome {
  * of the record (the server's metrics and logs). Never throws.
  */
 export function reviewWithEvaluation(body: unknown, policies: PolicySet, opts: ReviewOptions = { route: 'mutate' }): ReviewOutcome {
-  const r = parsedReview(body, opts.nestingBound);
-  if (!Object.prototype.hasOwnProperty.call(r, 'request')) return { result: { statusCode: 400, body: r as ReviewError } };
-  const parsed = r as ParsedReview;
+  const parsed = parsedReview(body, opts.nestingBound);
+  if (!isParsedReview(parsed)) return { result: { statusCode: 400, body: parsed } };
   const { apiVersion, request } = parsed;
   const uid = request.uid;
   let evaluation: Evaluation | undefined;
