@@ -238,6 +238,8 @@ export const MAX_STATUS_TEXT = 4096;
 export interface StatusText {
   rec: InjectionRecord;
   text: string;
+  /** What `rec`'s env and volumeMounts were made from, when made by appsStatusText (withApps). */
+  apps?: AddedToApps;
 }
 
 /**
@@ -263,10 +265,72 @@ export function statusText(status: SidecarStatus, name: string, rec: InjectionRe
  * made again).
  */
 function sameRecord(a: InjectionRecord, b: InjectionRecord): boolean {
+  return sameLists(a, b) && sameNamesByKey(a.env, b.env) && sameNamesByKey(a.volumeMounts, b.volumeMounts);
+}
+
+/** sameRecord without `env` and `volumeMounts`: the same hash (a string) and the same lists of strings. */
+function sameLists(a: InjectionRecord, b: InjectionRecord): boolean {
   return typeof a.hash === 'string' && a.hash === b.hash
     && sameNames(a.containers, b.containers) && sameNames(a.initContainers, b.initContainers)
-    && sameNames(a.volumes, b.volumes) && sameNames(a.imagePullSecrets, b.imagePullSecrets)
-    && sameNamesByKey(a.env, b.env) && sameNamesByKey(a.volumeMounts, b.volumeMounts);
+    && sameNames(a.volumes, b.volumes) && sameNames(a.imagePullSecrets, b.imagePullSecrets);
+}
+
+/** A record without `env` and `volumeMounts` yet, and what injectIntoApps added (their pairs). */
+export interface RecordDraft {
+  rec: InjectionRecord;
+  apps: AddedToApps;
+}
+
+/**
+ * `statusText(status, name, withApps(draft), slot)`, without making the
+ * record's env and volumeMounts maps when the kept text was made from a
+ * record of the same lists (sameLists) and the same pairs (samePairs: names
+ * in the same order, so withApps makes the same maps): Pods of one template.
+ * Reference: statusText of the record withApps makes (test/transform/sidecar.test.ts).
+ */
+export function appsStatusText(status: SidecarStatus, name: string, draft: RecordDraft, slot: { last?: StatusText }): string {
+  const last = slot.last;
+  const { rec, apps } = draft;
+  if (last?.apps !== undefined && !hasOwnKeys(status) && samePairs(last.apps.env, apps.env) && samePairs(last.apps.mounts, apps.mounts)
+    && sameLists(last.rec, rec)) {
+    return last.text;
+  }
+  const full = withApps(rec, apps);
+  const text = statusText(status, name, full, slot);
+  if (slot.last?.rec === full) slot.last.apps = apps;
+  return text;
+}
+
+/**
+ * `rec` with its `env` and `volumeMounts` maps made from `apps`' pairs, each
+ * set by assignment in order (a later pair of the same container replaces an
+ * earlier one), and left out when they hold no own key.
+ */
+export function withApps(rec: InjectionRecord, { env, mounts }: AddedToApps): InjectionRecord {
+  const e = namesByContainer(env);
+  if (e !== undefined) rec.env = e;
+  const m = namesByContainer(mounts);
+  if (m !== undefined) rec.volumeMounts = m;
+  return rec;
+}
+
+function namesByContainer(pairs: readonly (readonly [string, string[]])[] | undefined): Record<string, string[]> | undefined {
+  if (pairs === undefined) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const [n, list] of pairs) out[n] = list;
+  return hasOwnKeys(out) ? out : undefined;
+}
+
+/** Both undefined, or the same container names with the same names (sameNames), pair by pair. */
+function samePairs(a: readonly (readonly [string, string[]])[] | undefined, b: readonly (readonly [string, string[]])[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [n, x] = a[i] as readonly [string, string[]];
+    const [m, y] = b[i] as readonly [string, string[]];
+    if (n !== m || !sameNames(x, y)) return false;
+  }
+  return true;
 }
 
 /** Both undefined, or two lists of the same strings in the same order. */
@@ -621,20 +685,29 @@ function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): 
   if (addedSecrets.length) rec.imagePullSecrets = names(addedSecrets);
 }
 
-/** Adds `env` and `volumeMounts` to every app container (not injected by any injection). */
-function injectIntoApps(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
-  if (a.rendered.env.length === 0 && a.rendered.volumeMounts.length === 0) return; // nothing to add: no container changes
-  const added: AddedToApps = { env: {}, mounts: {} };
+/**
+ * Adds `env` and `volumeMounts` to every app container (not injected by any
+ * injection); returns what it added (the record's `env` and `volumeMounts`:
+ * withApps).
+ */
+function injectIntoApps(spec: JsonObject, a: InjectArgs): AddedToApps {
+  const added: AddedToApps = { env: undefined, mounts: undefined };
+  if (a.rendered.env.length === 0 && a.rendered.volumeMounts.length === 0) return added; // nothing to add: no container changes
   const containers = appsInjected(Array.isArray(spec.containers) ? spec.containers : [], a, added);
   if (containers) spec.containers = containers;
-  if (hasOwnKeys(added.env)) rec.env = added.env;
-  if (hasOwnKeys(added.mounts)) rec.volumeMounts = added.mounts;
+  return added;
 }
 
-/** What injectIntoApps added, by app container name: env var names and mount paths. */
-interface AddedToApps {
-  env: Record<string, string[]>;
-  mounts: Record<string, string[]>;
+/**
+ * What injectIntoApps added, in container order: pairs of an app container's
+ * name and the env var names (mount paths) added to it; undefined for none.
+ * Pairs, not the record's maps: a map keyed by a container name (a string of
+ * the request, not interned) costs a string-table lookup per key; the maps
+ * are made (withApps) only when the status text is (appsStatusText).
+ */
+export interface AddedToApps {
+  env: [string, string[]][] | undefined;
+  mounts: [string, string[]][] | undefined;
 }
 
 /**
@@ -673,7 +746,7 @@ function injectIntoApp(original: JsonObject, n: string, a: InjectArgs, added: Ad
     const e = addAllKeyed(cEnv, a.rendered.env, { key: 'name', onConflict: a.cfg.onConflict, what: 'env var', container: n, find: indexOfEnvName });
     if (e.length) {
       c = { ...c, env: cEnv };
-      added.env[n] = names(e);
+      (added.env ??= []).push([n, names(e)]);
     }
   }
   if (a.rendered.volumeMounts.length > 0) {
@@ -682,7 +755,7 @@ function injectIntoApp(original: JsonObject, n: string, a: InjectArgs, added: Ad
     if (m.length) {
       if (c === original) c = { ...c, volumeMounts: cMounts };
       else c.volumeMounts = cMounts; // c is this function's copy
-      added.mounts[n] = names(m, 'mountPath');
+      (added.mounts ??= []).push([n, names(m, 'mountPath')]);
     }
   }
   return c;
@@ -899,6 +972,27 @@ export function otherContainers(status: SidecarStatus, name: string): string[] {
 }
 
 /**
+ * Injects `a`'s rendered items into `pod` (a private shallow copy, nothing
+ * of this injection in it) and sets its status annotation; returns the
+ * status text. `a.injected`: the containers other injections added (a list,
+ * not a Set: a few names, and no hash of each app container's name; a Set's
+ * `has`; appsInjected makes one past INJECTED_SCAN_MAX).
+ */
+function injectInto(pod: Pod, a: InjectArgs, { hash, status, c, ctx }: { hash: string; status: SidecarStatus; c: Compiled; ctx: TransformContext }): string {
+  const rec: InjectionRecord = { hash };
+  injectContainers(pod.spec, a, rec);
+  for (const n of rec.containers ?? []) a.injected.push(n);
+  injectPodLists(pod.spec, a, rec);
+  const apps = injectIntoApps(pod.spec, a);
+  orderInitContainers(pod.spec, rec.initContainers, a.cfg, ctx);
+  setMeta(pod.metadata, 'annotations', a.rendered.annotations);
+  setMeta(pod.metadata, 'labels', a.rendered.labels);
+  const text = appsStatusText(status, a.cfg.name, { rec, apps }, c.status);
+  setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: text });
+  return text;
+}
+
+/**
  * Injects into one pod template, copy-on-write (the input is never mutated).
  * Returns the new pod, or the input when nothing changes.
  */
@@ -918,20 +1012,22 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
   } else {
     if (prev) strip(pod.spec, prev);
-    const others = otherContainers(status, cfg.name);
-    const rec: InjectionRecord = { hash };
-    // a list, not a Set: a few names, and no hash of each app container's name (a Set's `has`; appsInjected makes one past INJECTED_SCAN_MAX)
-    const args: InjectArgs = { cfg, rendered, injected: others, share: ctx.frontDoor === 'admission' };
-    injectContainers(pod.spec, args, rec);
-    for (const n of rec.containers ?? []) args.injected.push(n);
-    injectPodLists(pod.spec, args, rec);
-    injectIntoApps(pod.spec, args, rec);
-    orderInitContainers(pod.spec, rec.initContainers, cfg, ctx);
-    setMeta(pod.metadata, 'annotations', rendered.annotations);
-    setMeta(pod.metadata, 'labels', rendered.labels);
-    setMeta(pod.metadata, 'annotations', { [SIDECAR_STATUS_ANNOTATION]: statusText(status, cfg.name, rec, c.status) });
+    const text = injectInto(pod, { cfg, rendered, injected: otherContainers(status, cfg.name), share: ctx.frontDoor === 'admission' }, { hash, status, c, ctx });
+    if (statusChanged(original.metadata, text)) return pod; // the usual: a status the pod did not carry, so no deepEqual of the whole pod
   }
   return deepEqual(pod.metadata, original.metadata) && deepEqual(pod.spec, original.spec) ? original : pod;
+}
+
+/**
+ * True when the pod's own status annotation (`metadata.annotations`, read
+ * raw) is not the string `text`: then the injected pod, whose annotations
+ * hold `text` under that key, differs from it, and the comparison of the
+ * whole pod (deepEqual, which would find the metadata different) is not
+ * needed. Reference: that comparison (test/transform/sidecar.test.ts).
+ */
+export function statusChanged(metadata: JsonObject, text: string): boolean {
+  const ann = metadata.annotations;
+  return !isObject(ann) || !hasOwn.call(ann, SIDECAR_STATUS_ANNOTATION) || ann[SIDECAR_STATUS_ANNOTATION] !== text;
 }
 
 function getPath(obj: JsonObject, path: readonly string[]): JsonObject | undefined {

@@ -15,6 +15,7 @@ import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
 import {
   decodeSidecarConfig, indexOfEnvName, indexOfKey, parseStatus, podTemplateLocation, sidecarTransformer, SIDECAR_STATUS_ANNOTATION, otherContainers, stableStringify, statusJson, statusText, MAX_STATUS_TEXT, INJECTED_SCAN_MAX, stringMap, stringMapView, type InjectionRecord, type SidecarStatus, type StatusText,
+  appsStatusText, statusChanged, withApps, type AddedToApps,
 } from '../../src/transform/sidecar.js';
 import { admit } from '../helpers/admission.js';
 import { streamObjects } from '../helpers/corpus.js';
@@ -296,6 +297,82 @@ t.test('statusText is statusJson, the text kept for the next record that prints 
   t.equal(statusText({}, 'n', big, bigSlot), stableStringify({ n: big }), 'a long record');
   t.equal(bigSlot.last, undefined, 'its text is not kept');
   t.ok(statusText({}, 'n', { hash: 'h' }, bigSlot) && bigSlot.last?.text.length === stableStringify({ n: { hash: 'h' } }).length, 'a short one is');
+});
+
+t.test('appsStatusText is statusText of the record withApps makes, the text kept for the same lists and pairs', async (t) => {
+  type Pairs = [string, string[]][];
+  const lists = (): InjectionRecord => ({ hash: 'h1', containers: ['log-shipper'], volumes: ['app-logs'] });
+  const apps = (env?: Pairs, mounts?: Pairs): AddedToApps => ({ env: env && JSON.parse(JSON.stringify(env)) as Pairs, mounts: mounts && JSON.parse(JSON.stringify(mounts)) as Pairs });
+  const one: Pairs = [['app', ['LOG_DIR']]];
+  const mount: Pairs = [['app', ['/var/log/app']]];
+  // Each row runs after the one before it, through one slot (and the reference's own slot): a draft that prints differently must not get the kept text.
+  const rows: { name: string; status?: SidecarStatus; rec: InjectionRecord; apps: AddedToApps; kept: boolean }[] = [
+    { name: 'first draft', rec: lists(), apps: apps(one, mount), kept: false },
+    { name: 'the same again (other objects, same strings)', rec: lists(), apps: apps(one, mount), kept: true },
+    { name: 'the env under another container only', rec: lists(), apps: apps([['ap2', ['LOG_DIR']]], mount), kept: false },
+    { name: 'the mounts under another container only', rec: lists(), apps: apps([['ap2', ['LOG_DIR']]], [['ap3', ['/var/log/app']]]), kept: false },
+    { name: 'another hash', rec: { ...lists(), hash: 'h2' }, apps: apps(one, mount), kept: false },
+    { name: 'back to the first', rec: lists(), apps: apps(one, mount), kept: false },
+    { name: 'a volume renamed', rec: { ...lists(), volumes: ['app-logz'] }, apps: apps(one, mount), kept: false },
+    { name: 'back again', rec: lists(), apps: apps(one, mount), kept: false },
+    { name: 'no mounts', rec: lists(), apps: apps(one), kept: false },
+    { name: 'no env', rec: lists(), apps: apps(undefined, mount), kept: false },
+    { name: 'nothing added to apps', rec: lists(), apps: apps(), kept: false },
+    { name: 'nothing again', rec: lists(), apps: apps(), kept: true },
+    { name: 'env under another container', rec: lists(), apps: apps([['web', ['LOG_DIR']]], mount), kept: false },
+    { name: 'env of two containers', rec: lists(), apps: apps([['app', ['LOG_DIR']], ['web', ['LOG_DIR']]], mount), kept: false },
+    { name: 'the same two', rec: lists(), apps: apps([['app', ['LOG_DIR']], ['web', ['LOG_DIR']]], mount), kept: true },
+    { name: 'the two in the other order (the same maps: the text kept by statusText)', rec: lists(), apps: apps([['web', ['LOG_DIR']], ['app', ['LOG_DIR']]], mount), kept: true },
+    { name: 'an env var more', rec: lists(), apps: apps([['web', ['LOG_DIR', 'X']], ['app', ['LOG_DIR']]], mount), kept: false },
+    { name: 'a var renamed, same length', rec: lists(), apps: apps([['web', ['LOG_DIX', 'X']], ['app', ['LOG_DIR']]], mount), kept: false },
+    { name: 'one container twice: the later pair wins', rec: lists(), apps: apps([['app', ['A']], ['app', ['B']]], mount), kept: false },
+    { name: 'the same twice again', rec: lists(), apps: apps([['app', ['A']], ['app', ['B']]], mount), kept: true },
+    { name: 'its other order', rec: lists(), apps: apps([['app', ['B']], ['app', ['A']]], mount), kept: false },
+    { name: '__proto__ as a container name', rec: lists(), apps: apps(JSON.parse('[["__proto__", ["P"]]]') as Pairs, mount), kept: false },
+    { name: 'the same again', rec: lists(), apps: apps(JSON.parse('[["__proto__", ["P"]]]') as Pairs, mount), kept: true },
+    { name: 'another injection in the status: statusJson', status: { other: { hash: 'o' } }, rec: lists(), apps: apps(one, mount), kept: false },
+    { name: 'then the first draft alone again', rec: lists(), apps: apps(one, mount), kept: false },
+    { name: 'a mount path changed', rec: lists(), apps: apps(one, [['app', ['/var/log/ap']]]), kept: false },
+  ];
+  const slot: { last?: StatusText } = {};
+  const refSlot: { last?: StatusText } = {};
+  for (const row of rows) {
+    const before = slot.last;
+    const text = appsStatusText(row.status ?? {}, 'log-shipper', { rec: row.rec, apps: row.apps }, slot);
+    const reference = withApps({ ...row.rec }, row.apps);
+    t.equal(text, statusText(row.status ?? {}, 'log-shipper', reference, refSlot), `${row.name}: statusText's text`);
+    t.equal(text, stableStringify({ ...(row.status ?? {}), 'log-shipper': reference }), row.name);
+    t.equal(before !== undefined && text === before.text && slot.last === before, row.kept, `${row.name}: kept text used`);
+  }
+  t.same(withApps({ hash: 'h' }, apps([['b', ['X']], ['a', ['Y']], ['b', ['Z']]])), { hash: 'h', env: { b: ['Z'], a: ['Y'] } }, 'withApps: assignments in order');
+  t.same(withApps({ hash: 'h' }, apps([], [])), { hash: 'h' }, 'withApps: no pairs, no maps');
+});
+
+t.test('statusChanged tells when setting the status text makes the metadata differ (deepEqual)', async (t) => {
+  const K = SIDECAR_STATUS_ANNOTATION;
+  const text = '{"log-shipper":{"hash":"h"}}';
+  const proto = JSON.parse(`{"__proto__": {"${K}": ${JSON.stringify(text)}}}`) as JsonObject;
+  const rows: [string, JsonObject][] = [
+    ['no annotations', { name: 'p' }],
+    ['annotations null', { annotations: null }],
+    ['annotations a string', { annotations: 'x' }],
+    ['annotations a list', { annotations: [] }],
+    ['annotations empty', { annotations: {} }],
+    ['other annotations only', { annotations: { a: 'b' } }],
+    ['the same status text', { annotations: { [K]: text } }],
+    ['the same status among others', { annotations: { a: 'b', [K]: text, c: 'd' }, labels: { x: 'y' } }],
+    ['another status text', { annotations: { [K]: `${text} ` } }],
+    ['a status that is not a string', { annotations: { [K]: 7 } }],
+    ['a status null', { annotations: { [K]: null } }],
+    ['a status inherited, not own', { annotations: Object.create({ [K]: text }) as JsonObject }],
+    ['annotations under __proto__ (own data)', { annotations: proto }],
+  ];
+  for (const [name, metadata] of rows) {
+    // What injectPod's setMeta makes of the metadata when it sets the status text.
+    const ann = metadata.annotations;
+    const injected = { ...metadata, annotations: { ...(typeof ann === 'object' && ann !== null && !Array.isArray(ann) ? ann : {}), [K]: text } };
+    t.equal(statusChanged(metadata, text), !deepEqual(injected, metadata), name);
+  }
 });
 
 t.test('otherContainers lists what the entries-filter-flatMap of the status lists', async (t) => {
