@@ -136,6 +136,23 @@ export function deepFreeze<T extends JsonValue>(v: T): T {
 }
 
 /**
+ * A shallow copy of the JSON map `o` that keys will be added to: the same own
+ * enumerable keys, in the same order, with the same values as `{ ...o }`
+ * (a key `__proto__` as an own data property: setOwn), built from `{}` by
+ * for-in. Why not the spread: in V8 (Node 24) a spread copy holds exactly its
+ * source's properties in the object itself, and the first key added to it
+ * takes the runtime's slow store (KeyedStoreIC_Slow, measured ~0.4-0.6 µs a
+ * copy), where a copy built from `{}` takes it as any other store. For maps
+ * of a few keys (a pod's metadata or spec); `{ ...o }` stays the cheaper copy
+ * when no key is added. JSON maps only: symbol keys are not copied.
+ */
+export function extensibleCopy(o: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) setOwn(out, k, o[k] as JsonValue);
+  return out;
+}
+
+/**
  * Deep copy of a JSON value: new arrays and plain objects all the way down,
  * primitives (`bigint` included) shared. A key `__proto__` is copied as an own
  * data property (setOwn). About 5x faster than `structuredClone` on a 10 KB Pod (no

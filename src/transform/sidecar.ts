@@ -19,7 +19,7 @@
  *
  * Pure: no I/O; node:crypto only for the template hash.
  */
-import { deepClone, deepEqual, deepFreeze, hasOwnKeys, isObject, ownKeyCount, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, deepFreeze, extensibleCopy, hasOwnKeys, isObject, ownKeyCount, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTemplate, evaluateTemplateExpressions, fillTemplate, templateExpressions, TemplateError, type Template, type TemplateExpression, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
 import { scopeOptions } from '../expr/vars.js';
@@ -837,6 +837,24 @@ interface Compiled {
 interface Render {
   rendered: Rendered;
   hash: string;
+  /** The keys an injection of it sets in the pod's metadata and spec (addedKeys): their copies are made for them (copyFor). */
+  adds: { metadata: readonly string[]; spec: readonly string[] };
+}
+
+/** The keys of a pod's metadata and spec an injection of `rendered` may set: the status annotation's map always, the rest when it has items for them. */
+function addedKeys(rendered: Rendered): Render['adds'] {
+  const spec = (['containers', 'initContainers', 'volumes', 'imagePullSecrets'] as const).filter((k) => rendered[k].length > 0);
+  return { metadata: hasOwnKeys(rendered.labels) ? ['annotations', 'labels'] : ['annotations'], spec };
+}
+
+/**
+ * A shallow copy of `o` that `keys` will be set in: `{ ...o }` when `o` has
+ * them all (they are replaced), else extensibleCopy (a key added to a spread
+ * copy takes V8's slow store). The same keys, order and values either way.
+ */
+export function copyFor(o: JsonObject, keys: readonly string[]): JsonObject {
+  for (let i = 0; i < keys.length; i++) if (!hasOwn.call(o, keys[i] as string)) return extensibleCopy(o);
+  return { ...o };
 }
 
 function templateVars(obj: KubeObject, { annotations, labels }: PodMaps, c: Compiled, ctx: TransformContext): Record<string, unknown> {
@@ -930,7 +948,7 @@ function render(obj: KubeObject, maps: PodMaps, c: Compiled, ctx: TransformConte
   if (r === undefined) {
     const rendered = deepFreeze(fillTemplate(c.template, values)) as unknown as Rendered;
     const hash = sha256Hex(stableStringify({ ...rendered, position: c.cfg.position, order: c.cfg.initContainerOrder })).slice(0, 16);
-    r = { rendered, hash };
+    r = { rendered, hash, adds: addedKeys(rendered) };
     if (c.renders.size >= MAX_CACHED_RENDERS) c.renders.clear();
     c.renders.set(key, r);
   }
@@ -1002,11 +1020,11 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
   const maps: PodMaps = { annotations, labels: stringMapView(original.metadata, 'labels') };
   if (!injectionWanted(maps, c, ctx.namespaceLabels)) return original;
   const status = parseStatus(annotations[SIDECAR_STATUS_ANNOTATION]);
-  const { rendered, hash } = render(obj, maps, c, ctx);
+  const { rendered, hash, adds } = render(obj, maps, c, ctx);
   // Shallow copies: every operation below replaces the lists and containers it
   // changes instead of mutating them, so unchanged parts stay shared with the
   // input (and the admission diff skips them by identity).
-  const pod: Pod = { metadata: { ...original.metadata }, spec: { ...original.spec } };
+  const pod: Pod = { metadata: copyFor(original.metadata, adds.metadata), spec: copyFor(original.spec, adds.spec) };
   const prev = status[cfg.name];
   if (prev && prev.hash === hash && intact(prev, pod.spec)) {
     orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
