@@ -7,7 +7,7 @@
 import t from 'tap';
 import { extensibleCopy, setOwn, type JsonObject } from '../../src/kube/object.js';
 import { setEntries } from '../../src/kube/fieldspecs.js';
-import { copyFor } from '../../src/transform/sidecar.js';
+import { copyFor, setMeta, setStatus, SIDECAR_STATUS_ANNOTATION } from '../../src/transform/sidecar.js';
 
 const ROWS: [string, JsonObject][] = [
   ['empty', {}],
@@ -55,6 +55,30 @@ t.test('setEntries copies (when it must) as the spread does, then sets the entri
       const out = set(current, { path: 'metadata.labels' }) as JsonObject;
       t.strictSame(shape(out), shape(reference), `${name} + ${Object.keys(e).join(',')}`);
       if (current !== undefined && Object.entries(e).every(([k, v]) => Object.prototype.hasOwnProperty.call(current, k) && current[k] === v)) t.equal(out, current, `${name}: kept when every entry is set`);
+    }
+  }
+});
+
+t.test("the sidecar's setMeta and setStatus make the map `{ ...current, ...entries }` makes", async (t) => {
+  const entriesRows: Record<string, string>[] = [{}, { a: '1' }, { [SIDECAR_STATUS_ANNOTATION]: '{"x":{"hash":"h"}}' }, { z: 'new', a: 'replaced' }, JSON.parse('{"__proto__": "p", "2": "two", "b": "x"}') as Record<string, string>];
+  const currents: [string, unknown][] = [['absent', undefined], ['null', null], ['a string', 's'], ['a list', ['a']], ...ROWS, ['annotations', { a: '0', [SIDECAR_STATUS_ANNOTATION]: 'old', q: 'r' }]];
+  for (const entries of [...entriesRows, Object.freeze({ f: 'frozen' })]) {
+    for (const [name, current] of currents) {
+      for (const field of ['annotations', 'labels'] as const) {
+        const meta = { name: 'm', ...(current === undefined ? {} : { [field]: current as JsonObject }) } as JsonObject;
+        const before = JSON.stringify(meta);
+        const reference = Object.keys(entries).length === 0 ? meta : { ...meta, [field]: { ...(typeof current === 'object' && current !== null && !Array.isArray(current) ? current : {}), ...entries } };
+        const out = { ...meta };
+        setMeta(out, field, entries);
+        const view = (v: unknown): unknown => (typeof v === 'object' && v !== null ? shape(v) : v);
+        t.strictSame(view(out[field]), view(reference[field]), `${name}, ${field}: ${Object.keys(entries).join(',')}`);
+        t.equal(JSON.stringify(meta), before, `${name}, ${field}: the input untouched`);
+      }
+      const meta = { ...(current === undefined ? {} : { annotations: current as JsonObject }) } as JsonObject;
+      const text = `t-${name}`;
+      const withStatus = { ...meta };
+      setStatus(withStatus, text);
+      t.strictSame(shape(withStatus.annotations as object), shape({ ...(typeof current === 'object' && current !== null && !Array.isArray(current) ? current : {}), [SIDECAR_STATUS_ANNOTATION]: text }), `${name}: setStatus`);
     }
   }
 });
