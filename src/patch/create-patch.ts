@@ -58,35 +58,51 @@ const TILDE = 126;
 const SLASH = 47;
 
 /**
- * The JSON pointers the diff built lately, by parent pointer and key: a
- * cluster's objects from one template give the same paths, and a path found
- * here is the same string as last time (flat, compared by reference when the
- * answer's patch is compared with the last one, written without flattening
- * a rope). At most `PATH_MAX_ENTRIES` paths in all, each of at most
- * `PATH_MAX_CHARS` characters (so at most ~0.5 MB with the keys), all
- * forgotten when full; a longer path is built each time.
+ * The JSON pointers the diff built lately, as a tree from the root pointer
+ * `''`: a node's `kids` are its children by key. A cluster's objects from one
+ * template give the same paths, and a path found here is the same string as
+ * last time (flat, compared by reference when the answer's patch is compared
+ * with the last one, written without flattening a rope). The diff hands each
+ * map's node down to its children, so a child's path is one lookup (its key
+ * in the parent's `kids`), not two (the parent's pointer, then the key). At
+ * most `PATH_MAX_ENTRIES` nodes in all, each path of at most `PATH_MAX_CHARS`
+ * characters (so at most ~0.5 MB with the keys), all forgotten when full (a
+ * new root; a walk under way keeps its nodes until it ends, and what it adds
+ * to them counts against the new root's budget); a longer path is built each
+ * time (a node that is not remembered, nor are its children: their paths are
+ * longer still).
  */
-const childPaths = new Map<string, Map<string, string>>();
+interface PathNode {
+  readonly path: string;
+  kids: Map<string, PathNode> | undefined;
+}
+
+let pathRoot: PathNode = { path: '', kids: undefined };
 let pathEntries = 0;
 const PATH_MAX_ENTRIES = 2048;
 const PATH_MAX_CHARS = 128;
 
-/** `${parent}/${escapePointerToken(key)}`, remembered (see `childPaths`). */
-function childPath(parent: string, key: string): string {
-  let kids = childPaths.get(parent);
-  let path = kids?.get(key);
-  if (path !== undefined) return path;
-  path = `${parent}/${escapePointerToken(key)}`;
-  if (path.length > PATH_MAX_CHARS) return path;
+/** False only inside `createPatchByKey` (the reference: every path built, none remembered). */
+let rememberPaths = true;
+
+/** The node of `${parent.path}/${escapePointerToken(key)}`, remembered (see `PathNode`). */
+function childNode(parent: PathNode, key: string): PathNode {
+  let kids = parent.kids;
+  const found = kids?.get(key);
+  if (found !== undefined) return found;
+  const node: PathNode = { path: `${parent.path}/${escapePointerToken(key)}`, kids: undefined };
+  if (node.path.length > PATH_MAX_CHARS || !rememberPaths) return node;
   if (pathEntries >= PATH_MAX_ENTRIES) {
-    childPaths.clear();
+    const wasRoot = parent === pathRoot;
+    pathRoot = { path: '', kids: undefined };
     pathEntries = 0;
-    kids = undefined;
+    if (wasRoot) parent = pathRoot;
+    kids = parent.kids;
   }
-  if (kids === undefined) childPaths.set(parent, (kids = new Map()));
-  kids.set(key, path);
+  if (kids === undefined) parent.kids = kids = new Map();
+  kids.set(key, node);
   pathEntries++;
-  return path;
+  return node;
 }
 
 /** The number of paths remembered and the bounds (for the tests of the bounds). */
@@ -120,21 +136,26 @@ const BY_NAME: Schema = { byName: true };
  */
 export function createPatch(original: JsonValue, mutated: JsonValue): Operation[] {
   const ops: Operation[] = [];
-  diffValue(original, mutated, '', ops, rootSchema(original));
+  diffValue(original, mutated, pathRoot, '', ops, rootSchema(original));
   return ops;
 }
 
 /**
- * `createPatch` with every map diffed by key lookups: the reference of the
- * paired-values path of `diffObject`, for the tests that
- * compare the two. Same contract as `createPatch`.
+ * `createPatch` with every map diffed by key lookups and every path built
+ * (none remembered): the reference of the paired-values path of `diffObject`
+ * and of the path memo (`PathNode`), for the tests that compare the two. Same
+ * contract as `createPatch`.
  */
 export function createPatchByKey(original: JsonValue, mutated: JsonValue): Operation[] {
   pairValues = false;
+  rememberPaths = false;
   try {
-    return createPatch(original, mutated);
+    const ops: Operation[] = [];
+    diffValue(original, mutated, { path: '', kids: undefined }, '', ops, rootSchema(original));
+    return ops;
   } finally {
     pairValues = true;
+    rememberPaths = true;
   }
 }
 
@@ -206,7 +227,7 @@ function kindOf(v: JsonValue): 'array' | 'object' | 'scalar' {
 }
 
 // eslint-disable-next-line max-params -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path
-function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], schema: Schema, meta?: FieldMeta): void {
+function diffValue(a: JsonValue, b: JsonValue, node: PathNode | undefined, path: string, ops: Operation[], schema: Schema, meta?: FieldMeta): void {
   if (a === b && typeof a === 'object') return; // a shared subtree (scalars still get checked below)
   const ka = kindOf(a);
   const kb = kindOf(b);
@@ -215,8 +236,10 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
     if (ka !== kb || a !== b) ops.push({ op: 'replace', path, value: copyJson(b, path) });
     return;
   }
-  if (ka === 'array') diffArray(a as JsonValue[], b as JsonValue[], path, ops, schema, meta);
-  else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, path, ops, schema);
+  // Maps and lists on both sides: `node` is the caller's (undefined only for a scalar list item, never here).
+  const at = node ?? { path, kids: undefined };
+  if (ka === 'array') diffArray(a as JsonValue[], b as JsonValue[], at, ops, schema, meta);
+  else diffObject(a as Record<string, JsonValue>, b as Record<string, JsonValue>, at, ops, schema);
 }
 
 /**
@@ -233,9 +256,9 @@ function diffValue(a: JsonValue, b: JsonValue, path: string, ops: Operation[], s
  * `a`'s first keys, in `a`'s order, diffed the same way.
  */
 // eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (one walk over b's keys, kept together)
-function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
+function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, node: PathNode, ops: Operation[], schema: Schema): void {
   if (!pairValues) {
-    diffObjectByKey(a, b, path, ops, schema);
+    diffObjectByKey(a, b, node, ops, schema);
     return;
   }
   const ka = Object.keys(a);
@@ -250,76 +273,76 @@ function diffObject(a: Record<string, JsonValue>, b: Record<string, JsonValue>, 
     const av = j < n ? (va[j] as JsonValue) : undefined;
     if (j >= n) {
       // Past a's keys (a has no other own key): first the keys in step that a left undefined.
-      if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, path, ops);
-      if (bv !== undefined) addKey(key, bv, path, ops);
-    } else if (av !== undefined) diffPair(av, bv, key, path, ops, schema);
+      if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, node, ops);
+      if (bv !== undefined) addKey(key, bv, node, ops);
+    } else if (av !== undefined) diffPair(av, bv, key, node, ops, schema);
     else if (j < firstUndefined) firstUndefined = j;
     j++;
   }
   if (j < n) {
     // Out of step at key j (or b ran out): the rest of a's keys, then b's new keys, by lookups.
-    diffKeysFrom(a, b, ka, j, path, ops, schema);
-    addNewKeys(a, b, Object.keys(b), path, ops);
-  } else if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, path, ops);
+    diffKeysFrom(a, b, ka, j, node, ops, schema);
+    addNewKeys(a, b, Object.keys(b), node, ops);
+  } else if (j === n && firstUndefined < n) addUndefinedInStep(b, ka, va, firstUndefined, node, ops);
 }
 
 /** `diffObject` by key lookups alone: the reference of its walk in step (`createPatchByKey`). */
 // eslint-disable-next-line max-params -- see diffObject
-function diffObjectByKey(a: Record<string, JsonValue>, b: Record<string, JsonValue>, path: string, ops: Operation[], schema: Schema): void {
-  diffKeysFrom(a, b, Object.keys(a), 0, path, ops, schema);
-  addNewKeys(a, b, Object.keys(b), path, ops);
+function diffObjectByKey(a: Record<string, JsonValue>, b: Record<string, JsonValue>, node: PathNode, ops: Operation[], schema: Schema): void {
+  diffKeysFrom(a, b, Object.keys(a), 0, node, ops, schema);
+  addNewKeys(a, b, Object.keys(b), node, ops);
 }
 
 /** One key of `a` (value `av`, not undefined) against `b`'s value `bv` for it: nothing, a removal, or their diff. */
 // eslint-disable-next-line max-params -- see diffObject
-function diffPair(av: JsonValue, bv: JsonValue, key: string, path: string, ops: Operation[], schema: Schema): void {
+function diffPair(av: JsonValue, bv: JsonValue, key: string, node: PathNode, ops: Operation[], schema: Schema): void {
   // Shared subtrees and equal strings/booleans need no look (and no pointer).
   if (av === bv && (typeof av === 'object' || typeof av === 'string' || typeof av === 'boolean')) return;
-  const p = childPath(path, key);
-  if (bv === undefined) ops.push({ op: 'remove', path: p });
+  const child = childNode(node, key);
+  if (bv === undefined) ops.push({ op: 'remove', path: child.path });
   else {
     const meta = schema.byName ? undefined : fieldOf(schema, key);
-    diffValue(av, bv, p, ops, childSchema(schema, meta), meta);
+    diffValue(av, bv, child, child.path, ops, childSchema(schema, meta), meta);
   }
 }
 
 /** `a`'s keys `ka` from index `from` on, by lookups: removed when `b` has no own value, else diffed. */
 // eslint-disable-next-line max-params -- see diffObject
-function diffKeysFrom(a: Record<string, JsonValue>, b: Record<string, JsonValue>, ka: readonly string[], from: number, path: string, ops: Operation[], schema: Schema): void {
+function diffKeysFrom(a: Record<string, JsonValue>, b: Record<string, JsonValue>, ka: readonly string[], from: number, node: PathNode, ops: Operation[], schema: Schema): void {
   for (let i = from; i < ka.length; i++) {
     const key = ka[i] as string;
     const av = a[key];
     if (av === undefined) continue;
     const bv = b[key] as JsonValue;
-    diffPair(av, bv === undefined || Object.prototype.hasOwnProperty.call(b, key) ? bv : (undefined as unknown as JsonValue), key, path, ops, schema);
+    diffPair(av, bv === undefined || Object.prototype.hasOwnProperty.call(b, key) ? bv : (undefined as unknown as JsonValue), key, node, ops, schema);
   }
 }
 
 /** `b`'s keys `kb` that `a` has no own value for, by lookups: added. */
 // eslint-disable-next-line max-params -- see diffObject
-function addNewKeys(a: Record<string, JsonValue>, b: Record<string, JsonValue>, kb: readonly string[], path: string, ops: Operation[]): void {
+function addNewKeys(a: Record<string, JsonValue>, b: Record<string, JsonValue>, kb: readonly string[], node: PathNode, ops: Operation[]): void {
   for (const key of kb) {
     const bv = b[key];
     if (bv === undefined) continue;
     if (Object.prototype.hasOwnProperty.call(a, key) && a[key] !== undefined) continue;
-    addKey(key, bv, path, ops);
+    addKey(key, bv, node, ops);
   }
 }
 
 /** The keys in step from `from` on whose value is undefined in `a` and not in `b` (va: `a`'s values by index): added. */
 // eslint-disable-next-line max-params -- see diffObject
-function addUndefinedInStep(b: Record<string, JsonValue>, ka: readonly string[], va: readonly JsonValue[], from: number, path: string, ops: Operation[]): void {
+function addUndefinedInStep(b: Record<string, JsonValue>, ka: readonly string[], va: readonly JsonValue[], from: number, node: PathNode, ops: Operation[]): void {
   for (let i = from; i < ka.length; i++) {
     if (va[i] !== undefined) continue;
     const key = ka[i] as string;
     const bv = b[key];
-    if (bv !== undefined) addKey(key, bv, path, ops);
+    if (bv !== undefined) addKey(key, bv, node, ops);
   }
 }
 
-/** Adds `b`'s value `bv` (not undefined) of `key` under `path`. */
-function addKey(key: string, bv: JsonValue, path: string, ops: Operation[]): void {
-  const p = childPath(path, key);
+/** Adds `b`'s value `bv` (not undefined) of `key` under `node`. */
+function addKey(key: string, bv: JsonValue, node: PathNode, ops: Operation[]): void {
+  const p = childNode(node, key).path;
   ops.push({ op: 'add', path: p, value: copyJson(bv, p) });
 }
 
@@ -408,7 +431,7 @@ function compositeKeyId(el: JsonObject, keys: readonly string[], byName: boolean
 }
 
 // eslint-disable-next-line max-params, complexity -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path (the positional fast path and the keyed diff, kept together)
-function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
+function diffArray(a: JsonValue[], b: JsonValue[], node: PathNode, ops: Operation[], schema: Schema, meta: FieldMeta | undefined): void {
   const keys = listKeys(schema, meta);
   const itemSchema: Schema = schema.byName ? BY_NAME : meta?.ref !== undefined ? defSchema(meta.ref) : NO_SCHEMA;
   // When every item of `a` sits at its own index in `b` with the same key
@@ -419,12 +442,13 @@ function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[
     const ka = itemKeys(a, keys, !!schema.byName);
     const kb = ka && itemKeys(b, keys, !!schema.byName);
     if (ka && kb) {
-      diffKeyed(a, b, ka, kb, path, ops, itemSchema);
+      diffKeyed(a, b, ka, kb, node, ops, itemSchema);
       return;
     }
   }
   const common = Math.min(a.length, b.length);
-  for (let i = 0; i < common; i++) diffItem(a[i], b[i], path, i, ops, itemSchema);
+  for (let i = 0; i < common; i++) diffItem(a[i], b[i], node, i, ops, itemSchema);
+  const path = node.path;
   for (let i = a.length - 1; i >= b.length; i--) ops.push({ op: 'remove', path: `${path}/${i}` });
   for (let i = a.length; i < b.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: copyJson(b[i], `${path}/${i}`) });
 }
@@ -435,7 +459,8 @@ function diffArray(a: JsonValue[], b: JsonValue[], path: string, ops: Operation[
  * `b` and that lie on a longest increasing run of their positions in `b`.
  */
 // eslint-disable-next-line max-params -- the admission diff's recursion: path, schema and field meta change at every node, and packing them into an object would allocate per node on the hot path
-function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], path: string, ops: Operation[], itemSchema: Schema): void {
+function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], node: PathNode, ops: Operation[], itemSchema: Schema): void {
+  const path = node.path;
   const posInB = new Map<string, number>();
   for (let i = 0; i < kb.length; i++) posInB.set(kb[i] as string, i);
   // Positions in b of a's surviving items, in a's order.
@@ -460,7 +485,7 @@ function diffKeyed(a: JsonValue[], b: JsonValue[], ka: string[], kb: string[], p
   for (let i = 0; i < b.length; i++) {
     const from = keptAt.get(i);
     if (from === undefined) addItem(b, i, path, ops);
-    else diffItem(a[from] as JsonValue, b[i] as JsonValue, path, i, ops, itemSchema);
+    else diffItem(a[from] as JsonValue, b[i] as JsonValue, node, i, ops, itemSchema);
   }
 }
 
@@ -474,14 +499,16 @@ function addItem(list: readonly JsonValue[], i: number, path: string, ops: Opera
  * `diffValue` of the items at index `i` of two lists under `path`, without
  * building their path when there is nothing to do: one shared subtree, or the
  * same string or boolean (an equal number still goes there: a non-finite one throws).
- * Items that are maps or lists on both sides get a remembered path (`childPath`); scalar
+ * Items that are maps or lists on both sides get a remembered path (`childNode`); scalar
  * items (args) are leaves, and a long list of them would only churn the memo.
  */
 // eslint-disable-next-line max-params -- the admission diff's recursion (see diffValue)
-function diffItem(a: JsonValue, b: JsonValue, path: string, i: number, ops: Operation[], itemSchema: Schema): void {
+function diffItem(a: JsonValue, b: JsonValue, list: PathNode, i: number, ops: Operation[], itemSchema: Schema): void {
   if (a === b && (typeof a === 'object' || typeof a === 'string' || typeof a === 'boolean')) return;
-  const nested = typeof a === 'object' && a !== null && typeof b === 'object' && b !== null;
-  diffValue(a, b, nested ? childPath(path, String(i)) : `${path}/${i}`, ops, itemSchema);
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const child = childNode(list, String(i));
+    diffValue(a, b, child, child.path, ops, itemSchema);
+  } else diffValue(a, b, undefined, `${list.path}/${i}`, ops, itemSchema);
 }
 
 /** Marks one longest strictly increasing subsequence of `xs` (patience sorting, O(n log n)). */

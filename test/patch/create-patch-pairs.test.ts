@@ -2,7 +2,8 @@
  * createPatch diffs two maps whose keys share a prefix (a transformer's
  * `{...a}` copy) by pairing their values by index; createPatchByKey diffs
  * every map by key lookups, the reference. They must give the same
- * operations, in the same order, with the same errors.
+ * operations, in the same order, with the same errors (createPatchByKey also
+ * builds every path: the reference of the path memo too).
  */
 import t from 'tap';
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
-import { createPatch, escapePointerToken, pathMemo, type Operation } from '../../src/patch/create-patch.js';
+import { createPatch, createPatchByKey, escapePointerToken, pathMemo, type Operation } from '../../src/patch/create-patch.js';
 import type { JsonValue } from '../../src/kube/object.js';
 import { smallJsonObjects } from '../helpers/generators.js';
 
@@ -126,6 +126,26 @@ t.test('paths remembered: right across the memo filling up, and within its bound
   createPatch({}, { [at]: 1 });
   t.equal(pathMemo().size, (before + 1) % maxEntries || maxEntries, `a path of ${maxChars} characters is`);
   t.same(createPatch({}, { [at]: 2 }), [{ op: 'add', path: `/${at}`, value: 2 }], 'and found again');
+});
+
+t.test('paths remembered as a tree: the memo forgotten in the middle of a walk, deep under a parent that is no longer the root', async (t) => {
+  const { maxEntries } = pathMemo();
+  // Nested maps and lists with the same keys at every level (a path remembered under the wrong parent would be found
+  // again), keys to escape, and new keys in every walk: many new paths asked below others.
+  const deep = (v: number): JsonValue => ({ x: { 'x/~': [{ name: 'x', x: { x: v } }, { name: 'y', x: { x: v } }], y: { x: v } } });
+  let cleared = 0;
+  for (let i = 0; i < maxEntries / 2; i++) {
+    const before = pathMemo().size;
+    const a: JsonValue = { x: 1, [`k${i}`]: deep(1), y: { x: deep(1), [`n${i}`]: 1 } };
+    const b: JsonValue = { x: 2, [`k${i}`]: deep(2), y: { x: deep(2), [`n${i}`]: 2, [`o${i}`]: { x: 3 } } };
+    const want = JSON.stringify(createPatchByKey(a, b));
+    if (JSON.stringify(createPatch(a, b)) !== want) t.fail(`walk ${i}: paths (memo cold)`);
+    if (JSON.stringify(createPatch(a, b)) !== want) t.fail(`walk ${i}: paths (memo warm)`);
+    if (pathMemo().size < before) cleared++;
+    if (pathMemo().size > maxEntries) t.fail(`walk ${i}: ${pathMemo().size} paths remembered`);
+  }
+  t.ok(cleared >= 2, `the memo was forgotten during walks (${cleared} times), the answers unchanged`);
+  t.ok(pathMemo().size <= maxEntries, `at most ${maxEntries} paths remembered`);
 });
 
 t.test('list items: shared and equal items skipped, the others diffed at their index', async (t) => {
