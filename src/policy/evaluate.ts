@@ -382,6 +382,8 @@ interface ChainPass {
   settled?: boolean;
   /** Chain passes run (runPolicyChain's answer; 1 for every single pass, so that one is its own answer). */
   iterations: number;
+  /** How many of `steps` ran and changed the object (`ranChanged`), when the pass counted them (runSteps); else counted when read. */
+  changed?: number;
 }
 
 /**
@@ -406,6 +408,7 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
   let current: KubeObject = object;
   let stop = '';
   let error: ChainPass['error'];
+  let changed = 0;
   for (let i = 0; i < transformers.length; i++) {
     const transformer = transformers[i] as Transformer;
     if (stop || (validateOnly && !isValidate(transformer))) {
@@ -416,7 +419,8 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
       if (run.pastDeadline()) throw new Error(DEADLINE_MESSAGE);
       const after = transformer.apply(current, run.ctx);
       steps[i] = { transformer, status: 'ran', before: current, after, findings: run.takeFindings() };
-      if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null, iterations: 1 };
+      if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null, iterations: 1, changed: changed + 1 };
+      if (after !== current) changed++;
       current = after;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -426,7 +430,7 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
       stop = 'after error';
     }
   }
-  return { steps, object: current, error, iterations: 1 };
+  return { steps, object: current, error, iterations: 1, changed };
 }
 
 const DEADLINE_MESSAGE = 'admission deadline exceeded before this transformer ran';
@@ -610,17 +614,41 @@ function movedOn(pass: ChainPass, last: KubeObject): boolean {
   return !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last);
 }
 
-/** `policy/transformer` names of each policy's transformers, made once (every changing step of every review names one), with the policy name they were made for. */
-const STEP_NAMES = new WeakMap<CompiledPolicy, { policy: string; names: ReadonlyMap<Transformer, string> }>();
+/**
+ * `policy/transformer` names of each policy's transformers, made once (every
+ * changing step of every review names one), with the policy name they were
+ * made for: by index in `policy.transformers` (`list`, for a pass's steps,
+ * which are in that order) and by transformer (`names`).
+ */
+const STEP_NAMES = new WeakMap<CompiledPolicy, StepNames>();
 
-/** The `policy/transformer` names of a policy's transformers (changedBy; a transformer missing from it is named on the spot). */
-function stepNames(policy: CompiledPolicy): ReadonlyMap<Transformer, string> {
+interface StepNames {
+  policy: string;
+  transformers: readonly Transformer[];
+  list: readonly string[];
+  names: ReadonlyMap<Transformer, string>;
+}
+
+/** The `policy/transformer` names of a policy's transformers (changedBy; a transformer missing from them is named on the spot). */
+function stepNames(policy: CompiledPolicy): StepNames {
   let entry = STEP_NAMES.get(policy);
-  if (entry === undefined || entry.policy !== policy.name) {
-    entry = { policy: policy.name, names: new Map(policy.transformers.map((t) => [t, `${policy.name}/${t.name}`])) };
+  if (entry === undefined || entry.policy !== policy.name || entry.transformers !== policy.transformers) {
+    const list = policy.transformers.map((t) => `${policy.name}/${t.name}`);
+    entry = { policy: policy.name, transformers: policy.transformers, list, names: new Map(policy.transformers.map((t, i) => [t, list[i] as string])) };
     STEP_NAMES.set(policy, entry);
   }
-  return entry.names;
+  return entry;
+}
+
+/**
+ * The changedBy name of `step`, the `i`-th of a pass of `policy`: by index
+ * when it is the `i`-th transformer's step (a single pass: always), else by
+ * transformer (a converging policy's later passes), else made on the spot.
+ */
+function stepName(names: StepNames, policy: CompiledPolicy, step: TransformerStep, i: number): string {
+  const t = step.transformer;
+  if (names.transformers[i] === t) return names.list[i] as string;
+  return names.names.get(t) ?? `${policy.name}/${t.name}`;
 }
 
 /** Runs one matching policy and records its step; updates the current object when its changes are kept. */
@@ -654,25 +682,36 @@ function policyOutcome(run: Run, policy: CompiledPolicy, object: KubeObject, pas
     run.warn(clip(`${policy.name}: a patch deletes the object, which admission cannot do; ignored`));
     return 'dropped';
   }
-  recordChanges(run, policy, pass.steps);
+  recordChanges(run, policy, pass);
   run.current = pass.object;
   return 'applied';
 }
 
 /**
- * Appends the `policy/transformer` names of the steps that changed the object
- * to `run.changedBy`. The evaluation's first names go in a list made at their
- * number (the usual: one policy changes the object), not one grown by push.
+ * Appends the `policy/transformer` names of the pass's steps that changed the
+ * object to `run.changedBy`. The evaluation's first names go in a list made
+ * at their number (the usual: one policy changes the object), not one grown
+ * by push; the pass counted them when it ran step by step (`changed`).
  */
-function recordChanges(run: Run, policy: CompiledPolicy, steps: readonly TransformerStep[]): void {
-  let count = 0;
-  for (const s of steps) if (ranChanged(s)) count++;
+function recordChanges(run: Run, policy: CompiledPolicy, pass: ChainPass): void {
+  const steps = pass.steps;
+  const count = pass.changed ?? countChanged(steps);
   if (count === 0) return; // a validate policy changes nothing
   const names = stepNames(policy);
   const list = run.changedBy === NONE ? new Array<string>(count) : (run.changedBy as string[]);
   let k = run.changedBy === NONE ? 0 : list.length;
-  for (const s of steps) if (ranChanged(s)) list[k++] = names.get(s.transformer) ?? `${policy.name}/${s.transformer.name}`;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i] as TransformerStep;
+    if (ranChanged(s)) list[k++] = stepName(names, policy, s, i);
+  }
   run.changedBy = list;
+}
+
+/** The number of `steps` that ran and changed the object. */
+function countChanged(steps: readonly TransformerStep[]): number {
+  let count = 0;
+  for (const s of steps) if (ranChanged(s)) count++;
+  return count;
 }
 
 /** True for a step that ran and changed the object. */
