@@ -420,7 +420,7 @@ function runSteps(run: Run, transformers: readonly Transformer[], object: KubeOb
       const after = transformer.apply(current, run.ctx);
       steps[i] = { transformer, status: 'ran', before: current, after, findings: run.takeFindings() };
       if (after === null) return { steps: skipRest(steps, i + 1, transformers, current), object: null, iterations: 1, changed: changed + 1 };
-      if (after !== current) changed++;
+      changed += Number(after !== current); // counted for recordChanges
       current = after;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
