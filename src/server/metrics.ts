@@ -35,30 +35,35 @@ class Tally<L extends string> {
   private readonly root = new Map<string, unknown>();
   private readonly entries: { labels: Partial<Record<L, string>>; value: number }[] = [];
 
-  constructor(private readonly names: readonly L[]) {}
+  /** `names`: the labels, 1 to 4 of them. */
+  constructor(private readonly names: readonly L[]) {
+    if (names.length < 1 || names.length > 4) throw new RangeError(`Tally: 1 to 4 labels, not ${names.length}`);
+  }
 
-  /** Adds 1 to the count of these label values (in `names` order). */
-  inc(...values: string[]): void {
+  /**
+   * Adds 1 to the count of these label values, one per label in `names`
+   * order (positional, not a rest list: no list made per call; values past
+   * the labels' number are not read).
+   */
+  inc(v0: string, v1?: string, v2?: string, v3?: string): void {
+    const n = this.names.length;
     let m = this.root;
-    const last = values.length - 1;
-    for (let i = 0; i < last; i++) {
-      let next = m.get(values[i]) as Map<string, unknown> | undefined;
-      if (next === undefined) {
-        next = new Map();
-        m.set(values[i], next);
-      }
-      m = next;
-    }
-    let e = m.get(values[last]) as { value: number } | undefined;
-    if (e === undefined) {
-      const labels: Partial<Record<L, string>> = {};
-      this.names.forEach((n, i) => (labels[n] = values[i]));
-      const entry = { labels, value: 0 };
-      this.entries.push(entry);
-      m.set(values[last], entry);
-      e = entry;
-    }
+    if (n > 1) m = level(m, v0);
+    if (n > 2) m = level(m, v1 as string);
+    if (n > 3) m = level(m, v2 as string);
+    const last = (n === 1 ? v0 : n === 2 ? v1 : n === 3 ? v2 : v3) as string;
+    const e = (m.get(last) as { value: number } | undefined) ?? this.add(m, last, [v0, v1, v2, v3]);
     e.value++;
+  }
+
+  /** A new count of 0 for these label values (`values`, in `names` order), under `last` in the tally's last level `m`. */
+  private add(m: Map<string, unknown>, last: string, values: readonly (string | undefined)[]): { value: number } {
+    const labels: Partial<Record<L, string>> = {};
+    this.names.forEach((name, i) => (labels[name] = values[i]));
+    const entry = { labels, value: 0 };
+    this.entries.push(entry);
+    m.set(last, entry);
+    return entry;
   }
 
   /** Sets `counter` to the tallies (call from its `collect`). */
@@ -66,6 +71,13 @@ class Tally<L extends string> {
     counter.reset();
     for (const e of this.entries) counter.inc(e.labels, e.value);
   }
+}
+
+/** The map under `key` in `m` (a Tally level), made on first use. */
+function level(m: Map<string, unknown>, key: string): Map<string, unknown> {
+  let next = m.get(key) as Map<string, unknown> | undefined;
+  if (next === undefined) m.set(key, (next = new Map()));
+  return next;
 }
 
 /**

@@ -87,3 +87,27 @@ t.test('evaluation counters: matches, changes, errors by failurePolicy and denia
     'kube_postrender_denials_total{policy="b"} 2',
   ]) t.ok(text.split('\n').includes(line), line);
 });
+
+t.test('tallies of 1 to 4 labels: each tuple of label values counted apart (the same values in other positions too), as a reference count', async (t) => {
+  const m = new WebhookMetrics();
+  const want = new Map<string, number>();
+  const count = (line: string): void => void want.set(line, (want.get(line) ?? 0) + 1);
+  const values = ['', 'a', 'b', 'a/b'];
+  const digit = (i: number, k: number): string => values[Math.floor(i / 4 ** k) % 4] as string; // i's k-th base-4 digit
+  const results = ['allowed', 'patched', 'denied', 'error'] as const;
+  for (let i = 0; i < 4 ** 4 * 2; i++) {
+    const [route, operation, kind, policy, transformer, fp] = [digit(i, 0), digit(i, 1), digit(i, 2) || 'K', digit(i, 1), digit(i, 3), i % 3 ? 'Fail' : 'Ignore'] as const;
+    const result = results[Math.floor(i / 4 ** 3) % 4] as (typeof results)[number];
+    m.observeRequest(route, operation, kind, result);
+    count(`kube_postrender_admission_requests_total{route="${route}",operation="${operation}",kind="${kind}",result="${result}"}`);
+    m.observeEvaluation({ matchedPolicies: [policy], changedBy: [], applied: [{ policy, transformer }], errors: [{ policy: transformer, transformer: policy, failurePolicy: fp }], denials: [{ policy: transformer, rule: 'r', message: 'm' }] });
+    count(`kube_postrender_policy_matches_total{policy="${policy}"}`);
+    count(`kube_postrender_transformer_changes_total{policy="${policy}",transformer="${transformer}"}`);
+    count(`kube_postrender_transformer_errors_total{policy="${transformer}",transformer="${policy}",failure_policy="${fp}"}`);
+    count(`kube_postrender_denials_total{policy="${transformer}"}`);
+  }
+  const text = (await m.registry.metrics()).split('\n');
+  const got = new Map(text.filter((l) => /^kube_postrender_(admission_requests|policy_matches|transformer_changes|transformer_errors|denials)_total\{/.test(l)).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+  t.same(got, want, `${want.size} series, each with its count`);
+  t.ok(want.size > 150, 'many tuples');
+});
