@@ -256,10 +256,10 @@ t.test('changedBy (counted while the chain runs, named by index) is the applied 
     ['a converging chain, then another policy', [{ ...counting, order: 1 }, ...compile(doc('z-after', '  order: 9\n  transformers:\n  - {name: z, labels: {pairs: {z: "1"}}}\n'))]],
     ['two changing policies', compile(doc('p1', '  order: 1\n  transformers:\n  - {name: a, labels: {pairs: {a: "1"}}}\n  - {name: same, labels: {pairs: {a: "1"}}}\n  - {name: b, annotations: {b: "1"}}\n') + doc('p2', '  order: 2\n  transformers:\n  - {name: c, annotations: {c: "1"}}\n'))],
     ['a transformer list not the compiled one (named on the spot)', compile(POLICIES).map((p) => ({ ...p, transformers: [...p.transformers].reverse() }))],
-    ['a deletion (render), then the rest', [{ ...(base as CompiledPolicy), transformers: [counter(1), deleting, counter(2)] }]],
+    ['a deletion (render; dropped at admission)', [{ ...(base as CompiledPolicy), transformers: [counter(1), deleting, counter(2)] }]],
   ];
   for (const [name, policies] of sets) {
-    for (const frontDoor of ['admission', 'run'] as const) {
+    for (const frontDoor of ['admission', 'render'] as const) {
       const e = createPolicySet(policies).evaluate(cm, { ...input, frontDoor });
       const want = e.changed ? appliedSteps(e).map((s) => s.name) : [];
       t.same(e.changedBy, want, `${name}, ${frontDoor}: ${want.join(', ')}`);
