@@ -75,7 +75,7 @@ class Program implements FieldSpecProgram, FieldWhere {
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i] as Plan;
       this.plan = plan;
-      this.stack.length = 0;
+      if (this.stack.length !== 0) this.stack.length = 0; // setting an array's length is a runtime call, and the walks leave it empty
       const next = this.node(out, 0) as JsonObject;
       if (next !== out && (next.apiVersion !== apiVersion || next.kind !== kind)) {
         return applyFieldSpecs(next, this.specs.slice(plan.index + 1), this.createKind, this.set);

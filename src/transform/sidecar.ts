@@ -430,9 +430,10 @@ function list(o: JsonObject, field: string): JsonObject[] {
   return v.slice() as JsonObject[];
 }
 
+/** Sets `o[field]` to `items`, or deletes the field when there are none (a delete only of a key `o` has: V8's delete is a runtime call even for a missing key). */
 function setList(o: JsonObject, field: string, items: JsonObject[]): void {
-  if (items.length === 0) delete o[field];
-  else o[field] = items;
+  if (items.length > 0) o[field] = items;
+  else if (hasOwn.call(o, field)) delete o[field];
 }
 
 /** A copy of the string entries of the map `o[field]` ({} when it is not a map). */

@@ -58,6 +58,9 @@ t.test('findings: action, rule name, message resolution', async (t) => {
     { name: 'messageExpression non-string falls back', config: { expression: 'false', message: 'fixed', messageExpression: 'object.spec.replicas' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
     { name: 'messageExpression blank falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'  '" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
     { name: 'messageExpression with line break falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'a\\nb'" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression with a carriage return falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'a\\rb'" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression ending in a line break falls back', config: { expression: 'false', message: 'fixed', messageExpression: "'ab\\n'" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'fixed' }] },
+    { name: 'messageExpression with other control characters is kept', config: { expression: 'false', message: 'fixed', messageExpression: "'a\\tb\\u2028c'" }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'a\tb\u2028c' }] },
     { name: 'context variables', config: { expression: "namespaceObject.metadata.labels.env != 'prod' || request.operation != 'CREATE'", message: 'no creates in prod' }, want: [{ action: 'Deny', rule: 'min-replicas', message: 'no creates in prod' }] },
   ];
   for (const row of rows) {
