@@ -143,8 +143,11 @@ export function deepFreeze<T extends JsonValue>(v: T): T {
  * source's properties in the object itself, and the first key added to it
  * takes the runtime's slow store (KeyedStoreIC_Slow, measured ~0.4-0.6 µs a
  * copy), where a copy built from `{}` takes it as any other store. For maps
- * of a few keys (a pod's metadata or spec); `{ ...o }` stays the cheaper copy
- * when no key is added. JSON maps only: symbol keys are not copied.
+ * of a few keys (a pod's metadata or spec, labels, annotations): measured
+ * with one key added, 2 keys 102 ns against the spread's 599, 20 keys 446
+ * against 937, but 40 keys 1,465 against 988 (the stores per key overtake
+ * the one slow store past ~30 keys). `{ ...o }` stays the cheaper copy when
+ * no key is added. JSON maps only: symbol keys are not copied.
  */
 export function extensibleCopy(o: JsonObject): JsonObject {
   const out: JsonObject = {};
