@@ -10,7 +10,9 @@
  * 5), BENCH_ONLY (comma list of sections:
  * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name),
  * BENCH_PIN=0 (no taskset pinning; see PIN), BENCH_WARMUP (s of load on
- * every webhook server when it starts, default 15; see warmUp).
+ * every webhook server when it starts, default 15; see warmUp),
+ * BENCH_FRESH_PAIRS=0 (side-by-side runs with the section's long-lived floor
+ * and server instead of a fresh pair per round; see freshSideBySide).
  * Loopback only; every load run is bounded in time.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -35,6 +37,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
+const FRESH_PAIRS = process.env.BENCH_FRESH_PAIRS !== '0';
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'webhook,inprocess,size,list,kustomize').split(','));
 const VALIDATES = ['allowed-registries', 'disallow-latest-tag', 'disallow-privileged-hostpath', 'require-resource-limits', 'require-run-as-non-root'].map((p) => join(root, 'examples/policies', p, 'policy.yaml'));
 const POLICY_SETS = {
@@ -157,6 +160,28 @@ async function warmUp(server, payload, connections) {
   await autocannon({ url: server.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections, duration: WARMUP });
 }
 
+/**
+ * `sideBySide` with a floor and a server started for this round alone (each
+ * pinned to CPU 0, both warmed at once for WARMUP seconds, then stopped), so
+ * that a median over rounds samples processes as well as minutes. Two
+ * processes of one build differ by up to ~15 % in CPU per request for their
+ * whole life (session 16, docs/performance.md: glibc's heap trimmed or not
+ * around OpenSSL's released read buffers is one visible part; a floor against
+ * a second floor read 1.032 in every round of one run), and one long-lived
+ * pair gives every round the same draw. `policies` undefined: the server is a
+ * second floor (the calibration).
+ */
+async function freshSideBySide(policies, payload, connections) {
+  const [floor, server] = await Promise.all([startBenchServer('floor'), policies === undefined ? startBenchServer('floor') : startBenchServer('serve', policies)]);
+  try {
+    const each = Math.max(1, connections >> 1);
+    await Promise.all([warmUp(floor, payload, each), warmUp(server, payload, each)]);
+    return await sideBySide(floor, server, payload, connections);
+  } finally {
+    await Promise.all([floor.stop(), server.stop()]);
+  }
+}
+
 async function webhookSection(results) {
   const pod = podObject();
   const payloads = {
@@ -209,16 +234,20 @@ async function webhookSection(results) {
   if (PIN) {
     // The method's own error: the floor side by side with a second floor (1 when
     // the kernel shares CPU 0 evenly and neither port or start order is favoured).
-    const twin = await startBenchServer('floor');
-    try {
-      await warmUp(twin, payloads.pod.body, CONNECTIONS);
-      const rs = [];
-      for (let round = 1; round <= ROUNDS; round++) rs.push((await sideBySide(floor, twin, payloads.pod.body, CONNECTIONS)).ratio);
-      results.sideBySideCalibration = { floorXFloor: Math.round(median(rs) * 1000) / 1000, rounds: rs.map((x) => Math.round(x * 1000) / 1000) };
-      process.stderr.write(`  side by side, floor x floor: ${results.sideBySideCalibration.floorXFloor} (${results.sideBySideCalibration.rounds.join(' ')})\n`);
-    } finally {
-      await twin.stop();
+    const rs = [];
+    if (FRESH_PAIRS) {
+      for (let round = 1; round <= ROUNDS; round++) rs.push((await freshSideBySide(undefined, payloads.pod.body, CONNECTIONS)).ratio);
+    } else {
+      const twin = await startBenchServer('floor');
+      try {
+        await warmUp(twin, payloads.pod.body, CONNECTIONS);
+        for (let round = 1; round <= ROUNDS; round++) rs.push((await sideBySide(floor, twin, payloads.pod.body, CONNECTIONS)).ratio);
+      } finally {
+        await twin.stop();
+      }
     }
+    results.sideBySideCalibration = { floorXFloor: Math.round(median(rs) * 1000) / 1000, rounds: rs.map((x) => Math.round(x * 1000) / 1000), freshPairs: FRESH_PAIRS };
+    process.stderr.write(`  side by side, floor x floor: ${results.sideBySideCalibration.floorXFloor} (${results.sideBySideCalibration.rounds.join(' ')})\n`);
   }
   const floorRuns = new Map();
   const rows = [];
@@ -240,7 +269,7 @@ async function webhookSection(results) {
             const order = round % 2 ? [[floor, theirs], [server, ours]] : [[server, ours], [floor, theirs]];
             for (const [srv, into] of order) into.push(await measure(srv, p));
             if (sideways) {
-              together.push(await sideBySide(floor, server, p.body, p.connections));
+              together.push(FRESH_PAIRS ? await freshSideBySide(POLICY_SETS[set] ?? [], p.body, p.connections) : await sideBySide(floor, server, p.body, p.connections));
               // p99 over the same minutes (measureLatencyPaired): requests alternate between the floor and the server
               const [fl, sl] = await measureLatencyPaired([floor.url, server.url], p.body, { count: p.count, warmup: Math.min(200, p.count), maxMs: 20_000 });
               together.at(-1).p99Ratio = sl.p99 / fl.p99;
@@ -266,7 +295,7 @@ async function webhookSection(results) {
             throughput: round2(median(perRound)),
             // Every round's ratio, so a target's verdict shows how many rounds met it (`targets`).
             throughputRounds: perRound.map(round2),
-            throughputMethod: sideways ? 'side by side on CPU 0' : 'alternating runs',
+            throughputMethod: sideways ? `side by side on CPU 0${FRESH_PAIRS ? ', a fresh floor and server each round' : ''}` : 'alternating runs',
             throughputAlternating: round2(median(alternating)),
             throughputAlternatingRounds: alternating.map(round2),
             throughputOfMedians: Math.round((row.reqPerSec / paired.reqPerSec) * 100) / 100,
@@ -304,7 +333,7 @@ async function webhookSection(results) {
   rows.unshift(...floorRows);
   results.webhook = rows;
   if (results.sideBySideCalibration) console.log(`\nSide by side, the floor against a second floor (the method's own error): ${results.sideBySideCalibration.floorXFloor}x, rounds ${results.sideBySideCalibration.rounds.join(' ')}`);
-  console.log(`\nWebhook (HTTPS keep-alive; throughput with autocannon, latency on one connection; x floor: ${PIN ? 'side by side with the floor on CPU 0 (x floor alt: alternating runs)' : 'alternating runs'})`);
+  console.log(`\nWebhook (HTTPS keep-alive; throughput with autocannon, latency on one connection; x floor: ${PIN ? `side by side with the floor on CPU 0${FRESH_PAIRS ? ', a fresh floor and server each round' : ''} (x floor alt: alternating runs)` : 'alternating runs'})`);
   console.table(rows.map((r) => ({
     scenario: r.scenario, KiB: r.requestKiB, conns: r.connections, 'req/s': r.reqPerSec, 'p50 µs': r.latencyUs.p50, 'p99 µs': r.latencyUs.p99, 'p99.9 µs': r.latencyUs.p999,
     'CPU µs/req': r.cpuUsPerReq, 'RSS MiB': r.rssMiB, 'loop max ms': r.eventLoopMaxMs, 'x floor': r.ratioToFloor.throughput, 'x floor alt': r.ratioToFloor.throughputAlternating, 'p99 x floor': r.ratioToFloor.p99, 'CPU x floor': r.ratioToFloor.cpu, 'resp B': r.responseBytes,
@@ -489,7 +518,7 @@ function reviewBudgets(results) {
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version, loadAvgAtStart: loadavg().map((x) => Math.round(x * 10) / 10) },
-  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS, warmupS: WARMUP, pinned: PIN ? 'servers on CPU 0, load generator on CPU 1 (taskset)' : 'no (taskset missing, 1 CPU or BENCH_PIN=0)' },
+  settings: { durationS: DURATION, connections: CONNECTIONS, rounds: ROUNDS, warmupS: WARMUP, freshPairs: PIN && FRESH_PAIRS, pinned: PIN ? 'servers on CPU 0, load generator on CPU 1 (taskset)' : 'no (taskset missing, 1 CPU or BENCH_PIN=0)' },
 };
 console.log(`kube-postrender bench: ${results.machine.cpus}x ${results.machine.cpu}, node ${process.version}; pinned: ${results.settings.pinned}`);
 if (ONLY.has('webhook')) await webhookSection(results);
