@@ -172,7 +172,14 @@ async function warmUp(server, payload, connections) {
  * second floor (the calibration).
  */
 async function freshSideBySide(policies, payload, connections) {
-  const [floor, server] = await Promise.all([startBenchServer('floor'), policies === undefined ? startBenchServer('floor') : startBenchServer('serve', policies)]);
+  const started = await Promise.allSettled([startBenchServer('floor'), policies === undefined ? startBenchServer('floor') : startBenchServer('serve', policies)]);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    // stop the one that started before giving up (no process left behind)
+    await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  const [floor, server] = started.map((r) => r.value);
   try {
     const each = Math.max(1, connections >> 1);
     await Promise.all([warmUp(floor, payload, each), warmUp(server, payload, each)]);
