@@ -8,7 +8,7 @@
  * `api/filters/fieldspec/fieldspec.go`. Unlike kustomize, traversal is
  * copy-on-write: the input is never mutated and unchanged subtrees are shared.
  */
-import { extensibleCopy, getOwn, isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
+import { copyFor, getOwn, isObject, setOwn, type JsonObject, type JsonValue } from './object.js';
 
 /**
  * One kustomize `types.FieldSpec`: a slash-separated `path` (`name[]` marks a
@@ -306,17 +306,11 @@ export function setEntries(entries: Readonly<Record<string, string>>): FieldSett
     const base = current === undefined ? {} : current;
     if (!isObject(base)) throw new FieldSpecError(`expected a map at ${at.path}`, at.path);
     if (current !== undefined && hasEntries(base, keys, values)) return current;
-    // A spread copy takes V8's slow store for each key it did not have (extensibleCopy): a copy built from {} then.
-    const out: JsonObject = hasKeys(base, keys) ? { ...base } : extensibleCopy(base);
+    // A spread copy takes V8's slow store for each key it did not have: copyFor builds from {} then (extensibleCopy).
+    const out = copyFor(base, keys);
     for (let i = 0; i < keys.length; i++) setOwn(out, keys[i] as string, values[i] as string);
     return out;
   };
-}
-
-/** True when `map` has each of `keys` as an own property. */
-function hasKeys(map: JsonObject, keys: readonly string[]): boolean {
-  for (let i = 0; i < keys.length; i++) if (!Object.prototype.hasOwnProperty.call(map, keys[i] as string)) return false;
-  return true;
 }
 
 /** True when `map` holds each `keys[i]` with the value `values[i]` (own properties). */

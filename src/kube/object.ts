@@ -156,6 +156,16 @@ export function extensibleCopy(o: JsonObject): JsonObject {
 }
 
 /**
+ * A shallow copy of `o` that `keys` will be set in: `{ ...o }` when `o` has
+ * them all (they are replaced), else extensibleCopy (a key added to a spread
+ * copy takes V8's slow store). The same keys, order and values either way.
+ */
+export function copyFor(o: JsonObject, keys: readonly string[]): JsonObject {
+  for (let i = 0; i < keys.length; i++) if (!Object.prototype.hasOwnProperty.call(o, keys[i] as string)) return extensibleCopy(o);
+  return { ...o };
+}
+
+/**
  * Deep copy of a JSON value: new arrays and plain objects all the way down,
  * primitives (`bigint` included) shared. A key `__proto__` is copied as an own
  * data property (setOwn). About 5x faster than `structuredClone` on a 10 KB Pod (no

@@ -19,7 +19,7 @@
  *
  * Pure: no I/O; node:crypto only for the template hash.
  */
-import { deepClone, deepEqual, deepFreeze, extensibleCopy, hasOwnKeys, isObject, ownKeyCount, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { copyFor, deepClone, deepEqual, deepFreeze, hasOwnKeys, isObject, ownKeyCount, podTemplateLocation, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTemplate, evaluateTemplateExpressions, fillTemplate, templateExpressions, TemplateError, type Template, type TemplateExpression, type TemplateScope } from '../expr/template.js';
 import { decodeStringMap, decodeStruct, joinPath, typeName } from './decode.js';
 import { scopeOptions } from '../expr/vars.js';
@@ -872,16 +872,6 @@ interface Render {
 function addedKeys(rendered: Rendered): Render['adds'] {
   const spec = (['containers', 'initContainers', 'volumes', 'imagePullSecrets'] as const).filter((k) => rendered[k].length > 0);
   return { metadata: hasOwnKeys(rendered.labels) ? ['annotations', 'labels'] : ['annotations'], spec };
-}
-
-/**
- * A shallow copy of `o` that `keys` will be set in: `{ ...o }` when `o` has
- * them all (they are replaced), else extensibleCopy (a key added to a spread
- * copy takes V8's slow store). The same keys, order and values either way.
- */
-export function copyFor(o: JsonObject, keys: readonly string[]): JsonObject {
-  for (let i = 0; i < keys.length; i++) if (!hasOwn.call(o, keys[i] as string)) return extensibleCopy(o);
-  return { ...o };
 }
 
 function templateVars(obj: KubeObject, { annotations, labels }: PodMaps, c: Compiled, ctx: TransformContext): Record<string, unknown> {

@@ -1,13 +1,13 @@
 /**
  * extensibleCopy (src/kube/object.ts) is `{ ...o }` built from `{}` (a key
- * added to it later does not take V8's slow store), and the sidecar's
- * copyFor picks between the two: the same own keys, in the same order, with
+ * added to it later does not take V8's slow store), and copyFor (the same
+ * module; the sidecar's and setEntries' copies) picks between the two: the same own keys, in the same order, with
  * the same values and prototype as the spread, whatever the keys.
  */
 import t from 'tap';
-import { extensibleCopy, setOwn, type JsonObject } from '../../src/kube/object.js';
+import { copyFor, extensibleCopy, setOwn, type JsonObject } from '../../src/kube/object.js';
 import { setEntries } from '../../src/kube/fieldspecs.js';
-import { copyFor, setMeta, setStatus, SIDECAR_STATUS_ANNOTATION } from '../../src/transform/sidecar.js';
+import { setMeta, setStatus, SIDECAR_STATUS_ANNOTATION } from '../../src/transform/sidecar.js';
 
 const ROWS: [string, JsonObject][] = [
   ['empty', {}],
