@@ -137,3 +137,33 @@ function fresh(owned: Owned | undefined): JsonObject {
   owned?.add(m);
   return m;
 }
+
+/**
+ * One merge doing what applying `a`, then `b`, does (two configurations
+ * compiled under the same schema, applied one after the other), or undefined
+ * when that is not known to hold: `b`'s keys that `a` does not have are
+ * appended to `a`'s steps (the order in which the two merges append new keys),
+ * and a key both set is fused when both merge a non-empty map (or a `values`
+ * entry) into it (the first leaves a map there, which the second merges
+ * into). A key both set otherwise (a scalar, an empty map) declines: the
+ * second would overwrite the first, which a single merge could show as
+ * unchanged where the two report a change. The same content, key order, and
+ * `object` itself exactly when nothing changes, as the two applyConfigMerge
+ * calls (test/patch/apply-configuration-fast.test.ts). Pure.
+ */
+export function fuseConfigMerges(a: ConfigMerge, b: ConfigMerge): ConfigMerge | undefined {
+  const steps = [...a.steps];
+  for (const s of b.steps) {
+    const i = steps.findIndex((x) => x.key === s.key);
+    if (i < 0) {
+      steps.push(s);
+      continue;
+    }
+    const t = steps[i] as ConfigStep;
+    if (t.kind === 'scalar' || s.kind !== t.kind || (t.kind === 'map' && (t.empty || (s as { empty: boolean }).empty))) return undefined;
+    const merge = fuseConfigMerges(t.merge, (s as { merge: ConfigMerge }).merge);
+    if (merge === undefined) return undefined;
+    steps[i] = { ...t, merge };
+  }
+  return { steps };
+}

@@ -25,7 +25,7 @@ import type { CompiledExpression } from '../expr/cel.js';
 import { describeValue } from '../expr/vars.js';
 import { deepEqual, gvkOf, isObject, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { applyConfigurationChange, findAtomics } from '../patch/apply-configuration.js';
-import { applyConfigMerge, compileConfigMerge, type ConfigMerge } from '../patch/apply-configuration-fast.js';
+import { applyConfigMerge, compileConfigMerge, fuseConfigMerges, type ConfigMerge } from '../patch/apply-configuration-fast.js';
 import { applyJson6902, Json6902Error } from '../patch/json6902.js';
 import type { Owned } from '../patch/owned.js';
 import { applyScalarSets, scalarSets, type ScalarSet } from '../patch/scalar-sets.js';
@@ -184,4 +184,133 @@ function jsonPatchOps(m: Mutation, result: unknown): DecodedOps {
   const frozen = Object.freeze(ops.map((op) => Object.freeze(op)));
   m.ops = { result, ops: frozen, sets: scalarSets(frozen) };
   return m.ops;
+}
+
+// ---------------------------------------------------------------------------
+// Runs of constant mutations applied as one
+
+/**
+ * Two or more consecutive constant mutations (folded at load:
+ * CompiledExpression.constant) of one patchType, which a pass may apply as
+ * one (applyRun) once each has been evaluated: the API server applies them
+ * one after the other, and the object after the last is what one fused
+ * merge, or one set of scalar writes, gives. Only the application is fused:
+ * every member is still evaluated, in order, with its own charges and
+ * errors (src/policy/admission-policy.ts).
+ */
+export interface MutationRun {
+  readonly members: readonly Mutation[];
+  /** What the members' kept results mean together, found at the first application where all were evaluated (RunPlan); null: their results are not kept JSON (applied one by one from then on). */
+  plan?: RunPlan | null;
+}
+
+/**
+ * The members' kept results (the frozen JSON of a constant, the same each
+ * time) and what they mean together: per schema the fused merge of
+ * ApplyConfigurations (null: they do not fuse under it), or the JSONPatches'
+ * operations as one list of ScalarSets (null: they are not all such sets, or
+ * their paths repeat or nest).
+ */
+interface RunPlan {
+  readonly results: readonly unknown[];
+  readonly merges: Map<SchemaRef, ConfigMerge | null>;
+  readonly sets: readonly ScalarSet[] | null;
+}
+
+let fusing = true;
+
+/**
+ * Turns the fusion of constant mutations on or off for the policies compiled
+ * from now on (default on) and returns the previous setting. For tests, which
+ * compare fused and one-by-one passes: the objects and errors must agree.
+ */
+export function setMutationFusion(on: boolean): boolean {
+  const previous = fusing;
+  fusing = on;
+  return previous;
+}
+
+/**
+ * The mutations in order, with every stretch of two or more consecutive
+ * constant mutations of one patchType (an ApplyConfiguration's whose
+ * per-schema forms are kept: Mutation.configs) grouped into a MutationRun.
+ */
+export function mutationRuns(mutations: readonly Mutation[]): (Mutation | MutationRun)[] {
+  const out: (Mutation | MutationRun)[] = [];
+  const fusable = (m: Mutation): boolean => fusing && m.program.constant && (m.patchType === 'JSONPatch' || m.configs !== undefined);
+  for (let i = 0; i < mutations.length; ) {
+    let j = i + 1;
+    const first = mutations[i] as Mutation;
+    if (fusable(first)) while (j < mutations.length && fusable(mutations[j] as Mutation) && (mutations[j] as Mutation).patchType === first.patchType) j++;
+    out.push(j - i > 1 ? { members: mutations.slice(i, j) } : first);
+    i = j;
+  }
+  return out;
+}
+
+/** True for a MutationRun (a Mutation has a program). */
+export function isMutationRun(m: Mutation | MutationRun): m is MutationRun {
+  return (m as MutationRun).members !== undefined;
+}
+
+/**
+ * The object after every member of `run` applied in order to `object`, the
+ * members' `results` (evaluated, none failed), as applyMutation one after the
+ * other gives it (content, key order; `object` itself when nothing changed,
+ * or with `owned` maybe although it changed), or undefined when that is not
+ * known without applying them one by one: results other than the kept ones,
+ * members whose forms do not fuse under the object's schema, a
+ * configuration that sets `apiVersion` or `kind` (the next member's schema),
+ * a JSONPatch whose paths do not all lead to existing maps (the general
+ * path, with its errors). Changes nothing when it returns undefined.
+ */
+export function applyRun(run: MutationRun, object: KubeObject, results: readonly unknown[], owned?: Owned): KubeObject | undefined {
+  if (run.plan === undefined) run.plan = planOf(run, results) ?? null;
+  const plan = run.plan;
+  if (plan === null || !sameResults(results, plan.results)) return undefined;
+  if (run.members[0]?.patchType === 'JSONPatch') return plan.sets === null ? undefined : applyScalarSets(object, plan.sets, owned);
+  const schema = schemaOf(object);
+  let merge = plan.merges.get(schema);
+  if (merge === undefined) {
+    merge = fusedMerge(run, results, schema);
+    plan.merges.set(schema, merge);
+  }
+  return merge === null ? undefined : applyConfigMerge(object, merge, owned);
+}
+
+/** True when every result is the kept one (the same object). */
+function sameResults(results: readonly unknown[], kept: readonly unknown[]): boolean {
+  for (let i = 0; i < results.length; i++) if (results[i] !== kept[i]) return false;
+  return true;
+}
+
+/** A run's plan for its members' results when every one is kept JSON (frozen); undefined otherwise (applied one by one from then on). */
+function planOf(run: MutationRun, results: readonly unknown[]): RunPlan | undefined {
+  if (!results.every((r) => typeof r === 'object' && r !== null && Object.isFrozen(r))) return undefined;
+  return { results: [...results], merges: new Map(), sets: run.members[0]?.patchType === 'JSONPatch' ? fusedSets(run, results) : null };
+}
+
+/** The JSONPatch members' operations as one list of ScalarSets, or null (see RunPlan). Throws nothing: a result that does not decode declines. */
+function fusedSets(run: MutationRun, results: readonly unknown[]): readonly ScalarSet[] | null {
+  const ops: JsonObject[] = [];
+  try {
+    run.members.forEach((m, i) => ops.push(...jsonPatchOps(m, results[i]).ops));
+  } catch {
+    return null;
+  }
+  return scalarSets(ops) ?? null;
+}
+
+/** The ApplyConfiguration members' merges under `schema` fused into one, or null (see fuseConfigMerges). */
+function fusedMerge(run: MutationRun, results: readonly unknown[], schema: SchemaRef): ConfigMerge | null {
+  let fused: ConfigMerge | undefined;
+  for (let i = 0; i < run.members.length; i++) {
+    const config = results[i];
+    if (!isObject(config) || 'apiVersion' in config || 'kind' in config) return null;
+    const merge = knownConfig(run.members[i] as Mutation, config, schema)?.merge;
+    if (merge === undefined) return null;
+    fused = fused === undefined ? merge : fuseConfigMerges(fused, merge);
+    if (fused === undefined) return null;
+  }
+  return fused ?? null;
 }

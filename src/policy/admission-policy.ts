@@ -44,7 +44,7 @@ import type { CompiledExpression, CompiledVariables, CompositionVariable } from 
 import { compileExpression, compileVariables, KUBERNETES_VARIABLES } from '../expr/engine.js';
 import { buildExprVars, describeValue } from '../expr/vars.js';
 import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
-import { applyMutation, compiledMutation, mutationResult, type Mutation } from './admission-mutation.js';
+import { applyMutation, applyRun, compiledMutation, isMutationRun, mutationResult, mutationRuns, type Mutation, type MutationRun } from './admission-mutation.js';
 import { OwnedList } from '../patch/owned.js';
 import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
 import { errorMessage } from '../errors.js';
@@ -295,6 +295,8 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
 
 interface MutatingPolicy extends PolicyCore {
   mutations: Mutation[];
+  /** The mutations in order, consecutive constants of one patchType grouped (mutationRuns: applied as one when they fuse). */
+  steps: (Mutation | MutationRun)[];
   reinvocationPolicy: 'Never' | 'IfNeeded';
 }
 
@@ -312,7 +314,7 @@ function readMutating(r: Reader, doc: JsonObject): MutatingPolicy {
   });
   if (mutations.length === 0) r.fail('spec.mutations', 'Required value');
   const reinvocationPolicy = r.oneOf(spec.reinvocationPolicy, 'spec.reinvocationPolicy', ['Never', 'IfNeeded'], true) as MutatingPolicy['reinvocationPolicy'];
-  return { ...core, mutations, reinvocationPolicy };
+  return { ...core, mutations, steps: mutationRuns(mutations), reinvocationPolicy };
 }
 
 /** A binding, checked. */
@@ -467,16 +469,67 @@ function mutateWithParam({ policy, binding, ctx }: Invocation, object: KubeObjec
   const objectVars = ctx.exprVars === undefined ? (): Record<string, unknown> => ({ object: current, oldObject: ctx.oldObject ?? null, params: param }) : varsOfCurrent;
   // Containers made by this pass's mutations (never `object`'s): changed in place by the next ones (applyMutation).
   const owned = new OwnedList();
-  for (const m of policy.mutations) {
+  // Fail: a mutation's error denies with its text; Ignore (undefined): the mutation is skipped, the later ones still apply (dispatcher.go).
+  const failOn = policy.failurePolicy === 'Fail' ? (e: unknown): never => fail(errText(e)) : undefined;
+  for (const m of policy.steps) {
+    if (isMutationRun(m)) {
+      current = applyMutationRun(m, current, owned, failOn);
+      continue;
+    }
     try {
       current = applyMutation(m, current, mutationResult(m, m.objectOnly ? objectVars : varsOfCurrent), owned);
     } catch (e) {
-      // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
-      if (policy.failurePolicy === 'Fail') throw new TransformError(mapDenial(policy.name, binding.name, errText(e)));
+      failOn?.(e);
     }
   }
   return current;
 }
+
+/** A member's evaluation that threw: its error, applied in its place (denied under Fail, skipped under Ignore). */
+class Failed {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * A run of constant mutations (MutationRun) on `object`: each member
+ * evaluated in order (constants: no variables), as one pass would; under
+ * Fail the evaluations stop at the first error. When none failed and the
+ * run fuses (applyRun), its members' results are applied as one; otherwise
+ * one by one in order, each evaluation's error in its place, so the object
+ * and the error that denies are those of the one-by-one pass (applying
+ * charges nothing and reads no clock: only the evaluations do, in the same
+ * order). `denial(e)`: the error a failure under Fail throws.
+ */
+function applyMutationRun(run: MutationRun, object: KubeObject, owned: OwnedList, failOn: ((e: unknown) => never) | undefined): KubeObject {
+  const results: unknown[] = [];
+  let failed = false;
+  for (const m of run.members) {
+    try {
+      results.push(mutationResult(m, NO_VARS));
+    } catch (e) {
+      results.push(new Failed(e));
+      failed = true;
+      if (failOn !== undefined) break;
+    }
+  }
+  const fused = failed ? undefined : applyRun(run, object, results, owned);
+  if (fused !== undefined) return fused;
+  let current = object;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    try {
+      if (r instanceof Failed) throw r.error;
+      current = applyMutation(run.members[i] as Mutation, current, r, owned);
+    } catch (e) {
+      // Ignore: this mutation is skipped, the later ones still apply (dispatcher.go).
+      failOn?.(e);
+    }
+  }
+  return current;
+}
+
+/** No variables: what a constant mutation is evaluated with (mutationResult gives a constant none either). */
+const NO_VARS = (): Record<string, unknown> => ({});
 
 /**
  * The params objects a binding evaluates with (one `null` without paramKind).
