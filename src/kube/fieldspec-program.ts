@@ -42,6 +42,9 @@ interface Plan {
 /** Most apiVersion/kind pairs a program keeps plans for (cleared past it). */
 const PLAN_LIMIT = 256;
 
+/** The longest apiVersion and kind together (characters) that a program keeps as its last pair (plansFor). */
+export const LAST_PAIR_MAX_CHARS = 256;
+
 /**
  * Compiles field specs (see the module comment). `specs` is read now and
  * must not change afterwards. Never throws; `apply` throws as
@@ -57,6 +60,8 @@ class Program implements FieldSpecProgram, FieldWhere {
   /** Keys from the root to the node being walked (valid during `apply`). */
   private readonly stack: (string | number)[] = [];
   private plan: Plan = { index: -1, segs: [], path: '', create: false };
+  /** The pair plansFor answered last and its plans (one entry; texts of at most LAST_PAIR_MAX_CHARS characters together). */
+  private last: { readonly apiVersion: string; readonly kind: string; readonly plans: readonly Plan[] } | undefined;
 
   constructor(private readonly specs: readonly FieldSpec[], private readonly createKind: CreateKind, private readonly set: FieldSetter) {}
 
@@ -85,14 +90,26 @@ class Program implements FieldSpecProgram, FieldWhere {
     return out;
   }
 
+  /**
+   * The plans of an apiVersion and kind: the last pair's without a lookup
+   * (the objects of a review stream or a cluster's Pods come in runs of one
+   * kind; two Map lookups a transformer otherwise), else from the table.
+   * Plans are a function of the pair alone (fieldSpecSelects reads only the
+   * object's apiVersion and kind), so the last pair's are the table's.
+   */
   private plansFor(apiVersion: string, kind: string, obj: JsonObject): readonly Plan[] {
-    const found = this.plans.get(apiVersion, kind);
-    if (found) return found;
-    const plans: Plan[] = [];
-    this.specs.forEach((spec, index) => {
-      if (fieldSpecSelects(spec, obj)) plans.push({ index, segs: segmentsOf(spec.path), path: spec.path, create: spec.create === true });
-    });
-    this.plans.set(apiVersion, kind, plans);
+    const last = this.last;
+    if (last !== undefined && last.apiVersion === apiVersion && last.kind === kind) return last.plans;
+    let plans = this.plans.get(apiVersion, kind);
+    if (plans === undefined) {
+      const made: Plan[] = [];
+      this.specs.forEach((spec, index) => {
+        if (fieldSpecSelects(spec, obj)) made.push({ index, segs: segmentsOf(spec.path), path: spec.path, create: spec.create === true });
+      });
+      this.plans.set(apiVersion, kind, made);
+      plans = made;
+    }
+    this.last = apiVersion.length + kind.length <= LAST_PAIR_MAX_CHARS ? { apiVersion, kind, plans } : undefined;
     return plans;
   }
 

@@ -8,7 +8,8 @@
  * the base map at its key (a copy of it, or a new map where the base has
  * none or null), each scalar set, new keys appended in patch order.
  *
- * `applyMapMerge` copies only the maps on the patch's paths and returns
+ * `applyMapMerge` copies only the maps on the patch's paths (an empty patch
+ * map leaves its base map as it is: shared, not copied) and returns
  * undefined, for the caller to run `strategicMerge` (whose results and
  * errors stay the reference), whenever the merge could do anything more:
  * a base map marked with empty nulls by the YAML reader (the merge clears
@@ -66,12 +67,30 @@ export function applyMapMerge(base: JsonObject, m: MapMerge): JsonObject | undef
     const bv = getOwn(out, f.key);
     let v: JsonValue | undefined;
     if (f.map === undefined) v = typeof bv === 'object' && bv !== null ? undefined : f.scalar;
-    else if (bv === undefined || bv === null) v = build(f.map);
-    else v = isObject(bv) ? applyMapMerge(bv, f.map) : undefined;
+    else v = mergeInto(bv, f.map);
     if (v === undefined) return undefined;
     setOwn(out, f.key, v);
   }
   return out;
+}
+
+/** A compiled patch map merged into the base value `bv` at its key: new maps where it has none, undefined to decline. */
+function mergeInto(bv: JsonValue | undefined, m: MapMerge): JsonValue | undefined {
+  if (bv === undefined || bv === null) return build(m);
+  if (!isObject(bv)) return undefined;
+  return m.fields.length === 0 ? unmerged(bv) : applyMapMerge(bv, m);
+}
+
+/**
+ * An empty patch map merged into the base map `bv`: `bv` itself, whose copy
+ * would hold the same keys and values in the same order (a patch's
+ * `metadata: {name: x}` is such a map once the name it restores anyway is
+ * left out: `smpDoc` in src/transform/patch.ts); undefined, as applyMapMerge,
+ * when `bv` is marked with empty nulls (the merge clears them). Nested maps
+ * only: applyMapMerge's own result is always a new map.
+ */
+function unmerged(bv: JsonObject): JsonObject | undefined {
+  return emptyNullKeys(bv) === undefined ? bv : undefined;
 }
 
 /** A new map of a compiled patch map (the merge into nothing: new maps, never the patch's own). */

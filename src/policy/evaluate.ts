@@ -244,8 +244,15 @@ function pushed<T>(list: readonly T[], x: T): readonly T[] {
   return list;
 }
 
+/**
+ * The global `performance`, read once: Node defines it on globalThis as an
+ * accessor, whose getter runs at every `performance` read (~6 ns of the
+ * clock's ~40; a chain10 review reads the clock 12 times). The same object.
+ */
+const PERFORMANCE = performance;
+
 /** `performance.now()`, the default clock (one function for every evaluation). */
-const performanceNow = (): number => performance.now();
+const performanceNow = (): number => PERFORMANCE.now();
 
 /** `satisfied` at admission and for callers without stream requirements: a no-op. */
 const satisfiedNoop = (): undefined => undefined;
@@ -275,7 +282,7 @@ class Run {
   constructor(readonly object: KubeObject, readonly input: EvaluationInput) {
     this.current = object;
     this.now = input.now ?? performanceNow;
-    this.meterDeadline = input.deadline === undefined ? Infinity : performance.now() + (input.deadline - this.now());
+    this.meterDeadline = input.deadline === undefined ? Infinity : PERFORMANCE.now() + (input.deadline - this.now());
   }
 
   /** The transformers' context (made at its first use). */

@@ -320,11 +320,17 @@ interface HandlerContext {
   epochOf: (t: number) => number;
 }
 
+/**
+ * The global `performance`, read once (Node's globalThis accessor runs its
+ * getter at every read; the clock is read several times a review).
+ */
+const PERFORMANCE = performance;
+
 /** The app's default clock (ms): `performance.now`, whose readings map to epoch ms by `performance.timeOrigin`. */
-const performanceNow = (): number => performance.now();
+const performanceNow = (): number => PERFORMANCE.now();
 
 function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number, log: FastifyBaseLogger | undefined): HandlerContext {
-  const epochOf = now === performanceNow ? (t: number): number => performance.timeOrigin + t : (): number => epochNow();
+  const epochOf = now === performanceNow ? (t: number): number => PERFORMANCE.timeOrigin + t : (): number => epochNow();
   return { opts, metrics, now, log, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
 }
 

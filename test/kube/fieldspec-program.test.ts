@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { compileFieldSpecs } from '../../src/kube/fieldspec-program.js';
+import { compileFieldSpecs, LAST_PAIR_MAX_CHARS } from '../../src/kube/fieldspec-program.js';
 import {
   applyFieldSpecs, COMMON_ANNOTATIONS_FIELD_SPECS, COMMON_LABELS_FIELD_SPECS, IMAGES_FIELD_SPECS, METADATA_LABELS_FIELD_SPECS,
   NAMESPACE_FIELD_SPECS, REPLICAS_FIELD_SPECS, setEntries, setScalar, TEMPLATE_LABELS_FIELD_SPECS,
@@ -128,6 +128,32 @@ t.test('more kinds than the plan table keeps: still the reference answers', asyn
     if (JSON.stringify(program.apply(obj)) !== JSON.stringify(want)) t.fail(`kind ${i}`);
   }
   t.pass('600 kinds');
+});
+
+t.test('the last apiVersion and kind: runs of one kind, switches, and texts past the bound answer as the reference', async (t) => {
+  // Specs that select by kind, group and version, so that a program answering with the wrong pair's plans differs.
+  const specs: FieldSpec[] = [
+    { path: 'metadata/labels', create: true, kind: 'Pod' },
+    { path: 'metadata/annotations', create: true, kind: 'Deployment', group: 'apps' },
+    { path: 'spec/selector', create: true, kind: 'Deployment', group: 'extensions' },
+    { path: 'data', create: true, version: 'v2' },
+  ];
+  const set = setEntries({ a: 'b' });
+  const long = 'k'.repeat(LAST_PAIR_MAX_CHARS);
+  const pairs: [string, string][] = [
+    ['v1', 'Pod'], ['v1', 'Pod'], ['apps/v1', 'Deployment'], ['apps/v1', 'Deployment'], ['extensions/v1beta1', 'Deployment'],
+    ['v1', 'Pod'], ['g.example.com/v2', 'Pod'], ['v1', 'Pod'], ['v1', long], ['v1', long], ['v1', 'Pod'],
+    [`apps/${long}`, 'Deployment'], ['apps/v1', 'Deployment'], [`apps/${long}`, 'Deployment'], ['v2', 'Pod'], ['v1', 'Pod'],
+  ];
+  const program = compileFieldSpecs(specs, 'map', set);
+  const seen = new Set<string>();
+  for (const [apiVersion, kind] of pairs) {
+    const obj = deepFreeze({ apiVersion, kind, metadata: { name: 'x' }, spec: {} });
+    const want = applyFieldSpecs(obj, specs, 'map', set);
+    seen.add(JSON.stringify(want).replace(/k{10,}/g, 'K'));
+    t.equal(JSON.stringify(program.apply(obj)), JSON.stringify(want), `${apiVersion.slice(0, 20)} ${kind.slice(0, 20)}`);
+  }
+  t.ok(seen.size >= 5, 'the pairs select different specs');
 });
 
 t.test('the setter reads the path of the field it runs on', async (t) => {

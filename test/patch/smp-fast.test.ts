@@ -53,6 +53,18 @@ t.test('applyMapMerge gives strategicMerge\'s result or declines', async (t) => 
     ['a scalar where the base has null', () => ({ ...pod(), kind: null }), { kind: 'Pod' }, true],
     ['no base map at all', () => ({ kind: 'Pod' }), { metadata: { name: 'a' } }, true],
     ['__proto__ stays data', pod, JSON.parse('{"metadata":{"labels":{"__proto__":"x"}}}') as JsonObject, true],
+    ['an empty map into an existing map (kept as it is)', pod, { metadata: {} }, true],
+    ['an empty map beside a set scalar (smpDoc: metadata without its restored name)', pod, { kind: 'Pod', metadata: {}, spec: { priorityClassName: 'standard' } }, true],
+    ['a nested empty map into an existing map', pod, { spec: { nodeSelector: {} } }, true],
+    ['an empty map where the base has none', pod, { spec: { securityContext: {} } }, true],
+    ['an empty map where the base has null', () => ({ ...pod(), metadata: null }), { metadata: {} }, true],
+    ['an empty map over a scalar (wrong node kind)', pod, { spec: { priority: {} } }, false],
+    ['an empty map over a list (wrong node kind)', pod, { spec: { containers: {} } }, false],
+    ['an empty map into a map marked with empty nulls', () => {
+      const p = pod();
+      markEmptyNulls(p.metadata as JsonObject, []);
+      return p;
+    }, { metadata: {} }, false],
     ['a map over a scalar (wrong node kind)', pod, { spec: { priority: { a: 1 } } }, false],
     ['a map over a list (wrong node kind)', pod, { spec: { containers: { a: 1 } } }, false],
     ['a scalar over a map (wrong node kind)', pod, { spec: { nodeSelector: 'x' } }, false],
