@@ -209,6 +209,12 @@ interface SmpDoc {
   readonly fast: MapMerge | undefined;
   /** The scalar `metadata` fields left out of `fast` (`name`, `namespace`). */
   readonly restored: readonly ('name' | 'namespace')[];
+  /**
+   * True when `fast` merges nothing into the `metadata` fields `runSmp`
+   * restores (`namespace`, and `name` unless the name may change): after the
+   * compiled merge they are as they were, and restoring them changes nothing.
+   */
+  readonly keepsRestored: boolean;
 }
 
 /**
@@ -233,7 +239,14 @@ function smpDoc(doc: JsonObject, options: PatchOptions): SmpDoc {
     }
     rest.metadata = m;
   }
-  return { doc, fast: compileMapMerge(rest), restored: left };
+  const fast = compileMapMerge(rest);
+  return { doc, fast, restored: left, keepsRestored: !mergesInto(fast, 'metadata', restored) };
+}
+
+/** True when the compiled merge `fast` merges one of `keys` into its map at `field`. */
+function mergesInto(fast: MapMerge | undefined, field: string, keys: readonly string[]): boolean {
+  const merged = fast?.fields.find((f) => f.key === field)?.map?.fields ?? [];
+  return merged.some((f) => keys.includes(f.key));
 }
 
 /**
@@ -254,13 +267,11 @@ function fastApplies(obj: KubeObject, patch: SmpDoc): boolean {
 
 /**
  * The strategic merge of `patch` into `obj` with the object's apiVersion
- * (kustomize: the patch takes it): the compiled map merge when it decides,
- * else `strategicMerge`. An `apiVersion: null` on the object is deleted by
- * the merge, so it takes the general path. Null: the patch deletes the object.
+ * (kustomize: the patch takes it) by `strategicMerge`, where the compiled map
+ * merge does not decide (`runSmp`). An `apiVersion: null` on the object is
+ * deleted by the merge, so it takes this path. Null: the patch deletes the object.
  */
-function mergeSmp(obj: KubeObject, patch: SmpDoc): JsonObject | null {
-  const fast = fastApplies(obj, patch) ? applyMapMerge(obj, patch.fast as MapMerge) : undefined;
-  if (fast !== undefined) return fast;
+function generalSmp(obj: KubeObject, patch: SmpDoc): JsonObject | null {
   const p: JsonObject = { ...patch.doc };
   if (obj.apiVersion !== undefined) p.apiVersion = obj.apiVersion;
   else delete p.apiVersion;
@@ -279,15 +290,30 @@ function mergeSmp(obj: KubeObject, patch: SmpDoc): JsonObject | null {
  * Returns null when the patch deletes the object (`$patch: delete`, 038/087).
  */
 function runSmp(obj: KubeObject, patch: SmpDoc, options: PatchOptions): KubeObject | null {
-  let out = mergeSmp(obj, patch);
+  const fast = fastApplies(obj, patch) ? applyMapMerge(obj, patch.fast as MapMerge) : undefined;
+  // The compiled merge left name and namespace as they were (keepsRestored): restoring them would change nothing.
+  if (fast !== undefined && patch.keepsRestored) return keptKind(fast, obj, options);
+  const out = fast ?? generalSmp(obj, patch);
   if (out === null) return null;
-  if (!options.allowKindChange && out.kind !== obj.kind) {
-    out = { ...out };
-    if (obj.kind === undefined) delete out.kind;
-    else out.kind = obj.kind;
-  }
-  if (!options.allowNameChange) out = restoreMeta(out, obj, 'name');
-  return restoreMeta(out, obj, 'namespace');
+  return restoreMeta(restoreName(keptKind(out, obj, options), obj, options), obj, 'namespace');
+}
+
+/** `out` with `obj`'s kind restored unless the kind may change. */
+function keptKind(out: JsonObject, obj: KubeObject, options: PatchOptions): JsonObject {
+  return options.allowKindChange || out.kind === obj.kind ? out : withKind(out, obj);
+}
+
+/** `out` with `obj`'s metadata name restored unless the name may change. */
+function restoreName(out: JsonObject, obj: KubeObject, options: PatchOptions): JsonObject {
+  return options.allowNameChange ? out : restoreMeta(out, obj, 'name');
+}
+
+/** A copy of a merge's result `out` with `obj`'s kind (deleted when `obj` has none). */
+function withKind(out: JsonObject, obj: KubeObject): JsonObject {
+  const copy = { ...out };
+  if (obj.kind === undefined) delete copy.kind;
+  else copy.kind = obj.kind;
+  return copy;
 }
 
 /** kustomize's printable id of a patch: `Service.v1.[noGrp]/web.[noNs]`. */

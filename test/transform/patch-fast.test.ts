@@ -46,6 +46,9 @@ const SMP_PATCHES: [string, string][] = [
   ['metadata name, namespace and labels', 'apiVersion: v1\nkind: Pod\nmetadata: {name: other, namespace: elsewhere, labels: {tier: web}}\nspec: {nodeSelector: {zone: a}}'],
   ['no apiVersion, another kind', 'kind: Deployment\nmetadata: {name: any}\nspec: {hostname: h}'],
   ['into an existing map', 'kind: Pod\nmetadata: {name: any}\nspec: {nodeSelector: {os: bsd, zone: a}}'],
+  ['metadata namespace a map (merged, then restored)', 'kind: Pod\nmetadata: {name: any, namespace: {a: b}, labels: {tier: web}}\nspec: {hostname: h}'],
+  ['labels and a name', 'kind: Pod\nmetadata: {name: any, labels: {tier: web}}\nspec: {hostname: h}'],
+  ['another kind', 'apiVersion: v1\nkind: Service\nmetadata: {name: any}\nspec: {hostname: h}'],
 ];
 
 const OPTIONS: [string, JsonObject | undefined][] = [
