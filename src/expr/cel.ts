@@ -42,7 +42,7 @@ import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { rewriteStructs } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
-import { activeMeter, beforeLargeCall, charge, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
+import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
@@ -89,6 +89,16 @@ export interface CompiledExpression {
    * returns a fresh copy of the kept result.
    */
   readonly constant: boolean;
+  /**
+   * A constant whose evaluation outside any expression charges its cost at
+   * once (its recorded total below the first clock read and within its
+   * limit: meter.ts chargeWithinBounds): that total, and the kept JSON
+   * `evaluateShared` returns. Several such constants evaluated one after the
+   * other charge the sum of their totals to the policy's budget, or the
+   * first one that does not fit replays its charges (chargeAllWithinBounds).
+   * Undefined for any other expression.
+   */
+  readonly atOnce?: { readonly total: number; readonly json: unknown };
   /**
    * The top-level variables the expression reads (see `variablesRead`): an
    * evaluation converts only these, and can be given only these.
@@ -363,7 +373,9 @@ function program(parsed: ParsedProgram, { source, type, env, roots }: CheckedPro
   if (folded) {
     const native = foldedProgram(folded, run);
     const json = folded.json;
-    return { source, type, constant: true, reads, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
+    const total = folded.charges.reduce((a, u) => a + u, 0);
+    const atOnce = chargedAtOnce(total, limit) ? { total, json } : undefined;
+    return { source, type, constant: true, atOnce, reads, evaluateNative: native, evaluate: (vars) => (native(vars), deepClone(json)), evaluateShared: (vars) => (native(vars), json) };
   }
   if (memoizing && memoEligible(reads)) return { source, type, constant: false, reads, ...memoizedProgram(run, new EvaluationMemo()) };
   const evaluateNative = (vars: Record<string, unknown>): unknown => evaluateOnce(run, vars);

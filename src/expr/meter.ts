@@ -272,6 +272,33 @@ export function chargeWithinBounds(total: number, limit: number): boolean {
 }
 
 /**
+ * True when a recorded evaluation of `total` units under a limit of `limit`
+ * may be charged at once whenever no meter is active and the open budget
+ * has `total` left (chargeWithinBounds' conditions that do not depend on
+ * the moment): `total` below the first clock read and within `limit`.
+ */
+export function chargedAtOnce(total: number, limit: number): boolean {
+  return total < CLOCK_CHECK_UNITS && total <= limit;
+}
+
+/**
+ * Charges `total` units, the sum of several recorded evaluations each of
+ * which may be charged at once (chargedAtOnce), evaluated one after the
+ * other outside any expression: when no meter is active and the open
+ * budget has `total` left, each of them would have been charged at once
+ * (chargeWithinBounds: the budget falls by each one's units, which all
+ * fit), so the budget is charged the sum and the answer is true; else
+ * nothing is charged and the answer is false (evaluate them one by one).
+ */
+export function chargeAllWithinBounds(total: number): boolean {
+  if (current !== undefined) return false;
+  if (budget === undefined) return true;
+  if (total > budget.remaining) return false;
+  budget.remaining -= total;
+  return true;
+}
+
+/**
  * Charges a recorded evaluation's units again, one `charge` per recorded
  * charge, to the active meter: the same CostLimitError (per-expression
  * limit, the policy's budget, the admission deadline at the same clock reads)

@@ -200,6 +200,14 @@ function jsonPatchOps(m: Mutation, result: unknown): DecodedOps {
  */
 export interface MutationRun {
   readonly members: readonly Mutation[];
+  /**
+   * When every member's charges may be charged at once
+   * (CompiledExpression.atOnce): their sum, and the members' results (the
+   * kept JSON each evaluation gives); the pass charges the sum
+   * (chargeAllWithinBounds) instead of evaluating each, or evaluates them
+   * one by one when it does not fit.
+   */
+  readonly atOnce?: { readonly total: number; readonly results: readonly unknown[] };
   /** What the members' kept results mean together, found at the first application where all were evaluated (RunPlan); null: their results are not kept JSON (applied one by one from then on). */
   plan?: RunPlan | null;
 }
@@ -242,10 +250,23 @@ export function mutationRuns(mutations: readonly Mutation[]): (Mutation | Mutati
     let j = i + 1;
     const first = mutations[i] as Mutation;
     if (fusable(first)) while (j < mutations.length && fusable(mutations[j] as Mutation) && (mutations[j] as Mutation).patchType === first.patchType) j++;
-    out.push(j - i > 1 ? { members: mutations.slice(i, j) } : first);
+    out.push(j - i > 1 ? runOf(mutations.slice(i, j)) : first);
     i = j;
   }
   return out;
+}
+
+/** A MutationRun of `members`, with their charges at once when each may be (MutationRun.atOnce). */
+function runOf(members: readonly Mutation[]): MutationRun {
+  let total = 0;
+  const results: unknown[] = [];
+  for (const m of members) {
+    const a = m.program.atOnce;
+    if (a === undefined) return { members };
+    total += a.total;
+    results.push(a.json);
+  }
+  return { members, atOnce: { total, results } };
 }
 
 /** True for a MutationRun (a Mutation has a program). */

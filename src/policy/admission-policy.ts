@@ -46,6 +46,7 @@ import { buildExprVars, describeValue } from '../expr/vars.js';
 import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
 import { applyMutation, applyRun, compiledMutation, isMutationRun, mutationResult, mutationRuns, type Mutation, type MutationRun } from './admission-mutation.js';
 import { OwnedList } from '../patch/owned.js';
+import { chargeAllWithinBounds } from '../expr/meter.js';
 import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
 import { errorMessage } from '../errors.js';
 import { compileMatchResources, type MatchResources } from './admission-match.js';
@@ -501,18 +502,8 @@ class Failed {
  * order). `denial(e)`: the error a failure under Fail throws.
  */
 function applyMutationRun(run: MutationRun, object: KubeObject, owned: OwnedList, failOn: ((e: unknown) => never) | undefined): KubeObject {
-  const results: unknown[] = [];
-  let failed = false;
-  for (const m of run.members) {
-    try {
-      results.push(mutationResult(m, NO_VARS));
-    } catch (e) {
-      results.push(new Failed(e));
-      failed = true;
-      if (failOn !== undefined) break;
-    }
-  }
-  const fused = failed ? undefined : applyRun(run, object, results, owned);
+  const results = runResults(run, failOn !== undefined);
+  const fused = results.some((r) => r instanceof Failed) ? undefined : applyRun(run, object, results, owned);
   if (fused !== undefined) return fused;
   let current = object;
   for (let i = 0; i < results.length; i++) {
@@ -526,6 +517,28 @@ function applyMutationRun(run: MutationRun, object: KubeObject, owned: OwnedList
     }
   }
   return current;
+}
+
+/**
+ * The results of `run`'s members, as evaluating each in order gives them:
+ * their kept results with the sum of their charges charged at once when
+ * each evaluation would charge its own at once and the sum fits
+ * (MutationRun.atOnce, chargeAllWithinBounds: none can fail then); else each
+ * member evaluated, an evaluation's error as a Failed in its place, with
+ * `stopAtError` (Fail) none evaluated after the first error.
+ */
+function runResults(run: MutationRun, stopAtError: boolean): readonly unknown[] {
+  if (run.atOnce !== undefined && chargeAllWithinBounds(run.atOnce.total)) return run.atOnce.results;
+  const results: unknown[] = [];
+  for (const m of run.members) {
+    try {
+      results.push(mutationResult(m, NO_VARS));
+    } catch (e) {
+      results.push(new Failed(e));
+      if (stopAtError) break;
+    }
+  }
+  return results;
 }
 
 /** No variables: what a constant mutation is evaluated with (mutationResult gives a constant none either). */

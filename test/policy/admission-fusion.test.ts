@@ -285,3 +285,51 @@ t.test('policies: fused and one by one give the same objects, denials and warnin
     }
   }
 });
+
+t.test('a run charged at once: the same budget left and errors as its members evaluated one by one, for every budget', async (t) => {
+  const { openBudgetObject, closeBudget, chargeAllWithinBounds } = await import('../../src/expr/meter.js');
+  const ms = [...(RUNS[0]?.members ?? []), ...(RUNS[1]?.members ?? [])].map(compile);
+  const runs = mutationRuns(ms);
+  t.equal(runs.length, 1, 'one run');
+  const run = runs[0] as MutationRun;
+  t.ok(run.atOnce !== undefined, 'every member charged at once: the run is');
+  const sum = run.atOnce?.total ?? 0;
+  t.ok(sum > 0, 'the members charge something');
+  t.same(run.atOnce?.results, ms.map((m) => mutationResult(m, () => ({}))), 'the kept results');
+  /** The members evaluated one after the other under a budget of `remaining`: what is left, and each one's error. */
+  const oneByOne = (remaining: number): { left: number; errors: string[] } => {
+    const b = { remaining, deadline: Infinity };
+    const previous = openBudgetObject(b);
+    const errors: string[] = [];
+    try {
+      for (const m of ms) {
+        try {
+          mutationResult(m, () => ({}));
+          errors.push('');
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      }
+    } finally {
+      closeBudget(previous);
+    }
+    return { left: b.remaining, errors };
+  };
+  for (let remaining = 0; remaining <= sum + 2; remaining++) {
+    const want = oneByOne(remaining);
+    const b = { remaining, deadline: Infinity };
+    const previous = openBudgetObject(b);
+    let charged: boolean;
+    try {
+      charged = chargeAllWithinBounds(sum);
+    } finally {
+      closeBudget(previous);
+    }
+    if (charged) t.same({ left: b.remaining, errors: ms.map(() => '') }, want, `budget ${remaining}: charged at once, as one by one`);
+    else {
+      t.equal(b.remaining, remaining, `budget ${remaining}: nothing charged when it does not fit`);
+      t.ok(want.errors.some((e) => e !== ''), `budget ${remaining}: one by one, a member runs out`);
+    }
+  }
+  t.equal(chargeAllWithinBounds(sum), true, 'no budget open: at once');
+});
