@@ -47,7 +47,7 @@ import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stri
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
 import { ExprError, KUBERNETES_VARIABLES, registerCelEngine } from './engine.js';
-import { deepClone, deepFreeze, type JsonValue } from '../kube/object.js';
+import { deepClone, deepFreeze, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import { CONVERTED_VALUES, type ConvertedValues, type SharedVars } from './vars.js';
 
 export { PER_CALL_LIMIT } from './meter.js';
@@ -799,6 +799,7 @@ type Handle = (a: unknown, b: unknown, c?: unknown, d?: unknown) => unknown;
  * number literal is a constant in cel-go's parser: its `-` is free).
  */
 function instrumentNode(node: AstNode): void {
+  if (node.op === 'map' && mayDropKeys(node)) node.setMeta('evaluate', evaluateMapKeepingKeys);
   if (isFoldedConstant(node)) return;
   if (node.op === 'comprehension') {
     const args = node.args as ComprehensionArgs;
@@ -808,6 +809,44 @@ function instrumentNode(node: AstNode): void {
   }
   if ((node.op === 'rcall' || node.op === 'call') && !node.meta.macro && !node.meta.alternate) instrumentCall(node);
   else instrumentOperator(node);
+}
+
+/**
+ * The keys the engine's map literal leaves out (`@marcbachmann/cel-js`
+ * operators.js `safeFromEntries`: its maps are plain objects, and these keys
+ * would set the prototype or hide the constructor it dispatches types on).
+ * cel-go keeps them: `{"constructor": "x"}` is a map of one entry, and a
+ * label, annotation or ConfigMap key may be any of them.
+ */
+const DROPPED_KEYS: ReadonlySet<unknown> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** True unless every key of the map literal `node` is a string literal the engine keeps. */
+function mayDropKeys(node: AstNode): boolean {
+  const entries = node.args as unknown as [AstNode, AstNode][];
+  return entries.some(([k]) => !(k.op === 'value' && typeof k.args === 'string' && !DROPPED_KEYS.has(k.args)));
+}
+
+/**
+ * A map literal evaluated as the engine does (keys and values in order, a
+ * repeated key's last value in its first place, as cel-go's map literal), but
+ * as a Map when a key is one the engine's plain object would leave out
+ * (DROPPED_KEYS): the engine reads Maps as maps, and `fromCel` turns them
+ * into JSON with those keys as own properties. Our environment registers no
+ * async function, so no key or value is a Promise.
+ */
+function evaluateMapKeepingKeys(ev: Evaluator, ast: AstNode, ctx: unknown): unknown {
+  const entries = ast.args as unknown as [AstNode, AstNode][];
+  const pairs: [unknown, unknown][] = [];
+  let keep = false;
+  for (const [k, v] of entries) {
+    const key = ev.run(k, ctx);
+    pairs.push([key, ev.run(v, ctx)]);
+    if (DROPPED_KEYS.has(key)) keep = true;
+  }
+  if (keep) return new Map(pairs);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of pairs) out[k as string] = v;
+  return out;
 }
 
 /** An operator: binary ones by their operands (call-cost.ts operatorCost), `!` and `-` one unit. */
@@ -1125,7 +1164,7 @@ function objectFromCel(v: object): unknown {
   if (Array.isArray(v)) return v.map(fromCel);
   if (Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = fromCel((v as Record<string, unknown>)[k]);
+    for (const k of Object.keys(v)) setOwn(out as JsonObject, k, fromCel((v as Record<string, unknown>)[k]) as JsonValue);
     return out;
   }
   if (v instanceof JsonMap) return v.raw;
@@ -1133,7 +1172,8 @@ function objectFromCel(v: object): unknown {
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
     v.forEach((x: unknown, k: unknown) => {
-      out[String(fromCel(k))] = fromCel(x);
+      // an own `__proto__` key stays a key (setOwn), never the result's prototype
+      setOwn(out as JsonObject, String(fromCel(k)), fromCel(x) as JsonValue);
     });
     return out;
   }

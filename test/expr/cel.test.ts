@@ -188,6 +188,55 @@ t.test('toCelValue / fromCel round trip plain JSON', async (t) => {
   for (const v of [null, 1, 1.5, 'x', true, [1, [2]], { a: { b: [1, 'c'] } }]) t.same(fromCel(toCelValue(v)), v, JSON.stringify(v));
 });
 
+/** A JSON object with `key` as an own property (`{__proto__: v}` in a literal would set the prototype). */
+function own(entries: [string, unknown][]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return o;
+}
+
+t.test('map keys the engine would leave out (__proto__, constructor, prototype) stay keys, as in cel-go', async (t) => {
+  const special = { data: own([['__proto__', 'x'], ['constructor', 'c'], ['a', 'b']]) };
+  const v = buildExprVars({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, ...special } as never, { operation: 'CREATE', namespace: '' });
+  /** [expression, expected JSON result] */
+  const rows: [string, unknown][] = [
+    ['{"__proto__": "p"}', own([['__proto__', 'p']])],
+    ['{"__proto__": {"a": 1}}', own([['__proto__', { a: 1 }]])],
+    ['{"constructor": "x", "b": "y"}', own([['constructor', 'x'], ['b', 'y']])],
+    ['{"prototype": 1}', own([['prototype', 1]])],
+    ['{"constructor": "x"}.constructor', 'x'],
+    ['{"constructor": "x", "b": "y"}.size()', 2],
+    ['"prototype" in {"prototype": 1}', true],
+    ['{"constructor": 1} == {"constructor": 1}', true],
+    ['{"constructor": 1} == {"constructor": 2}', false],
+    // a key computed at evaluation: the same
+    ['["a", "constructor"].map(k, {k: 1})', [{ a: 1 }, own([['constructor', 1]])]],
+    ['{object.metadata.name + "onstructor": "v"}', own([['constructor', 'v']])],
+    ['{"c" + "onstructor": "v"}', own([['constructor', 'v']])],
+    // a repeated key: the last value in the first place (cel-go's map literal)
+    ['{"a": 1, "b": 2, "a": 3}', { a: 3, b: 2 }],
+    ['{"constructor": 1, "b": 2, "constructor": 3}', own([['constructor', 3], ['b', 2]])],
+    // ordinary maps are the engine's own
+    ['{"a": [1], "b": [2, 3]}', { a: [1], b: [2, 3] }],
+    // an input map's keys survive a transform into JSON (fromCel of a Map)
+    ['object.data.transformMap(k, x, x + "!")', own([['__proto__', 'x!'], ['constructor', 'c!'], ['a', 'b!']])],
+    ['object.data', special.data],
+  ];
+  for (const [expr, want] of rows) {
+    const got = compileExpression(expr).evaluate(v);
+    t.same(got, want, expr);
+    if (typeof want === 'object' && want !== null && !Array.isArray(want)) {
+      t.same(Object.keys(got as object), Object.keys(want), `${expr}: keys in order`);
+      t.equal(Object.getPrototypeOf(got), Object.prototype, `${expr}: a plain object`);
+    }
+  }
+  // a Map with a __proto__ key becomes an own key, never the result's prototype
+  const fromMap = fromCel(new Map<string, unknown>([['__proto__', { polluted: 1 }]])) as Record<string, unknown>;
+  t.equal(Object.getPrototypeOf(fromMap), Object.prototype);
+  t.same(Object.keys(fromMap), ['__proto__']);
+  t.equal((fromMap as { polluted?: unknown }).polluted, undefined);
+});
+
 t.test('conditionCompiler: boolean or throw', async (t) => {
   const c: ConditionCompiler = conditionCompiler; // assignable to policy/match.ts
   const input = { frontDoor: 'admission' as const, operation: 'CREATE' as const, namespace: 'team-a', namespaceLabels: { env: 'prod' } };

@@ -232,3 +232,35 @@ t.test('a replayed JSONPatch result: the same objects as without the memo', asyn
   t.ok(evaluationMemoReplays() - before >= 3, 'replayed');
   t.ok(Object.isFrozen(mutationResult(withMemo, () => ({ object: pods[0] }))), 'a replayed result is the kept frozen JSON');
 });
+
+/**
+ * Keys the CEL engine's plain-object maps would leave out (`__proto__`,
+ * `constructor`, `prototype`: valid ConfigMap data and annotation keys) reach
+ * the object, as the API server's cel-go keeps them, folded or not, through
+ * either patchType; a `__proto__` key is data, never a prototype.
+ */
+for (const fold of [true, false]) {
+  t.test(`map keys __proto__, constructor and prototype reach the object${fold ? '' : ' (not folded)'}`, async (t) => {
+    const configMap = deepFreeze({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } }) as JsonObject;
+    const rows: [Mutation['patchType'], string][] = [
+      ['ApplyConfiguration', 'Object{data: {"__proto__": "x", "constructor": "c", "prototype": "p"}}'],
+      ['JSONPatch', '[JSONPatch{op: "add", path: "/data", value: {"a": "b", "__proto__": "x", "constructor": "c", "prototype": "p"}}]'],
+      ['ApplyConfiguration', 'Object{data: {"c" + "onstructor": "c", object.metadata.name + "a": "y"}}'],
+    ];
+    for (const [type, expr] of rows) {
+      const previous = setConstantFolding(fold);
+      let m: Mutation;
+      try {
+        m = compiledMutation(type, compileExpression(expr, { variables: ['object'], mutation: true, estimatedCostLimit: Infinity }));
+      } finally {
+        setConstantFolding(previous);
+      }
+      const out = applyMutation(m, configMap, mutationResult(m, () => ({ object: configMap })));
+      const data = out.data as JsonObject;
+      t.equal(Object.getPrototypeOf(data), Object.prototype, `${expr}: data is a plain map`);
+      const want = expr.includes('"c" +') ? ['a', 'constructor', 'ca'] : ['a', '__proto__', 'constructor', 'prototype'];
+      t.same(Object.keys(data), want, `${expr}: every key, in order`);
+      t.equal(JSON.stringify(out).includes('"constructor":"c"'), true, `${expr}: in the JSON`);
+    }
+  });
+}
