@@ -336,6 +336,16 @@ class Run {
   /** Deadline answers already read, all false, that the next calls of pastDeadline give without reading the clock (runInPlace). */
   answered = 0;
 
+  /**
+   * The last pair of objects a convergence test found to differ in content
+   * (movedOn: `unequal` against `unequalFrom`), so that `finish` does not
+   * compare the same pair again (a converging policy that runs alone over
+   * the input: its first pass's object against the input). Objects are
+   * never changed once a pass has left them, so the answer stays true.
+   */
+  unequal: KubeObject | null = null;
+  unequalFrom: KubeObject | null = null;
+
   /** True once the admission deadline (EvaluationInput.deadline) has passed. */
   pastDeadline(): boolean {
     if (this.answered > 0) {
@@ -481,7 +491,18 @@ function inPlaceChain(run: Run, transformers: readonly Transformer[], object: Ku
     for (let i = first; i <= last; i++) steps.push(new ReplayedStep(transformers[i] as Transformer, replay, i, pass.changed[i] === 1));
   }
   unchangedSteps(steps, transformers, end, out);
-  return pass.stoppedAt < 0 ? { steps, object: out, settled: pass.settled, iterations: 1 } : deadlineStop(run, steps, transformers, out);
+  const changed = changedBefore(pass.changed, end);
+  if (pass.stoppedAt < 0) return { steps, object: out, settled: pass.settled, iterations: 1, changed };
+  const stop = deadlineStop(run, steps, transformers, out);
+  stop.changed = changed;
+  return stop;
+}
+
+/** The number of transformers before `end` that changed the object (InPlacePass.changed: a 1 each), the steps `ranChanged` counts. */
+function changedBefore(changed: Uint8Array, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) n += changed[i] as number;
+  return n;
 }
 
 /** `steps` with the steps up to transformer `to` (exclusive) of transformers that returned `at` itself appended. */
@@ -498,10 +519,14 @@ function unchangedSteps(steps: TransformerStep[], transformers: readonly Transfo
 function settledChain(run: Run, transformers: readonly Transformer[], object: KubeObject): ChainPass {
   const steps: TransformerStep[] = [];
   for (const transformer of transformers) {
-    if (run.pastDeadline()) return deadlineStop(run, steps, transformers, object);
+    if (run.pastDeadline()) {
+      const stop = deadlineStop(run, steps, transformers, object);
+      stop.changed = 0;
+      return stop;
+    }
     steps.push({ transformer, status: 'ran', before: object, after: object, findings: undefined });
   }
-  return { steps, object, iterations: 1 };
+  return { steps, object, iterations: 1, changed: 0 };
 }
 
 /** runChain's records when the deadline passed before transformer `steps.length`: its error step, the rest skipped `after error`. */
@@ -576,6 +601,24 @@ function skipRest(steps: TransformerStep[], from: number, transformers: readonly
   return steps;
 }
 
+/** False: the convergence bookkeeping's shortcuts are off (setConvergenceShortcuts). */
+let shortcuts = true;
+
+/**
+ * Turns the convergence bookkeeping's shortcuts on or off (default on) and
+ * returns the previous setting. For tests, which compare evaluations with
+ * and without them (the same results, errors and traces): a converging
+ * pass's changes counted per pass and summed (off: counted over all its
+ * steps when changedBy is recorded), changedBy's names read only up to the
+ * last change, and a pair of objects found to differ not compared again
+ * (Run.unequal).
+ */
+export function setConvergenceShortcuts(on: boolean): boolean {
+  const previous = shortcuts;
+  shortcuts = on;
+  return previous;
+}
+
 /**
  * Runs a policy's chain: once, or for a policy with `convergence` until a pass
  * changes nothing (at most `maxIterations` passes; Gatekeeper's mutation
@@ -595,19 +638,26 @@ function convergedChain(run: Run, policy: CompiledPolicy, object: KubeObject, fi
   const validateOnly = run.input.validateOnly === true;
   let pass = first;
   const steps = pass.steps;
+  let changed = shortcuts ? pass.changed : undefined; // the passes' counts summed while every pass counted
   let iterations = 1;
   let last: KubeObject = object;
-  while (iterations < max && movedOn(pass, last)) {
+  while (iterations < max && movedOn(run, pass, last)) {
     last = pass.object as KubeObject;
     pass = nextPass(run, policy, pass, validateOnly);
-    steps.push(...pass.steps);
+    for (const s of pass.steps) steps.push(s);
+    changed = plus(changed, pass.changed);
     iterations++;
   }
-  if (max > 1 && movedOn(pass, last)) {
+  if (max > 1 && movedOn(run, pass, last)) {
     const message = policy.convergence?.notConverging?.(object, run.input.namespace) ?? `no fixed point after ${max} passes`;
-    return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(message) } };
+    return { steps, object: pass.object, iterations, error: { transformer: '(convergence)', error: new Error(message) }, changed };
   }
-  return { steps, object: pass.object, error: pass.error, iterations };
+  return { steps, object: pass.object, error: pass.error, iterations, changed };
+}
+
+/** The sum of two passes' `changed` counts; undefined when either did not count. */
+function plus(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a + b;
 }
 
 /** The pass after `pass` (which moved on): recorded without running when `pass` settled, else run. */
@@ -616,9 +666,17 @@ function nextPass(run: Run, policy: CompiledPolicy, pass: ChainPass, validateOnl
   return pass.settled === true ? settledChain(run, policy.transformers, last) : runChain(run, policy, last, validateOnly);
 }
 
-/** True when a pass succeeded and left an object different from `last` (convergence not reached). */
-function movedOn(pass: ChainPass, last: KubeObject): boolean {
-  return !pass.error && pass.object !== null && pass.object !== last && !deepEqual(pass.object, last);
+/** True when a pass succeeded and left an object different from `last` (convergence not reached); a pair found to differ is remembered in `run` (Run.unequal). */
+function movedOn(run: Run, pass: ChainPass, last: KubeObject): boolean {
+  const o = pass.object;
+  if (pass.error || o === null || o === last) return false;
+  if (shortcuts && o === run.unequal && last === run.unequalFrom) return true;
+  if (deepEqual(o, last)) return false;
+  if (shortcuts) {
+    run.unequal = o;
+    run.unequalFrom = last;
+  }
+  return true;
 }
 
 /**
@@ -698,7 +756,9 @@ function policyOutcome(run: Run, policy: CompiledPolicy, object: KubeObject, pas
  * Appends the `policy/transformer` names of the pass's steps that changed the
  * object to `run.changedBy`. The evaluation's first names go in a list made
  * at their number (the usual: one policy changes the object), not one grown
- * by push; the pass counted them when it ran step by step (`changed`).
+ * by push; the pass counted them when it ran (`changed`: step by step, in
+ * place, or a settled pass's none), and the steps after the last change are
+ * not read.
  */
 function recordChanges(run: Run, policy: CompiledPolicy, pass: ChainPass): void {
   const steps = pass.steps;
@@ -707,7 +767,8 @@ function recordChanges(run: Run, policy: CompiledPolicy, pass: ChainPass): void 
   const names = stepNames(policy);
   const list = run.changedBy === NONE ? new Array<string>(count) : (run.changedBy as string[]);
   let k = run.changedBy === NONE ? 0 : list.length;
-  for (let i = 0; i < steps.length; i++) {
+  const end = shortcuts ? k + count : Infinity; // the steps after the last change are not read (a converging policy's settled pass)
+  for (let i = 0; i < steps.length && k < end; i++) {
     const s = steps[i] as TransformerStep;
     if (ranChanged(s)) list[k++] = stepName(names, policy, s, i);
   }
@@ -851,7 +912,7 @@ function reinvokeIfNeeded(run: Run, policies: readonly CompiledPolicy[], pending
 
 function finish(run: Run): Evaluation {
   const { object, current } = run;
-  const changed = current !== object && (current === null || !deepEqual(current, object));
+  const changed = current !== object && (current === null || (shortcuts && current === run.unequal && object === run.unequalFrom) || !deepEqual(current, object));
   // The lists are NONE when empty (frozen; EvaluationResult's lists are readonly).
   return {
     object: changed ? current : object,
