@@ -514,28 +514,35 @@ function unchangedSteps(steps: TransformerStep[], transformers: readonly Transfo
 /**
  * A pass over an object that it is known to leave as it is
  * (InPlacePass.settled): runChain's steps, each transformer returning its
- * input, with the deadline asked before each as runChain asks it.
+ * input, with the deadline asked before each as runChain asks it, appended
+ * to `steps` (the converging policy's steps so far: the pass's own list
+ * would only be copied there).
  */
-function settledChain(run: Run, transformers: readonly Transformer[], object: KubeObject): ChainPass {
-  const steps: TransformerStep[] = [];
-  for (const transformer of transformers) {
+function settledChain(run: Run, transformers: readonly Transformer[], object: KubeObject, steps: TransformerStep[]): ChainPass {
+  const from = steps.length;
+  for (let i = 0; i < transformers.length; i++) {
     if (run.pastDeadline()) {
-      const stop = deadlineStop(run, steps, transformers, object);
+      const stop = deadlineStop(run, steps, transformers, object, from);
       stop.changed = 0;
       return stop;
     }
-    steps.push({ transformer, status: 'ran', before: object, after: object, findings: undefined });
+    steps.push({ transformer: transformers[i] as Transformer, status: 'ran', before: object, after: object, findings: undefined });
   }
   return { steps, object, iterations: 1, changed: 0 };
 }
 
-/** runChain's records when the deadline passed before transformer `steps.length`: its error step, the rest skipped `after error`. */
-function deadlineStop(run: Run, steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject): ChainPass {
-  const transformer = transformers[steps.length] as Transformer;
+/**
+ * runChain's records when the deadline passed before transformer
+ * `steps.length - from` (`steps` holds the pass's steps from index `from`
+ * on): its error step, the rest skipped `after error`.
+ */
+// eslint-disable-next-line max-params -- a pass's records and where they start
+function deadlineStop(run: Run, steps: TransformerStep[], transformers: readonly Transformer[], at: KubeObject, from = 0): ChainPass {
+  const transformer = transformers[steps.length - from] as Transformer;
   const error = new Error(DEADLINE_MESSAGE);
   run.takeFindings();
   steps.push({ transformer, status: 'error', before: at, after: at, error });
-  for (let i = steps.length; i < transformers.length; i++) steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after error' });
+  for (let i = steps.length - from; i < transformers.length; i++) steps.push({ transformer: transformers[i] as Transformer, status: 'skipped', before: at, after: at, reason: 'after error' });
   return { steps, object: at, error: { transformer: transformer.name, error }, iterations: 1 };
 }
 
@@ -643,8 +650,7 @@ function convergedChain(run: Run, policy: CompiledPolicy, object: KubeObject, fi
   let last: KubeObject = object;
   while (iterations < max && movedOn(run, pass, last)) {
     last = pass.object as KubeObject;
-    pass = nextPass(run, policy, pass, validateOnly);
-    for (const s of pass.steps) steps.push(s);
+    pass = nextPass(run, policy, pass, validateOnly, steps);
     changed = plus(changed, pass.changed);
     iterations++;
   }
@@ -660,10 +666,14 @@ function plus(a: number | undefined, b: number | undefined): number | undefined 
   return a === undefined || b === undefined ? undefined : a + b;
 }
 
-/** The pass after `pass` (which moved on): recorded without running when `pass` settled, else run. */
-function nextPass(run: Run, policy: CompiledPolicy, pass: ChainPass, validateOnly: boolean): ChainPass {
+/** The pass after `pass` (which moved on), its steps appended to `steps`: recorded without running when `pass` settled, else run. */
+// eslint-disable-next-line max-params -- convergedChain's state handed on
+function nextPass(run: Run, policy: CompiledPolicy, pass: ChainPass, validateOnly: boolean, steps: TransformerStep[]): ChainPass {
   const last = pass.object as KubeObject;
-  return pass.settled === true ? settledChain(run, policy.transformers, last) : runChain(run, policy, last, validateOnly);
+  if (pass.settled === true) return settledChain(run, policy.transformers, last, steps);
+  const next = runChain(run, policy, last, validateOnly);
+  for (const s of next.steps) steps.push(s);
+  return next;
 }
 
 /** True when a pass succeeded and left an object different from `last` (convergence not reached); a pair found to differ is remembered in `run` (Run.unequal). */
