@@ -499,7 +499,8 @@ class Failed {
  * one by one in order, each evaluation's error in its place, so the object
  * and the error that denies are those of the one-by-one pass (applying
  * charges nothing and reads no clock: only the evaluations do, in the same
- * order). `denial(e)`: the error a failure under Fail throws.
+ * order). `failOn(e)`: throws the denial of an error under Fail (undefined
+ * under Ignore: the failing member is skipped).
  */
 function applyMutationRun(run: MutationRun, object: KubeObject, owned: OwnedList, failOn: ((e: unknown) => never) | undefined): KubeObject {
   const results = runResults(run, failOn !== undefined);
