@@ -17,6 +17,7 @@ import { OwnedList } from '../../src/patch/owned.js';
 import type { JsonObject } from '../../src/kube/object.js';
 import { deepFreeze } from '../helpers/laws.js';
 import { createReview } from '../helpers/admission.js';
+import { mutatingPolicyYaml } from '../helpers/evaluation.js';
 
 const POD: JsonObject = {
   apiVersion: 'v1',
@@ -211,26 +212,8 @@ t.test('applyRun declines results other than the kept ones', async (t) => {
   t.equal(applyRun(fresh, POD, results), undefined, 'and one by one from then on');
 });
 
-const RULE = '{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}';
-
-function map(mutations: string[], failurePolicy: string): string {
-  return `
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicy
-metadata: {name: m}
-spec:
-  failurePolicy: ${failurePolicy}
-  reinvocationPolicy: Never
-  matchConstraints: {resourceRules: [${RULE}]}
-  mutations:
-${mutations.map((m) => `  - ${m}`).join('\n')}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicyBinding
-metadata: {name: m}
-spec: {policyName: m}
-`;
-}
+/** A MAP of `mutations` (list items' YAML) and its binding. */
+const map = (mutations: string[], failurePolicy: string): string => mutatingPolicyYaml(mutations.map((m) => `  - ${m}`).join('\n'), failurePolicy);
 
 const ac = (expr: string): string => `{patchType: ApplyConfiguration, applyConfiguration: {expression: '${expr}'}}`;
 const jp = (expr: string): string => `{patchType: JSONPatch, jsonPatch: {expression: '${expr}'}}`;

@@ -16,6 +16,7 @@ import type { JsonObject } from '../../src/kube/object.js';
 import { REPO_ROOT } from '../helpers/cases.js';
 import { admit, createReview } from '../helpers/admission.js';
 import { deepFreeze } from '../helpers/laws.js';
+import { mutatingPolicyYaml } from '../helpers/evaluation.js';
 
 const FIX = join(REPO_ROOT, 'test/fixtures/admission-policies');
 
@@ -197,24 +198,7 @@ t.test('load errors name file, document and path', async (t) => {
 const RULE = '{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"]}';
 
 /** A MAP and its binding, as YAML text. */
-function map(mutations: string, failurePolicy = 'Fail'): string {
-  return `
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicy
-metadata: {name: m}
-spec:
-  failurePolicy: ${failurePolicy}
-  reinvocationPolicy: Never
-  matchConstraints: {resourceRules: [${RULE}]}
-  mutations:
-${mutations}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingAdmissionPolicyBinding
-metadata: {name: m}
-spec: {policyName: m}
-`;
-}
+const map = mutatingPolicyYaml;
 
 t.test('mutations: Ignore skips a failing mutation, later ones apply; escapeKey; ApplyConfiguration merge', async (t) => {
   const { policiesFromText } = await import('../../src/index.js');

@@ -29,6 +29,7 @@ import { builtinRegistry } from '../../src/transform/registry.js';
 import type { Transformer } from '../../src/transform/types.js';
 import { deepFreeze } from '../helpers/laws.js';
 import { dataPath, REPO_ROOT } from '../helpers/testdata.js';
+import { deadlineClock, evaluationRecord } from '../helpers/evaluation.js';
 
 const docs = (text: string): JsonObject[] => YAML.parseAllDocuments(text).map((d) => d.toJS() as JsonObject).filter(isObject);
 const POD_APPLY = [{ groups: [''], versions: ['v1'], kinds: ['Pod'] }];
@@ -94,47 +95,10 @@ const OBJECTS = (): KubeObject[] => [
 ];
 
 /** A clock past the deadline from its `after`-th reading on (Infinity: never). */
-function clock(after: number): Pick<EvaluationInput, 'now' | 'deadline'> {
-  if (after === Infinity) return {};
-  let n = 0;
-  return { now: () => (n++ >= after ? 2 : 0), deadline: 1 };
-}
+const clock = deadlineClock;
 
-/** The evaluation as comparable data: every field, every step's objects by content, and which steps share an object. */
-function record(e: Evaluation, input: KubeObject): unknown {
-  const ids = new Map<unknown, number>([[input, 0]]);
-  const id = (o: unknown): number => {
-    if (!ids.has(o)) ids.set(o, ids.size);
-    return ids.get(o) as number;
-  };
-  return {
-    object: JSON.stringify(e.object),
-    same: e.object === input,
-    changed: e.changed,
-    changedBy: e.changedBy,
-    errors: e.errors,
-    denials: e.denials,
-    warnings: e.warnings,
-    matched: e.matchedPolicies,
-    trace: e.trace.map((p) => ({
-      policy: p.policy.name,
-      status: p.status,
-      reason: p.reason,
-      outcome: p.outcome,
-      iterations: p.iterations,
-      steps: p.transformers.map((s) => ({
-        name: s.transformer.name,
-        status: s.status,
-        reason: s.reason,
-        error: s.error?.message,
-        changed: stepChanged(s),
-        before: [id(s.before), JSON.stringify(s.before)],
-        after: [id(s.after), JSON.stringify(s.after)],
-      })),
-    })),
-    final: id(e.object),
-  };
-}
+/** The evaluation as comparable data. */
+const record = evaluationRecord;
 
 /** Evaluates with the shortcuts on or off (restored after). */
 function evaluated(policies: CompiledPolicy[], input: KubeObject, opts: EvaluationInput, on: boolean): Evaluation {

@@ -18,11 +18,11 @@ import YAML from 'yaml';
 import { isObject, type JsonObject, type KubeObject } from '../../src/kube/object.js';
 import { compileMutator, mutatorSetPolicy } from '../../src/policy/gatekeeper.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
-import { createPolicySet, plainStep, stepChanged, stepPatch, type Evaluation } from '../../src/policy/evaluate.js';
-import type { EvaluationInput } from '../../src/policy/types.js';
+import { createPolicySet, plainStep, stepPatch, type Evaluation } from '../../src/policy/evaluate.js';
 import { makeContext } from '../../src/transform/types.js';
 import { deepFreeze } from '../helpers/laws.js';
 import { dataPath, REPO_ROOT } from '../helpers/testdata.js';
+import { deadlineClock, evaluationRecord } from '../helpers/evaluation.js';
 
 const docs = (text: string): JsonObject[] => YAML.parseAllDocuments(text).map((d) => d.toJS() as JsonObject).filter(isObject);
 const POD_APPLY = [{ groups: [''], versions: ['v1'], kinds: ['Pod'] }];
@@ -125,47 +125,10 @@ function policies(set: JsonObject[]): { fast: CompiledPolicy; ref: CompiledPolic
 }
 
 /** A clock past the deadline from its `after`-th reading on (Infinity: never). */
-function clock(after: number): Pick<EvaluationInput, 'now' | 'deadline'> {
-  if (after === Infinity) return {};
-  let n = 0;
-  return { now: () => (n++ >= after ? 2 : 0), deadline: 1 };
-}
+const clock = deadlineClock;
 
-/** The evaluation as comparable data: every field, every step's objects by content, and which steps share an object. */
-function record(e: Evaluation, input: KubeObject): unknown {
-  const ids = new Map<unknown, number>([[input, 0]]);
-  const id = (o: unknown): number => {
-    if (!ids.has(o)) ids.set(o, ids.size);
-    return ids.get(o) as number;
-  };
-  return {
-    object: JSON.stringify(e.object),
-    same: e.object === input,
-    changed: e.changed,
-    changedBy: e.changedBy,
-    errors: e.errors,
-    denials: e.denials,
-    warnings: e.warnings,
-    trace: e.trace.map((p) => ({
-      status: p.status,
-      reason: p.reason,
-      outcome: p.outcome,
-      iterations: p.iterations,
-      steps: p.transformers.map((s) => ({
-        name: s.transformer.name,
-        status: s.status,
-        reason: s.reason,
-        error: s.error?.message,
-        changed: stepChanged(s),
-        before: [id(s.before), JSON.stringify(s.before)],
-        after: [id(s.after), JSON.stringify(s.after)],
-        patch: stepPatch(s),
-        plain: Object.keys(plainStep(s)).sort(),
-      })),
-    })),
-    final: id(e.object),
-  };
-}
+/** The evaluation as comparable data, with each step's patch and plain form. */
+const record = (e: Evaluation, input: KubeObject): unknown => evaluationRecord(e, input, (s) => ({ patch: stepPatch(s), plain: Object.keys(plainStep(s)).sort() }));
 
 t.test('a pass in place == the pass step by step', async (t) => {
   for (const [name, set] of Object.entries(SETS)) {
