@@ -251,8 +251,12 @@ function pushed<T>(list: readonly T[], x: T): readonly T[] {
  */
 const PERFORMANCE = performance;
 
-/** `performance.now()`, the default clock (one function for every evaluation). */
-const performanceNow = (): number => PERFORMANCE.now();
+/**
+ * `performance.now()` in ms, the default clock (one function for every
+ * evaluation, and the server app's: src/server/app.ts maps its readings to
+ * epoch ms when it is its clock).
+ */
+export const performanceNow = (): number => PERFORMANCE.now();
 
 /** `satisfied` at admission and for callers without stream requirements: a no-op. */
 const satisfiedNoop = (): undefined => undefined;

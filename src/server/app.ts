@@ -57,7 +57,7 @@ import { answerJson, reviewWithEvaluation, type ReviewOutcome } from '../admissi
 import { jsonNestingBound } from '../admission/nesting-bound.js';
 import { bodyCopy, readBody } from './body.js';
 import { MAX_NESTING_DEPTH } from '../admission/parse.js';
-import type { Evaluation } from '../policy/evaluate.js';
+import { performanceNow, type Evaluation } from '../policy/evaluate.js';
 import type { PolicySet } from '../policy/types.js';
 import { WebhookMetrics, type AdmissionOutcome } from './metrics.js';
 import { outcomeOf, requestInfo, summarize, type EvaluationSummary, type RequestInfo } from './admission-record.js';
@@ -320,17 +320,11 @@ interface HandlerContext {
   epochOf: (t: number) => number;
 }
 
-/**
- * The global `performance`, read once (Node's globalThis accessor runs its
- * getter at every read; the clock is read several times a review).
- */
-const PERFORMANCE = performance;
-
-/** The app's default clock (ms): `performance.now`, whose readings map to epoch ms by `performance.timeOrigin`. */
-const performanceNow = (): number => PERFORMANCE.now();
+/** `performance.timeOrigin` (fixed for the process), read once: the app's default clock (evaluate.ts `performanceNow`) maps to epoch ms by it. */
+const TIME_ORIGIN = performance.timeOrigin;
 
 function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number, log: FastifyBaseLogger | undefined): HandlerContext {
-  const epochOf = now === performanceNow ? (t: number): number => PERFORMANCE.timeOrigin + t : (): number => epochNow();
+  const epochOf = now === performanceNow ? (t: number): number => TIME_ORIGIN + t : (): number => epochNow();
   return { opts, metrics, now, log, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
 }
 
