@@ -40,7 +40,7 @@
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
 import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
-import { rewriteStructs } from './structs.js';
+import { OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
@@ -186,6 +186,7 @@ function baseEnvironment(): Environment {
   if (base === undefined) {
     base = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: true, limits: { maxListElements: 10_000, maxMapEntries: 10_000 } });
     registerKubernetesLibraries(base);
+    registerOptionalEntries(base);
   }
   return base;
 }
@@ -267,6 +268,9 @@ function reason(e: CelEngineError): string {
   const summary = (e.summary ?? e.message).split('\n')[0];
   const unknown = /^Unknown variable: (.*)$/.exec(summary);
   if (unknown) return `undeclared reference to '${unknown[1]}'`;
+  // An optional entry's value that is not an optional (structs.ts wraps it): cel-go checker typeMismatch.
+  const entry = /^found no matching overload for '__kpr_optional_(?:entry|field)\((.*)\)'$/.exec(summary);
+  if (entry) return `expected type 'optional_type(${entry[1]})' but found '${entry[1]}'`;
   return summary;
 }
 
@@ -281,7 +285,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   checkSourceText(source, path);
   const vars = options.variables ?? KUBERNETES_VARIABLES;
   const env = environmentFor(vars, options.compositionVariables, options.mutation === true);
-  const text = options.mutation ? rewriteStructs(source, (msg, at) => compileError(msg, source, at, path)) : source;
+  const text = rewriteLiterals(source, { structs: options.mutation === true }, (msg, at) => compileError(msg, source, at, path));
   const parsed = parseText(env, text, source, path);
   const instrument = checkNodes(parsed, vars, source, path);
   const checked = parsed.check();
@@ -732,9 +736,33 @@ function refusedMethod([name, receiver]: [string, AstNode]): string | undefined 
   return refusedName(name);
 }
 
-/** The engine's internal functions (`__...`) are not callable. */
+/**
+ * The engine's internal functions (`__...`) are not callable. The two our
+ * literal rewrite writes (structs.ts OPTIONAL_ENTRY, OPTIONAL_FIELD) pass: the
+ * rewrite refuses them when the expression itself names them.
+ */
 function refusedName(name: string): string | undefined {
-  return name.startsWith('__') ? `undeclared reference to '${name}'` : undefined;
+  return name.startsWith('__') && !OPTIONAL_FUNCTIONS.has(name) ? `undeclared reference to '${name}'` : undefined;
+}
+
+/** structs.ts's internal functions of optional entries. */
+const OPTIONAL_FUNCTIONS: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD]);
+
+/**
+ * Declares the internal functions an optional entry's value is wrapped in
+ * (structs.ts): `optional<A>` to A (map and list literals) or to dyn (struct
+ * fields), so the checker types the literal as cel-go's checker does (the
+ * entry contributes the optional's parameter; a value that is not optional
+ * is a type error, dyn passes and is checked when evaluated). They only type:
+ * the literal is evaluated by `evaluateMapLiteral` / `evaluateListLiteral`,
+ * which read the wrapped value directly; their handlers throw if reached.
+ */
+function registerOptionalEntries(env: Environment): void {
+  const unreachable = (): never => {
+    throw new EvaluationError('internal error: an optional entry evaluated outside its literal');
+  };
+  env.registerFunction(`${OPTIONAL_ENTRY}(optional<A>): A`, unreachable);
+  env.registerFunction(`${OPTIONAL_FIELD}(optional<A>): dyn`, unreachable);
 }
 
 /** The engine's `has()` macro object (macros.js createHasExpander). */
@@ -799,8 +827,9 @@ type Handle = (a: unknown, b: unknown, c?: unknown, d?: unknown) => unknown;
  * number literal is a constant in cel-go's parser: its `-` is free).
  */
 function instrumentNode(node: AstNode): void {
-  if (node.op === 'map' && mayDropKeys(node)) node.setMeta('evaluate', evaluateMapKeepingKeys);
-  if (isFoldedConstant(node)) return;
+  const literal = literalEvaluator(node);
+  if (literal) node.setMeta('evaluate', literal);
+  if (isOptionalWrapper(node) || isFoldedConstant(node)) return;
   if (node.op === 'comprehension') {
     const args = node.args as ComprehensionArgs;
     const cond = args.condition;
@@ -820,6 +849,20 @@ function instrumentNode(node: AstNode): void {
  */
 const DROPPED_KEYS: ReadonlySet<unknown> = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Our evaluation of a literal the engine's would get wrong: a map literal with
+ * a key the engine leaves out or an optional entry (evaluateMapLiteral), a
+ * list literal with an optional element (evaluateListLiteral); else undefined.
+ */
+function literalEvaluator(node: AstNode): ((ev: Evaluator, ast: AstNode, ctx: unknown) => unknown) | undefined {
+  if (node.op === 'map') {
+    const entries = node.args as unknown as [AstNode, AstNode][];
+    return mayDropKeys(node) || entries.some(([, v]) => isOptionalWrapper(v)) ? evaluateMapLiteral : undefined;
+  }
+  if (node.op === 'list') return (node.args as unknown as AstNode[]).some(isOptionalWrapper) ? evaluateListLiteral : undefined;
+  return undefined;
+}
+
 /** True unless every key of the map literal `node` is a string literal the engine keeps. */
 function mayDropKeys(node: AstNode): boolean {
   const entries = node.args as unknown as [AstNode, AstNode][];
@@ -831,22 +874,59 @@ function mayDropKeys(node: AstNode): boolean {
  * repeated key's last value in its first place, as cel-go's map literal), but
  * as a Map when a key is one the engine's plain object would leave out
  * (DROPPED_KEYS): the engine reads Maps as maps, and `fromCel` turns them
- * into JSON with those keys as own properties. Our environment registers no
- * async function, so no key or value is a Promise.
+ * into JSON with those keys as own properties. An optional entry (`{?k: v}`,
+ * `Object{?f: v}`: structs.ts) is left out when its value is an empty
+ * optional, else holds the optional's value (cel-go interpreter `evalMap`);
+ * a value that is not an optional at all (a dyn) is an evaluation error, in
+ * cel-go's words without the value. Our environment registers no async
+ * function, so no key or value is a Promise.
  */
-function evaluateMapKeepingKeys(ev: Evaluator, ast: AstNode, ctx: unknown): unknown {
+function evaluateMapLiteral(ev: Evaluator, ast: AstNode, ctx: unknown): unknown {
   const entries = ast.args as unknown as [AstNode, AstNode][];
   const pairs: [unknown, unknown][] = [];
   let keep = false;
   for (const [k, v] of entries) {
     const key = ev.run(k, ctx);
-    pairs.push([key, ev.run(v, ctx)]);
+    const wrapped = optionalValue(v);
+    const value = wrapped === undefined ? ev.run(v, ctx) : optionalEntry(ev.run(wrapped, ctx), 'entry');
+    if (value === LEFT_OUT) continue;
+    pairs.push([key, value]);
     if (DROPPED_KEYS.has(key)) keep = true;
   }
   if (keep) return new Map(pairs);
   const out: Record<string, unknown> = {};
   for (const [k, v] of pairs) out[k as string] = v;
   return out;
+}
+
+/** A list literal with optional elements (`[?e]`: structs.ts), evaluated in order; an empty optional's element left out (cel-go interpreter `evalList`). */
+function evaluateListLiteral(ev: Evaluator, ast: AstNode, ctx: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (const e of ast.args as unknown as AstNode[]) {
+    const wrapped = optionalValue(e);
+    const value = wrapped === undefined ? ev.run(e, ctx) : optionalEntry(ev.run(wrapped, ctx), 'element');
+    if (value !== LEFT_OUT) out.push(value);
+  }
+  return out;
+}
+
+/** What `optionalEntry` answers for an empty optional: the entry is left out. */
+const LEFT_OUT: unique symbol = Symbol('left out');
+
+/** An optional entry's value: the optional's value, LEFT_OUT when it is empty; an evaluation error when `v` is not an optional (cel-go `invalidOptionalEntryInit` / `invalidOptionalElementInit`, without the value). */
+function optionalEntry(v: unknown, what: 'entry' | 'element'): unknown {
+  if (!(v instanceof Optional)) throw new EvaluationError(`cannot initialize optional ${what === 'entry' ? 'entry' : 'list element'} from non-optional value`);
+  return v.hasValue() ? v.value() : LEFT_OUT;
+}
+
+/** True for a call of one of structs.ts's optional-entry functions. */
+function isOptionalWrapper(node: AstNode): boolean {
+  return node.op === 'call' && OPTIONAL_FUNCTIONS.has((node.args as [string])[0]);
+}
+
+/** The wrapped value of an optional entry's node (`OPTIONAL_ENTRY(v)` -> v), else undefined. */
+function optionalValue(node: AstNode): AstNode | undefined {
+  return isOptionalWrapper(node) ? (node.args as [string, AstNode[]])[1][0] : undefined;
 }
 
 /** An operator: binary ones by their operands (call-cost.ts operatorCost), `!` and `-` one unit. */

@@ -1,13 +1,23 @@
 /**
- * Struct literals of MutatingAdmissionPolicy expressions (`Object{spec:
- * Object.spec{replicas: 1}}`, `JSONPatch{op: 'add', path: '/x', value: 1}`),
- * which the engine's parser does not read: rewritten, before parsing, into
- * map literals whose values are `dyn(...)` (so mixed field types pass the
- * homogeneous-literal check) and whose keys are the field names. The result is
- * a plain JSON map, as the API server turns these objects into JSON (apply
- * configuration or patch operations). The rewrite keeps every character
- * offset before the first struct literal; positions after it may shift by the
- * added quotes and `dyn(` wrappers.
+ * Literal syntax the engine's parser does not read, rewritten before parsing:
+ *
+ * - Struct literals of MutatingAdmissionPolicy expressions (`Object{spec:
+ *   Object.spec{replicas: 1}}`, `JSONPatch{op: 'add', path: '/x', value: 1}`)
+ *   become map literals whose values are `dyn(...)` (so mixed field types pass
+ *   the homogeneous-literal check) and whose keys are the field names. The
+ *   result is a plain JSON map, as the API server turns these objects into JSON
+ *   (apply configuration or patch operations).
+ * - Optional entries (cel-go's optional syntax, which Kubernetes enables with
+ *   `cel.OptionalTypes()` since 1.28: environment/base.go): `{?k: v}` and
+ *   `[?e]` in map and list literals, `Object{?f: v}` in struct literals. The
+ *   value becomes an argument of an internal function (OPTIONAL_ENTRY,
+ *   OPTIONAL_FIELD) that only types it: `optional<A>` in, A (or dyn for a
+ *   struct field) out, so the checker sees what cel-go's `checkCreateList` /
+ *   `checkCreateMap` see (the optional's parameter). cel.ts evaluates such a
+ *   literal itself: the entry is left out when the optional is empty.
+ *
+ * The rewrite keeps every character offset before the first rewritten token;
+ * positions after it may shift by the added quotes and wrappers.
  */
 
 /** Type names allowed in struct literals: `Object`, `Object.<field>...`, `JSONPatch`. */
@@ -47,22 +57,67 @@ function tokenize(src: string): Token[] {
 }
 
 /**
- * Rewrites struct literals of `src` into map literals. `fail(message, offset)`
- * builds the error thrown for an unknown type name or a malformed literal.
+ * The internal function an optional entry or element of a map or list literal
+ * becomes (`{?k: v}` -> `{k: OPTIONAL_ENTRY(v)}`, `[?e]` -> `[OPTIONAL_ENTRY(e)]`):
+ * `optional<A>` to A. Never written by users (refused when it is).
+ */
+export const OPTIONAL_ENTRY = '__kpr_optional_entry';
+
+/** The same for a struct literal's optional field (`Object{?f: v}` -> `{'f': OPTIONAL_FIELD(v)}`): `optional<A>` to dyn, as struct fields are dyn(...). */
+export const OPTIONAL_FIELD = '__kpr_optional_field';
+
+const RESERVED: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD]);
+
+/** What `rewriteLiterals` rewrites: struct literals only for MutatingAdmissionPolicy expressions; optional entries always. */
+export interface LiteralRewriteOptions {
+  structs: boolean;
+}
+
+/**
+ * Rewrites struct literals (when `opts.structs`) and optional entries of
+ * `src` (see the top of this file). `fail(message, offset)` builds the error
+ * thrown for an unknown type name, a malformed struct literal, or a reserved
+ * internal name written in the expression. Anything else malformed is left
+ * for the engine's parser to report.
+ */
+export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): string {
+  const structs = opts.structs && src.includes('{');
+  if (!structs && !src.includes('?') && !src.includes('__kpr_')) return src;
+  return new LiteralRewriter(src, tokenize(src), opts, fail).run();
+}
+
+/**
+ * Struct literals only (MutatingAdmissionPolicy expressions, no optional
+ * entries): `rewriteLiterals` with structs on, for callers that rewrite
+ * struct syntax alone.
  */
 export function rewriteStructs(src: string, fail: (message: string, offset: number) => Error): string {
-  if (!src.includes('{')) return src;
-  return new StructRewriter(src, tokenize(src), fail).run();
+  return rewriteLiterals(src, { structs: true }, fail);
 }
 
-/** An open brace, paren or bracket; `struct` when a brace opens a struct literal, `expectField` while a field name may come. */
+/**
+ * An open brace, paren or bracket. `struct`: a struct literal; `map`, `list`:
+ * literals; `group`: parens and index brackets (their commas belong to no
+ * literal).
+ */
 interface Frame {
-  struct: boolean;
-  expectField: boolean;
+  kind: 'struct' | 'map' | 'list' | 'group';
+  /** At the start of an entry, element or field (right after the opening token or a `,`). */
+  atStart: boolean;
+  /** A wrapper (`dyn(`, OPTIONAL_ENTRY( or OPTIONAL_FIELD() is open around the current value: `)` before the next `,` or the close. */
+  wrapped: boolean;
+  /** map: the current entry is optional and its key is being read (its `:` opens the wrapper). */
+  optionalKey: boolean;
+  /** map: ternary `?`s read in the current key whose `:` has not come yet. */
+  ternaries: number;
 }
 
-/** One rewrite: copies `src` through, replacing struct literal syntax token by token. */
-class StructRewriter {
+function frame(kind: Frame['kind']): Frame {
+  return { kind, atStart: true, wrapped: false, optionalKey: false, ternaries: 0 };
+}
+
+/** One rewrite: copies `src` through, replacing literal syntax token by token. */
+class LiteralRewriter {
   private out = '';
   /** Offset in `src` up to which the text is in `out`. */
   private last = 0;
@@ -71,6 +126,7 @@ class StructRewriter {
   constructor(
     private readonly src: string,
     private readonly toks: Token[],
+    private readonly opts: LiteralRewriteOptions,
     private readonly fail: (message: string, offset: number) => Error,
   ) {}
 
@@ -82,12 +138,37 @@ class StructRewriter {
   /** Handles token `k`; returns the index of the last token it consumed. */
   private step(k: number): number {
     const t = this.toks[k];
-    if (t.kind === 'punct' && t.text === '{') this.openBrace(k);
-    else if (t.kind === 'punct' && t.text === '}') this.closeBrace(t);
-    else if (this.isFieldName(k)) return this.fieldName(k);
-    else if (t.text === ',' && this.inFieldValue()) this.comma(t);
-    else this.bracket(t.text);
+    if (t.kind === 'ident' && RESERVED.has(t.text)) throw this.fail(`undeclared reference to '${t.text}'`, t.start);
+    const top = this.top();
+    if (t.kind === 'punct') return this.punct(k);
+    if (top?.kind === 'struct' && top.atStart && this.isFieldName(k)) return this.fieldName(k, false);
+    if (top) top.atStart = false;
     return k;
+  }
+
+  /** A punctuation token at `k` (see `step`). */
+  private punct(k: number): number {
+    const t = this.toks[k];
+    if (t.text === '?') return this.question(k);
+    if (t.text === '[' || t.text === '(') this.stack.push(frame(t.text === '[' && !this.isIndex(k) ? 'list' : 'group'));
+    else if (t.text === ']' || t.text === ')') this.closeGroup(t);
+    else this.braceCommaColon(k);
+    return k;
+  }
+
+  /** `{`, `}`, `,`, `:` or `.` at `k` (see `step`). */
+  private braceCommaColon(k: number): void {
+    const t = this.toks[k];
+    if (t.text === '{') this.openBrace(k);
+    else if (t.text === '}') this.closeBrace(t);
+    else if (t.text === ',') this.comma(t);
+    else if (t.text === ':') this.colon(k);
+    else this.notAtStart();
+  }
+
+  private notAtStart(): void {
+    const top = this.top();
+    if (top) top.atStart = false;
   }
 
   private top(): Frame | undefined {
@@ -100,17 +181,19 @@ class StructRewriter {
     this.last = resume;
   }
 
-  /** `Name{` opens a struct literal (`{`, the name dropped), any other `{` a map literal. */
+  /** `Name{` opens a struct literal (`{`, the name dropped; structs only), any other `{` a map literal. */
   private openBrace(k: number): void {
-    const start = this.structNameStart(k);
+    const outer = this.top();
+    if (outer) outer.atStart = false;
+    const start = this.opts.structs ? this.structNameStart(k) : undefined;
     if (start === undefined) {
-      this.stack.push({ struct: false, expectField: false });
+      this.stack.push(frame('map'));
       return;
     }
     const name = this.toks.slice(start, k).map((x) => x.text).join('');
     if (!STRUCT_TYPE.test(name)) throw this.fail(`undeclared reference to '${name}' (struct literals: Object, Object.<field>, JSONPatch)`, this.toks[start].start);
     this.emit(this.toks[start].start, '{', this.toks[k].start + 1);
-    this.stack.push({ struct: true, expectField: true });
+    this.stack.push(frame('struct'));
   }
 
   /** The first token of the dotted name right before the `{` at `k` (`Object.spec`), or undefined when none stands there (or it follows a `.`: a field selection). */
@@ -123,39 +206,113 @@ class StructRewriter {
     return j > 0 && toks[j - 1].text === '.' ? undefined : j;
   }
 
-  /** `}`: a struct literal closes its last `dyn(` (none when it is empty). */
+  /**
+   * True when the `[` at `k` indexes (`a[0]`, `m[?k]`, `f()[1]`): it follows
+   * an operand's end (an identifier other than `in`, a string, a digit, `)`,
+   * `]`, `}`). Else it opens a list literal.
+   */
+  private isIndex(k: number): boolean {
+    const prev = this.toks[k - 1];
+    if (prev === undefined) return false;
+    if (prev.kind === 'ident') return prev.text !== 'in';
+    if (prev.kind === 'string') return true;
+    if (prev.kind === 'other') return /[0-9]/.test(prev.text);
+    return prev.text === ')' || prev.text === ']' || prev.text === '}';
+  }
+
+  /** `}`: closes a struct or map literal, and the wrapper of its last value. */
   private closeBrace(t: Token): void {
-    const top = this.stack.pop();
-    if (top?.struct) this.emit(t.start, top.expectField ? '}' : ')}', t.start + 1);
-  }
-
-  private isFieldName(k: number): boolean {
     const top = this.top();
-    return top !== undefined && top.struct && top.expectField && this.toks[k].kind === 'ident' && this.toks[k + 1]?.text === ':';
+    if (top?.kind !== 'struct' && top?.kind !== 'map') return;
+    this.stack.pop();
+    if (top.wrapped) this.emit(t.start, ')', t.start);
   }
 
-  /** `name:` in a struct literal: `'name': dyn(`. Consumes the `:`. */
-  private fieldName(k: number): number {
+  /** `)` or `]`: closes a group or a list literal (and the wrapper of its last element). */
+  private closeGroup(t: Token): void {
+    const top = this.top();
+    if (top?.kind !== 'group' && top?.kind !== 'list') return;
+    this.stack.pop();
+    if (top.wrapped) this.emit(t.start, ')', t.start);
+  }
+
+  /** A field name ahead at `k` in a struct literal: `name:`. */
+  private isFieldName(k: number): boolean {
+    return this.toks[k].kind === 'ident' && this.toks[k + 1]?.text === ':';
+  }
+
+  /** `name:` (or `?name:` when `optional`, `k` at `name`) in a struct literal: `'name': dyn(` or `'name': OPTIONAL_FIELD(`. Consumes the `:`. */
+  private fieldName(k: number, optional: boolean): number {
     const t = this.toks[k];
-    this.emit(t.start, `'${t.text}': dyn(`, this.toks[k + 1].start + 1);
-    (this.top() as Frame).expectField = false;
+    const from = optional ? this.toks[k - 1].start : t.start;
+    this.emit(from, `'${t.text}': ${optional ? OPTIONAL_FIELD : 'dyn'}(`, this.toks[k + 1].start + 1);
+    const top = this.top() as Frame;
+    top.atStart = false;
+    top.wrapped = true;
     return k + 1;
   }
 
-  private inFieldValue(): boolean {
-    const top = this.top();
-    return top !== undefined && top.struct && !top.expectField;
-  }
-
-  /** `,` after a field's value: closes its `dyn(`. */
+  /** `,`: in a literal, closes the value's wrapper; the next entry starts. */
   private comma(t: Token): void {
-    this.emit(t.start, '),', t.start + 1);
-    (this.top() as Frame).expectField = true;
+    const top = this.top();
+    if (top === undefined || top.kind === 'group') return;
+    if (top.wrapped) this.emit(t.start, ')', t.start);
+    Object.assign(top, frame(top.kind));
   }
 
-  /** Parens and brackets nest like map literals (their commas are not a struct's). */
-  private bracket(text: string): void {
-    if (text === '(' || text === '[') this.stack.push({ struct: false, expectField: false });
-    else if ((text === ')' || text === ']') && this.stack.length > 0 && !(this.top() as Frame).struct) this.stack.pop();
+  /**
+   * `?`: at the start of a map entry, the entry is optional (the `?` dropped;
+   * the wrapper opens at the key's `:`); at the start of a list element, the
+   * element is optional (the `?` becomes `OPTIONAL_ENTRY(`); before a struct
+   * field name, the field is optional. Elsewhere (a ternary, `.?f`, `[?k]`)
+   * it is the engine's: a ternary in an optional entry's key is counted so
+   * its `:` is not taken for the entry's.
+   */
+  private question(k: number): number {
+    const top = this.top();
+    if (top === undefined) return k;
+    if (top.atStart) {
+      const consumed = this.optionalMarker(k, top);
+      if (consumed !== undefined) return consumed;
+    }
+    top.atStart = false;
+    // `.?f` selects a field; any other `?` in an optional entry's key is a ternary's.
+    if (top.optionalKey && this.toks[k - 1]?.text !== '.') top.ternaries++;
+    return k;
+  }
+
+  /** The `?` at `k` starting an entry of `top`: rewritten as an optional entry (see `question`); the last token consumed, or undefined when it is no marker. */
+  private optionalMarker(k: number, top: Frame): number | undefined {
+    const t = this.toks[k];
+    if (top.kind === 'map') {
+      this.emit(t.start, '', t.start + 1);
+      top.atStart = false;
+      top.optionalKey = true;
+      return k;
+    }
+    if (top.kind === 'list') {
+      this.emit(t.start, `${OPTIONAL_ENTRY}(`, t.start + 1);
+      top.atStart = false;
+      top.wrapped = true;
+      return k;
+    }
+    if (top.kind === 'struct' && this.isFieldName(k + 1)) return this.fieldName(k + 1, true);
+    return undefined;
+  }
+
+  /** `:`: ends an optional map entry's key (its value's wrapper opens), or a ternary's middle. */
+  private colon(k: number): void {
+    const t = this.toks[k];
+    const top = this.top();
+    if (top === undefined) return;
+    top.atStart = false;
+    if (!top.optionalKey) return;
+    if (top.ternaries > 0) {
+      top.ternaries--;
+      return;
+    }
+    this.emit(t.start, `: ${OPTIONAL_ENTRY}(`, this.toks[k + 1]?.start ?? t.start + 1);
+    top.optionalKey = false;
+    top.wrapped = true;
   }
 }
