@@ -87,15 +87,6 @@ export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: 
 }
 
 /**
- * Struct literals only (MutatingAdmissionPolicy expressions, no optional
- * entries): `rewriteLiterals` with structs on, for callers that rewrite
- * struct syntax alone.
- */
-export function rewriteStructs(src: string, fail: (message: string, offset: number) => Error): string {
-  return rewriteLiterals(src, { structs: true }, fail);
-}
-
-/**
  * An open brace, paren or bracket. `struct`: a struct literal; `map`, `list`:
  * literals; `group`: parens and index brackets (their commas belong to no
  * literal).
