@@ -38,7 +38,7 @@
  *               variables: compiled.bind(vars) })  -> plain JSON
  */
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
-import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
@@ -763,6 +763,28 @@ function registerOptionalEntries(env: Environment): void {
   };
   env.registerFunction(`${OPTIONAL_ENTRY}(optional<A>): A`, unreachable);
   env.registerFunction(`${OPTIONAL_FIELD}(optional<A>): dyn`, unreachable);
+  env.registerFunction('OptionalNamespace.ofNonZeroValue(A): optional<A>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)));
+}
+
+/** Go's zero time (0001-01-01T00:00:00Z), ms since the epoch: cel-go's zero Timestamp. */
+const ZERO_TIME_MS = new Date(0).setUTCFullYear(1, 0, 1);
+
+/**
+ * cel-go's `traits.Zeroer` (`optional.ofNonZeroValue`, cel-go ext optional
+ * library): false, 0, 0u, 0.0 and -0.0, '', b'', null, an empty list or map,
+ * an empty optional, a zero duration, Go's zero time. Anything else (a type
+ * value) is never zero.
+ */
+function isZeroValue(v: unknown): boolean {
+  if (v === null || v === false || v === 0 || v === 0n || v === '') return true;
+  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value === 0n;
+  if (Array.isArray(v) || v instanceof Uint8Array) return v.length === 0;
+  if (v instanceof Map) return v.size === 0;
+  if (v instanceof Optional) return !v.hasValue();
+  if (v instanceof Duration) return v.seconds === 0n && v.nanos === 0;
+  if (v instanceof Date) return v.getTime() === ZERO_TIME_MS;
+  if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) return Object.keys(v).length === 0;
+  return false;
 }
 
 /** The engine's `has()` macro object (macros.js createHasExpander). */

@@ -789,6 +789,7 @@ const CALLS: Record<string, CallModel> = {
   or: passThrough,
   value: passThrough,
   of: passThrough,
+  ofNonZeroValue: passThrough,
   min: element,
   max: element,
   quote: model((recv, args) => traversed(recv, args), 2),

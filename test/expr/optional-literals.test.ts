@@ -180,3 +180,39 @@ t.test('a MutatingAdmissionPolicy with optional fields: loaded, and applied only
     t.same((r.object?.metadata as { labels?: unknown } | undefined)?.labels, labels, `${String(metadata.name)}: labels`);
   }
 });
+
+t.test('optional.ofNonZeroValue: none for cel-go zero values (traits.Zeroer), else of(v)', async (t) => {
+  /** [argument, has a value] */
+  const rows: [string, boolean][] = [
+    ['0', false],
+    ['1', true],
+    ['0u', false],
+    ['-0.0', false],
+    ['0.5', true],
+    ["''", false],
+    ["'a'", true],
+    ["b''", false],
+    ['false', false],
+    ['true', true],
+    ['null', false],
+    ['[]', false],
+    ['[0]', true],
+    ['{}', false],
+    ["{'a': 0}", true],
+    ['object.spec', false], // an empty map of the input
+    ['object.metadata', true],
+    ["duration('0s')", false],
+    ["duration('1s')", true],
+    ["timestamp('0001-01-01T00:00:00Z')", false], // Go's zero time
+    ["timestamp('1970-01-01T00:00:00Z')", true],
+    ['optional.none()', false],
+    ['type(1)', true],
+  ];
+  const v = { object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: {} } };
+  for (const [arg, has] of rows) t.equal(compileExpression(`optional.ofNonZeroValue(${arg}).hasValue()`).evaluate(v), has, arg);
+  t.same(compileExpression('optional.ofNonZeroValue(1).value()').evaluate(v), 1);
+  // cel-spec optionals: optional_chaining_12, 15, 16
+  t.same(compileExpression("{?'nested_map': optional.ofNonZeroValue({?'map': {'c': {'dashed-index': 'goodbye'}}.?c})}").evaluate(v), { nested_map: { map: { 'dashed-index': 'goodbye' } } });
+  t.same(compileExpression("[?optional.ofNonZeroValue({'c': []}.?c.orValue(dyn({})))]").evaluate(v), []);
+  t.equal(compileExpression("optional.ofNonZeroValue({?'nested_map': optional.ofNonZeroValue({?'map': optional.of({}).?c})}).hasValue()").evaluate(v), false);
+});
