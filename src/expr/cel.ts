@@ -777,14 +777,19 @@ const ZERO_TIME_MS = new Date(0).setUTCFullYear(1, 0, 1);
  */
 function isZeroValue(v: unknown): boolean {
   if (v === null || v === false || v === 0 || v === 0n || v === '') return true;
-  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value === 0n;
+  return typeof v === 'object' && isZeroObject(v);
+}
+
+/** `isZeroValue` of an object value: a container without items, an empty optional, a zero uint, duration or time, an empty plain map. */
+function isZeroObject(v: object): boolean {
   if (Array.isArray(v) || v instanceof Uint8Array) return v.length === 0;
   if (v instanceof Map) return v.size === 0;
   if (v instanceof Optional) return !v.hasValue();
+  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value === 0n;
   if (v instanceof Duration) return v.seconds === 0n && v.nanos === 0;
   if (v instanceof Date) return v.getTime() === ZERO_TIME_MS;
-  if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) return Object.keys(v).length === 0;
-  return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.keys(v).length === 0;
 }
 
 /** The engine's `has()` macro object (macros.js createHasExpander). */
