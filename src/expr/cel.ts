@@ -780,14 +780,19 @@ function isZeroValue(v: unknown): boolean {
   return typeof v === 'object' && isZeroObject(v);
 }
 
+/** A zero uint, duration or time (`isZeroValue`). */
+function isZeroScalar(v: UnsignedInt | Duration | Date): boolean {
+  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value === 0n;
+  if (v instanceof Duration) return v.seconds === 0n && v.nanos === 0;
+  return v.getTime() === ZERO_TIME_MS;
+}
+
 /** `isZeroValue` of an object value: a container without items, an empty optional, a zero uint, duration or time, an empty plain map. */
 function isZeroObject(v: object): boolean {
   if (Array.isArray(v) || v instanceof Uint8Array) return v.length === 0;
   if (v instanceof Map) return v.size === 0;
   if (v instanceof Optional) return !v.hasValue();
-  if (v instanceof UnsignedInt) return (v as unknown as { value: bigint }).value === 0n;
-  if (v instanceof Duration) return v.seconds === 0n && v.nanos === 0;
-  if (v instanceof Date) return v.getTime() === ZERO_TIME_MS;
+  if (v instanceof UnsignedInt || v instanceof Duration || v instanceof Date) return isZeroScalar(v);
   const proto: unknown = Object.getPrototypeOf(v);
   return (proto === Object.prototype || proto === null) && Object.keys(v).length === 0;
 }
