@@ -7,8 +7,11 @@
  * `v` the element; over a map the key and the value. `all`/`exists` absorb an
  * error when another element decides the result, as the one-variable macros.
  * Each iteration costs one unit (src/expr/meter.ts).
+ *
+ * Also cel-go's optional-library macros `optMap(v, e)` and `optFlatMap(v, e)`
+ * (`cel.OptionalTypes()`, enabled by base.go since 1.28): see `registerOptionalMacros`.
  */
-import type { Environment } from '@marcbachmann/cel-js';
+import { Optional, type Environment } from '@marcbachmann/cel-js';
 import type { AstNode, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { charge } from './meter.js';
@@ -22,6 +25,7 @@ interface Checker {
   check(n: AstNode, ctx: unknown): TypeDecl;
   getType(name: string): TypeDecl;
   createError(code: string, message: string, node: AstNode): Error;
+  registry: { getOptionalType(t: TypeDecl): TypeDecl };
 }
 interface Ctx {
   forkWithVariable(name: string, type: TypeDecl): Ctx & { setIterValue(v: unknown, ev: Evaluator): Ctx };
@@ -195,4 +199,81 @@ export function registerTwoVarComprehensions(env: Environment): void {
   macro('list.transformMap(ast, ast, ast, ast): map<dyn, dyn>', 'transformMap', true);
   macro('list.transformMapEntry(ast, ast, ast): map<dyn, dyn>', 'transformMapEntry');
   macro('list.transformMapEntry(ast, ast, ast, ast): map<dyn, dyn>', 'transformMapEntry', true);
+}
+
+/** `optMap` or `optFlatMap` on its receiver: the bound variable's name and the expression. */
+interface OptionalMacro {
+  kind: 'optMap' | 'optFlatMap';
+  receiver: AstNode;
+  name: string;
+  expr: AstNode;
+  /** The bound variable's type (the receiver's value type), set by the type check. */
+  valueType?: TypeDecl;
+  typeCheck(checker: Checker, m: OptionalMacro, ctx: Ctx): TypeDecl;
+  evaluate(ev: Evaluator, m: OptionalMacro, ctx: Ctx): unknown;
+}
+
+/**
+ * The receiver must be an optional (or dyn); the expression is checked with
+ * the variable bound to its value type. `optMap`'s result is an optional of
+ * the expression's type; `optFlatMap`'s expression must itself be an optional
+ * (or dyn), which is the result.
+ */
+function typeCheckOptional(checker: Checker, m: OptionalMacro, ctx: Ctx): TypeDecl {
+  const recv = checker.check(m.receiver, ctx);
+  if (recv.kind !== 'optional' && recv.kind !== 'dyn') throw checker.createError('optional_expected', `${m.kind}() receiver must be optional, got '${String(recv)}'`, m.receiver);
+  const dyn = checker.getType('dyn');
+  m.valueType = recv.kind === 'optional' ? (recv.valueType ?? dyn) : dyn;
+  const t = checker.check(m.expr, ctx.forkWithVariable(m.name, m.valueType));
+  if (m.kind === 'optMap') return checker.registry.getOptionalType(t);
+  if (t.kind === 'optional') return t;
+  if (t.kind === 'dyn') return checker.registry.getOptionalType(dyn);
+  throw checker.createError('optional_expected', `optFlatMap() expression must return an optional, got '${String(t)}'`, m.expr);
+}
+
+/**
+ * cel-go's expansion (ext optional library `optMap`/`optFlatMap`):
+ * `r.hasValue() ? optional.of(e[v := r.value()]) : optional.none()` (without
+ * `optional.of` for optFlatMap). Charged as that expansion: `hasValue`, then
+ * `optional.none()` (1 each), or the receiver evaluated a second time for
+ * `value()` (its charges again, and 1), the expression, and `optional.of` (1).
+ * A receiver that is not an optional when evaluated (a dyn) is an error.
+ */
+function evaluateOptional(ev: Evaluator, m: OptionalMacro, ctx: Ctx): unknown {
+  const recv = optionalReceiver(ev.run(m.receiver, ctx as unknown), m.kind);
+  charge(1);
+  if (!recv.hasValue()) {
+    charge(1);
+    return Optional.none();
+  }
+  const again = optionalReceiver(ev.run(m.receiver, ctx as unknown), m.kind);
+  charge(1);
+  const inner = ctx.forkWithVariable(m.name, m.valueType as TypeDecl);
+  inner.setIterValue(again.value(), ev);
+  const r = ev.run(m.expr, inner);
+  if (m.kind === 'optFlatMap') return optionalReceiver(r, m.kind);
+  charge(1);
+  return Optional.of(r);
+}
+
+function optionalReceiver(v: unknown, kind: string): Optional {
+  if (v instanceof Optional) return v;
+  throw celError(`${kind}() receiver must be optional`);
+}
+
+function optionalExpander(kind: OptionalMacro['kind']) {
+  return ({ args, receiver }: { args: AstNode[]; receiver: AstNode }): OptionalMacro => ({
+    kind,
+    receiver,
+    name: identifier(args[0], kind),
+    expr: args[1],
+    typeCheck: typeCheckOptional,
+    evaluate: evaluateOptional,
+  });
+}
+
+/** Registers `optMap` and `optFlatMap` (cel-go ext optional library, versions 0 and 1). */
+export function registerOptionalMacros(env: Environment): void {
+  env.registerFunction('optional.optMap(ast, ast): optional<dyn>', optionalExpander('optMap') as never);
+  env.registerFunction('optional.optFlatMap(ast, ast): optional<dyn>', optionalExpander('optFlatMap') as never);
 }

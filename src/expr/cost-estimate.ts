@@ -854,18 +854,61 @@ interface MacroObject {
   args?: Node[];
   receiver?: Node;
   names?: [string, string];
+  /** optMap / optFlatMap (comprehensions.ts): the bound variable. */
+  name?: string;
+  /** The engine's `or` / `orValue` (its optional.js macros): the alternative. */
+  arg?: Node;
   filter?: Node;
   expr?: Node;
   kind?: string;
 }
 
+/** A macro of ours or the engine's other than the one-variable comprehensions: by the fields of its macro object. */
 function twoVariableOrHas(e: Estimator, node: Node, scope: Scope): Est {
   const m = node.meta.macro as MacroObject;
-  if (m.names && m.receiver && m.expr) return twoVariable(e, m as Required<Pick<MacroObject, 'names' | 'receiver' | 'expr'>> & MacroObject, scope);
+  if (m.receiver) {
+    const r = receiverMacro(e, m as MacroObject & { receiver: Node }, scope);
+    if (r) return r;
+  }
   // has(x.f): the engine walks a chain of selections from an identifier for free; any other operand is evaluated (cel.ts patchHas)
   const sel = m.args?.[0];
   const operand = sel?.op === '.' ? (sel.args as [Node])[0] : undefined;
   return { c: operand ? e.est(operand, scope).c : 0, v: SCALAR };
+}
+
+/** Two-variable comprehensions, optMap/optFlatMap, or/orValue; undefined for another macro. */
+function receiverMacro(e: Estimator, m: MacroObject & { receiver: Node }, scope: Scope): Est | undefined {
+  if (m.names && m.expr) return twoVariable(e, m as Required<Pick<MacroObject, 'names' | 'receiver' | 'expr'>> & MacroObject, scope);
+  if (m.name !== undefined && m.expr) return optionalMacro(e, m as Required<Pick<MacroObject, 'name' | 'receiver' | 'expr'>> & MacroObject, scope);
+  if (m.arg) return optionalOr(e, m.receiver, m.arg, scope);
+  return undefined;
+}
+
+/**
+ * `optMap` / `optFlatMap` (comprehensions.ts) as cel-go estimates their
+ * expansion `r.hasValue() ? optional.of(e[v := r.value()]) : optional.none()`:
+ * the receiver, `hasValue`, then the larger branch: the receiver again,
+ * `value()`, the expression and `optional.of` (optMap only), or
+ * `optional.none()`. The result is bounded by the expression's.
+ */
+function optionalMacro(e: Estimator, m: MacroObject & { name: string; receiver: Node; expr: Node }, scope: Scope): Est {
+  const recv = e.est(m.receiver, scope);
+  if (recv.v.k === 'absent') return { c: recv.c + 2, v: ABSENT };
+  const body = e.est(m.expr, new Map(scope).set(m.name, recv.v));
+  const present = recv.c + 1 + body.c + (m.kind === 'optMap' ? 1 : 0);
+  return { c: recv.c + 1 + Math.max(present, 1), v: body.v };
+}
+
+/**
+ * The engine's `or` / `orValue` macros: cel-go's checker estimates them as the
+ * functions they are there (`optional_or_optional`, `optional_orValue_value`:
+ * the receiver, the argument and one unit for the call). The result is bounded
+ * by either side.
+ */
+function optionalOr(e: Estimator, receiver: Node, arg: Node, scope: Scope): Est {
+  const r = e.est(receiver, scope);
+  const a = e.est(arg, scope);
+  return { c: r.c + a.c + 1, v: join(r.v, a.v) };
 }
 
 /** cel-go's two-variable comprehensions (comprehensions.ts): one unit per evaluated body (filter and expression each). */

@@ -27,7 +27,7 @@ import { registerQuantity } from './quantity.js';
 import { registerNetwork } from './network.js';
 import { registerImage } from './image.js';
 import { registerFormat } from './format.js';
-import { registerTwoVarComprehensions } from './comprehensions.js';
+import { registerOptionalMacros, registerTwoVarComprehensions } from './comprehensions.js';
 import { registerSemver } from './semver.js';
 import { registerUrls } from './urls.js';
 import { celCompare, celEquals, formatString } from './values.js';
@@ -344,6 +344,7 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerImage(env);
   registerFormat(env);
   registerTwoVarComprehensions(env);
+  registerOptionalMacros(env);
   registerSemver(env);
   registerUrls(env);
 }

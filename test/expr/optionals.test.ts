@@ -1,7 +1,9 @@
 /**
- * Optional entries in map, list and struct literals (`{?k: v}`, `[?e]`,
- * `Object{?f: v}`): cel-go's optional syntax, which Kubernetes enables with
- * `cel.OptionalTypes()` (environment/base.go, since 1.28). The rows are cel-go's
+ * cel-go's optional library as Kubernetes enables it (`cel.OptionalTypes()`,
+ * environment/base.go, since 1.28) where the engine lacked it: optional entries
+ * in map, list and struct literals (`{?k: v}`, `[?e]`, `Object{?f: v}`),
+ * `optional.ofNonZeroValue`, the `optMap`/`optFlatMap` macros, and the
+ * estimated cost of `or`/`orValue`. The rows are cel-go's
  * semantics as its checker (`checkCreateList`, `checkCreateMap`,
  * `checkCreateStruct`) and interpreter (`evalList`, `evalMap`) define them, and
  * cel-spec's optionals tests (tests/simple/testdata/optionals.textproto) that
@@ -215,4 +217,65 @@ t.test('optional.ofNonZeroValue: none for cel-go zero values (traits.Zeroer), el
   t.same(compileExpression("{?'nested_map': optional.ofNonZeroValue({?'map': {'c': {'dashed-index': 'goodbye'}}.?c})}").evaluate(v), { nested_map: { map: { 'dashed-index': 'goodbye' } } });
   t.same(compileExpression("[?optional.ofNonZeroValue({'c': []}.?c.orValue(dyn({})))]").evaluate(v), []);
   t.equal(compileExpression("optional.ofNonZeroValue({?'nested_map': optional.ofNonZeroValue({?'map': optional.of({}).?c})}).hasValue()").evaluate(v), false);
+});
+
+t.test('optMap and optFlatMap: values, errors, and the charges of their cel-go expansion', async (t) => {
+  const v = { object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', labels: { app: 'x' } }, spec: { replicas: 3 } } };
+  /** [expression, result] */
+  const rows: [string, unknown][] = [
+    ['optional.of(1).optMap(v, v + 1).value()', 2],
+    ['optional.none().optMap(v, v + 1).hasValue()', false],
+    ['object.?spec.?replicas.optMap(r, r * 2).orValue(0)', 6],
+    ['object.?spec.?missing.optMap(r, r * 2).orValue(0)', 0],
+    ['optional.of(1).optFlatMap(v, optional.of(v + 1)).value()', 2],
+    ['optional.of([]).optFlatMap(l, l[?0]).hasValue()', false], // cel-go's documented example
+    ["object.metadata.?labels.optFlatMap(l, l[?'app']).orValue('none')", 'x'],
+    ["object.metadata.?labels.optFlatMap(l, l[?'tier']).orValue('none')", 'none'],
+    ['dyn(object.?spec).optMap(s, s.replicas).value()', 3],
+    ["{?'r': object.?spec.?replicas.optMap(r, r + 1)}", { r: 4 }],
+    ['optional.of(2).optMap(v, [v, v]).value()', [2, 2]],
+    ['optional.of(1).optMap(object, object + 1).value()', 2], // the bound name shadows a variable
+  ];
+  for (const [expr, want] of rows) t.same(compileExpression(expr).evaluate(v), want, expr);
+  const refusedRows: [string, string][] = [
+    ['1.optMap(v, v)', "optMap() receiver must be optional, got 'int'"],
+    ['optional.of(1).optFlatMap(v, v + 1)', "optFlatMap() expression must return an optional, got 'int'"],
+    ['optional.of(1).optMap(v.x, 1)', 'optMap() variable names must be simple identifiers'],
+  ];
+  for (const [expr, part] of refusedRows) {
+    const e = thrown(() => compileExpression(expr));
+    t.ok(e instanceof ExprError && e.message.includes(part), `${expr}: ${String(e)}`);
+  }
+  const e = thrown(() => compileExpression('dyn(1).optMap(s, s)').evaluate(v));
+  t.ok(e instanceof ExprError && e.message.includes('optMap() receiver must be optional'), String(e));
+  // charged as r.hasValue() ? optional.of(e[v := r.value()]) : optional.none(), the receiver evaluated twice when present
+  /** [macro, its expansion by hand] */
+  const expansions: [string, string][] = [
+    ["object.metadata.?labels.optMap(l, l.size() + 'abc'.size())", "object.metadata.?labels.hasValue() ? optional.of(object.metadata.?labels.value().size() + 'abc'.size()) : optional.none()"],
+    ["object.metadata.?missing.optMap(l, l.size() + 'abc'.size())", "object.metadata.?missing.hasValue() ? optional.of(object.metadata.?missing.value().size() + 'abc'.size()) : optional.none()"],
+    ["object.metadata.?labels.optFlatMap(l, l[?'app'])", "object.metadata.?labels.hasValue() ? object.metadata.?labels.value()[?'app'] : optional.none()"],
+  ];
+  for (const [macro, expansion] of expansions) {
+    const a = compileExpression(macro);
+    const b = compileExpression(expansion);
+    t.same(a.evaluate(v), b.evaluate(v), `${macro}: same value`);
+    a.evaluate(v);
+    const spent = costSpent();
+    b.evaluate(v);
+    t.equal(spent, costSpent(), `${macro}: charged as its expansion`);
+  }
+});
+
+t.test('or / orValue are estimated as cel-go estimates the functions: receiver, argument and one unit (a costly operand is no longer estimated free)', async (t) => {
+  const costly = "object.spec.containers.all(c, c.name.matches('a+'))";
+  const alone = compileExpression(costly).estimate?.cost ?? 0;
+  t.ok(alone > 10_000, `the operand alone: ${alone}`);
+  t.equal(compileExpression(`[${costly}][?0].orValue(true)`).estimate?.cost, alone + 1);
+  t.equal(compileExpression(`object.?spec.?x.orValue(${costly})`).estimate?.cost, alone + 1);
+  t.equal(compileExpression(`[${costly}][?0].or(optional.of(true)).value()`).estimate?.cost, alone + 1 + 1 + 1);
+  t.equal(compileExpression('object.?spec.?replicas.orValue(0)').estimate?.cost, 1);
+  // over the limit: refused at load, as the API server refuses it
+  const bomb = "object.spec.containers.all(c, object.spec.containers.all(d, object.spec.containers.all(e, c.name + d.name + e.name == 'x')))";
+  t.throws(() => compileExpression(bomb));
+  t.throws(() => compileExpression(`[${bomb}][?0].orValue(true)`));
 });
