@@ -46,14 +46,22 @@ class Tally<L extends string> {
    * the labels' number are not read).
    */
   inc(v0: string, v1?: string, v2?: string, v3?: string): void {
+    this.count(v0, v1, v2, v3).value++;
+  }
+
+  /**
+   * The count of these label values (as `inc` takes them), made at 0 on first
+   * use: adding to its `value` is `inc`. Counts are never removed, so a caller
+   * may keep one and add to it later.
+   */
+  count(v0: string, v1?: string, v2?: string, v3?: string): { value: number } {
     const n = this.names.length;
     let m = this.root;
     if (n > 1) m = level(m, v0);
     if (n > 2) m = level(m, v1 as string);
     if (n > 3) m = level(m, v2 as string);
     const last = (n === 1 ? v0 : n === 2 ? v1 : n === 3 ? v2 : v3) as string;
-    const e = (m.get(last) as { value: number } | undefined) ?? this.add(m, last, [v0, v1, v2, v3]);
-    e.value++;
+    return (m.get(last) as { value: number } | undefined) ?? this.add(m, last, [v0, v1, v2, v3]);
   }
 
   /** A new count of 0 for these label values (`values`, in `names` order), under `last` in the tally's last level `m`. */
@@ -78,6 +86,30 @@ function level(m: Map<string, unknown>, key: string): Map<string, unknown> {
   let next = m.get(key) as Map<string, unknown> | undefined;
   if (next === undefined) m.set(key, (next = new Map()));
   return next;
+}
+
+/**
+ * A summary's match and change label values (copies: the summary's own lists
+ * are not kept) and their tally counts: the matched policies' counts, then the
+ * changed transformers' (`policies[i]`, `transformers[i]`).
+ */
+interface EvaluationCounts {
+  readonly matched: readonly string[];
+  readonly policies: readonly string[];
+  readonly transformers: readonly string[];
+  readonly counts: readonly { value: number }[];
+}
+
+/** True when `summary` has `last`'s matched policies and changed `policy`/`transformer` pairs, in the same order. */
+function sameEvaluationLabels(last: EvaluationCounts, summary: EvaluationSummary): boolean {
+  const { matchedPolicies, applied } = summary;
+  if (matchedPolicies.length !== last.matched.length || applied.length !== last.policies.length) return false;
+  for (let i = 0; i < matchedPolicies.length; i++) if (matchedPolicies[i] !== last.matched[i]) return false;
+  for (let i = 0; i < applied.length; i++) {
+    const a = applied[i] as EvaluationSummary['applied'][number];
+    if (a.policy !== last.policies[i] || a.transformer !== last.transformers[i]) return false;
+  }
+  return true;
 }
 
 /**
@@ -154,6 +186,14 @@ export class WebhookMetrics {
   private readonly changeTally = new Tally(['policy', 'transformer'] as const);
   private readonly errorTally = new Tally(['policy', 'transformer', 'failure_policy'] as const);
   private readonly denialTally = new Tally(['policy'] as const);
+  /** The last summary's match and change label values and their counts (`observeEvaluation`); one entry, its size the policies and transformers of one evaluation. */
+  private lastEvaluation: EvaluationCounts = { matched: [], policies: [], transformers: [], counts: [] };
+  /**
+   * The last request's label values (`kind` as given, before `kindLabel`: a
+   * kind keeps its label, since the kinds seen only grow) and their count
+   * (`observeRequest`); one entry. At first none: no result is ''.
+   */
+  private lastRequest: { route: string; operation: string; kind: string; result: string; count: { value: number } } = { route: '', operation: '', kind: '', result: '', count: { value: 0 } };
   readonly requests: Counter<'route' | 'operation' | 'kind' | 'result'>;
   readonly duration: LabelledHistogram<'route'>;
   readonly policyMatches: Counter<'policy'>;
@@ -194,23 +234,45 @@ export class WebhookMetrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
   }
 
-  /** Counts one answered request; `seconds`, its duration, goes to the histogram (left out for requests rejected before the handler). */
+  /**
+   * Counts one answered request; `seconds`, its duration, goes to the histogram
+   * (left out for requests rejected before the handler). The last request's
+   * count is kept (`lastRequest`): a request with the same label values adds
+   * to it without looking them up again.
+   */
   // eslint-disable-next-line max-params -- the request counter's label tuple in prom-client's order, plus the duration
   observeRequest(route: string, operation: string, kind: string, result: AdmissionOutcome, seconds?: number): void {
-    this.requestTally.inc(route, operation, this.kindLabel(kind), result);
+    let last = this.lastRequest;
+    if (route !== last.route || operation !== last.operation || kind !== last.kind || result !== last.result) {
+      last = this.lastRequest = { route, operation, kind, result, count: this.requestTally.count(route, operation, this.kindLabel(kind), result) };
+    }
+    last.count.value++;
     if (seconds !== undefined) this.duration.observe(route, seconds);
   }
 
   /**
    * Counts one evaluation, read from its summary (admission-record.ts `summarize`): matches,
    * the transformers whose changes were kept (when the object changed at
-   * all), errors and denials.
+   * all), errors and denials. The counts of the last summary's matches and
+   * changes are kept (`lastEvaluation`): a summary with the same policy and
+   * transformer names in the same order (the Pods of one template) adds to
+   * them without looking its label values up again.
    */
   observeEvaluation(summary: EvaluationSummary): void {
-    for (const policy of summary.matchedPolicies) this.matchTally.inc(policy);
-    for (const { policy, transformer } of summary.applied) this.changeTally.inc(policy, transformer);
+    const last = this.lastEvaluation;
+    if (!sameEvaluationLabels(last, summary)) this.lastEvaluation = this.evaluationCounts(summary);
+    for (const c of this.lastEvaluation.counts) c.value++;
     for (const e of summary.errors) this.errorTally.inc(e.policy, e.transformer, e.failurePolicy);
     for (const d of summary.denials) this.denialTally.inc(d.policy);
+  }
+
+  /** The label values of a summary's matches and changes, copied, with their counts (matches first, then changes). */
+  private evaluationCounts(summary: EvaluationSummary): EvaluationCounts {
+    const matched = summary.matchedPolicies.slice();
+    const policies = summary.applied.map((a) => a.policy);
+    const transformers = summary.applied.map((a) => a.transformer);
+    const counts = [...matched.map((p) => this.matchTally.count(p)), ...policies.map((p, i) => this.changeTally.count(p, transformers[i]))];
+    return { matched, policies, transformers, counts };
   }
 
   /** Counts a policy reload; on success also sets the last-success time (now) and the loaded count. */
