@@ -296,7 +296,13 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
 }
 
 type Route = 'mutate' | 'validate';
-type AdmissionHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
+/**
+ * An admission route's handler: sends the answer before it returns when the
+ * review runs on the event loop (and returns nothing: fastify then has no
+ * promise to wait for, and no reply to resolve as a thenable), else returns
+ * the promise of the evaluation worker's answer.
+ */
+type AdmissionHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> | undefined;
 
 /** What the admission handlers of one app share. */
 interface HandlerContext {
@@ -388,7 +394,7 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLi
  */
 function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
   const { opts, metrics, now } = ctx;
-  return async (request, reply) => {
+  return (request, reply) => {
     const started = now();
     const startedEpoch = ctx.epochOf(started);
     const raw = request.body instanceof RawReviewBody ? request.body.bytes : undefined;
@@ -397,7 +403,8 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
     if ('refused' in admitted) {
       const code = admitted.refused;
       metrics.observeRequest(route, info.operation, info.kind, 'error', (now() - started) / 1000);
-      return reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
+      void reply.code(errorSpec(code).status ?? 500).send({ code, message: errorMessage(code) });
+      return undefined;
     }
     const timeoutMs = ctx.timeout((request.query as Record<string, unknown> | undefined)?.timeout);
     const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs, ended: undefined };
@@ -419,22 +426,31 @@ interface InlineReview {
  * most `inlineSliceMs` here; one that outlasts it is done again in the
  * worker (its result here may have been cut by the slice).
  */
-function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: InlineReview): FastifyReply | Promise<FastifyReply> {
+function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: InlineReview): Promise<FastifyReply> | undefined {
   const { request, reply, worker } = call;
   const body: unknown = r.raw === undefined ? request.body : parseRaw(r.raw);
-  if (body === INVALID) return reply.code(400).send({ code: HTTP_ERROR_CODES.invalidJson, message: errorMessage(HTTP_ERROR_CODES.invalidJson) });
+  if (body === INVALID) {
+    void reply.code(400).send({ code: HTTP_ERROR_CODES.invalidJson, message: errorMessage(HTTP_ERROR_CODES.invalidJson) });
+    return undefined;
+  }
   const deadline = evaluationDeadline(timing.started, timing.timeoutMs, ctx.maxEvaluationMs);
   const slice = sliceEnd(ctx, worker, timing.started, deadline);
   // The bound holds for the body the parser decoded, not for one decoded here from `r.raw`.
   const nestingBound = r.raw === undefined ? (request as Partial<BoundedRequest>).nestingBound : undefined;
-  const review = (until: number | undefined): ReviewOutcome => reviewWithEvaluation(body, r.policies, { route: timing.route, namespaceLabels: ctx.opts.namespaceLabels, deadline: until, now: ctx.now, nestingBound });
-  let outcome = review(slice ?? deadline);
+  let outcome = reviewOnLoop(ctx, timing.route, body, r.policies, slice ?? deadline, nestingBound);
   if (pastSlice(ctx, timing, slice)) {
     if (worker?.usable) return viaWorker(ctx, { request, reply, worker }, timing, JSON.stringify(body));
-    outcome = review(deadline); // the worker went out of step meanwhile: the whole deadline here
+    outcome = reviewOnLoop(ctx, timing.route, body, r.policies, deadline, nestingBound); // the worker went out of step meanwhile: the whole deadline here
     timing.ended = undefined;
   }
-  return answerInline(ctx, call, timing, { body, info: r.raw === undefined ? r.info : requestInfo(body), ...outcome });
+  answerInline(ctx, reply, timing, body, r.raw === undefined ? r.info : requestInfo(body), outcome);
+  return undefined;
+}
+
+/** `reviewWithEvaluation` of `body` on the event loop, until `deadline` (app clock; none: unbounded). */
+// eslint-disable-next-line max-params -- the review's inputs, passed as they are (no closure or record per review)
+function reviewOnLoop(ctx: HandlerContext, route: Route, body: unknown, policies: PolicySet, deadline: number | undefined, nestingBound: number | undefined): ReviewOutcome {
+  return reviewWithEvaluation(body, policies, { route, namespaceLabels: ctx.opts.namespaceLabels, deadline, now: ctx.now, nestingBound });
 }
 
 /**
@@ -458,18 +474,17 @@ function sliceEnd(ctx: HandlerContext, worker: InlineCall['worker'], started: nu
   return deadline === undefined || end < deadline ? end : undefined;
 }
 
-/** Metrics, the `onEvaluation` hook and the debug line of a review answered on the event loop; then the answer. */
-function answerInline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: ReviewOutcome & { body: unknown; info: RequestInfo }): FastifyReply {
-  const { reply } = call;
+/** Metrics, the `onEvaluation` hook and the debug line of a review of `body` answered on the event loop; then the answer, sent. */
+// eslint-disable-next-line max-params -- the review and its reply, passed as they are (no record spread per review)
+function answerInline(ctx: HandlerContext, reply: FastifyReply, timing: ReviewTiming, body: unknown, info: RequestInfo, r: ReviewOutcome): void {
   const outcome = outcomeOf(r.result);
   const seconds = ((timing.ended ?? ctx.now()) - timing.started) / 1000;
-  const { info } = r;
   ctx.metrics.observeRequest(timing.route, info.operation, info.kind, outcome, seconds);
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
   if (summary) observeSummary(ctx, summary, info, timing.route);
-  if (r.evaluation) ctx.opts.onEvaluation?.(r.body, r.evaluation);
+  if (r.evaluation) ctx.opts.onEvaluation?.(body, r.evaluation);
   if (debugEnabled(ctx.log)) logAdmission(ctx, { ...info, route: timing.route, result: outcome }, summary, seconds);
-  return reply.code(r.result.statusCode).send(r.result.body);
+  void reply.code(r.result.statusCode).send(r.result.body);
 }
 
 /**

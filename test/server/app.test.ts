@@ -173,3 +173,35 @@ t.test('a review on the event loop reads the clock at its start and once at its 
     await app.close();
   }
 });
+
+t.test('answers on the event loop are sent before the handler returns: fastify gets no promise, and resolves no reply as a thenable', async (t) => {
+  // An async handler's promise resolved with the reply makes fastify call `reply.then` (thenable adoption), a microtask
+  // more per request. Counted on every reply: none for answers on the event loop, refusals and a 400 from the review;
+  // one for the worker's answer, which the handler awaits.
+  const rows: { name: string; payload: string; opts?: Partial<Parameters<typeof buildApp>[0]>; status: number; thenCalls: number }[] = [
+    { name: 'an answer on the event loop', payload: good, status: 200, thenCalls: 0 },
+    { name: 'an answer on the event loop, with a usable worker', payload: good, opts: { evaluationWorker: { usable: true, review: () => Promise.reject(new Error('not used')) } }, status: 200, thenCalls: 0 },
+    { name: 'not an AdmissionReview (400 from the review)', payload: '{"kind":"Pod"}', status: 400, thenCalls: 0 },
+    { name: 'no policies yet (503)', payload: good, opts: { getPolicies: () => undefined }, status: 503, thenCalls: 0 },
+    {
+      name: 'an answer from the worker',
+      payload: good,
+      opts: { inlineBodyLimit: 0, evaluationWorker: { usable: true, review: async () => ({ answered: false as const, reason: 'cutoff' as const }) } },
+      status: 500,
+      thenCalls: 1,
+    },
+  ];
+  for (const row of rows) {
+    const app = buildApp({ getPolicies: () => fakePolicies(), ...row.opts });
+    let thenCalls = 0;
+    app.addHook('onRequest', (_request, reply, done) => {
+      const then = reply.then.bind(reply);
+      reply.then = ((fulfilled: () => void, rejected: (err: Error) => void) => (thenCalls++, then(fulfilled, rejected))) as typeof reply.then;
+      done();
+    });
+    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: row.payload });
+    await app.close();
+    t.equal(res.statusCode, row.status, `${row.name}: ${row.status}`);
+    t.equal(thenCalls, row.thenCalls, `${row.name}: reply.then called ${row.thenCalls} times`);
+  }
+});
