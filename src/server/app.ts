@@ -65,6 +65,7 @@ import type { EvaluationWorker } from './evaluation-pool.js';
 import { epochNow } from './worker-protocol.js';
 import { admissionRoute, clientErrorHandler, installInFlightLimit, type InFlightLimits } from './limits.js';
 import { createWebhookLogger, type WebhookLoggerOptions } from './logger.js';
+import type { Logger } from 'pino';
 import { errorMessage, errorSpec, fromFastifyError, type ErrorCode } from '../errors.js';
 
 /** Default maximum request body: 7 MiB (bytes), controller-runtime's `maxRequestSize`. */
@@ -312,6 +313,8 @@ interface HandlerContext {
   now: () => number;
   /** The app's logger (none: no lines). */
   log: FastifyBaseLogger | undefined;
+  /** `debug.on`: `debugEnabled(log)`, kept current (`debugFlag`). */
+  debug: { on: boolean };
   /** `opts.maxEvaluationMs` or 0 (see `evaluationDeadline`). */
   maxEvaluationMs: number;
   /** `opts.inlineSliceMs` or its default. */
@@ -329,9 +332,9 @@ interface HandlerContext {
 /** `performance.timeOrigin` (fixed for the process), read once: the app's default clock (evaluate.ts `performanceNow`) maps to epoch ms by it. */
 const TIME_ORIGIN = performance.timeOrigin;
 
-function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number, log: FastifyBaseLogger | undefined): HandlerContext {
+function handlerContext(opts: BuildAppOptions, metrics: WebhookMetrics, now: () => number, log: Logger | undefined): HandlerContext {
   const epochOf = now === performanceNow ? (t: number): number => TIME_ORIGIN + t : (): number => epochNow();
-  return { opts, metrics, now, log, maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
+  return { opts, metrics, now, log, debug: debugFlag(log), maxEvaluationMs: opts.maxEvaluationMs ?? 0, inlineSliceMs: opts.inlineSliceMs ?? DEFAULT_INLINE_SLICE_MS, timeout: timeoutParser(), epochOf };
 }
 
 /**
@@ -483,7 +486,7 @@ function answerInline(ctx: HandlerContext, reply: FastifyReply, timing: ReviewTi
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
   if (summary) observeSummary(ctx, summary, info, timing.route);
   if (r.evaluation) ctx.opts.onEvaluation?.(body, r.evaluation);
-  if (debugEnabled(ctx.log)) logAdmission(ctx, { ...info, route: timing.route, result: outcome }, summary, seconds);
+  if (ctx.debug.on) logAdmission(ctx, { ...info, route: timing.route, result: outcome }, summary, seconds);
   void reply.code(r.result.statusCode).send(r.result.body);
 }
 
@@ -555,7 +558,7 @@ async function viaWorker(ctx: HandlerContext, call: WorkerCall, timing: ReviewTi
   metrics.observeRequest(route, o.info.operation, o.info.kind, o.outcome, seconds);
   if (o.summary) observeSummary(ctx, o.summary, o.info, route);
   if (o.evaluation) opts.onEvaluation?.({ request: o.request }, o.evaluation);
-  if (debugEnabled(ctx.log)) logAdmission(ctx, { ...o.info, route, result: o.outcome }, o.summary, seconds);
+  if (ctx.debug.on) logAdmission(ctx, { ...o.info, route, result: o.outcome }, o.summary, seconds);
   return reply.code(o.statusCode).type('application/json; charset=utf-8').send(o.body);
 }
 
@@ -595,6 +598,20 @@ export function metricsHandler(metrics: WebhookMetrics): (request: FastifyReques
 /** True when `log` exists and its pino `level` logs debug lines (levels: trace 10, debug 20, info 30, ...). */
 function debugEnabled(log: FastifyBaseLogger | undefined): boolean {
   return log !== undefined && (log.level === 'debug' || log.level === 'trace');
+}
+
+/**
+ * `debugEnabled(log)` as a flag, set again on every pino `level-change` event
+ * (pino emits one whenever the level is set: lib/levels.js `setLevel`), so an
+ * admission reads a boolean instead of pino's `level` getter (~50-90 ns a
+ * reading here, two a request at level info).
+ */
+function debugFlag(log: Logger | undefined): { on: boolean } {
+  const flag = { on: debugEnabled(log) };
+  log?.on('level-change', () => {
+    flag.on = debugEnabled(log);
+  });
+  return flag;
 }
 
 /**

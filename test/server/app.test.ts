@@ -205,3 +205,19 @@ t.test('answers on the event loop are sent before the handler returns: fastify g
     t.equal(thenCalls, row.thenCalls, `${row.name}: reply.then called ${row.thenCalls} times`);
   }
 });
+
+t.test("the admission debug line follows the logger's level when it changes at run time", async (t) => {
+  const lines: string[] = [];
+  const app = buildApp({ getPolicies: () => fakePolicies(), logger: { level: 'info', stream: new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }) } });
+  t.teardown(() => app.close());
+  const admissions = async (): Promise<number> => {
+    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+    t.equal(res.statusCode, 200);
+    return lines.filter((l) => (JSON.parse(l) as { msg?: string }).msg === 'admission').length;
+  };
+  const steps: [string, number][] = [['info', 0], ['debug', 1], ['warn', 1], ['trace', 2], ['info', 2], ['debug', 3]];
+  for (const [level, want] of steps) {
+    app.log.level = level;
+    t.equal(await admissions(), want, `level ${level}: ${want} admission lines so far`);
+  }
+});
