@@ -52,7 +52,7 @@ function reviewError(code: ReviewError['code'], message: string): ReviewError {
 /** The review's `apiVersion` and `kind`. */
 function envelopeError(body: JsonObject): ReviewError | undefined {
   const apiVersion = body.apiVersion;
-  if (typeof apiVersion !== 'string' || !(ADMISSION_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+  if (typeof apiVersion !== 'string' || !isAdmissionApiVersion(apiVersion)) {
     return reviewError('ERR_API_VERSION', `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}`);
   }
   if (body.kind !== 'AdmissionReview') return reviewError('ERR_KIND', 'kind must be AdmissionReview');
@@ -64,7 +64,7 @@ function requestError(req: unknown, shallow: boolean): ReviewError | undefined {
   if (!isObject(req)) return reviewError('ERR_NO_REQUEST', 'request is missing or not an object');
   if (typeof req.uid !== 'string' || req.uid === '') return reviewError('ERR_NO_UID', 'request.uid is missing or not a non-empty string');
   const op = req.operation;
-  if (typeof op !== 'string' || !(OPERATIONS as readonly string[]).includes(op)) {
+  if (typeof op !== 'string' || !isOperation(op)) {
     return reviewError('ERR_OPERATION', `request.operation must be one of ${OPERATIONS.join(', ')}`);
   }
   const objErr = checkObjects(req, op as Operation);
@@ -77,6 +77,20 @@ function requestError(req: unknown, shallow: boolean): ReviewError | undefined {
 }
 
 /** The request fields whose nesting `requestError` bounds, in the order it walks them. */
+/**
+ * True when `v` is one of ADMISSION_API_VERSIONS: the same answer as
+ * `ADMISSION_API_VERSIONS.includes(v)`, by comparisons with the constants
+ * (the list's `includes` is a generic builtin call on every review).
+ */
+export function isAdmissionApiVersion(v: string): boolean {
+  return v === 'admission.k8s.io/v1' || v === 'admission.k8s.io/v1beta1';
+}
+
+/** True when `v` is one of OPERATIONS (as `OPERATIONS.includes(v)`; see isAdmissionApiVersion). */
+export function isOperation(v: string): boolean {
+  return v === 'CREATE' || v === 'UPDATE' || v === 'DELETE' || v === 'CONNECT';
+}
+
 const DEPTH_FIELDS = ['object', 'oldObject', 'options', 'userInfo'] as const;
 
 /**
