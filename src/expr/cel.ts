@@ -40,7 +40,7 @@
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
-import { OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
+import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiteralsMapped } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
@@ -285,19 +285,22 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   checkSourceText(source, path);
   const vars = options.variables ?? KUBERNETES_VARIABLES;
   const env = environmentFor(vars, options.compositionVariables, options.mutation === true);
-  const text = rewriteLiterals(source, { structs: options.mutation === true }, (msg, at) => compileError(msg, source, at, path));
-  const parsed = parseText(env, text, source, path);
-  const instrument = checkNodes(parsed, vars, source, path);
+  const rewritten = rewriteLiteralsMapped(source, { structs: options.mutation === true }, (msg, at) => compileError(msg, source, at, path));
+  const text = rewritten.text;
+  const at: SourceAt = { source, path, sourceOffset: rewritten.sourceOffset };
+  const parsed = parseText(env, text, at);
+  const instrument = checkNodes(parsed, vars, at);
   const checked = parsed.check();
   if (!checked.valid) {
     const err = checked.error as CelEngineError;
-    throw compileError(reason(err), source, errorOffset(err, text), path);
+    const at = errorOffset(err, text);
+    throw compileError(reason(err), source, at === undefined ? undefined : rewritten.sourceOffset(at), path);
   }
   const type = checked.type ?? 'dyn';
   checkResultType(type, options.expectedType, path);
   const estimate = checkEstimate(parsed.ast, source, vars, options);
   for (const node of instrument) instrumentNode(node);
-  return { ...program(parsed, { source, type, env, roots: vars }, options), estimate };
+  return { ...program(parsed, { source, text, sourceOffset: rewritten.sourceOffset, type, env, roots: vars }, options), estimate };
 }
 
 /** Throws ExprError for an empty expression or one over MAX_EXPRESSION_LENGTH characters. */
@@ -312,13 +315,20 @@ function checkResultType(type: string, expected: string | undefined, path: strin
 }
 
 /** Parses `text` (the source, or its struct-literal rewrite); throws ExprError `syntax error at line:column`. */
-function parseText(env: Environment, text: string, source: string, path: string): ParsedProgram {
+/** An expression's source text, its policy path, and the source offset of an offset in the parsed text (structs.ts RewrittenText). */
+interface SourceAt {
+  source: string;
+  path: string;
+  sourceOffset: (at: number) => number;
+}
+
+function parseText(env: Environment, text: string, { source, path, sourceOffset }: SourceAt): ParsedProgram {
   try {
     return env.parse(text) as unknown as ParsedProgram;
   } catch (e) {
     const err = e as CelEngineError;
     const start = err.range?.start;
-    const pos = start === undefined ? undefined : lineColumn(source, start);
+    const pos = start === undefined ? undefined : lineColumn(source, sourceOffset(start));
     throw new ExprError(`syntax error${pos ? ` at ${pos.line}:${pos.column}` : ''}: ${reason(err)}`, path, pos);
   }
 }
@@ -328,14 +338,14 @@ function parseText(env: Environment, text: string, source: string, path: string)
  * have, bad literals; throws ExprError at the node), widens `has()`, and
  * returns the nodes to instrument once the program type-checks.
  */
-function checkNodes(parsed: ParsedProgram, vars: readonly string[], source: string, path: string): AstNode[] {
+function checkNodes(parsed: ParsedProgram, vars: readonly string[], { source, path, sourceOffset }: SourceAt): AstNode[] {
   const instrument: AstNode[] = [];
   walk(parsed.ast, (node) => {
     const refused = refusedReason(node, vars);
-    if (refused) throw compileError(refused, source, node.start, path);
+    if (refused) throw compileError(refused, source, sourceOffset(node.start), path);
     if (node.op === 'call' && (node.args as [string])[0] === 'has' && node.meta.macro) patchHas(node.meta.macro as HasMacro);
     const bad = checkLiteral(node);
-    if (bad) throw compileError(bad, source, node.start, path);
+    if (bad) throw compileError(bad, source, sourceOffset(node.start), path);
     instrument.push(node);
   });
   return instrument;
@@ -362,17 +372,20 @@ function checkEstimate(ast: AstNode, source: string, vars: readonly string[], op
 /** A checked program: its source text, result type and environment. */
 interface CheckedProgram {
   source: string;
+  /** The text the engine parsed (structs.ts's rewrite of `source`), and the source offset of an offset in it. */
+  text: string;
+  sourceOffset: (at: number) => number;
   type: string;
   env: Environment;
   /** The declared top-level variables (`variables` and `authorizer` are variables too). */
   roots: readonly string[];
 }
 
-function program(parsed: ParsedProgram, { source, type, env, roots }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
+function program(parsed: ParsedProgram, { source, text, sourceOffset, type, env, roots }: CheckedProgram, options: CompileExpressionOptions): CompiledExpression {
   const limit = options.costLimit ?? DEFAULT_COST_LIMIT;
   const maxMs = options.maxEvalMs ?? DEFAULT_MAX_EVAL_MS;
   const reads = variablesRead(parsed.ast, roots);
-  const run: Run = { parsed, reads, variablesClass: variableClasses.get(env), limit, maxMs, source, path: options.path ?? '' };
+  const run: Run = { parsed, reads, variablesClass: variableClasses.get(env), limit, maxMs, source, text, sourceOffset, path: options.path ?? '' };
   const folded = reads.length === 0 && folding ? foldConstant(parsed, limit, maxMs) : undefined;
   if (folded) {
     const native = foldedProgram(folded, run);
@@ -397,6 +410,9 @@ interface Run {
   readonly limit: number;
   readonly maxMs: number;
   readonly source: string;
+  /** The parsed text and the map of its offsets to `source` (CheckedProgram). */
+  readonly text: string;
+  readonly sourceOffset: (at: number) => number;
   readonly path: string;
 }
 
@@ -416,7 +432,7 @@ function evaluateOnce(run: Run, vars: Record<string, unknown>, record?: ChargeRe
     if (bound) throw bound;
     return result;
   } catch (e) {
-    throw evaluationError(e, vars, run.source, run.path);
+    throw evaluationError(e, vars, run);
   } finally {
     if (!nested) stopMeter(previous);
   }
@@ -493,7 +509,7 @@ function keptEvaluation(run: Run, memo: EvaluationMemo, vars: Record<string, unk
     return leaf;
   } catch (e) {
     replays++;
-    throw evaluationError(e, vars, run.source, run.path);
+    throw evaluationError(e, vars, run);
   }
 }
 
@@ -615,7 +631,7 @@ function isJson(v: unknown): boolean {
  * shared between evaluations (CEL values are immutable); `evaluate` returns
  * a fresh deep copy of the kept JSON, as fromCel makes fresh JSON each time.
  */
-function foldedProgram(folded: Folded, at: Pick<Run, 'limit' | 'maxMs' | 'source' | 'path'>): (vars: Record<string, unknown>) => unknown {
+function foldedProgram(folded: Folded, at: Pick<Run, 'limit' | 'maxMs' | 'source' | 'text' | 'sourceOffset' | 'path'>): (vars: Record<string, unknown>) => unknown {
   const { value, charges } = folded;
   let total = 0;
   for (const u of charges) total += u;
@@ -628,7 +644,7 @@ function foldedProgram(folded: Folded, at: Pick<Run, 'limit' | 'maxMs' | 'source
       replayCharges(charges);
       return value;
     } catch (e) {
-      throw evaluationError(e, vars, at.source, at.path);
+      throw evaluationError(e, vars, at);
     } finally {
       if (!nested) stopMeter(previous);
     }
@@ -670,12 +686,13 @@ function convertedOnce(kept: ConvertedValues, k: string, v: unknown): unknown {
  * errors rebuilt value-free from their code (eval-errors.ts) with line:column,
  * redactValues as a second net.
  */
-function evaluationError(e: unknown, vars: Record<string, unknown>, source: string, path: string): ExprError {
+function evaluationError(e: unknown, vars: Record<string, unknown>, at: Pick<Run, 'source' | 'text' | 'sourceOffset' | 'path'>): ExprError {
+  const { source, path } = at;
   if (e instanceof CostLimitError) return new ExprError(e.message, path);
   if (e instanceof ExprError) return e;
   const reason = evaluationReason(e);
-  const offset = reason.offset === undefined ? undefined : errorOffset(e as CelEngineError, source);
-  const pos = offset === undefined ? undefined : lineColumn(source, offset);
+  const offset = reason.offset === undefined ? undefined : errorOffset(e as CelEngineError, at.text);
+  const pos = offset === undefined ? undefined : lineColumn(source, at.sourceOffset(offset));
   const message = redactValues(reason.message, vars, source);
   return new ExprError(pos ? `${message} at ${pos.line}:${pos.column}` : message, path, pos);
 }
@@ -742,11 +759,14 @@ function refusedMethod([name, receiver]: [string, AstNode]): string | undefined 
  * rewrite refuses them when the expression itself names them.
  */
 function refusedName(name: string): string | undefined {
-  return name.startsWith('__') && !OPTIONAL_FUNCTIONS.has(name) ? `undeclared reference to '${name}'` : undefined;
+  return name.startsWith('__') && !INTERNAL_FUNCTIONS.has(name) ? `undeclared reference to '${name}'` : undefined;
 }
 
 /** structs.ts's internal functions of optional entries. */
 const OPTIONAL_FUNCTIONS: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD]);
+
+/** Every internal function structs.ts's rewrite writes: callable only from its rewrite, never charged (cel-go has no such call). */
+const INTERNAL_FUNCTIONS: ReadonlySet<string> = new Set([...OPTIONAL_FUNCTIONS, FORMAT_ARG]);
 
 /**
  * Declares the internal functions an optional entry's value is wrapped in
@@ -763,6 +783,8 @@ function registerOptionalEntries(env: Environment): void {
   };
   env.registerFunction(`${OPTIONAL_ENTRY}(optional<A>): A`, unreachable);
   env.registerFunction(`${OPTIONAL_FIELD}(optional<A>): dyn`, unreachable);
+  // a `format` argument's element (structs.ts FORMAT_ARG): the value itself, as dyn
+  env.registerFunction(`${FORMAT_ARG}(A): dyn`, (v: unknown) => v);
   env.registerFunction('OptionalNamespace.ofNonZeroValue(A): optional<A>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)));
 }
 
@@ -861,7 +883,7 @@ type Handle = (a: unknown, b: unknown, c?: unknown, d?: unknown) => unknown;
 function instrumentNode(node: AstNode): void {
   const literal = literalEvaluator(node);
   if (literal) node.setMeta('evaluate', literal);
-  if (isOptionalWrapper(node) || isFoldedConstant(node)) return;
+  if (isInternalCall(node) || isFoldedConstant(node)) return;
   if (node.op === 'comprehension') {
     const args = node.args as ComprehensionArgs;
     const cond = args.condition;
@@ -949,6 +971,11 @@ const LEFT_OUT: unique symbol = Symbol('left out');
 function optionalEntry(v: unknown, what: 'entry' | 'element'): unknown {
   if (!(v instanceof Optional)) throw new EvaluationError(`cannot initialize optional ${what === 'entry' ? 'entry' : 'list element'} from non-optional value`);
   return v.hasValue() ? v.value() : LEFT_OUT;
+}
+
+/** True for a call of one of structs.ts's internal functions (never charged). */
+function isInternalCall(node: AstNode): boolean {
+  return node.op === 'call' && INTERNAL_FUNCTIONS.has((node.args as [string])[0]);
 }
 
 /** True for a call of one of structs.ts's optional-entry functions. */

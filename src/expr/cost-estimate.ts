@@ -54,7 +54,7 @@
 import { PER_CALL_LIMIT } from './meter.js';
 import { isFoldedConstant, REGEX_LENGTH_FACTOR, STRING_TRAVERSAL_FACTOR } from './call-cost.js';
 import { MAX_FORMAT_REGEX_SIZE } from './format.js';
-import { OPTIONAL_ENTRY, OPTIONAL_FIELD } from './structs.js';
+import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD } from './structs.js';
 
 /** Characters of JSON each input variable is assumed to hold at most: 128 KiB (docs/cel.md, "Cost model"). */
 export const ESTIMATE_INPUT_BYTES = 128 * 1024;
@@ -770,12 +770,13 @@ const listFunction = model((recv, args) => traversalBound(firstInput(recv, args)
 const passThrough: CallModel = (recv, args) => ({ inner: 1, v: [recv ?? ABSENT, ...args].reduce(join, ABSENT) });
 const element: CallModel = (recv, args) => ({ inner: traversalBound(firstInput(recv, args)), v: elementsOf(recv ?? SCALAR).elem });
 
-/** structs.ts's optional-entry wrappers: no call in cel-go (the literal's own entry), free; the optional's value. */
+/** structs.ts's internal wrappers (optional entries, `format` arguments): no call in cel-go, free; the wrapped value's bound. */
 const optionalEntry: CallModel = (_recv, args) => ({ inner: 0, v: args[0] ?? ABSENT });
 
 const CALLS: Record<string, CallModel> = {
   [OPTIONAL_ENTRY]: optionalEntry,
   [OPTIONAL_FIELD]: optionalEntry,
+  [FORMAT_ARG]: optionalEntry,
   split,
   join: joinCall,
   replace: replaceCall,

@@ -66,7 +66,22 @@ export const OPTIONAL_ENTRY = '__kpr_optional_entry';
 /** The same for a struct literal's optional field (`Object{?f: v}` -> `{'f': OPTIONAL_FIELD(v)}`): `optional<A>` to dyn, as struct fields are dyn(...). */
 export const OPTIONAL_FIELD = '__kpr_optional_field';
 
-const RESERVED: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD]);
+/**
+ * The internal function each element of the list literal that is a string
+ * `format` call's argument becomes (`'%s %d'.format([a, 1])` ->
+ * `'%s %d'.format([FORMAT_ARG(a), FORMAT_ARG(1)])`): any type to dyn, free,
+ * the value itself. cel-go's homogeneous-literal validator, which Kubernetes
+ * enables, skips literals in string format calls ("the string format call
+ * relies on a mixed element type list": cel-go validator.go
+ * ValidateHomogeneousAggregateLiterals); the engine's check has no such
+ * exception, so the elements are made one type for it.
+ */
+export const FORMAT_ARG = '__kpr_format_arg';
+
+const RESERVED: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD, FORMAT_ARG]);
+
+/** A string `format` call with a list literal argument may be in the text. */
+const FORMAT_CALL = /\.\s*format\s*\(\s*\[/;
 
 /** What `rewriteLiterals` rewrites: struct literals only for MutatingAdmissionPolicy expressions; optional entries always. */
 export interface LiteralRewriteOptions {
@@ -81,9 +96,23 @@ export interface LiteralRewriteOptions {
  * for the engine's parser to report.
  */
 export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): string {
+  return rewriteLiteralsMapped(src, opts, fail).text;
+}
+
+/** A rewritten text, and the offset in the source of an offset in it (for error positions). */
+export interface RewrittenText {
+  text: string;
+  /** The source offset of text offset `at`: inside added text, the source text right after it. */
+  sourceOffset(at: number): number;
+}
+
+/** `rewriteLiterals`, with the map of offsets back to the source (RewrittenText). */
+export function rewriteLiteralsMapped(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): RewrittenText {
   const structs = opts.structs && src.includes('{');
-  if (!structs && !src.includes('?') && !src.includes('__kpr_')) return src;
-  return new LiteralRewriter(src, tokenize(src), opts, fail).run();
+  if (!structs && !src.includes('?') && !src.includes('__kpr_') && !FORMAT_CALL.test(src)) return { text: src, sourceOffset: (at) => at };
+  const r = new LiteralRewriter(src, tokenize(src), opts, fail);
+  const text = r.run();
+  return { text, sourceOffset: (at) => r.sourceOffset(at) };
 }
 
 /**
@@ -93,6 +122,8 @@ export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: 
  */
 interface Frame {
   kind: 'struct' | 'map' | 'list' | 'group';
+  /** list: the argument of a string `format` call (its elements are wrapped in FORMAT_ARG). */
+  format?: boolean;
   /** At the start of an entry, element or field (right after the opening token or a `,`). */
   atStart: boolean;
   /** A wrapper (`dyn(`, OPTIONAL_ENTRY( or OPTIONAL_FIELD() is open around the current value: `)` before the next `,` or the close. */
@@ -121,27 +152,45 @@ class LiteralRewriter {
     private readonly fail: (message: string, offset: number) => Error,
   ) {}
 
+  /** Segments of `out`: [start in out, start in src, copied (else added by the rewrite)], in order. */
+  private readonly segments: [number, number, boolean][] = [[0, 0, true]];
+
   run(): string {
     for (let k = 0; k < this.toks.length; k++) k = this.step(k);
     return this.out + this.src.slice(this.last);
   }
 
+  /** The source offset of output offset `at` (RewrittenText.sourceOffset): copied text maps one to one, added text to the source text after it. */
+  sourceOffset(at: number): number {
+    let i = this.segments.length - 1;
+    while (i > 0 && (this.segments[i] as [number, number, boolean])[0] > at) i--;
+    const [out, src, copied] = this.segments[i] as [number, number, boolean];
+    return copied ? src + (at - out) : src;
+  }
+
   /** Handles token `k`; returns the index of the last token it consumed. */
   private step(k: number): number {
     const t = this.toks[k];
-    if (t.kind === 'ident' && RESERVED.has(t.text)) throw this.fail(`undeclared reference to '${t.text}'`, t.start);
     const top = this.top();
+    this.beforeToken(t, top);
     if (t.kind === 'punct') return this.punct(k);
     if (top?.kind === 'struct' && top.atStart && this.isFieldName(k)) return this.fieldName(k, false);
     if (top) top.atStart = false;
     return k;
   }
 
+  /** What any token `t` does first: a reserved internal name is refused; the first token of a `format` argument's element opens its wrapper. */
+  private beforeToken(t: Token, top: Frame | undefined): void {
+    if (t.kind === 'ident' && RESERVED.has(t.text)) throw this.fail(`undeclared reference to '${t.text}'`, t.start);
+    if (top?.format && top.atStart) this.openFormatArg(t, top);
+  }
+
   /** A punctuation token at `k` (see `step`). */
   private punct(k: number): number {
     const t = this.toks[k];
     if (t.text === '?') return this.question(k);
-    if (t.text === '[' || t.text === '(') this.stack.push(frame(t.text === '[' && !this.isIndex(k) ? 'list' : 'group'));
+    if (t.text === '[') this.openBracket(k);
+    else if (t.text === '(') this.stack.push(frame('group'));
     else if (t.text === ']' || t.text === ')') this.closeGroup(t);
     else this.braceCommaColon(k);
     return k;
@@ -157,6 +206,26 @@ class LiteralRewriter {
     else this.notAtStart();
   }
 
+  /** `[`: an index, or a list literal (the argument of a string `format` call when it directly follows `.format(`). */
+  private openBracket(k: number): void {
+    if (this.isIndex(k)) {
+      this.stack.push(frame('group'));
+      return;
+    }
+    const list = frame('list');
+    const t = this.toks;
+    list.format = t[k - 1]?.text === '(' && t[k - 2]?.text === 'format' && t[k - 3]?.text === '.';
+    this.stack.push(list);
+  }
+
+  /** The first token `t` of an element of a `format` argument list: the element is wrapped in FORMAT_ARG (an optional element, `?`, is question's; `,` and `]` start none). */
+  private openFormatArg(t: Token, top: Frame): void {
+    if (t.text === '?' || t.text === ',' || t.text === ']') return;
+    this.emit(t.start, `${FORMAT_ARG}(`, t.start);
+    top.wrapped = true;
+    top.atStart = false;
+  }
+
   private notAtStart(): void {
     const top = this.top();
     if (top) top.atStart = false;
@@ -168,8 +237,12 @@ class LiteralRewriter {
 
   /** Appends `src` up to `until`, then `text`; the copy resumes at `resume`. */
   private emit(until: number, text: string, resume: number): void {
-    this.out += this.src.slice(this.last, until) + text;
+    this.out += this.src.slice(this.last, until);
+    const added = this.out.length;
+    this.out += text;
     this.last = resume;
+    // the added text maps to `resume` (a wrapper's error points at what it wraps); the copy resumes there
+    this.segments.push([added, resume, false], [this.out.length, resume, true]);
   }
 
   /** `Name{` opens a struct literal (`{`, the name dropped; structs only), any other `{` a map literal. */
@@ -282,7 +355,8 @@ class LiteralRewriter {
       return k;
     }
     if (top.kind === 'list') {
-      this.emit(t.start, `${OPTIONAL_ENTRY}(`, t.start + 1);
+      // in a `format` argument list the other elements are dyn: so is an optional one (OPTIONAL_FIELD)
+      this.emit(t.start, `${top.format ? OPTIONAL_FIELD : OPTIONAL_ENTRY}(`, t.start + 1);
       top.atStart = false;
       top.wrapped = true;
       return k;
