@@ -8,19 +8,10 @@
 import t from 'tap';
 import { compileExpression, costSpent } from '../../src/expr/cel.js';
 import { ExprError } from '../../src/expr/engine.js';
+import { thrown } from '../helpers/capture.js';
 import { FORMAT_ARG, rewriteLiterals } from '../../src/expr/structs.js';
 
 const vars = { object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { replicas: 3, containers: [{ name: 'a' }, { name: 'b' }] } } };
-
-/** The error `f` throws (undefined when it returns). */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 t.test('format: a mixed argument list loads and formats', async (t) => {
   /** [expression, result] */

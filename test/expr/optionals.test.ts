@@ -12,6 +12,7 @@
 import t from 'tap';
 import { compileExpression, costSpent } from '../../src/expr/cel.js';
 import { ExprError } from '../../src/expr/engine.js';
+import { thrown } from '../helpers/capture.js';
 import { rewriteLiterals, OPTIONAL_ENTRY, OPTIONAL_FIELD } from '../../src/expr/structs.js';
 
 const pod = Object.freeze({
@@ -91,16 +92,6 @@ const refused: [string, string][] = [
   ['[1, ?optional.none()]', 'List elements must have the same type'],
   ["{'b': 2, ?'a': optional.none()}", 'Map value uses wrong type'],
 ];
-
-/** The error `f` throws (undefined when it returns). */
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 t.test('optional entries: load-time errors', async (t) => {
   for (const [expr, part] of refused) {

@@ -1,6 +1,7 @@
 /**
  * Runs a CLI command in process with `process.stdout.write` and
- * `process.stderr.write` captured (restored afterwards, also on a throw).
+ * `process.stderr.write` captured (restored afterwards, also on a throw);
+ * `thrown` captures what a call throws.
  */
 
 /** What a command wrote, and its exit code. */
@@ -23,4 +24,14 @@ export async function captureOutput(fn: () => Promise<number>): Promise<Captured
     process.stdout.write = ow;
     process.stderr.write = ew;
   }
+}
+
+/** The error `f` throws (undefined when it returns), for assertions on its class and message together. */
+export function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }
