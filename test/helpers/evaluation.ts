@@ -5,6 +5,9 @@
  * with its binding as YAML text.
  */
 import type { KubeObject } from '../../src/kube/object.js';
+import { compilePolicyText } from '../../src/policy/load.js';
+import type { CompiledPolicy } from '../../src/policy/compile.js';
+import { builtinRegistry } from '../../src/transform/registry.js';
 import { stepChanged, type Evaluation, type TransformerStep } from '../../src/policy/evaluate.js';
 import type { EvaluationInput } from '../../src/policy/types.js';
 
@@ -78,3 +81,14 @@ metadata: {name: m}
 spec: {policyName: m}
 `;
 }
+
+/** The policies of a YAML text (file name `test.yaml`), compiled with the built-in transformers. */
+export const compilePolicies = (text: string): CompiledPolicy[] => compilePolicyText(text, 'test.yaml', { registry: builtinRegistry() });
+
+/** A ClusterPostRenderPolicy document named `name` with `spec` (indented YAML lines), ended by `---`. */
+export const policyDoc = (name: string, spec: string): string => `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: ${name}}
+spec:
+${spec}---
+`;

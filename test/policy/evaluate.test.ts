@@ -6,23 +6,17 @@
  * the final object; the policy-level modes (convergence, reinvocation).
  */
 import t from 'tap';
-import { compilePolicyText } from '../../src/policy/load.js';
 import { createPolicySet, type CompiledPolicy } from '../../src/policy/compile.js';
 import { appliedSteps, stepChangedPaths, stepPatch, type Evaluation } from '../../src/policy/evaluate.js';
 import { summarize } from '../../src/server/admission-record.js';
-import { builtinRegistry } from '../../src/transform/registry.js';
 import type { KubeObject, JsonObject } from '../../src/kube/object.js';
 import type { Transformer } from '../../src/transform/types.js';
 import type { EvaluationInput } from '../../src/policy/types.js';
+import { compilePolicies, policyDoc } from '../helpers/evaluation.js';
 import { deepFreeze, reapply } from '../helpers/laws.js';
 
-const compile = (text: string): CompiledPolicy[] => compilePolicyText(text, 'test.yaml', { registry: builtinRegistry() });
-const doc = (name: string, spec: string): string => `apiVersion: postrender.io/v1alpha1
-kind: ClusterPostRenderPolicy
-metadata: {name: ${name}}
-spec:
-${spec}---
-`;
+const compile = compilePolicies;
+const doc = policyDoc;
 
 const POLICIES = [
   doc('a-label', '  order: 1\n  transformers:\n  - {name: team, labels: {pairs: {team: shop}}}\n  - {name: noop, annotations: {}}\n  - name: warn-replicas\n    validate: {expression: "false", message: "look", action: Warn}\n'),

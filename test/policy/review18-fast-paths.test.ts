@@ -12,20 +12,14 @@
  *   Warn, Audit) still reach denials and warnings, whichever step reports.
  */
 import t from 'tap';
-import { compilePolicyText } from '../../src/policy/load.js';
-import { createPolicySet, type CompiledPolicy } from '../../src/policy/compile.js';
+import { createPolicySet } from '../../src/policy/compile.js';
 import { meterDeadlineOf, performanceNow, type Evaluation } from '../../src/policy/evaluate.js';
-import { builtinRegistry } from '../../src/transform/registry.js';
 import type { KubeObject } from '../../src/kube/object.js';
 import type { EvaluationInput } from '../../src/policy/types.js';
+import { compilePolicies, policyDoc } from '../helpers/evaluation.js';
 
-const compile = (text: string): CompiledPolicy[] => compilePolicyText(text, 'test.yaml', { registry: builtinRegistry() });
-const doc = (name: string, spec: string): string => `apiVersion: postrender.io/v1alpha1
-kind: ClusterPostRenderPolicy
-metadata: {name: ${name}}
-spec:
-${spec}---
-`;
+const compile = compilePolicies;
+const doc = policyDoc;
 const input: EvaluationInput = { frontDoor: 'admission', operation: 'CREATE', namespace: 'shop' };
 
 const LONG = 'K'.repeat(300);
