@@ -126,7 +126,7 @@ interface Frame {
   format?: boolean;
   /** At the start of an entry, element or field (right after the opening token or a `,`). */
   atStart: boolean;
-  /** A wrapper (`dyn(`, OPTIONAL_ENTRY( or OPTIONAL_FIELD() is open around the current value: `)` before the next `,` or the close. */
+  /** A wrapper (`dyn(`, OPTIONAL_ENTRY(, OPTIONAL_FIELD( or FORMAT_ARG() is open around the current value: `)` before the next `,` or the close. */
   wrapped: boolean;
   /** map: the current entry is optional and its key is being read (its `:` opens the wrapper). */
   optionalKey: boolean;
