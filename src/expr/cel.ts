@@ -40,7 +40,7 @@
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
-import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiteralsMapped } from './structs.js';
+import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
@@ -285,7 +285,7 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   checkSourceText(source, path);
   const vars = options.variables ?? KUBERNETES_VARIABLES;
   const env = environmentFor(vars, options.compositionVariables, options.mutation === true);
-  const rewritten = rewriteLiteralsMapped(source, { structs: options.mutation === true }, (msg, at) => compileError(msg, source, at, path));
+  const rewritten = rewriteLiterals(source, { structs: options.mutation === true }, (msg, at) => compileError(msg, source, at, path));
   const text = rewritten.text;
   const at: SourceAt = { source, path, sourceOffset: rewritten.sourceOffset };
   const parsed = parseText(env, text, at);

@@ -83,20 +83,9 @@ const RESERVED: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONAL_FIELD, F
 /** A string `format` call with a list literal argument may be in the text. */
 const FORMAT_CALL = /\.\s*format\s*\(\s*\[/;
 
-/** What `rewriteLiterals` rewrites: struct literals only for MutatingAdmissionPolicy expressions; optional entries always. */
+/** What `rewriteLiterals` rewrites: struct literals only for MutatingAdmissionPolicy expressions; optional entries and `format` arguments always. */
 export interface LiteralRewriteOptions {
   structs: boolean;
-}
-
-/**
- * Rewrites struct literals (when `opts.structs`) and optional entries of
- * `src` (see the top of this file). `fail(message, offset)` builds the error
- * thrown for an unknown type name, a malformed struct literal, or a reserved
- * internal name written in the expression. Anything else malformed is left
- * for the engine's parser to report.
- */
-export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): string {
-  return rewriteLiteralsMapped(src, opts, fail).text;
 }
 
 /** A rewritten text, and the offset in the source of an offset in it (for error positions). */
@@ -106,8 +95,15 @@ export interface RewrittenText {
   sourceOffset(at: number): number;
 }
 
-/** `rewriteLiterals`, with the map of offsets back to the source (RewrittenText). */
-export function rewriteLiteralsMapped(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): RewrittenText {
+/**
+ * Rewrites struct literals (when `opts.structs`), optional entries and
+ * `format` argument lists of `src` (see the top of this file): the text, and
+ * the map of its offsets back to `src`. `fail(message, offset)` builds the error
+ * thrown for an unknown type name, a malformed struct literal, or a reserved
+ * internal name written in the expression. Anything else malformed is left
+ * for the engine's parser to report.
+ */
+export function rewriteLiterals(src: string, opts: LiteralRewriteOptions, fail: (message: string, offset: number) => Error): RewrittenText {
   const structs = opts.structs && src.includes('{');
   if (!structs && !src.includes('?') && !src.includes('__kpr_') && !FORMAT_CALL.test(src)) return { text: src, sourceOffset: (at) => at };
   const r = new LiteralRewriter(src, tokenize(src), opts, fail);

@@ -64,7 +64,7 @@ t.test('the rewrite of format arguments: text in, text out', async (t) => {
     ["'%s'.format([])", "'%s'.format([])"],
     ["'%s'.format(l)", "'%s'.format(l)"],
   ];
-  for (const [src, want] of rows) t.equal(rewriteLiterals(src, { structs: false }, fail), want, src);
+  for (const [src, want] of rows) t.equal(rewriteLiterals(src, { structs: false }, fail).text, want, src);
 });
 
 t.test('error positions point into the expression as written, after rewritten literals', async (t) => {

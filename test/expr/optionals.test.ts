@@ -148,7 +148,7 @@ t.test('the rewrite: text in, text out', async (t) => {
     ['Object{?a: x}', false, `Object{a: ${OPTIONAL_ENTRY}(x)}`], // no structs outside mutations: the engine refuses `Object{`
     ['no literal at all', false, 'no literal at all'],
   ];
-  for (const [src, structs, want] of rows) t.equal(rewriteLiterals(src, { structs }, fail), want, src);
+  for (const [src, structs, want] of rows) t.equal(rewriteLiterals(src, { structs }, fail).text, want, src);
   t.throws(() => rewriteLiterals(`${OPTIONAL_ENTRY}(x)`, { structs: false }, fail), /undeclared reference/);
 });
 
