@@ -122,6 +122,12 @@ export interface ChargeRecord {
 export interface PolicyBudget {
   remaining: number;
   deadline: number;
+  /**
+   * Set (never cleared) when the admission deadline stopped an expression
+   * under this budget: a clock read found it passed, or a large call could
+   * not have finished before it (`beforeLargeCall`). Absent or false: none did.
+   */
+  deadlineHit?: boolean;
 }
 
 let current: Meter | undefined;
@@ -133,7 +139,7 @@ let budget: PolicyBudget | undefined;
  * returns the budget it replaces (restore it with `closeBudget`).
  */
 export function openBudget(units: number, deadline: number): PolicyBudget | undefined {
-  return openBudgetObject({ remaining: units, deadline });
+  return openBudgetObject({ remaining: units, deadline, deadlineHit: false });
 }
 
 /**
@@ -211,7 +217,7 @@ function overLimit(m: Meter): CostLimitError {
 function checkClock(m: Meter): void {
   m.nextClock = m.spent + CLOCK_CHECK_UNITS;
   const now = clock();
-  if (budget && now > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
+  if (budget && now > budget.deadline) throw (m.tripped = deadlineHit(budget));
   if (m.deadline < 0) m.deadline = now + m.maxMs;
   else if (now > m.deadline) throw (m.tripped = new CostLimitError(`evaluation cost limit exceeded: took longer than ${m.maxMs} ms`));
 }
@@ -230,7 +236,13 @@ export function beforeLargeCall(chars: number, nsPerChar: number): void {
   if (chars <= LARGE_INPUT_CHARS || m === undefined) return;
   if (m.record !== undefined) m.record.large = true;
   checkClock(m);
-  if (budget && clock() + (chars * nsPerChar) / 1e6 > budget.deadline) throw (m.tripped = new CostLimitError('admission deadline exceeded'));
+  if (budget && clock() + (chars * nsPerChar) / 1e6 > budget.deadline) throw (m.tripped = deadlineHit(budget));
+}
+
+/** The error of the admission deadline, recorded on the open budget (`PolicyBudget.deadlineHit`). */
+function deadlineHit(b: PolicyBudget): CostLimitError {
+  b.deadlineHit = true;
+  return new CostLimitError('admission deadline exceeded');
 }
 
 /**

@@ -91,6 +91,15 @@ export interface PolicyStep {
  */
 export interface Evaluation extends EvaluationResult {
   readonly trace: readonly PolicyStep[];
+  /**
+   * True when the admission deadline (EvaluationInput.deadline) stopped
+   * something: a policy not started, a transformer not run, an expression
+   * stopped (its failurePolicy then decided). False: no check found it
+   * passed, so the result is the one an evaluation without a deadline gives
+   * (the server answers a review that outlasted its event-loop slice with it
+   * rather than evaluating it again in the worker: server/app.ts `inline`).
+   */
+  readonly deadlineHit: boolean;
 }
 
 /** The RFC 6902 patch a transformer step contributed (from `before` to `after`; [] when unchanged, deleted or not run). Computed on each call. */
@@ -351,8 +360,18 @@ class Run {
   }
 
   private makeBudgets(): { policy: PolicyBudget; match: PolicyBudget } {
-    return { policy: { remaining: RUNTIME_COST_BUDGET, deadline: this.meterDeadline }, match: { remaining: Infinity, deadline: this.meterDeadline } };
+    const deadline = this.meterDeadline;
+    return { policy: { remaining: RUNTIME_COST_BUDGET, deadline, deadlineHit: false }, match: { remaining: Infinity, deadline, deadlineHit: false } };
   }
+
+  /** True when a deadline check of this evaluation found the deadline passed (pastDeadline), or the CEL meter stopped an expression at it (PolicyBudget.deadlineHit). */
+  get deadlineHit(): boolean {
+    const b = this.budgets;
+    return this.pastDeadlineSeen || (b !== undefined && (b.policy.deadlineHit === true || b.match.deadlineHit === true));
+  }
+
+  /** Set when pastDeadline answered true. */
+  private pastDeadlineSeen = false;
 
   /** Records a policy's trace step. */
   step(s: PolicyStep): void {
@@ -383,7 +402,9 @@ class Run {
       this.answered--;
       return false;
     }
-    return this.input.deadline !== undefined && this.now() > this.input.deadline;
+    if (this.input.deadline === undefined || this.now() <= this.input.deadline) return false;
+    this.pastDeadlineSeen = true;
+    return true;
   }
 
   /** Findings reported since the last call (one transformer's). */
@@ -971,6 +992,7 @@ function finish(run: Run): Evaluation {
     matchedPolicies: run.matchedPolicies,
     changedBy: changed ? run.changedBy : NONE,
     trace: run.trace,
+    deadlineHit: run.deadlineHit,
   };
 }
 

@@ -31,7 +31,10 @@
  * is given (`evaluationWorker`, evaluation-pool.ts; `serve` starts one) and
  * usable. Then a body over `inlineBodyLimit` (1 MiB) is parsed and
  * evaluated in the worker, and an evaluation on the event loop gets at most
- * `inlineSliceMs` (10 ms) before the review is evaluated again there; a
+ * `inlineSliceMs` (10 ms): one that a deadline check found past it (a
+ * policy or transformer not run, an expression stopped) is evaluated again
+ * there, one that finished untouched is answered as it is (time on the
+ * clock the process spent preempted cuts nothing, so nothing is redone); a
  * worker that has not answered by `workerCutoff` is replaced and the review
  * answered 500 ERR_EVALUATION_CUT_OFF (the API server applies the webhook's
  * failurePolicy). So no review holds the event loop, and `/healthz`, longer
@@ -120,14 +123,15 @@ export interface AppOptions {
    * The evaluation worker (evaluation-pool.ts; `serve` starts one unless
    * `--evaluation-worker off`). While it is `usable`, bodies over
    * `inlineBodyLimit` are parsed and evaluated there, and a review whose
-   * evaluation on the event loop outlasts `inlineSliceMs` is evaluated there
-   * again, so the event loop (and `/healthz`) never spends more than the
+   * evaluation on the event loop was stopped at `inlineSliceMs` (a deadline
+   * check found the slice passed: Evaluation.deadlineHit) is evaluated there
+   * again, so the event loop (and `/healthz`) never spends much more than the
    * slice on one review. Absent: every review is evaluated on the event loop.
    */
   evaluationWorker?: Pick<EvaluationWorker, 'usable' | 'review'>;
   /** Largest body (bytes) parsed and evaluated on the event loop when a worker is usable (default 1 MiB). */
   inlineBodyLimit?: number;
-  /** Longest evaluation (ms) on the event loop when a worker is usable (default 10): past it the review is evaluated again in the worker. */
+  /** Longest evaluation (ms) on the event loop when a worker is usable (default 10): an evaluation its deadline checks stopped at it is evaluated again in the worker. */
   inlineSliceMs?: number;
   /** Time in ms a review may take in the worker past `maxEvaluationMs` before the worker is cut off (default WORKER_CUTOFF_GRACE_MS; see `workerCutoff`). */
   workerCutoffGraceMs?: number;
@@ -410,7 +414,7 @@ function admissionHandler(route: Route, ctx: HandlerContext): AdmissionHandler {
       return undefined;
     }
     const timeoutMs = ctx.timeout((request.query as Record<string, unknown> | undefined)?.timeout);
-    const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs, ended: undefined };
+    const timing: ReviewTiming = { route, started, startedEpoch, timeoutMs };
     const worker = opts.evaluationWorker?.usable ? opts.evaluationWorker : undefined;
     if (worker && raw !== undefined) return viaWorker(ctx, { request, reply, worker }, timing, raw);
     return inline(ctx, { request, reply, worker }, timing, { raw, info, policies: admitted.policies });
@@ -426,8 +430,14 @@ interface InlineReview {
 
 /**
  * Reviews on the event loop. With a usable worker, the evaluation gets at
- * most `inlineSliceMs` here; one that outlasts it is done again in the
- * worker (its result here may have been cut by the slice).
+ * most `inlineSliceMs` here: one that a deadline check stopped at the slice
+ * (Evaluation.deadlineHit: its result here was cut) is done again in the
+ * worker. One that finished without any check finding the slice passed is
+ * answered, however long it took on the clock: its result is the one the
+ * whole deadline gives, and under CPU contention (the process preempted
+ * past the slice) doing it again would double the work when there is least
+ * CPU for it (docs/performance.md, session 19: a 1 MiB review's server CPU
+ * 1.38x the floor's with four servers sharing a core, against 1.14x).
  */
 function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: InlineReview): Promise<FastifyReply> | undefined {
   const { request, reply, worker } = call;
@@ -441,10 +451,9 @@ function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: 
   // The bound holds for the body the parser decoded, not for one decoded here from `r.raw`.
   const nestingBound = r.raw === undefined ? (request as Partial<BoundedRequest>).nestingBound : undefined;
   let outcome = reviewOnLoop(ctx, timing.route, body, r.policies, slice ?? deadline, nestingBound);
-  if (pastSlice(ctx, timing, slice)) {
+  if (cutBySlice(outcome, slice)) {
     if (worker?.usable) return viaWorker(ctx, { request, reply, worker }, timing, JSON.stringify(body));
     outcome = reviewOnLoop(ctx, timing.route, body, r.policies, deadline, nestingBound); // the worker went out of step meanwhile: the whole deadline here
-    timing.ended = undefined;
   }
   answerInline(ctx, reply, timing, body, r.raw === undefined ? r.info : requestInfo(body), outcome);
   return undefined;
@@ -456,15 +465,9 @@ function reviewOnLoop(ctx: HandlerContext, route: Route, body: unknown, policies
   return reviewWithEvaluation(body, policies, { route, namespaceLabels: ctx.opts.namespaceLabels, deadline, now: ctx.now, nestingBound });
 }
 
-/**
- * True when a review on the event loop outlasted its slice (`sliceEnd`; none:
- * false). The clock reading is kept as the review's end (`timing.ended`), so
- * its latency needs no second one.
- */
-function pastSlice(ctx: HandlerContext, timing: ReviewTiming, slice: number | undefined): boolean {
-  if (slice === undefined) return false;
-  timing.ended = ctx.now();
-  return timing.ended > slice;
+/** True when a deadline check stopped the evaluation at `slice` (the deadline it was given when defined: Evaluation.deadlineHit). */
+function cutBySlice(outcome: ReviewOutcome, slice: number | undefined): boolean {
+  return slice !== undefined && outcome.evaluation?.deadlineHit === true;
 }
 
 /** The request, its reply and the worker when one is usable. */
@@ -481,7 +484,7 @@ function sliceEnd(ctx: HandlerContext, worker: InlineCall['worker'], started: nu
 // eslint-disable-next-line max-params -- the review and its reply, passed as they are (no record spread per review)
 function answerInline(ctx: HandlerContext, reply: FastifyReply, timing: ReviewTiming, body: unknown, info: RequestInfo, r: ReviewOutcome): void {
   const outcome = outcomeOf(r.result);
-  const seconds = ((timing.ended ?? ctx.now()) - timing.started) / 1000;
+  const seconds = (ctx.now() - timing.started) / 1000;
   ctx.metrics.observeRequest(timing.route, info.operation, info.kind, outcome, seconds);
   const summary = r.evaluation ? summarize(r.evaluation) : undefined;
   if (summary) observeSummary(ctx, summary, info, timing.route);
@@ -492,15 +495,13 @@ function answerInline(ctx: HandlerContext, reply: FastifyReply, timing: ReviewTi
 
 /**
  * When and how a review started: its route, the app's clock and epoch ms at
- * the start, and the API server's `?timeout=` in ms; `ended`, the app's clock
- * when its evaluation on the event loop ended, when read then (`pastSlice`).
+ * the start, and the API server's `?timeout=` in ms.
  */
 interface ReviewTiming {
   route: Route;
   started: number;
   startedEpoch: number;
   timeoutMs: number | undefined;
-  ended: number | undefined;
 }
 
 /** The request, its reply and the worker that answers it. */

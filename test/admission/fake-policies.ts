@@ -47,7 +47,7 @@ export function fakePolicies(opts: FakeOptions = {}): FakePolicySet {
     evaluate(object: KubeObject, input: EvaluationInput): Evaluation {
       calls.push({ object, input });
       if (opts.throws) throw opts.throws;
-      const base = { denials: opts.deny ?? [], warnings: opts.warnings ?? [], errors: [], matchedPolicies: ['fake'], changedBy: [], trace: [] };
+      const base = { denials: opts.deny ?? [], warnings: opts.warnings ?? [], errors: [], matchedPolicies: ['fake'], changedBy: [], trace: [], deadlineHit: false };
       if (opts.deletes) return { ...base, object: null, changed: true };
       if (opts.noop || input.validateOnly) return { ...base, object, changed: false };
       const out = fakeTransform(object, opts);

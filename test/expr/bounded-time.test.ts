@@ -91,6 +91,8 @@ spec:
     const e = set.evaluate(object, { ...input, deadline: 1000, now: () => 0 });
     t.same(e.errors.map((x) => x.message), ['expression failed: admission deadline exceeded'], `${fp}: the transformer failed on the deadline`);
     t.equal(e.denials.length, fp === 'Fail' ? 1 : 0, `${fp}: failurePolicy decides`);
+    t.equal(e.deadlineHit, true, `${fp}: a call not started for the deadline is a deadline hit`);
+    t.equal(set.evaluate(object, { ...input, deadline: 3000, now: () => 0 }).deadlineHit, false, `${fp}: with time for the worst case, not hit`);
   }
 });
 

@@ -38,6 +38,7 @@ export function evaluationRecord(e: Evaluation, input: KubeObject, stepExtra: (s
     denials: e.denials,
     warnings: e.warnings,
     matched: e.matchedPolicies,
+    deadlineHit: e.deadlineHit,
     trace: e.trace.map((p) => ({
       policy: p.policy.name,
       status: p.status,

@@ -87,9 +87,11 @@ spec:
   t.equal(res.denials.length, 1, 'the second (Fail) is denied for the deadline');
   t.equal(res.denials[0].rule, '(deadline)');
   t.same(res.changedBy, ['first/annotations[0]']);
+  t.equal(res.deadlineHit, true, 'the evaluation says the deadline stopped it');
   const ignoring = policiesFromText(text('Ignore', 'only', 1));
   const r2 = ignoring.evaluate(cm, { ...input, deadline: -1, now: () => 0 });
   t.equal(r2.changed, false);
+  t.equal(r2.deadlineHit, true, 'an Ignore policy skipped for the deadline: stopped too');
   t.match(r2.warnings[0], /deadline exceeded.*failurePolicy Ignore/);
 });
 
@@ -106,4 +108,5 @@ spec:
   const res = set.evaluate(cm, { ...input, deadline: -1, now: () => 0 });
   t.equal(res.denials.length, 0, 'a ConfigMap is not denied for a Deployment policy\'s deadline');
   t.equal(res.errors.length, 0);
+  t.equal(res.deadlineHit, false, 'no check found the deadline passed: the result is the unbounded one');
 });

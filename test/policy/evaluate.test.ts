@@ -76,6 +76,9 @@ t.test('deadline cut-offs are recorded', async (t) => {
   const e = set.evaluate(cm, { ...input, deadline: 0, now: () => 1 });
   t.same(e.trace.filter((p) => p.status === 'deadline').map((p) => p.policy.name), ['a-label', 'b-audit', 'd-other-ns', 'e-failing', 'f-last']);
   t.equal(e.denials.length, 3, 'Fail policies deny (Audit warns, Ignore warns)');
+  t.equal(e.deadlineHit, true, 'the evaluation says the deadline stopped it');
+  t.equal(set.evaluate(cm, input).deadlineHit, false, 'without a deadline: never');
+  t.equal(set.evaluate(cm, { ...input, deadline: 1, now: () => 0 }).deadlineHit, false, 'a deadline not reached: not hit');
 });
 
 t.test('every transformer of a chain gets one step, in order: ran, error, skipped after an error or a deletion, or on the validate route', async (t) => {
@@ -134,6 +137,7 @@ t.test('a deadline inside a policy: the transformer that cannot start fails, fai
     t.same(e.errors.map((x) => x.transformer), errors, `${name}: errors`);
     t.equal(e.denials.length, denials, `${name}: denials`);
     if (errors.length) t.match(e.errors[0]?.message, /deadline exceeded/, `${name}: message`);
+    t.equal(e.deadlineHit, errors.length > 0, `${name}: deadlineHit`);
     if (errors.length) t.equal(e.object, cm, `${name}: a failed policy changes nothing`);
     else t.notOk(e.errors.length, `${name}: no error`);
   }
@@ -146,18 +150,21 @@ t.test('a deadline inside CEL stops the running expression; the policy budget sp
   const [one] = compile(doc('scan', `  failurePolicy: Fail\n  transformers:\n  - {name: mark, labels: {pairs: {a: "1"}}}\n  - name: scan\n    validate: {expression: ${JSON.stringify(scan)}, message: m}\n`));
   const set = createPolicySet([one as CompiledPolicy]);
   t.same(set.evaluate(big, input).errors, [], 'without a deadline it passes');
+  t.equal(set.evaluate(big, input).deadlineHit, false, 'without a deadline: not hit');
   // The injected clock stands still at the deadline (never past it between transformers); the meter reads
   // the real clock, on which the deadline is already behind: the expression stops at its first clock read.
   const e = set.evaluate(big, { ...input, deadline: 0, now: () => 0 });
   t.same(e.trace[0]?.transformers.map((s) => s.status), ['ran', 'error'], 'the transformers before it ran');
   t.same(e.errors.map((x) => [x.transformer, x.message]), [['scan', 'expression failed: admission deadline exceeded']]);
   t.equal(e.denials.length, 1, 'failurePolicy Fail denies');
+  t.equal(e.deadlineHit, true, 'the meter\'s stop is a deadline hit (PolicyBudget.deadlineHit)');
   // Kubernetes' runtime budget per policy evaluation (RuntimeCELCostBudget, 10,000,000 units): 120 such
   // rules pass one by one (each under PerCallLimit), not all in one policy; the 112th runs out.
   const rules = (n: number): string => Array.from({ length: n }, (_, i) => `  - name: r${i + 1}\n    validate: {expression: ${JSON.stringify(scan)}, message: m}\n`).join('');
   const [many] = compile(doc('budget', `  failurePolicy: Fail\n  transformers:\n${rules(120)}`));
   const b = createPolicySet([many as CompiledPolicy]).evaluate(big, input);
   t.same(b.errors.map((x) => [x.transformer, x.message]), [['r112', 'expression failed: validation failed due to running out of cost budget, no further validation rules will be run']]);
+  t.equal(b.deadlineHit, false, 'a spent cost budget is not a deadline');
   const split = compile(doc('first', `  order: 1\n  transformers:\n${rules(60)}`) + doc('second', `  order: 2\n  transformers:\n${rules(60)}`));
   t.same(createPolicySet(split).evaluate(big, input).errors, [], 'the budget is per policy');
 });

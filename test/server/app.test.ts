@@ -152,9 +152,34 @@ t.test("the app's own logger: its lines and fastify's listen line, and no per-re
   t.same(quiet, [], 'level info by default: no debug lines');
 });
 
-t.test('a review on the event loop reads the clock at its start and once at its end (the slice check is the latency)', async (t) => {
+t.test('a review that outlasted the slice on the clock but that no deadline check stopped is answered on the event loop', async (t) => {
+  // The process preempted past the slice cuts nothing: the evaluation is the one the whole deadline gives, and doing
+  // it again in the worker would only double its work (the fake set checks no deadline: Evaluation.deadlineHit false).
+  // One the slice stopped (deadlineHit) goes to the worker: test/server/evaluation-worker.test.ts, 'size and slice'.
+  const rows: { name: string; deadlineHit: boolean; worker: number; status: number }[] = [
+    { name: 'not stopped', deadlineHit: false, worker: 0, status: 200 },
+    { name: 'stopped at the slice', deadlineHit: true, worker: 1, status: 500 },
+  ];
+  for (const row of rows) {
+    let calls = 0;
+    let ms = 0;
+    const fake = fakePolicies();
+    const evaluate = fake.evaluate.bind(fake);
+    const app = buildApp({
+      getPolicies: () => ({ ...fake, evaluate: (o, i) => ({ ...evaluate(o, i), deadlineHit: row.deadlineHit }) }),
+      now: () => (ms += 1000), // 1 s a reading: every review outlasts the 10 ms slice
+      evaluationWorker: { usable: true, review: () => (calls++, Promise.resolve({ answered: false as const, reason: 'cutoff' as const })) },
+    });
+    const res = await app.inject({ method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: good });
+    await app.close();
+    t.equal(res.statusCode, row.status, `${row.name}: ${row.status}`);
+    t.equal(calls, row.worker, `${row.name}: ${row.worker ? 'again in the worker' : 'answered on the event loop'}`);
+  }
+});
+
+t.test('a review on the event loop reads the clock at its start and once at its end (the latency)', async (t) => {
   const rows: { name: string; worker: boolean; reads: number }[] = [
-    { name: 'with a usable worker (slice checked)', worker: true, reads: 2 },
+    { name: 'with a usable worker', worker: true, reads: 2 },
     { name: 'without a worker', worker: false, reads: 2 },
   ];
   for (const row of rows) {

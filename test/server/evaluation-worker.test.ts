@@ -200,6 +200,7 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
   // A large body reaches the worker as the bytes received; a review moved past the slice, as text.
   w.review = (r) => (calls.push(typeof r.body === 'string' ? `small text` : `large bytes`), review(r));
   const small = recorded.find((r) => r.name.includes('Deployment-CREATE'))?.review as JsonObject;
+  const deleted = recorded.find((r) => r.name.includes('ConfigMap-DELETE'))?.review as JsonObject;
   const large = structuredClone(small) as { request: { object: { metadata: { annotations?: Record<string, string> } } } };
   large.request.object.metadata.annotations = { ...large.request.object.metadata.annotations, big: 'x'.repeat(300_000) };
   const rows: { name: string; opts: Partial<BuildAppOptions>; body: unknown; worker: string[] }[] = [
@@ -209,6 +210,8 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
     { name: 'large body under a raised inlineBodyLimit: event loop', opts: { inlineBodyLimit: 1 << 20, inlineSliceMs: 0 }, body: large, worker: [] },
     // A clock that jumps 1 s per reading: every evaluation outlasts the slice.
     { name: 'evaluation past the slice: again in the worker', opts: { now: jumpingClock() }, body: small, worker: ['small text'] },
+    // Past the slice on the clock, but nothing a deadline check stopped (a DELETE evaluates no policy): answered here.
+    { name: 'a DELETE past the slice on the clock: event loop', opts: { now: jumpingClock() }, body: deleted, worker: [] },
     { name: 'slice 0: no slice', opts: { now: jumpingClock(), inlineSliceMs: 0 }, body: small, worker: [] },
   ];
   const plain = buildApp({ getPolicies: () => set, inlineBodyLimit: 1 << 20 });
