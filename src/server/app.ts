@@ -353,7 +353,7 @@ class RawReviewBody {
 
 /**
  * A request whose body this app's JSON parser read: `nestingBound` is
- * `jsonNestingBound` of its bytes (counted up to MAX_NESTING_DEPTH + 1), for
+ * `jsonNestingBound` of its bytes (read until it passes MAX_NESTING_DEPTH), for
  * `ReviewOptions.nestingBound`. Without this parser (no evaluation worker)
  * the property is absent and reviews walk.
  */
@@ -379,7 +379,7 @@ function installJsonParser(app: FastifyInstance, bodyLimit: number, inlineBodyLi
       if (body.length === 0) return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
       if (body.length > inlineBodyLimit) return done(null, new RawReviewBody(bodyCopy(body)));
       try {
-        // One chunk is decoded and counted where it is (nothing of it is kept); chunks are joined first.
+        // One chunk is decoded and scanned where it is (nothing of it is kept); chunks are joined first.
         const bytes = body.one ?? bodyCopy(body);
         const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
         (request as BoundedRequest).nestingBound = jsonNestingBound(bytes, MAX_NESTING_DEPTH);
