@@ -1,8 +1,8 @@
 /**
  * In-process cost of `review()` (no HTTP, no TLS): µs per call for the bench's
- * payloads and policy sets, split into the parse (JSON.parse and the count of
- * `{`/`[` bytes that bounds the body's nesting, as the server's JSON parser
- * does), review (of a freshly parsed body given that bound, as the server
+ * payloads and policy sets, split into the parse (JSON.parse and
+ * `jsonNestingBound` of the body's bytes, which bounds its nesting, as the
+ * server's JSON parser does), review (of a freshly parsed body given that bound, as the server
  * passes it; timed without the parse) and the response's JSON.stringify.
  * `node bench/inprocess.mjs [seconds]`; also used by run.mjs.
  */
