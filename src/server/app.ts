@@ -437,7 +437,7 @@ interface InlineReview {
  * whole deadline gives, and under CPU contention (the process preempted
  * past the slice) doing it again would double the work when there is least
  * CPU for it (docs/performance.md, session 19: a 1 MiB review's server CPU
- * 1.38x the floor's with four servers sharing a core, against 1.14x).
+ * 1.38x the floor's with four servers sharing a core, 1.14x with the slice off).
  */
 function inline(ctx: HandlerContext, call: InlineCall, timing: ReviewTiming, r: InlineReview): Promise<FastifyReply> | undefined {
   const { request, reply, worker } = call;
