@@ -186,7 +186,8 @@ function baseEnvironment(): Environment {
   if (base === undefined) {
     base = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: true, limits: { maxListElements: 10_000, maxMapEntries: 10_000 } });
     registerKubernetesLibraries(base);
-    registerOptionalEntries(base);
+    registerRewriteInternals(base);
+    registerOptionalAdditions(base);
   }
   return base;
 }
@@ -769,22 +770,27 @@ const OPTIONAL_FUNCTIONS: ReadonlySet<string> = new Set([OPTIONAL_ENTRY, OPTIONA
 const INTERNAL_FUNCTIONS: ReadonlySet<string> = new Set([...OPTIONAL_FUNCTIONS, FORMAT_ARG]);
 
 /**
- * Declares the internal functions an optional entry's value is wrapped in
- * (structs.ts): `optional<A>` to A (map and list literals) or to dyn (struct
- * fields), so the checker types the literal as cel-go's checker does (the
- * entry contributes the optional's parameter; a value that is not optional
- * is a type error, dyn passes and is checked when evaluated). They only type:
- * the literal is evaluated by `evaluateMapLiteral` / `evaluateListLiteral`,
- * which read the wrapped value directly; their handlers throw if reached.
+ * Declares the internal functions structs.ts's rewrite wraps values in:
+ * an optional entry's value, `optional<A>` to A (map and list literals) or to
+ * dyn (struct fields), so the checker types the literal as cel-go's checker
+ * does (the entry contributes the optional's parameter; a value that is not
+ * optional is a type error, dyn passes and is checked when evaluated); and a
+ * `format` argument list's element, typed dyn (FORMAT_ARG, the value itself).
+ * The optional entries only type: the literal is evaluated by
+ * `evaluateMapLiteral` / `evaluateListLiteral`, which read the wrapped value
+ * directly; their handlers throw if reached.
  */
-function registerOptionalEntries(env: Environment): void {
+function registerRewriteInternals(env: Environment): void {
   const unreachable = (): never => {
     throw new EvaluationError('internal error: an optional entry evaluated outside its literal');
   };
   env.registerFunction(`${OPTIONAL_ENTRY}(optional<A>): A`, unreachable);
   env.registerFunction(`${OPTIONAL_FIELD}(optional<A>): dyn`, unreachable);
-  // a `format` argument's element (structs.ts FORMAT_ARG): the value itself, as dyn
   env.registerFunction(`${FORMAT_ARG}(A): dyn`, (v: unknown) => v);
+}
+
+/** cel-go's `optional.ofNonZeroValue(v)` (ext optional library), which the engine lacks: none for a zero value (`isZeroValue`), else `optional.of(v)`. */
+function registerOptionalAdditions(env: Environment): void {
   env.registerFunction('OptionalNamespace.ofNonZeroValue(A): optional<A>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)));
 }
 
