@@ -125,9 +125,9 @@ export interface PolicyBudget {
   /**
    * Set (never cleared) when the admission deadline stopped an expression
    * under this budget: a clock read found it passed, or a large call could
-   * not have finished before it (`beforeLargeCall`). Absent or false: none did.
+   * not have finished before it (`beforeLargeCall`). False: none did.
    */
-  deadlineHit?: boolean;
+  deadlineHit: boolean;
 }
 
 let current: Meter | undefined;

@@ -367,7 +367,7 @@ class Run {
   /** True when a deadline check of this evaluation found the deadline passed (pastDeadline), or the CEL meter stopped an expression at it (PolicyBudget.deadlineHit). */
   get deadlineHit(): boolean {
     const b = this.budgets;
-    return this.pastDeadlineSeen || (b !== undefined && (b.policy.deadlineHit === true || b.match.deadlineHit === true));
+    return this.pastDeadlineSeen || (b !== undefined && (b.policy.deadlineHit || b.match.deadlineHit));
   }
 
   /** Set when pastDeadline answered true. */

@@ -281,7 +281,7 @@ t.test('a run charged at once: the same budget left and errors as its members ev
   t.same(run.atOnce?.results, ms.map((m) => mutationResult(m, () => ({}))), 'the kept results');
   /** The members evaluated one after the other under a budget of `remaining`: what is left, and each one's error. */
   const oneByOne = (remaining: number): { left: number; errors: string[] } => {
-    const b = { remaining, deadline: Infinity };
+    const b = { remaining, deadline: Infinity, deadlineHit: false };
     const previous = openBudgetObject(b);
     const errors: string[] = [];
     try {
@@ -300,7 +300,7 @@ t.test('a run charged at once: the same budget left and errors as its members ev
   };
   for (let remaining = 0; remaining <= sum + 2; remaining++) {
     const want = oneByOne(remaining);
-    const b = { remaining, deadline: Infinity };
+    const b = { remaining, deadline: Infinity, deadlineHit: false };
     const previous = openBudgetObject(b);
     let charged: boolean;
     try {
