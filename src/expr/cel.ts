@@ -38,6 +38,7 @@
  *               variables: compiled.bind(vars) })  -> plain JSON
  */
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
+import { literalTypeError } from './literal-types.js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
@@ -184,7 +185,8 @@ const environments = new Map<string, Environment>();
 /** The base environment: Kubernetes' libraries and options, no variables. Frozen once cloned. */
 function baseEnvironment(): Environment {
   if (base === undefined) {
-    base = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: true, limits: { maxListElements: 10_000, maxMapEntries: 10_000 } });
+    // Homogeneous aggregate literals as cel-go joins them: checked after the engine's typing (literal-types.ts), not by the engine's stricter check.
+    base = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false, limits: { maxListElements: 10_000, maxMapEntries: 10_000 } });
     registerKubernetesLibraries(base);
     registerRewriteInternals(base);
     registerOptionalAdditions(base);
@@ -297,6 +299,8 @@ export function compileExpression(source: string, options: CompileExpressionOpti
     const at = errorOffset(err, text);
     throw compileError(reason(err), source, at === undefined ? undefined : rewritten.sourceOffset(at), path);
   }
+  const literal = literalTypeError(nodesOf(parsed.ast));
+  if (literal) throw compileError(literal.message, source, rewritten.sourceOffset(literal.node.start), path);
   const type = checked.type ?? 'dyn';
   checkResultType(type, options.expectedType, path);
   const estimate = checkEstimate(parsed.ast, source, vars, options);
@@ -696,6 +700,13 @@ function evaluationError(e: unknown, vars: Record<string, unknown>, at: Pick<Run
   const pos = offset === undefined ? undefined : lineColumn(source, at.sourceOffset(offset));
   const message = redactValues(reason.message, vars, source);
   return new ExprError(pos ? `${message} at ${pos.line}:${pos.column}` : message, path, pos);
+}
+
+/** Every node of `ast` (macro expansions included), parents before children. */
+function nodesOf(ast: AstNode): AstNode[] {
+  const nodes: AstNode[] = [];
+  walk(ast, (n) => nodes.push(n));
+  return nodes;
 }
 
 /** Visits every node (macro expansions included), parents before children. */
