@@ -38,10 +38,10 @@
  *               variables: compiled.bind(vars) })  -> plain JSON
  */
 import { Environment, EvaluationError, Optional } from '@marcbachmann/cel-js';
-import { literalTypeError } from './literal-types.js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { registerKubernetesLibraries, replacedMethod, checkLiteral } from './k8s-lib.js';
 import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './structs.js';
+import { literalTypeError } from './literal-types.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
