@@ -9,21 +9,21 @@
  * of both at once when pinned (`sideBySide`); medians are reported, default
  * 5), BENCH_ONLY (comma list of sections:
  * webhook,inprocess,size,list,kustomize), BENCH_OUT (results file name),
- * BENCH_PIN=0 (no taskset pinning; see PIN), BENCH_WARMUP (s of load on
+ * BENCH_PIN=0 (no taskset pinning; see PIN in bench-servers.mjs), BENCH_WARMUP (s of load on
  * every webhook server when it starts, default 15; see warmUp),
  * BENCH_FRESH_PAIRS=0 (side-by-side runs with the section's long-lived floor
  * and server instead of a fresh pair per round; see freshSideBySide).
  * Loopback only; every load run is bounded in time.
  */
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import jsonpatch from 'fast-json-patch';
+import { PIN, pin, startBenchServer } from './bench-servers.mjs';
 import { measureLatency, measureLatencyPaired } from './latency.mjs';
 import { dialectRatios, inProcess } from './inprocess.mjs';
 import { ARGO_CD, admissionReview, configMapObject, crdObject, deploymentWithEnv, LIST_EDITS, podObject } from './corpus.mjs';
@@ -50,52 +50,11 @@ const POLICY_SETS = {
   chain10map: [join(here, 'policies/chain10-map.yaml')],
 };
 
-/**
- * Pinning (issue 18): with `taskset` and at least 2 CPUs, every bench server
- * (ours and the floor) runs on CPU 0 and this process (the load generator) on
- * CPU 1, so the generator's own work never competes with the server measured.
- * Without pinning, the generator's work on bigger responses hides part of the
- * server's cost and ratios flatter the server.
- */
-const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-V'], { encoding: 'utf8' }).status === 0;
-const pin = (pid, cpu) => {
-  if (!PIN) return;
-  const r = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
-};
 pin(process.pid, 1);
 
 const body = (obj) => Buffer.from(JSON.stringify(admissionReview(obj)));
 const kb = (b) => Math.round(b / 102.4) / 10;
 const r0 = (x) => Math.round(x);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a bench server process; resolves with {url, call(cmd), stop()}. */
-async function startBenchServer(mode, policies = []) {
-  const port = await freePort();
-  const child = fork(join(here, 'server.mjs'), [mode, String(port), ...policies], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const waiters = [];
-  child.on('message', (m) => { const w = waiters.shift(); if (w) w(m); });
-  const next = () => new Promise((resolve) => waiters.push(resolve));
-  const ready = await Promise.race([next(), new Promise((_, rej) => setTimeout(() => rej(new Error(`${mode} did not start: ${stderr}`)), 20_000))]);
-  if (ready.cmd !== 'ready') throw new Error(`unexpected ${JSON.stringify(ready)}`);
-  pin(child.pid, 0);
-  return {
-    url: `https://127.0.0.1:${port}/mutate`,
-    call: (cmd) => { const p = next(); child.send({ cmd }); return p; },
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.send({ cmd: 'exit' }); }),
-  };
-}
 
 /** autocannon keep-alive load for DURATION seconds (bounded), with the server's CPU and event-loop delay over the window. */
 async function load(server, payload, connections) {

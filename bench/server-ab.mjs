@@ -8,7 +8,7 @@
  * Every round starts one server per build (`bench/server.mjs serve` of that
  * checkout, with `bench/policies/POLICY.yaml` or, for `platform`,
  * examples/platform-policy.yaml; `--floor` adds the bare fastify floor), all
- * pinned to CPU 0 with `taskset` and loaded at once from this process on CPU 1
+ * pinned to CPU 0 with `taskset` (bench-servers.mjs PIN) and loaded at once from this process on CPU 1
  * (25 keep-alive connections each, the bench's Pod review), warms them for
  * `--warmup` seconds, then counts their requests and CPU over `--seconds`. It
  * prints per build the median of the per-round ratios to the first build,
@@ -22,12 +22,11 @@
  * processes). Why side by side: this VM's speed drifts ~10 % from minute to
  * minute, which runs taken one after the other mistake for the change.
  */
-import { fork, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { PIN, pin, startBenchServer } from './bench-servers.mjs';
 import { admissionReview, podObject } from './corpus.mjs';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,41 +45,9 @@ const rounds = Number(opts.rounds);
 const payload = Buffer.from(JSON.stringify(admissionReview(podObject())));
 const CONNECTIONS = 25;
 
-const pinned = spawnSync('taskset', ['-V']).status === 0;
-/** Pins `pid` (all its threads) to `cpu` when taskset exists. */
-function pin(pid, cpu) {
-  if (pinned) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
-}
-
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
 /** The policy files of `--policy` in checkout `root`. */
 function policyFiles(root) {
   return opts.policy === 'platform' ? [join(root, 'examples/platform-policy.yaml')] : [join(root, 'bench/policies', `${opts.policy}.yaml`)];
-}
-
-/** Starts `bench/server.mjs` of `root` (`mode` floor or serve) pinned to CPU 0; resolves once it listens. */
-async function start(root, mode) {
-  const port = await freePort();
-  const child = fork(join(root, 'bench/server.mjs'), [mode, String(port), ...(mode === 'serve' ? policyFiles(root) : [])], { cwd: root, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-  const waiters = [];
-  child.on('message', (m) => waiters.shift()?.(m));
-  const next = () => new Promise((ok) => waiters.push(ok));
-  const ready = await Promise.race([next(), new Promise((_, no) => setTimeout(() => no(new Error(`${root}: ${mode} did not start`)), 20_000))]);
-  if (ready.cmd !== 'ready') throw new Error(`${root}: unexpected ${JSON.stringify(ready)}`);
-  pin(child.pid, 0);
-  return {
-    url: `https://127.0.0.1:${port}/mutate`,
-    call: (cmd) => { const p = next(); child.send({ cmd }); return p; },
-    kill: () => child.kill('SIGKILL'),
-  };
 }
 
 const load = (server, seconds) => autocannon({ url: server.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, connections: CONNECTIONS, duration: seconds, timeout: 10 });
@@ -88,13 +55,13 @@ const load = (server, seconds) => autocannon({ url: server.url, method: 'POST', 
 pin(process.pid, 1);
 const entries = [...roots.map((root) => ({ name: root, root, mode: 'serve' })), ...(opts.floor ? [{ name: 'floor', root: here, mode: 'floor' }] : [])];
 for (const e of entries) Object.assign(e, { ratios: [], cpu: [] });
-process.stderr.write(`${opts.policy}: ${rounds} rounds of ${opts.seconds} s (warm-up ${opts.warmup} s), ${entries.length} servers side by side${pinned ? ' on CPU 0, load on CPU 1' : ' (taskset missing: not pinned)'}\n`);
+process.stderr.write(`${opts.policy}: ${rounds} rounds of ${opts.seconds} s (warm-up ${opts.warmup} s), ${entries.length} servers side by side${PIN ? ' on CPU 0, load on CPU 1' : ' (not pinned: taskset missing, 1 CPU or BENCH_PIN=0)'}\n`);
 for (let round = 0; round < rounds; round++) {
   // Start order flipped every round: no build always starts first.
   const order = round % 2 ? [...entries].reverse() : entries;
   const servers = new Map();
   try {
-    for (const e of order) servers.set(e, await start(e.root, e.mode));
+    for (const e of order) servers.set(e, await startBenchServer(e.mode, e.mode === 'serve' ? policyFiles(e.root) : [], e.root));
     await Promise.all(entries.map((e) => load(servers.get(e), Number(opts.warmup))));
     await Promise.all(entries.map((e) => servers.get(e).call('mark')));
     const runs = await Promise.all(entries.map((e) => load(servers.get(e), Number(opts.seconds))));
