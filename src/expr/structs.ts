@@ -73,8 +73,8 @@ export const OPTIONAL_FIELD = '__kpr_optional_field';
  * the value itself. cel-go's homogeneous-literal validator, which Kubernetes
  * enables, skips literals in string format calls ("the string format call
  * relies on a mixed element type list": cel-go validator.go
- * ValidateHomogeneousAggregateLiterals); the engine's check has no such
- * exception, so the elements are made one type for it.
+ * ValidateHomogeneousAggregateLiterals); our check (literal-types.ts) has no
+ * such exception, so the elements are made `dyn`, which joins any type.
  */
 export const FORMAT_ARG = '__kpr_format_arg';
 
