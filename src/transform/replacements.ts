@@ -22,8 +22,10 @@
  * itself, the only object there is (`crossObjectReason` lets the loader refuse
  * entries that would need another).
  */
-import { gvkOf, isObject, metaString, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { gvkOf, isObject, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { compilePath, getPath, matchPath, PathError, scalarText, type PathSeg, type PathWrite } from '../kube/kyaml-path.js';
 import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
+import { CHECKED_TAGS, parseGoInt, resolvePlainScalar } from '../kube/yaml-scalars.js';
 import { ConfigError, TransformError, type FactoryOptions, type TransformContext, type TransformerFactory } from './types.js';
 
 /** `options` of a source or target. */
@@ -41,7 +43,7 @@ interface Selector {
 
 interface SourceSpec {
   select: Selector;
-  fieldPath: string[];
+  fieldPath: PathSeg[];
   text: string;
   options: Options;
 }
@@ -49,7 +51,7 @@ interface SourceSpec {
 interface TargetSpec {
   select: Selector;
   reject: Selector[];
-  fieldPaths: { segs: string[]; text: string }[];
+  fieldPaths: { segs: PathSeg[]; text: string }[];
   options: Options;
 }
 
@@ -100,6 +102,16 @@ export function splitFieldPath(fp: string, path: string): string[] {
   return segs;
 }
 
+/** kyaml-path.ts `compilePath`, its refusals as a ConfigError at `path`. */
+function compiledPath(segs: readonly string[], matcher: boolean, path: string): PathSeg[] {
+  try {
+    return compilePath(segs, matcher);
+  } catch (e) {
+    if (e instanceof PathError) throw new ConfigError(e.message, path);
+    throw e;
+  }
+}
+
 function decodeOptions(v: unknown, path: string): Options {
   if (v === undefined || v === null) return { index: 0, create: false };
   const m = decodeMap(v, path, OPTION_FIELDS);
@@ -146,7 +158,7 @@ function compileTargetSpec(v: unknown, path: string): TargetSpec {
     reject: reject.map((r, i) => compileSelector(r, `${path}.reject[${i}]`)),
     fieldPaths: fps.map((fp, i) => {
       if (typeof fp !== 'string') throw new ConfigError('must be a string', `${path}.fieldPaths[${i}]`);
-      return { segs: splitFieldPath(fp, `${path}.fieldPaths[${i}]`), text: fp };
+      return { segs: compiledPath(splitFieldPath(fp, `${path}.fieldPaths[${i}]`), true, `${path}.fieldPaths[${i}]`), text: fp };
     }),
     options: decodeOptions(m.options, `${path}.options`),
   };
@@ -164,7 +176,7 @@ export function compileReplacement(v: unknown): Replacement {
   const targets = m.targets ?? [];
   if (!Array.isArray(targets)) throw new ConfigError('must be a list', 'targets');
   return {
-    source: { select: compileSelector(id, 'source'), fieldPath: splitFieldPath(text, 'source.fieldPath'), text, options: decodeOptions(src.options, 'source.options') },
+    source: { select: compileSelector(id, 'source'), fieldPath: compiledPath(splitFieldPath(text, 'source.fieldPath'), false, 'source.fieldPath'), text, options: decodeOptions(src.options, 'source.options') },
     targets: targets.map((t, i) => compileTargetSpec(t, `targets[${i}]`)),
   };
 }
@@ -203,86 +215,61 @@ export function crossObjectReason(r: Replacement): string | undefined {
 }
 
 // ---------------------------------------------------------------------------
-// Field access
+// Values (replacement.go `getRefinedValue`, `setFieldValue`)
 
-const MATCH = /^\[([^=\]]+)=(.*)\]$/;
-
-/** The value at `segs` (first match for wildcards), or undefined. */
-function lookup(v: JsonValue | undefined, segs: readonly string[], i = 0): JsonValue | undefined {
-  if (i === segs.length || v === undefined) return v;
-  const seg = segs[i] as string;
-  if (Array.isArray(v)) {
-    const idx = listIndexes(v, seg)[0];
-    return idx === undefined ? undefined : lookup(v[idx], segs, i + 1);
-  }
-  if (!isObject(v) || !Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
-  return lookup(v[seg], segs, i + 1);
+/** go-yaml v3's tag of a plain scalar's value (resolvePlainScalar), as its "cannot decode" errors name it. */
+function tagOf(v: JsonValue, text: string): string {
+  if (v === null) return '!!null';
+  if (typeof v === 'boolean') return '!!bool';
+  if (typeof v === 'string') return '!!str';
+  return parseGoInt(text.replace(/_/g, '')) !== undefined ? '!!int' : '!!float';
 }
 
-/** The list indexes a segment selects: `*` all, `[k=v]` the matching elements, `N` one. */
-function listIndexes(list: readonly JsonValue[], seg: string): number[] {
-  if (seg === '*') return list.map((_x, i) => i);
-  const m = MATCH.exec(seg);
-  if (m) {
-    const [, k, want] = m as unknown as [string, string, string];
-    return list.flatMap((el, i) => (isObject(el) && el[k] !== undefined && el[k] !== null && String(el[k]) === want ? [i] : []));
-  }
-  if (/^\d+$/.test(seg) && Number(seg) < list.length) return [Number(seg)];
-  return [];
+/**
+ * The value of an existing scalar field given new text: kustomize sets the
+ * node's text and keeps its tag, so the field keeps its type (a string field
+ * gets the text; a port given "8080" stays an integer) and text that its type
+ * cannot decode fails the build as go-yaml's decode does ("cannot decode
+ * !!str `x` as a !!int"; the message here names no value).
+ */
+function keepType(old: JsonValue, text: string, fp: string): JsonValue {
+  if (typeof old === 'string') return text;
+  const v = resolvePlainScalar(text);
+  const tag = old === null ? 'null' : typeof old === 'boolean' ? 'bool' : typeof old === 'bigint' || Number.isInteger(old) ? 'int' : 'float';
+  const check = CHECKED_TAGS[`tag:yaml.org,2002:${tag}`];
+  if (tag === 'int' ? tagOf(v, text) === '!!int' : check?.(v)) return v;
+  throw new TransformError(`cannot decode the new value of "${fp}" (a ${tagOf(v, text)}) as a !!${tag}: the field keeps its type`);
 }
 
-class Missing extends Error {}
-
-/** A write along a field path: the segments, what to put at the end, whether to create what is missing. */
-interface Write {
-  segs: readonly string[];
-  put: (old: JsonValue | undefined) => JsonValue;
-  create: boolean;
-}
-
-/** Sets `w.put(old)` at `w.segs` from segment `i` (copy-on-write); throws Missing where the path does not exist and `create` is off. */
-function setIn(v: JsonValue | undefined, w: Write, i: number): JsonValue {
-  if (i === w.segs.length) return w.put(v);
-  if (Array.isArray(v)) return setInList(v, w, i);
-  if (isObject(v)) return setInMap(v, w, i);
-  if (v !== undefined && v !== null) throw new Missing();
-  // Nothing here: created (a list for a `[key=value]` segment) or missing.
-  return MATCH.test(w.segs[i] as string) ? setInList([], w, i) : setInMap({}, w, i);
-}
-
-function setInMap(m: JsonObject, w: Write, i: number): JsonValue {
-  const seg = w.segs[i] as string;
-  const child = Object.prototype.hasOwnProperty.call(m, seg) ? m[seg] : undefined;
-  if (child === undefined && !w.create) throw new Missing();
-  const out: JsonObject = { ...m };
-  setOwn(out, seg, setIn(child, w, i + 1));
-  return out;
-}
-
-function setInList(list: JsonValue[], w: Write, i: number): JsonValue {
-  const seg = w.segs[i] as string;
-  let idx = listIndexes(list, seg);
-  const out = [...list];
-  const m = MATCH.exec(seg);
-  if (idx.length === 0 && m && w.create) {
-    out.push({ [m[1] as string]: m[2] as string });
-    idx = [list.length];
-  }
-  if (idx.length === 0) throw new Missing();
-  for (const j of idx) out[j] = setIn(out[j], w, i + 1);
-  return out;
-}
-
-/** `options.delimiter`/`index` on the target: replace one part of the current string value. */
-function putPart(old: JsonValue | undefined, value: JsonValue, o: Options): JsonValue {
-  if (!o.delimiter) return value;
-  const v = typeof value === 'string' ? value : String(value);
-  if (typeof old !== 'string') return v;
+/** `options.delimiter`/`index` on the target's text: replace one part (an index past the end appends, a negative one prepends). */
+function putPart(old: string, text: string, o: Options): string {
+  if (!o.delimiter) return text;
   const parts = old.split(o.delimiter);
-  if (o.index >= parts.length) parts.push(v);
-  else if (o.index < 0) parts.unshift(v);
-  else parts[o.index] = v;
+  if (o.index >= parts.length) parts.push(text);
+  else if (o.index < 0) parts.unshift(text);
+  else parts[o.index] = text;
   return parts.join(o.delimiter);
+}
+
+/**
+ * replacement.go `setFieldValue`: the new value of one target field. A map or
+ * list field (or one just created for a map or list value) becomes the value;
+ * a scalar field gets the value's text (a map or list value has none: '')
+ * with the delimiter option applied, typed as the field was (keepType), or as
+ * plain YAML when the field was just created (kustomize creates it untagged).
+ * Throws TransformError: the delimiter on a map or list field, text the
+ * field's type cannot decode.
+ */
+// eslint-disable-next-line max-params -- the field, how it came to be, the value, the target's options and path
+function fieldValue(old: JsonValue | undefined, createdText: string | undefined, value: JsonValue, o: Options, fp: string): JsonValue {
+  const valueText = scalarText(value);
+  const scalarTarget = createdText !== undefined ? createdText !== '' || valueText !== undefined : old !== undefined && scalarText(old) !== undefined;
+  if (!scalarTarget) {
+    if (o.delimiter) throw new TransformError(`delimiter option can only be used with scalar nodes (target "${fp}")`);
+    return value;
+  }
+  const text = putPart(createdText ?? scalarText(old as JsonValue) ?? '', valueText ?? '', o);
+  return createdText !== undefined ? resolvePlainScalar(text) : keepType(old as JsonValue, text, fp);
 }
 
 /** The source value, or a TransformError with kustomize's reason. */
@@ -292,14 +279,30 @@ function sourceValue(r: Replacement, from: readonly KubeObject[]): JsonValue {
   const id = selectorText(s.select.spec);
   if (selected.length === 0) throw new TransformError(`nothing selected by ${id}:${s.text}`);
   if (selected.length > 1) throw new TransformError(`more than one resource selected by ${id} for replacement source`);
-  const v = lookup(selected[0], s.fieldPath);
-  if (v === undefined) throw new TransformError(`fieldPath \`${s.text}\` is missing for replacement source ${id}`);
+  const v = sourceField(selected[0] as KubeObject, s, id);
   if (!s.options.delimiter) return v;
-  const parts = (typeof v === 'string' ? v : String(v)).split(s.options.delimiter);
+  const text = scalarText(v);
+  if (text === undefined) throw new TransformError(`delimiter option can only be used with scalar nodes (replacement source ${id})`);
+  const parts = text.split(s.options.delimiter);
   if (s.options.index < 0 || s.options.index >= parts.length) {
     throw new TransformError(`options.index ${s.options.index} is out of bounds for the value of replacement source ${id} (${parts.length} parts)`);
   }
   return parts[s.options.index] as string;
+}
+
+/** The value at the source's fieldPath (kyaml PathGetter), or a TransformError: missing (kyaml `IsNilOrEmpty`: null, {} and [] too), or a path kyaml cannot walk. */
+function sourceField(obj: KubeObject, s: SourceSpec, id: string): JsonValue {
+  let v: JsonValue | undefined;
+  try {
+    v = getPath(obj, s.fieldPath);
+  } catch (e) {
+    if (e instanceof PathError) throw new TransformError(`error looking up replacement source: ${e.message}`);
+    throw e;
+  }
+  if (v === undefined || v === null || (typeof v === 'object' && Object.keys(v).length === 0)) {
+    throw new TransformError(`fieldPath \`${s.text}\` is missing for replacement source ${id}`);
+  }
+  return v;
 }
 
 /** kustomize's selector print: `Kind.version.group/name.namespace` with `[noX]` for unset fields. */
@@ -317,14 +320,23 @@ export function applyReplacement(r: Replacement, obj: KubeObject, value: JsonVal
   return out as KubeObject;
 }
 
-/** Writes the value at one target field path, or a TransformError with kustomize's reason. */
-function writeTarget(obj: JsonValue, fp: { segs: string[]; text: string }, value: JsonValue, o: Options): JsonValue {
+/**
+ * Writes the value at one target field path (kyaml PathMatcher, replacement.go
+ * `copyValueToTarget`), or a TransformError with kustomize's reason: a path
+ * that reaches no field without `create`, or one kyaml cannot walk.
+ */
+function writeTarget(obj: JsonValue, fp: { segs: PathSeg[]; text: string }, value: JsonValue, o: Options): JsonValue {
+  const w: PathWrite = { put: (old, createdText) => fieldValue(old, createdText, value, o, fp.text), create: o.create, hits: 0 };
+  const what = o.create ? 'find or create' : 'find';
+  let out: JsonValue;
   try {
-    return setIn(obj, { segs: fp.segs, put: (old) => putPart(old, value, o), create: o.create }, 0);
+    out = matchPath(obj, fp.segs, w);
   } catch (e) {
-    if (e instanceof Missing) throw new TransformError(`unable to find field "${fp.text}" in replacement target`);
+    if (e instanceof PathError) throw new TransformError(`unable to ${what} field "${fp.text}" in replacement target: ${e.message}`);
     throw e;
   }
+  if (w.hits === 0 && !o.create) throw new TransformError(`unable to find field "${fp.text}" in replacement target`);
+  return out;
 }
 
 let sequence = 0;

@@ -27,8 +27,8 @@ function deepFreeze<T>(v: T): T {
 const dep = (): JsonObject => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
-  metadata: { name: 'web', labels: { version: 'v1.2.3' } },
-  spec: { template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25', env: [{ name: 'VERSION', value: 'x' }] }, { name: 'side', image: 'busybox:1' }] } } },
+  metadata: { name: 'web', labels: { version: 'v1.2.3', replicas: '3', paused: 'true' } },
+  spec: { replicas: 2, paused: false, strategy: {}, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25', env: [{ name: 'VERSION', value: 'x' }] }, { name: 'side', image: 'busybox:1' }] } } },
 });
 
 const self = { kind: 'Deployment', name: 'web' };
@@ -36,8 +36,8 @@ const self = { kind: 'Deployment', name: 'web' };
 interface Row {
   name: string;
   entry: unknown;
-  /** JSON pointer -> expected value in the output. */
-  want?: Record<string, JsonValue>;
+  /** JSON pointer -> expected value in the output (undefined: absent). */
+  want?: Record<string, JsonValue | undefined>;
   error?: RegExp;
   /** False where applying twice differs by design (append/prepend a part). */
   idempotent?: boolean;
@@ -51,6 +51,26 @@ const rows: Row[] = [
   { name: 'a map value is copied whole', entry: { source: { ...self, fieldPath: 'spec.template.metadata.labels' }, targets: [{ select: self, fieldPaths: ['metadata.annotations'], options: { create: true } }] }, want: { '/metadata/annotations': { app: 'web' } } },
   { name: 'reject skips the object', entry: { source: self, targets: [{ select: self, reject: [{ name: 'web' }], fieldPaths: ['spec.nothing'] }] }, want: { '/metadata/name': 'web' } },
   { name: 'a target selecting another kind leaves this object alone', entry: { source: self, targets: [{ select: { kind: 'Service' }, fieldPaths: ['spec.x'] }] }, want: { '/metadata/name': 'web' } },
+  { name: 'without create, * skips the elements that lack the rest of the path (containers[1] has no env)', entry: { source: { ...self, fieldPath: 'metadata.labels.version' }, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.*.env.[name=VERSION].value'] }] }, want: { '/spec/template/spec/containers/0/env/0/value': 'v1.2.3', '/spec/template/spec/containers/1/env': undefined } },
+  { name: 'without create, * reaching no field at all is an error', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.*.env.[name=NONE].value'] }] }, error: /unable to find field "spec.template.spec.containers.\*.env.\[name=NONE\].value" in replacement target/ },
+  { name: 'without create, a path through a scalar is refused (kyaml: wrong node kind)', entry: { source: self, targets: [{ select: self, fieldPaths: ['metadata.name.x'] }] }, error: /unable to find field "metadata.name.x" in replacement target: wrong node kind: expected MappingNode but got ScalarNode$/ },
+  { name: 'a target [k=v] is an unanchored regular expression (kyaml PathMatcher): [name=a.p] selects app', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.[name=a.p].image'] }] }, want: { '/spec/template/spec/containers/0/image': 'web', '/spec/template/spec/containers/1/image': 'busybox:1' } },
+  { name: 'a target [k=v] without metacharacters matches a substring: [name=i] selects side only', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.[name=i].image'] }] }, want: { '/spec/template/spec/containers/0/image': 'nginx:1.25', '/spec/template/spec/containers/1/image': 'web' } },
+  { name: 'a string into an integer field: the field stays an integer', entry: { source: { ...self, fieldPath: 'metadata.labels.replicas' }, targets: [{ select: self, fieldPaths: ['spec.replicas'] }] }, want: { '/spec/replicas': 3 } },
+  { name: 'an integer into a string field: its text', entry: { source: { ...self, fieldPath: 'spec.replicas' }, targets: [{ select: self, fieldPaths: ['metadata.labels.version'] }] }, want: { '/metadata/labels/version': '2' } },
+  { name: 'a string into a boolean field: the field stays a boolean', entry: { source: { ...self, fieldPath: 'metadata.labels.paused' }, targets: [{ select: self, fieldPaths: ['spec.paused'] }] }, want: { '/spec/paused': true } },
+  { name: 'text an integer field cannot decode is refused', entry: { source: { ...self, fieldPath: 'metadata.labels.version' }, targets: [{ select: self, fieldPaths: ['spec.replicas'] }] }, error: /cannot decode the new value of "spec.replicas" \(a !!str\) as a !!int: the field keeps its type$/ },
+  { name: 'a created field is typed as plain YAML (kustomize creates it untagged)', entry: { source: { ...self, fieldPath: 'metadata.labels.replicas' }, targets: [{ select: self, fieldPaths: ['spec.template.metadata.annotations.replicas'], options: { create: true } }] }, want: { '/spec/template/metadata/annotations/replicas': 3 } },
+  { name: 'with create, an index equal to the length appends, and a missing field before an index is a list', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.2.name', 'spec.template.spec.containers.1.args.0'], options: { create: true } }] }, want: { '/spec/template/spec/containers/2': { name: 'web' }, '/spec/template/spec/containers/1/args': ['web'] } },
+  { name: 'a [=v] element created with create', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.0.args.[=web]'], options: { create: true } }] }, want: { '/spec/template/spec/containers/0/args': ['web'] } },
+  { name: 'a map or list into a scalar field gives it their text: none', entry: { source: { ...self, fieldPath: 'spec.template.metadata.labels' }, targets: [{ select: self, fieldPaths: ['metadata.labels.version'] }] }, want: { '/metadata/labels/version': '' } },
+  { name: 'an index past the end is refused, even with create', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.3.name'], options: { create: true } }] }, error: /unable to find or create field "spec.template.spec.containers.3.name" in replacement target: index 3 specified but only 2 elements found$/ },
+  { name: 'a field through a list is refused (wrong node kind)', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.template.spec.containers.name'] }] }, error: /unable to find field "spec.template.spec.containers.name" in replacement target: wrong node kind: expected MappingNode but got SequenceNode$/ },
+  { name: 'a * over a map is refused (wrong node kind)', entry: { source: self, targets: [{ select: self, fieldPaths: ['metadata.labels.*'] }] }, error: /wrong node kind: expected SequenceNode but got MappingNode$/ },
+  { name: 'a source {} is missing (kyaml IsNilOrEmpty)', entry: { source: { ...self, fieldPath: 'spec.strategy' }, targets: [{ select: self, fieldPaths: ['metadata.name'] }] }, error: /fieldPath `spec.strategy` is missing for replacement source/ },
+  { name: 'a source path through a scalar is refused', entry: { source: { ...self, fieldPath: 'metadata.name.x' }, targets: [{ select: self, fieldPaths: ['metadata.name'] }] }, error: /error looking up replacement source: wrong node kind: expected MappingNode but got ScalarNode$/ },
+  { name: 'a source delimiter on a map is refused', entry: { source: { ...self, fieldPath: 'metadata.labels', options: { delimiter: '.' } }, targets: [{ select: self, fieldPaths: ['metadata.name'] }] }, error: /delimiter option can only be used with scalar nodes/ },
+  { name: 'a target delimiter on a map field is refused', entry: { source: self, targets: [{ select: self, fieldPaths: ['metadata.labels'], options: { delimiter: '.' } }] }, error: /delimiter option can only be used with scalar nodes \(target "metadata.labels"\)/ },
   { name: 'missing target field without create', entry: { source: self, targets: [{ select: self, fieldPaths: ['spec.missing'] }] }, error: /unable to find field "spec.missing" in replacement target/ },
   { name: 'missing source field', entry: { source: { ...self, fieldPath: 'spec.nope' }, targets: [{ select: self, fieldPaths: ['metadata.name'] }] }, error: /fieldPath `spec.nope` is missing for replacement source Deployment/ },
   { name: 'source index out of bounds names no value', entry: { source: { ...self, fieldPath: 'metadata.labels.version', options: { delimiter: '.', index: 7 } }, targets: [{ select: self, fieldPaths: ['metadata.name'] }] }, error: /options.index 7 is out of bounds .*\(3 parts\)$/ },
@@ -69,7 +89,7 @@ for (const row of rows) {
       return;
     }
     const out = tr.apply(input, ctx) as JsonObject;
-    for (const [ptr, v] of Object.entries(row.want ?? {})) t.same(get(out, ptr), v, ptr);
+    for (const [ptr, v] of Object.entries(row.want ?? {})) t.strictSame(get(out, ptr), v, ptr);
     t.same(input, dep(), 'frozen input untouched');
     if (row.idempotent !== false) t.same(tr.apply(out, ctx), out, 'idempotent');
     const ops = createPatch(input, out);
@@ -84,6 +104,9 @@ t.test('config errors name the field', (t) => {
     [{ source: { ...self, bogus: 1 }, targets: [] }, /unknown field "bogus"/],
     [{ source: self, targets: [{ select: self, fieldPaths: ['a.[b=c'] }] }, /unbalanced brackets/],
     [{ source: { ...self, options: { index: 'x' } }, targets: [] }, /must be an integer/],
+    [{ source: { ...self, fieldPath: 'spec.template.spec.containers.*.image' }, targets: [] }, /wildcard is not supported in PathGetter/],
+    [{ source: self, targets: [{ select: self, fieldPaths: ['spec.x.[name=(]'] }] }, /error parsing regexp: missing closing \)/],
+    [{ source: self, targets: [{ select: self, fieldPaths: ['spec.x.[name]'] }] }, /list path element must contain fieldName=fieldValue/],
   ];
   for (const [entry, re] of bad) t.throws(() => replacementTransformer(entry, { name: 'r' }), re);
   t.end();
