@@ -269,20 +269,34 @@ function wrap<T>(w: Work, prefix: string, path: string, f: () => T): T {
   }
 }
 
+/**
+ * evanphx's decode errors of `path` and `from` per op (each message then gets
+ * `: missing value` or the JSON type error): a patch with one of these
+ * fails on every document, so `checkJson6902Ops` refuses it at load.
+ */
+const DECODE = {
+  add: { path: 'add operation failed to decode path' },
+  remove: { path: 'remove operation failed to decode path' },
+  replace: { path: 'replace operation failed to decode path: operation missing path field' },
+  move: { from: 'move operation failed to decode from: operation, missing from field', path: 'move operation failed to decode path: operation missing path field' },
+  copy: { from: 'copy operation failed to decode from: operation, missing from field', path: 'copy operation failed to decode path' },
+  test: { path: 'test operation failed to decode path: operation missing path field' },
+} as const satisfies Record<string, { from?: string; path: string }>;
+
 function doAdd(w: Work, op: Json6902Op): void {
-  const path = requirePath(w, op, 'path', 'add operation failed to decode path');
+  const path = requirePath(w, op, 'path', DECODE.add.path);
   const { con, key } = writableParentOf(w, path, () => `add operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in add for path: '${path}'`, path, () => add(con, key, opValue(op)));
 }
 
 function doRemove(w: Work, op: Json6902Op): void {
-  const path = requirePath(w, op, 'path', 'remove operation failed to decode path');
+  const path = requirePath(w, op, 'path', DECODE.remove.path);
   const { con, key } = writableParentOf(w, path, () => `remove operation does not apply: doc is missing path: ${JSON.stringify(path)}`);
   wrap(w, `error in remove for path: '${path}'`, path, () => remove(con, key));
 }
 
 function doReplace(w: Work, op: Json6902Op): void {
-  const path = requirePath(w, op, 'path', 'replace operation failed to decode path: operation missing path field');
+  const path = requirePath(w, op, 'path', DECODE.replace.path);
   const { con, key } = writableParentOf(w, path, () => `replace operation does not apply: doc is missing path: ${path}`);
   // v4: a missing MAP key is no error (reads as nil), so replace adds it (finding 9); a bad list index is.
   wrap(w, `replace operation does not apply: doc is missing key: ${path}`, path, () => get(con, key));
@@ -290,29 +304,29 @@ function doReplace(w: Work, op: Json6902Op): void {
 }
 
 function doMove(w: Work, op: Json6902Op): void {
-  const from = requirePath(w, op, 'from', 'move operation failed to decode from: operation, missing from field');
+  const from = requirePath(w, op, 'from', DECODE.move.from);
   const src = writableParentOf(w, from, () => `move operation does not apply: doc is missing from path: ${from}`);
   const val = wrap(w, `error in move for path: '${src.key}'`, from, () => get(src.con, src.key));
   // Remove before resolving the destination, as evanphx does (finding 10: a missing source fails here).
   wrap(w, `error in move for path: '${src.key}'`, from, () => remove(src.con, src.key));
-  const path = requirePath(w, op, 'path', 'move operation failed to decode path: operation missing path field');
+  const path = requirePath(w, op, 'path', DECODE.move.path);
   const dst = writableParentOf(w, path, () => `move operation does not apply: doc is missing destination path: ${path}`);
   wrap(w, `error in move for path: '${path}'`, path, () => add(dst.con, dst.key, val ?? null));
 }
 
 function doCopy(w: Work, op: Json6902Op): void {
-  const from = requirePath(w, op, 'from', 'copy operation failed to decode from: operation, missing from field');
+  const from = requirePath(w, op, 'from', DECODE.copy.from);
   const src = parentOf(w, from, () => `copy operation does not apply: doc is missing from path: ${from}`);
   // A missing map key reads as nil: copy writes null (finding 10, conformance 066).
   const val = wrap(w, `error in copy for from: '${from}'`, from, () => get(src.con, src.key));
-  const path = requirePath(w, op, 'path', 'copy operation failed to decode path');
+  const path = requirePath(w, op, 'path', DECODE.copy.path);
   const dst = writableParentOf(w, path, () => `copy operation does not apply: doc is missing destination path: ${path}`);
   const copy = val === undefined ? null : deepClone(val);
   wrap(w, 'error while adding value during copy', path, () => add(dst.con, dst.key, copy));
 }
 
 function doTest(w: Work, op: Json6902Op): void {
-  const path = requirePath(w, op, 'path', 'test operation failed to decode path: operation missing path field');
+  const path = requirePath(w, op, 'path', DECODE.test.path);
   const { con, key } = parentOf(w, path, () => `test operation does not apply: is missing path: ${path}`);
   const val = wrap(w, `error in test for path: '${path}'`, path, () => get(con, key));
   const failed = (): never => fail(w, `testing value ${path} failed: test failed`, path);
@@ -333,6 +347,27 @@ const OPS: Record<string, (w: Work, op: Json6902Op) => void> = {
   copy: doCopy,
   test: doTest,
 };
+
+/**
+ * Throws the Json6902Error that every application of `ops` would throw
+ * whatever the document, if there is one: an op evanphx does not know
+ * (`Unexpected kind: X`), or a `path` (and for `move`/`copy` a `from`) that
+ * is missing or not a string, with the message `applyJson6902` gives. Ops
+ * run in order, so such an op fails every application (an earlier op may
+ * fail first, with another message). For the loaders: a patch that cannot
+ * apply to anything is refused at load.
+ */
+export function checkJson6902Ops(ops: readonly Json6902Op[]): void {
+  const w: Work = { root: {}, index: 0, owned: new Set() };
+  ops.forEach((op, i) => {
+    w.index = i;
+    const kind = opKind(op);
+    if (!hasOwn(DECODE, kind)) fail(w, `Unexpected kind: ${kind}`, typeof op.path === 'string' ? op.path : '');
+    const decode: { from?: string; path: string } = DECODE[kind as keyof typeof DECODE];
+    if (decode.from !== undefined) requirePath(w, op, 'from', decode.from);
+    requirePath(w, op, 'path', decode.path);
+  });
+}
 
 /**
  * Applies JSON6902 `ops` to `doc` and returns the result; `doc` is not mutated.

@@ -11,7 +11,7 @@
  */
 import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
-import { applyJson6902, Json6902Error, type Json6902Op } from '../patch/json6902.js';
+import { applyJson6902, checkJson6902Ops, Json6902Error, type Json6902Op } from '../patch/json6902.js';
 import { parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError } from '../patch/patch-text.js';
 import { PatchError, strategicMerge } from '../patch/smp.js';
 import { applyMapMerge, compileMapMerge, type MapMerge } from '../patch/smp-fast.js';
@@ -143,8 +143,17 @@ interface Json6902Patch {
  * Compiles a JSON6902 operation list once: its ScalarSets, unless an
  * operation's path is `/metadata` or under `/metadata/annotations`, where
  * the kustomize annotations map of `withAnnotationsMap` could matter.
+ * Throws ConfigError at `field` for a list no document can take
+ * (`checkJson6902Ops`: an unknown op, a missing `path` or `from`), which
+ * kustomize reports when it applies the patch.
  */
-function compileJson6902(ops: readonly Json6902Op[]): Json6902Patch {
+function compileJson6902(ops: readonly Json6902Op[], field: string): Json6902Patch {
+  try {
+    checkJson6902Ops(ops);
+  } catch (e) {
+    if (e instanceof Json6902Error) throw new ConfigError(`operation ${e.index}: ${e.message}`, field);
+    throw e;
+  }
   const sets = scalarSets(ops);
   const nearAnnotations = sets?.some((s) => s.keys[1] === 'metadata' && (s.keys.length === 2 || s.keys[2] === 'annotations'));
   return { ops, sets: nearAnnotations ? undefined : sets };
@@ -455,7 +464,7 @@ export const patchTransformer: TransformerFactory = (config, opts) => {
   const matches = target ? compile(target, 'target') : undefined;
   if (parsed.type === 'json6902') {
     if (!matches) throw new ConfigError(`must specify a target for JSON patch [${field}: ${JSON.stringify(text)}]`, 'target');
-    const patch = compileJson6902(parsed.ops);
+    const patch = compileJson6902(parsed.ops, field);
     return targetedTransformer('patch', opts, matches, (obj) => runJson6902(obj, patch));
   }
   if (!matches) return byIdTransformer('patch', opts, parsed.docs, options);
@@ -508,6 +517,6 @@ export const patchesJson6902Transformer: TransformerFactory = (config, opts) => 
   const ops = parseText(field, () => parseJson6902(text));
   if (ops.length === 0) throw new ConfigError('patch appears to be empty', field);
   const matches = compile(target, 'target');
-  const patch = compileJson6902(ops);
+  const patch = compileJson6902(ops, field);
   return targetedTransformer('patchesJson6902', opts, matches, (obj) => runJson6902(obj, patch));
 };

@@ -202,6 +202,27 @@ t.test('config errors', async (t) => {
   }
 });
 
+t.test('a JSON6902 list no document can take is refused at load (kustomize fails when it applies it)', async (t) => {
+  // [factory, config, field, message]: evanphx's message for the op, prefixed with its index.
+  const rows: [TransformerFactory, unknown, string, string][] = [
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: frob, path: /a, value: 1}' }, 'patch', 'operation 0: Unexpected kind: frob'],
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: add, path: /a, value: 1}\n- {path: /b}' }, 'patch', 'operation 1: Unexpected kind: unknown'],
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: move, path: /a}' }, 'patch', 'operation 0: move operation failed to decode from: operation, missing from field: missing value'],
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: copy, from: /a}' }, 'patch', 'operation 0: copy operation failed to decode path: missing value'],
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: remove}' }, 'patch', 'operation 0: remove operation failed to decode path: missing value'],
+    [patchTransformer, { target: { kind: 'X' }, patch: '- {op: replace, path: [a], value: 1}' }, 'patch', 'operation 0: replace operation failed to decode path: operation missing path field: json: cannot unmarshal array into Go value of type string'],
+    [patchesJson6902Transformer, { target: { name: 'web' }, patch: '- {op: test, value: 1}' }, 'patch', 'operation 0: test operation failed to decode path: operation missing path field: missing value'],
+  ];
+  for (const [factory, config, field, message] of rows) {
+    const e = t.throws(() => factory(config, { name: 'p' }), message) as unknown;
+    t.ok(e instanceof ConfigError, `${message}: a ConfigError`);
+    t.equal((e as ConfigError).path, field, `${message}: at ${field}`);
+    t.equal((e as ConfigError).message.endsWith(message), true, `${message}: the message`);
+  }
+  // What only a document decides stays an apply-time error: add without value (null), test on a missing path.
+  t.doesNotThrow(() => patchTransformer({ target: { kind: 'X' }, patch: '- {op: add, path: /a}\n- {op: test, path: /missing, value: 1}' }, { name: 'p' }));
+});
+
 t.test('apply behaviour', async (t) => {
   const ctxProd = (sat?: Set<string>) => makeContext({ namespace: 'prod', satisfied: (k) => sat?.add(k) });
   t.test('unmatched object returned as is (same reference)', async (t) => {
