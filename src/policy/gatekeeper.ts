@@ -543,6 +543,24 @@ function convergence(n: number): NonNullable<CompiledPolicy['convergence']> {
   };
 }
 
+/**
+ * API groups of Gatekeeper's own resources (templates, constraints, mutators,
+ * config, external data providers, expansion templates, status): its
+ * mutation webhook never mutates them (pkg/webhook/common.go
+ * `isGatekeeperResource`, asked by pkg/webhook/mutation.go `Handle` before
+ * any mutator runs), whatever a mutator's applyTo or match names.
+ */
+const GATEKEEPER_RESOURCE_GROUPS: ReadonlySet<string> = new Set([
+  'templates.gatekeeper.sh', 'constraints.gatekeeper.sh', GATEKEEPER_MUTATIONS_GROUP, 'config.gatekeeper.sh',
+  'externaldata.gatekeeper.sh', 'expansion.gatekeeper.sh', 'status.gatekeeper.sh',
+]);
+
+/** Why a Gatekeeper mutator set never applies to `o` because it is one of Gatekeeper's own resources, or ''. */
+function gatekeeperResource(o: KubeObject): string {
+  const { group } = gvkOf(o);
+  return GATEKEEPER_RESOURCE_GROUPS.has(group) ? `Gatekeeper resource (${group}): Gatekeeper's mutation webhook never mutates its own resources` : '';
+}
+
 /** Compiled policies that are Gatekeeper mutator sets, with their mutators. */
 const SETS = new WeakMap<CompiledPolicy, { mutators: GatekeeperMutator[]; ownNamespace?: string }>();
 
@@ -576,6 +594,8 @@ export function mutatorSetPolicy(mutators: readonly GatekeeperMutator[], source:
     passInPlace: conflicts.size === 0 ? inPlace(ms) : undefined,
     applies: (o, input) => {
       if (input.subResource) return `subresource ${input.subResource} (Gatekeeper mutators do not mutate subresources)`;
+      const gk = gatekeeperResource(o);
+      if (gk) return gk;
       const d = defaults(o, input);
       return d ? `default exclusion: ${d}` : '';
     },

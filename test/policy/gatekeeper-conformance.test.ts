@@ -60,6 +60,9 @@ const podAssign = (location: string, value: unknown, extra: Obj = {}): string =>
 
 const withSpec = (o: KubeObject, spec: Obj): KubeObject => ({ ...o, spec });
 
+/** A cluster-scoped object of `apiVersion`/`kind` named `gk` (Gatekeeper's own kinds and others). */
+const gkObject = (apiVersion: string, kind: string): KubeObject => ({ apiVersion, kind, metadata: { name: 'gk' }, spec: { enforcementAction: 'deny' } });
+
 const rows: Row[] = [
   // assign_mutator_test.go TestPathTests
   { name: 'no path test: missing parents created', yaml: fooAssign('spec.please.greet.me', 'hello'), input: foo({}), want: foo({ please: { greet: { me: 'hello' } } }) },
@@ -187,6 +190,23 @@ t.test('Gatekeeper mutation rows: run and /mutate agree, with the laws', async (
     if (!r.namespaceLabels) t.same(checkLaws(t, r.name, p.transformers, r.input, String((r.input.metadata as Obj).namespace ?? '')), r.want, `${r.name}: transformers`);
     t.same(viaRun(set, r.input, r.namespaceLabels), r.want, `${r.name}: run`);
     t.same(viaMutate(set, r.input, r.namespaceLabels).object, r.want, `${r.name}: /mutate`);
+  }
+});
+
+t.test('Gatekeeper\'s own resources are never mutated (webhook/common.go isGatekeeperResource, asked by webhook/mutation.go Handle before any mutator)', async (t) => {
+  // a policy-level exclusion (as the default exclusions): run and /mutate, not the bare transformers
+  const rows: Row[] = [
+    { name: 'AssignMetadata on every kind: a ConstraintTemplate is left alone', yaml: doc('AssignMetadata', 'm', { location: 'metadata.labels.owner', parameters: { assign: { value: 'x' } } }), input: gkObject('templates.gatekeeper.sh/v1', 'ConstraintTemplate'), want: gkObject('templates.gatekeeper.sh/v1', 'ConstraintTemplate') },
+    { name: 'AssignMetadata on every kind: a constraint is left alone', yaml: doc('AssignMetadata', 'm', { location: 'metadata.labels.owner', parameters: { assign: { value: 'x' } } }), input: gkObject('constraints.gatekeeper.sh/v1beta1', 'K8sRequiredLabels'), want: gkObject('constraints.gatekeeper.sh/v1beta1', 'K8sRequiredLabels') },
+    { name: 'AssignMetadata on every kind: a mutator is left alone', yaml: doc('AssignMetadata', 'm', { location: 'metadata.labels.owner', parameters: { assign: { value: 'x' } } }), input: gkObject('mutations.gatekeeper.sh/v1', 'Assign'), want: gkObject('mutations.gatekeeper.sh/v1', 'Assign') },
+    { name: 'AssignMetadata on every kind: a Provider is left alone', yaml: doc('AssignMetadata', 'm', { location: 'metadata.labels.owner', parameters: { assign: { value: 'x' } } }), input: gkObject('externaldata.gatekeeper.sh/v1beta1', 'Provider'), want: gkObject('externaldata.gatekeeper.sh/v1beta1', 'Provider') },
+    { name: 'an Assign whose applyTo names a constraint kind still leaves it alone', yaml: doc('Assign', 'a', { applyTo: [{ groups: ['constraints.gatekeeper.sh'], versions: ['v1beta1'], kinds: ['K8sRequiredLabels'] }], location: 'spec.enforcementAction', parameters: { assign: { value: 'dryrun' } } }), input: gkObject('constraints.gatekeeper.sh/v1beta1', 'K8sRequiredLabels'), want: gkObject('constraints.gatekeeper.sh/v1beta1', 'K8sRequiredLabels') },
+    { name: 'AssignMetadata on every kind: another group\'s object is labelled', yaml: doc('AssignMetadata', 'm', { location: 'metadata.labels.owner', parameters: { assign: { value: 'x' } } }), input: gkObject('gatekeeper.example.com/v1', 'Widget'), want: { ...gkObject('gatekeeper.example.com/v1', 'Widget'), metadata: { name: 'gk', labels: { owner: 'x' } } } },
+  ];
+  for (const r of rows) {
+    const set = gatekeeperSet(r.yaml);
+    t.same(viaRun(set, r.input), r.want, `${r.name}: run`);
+    t.same(viaMutate(set, r.input).object, r.want, `${r.name}: /mutate`);
   }
 });
 
