@@ -23,7 +23,7 @@
  *   converging" error (a cycle between states included).
  * `externalData` is refused: we never call out to providers at admission.
  */
-import { deepClone, deepEqual, gvkOf, isObject, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, gvkOf, isListObject, isObject, joinPath, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
 import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
@@ -35,6 +35,7 @@ import { compileDefaultExclusions } from './match.js';
 import { compileMutatorMatch, decodeApplyTo, decodeMatch, type ApplyTo } from './gatekeeper-match.js';
 import { mutateImage, validateImageParts, type ImageParts } from './gatekeeper-image.js';
 import { schemaConflicts, type SchemaMutator, type SchemaNodeType } from './gatekeeper-schema.js';
+import { PolicyErrors } from './schema-errors.js';
 
 /** The API group of Gatekeeper's mutators. */
 export const GATEKEEPER_MUTATIONS_GROUP = 'mutations.gatekeeper.sh';
@@ -621,6 +622,38 @@ export function compileGatekeeperDocument(doc: unknown, source: PolicySource, op
     if (e instanceof ConfigError) throw new PolicyError(source, e.path, e.message);
     throw toPolicyError(e, source, '');
   }
+}
+
+/**
+ * True for a `*List` document whose items are all Gatekeeper mutators: what
+ * `kubectl get assign,assignmetadata,modifyset,assignimage -o yaml` prints
+ * (`apiVersion: v1`, `kind: List`), the usual export of a cluster's
+ * mutators. load.ts reads it as its items, as kubectl does.
+ */
+export function isGatekeeperList(v: unknown): v is JsonObject {
+  return isObject(v) && isListObject(v) && (v.items as unknown[]).length > 0 && (v.items as unknown[]).every(isGatekeeperDocument);
+}
+
+/**
+ * compileGatekeeperDocument of every item of a list (isGatekeeperList), in
+ * order; every item is checked and an error names it (`items[2].spec.location`).
+ * Throws PolicyError, or PolicyErrors when several items are refused.
+ */
+export function compileGatekeeperList(list: JsonObject, source: PolicySource, opts: Pick<CompileOptions, 'ownNamespace'>): CompiledPolicy[] {
+  const out: CompiledPolicy[] = [];
+  const errors: PolicyError[] = [];
+  (list.items as unknown[]).forEach((item, i) => {
+    try {
+      out.push(compileGatekeeperDocument(item, source, opts));
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      const at = joinPath('items', i);
+      errors.push(new PolicyError(source, e.path ? `${at}.${e.path}` : at, e.reason, e.code));
+    }
+  });
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new PolicyErrors(errors);
+  return out;
 }
 
 /** The mutators of a Gatekeeper set policy, or undefined for any other policy. */

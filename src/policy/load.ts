@@ -25,7 +25,7 @@ import { builtinRegistry, type TransformerRegistry } from '../transform/registry
 import { compilePolicy, createPolicySet, PolicyError, type CompiledPolicy, type CompileOptions, type PolicySource, type PolicySpec } from './compile.js';
 import { compileKustomization, isKustomization, KUSTOMIZATION_NAMES, type KustomizationFiles } from './kustomization.js';
 import { flattenPolicyErrors, PolicyErrors, schemaErrors } from './schema-errors.js';
-import { compileGatekeeperDocument, isGatekeeperDocument, mergeGatekeeperPolicies } from './gatekeeper.js';
+import { compileGatekeeperDocument, compileGatekeeperList, isGatekeeperDocument, isGatekeeperList, mergeGatekeeperPolicies } from './gatekeeper.js';
 import { compileAdmissionPolicies, isAdmissionPolicyDocument, type SourcedDocument } from './admission-policy.js';
 import { isParamsCandidate, staticParamStore, type ParamStore } from './admission-params.js';
 import type { ConditionCompiler } from './match.js';
@@ -252,6 +252,7 @@ export function readPolicyText(text: string, file: string, opts: CompileOptions 
       return;
     }
     if (isGatekeeperDocument(value)) return void out.policies.push(compileGatekeeperDocument(value, source, opts));
+    if (isGatekeeperList(value)) return void out.policies.push(...compileGatekeeperList(value, source, opts));
     if (!isObject(value) || value.apiVersion !== 'postrender.io/v1alpha1') {
       if (isParamsCandidate(value)) return void out.others.push({ value, source });
       throw notAPolicy(source, value);

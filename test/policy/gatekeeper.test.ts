@@ -201,3 +201,30 @@ t.test('refusals: every invalid mutator with Gatekeeper\'s reason, file, documen
   }
   t.throws(() => loadPoliciesFromText(assign('spec.x', 1) + '---\n' + assign('spec.y', 2)), /duplicate Assign "a"/, 'two mutators of one kind and name');
 });
+
+t.test('a kubectl export (`kubectl get assign,modifyset -o yaml`: a v1 List with status and server metadata) loads as its items', async (t) => {
+  /** An item as the API server returns it: server-set metadata and Gatekeeper's status. */
+  const exported = (doc: string, uid: string): JsonObject => {
+    const o = YAML.parse(doc) as JsonObject;
+    return { ...o, metadata: { ...(o.metadata as JsonObject), uid, resourceVersion: '42', generation: 1, creationTimestamp: '2024-01-01T00:00:00Z' }, status: { byPod: [{ id: 'gatekeeper-controller-manager-0', enforced: true, observedGeneration: 1, operations: ['mutation-webhook'] }] } };
+  };
+  const items = [
+    exported(assign('spec.containers[name: *].imagePullPolicy', 'Always'), 'u1'),
+    exported(mutator('ModifySet', 'args', { applyTo: POD_APPLY, location: 'spec.containers[name: *].args', parameters: { values: { fromList: ['--v=2'] } } } as JsonObject), 'u2'),
+  ];
+  const list = YAML.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items });
+  const input = YAML.stringify(pod([{ name: 'c', image: 'nginx' }]));
+  const fromList = renderManifests(input, loadPoliciesFromText(list)).output;
+  const fromDocs = renderManifests(input, loadPoliciesFromText(items.map((i) => YAML.stringify(i)).join('---\n'))).output;
+  t.same(docs(fromList), docs(fromDocs), 'the List gives what its items give as documents');
+  t.same((docs(fromList)[0]!.spec as JsonObject).containers, [{ name: 'c', image: 'nginx', imagePullPolicy: 'Always', args: ['--v=2'] }], 'both mutators applied');
+  const rows: [string, JsonObject[], RegExp][] = [
+    ['one bad item', [items[0]!, { ...items[1]!, spec: { ...(items[1]!.spec as JsonObject), location: 'metadata.labels' } }], /m\.yaml: document 1: items\[1\]\.spec\.location: modifyset args can't change metadata$/],
+    ['two bad items, both named', [{ ...items[0]!, spec: { ...(items[0]!.spec as JsonObject), location: 'spec.x.' } }, { ...items[1]!, spec: { ...(items[1]!.spec as JsonObject), location: 'metadata.labels' } }], /document 1: items\[0\]\.spec\.location: .*trailing separators are forbidden \(and 1 more\)$/],
+    ['a duplicate within the List', [items[0]!, items[0]!], /duplicate Assign "a"/],
+  ];
+  for (const [name, bad, re] of rows) {
+    t.throws(() => loadPoliciesFromText(YAML.stringify({ apiVersion: 'v1', kind: 'List', items: bad })), { message: re }, name);
+  }
+  t.throws(() => loadPoliciesFromText(YAML.stringify({ apiVersion: 'v1', kind: 'List', items: [items[0], { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }] })), /not a policy \(v1 List\)/, 'a List of other objects is still not a policy');
+});
