@@ -156,9 +156,21 @@ function decodeAssignField(v: unknown, what: string): { fn: ValueFn; constant?: 
     throw new ConfigError(`field ${String(fm.field ?? '')} is not recognized: invalid fromMetadata field`, 'spec.parameters.assign.fromMetadata.field');
   }
   const field = fm.field;
-  // Gatekeeper reads the object's metadata; the namespace falls back to the request's (a Pod of a ReplicaSet has none).
-  const fn: ValueFn = (o, ctx) => (field === 'name' ? metaString(o, 'name') : metaString(o, 'namespace') || ctx.namespace);
+  const fn: ValueFn = (o, ctx) => (field === 'name' ? metaString(o, 'name') : objectNamespace(o, ctx));
   return { fn, fromMetadata: true };
+}
+
+/**
+ * The namespace `fromMetadata: {field: namespace}` reads: Gatekeeper's
+ * webhook sets the object's namespace to the request's before mutating
+ * (pkg/webhook/mutation.go mutateRequest: a Pod of a ReplicaSet has none of
+ * its own), and clears the request's for a Namespace object, whose UPDATE
+ * request names itself as its namespace: a Namespace reads ''.
+ */
+function objectNamespace(o: KubeObject, ctx: TransformContext): string {
+  const g = gvkOf(o);
+  if (g.kind === 'Namespace' && g.group === '') return '';
+  return metaString(o, 'namespace') || ctx.namespace;
 }
 
 /** Legacy v1alpha1 `assignIf: {in, notIn}`: tests on the current value before writing (older assign_mutator.go testValue). */

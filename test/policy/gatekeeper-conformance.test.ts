@@ -210,6 +210,27 @@ t.test('Gatekeeper\'s own resources are never mutated (webhook/common.go isGatek
   }
 });
 
+t.test('fromMetadata namespace reads the request\'s namespace, and none for a Namespace (webhook/mutation.go mutateRequest)', async (t) => {
+  const yaml = doc('AssignMetadata', 'ns', { location: 'metadata.annotations.ns', parameters: { assign: { fromMetadata: { field: 'namespace' } } } });
+  const set = gatekeeperSet(yaml);
+  const ns = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  const pod = (md: Obj = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', ...md }, spec: { containers: [] } });
+  // [name, object, request namespace, operation, annotation Gatekeeper writes]
+  const rows: [string, KubeObject, string, 'CREATE' | 'UPDATE', string][] = [
+    ['a Namespace UPDATE (the API server sends its own name as the request namespace)', ns('team-a'), 'team-a', 'UPDATE', ''],
+    ['a Namespace CREATE', ns('team-a'), '', 'CREATE', ''],
+    ['a Pod without metadata.namespace: the request\'s', pod(), 'prod', 'CREATE', 'prod'],
+    ['a Pod with its namespace', pod({ namespace: 'prod' }), 'prod', 'UPDATE', 'prod'],
+  ];
+  for (const [name, input, namespace, operation, want] of rows) {
+    const body = review(createReview(input, 'u', { namespace, operation }), set, { route: 'mutate' }).body;
+    const { response, admitted } = admit(input, body);
+    t.equal(response.allowed, true, `${name}: allowed`);
+    t.equal(((admitted.metadata as Obj).annotations as Obj | undefined)?.ns, want, `${name}: /mutate`);
+  }
+  t.equal(((viaRun(set, ns('team-a')).metadata as Obj).annotations as Obj).ns, '', 'a Namespace in run');
+});
+
 /** Warnings and object of both front doors for `input`. */
 function bothDoors(set: ReturnType<typeof gatekeeperSet>, input: KubeObject): { run: KubeObject; runWarnings: string[]; mutate?: KubeObject; mutateWarnings: string[] } {
   const out = renderManifests(YAML.stringify(input), set);
