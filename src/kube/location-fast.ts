@@ -206,6 +206,8 @@ function walk<C>(c: Call<C>, current: JsonValue, depth: number): Walked {
 /** A map field on the way or at the end (mutateInternal's object branch). */
 function walkMap<C>(c: Call<C>, current: JsonObject, key: string, depth: number): Walked {
   const next = field(c.loc, current, key, depth);
+  // a null: mutateAtLocation decides (a type mismatch on the way, or missing with LocationSetter.nullIsMissing)
+  if (next === null) return DECLINE;
   const exists = next !== undefined;
   if (!(exists ? c.loc.existsOk[depth] : c.loc.missingOk[depth])) return UNTOUCHED;
   if (depth === c.loc.keys.length - 1) return setAt(c, current, key, next);

@@ -17,7 +17,8 @@
  *   creates one, and MustNotExist on a glob never holds;
  * - a location ending in `[key: value]` replaces or appends the whole element:
  *   the value must be a map whose `key` equals the selector's value;
- * - a type mismatch (a map where the path says list, ...) is an error.
+ * - a type mismatch (a map where the path says list, ...) is an error; a
+ *   JSON null is one too, unless LocationSetter.nullIsMissing makes it missing.
  * `touched` is Gatekeeper's `mutated` flag: true when the setter ran, even if
  * it wrote the same value (the convergence loop reads it).
  */
@@ -40,6 +41,15 @@ export interface LocationSetter {
    * on the way included (core.Mutate's `valueTest`, Assign's legacy `assignIf`).
    */
   test?: (current: JsonValue | undefined) => boolean;
+  /**
+   * A map field holding JSON null counts as missing (the path tests, `test`,
+   * `set` and the containers created on the way see it so): what the API
+   * server leaves of it before admission, where it drops the nulls of
+   * built-in kinds and of CRD fields that are not nullable. For objects read
+   * before the API server (`run`); at admission the object is taken as sent
+   * (Gatekeeper's rule: a null on the way is a type mismatch). Default false.
+   */
+  nullIsMissing?: boolean;
 }
 
 /** The result of a mutation: the (possibly new) object and whether the setter ran. */
@@ -79,6 +89,7 @@ interface State {
   nodes: readonly LocationNode[];
   tester: PathTester;
   setter: LocationSetter;
+  nullIsMissing: boolean;
 }
 
 const UNTOUCHED = { touched: false } as const;
@@ -89,7 +100,7 @@ const UNTOUCHED = { touched: false } as const;
  */
 export function mutateAtLocation(obj: JsonObject, nodes: readonly LocationNode[], tester: PathTester, setter: LocationSetter): MutateResult<JsonObject> {
   if (nodes.length === 0) throw new LocationMutateError('attempting to mutate an empty target location');
-  const r = walk({ nodes, tester, setter }, obj, 0);
+  const r = walk({ nodes, tester, setter, nullIsMissing: setter.nullIsMissing === true }, obj, 0);
   return { value: r.touched ? (r.value as JsonObject) : obj, touched: r.touched };
 }
 
@@ -113,7 +124,8 @@ function walkObject(s: State, current: JsonValue, key: string, depth: number): S
   if (!isObject(current)) {
     throw new LocationMutateError(`mismatch between path entry (type: object) and received object (type: ${goType(current)}). Path: ${formatNode(s.nodes[depth] as LocationNode)}`);
   }
-  const next = getOwn(current, key);
+  const found = getOwn(current, key);
+  const next = found === null && s.nullIsMissing ? undefined : found;
   const exists = next !== undefined;
   if (exists ? !s.tester.existsOkay(depth) : !s.tester.missingOkay(depth)) return UNTOUCHED;
   if (depth === s.nodes.length - 1) {

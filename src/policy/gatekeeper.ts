@@ -375,7 +375,9 @@ export function compileMutator(doc: JsonObject): GatekeeperMutator {
   const loc = compileFastLocation(b.nodes, b.tester);
   const mutate = (o: KubeObject, ctx: TransformContext): MutateResult<KubeObject> => {
     try {
-      return mutateAtLocation(o, b.nodes, b.tester, b.setter(o, ctx));
+      // `run` reads objects before the API server drops their nulls (what Gatekeeper sees at admission): a null is missing there
+      const setter = b.setter(o, ctx);
+      return mutateAtLocation(o, b.nodes, b.tester, ctx.frontDoor === 'render' ? { ...setter, nullIsMissing: true } : setter);
     } catch (e) {
       if (e instanceof LocationMutateError) throw new TransformError(`mutator ${id} failed for ${objectRef(o, ctx.namespace)}: ${e.message}`);
       throw e;

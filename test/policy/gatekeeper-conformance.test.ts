@@ -231,6 +231,28 @@ t.test('fromMetadata namespace reads the request\'s namespace, and none for a Na
   t.equal(((viaRun(set, ns('team-a')).metadata as Obj).annotations as Obj).ns, '', 'a Namespace in run');
 });
 
+t.test('run: a field set to null counts as missing, as the API server drops it before Gatekeeper sees the object', async (t) => {
+  // gatekeeper-library mutation/pod-security-policy/users/samples/mutation-mustRunAsNonRoot.yaml
+  const nonRoot = podAssign('spec.containers[name:*].securityContext.runAsNonRoot', true, { parameters: { pathTests: [mustNot('spec.containers[name:*].securityContext.runAsNonRoot')], assign: { value: true } } });
+  const podWith = (c: Obj, md: Obj = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'production', ...md }, spec: { containers: [{ name: 'c', image: 'nginx', ...c }] } });
+  // [name, mutator, input as rendered (with nulls), the same object as the API server admits it (nulls dropped), both doors' result]
+  const rows: [string, string, KubeObject, KubeObject, KubeObject][] = [
+    ['Assign through a null securityContext', nonRoot, podWith({ securityContext: null }), podWith({}), podWith({ securityContext: { runAsNonRoot: true } })],
+    ['Assign with MustNotExist on a null leaf', nonRoot, podWith({ securityContext: { runAsNonRoot: null } }), podWith({ securityContext: {} }), podWith({ securityContext: { runAsNonRoot: true } })],
+    ['ModifySet merge into a null list', doc('ModifySet', 's', { applyTo: POD_APPLY, location: 'spec.containers[name:*].args', parameters: { values: { fromList: ['--v=2'] } } }), podWith({ args: null }), podWith({}), podWith({ args: ['--v=2'] })],
+    ['AssignImage on a null image', doc('AssignImage', 'i', { applyTo: POD_APPLY, location: 'spec.containers[name:*].image', parameters: { assignTag: ':1' } }), podWith({ image: null }), { ...podWith({}), spec: { containers: [{ name: 'c' }] } }, podWith({ image: ':1' })],
+    ['AssignMetadata under null labels', doc('AssignMetadata', 'm', { location: 'metadata.labels.team', parameters: { assign: { value: 'a' } } }), podWith({}, { labels: null }), podWith({}), podWith({}, { labels: { team: 'a' } })],
+  ];
+  for (const [name, yaml, rendered, admitted, want] of rows) {
+    const set = gatekeeperSet(yaml);
+    t.same(viaRun(set, rendered), want, `${name}: run`);
+    t.same(viaMutate(set, admitted).object, want, `${name}: /mutate of what the API server admits`);
+  }
+  // at admission the object is taken as sent: a null on the way (a nullable CRD field) is Gatekeeper's type mismatch
+  const m = viaMutate(gatekeeperSet(fooAssign('spec.a.b', 1)), foo({ a: null }));
+  t.match(m.denied, /mismatch between path entry \(type: object\) and received object \(type: <nil>\)/, '/mutate: a null on the way is still a mismatch');
+});
+
 /** Warnings and object of both front doors for `input`. */
 function bothDoors(set: ReturnType<typeof gatekeeperSet>, input: KubeObject): { run: KubeObject; runWarnings: string[]; mutate?: KubeObject; mutateWarnings: string[] } {
   const out = renderManifests(YAML.stringify(input), set);
