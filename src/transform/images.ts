@@ -98,7 +98,7 @@ function plainNameMatcher(name: string): (s: string) => boolean {
   let re: RE2JS | undefined;
   return (s) => {
     for (let i = 0; i < literal; i++) if (s.charCodeAt(i) !== name.charCodeAt(i)) return false;
-    if (!ASCII_LINE.test(s)) return (re ??= compileImageRegex(name)).matches(s);
+    if (!ASCII_LINE.test(s)) return (re ??= compileImageRegex(name)).matcher(s).find();
     if (s.length < n) return false;
     for (let i = literal; i < n; i++) {
       const c = name.charCodeAt(i);
@@ -112,14 +112,18 @@ function plainNameMatcher(name: string): (s: string) => boolean {
 /**
  * Compiles the kustomize image matcher (api/image IsImageMatched): true when an
  * image string is `name` (a Go/RE2 regex, anchored) optionally followed by
- * `:tag` and/or `@sha256:digest`. Throws ConfigError for an invalid regex
- * (`path` locates the entry in the policy).
+ * `:tag` and/or `@sha256:digest`. As Go's `MatchString`, the pattern
+ * `^name(...)?(...)?$` is searched for, not matched whole: the same for a
+ * plain name, but `name: "*"` makes it `^*...`, which matches every image at
+ * its end (kustomize users write it to retag every image), and an
+ * alternation such as `a|b` leaves `^a` unanchored at the end. Throws
+ * ConfigError for an invalid regex (`path` locates the entry in the policy).
  */
 export function compileImageMatcher(name: string, path: string): (s: string) => boolean {
   if (PLAIN_NAME.test(name)) return plainNameMatcher(name);
   try {
     const re = compileImageRegex(name);
-    return (s) => re.matches(s);
+    return (s) => re.matcher(s).find();
   } catch (err) {
     throw new ConfigError(`invalid image name ${JSON.stringify(name)}: ${(err as Error).message}`, path);
   }

@@ -43,6 +43,12 @@ t.test('unit rows', (t) => {
       want: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'x' }, x: { containers: [{ image: 'nginx' }] } },
     },
     { name: 'entries apply in order', config: [{ name: 'a', newName: 'b' }, { name: 'b', newTag: '2' }], input: pod('a:1'), want: pod('b:2') },
+    // Go's MatchString searches: ^*... matches at the end of any image (kubectl kustomize v5.5).
+    { name: 'name "*" retags every image, digest dropped', config: [{ name: '*', newTag: 'v9' }], input: pod('quay.io/team/app:1.0@sha256:2222'), want: pod('quay.io/team/app:v9') },
+    { name: 'name "*" on a host:port registry', config: [{ name: '*', newTag: 'v9' }], input: pod('localhost:5000/app'), want: pod('localhost:5000/app:v9') },
+    { name: 'an alternation leaves ^nginx a prefix', config: [{ name: 'nginx|envoy', newTag: '2' }], input: pod('nginx-unprivileged:1.25'), want: pod('nginx-unprivileged:2') },
+    { name: 'an alternation: envoy(...)$ found at the end', config: [{ name: 'nginx|envoy', newTag: '2' }], input: pod('envoyproxy/envoy:v1.30'), want: pod('envoyproxy/envoy:2') },
+    { name: 'an alternation does not match elsewhere', config: [{ name: 'nginx|envoy', newTag: '2' }], input: pod('localhost:5000/app'), want: pod('localhost:5000/app') },
   ];
   checkRows(t, rows, imagesTransformer);
   t.end();
@@ -86,7 +92,8 @@ t.test('compileImageMatcher: the plain-name fast path answers as the RE2 regex (
     // Half the inputs start with the name, so matches are frequent.
     const image = prefixed ? name + tail : tail;
     const re = RE2JS.compile(`^${name}(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$`);
-    const want = re.matches(image);
+    // Go's MatchString, as kustomize calls it: a search.
+    const want = re.matcher(image).find();
     if (want) matched++;
     return compileImageMatcher(name, '/0/name')(image) === want;
   }), { numRuns: 5000, seed: 7 });
