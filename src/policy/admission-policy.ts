@@ -160,9 +160,10 @@ function readMatch(r: Reader, v: unknown, path: string, isPolicy: boolean): Matc
  */
 const NOT_ESTIMATED = Infinity;
 
-/** A compiled named expression list entry. */
+/** A compiled named expression list entry (`expression`: its text, as written). */
 interface Named {
   name: string;
+  expression: string;
   program: CompiledExpression;
 }
 
@@ -233,7 +234,7 @@ function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { 
   const paramKind = pk ? { apiVersion: r.str(pk.apiVersion, 'spec.paramKind.apiVersion', true) as string, kind: r.str(pk.kind, 'spec.paramKind.kind', true) as string } : undefined;
   const variables = readVariables(r, spec.variables);
   const matchConditions = readNamedEntries(r, spec.matchConditions, 'spec.matchConditions').map(
-    (c, i): Named => ({ name: c.name, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, variables.declarations, { expectedType: 'bool' }) }),
+    (c, i): Named => ({ name: c.name, expression: c.expression, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, variables.declarations, { expectedType: 'bool' }) }),
   );
   return {
     spec,
@@ -397,7 +398,6 @@ function scopesOf(policy: PolicyCore, ctx: TransformContext, param: KubeObject |
   };
 }
 
-/** matchConditions: true when all hold; throws (with the condition's name) when one cannot be evaluated. */
 /**
  * `conditionsHold`, with an evaluation error resolved by failurePolicy as the
  * API server's dispatchers do (mutating/validating dispatcher.go): Fail hands
@@ -412,17 +412,31 @@ function conditionsOr(policy: PolicyCore, scope: Scope, failed: (message: string
   }
 }
 
+/**
+ * matchConditions as the API server's matcher decides them
+ * (k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions/matcher.go
+ * `Match`): every condition is evaluated in order; one that is false decides
+ * "no match" at once, even after others failed to evaluate; otherwise an
+ * evaluation error throws, with the texts of all of them (`expression '<e>'
+ * resulted in error: <reason>`, as plugin/cel/activation.go `Evaluate`
+ * words it; several as utilerrors.NewAggregate joins them, `[a, b]`). Only
+ * `false` stops the match: a result that is not a bool (a `dyn` expression)
+ * is neither false nor an error there, so it does not.
+ */
 function conditionsHold(policy: PolicyCore, scope: Scope): boolean {
+  const errors: string[] = [];
   for (const c of policy.matchConditions) {
     let r: unknown;
     try {
       r = c.program.evaluate(scope.vars);
     } catch (e) {
-      throw new TransformError(`matchCondition '${c.name}': ${e instanceof Error ? e.message : String(e)}`);
+      errors.push(`expression '${c.expression}' resulted in error: ${errText(e)}`);
+      continue;
     }
-    if (typeof r !== 'boolean') throw new TransformError(`matchCondition '${c.name}': must evaluate to bool, got ${describeValue(r)}`);
-    if (!r) return false;
+    if (r === false) return false;
   }
+  if (errors.length === 1) throw new TransformError(errors[0] as string);
+  if (errors.length > 1) throw new TransformError(`[${errors.join(', ')}]`);
   return true;
 }
 

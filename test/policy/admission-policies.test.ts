@@ -102,7 +102,7 @@ const ROWS: Row[] = [
     name: 'MAP JSONPatch: a Pod without initContainers fails the matchCondition (no such key) and failurePolicy Fail denies',
     dir: 'map-jsonpatch',
     object: pod('p3'),
-    denied: "policy 'sidecar-policy.example.com' with binding 'sidecar-binding-test.example.com' denied request: matchCondition 'does-not-already-have-sidecar'",
+    denied: "policy 'sidecar-policy.example.com' with binding 'sidecar-binding-test.example.com' denied request: expression '!object.spec.initContainers.exists(ic, ic.name == \"mesh-proxy\")' resulted in error: no such key: initContainers",
   },
   {
     name: 'MAP ApplyConfiguration: the page example sets args, atomic: refused as v1.36 does',
@@ -218,6 +218,38 @@ t.test('mutations: Ignore skips a failing mutation, later ones apply; escapeKey;
   const fail = policiesFromText(map(failing, 'Fail'));
   const r2 = fail.evaluate(obj, { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
   t.match(r2.denials[0]?.message ?? '', /^policy 'm' with binding 'm' denied request: JSONPath: /);
+});
+
+// Rows: matchconditions/matcher.go `Match` (and its matcher_test.go cases):
+// a false condition skips the policy even when another failed to evaluate
+// (before or after it); errors alone follow failurePolicy, aggregated; a
+// non-bool result (dyn) is neither false nor an error.
+const CONDITION_ROWS: { name: string; conditions: string[]; failurePolicy: 'Fail' | 'Ignore'; expect: 'applied' | 'skipped' | RegExp }[] = [
+  { name: 'all true', conditions: ['true', "object.metadata.name == 'x'"], failurePolicy: 'Fail', expect: 'applied' },
+  { name: 'one false', conditions: ['true', 'false'], failurePolicy: 'Fail', expect: 'skipped' },
+  { name: 'an error, then false: false wins', conditions: ['object.spec.nope == 1', 'false'], failurePolicy: 'Fail', expect: 'skipped' },
+  { name: 'false, then an error: false wins', conditions: ['false', 'object.spec.nope == 1'], failurePolicy: 'Fail', expect: 'skipped' },
+  { name: 'an error and true, Fail: denied with the expression', conditions: ['object.spec.nope == 1', 'true'], failurePolicy: 'Fail', expect: /denied request: expression 'object\.spec\.nope == 1' resulted in error: no such key: nope/ },
+  { name: 'two errors, Fail: both, aggregated', conditions: ['object.spec.nope == 1', 'object.spec.nada == 1'], failurePolicy: 'Fail', expect: /denied request: \[expression 'object\.spec\.nope == 1' resulted in error: .*, expression 'object\.spec\.nada == 1' resulted in error: .*\]$/ },
+  { name: 'an error and true, Ignore: skipped', conditions: ['object.spec.nope == 1', 'true'], failurePolicy: 'Ignore', expect: 'skipped' },
+  { name: 'a dyn condition that is not a bool: not false, applied', conditions: ['object.metadata.name', 'true'], failurePolicy: 'Fail', expect: 'applied' },
+];
+
+t.test('matchConditions: false wins over evaluation errors; errors follow failurePolicy', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const mutation = `  - {patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{metadata: Object.metadata{labels: {"mutated": "true"}}}'}}`;
+  for (const row of CONDITION_ROWS) {
+    const conditions = row.conditions.map((c, i) => `  - {name: c${i}, expression: ${JSON.stringify(c)}}`).join('\n');
+    const text = map(mutation, row.failurePolicy).replace('  mutations:\n', `  matchConditions:\n${conditions}\n  mutations:\n`);
+    const r = policiesFromText(text).evaluate(deepFreeze(pod('x')), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+    const labels = ((r.object as JsonObject).metadata as JsonObject).labels;
+    if (row.expect instanceof RegExp) {
+      t.match(r.denials.map((d) => d.message), [row.expect], `${row.name}: denied`);
+      continue;
+    }
+    t.same(r.denials, [], `${row.name}: not denied`);
+    t.same(labels, row.expect === 'applied' ? { mutated: 'true' } : undefined, `${row.name}: ${row.expect}`);
+  }
 });
 
 t.test('validations: the first failure denies; Warn warns for each', async (t) => {
