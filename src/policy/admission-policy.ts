@@ -23,6 +23,8 @@
  *   '<b>': <m>`), Audit (reported as an `[audit]` warning here: there is no
  *   audit log);
  *   auditAnnotations publish `<policy>/<key>` values (reported as `[audit]`);
+ *   one that errors (under Fail) or is neither a string nor null denies
+ *   directly, not through validationActions;
  * - MAP (mutating/dispatcher.go, patch/json_patch.go, patch/smd.go):
  *   mutations apply in order; a failing mutation under Ignore is skipped and
  *   the later ones still apply; under Fail the request is denied
@@ -608,7 +610,13 @@ function failureMessage(v: Validation, vars: Record<string, unknown>): string {
   return `failed expression: ${v.expression.trim()}`;
 }
 
-/** The decisions (failure messages) of one evaluation, in validation order; errors only under Fail. */
+/**
+ * The decisions (failure messages) of one evaluation, in validation order;
+ * errors only under Fail. A validation fails when its result is not `true`
+ * (validating/validator.go `Validate`: `EvalResult != celtypes.True`), so a
+ * `dyn` expression giving a value that is not a bool fails as a false one
+ * does, with its message, whatever the failurePolicy.
+ */
 function decisions(policy: ValidatingPolicy, scope: Scope): string[] {
   const out: string[] = [];
   for (const v of policy.validations) {
@@ -619,39 +627,45 @@ function decisions(policy: ValidatingPolicy, scope: Scope): string[] {
       if (policy.failurePolicy === 'Fail') out.push(`expression '${v.expression.trim()}' resulted in error: ${errText(e)}`);
       continue;
     }
-    if (typeof r !== 'boolean') {
-      if (policy.failurePolicy === 'Fail') out.push(`expression '${v.expression.trim()}' resulted in error: must evaluate to bool, got ${describeValue(r)}`);
-      continue;
-    }
-    if (!r) out.push(failureMessage(v, scope.vars));
+    if (r !== true) out.push(failureMessage(v, scope.vars));
   }
   return out;
 }
 
-/** Reports a VAP decision through the binding's validationActions (dispatcher.go). */
-// eslint-disable-next-line max-params -- the decision and where it goes
-function reportDecision(policy: ValidatingPolicy, binding: Binding, ctx: TransformContext, message: string, first: boolean): void {
+/**
+ * Reports a VAP decision through the binding's validationActions
+ * (validating/dispatcher.go `Dispatch`); `deny(message)` reports a denial.
+ */
+function reportDecision(policy: ValidatingPolicy, binding: Binding, ctx: TransformContext, decision: { message: string; deny: (m: string) => void }): void {
+  const { message, deny } = decision;
   for (const action of binding.validationActions) {
-    // The API server's denial shows the first denied decision only (dispatcher.go `deniedDecisions[0]`).
-    if (action === 'Deny' && first) ctx.report({ action: 'Deny', rule: 'validations', message: `ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}' denied request: ${message}` });
+    if (action === 'Deny') deny(message);
     else if (action === 'Warn') ctx.report({ action: 'Warn', rule: 'validations', message: `Validation failed for ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}': ${message}` });
     else if (action === 'Audit') ctx.report({ action: 'Warn', rule: 'validations', message: `[audit] validation failure: ${message}` });
   }
 }
 
-/** auditAnnotations: `<policy>/<key>: <value>` for every non-empty string value. */
-function auditAnnotations(policy: ValidatingPolicy, scope: Scope, ctx: TransformContext): void {
+/**
+ * auditAnnotations (validating/validator.go `Validate`, dispatcher.go
+ * `Dispatch`): `<policy>/<key>: <value>` for every non-blank string value;
+ * null or blank: nothing. An evaluation error is a denial under Fail and
+ * nothing under Ignore; a value of another type (a `dyn` expression) is a
+ * denial whatever the failurePolicy. These denials do not go through the
+ * binding's validationActions: the dispatcher adds them to the denied
+ * decisions directly. `deny(message)` reports one.
+ */
+function auditAnnotations(policy: ValidatingPolicy, scope: Scope, ctx: TransformContext, deny: (m: string) => void): void {
   for (const a of policy.auditAnnotations) {
     let v: unknown;
     try {
       v = a.program.evaluate(scope.vars);
     } catch (e) {
-      if (policy.failurePolicy === 'Fail') throw new TransformError(errText(e));
+      if (policy.failurePolicy === 'Fail') deny(`expression '${a.program.source}' resulted in error: ${errText(e)}`);
       continue;
     }
     if (v === null) continue;
-    if (typeof v !== 'string') throw new TransformError(`valueExpression for audit annotation '${a.key}' resulted in unsupported return type: ${describeValue(v)}. Return type must be either string or null.`);
-    if (v.trim() !== '') ctx.report({ action: 'Warn', rule: 'auditAnnotations', message: `[audit] annotation ${policy.name}/${a.key}: ${v.trim().slice(0, 10 * 1024)}` });
+    if (typeof v !== 'string') deny(`valueExpression '${a.program.source}' resulted in unsupported return type: ${describeValue(v)}. Return type must be either string or null.`);
+    else if (v.trim() !== '') ctx.report({ action: 'Warn', rule: 'auditAnnotations', message: `[audit] annotation ${policy.name}/${a.key}: ${v.trim().slice(0, 10 * 1024)}` });
   }
 }
 
@@ -664,16 +678,18 @@ function validatingTransformer(policy: ValidatingPolicy, binding: Binding, store
     apply(obj, ctx): KubeObject {
       const params = bindingParams({ policy, binding, store }, ctx, denial);
       if (!params) return obj;
-      let first = true;
-      const decide = (m: string): void => {
-        reportDecision(policy, binding, ctx, m, first);
-        first = false;
+      let denied = false;
+      // The API server's denial shows the first denied decision only (dispatcher.go `deniedDecisions[0]`).
+      const deny = (m: string): void => {
+        if (!denied) ctx.report({ action: 'Deny', rule: 'validations', message: denial(m) });
+        denied = true;
       };
+      const decide = (message: string): void => reportDecision(policy, binding, ctx, { message, deny });
       for (const param of params) {
         const scope = scopeFor(policy, obj, ctx, param);
         if (!conditionsOr(policy, scope, decide)) continue;
         for (const m of decisions(policy, scope)) decide(m);
-        auditAnnotations(policy, scope, ctx);
+        auditAnnotations(policy, scope, ctx, deny);
       }
       return obj;
     },

@@ -283,6 +283,34 @@ spec: {policyName: v, validationActions: [${actions}]}
   t.ok(audit.warnings.every((w) => w.includes('[audit]')), 'Audit: [audit] warnings only');
 });
 
+// Rows: validating/validator.go `Validate` and dispatcher.go `Dispatch`: a
+// validation fails when its result is not `true`, whatever the type
+// (a `dyn` value too, with its message, under Ignore as well); an audit
+// annotation that fails to evaluate denies under Fail only, one of another
+// type than string or null denies under both, and neither goes through the
+// binding's validationActions (a Warn-only binding is denied by them).
+const VAP_RESULT_ROWS: { name: string; spec: string; failurePolicy: 'Fail' | 'Ignore'; actions: string; denials: RegExp[]; warnings?: RegExp[] }[] = [
+  { name: 'a dyn validation giving a string, Ignore: fails with its message', spec: '  variables: [{name: n, expression: "object.metadata.name"}]\n  validations: [{expression: "variables.n", message: "not a bool"}]\n', failurePolicy: 'Ignore', actions: 'Deny', denials: [/denied request: not a bool$/] },
+  { name: 'a dyn validation giving a string, Fail: fails with its message', spec: '  variables: [{name: n, expression: "object.metadata.name"}]\n  validations: [{expression: "variables.n"}]\n', failurePolicy: 'Fail', actions: 'Deny', denials: [/denied request: failed expression: variables\.n$/] },
+  { name: 'audit annotation of type int, Ignore: denied', spec: '  variables: [{name: n, expression: "object.spec.priority"}]\n  auditAnnotations: [{key: k, valueExpression: "variables.n"}]\n', failurePolicy: 'Ignore', actions: 'Deny', denials: [/ValidatingAdmissionPolicy 'p' with binding 'b' denied request: valueExpression 'variables\.n' resulted in unsupported return type: number\. Return type must be either string or null\.$/] },
+  { name: 'audit annotation of type int, Warn-only binding: still denied', spec: '  variables: [{name: n, expression: "object.spec.priority"}]\n  auditAnnotations: [{key: k, valueExpression: "variables.n"}]\n', failurePolicy: 'Fail', actions: 'Warn', denials: [/resulted in unsupported return type/] },
+  { name: 'audit annotation that errors, Fail: denied with the expression', spec: '  auditAnnotations: [{key: k, valueExpression: "string(object.spec.nope)"}]\n', failurePolicy: 'Fail', actions: 'Audit', denials: [/denied request: expression 'string\(object\.spec\.nope\)' resulted in error: no such key: nope/] },
+  { name: 'audit annotation that errors, Ignore: nothing', spec: '  auditAnnotations: [{key: k, valueExpression: "string(object.spec.nope)"}]\n', failurePolicy: 'Ignore', actions: 'Deny', denials: [] },
+  { name: 'a failed validation and a failing annotation: the first denial only', spec: '  validations: [{expression: "false", message: "first"}]\n  auditAnnotations: [{key: k, valueExpression: "string(object.spec.nope)"}]\n', failurePolicy: 'Fail', actions: 'Deny', denials: [/denied request: first$/] },
+  { name: 'a string annotation: reported, not denied', spec: '  auditAnnotations: [{key: k, valueExpression: "\'v-\' + object.metadata.name"}]\n', failurePolicy: 'Fail', actions: 'Deny', denials: [], warnings: [/\[audit\] annotation p\/k: v-x$/] },
+];
+
+t.test('validations and auditAnnotations: results that are not true, not a string, or errors', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  for (const row of VAP_RESULT_ROWS) {
+    const text = `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  failurePolicy: ${row.failurePolicy}\n  matchConstraints: {resourceRules: [${RULE}]}\n${row.spec}---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [${row.actions}]}\n`;
+    const r = policiesFromText(text).evaluate(deepFreeze({ ...pod('x'), spec: { priority: 3, containers: [] } }), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
+    t.match(r.denials.map((d) => d.message), row.denials, `${row.name}: denials`);
+    t.equal(r.denials.length, row.denials.length, `${row.name}: as many denials`);
+    if (row.warnings) t.match(r.warnings, row.warnings, `${row.name}: warnings`);
+  }
+});
+
 /** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
 function admissionPolicy(spec: string, mutating = false): string {
   const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
