@@ -5,7 +5,10 @@
  * webhook predicates it uses: namespace/matcher.go, object/matcher.go,
  * rules/rules.go): namespaceSelector, objectSelector, resourceRules (with
  * operations, apiGroups, apiVersions, resources and subresources, scope,
- * resourceNames) and excludeResourceRules.
+ * resourceNames) and excludeResourceRules. A policy never applies to the
+ * admission policy resources themselves (policy/generic/plugin.go); the
+ * objectSelector also matches by the old object's labels (object/matcher.go);
+ * a Namespace is cluster-scoped for a rule's `scope` (rules.go).
  *
  * What an object is matched as: at admission the AdmissionRequest's
  * `resource`/`subResource`; in render the plural of the kind (Kubernetes'
@@ -83,6 +86,30 @@ function attributesOf(o: KubeObject, input: EvaluationInput): RequestAttributes 
   };
 }
 
+/**
+ * True for the request of a Namespace itself (group '', version v1,
+ * resource `namespaces`: rules.go `namespaceResource`). The API server gives
+ * such a request the namespace's own name as its namespace, and rules.go
+ * `Matcher.scope` still counts it as cluster-scoped.
+ */
+function isNamespaceResource(a: RequestAttributes): boolean {
+  return a.group === '' && a.version === 'v1' && a.resource === 'namespaces';
+}
+
+/**
+ * The resources no API-based MutatingAdmissionPolicy or
+ * ValidatingAdmissionPolicy ever applies to: the four admission policy
+ * resources themselves (policy/generic/plugin.go `admissionResources`,
+ * skipped by `Dispatch` before any matching, to prevent circular
+ * dependencies), whatever the rules say (`resources: ["*"]` too).
+ */
+const ADMISSION_POLICY_RESOURCES = new Set(['validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings']);
+
+/** True when `a` is a request for one of ADMISSION_POLICY_RESOURCES. */
+function isAdmissionPolicyResource(a: RequestAttributes): boolean {
+  return a.group === 'admissionregistration.k8s.io' && ADMISSION_POLICY_RESOURCES.has(a.resource);
+}
+
 const listHas = (list: string[] | undefined, v: string): boolean => !list || list.length === 0 ? false : list.includes('*') || list.includes(v);
 
 /** rules.go `Matcher.resource`: `*`, `*` + `/*` (every subresource too), `res`, `res/` + `*`, `*` + `/sub`, `res/sub`. */
@@ -104,8 +131,10 @@ function ruleMatches(rule: NamedRule, a: RequestAttributes, exact: boolean): boo
   if (exact && !listHas(rule.apiVersions, a.version)) return false;
   if (!resourceMatches(rule.resources, a.resource, a.subResource)) return false;
   const scope = rule.scope ?? '*';
-  if (scope === 'Cluster' && a.namespaced) return false;
-  if (scope === 'Namespaced' && !a.namespaced) return false;
+  // rules.go `Matcher.scope`: a Namespace is cluster-scoped although its request names a namespace (its own).
+  const namespaced = a.namespaced && !isNamespaceResource(a);
+  if (scope === 'Cluster' && namespaced) return false;
+  if (scope === 'Namespaced' && !namespaced) return false;
   return !rule.resourceNames || rule.resourceNames.length === 0 || rule.resourceNames.includes(a.name);
 }
 
@@ -129,17 +158,30 @@ function compileConstraints(m: MatchResources | undefined, requireRules: boolean
   const exact = m?.matchPolicy === 'Exact';
   const rules = m?.resourceRules;
   const excludes = m?.excludeResourceRules ?? [];
+  // The rules' verdict: '' or the field that excluded the request.
+  const rulesMiss = (a: RequestAttributes): string => {
+    if ((rules !== undefined || requireRules) && !(rules ?? []).some((r) => ruleMatches(r, a, exact))) return 'resourceRules';
+    return excludes.some((r) => ruleMatches(r, a, exact)) ? 'excludeResourceRules' : '';
+  };
   return (o, input) => {
     const a = attributesOf(o, input);
+    if (requireRules && isAdmissionPolicyResource(a)) return 'resourceRules (admission policy resources are exempt)';
     if (nsSel && !namespaceMatches(nsSel, o, input)) return 'namespaceSelector';
-    if (objSel && !objSel(metaMap(o, 'labels'))) return 'objectSelector';
-    if ((rules !== undefined || requireRules) && !(rules ?? []).some((r) => ruleMatches(r, a, exact))) return 'resourceRules';
-    if (excludes.some((r) => ruleMatches(r, a, exact))) return 'excludeResourceRules';
-    return '';
+    if (objSel && !objectMatches(objSel, o, input)) return 'objectSelector';
+    return rulesMiss(a);
   };
 }
 
 const matchesEverything: ResourceMatcher = () => '';
+
+/**
+ * object/matcher.go `MatchObjectSelector`: the object's labels or, when
+ * there is one (UPDATE, DELETE), the old object's: an UPDATE that removes
+ * a selected label still matches, one that adds it matches too.
+ */
+function objectMatches(sel: MapPredicate, o: KubeObject, input: EvaluationInput): boolean {
+  return sel(metaMap(o, 'labels')) || (input.oldObject !== undefined && sel(metaMap(input.oldObject, 'labels')));
+}
 
 /**
  * namespace/matcher.go `MatchNamespaceSelector`: a cluster-scoped object
