@@ -43,7 +43,7 @@
  * server's defaulting after a mutation) and other differences.
  */
 import type { CompiledExpression, CompiledVariables, CompositionVariable } from '../expr/cel.js';
-import { compileExpression, compileVariables, KUBERNETES_VARIABLES } from '../expr/engine.js';
+import { compileExpression, compileVariables, ExprError, KUBERNETES_VARIABLES } from '../expr/engine.js';
 import { buildExprVars, describeValue } from '../expr/vars.js';
 import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
 import { applyMutation, applyRun, compiledMutation, isMutationRun, mutationResult, mutationRuns, type Mutation, type MutationRun } from './admission-mutation.js';
@@ -82,9 +82,13 @@ export function isAdmissionPolicyDocument(v: unknown): boolean {
 /** The top-level CEL variables of admission policy expressions (`variables` is declared with its typed fields). */
 const POLICY_VARIABLES: readonly string[] = [...KUBERNETES_VARIABLES, 'params'];
 
-/** How an expression is compiled: its result type, and whether Object{}/JSONPatch{} are available (MAP mutations). */
+/**
+ * How an expression is compiled: its result type (`string|null`: an audit
+ * annotation's valueExpression), and whether Object{}/JSONPatch{} are
+ * available (MAP mutations).
+ */
 interface ExpressionKind {
-  expectedType?: 'bool' | 'string';
+  expectedType?: 'bool' | 'string' | 'string|null';
   mutation?: boolean;
 }
 
@@ -178,11 +182,41 @@ interface Named {
 // eslint-disable-next-line max-params -- the reader, the field, its path, the policy's variables and the expression's kind
 function compileAt(r: Reader, source: unknown, path: string, variables: readonly CompositionVariable[], kind: ExpressionKind = {}): CompiledExpression {
   const text = r.str(source, path, true) as string;
+  const { expectedType, mutation } = kind;
   try {
-    return compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, estimatedCostLimit: NOT_ESTIMATED, ...kind });
+    const single = expectedType === 'string|null' ? undefined : expectedType;
+    const program = compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, estimatedCostLimit: NOT_ESTIMATED, expectedType: single, mutation });
+    if (expectedType !== undefined) checkExactType(program, expectedType, path);
+    return program;
   } catch (e) {
     throw toPolicyError(e, r.source, path);
   }
+}
+
+/**
+ * Variables whose fields the API server types while we read them as `dyn`
+ * (`request`, `namespaceObject`: plugin/cel/compile.go BuildRequestType,
+ * BuildNamespaceType), or may (`variables`: a variable's type there is its
+ * expression's, which may read those, and declarableType widens some to dyn).
+ */
+const TYPED_THERE: ReadonlySet<string> = new Set(['request', 'namespaceObject', 'variables']);
+
+/**
+ * The result type check of the API server's compiler
+ * (plugin/cel/compile.go `CompileCELExpression`: the output type must be
+ * exactly one of the expression's return types, `IsExactType`), which
+ * refuses a `dyn` result when the policy is created: a validation
+ * `object.spec.paused` or `params.enabled`, a messageExpression
+ * `object.metadata.name`, an audit annotation of neither string nor null.
+ * A `dyn` result is let through when the expression reads a variable the
+ * API server types and we do not (TYPED_THERE): its type there may be
+ * exact. Throws ExprError.
+ */
+function checkExactType(program: CompiledExpression, expected: NonNullable<ExpressionKind['expectedType']>, path: string): void {
+  const allowed = expected.split('|');
+  if (allowed.includes(program.type)) return;
+  if (program.type === 'dyn' && program.reads.some((v) => TYPED_THERE.has(v))) return;
+  throw new ExprError(`expression must return ${allowed.join(' or ')}, but returns ${program.type}`, path);
 }
 
 const CEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -291,7 +325,7 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
   const auditAnnotations = r.list(spec.auditAnnotations, 'spec.auditAnnotations').map((v, i): AuditAnnotation => {
     const p = `spec.auditAnnotations[${i}]`;
     const o = r.obj(v, p, ['key', 'valueExpression'], true) as JsonObject;
-    return { key: r.str(o.key, `${p}.key`, true) as string, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations) };
+    return { key: r.str(o.key, `${p}.key`, true) as string, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations, { expectedType: 'string|null' }) };
   });
   if (validations.length === 0 && auditAnnotations.length === 0) r.fail('spec.validations', 'Required value: validations or auditAnnotations must contain at least one item');
   return { ...core, validations, auditAnnotations };

@@ -232,7 +232,8 @@ const CONDITION_ROWS: { name: string; conditions: string[]; failurePolicy: 'Fail
   { name: 'an error and true, Fail: denied with the expression', conditions: ['object.spec.nope == 1', 'true'], failurePolicy: 'Fail', expect: /denied request: expression 'object\.spec\.nope == 1' resulted in error: no such key: nope/ },
   { name: 'two errors, Fail: both, aggregated', conditions: ['object.spec.nope == 1', 'object.spec.nada == 1'], failurePolicy: 'Fail', expect: /denied request: \[expression 'object\.spec\.nope == 1' resulted in error: .*, expression 'object\.spec\.nada == 1' resulted in error: .*\]$/ },
   { name: 'an error and true, Ignore: skipped', conditions: ['object.spec.nope == 1', 'true'], failurePolicy: 'Ignore', expect: 'skipped' },
-  { name: 'a dyn condition that is not a bool: not false, applied', conditions: ['object.metadata.name', 'true'], failurePolicy: 'Fail', expect: 'applied' },
+  // The API server refuses a dyn condition at creation (compile.go); one reading `variables` loads here (checkExactType).
+  { name: 'a dyn condition that is not a bool: not false, applied', conditions: ['variables.name', 'true'], failurePolicy: 'Fail', expect: 'applied' },
 ];
 
 t.test('matchConditions: false wins over evaluation errors; errors follow failurePolicy', async (t) => {
@@ -240,7 +241,7 @@ t.test('matchConditions: false wins over evaluation errors; errors follow failur
   const mutation = `  - {patchType: ApplyConfiguration, applyConfiguration: {expression: 'Object{metadata: Object.metadata{labels: {"mutated": "true"}}}'}}`;
   for (const row of CONDITION_ROWS) {
     const conditions = row.conditions.map((c, i) => `  - {name: c${i}, expression: ${JSON.stringify(c)}}`).join('\n');
-    const text = map(mutation, row.failurePolicy).replace('  mutations:\n', `  matchConditions:\n${conditions}\n  mutations:\n`);
+    const text = map(mutation, row.failurePolicy).replace('  mutations:\n', `  variables: [{name: name, expression: object.metadata.name}]\n  matchConditions:\n${conditions}\n  mutations:\n`);
     const r = policiesFromText(text).evaluate(deepFreeze(pod('x')), { frontDoor: 'admission', operation: 'CREATE', namespace: 'default' });
     const labels = ((r.object as JsonObject).metadata as JsonObject).labels;
     if (row.expect instanceof RegExp) {
@@ -331,6 +332,12 @@ const REFUSED: { name: string; text: string; path: RegExp; code: string }[] = [
   { name: 'validation: result is not bool', text: admissionPolicy('  validations: [{expression: "object.metadata.name.size()"}]\n'), path: /spec\.validations\[0\]\.expression: expression must return bool, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'messageExpression: result is not string', text: admissionPolicy('  validations: [{expression: "true", messageExpression: "1 + 1"}]\n'), path: /spec\.validations\[0\]\.messageExpression: expression must return string, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'matchCondition: result is not bool', text: admissionPolicy('  matchConditions: [{name: c, expression: "\'x\'"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: expression must return bool/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: a dyn result (compile.go IsExactType)', text: admissionPolicy('  validations: [{expression: "object.spec.paused"}]\n'), path: /spec\.validations\[0\]\.expression: expression must return bool, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: a dyn ternary', text: admissionPolicy('  validations: [{expression: "has(object.spec.x) ? object.spec.x.enabled : true"}]\n'), path: /spec\.validations\[0\]\.expression: expression must return bool, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'messageExpression: a dyn result', text: admissionPolicy('  validations: [{expression: "true", messageExpression: "object.metadata.name"}]\n'), path: /spec\.validations\[0\]\.messageExpression: expression must return string, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'matchCondition: a dyn result', text: admissionPolicy('  matchConditions: [{name: c, expression: "object.spec.enabled"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: expression must return bool, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'auditAnnotation: an int', text: admissionPolicy('  auditAnnotations: [{key: k, valueExpression: "size(object.spec.containers)"}]\n'), path: /spec\.auditAnnotations\[0\]\.valueExpression: expression must return string or null, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'auditAnnotation: a dyn result', text: admissionPolicy('  auditAnnotations: [{key: k, valueExpression: "object.metadata.name"}]\n'), path: /spec\.auditAnnotations\[0\]\.valueExpression: expression must return string or null, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'matchConditions: duplicate name', text: admissionPolicy('  matchConditions: [{name: c, expression: "true"}, {name: c, expression: "true"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
   { name: 'validation: Object{} outside a mutation', text: admissionPolicy('  validations: [{expression: "Object{} == Object{}"}]\n'), path: /spec\.validations\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'validation: an unknown function', text: admissionPolicy('  validations: [{expression: "object.metadata.name.startswith(\'w\')"}]\n'), path: /spec\.validations\[0\]\.expression: .*startswith/, code: 'ERR_POLICY_EXPRESSION' },
@@ -365,6 +372,24 @@ t.test('load refusals: what the API server refuses at creation is refused at loa
     t.match((err as Error).message, row.path, `${row.name}: path and reason`);
     t.equal((err as InstanceType<typeof PolicyError>).code, row.code, `${row.name}: code`);
   }
+});
+
+// Rows: result types the API server accepts (compile.go), and dyn results
+// that read a variable it types (request, namespaceObject) or may
+// (variables): these load.
+const LOADS: { name: string; spec: string }[] = [
+  { name: 'a bool validation', spec: '  validations: [{expression: "object.spec.replicas <= 5 && !object.spec.paused"}]\n' },
+  { name: 'a string messageExpression from dyn parts', spec: '  validations: [{expression: "false", messageExpression: "\'name: \' + object.metadata.name"}]\n' },
+  { name: 'request.dryRun (bool there)', spec: '  validations: [{expression: "request.dryRun"}]\n' },
+  { name: 'namespaceObject.metadata.name (string there)', spec: '  validations: [{expression: "true", messageExpression: "namespaceObject.metadata.name"}]\n' },
+  { name: 'a variable read as bool', spec: '  variables: [{name: prod, expression: "object.metadata.name.startsWith(\'prod-\')"}]\n  validations: [{expression: "variables.prod"}]\n' },
+  { name: 'an audit annotation string', spec: '  auditAnnotations: [{key: k, valueExpression: "\'replicas: \' + string(object.spec.replicas)"}]\n' },
+  { name: 'an audit annotation null', spec: '  auditAnnotations: [{key: k, valueExpression: "null"}]\n' },
+];
+
+t.test('load: result types the API server accepts', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  for (const row of LOADS) t.doesNotThrow(() => policiesFromText(admissionPolicy(row.spec), { file: 'p.yaml' }), row.name);
 });
 
 /**
