@@ -87,16 +87,25 @@ function syntheticRequest(object: unknown, input: ExprVarsInput): Record<string,
  * ValidatingAdmissionPolicy defines them: `oldObject` is null unless UPDATE
  * gave one; `request` is the AdmissionRequest without `object`/`oldObject`
  * (in render: operation, namespace, name, kind, an empty userInfo and
- * `dryRun: false`); `namespaceObject` is null for cluster-scoped objects, else
- * a Namespace with the known labels ({} when unknown).
+ * `dryRun: false`); `namespaceObject` is null for cluster-scoped objects (a
+ * Namespace too, although its admission request names itself as its
+ * namespace), else a Namespace with the known labels ({} when unknown).
  */
 export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
   const request = input.request ? stripRequest(input.request) : syntheticRequest(object, input);
-  const namespaceObject = input.namespace
+  // A Namespace's own admission request names it as its namespace; it is cluster-scoped all the same
+  // (policy/validating and mutating dispatcher.go: "the namespace object has the namespace of itself", unset).
+  const namespaceObject = input.namespace && !isNamespace(object)
     ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: input.namespace, labels: { ...(input.namespaceLabels ?? {}) } } }
     : null;
   const vars: ExprVars = { object, oldObject: input.oldObject ?? null, request, namespaceObject };
   return input.exprVars ? Object.assign(vars, input.exprVars) : vars;
+}
+
+/** True for a core v1 Namespace object. */
+function isNamespace(object: unknown): boolean {
+  const o = object as { kind?: unknown; apiVersion?: unknown } | null;
+  return o !== null && typeof o === 'object' && o.kind === 'Namespace' && o.apiVersion === 'v1';
 }
 
 /** Where shareConversions keeps a vars object's converted values (a symbol: Object.keys/values, for-in and JSON skip it). */

@@ -312,6 +312,22 @@ t.test('validations and auditAnnotations: results that are not true, not a strin
   }
 });
 
+t.test('namespaceObject is null for a Namespace, whose own request names it as its namespace (dispatcher.go)', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const text = `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: ["", "apps"], apiVersions: ["v1"], operations: ["*"], resources: ["namespaces", "deployments"]}]}\n  validations: [{expression: "namespaceObject == null", message: "has a namespace object"}]\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny]}\n`;
+  const set = policiesFromText(text);
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { team: 'a' } } };
+  const rows: [string, JsonObject, JsonObject, string[]][] = [
+    ['a Namespace UPDATE: null', ns, { group: '', version: 'v1', resource: 'namespaces' }, []],
+    ['a Deployment in team-a: the namespace', deployment('web', 'team-a', 1), { group: 'apps', version: 'v1', resource: 'deployments' }, ["ValidatingAdmissionPolicy 'p' with binding 'b' denied request: has a namespace object"]],
+  ];
+  for (const [name, object, resource, denials] of rows) {
+    const request = { uid: 'u', operation: 'UPDATE', namespace: 'team-a', name: String((object.metadata as JsonObject).name), resource };
+    const r = set.evaluate(deepFreeze(object), { frontDoor: 'admission', operation: 'UPDATE', namespace: 'team-a', oldObject: object, namespaceLabels: { team: 'a' }, request });
+    t.same(r.denials.map((d) => d.message), denials, name);
+  }
+});
+
 /** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
 function admissionPolicy(spec: string, mutating = false): string {
   const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
