@@ -68,8 +68,9 @@ const MAX_ERROR_MESSAGE = 512;
  * policy, with explicit opt-ins, identically for `run`)
  * on the object without `metadata.managedFields` (left out of evaluation and
  * of the diff: it can be huge; Istio drops it too) with the namespace of
- * `request.namespace`. Denials give `allowed: false`, `status.code` 403 and a
- * message naming each policy and rule. On `/mutate`, a non-empty diff between
+ * `request.namespace`. Denials give `allowed: false`, `status.code` 403 (a
+ * ValidatingAdmissionPolicy's first: its validation's reason, see
+ * denialStatus) and a message naming each policy and rule. On `/mutate`, a non-empty diff between
  * the object and the result is returned as a base64 JSON patch; on UPDATE,
  * changes to immutable fields are first reverted with a warning.
  */
@@ -372,9 +373,16 @@ function describe(parsed: ParsedReview): string {
   return `${kind} ${parsed.request.namespace ? `${parsed.request.namespace}/` : ''}${name}`.trim();
 }
 
+/**
+ * The refusal's status: every denial's message; the code and reason of the
+ * first denial (Denial.status: a ValidatingAdmissionPolicy's validation
+ * `reason`, as the API server answers with its first denied decision's),
+ * else 403 Forbidden.
+ */
 function denialStatus(result: Evaluation): AdmissionResponse['status'] {
   const message = result.denials.map((d) => `policy ${d.policy} rule ${d.rule}: ${d.message}`).join('; ');
-  return { status: 'Failure', code: 403, reason: 'Forbidden', message };
+  const first = result.denials[0]?.status;
+  return { status: 'Failure', code: first?.code ?? 403, reason: first?.reason ?? 'Forbidden', message };
 }
 
 function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {

@@ -49,7 +49,7 @@ import { isObject, type JsonObject, type KubeObject } from '../kube/object.js';
 import { applyMutation, applyRun, compiledMutation, isMutationRun, mutationResult, mutationRuns, type Mutation, type MutationRun } from './admission-mutation.js';
 import { OwnedList } from '../patch/owned.js';
 import { chargeAllWithinBounds } from '../expr/meter.js';
-import { TransformError, type TransformContext, type Transformer } from '../transform/types.js';
+import { TransformError, type DenialStatus, type TransformContext, type Transformer } from '../transform/types.js';
 import { errorMessage } from '../errors.js';
 import { compileMatchResources, type MatchResources } from './admission-match.js';
 import { collectParams, ParamError, type ParamKind, type ParamRef, type ParamStore } from './admission-params.js';
@@ -651,29 +651,41 @@ function failureMessage(v: Validation, vars: Record<string, unknown>): string {
  * `dyn` expression giving a value that is not a bool fails as a false one
  * does, with its message, whatever the failurePolicy.
  */
-function decisions(policy: ValidatingPolicy, scope: Scope): string[] {
-  const out: string[] = [];
+function decisions(policy: ValidatingPolicy, scope: Scope): Decision[] {
+  const out: Decision[] = [];
   for (const v of policy.validations) {
     let r: unknown;
     try {
       r = v.program.evaluate(scope.vars);
     } catch (e) {
-      if (policy.failurePolicy === 'Fail') out.push(`expression '${v.expression.trim()}' resulted in error: ${errText(e)}`);
+      if (policy.failurePolicy === 'Fail') out.push({ message: `expression '${v.expression.trim()}' resulted in error: ${errText(e)}` });
       continue;
     }
-    if (r !== true) out.push(failureMessage(v, scope.vars));
+    if (r !== true) out.push({ message: failureMessage(v, scope.vars), reason: v.reason });
   }
   return out;
 }
 
+/** A failed validation (or an error): its message, and the validation's `reason` (none for an error: Invalid). */
+interface Decision {
+  message: string;
+  reason?: string;
+}
+
+/** validating/dispatcher.go `reasonToCode`: the HTTP status of a VAP denial by its reason (Invalid, the default: 422). */
+function reasonStatus(reason = 'Invalid'): DenialStatus {
+  const code = reason === 'Forbidden' ? 403 : reason === 'Unauthorized' ? 401 : reason === 'RequestEntityTooLarge' ? 413 : 422;
+  return { code, reason };
+}
+
 /**
  * Reports a VAP decision through the binding's validationActions
- * (validating/dispatcher.go `Dispatch`); `deny(message)` reports a denial.
+ * (validating/dispatcher.go `Dispatch`); `deny(message, reason)` reports a denial.
  */
-function reportDecision(policy: ValidatingPolicy, binding: Binding, ctx: TransformContext, decision: { message: string; deny: (m: string) => void }): void {
+function reportDecision(policy: ValidatingPolicy, binding: Binding, ctx: TransformContext, decision: Decision & { deny: (m: string, reason?: string) => void }): void {
   const { message, deny } = decision;
   for (const action of binding.validationActions) {
-    if (action === 'Deny') deny(message);
+    if (action === 'Deny') deny(message, decision.reason);
     else if (action === 'Warn') ctx.report({ action: 'Warn', rule: 'validations', message: `Validation failed for ValidatingAdmissionPolicy '${policy.name}' with binding '${binding.name}': ${message}` });
     else if (action === 'Audit') ctx.report({ action: 'Warn', rule: 'validations', message: `[audit] validation failure: ${message}` });
   }
@@ -713,16 +725,16 @@ function validatingTransformer(policy: ValidatingPolicy, binding: Binding, store
       const params = bindingParams({ policy, binding, store }, ctx, denial);
       if (!params) return obj;
       let denied = false;
-      // The API server's denial shows the first denied decision only (dispatcher.go `deniedDecisions[0]`).
-      const deny = (m: string): void => {
-        if (!denied) ctx.report({ action: 'Deny', rule: 'validations', message: denial(m) });
+      // The API server's denial shows the first denied decision only, with its reason's status (dispatcher.go `deniedDecisions[0]`).
+      const deny = (m: string, reason?: string): void => {
+        if (!denied) ctx.report({ action: 'Deny', rule: 'validations', message: denial(m), status: reasonStatus(reason) });
         denied = true;
       };
-      const decide = (message: string): void => reportDecision(policy, binding, ctx, { message, deny });
+      const decide = (d: Decision): void => reportDecision(policy, binding, ctx, { ...d, deny });
       for (const param of params) {
         const scope = scopeFor(policy, obj, ctx, param);
-        if (!conditionsOr(policy, scope, decide)) continue;
-        for (const m of decisions(policy, scope)) decide(m);
+        if (!conditionsOr(policy, scope, (message) => decide({ message }))) continue;
+        for (const d of decisions(policy, scope)) decide(d);
         auditAnnotations(policy, scope, ctx, deny);
       }
       return obj;

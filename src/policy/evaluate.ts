@@ -439,7 +439,7 @@ class Run {
       for (const f of s.findings) {
         const msg = clip(`${policy.name}/${f.rule}: ${f.message}`);
         if (policy.mode === 'Audit') this.warn(`[audit] ${f.action === 'Deny' ? 'would deny: ' : ''}${msg}`);
-        else if (f.action === 'Deny') this.denials = pushed(this.denials, { policy: policy.name, rule: f.rule, message: f.message });
+        else if (f.action === 'Deny') this.denials = pushed(this.denials, f.status === undefined ? { policy: policy.name, rule: f.rule, message: f.message } : { policy: policy.name, rule: f.rule, message: f.message, status: f.status });
         else this.warn(msg);
       }
     }

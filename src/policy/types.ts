@@ -55,6 +55,8 @@ export interface Denial {
   policy: string;
   rule: string;
   message: string;
+  /** The refusal's HTTP status when its rule gives one (Finding.status); absent: 403 Forbidden. */
+  status?: import('../transform/types.js').DenialStatus;
 }
 
 /** A transformer error and how its policy's failurePolicy resolved it. */

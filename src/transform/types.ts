@@ -24,6 +24,20 @@ export interface Finding {
   /** Transformer (rule) name. */
   rule: string;
   message: string;
+  /** `Deny` only: the refusal's HTTP status (see DenialStatus); absent: 403 Forbidden. */
+  status?: DenialStatus;
+}
+
+/**
+ * The HTTP status of a refusal at admission (the AdmissionResponse's
+ * `status.code` and `status.reason`, which the API server passes on to the
+ * client): a ValidatingAdmissionPolicy validation's `reason` and its code
+ * (validating/dispatcher.go `Dispatch`, `reasonToCode`: Invalid 422, the
+ * default, Forbidden 403, Unauthorized 401, RequestEntityTooLarge 413).
+ */
+export interface DenialStatus {
+  code: number;
+  reason: string;
 }
 
 /**

@@ -328,6 +328,29 @@ t.test('namespaceObject is null for a Namespace, whose own request names it as i
   }
 });
 
+// Rows: validating/dispatcher.go `Dispatch` answers with the first denied
+// decision's reason and reasonToCode's status (Invalid, 422, when the
+// validation names none, and for evaluation errors); the webhook's refusal
+// carries them, which the API server passes on to the client.
+const STATUS_ROWS: { name: string; validations: string; code: number; reason: string }[] = [
+  { name: 'no reason: 422 Invalid', validations: '[{expression: "false"}]', code: 422, reason: 'Invalid' },
+  { name: 'Forbidden: 403', validations: '[{expression: "false", reason: Forbidden}]', code: 403, reason: 'Forbidden' },
+  { name: 'Unauthorized: 401', validations: '[{expression: "false", reason: Unauthorized}]', code: 401, reason: 'Unauthorized' },
+  { name: 'RequestEntityTooLarge: 413', validations: '[{expression: "false", reason: RequestEntityTooLarge}]', code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'the first failed validation gives it', validations: '[{expression: "true", reason: Forbidden}, {expression: "false", reason: Unauthorized}, {expression: "false", reason: Forbidden}]', code: 401, reason: 'Unauthorized' },
+  { name: 'an evaluation error: 422 Invalid', validations: '[{expression: "object.spec.nope == 1", reason: Forbidden}]', code: 422, reason: 'Invalid' },
+];
+
+t.test('VAP denials at the webhook: status code and reason of the validation', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  for (const row of STATUS_ROWS) {
+    const text = `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [${RULE}]}\n  validations: ${row.validations}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: p, validationActions: [Deny]}\n`;
+    const res = review(createReview(pod('x'), 'u1', { namespace: 'default' }), policiesFromText(text), { route: 'validate' });
+    const status = ((res.body as unknown as JsonObject).response as JsonObject).status as JsonObject;
+    t.match(status, { code: row.code, reason: row.reason, message: /ValidatingAdmissionPolicy 'p' with binding 'b' denied request/ }, row.name);
+  }
+});
+
 /** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
 function admissionPolicy(spec: string, mutating = false): string {
   const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
