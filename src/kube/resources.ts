@@ -29,6 +29,18 @@ export function lookupKind(group: string | undefined, kind: string): readonly Bu
   return group === undefined || group === '*' ? rows : rows.filter((r) => r.group === group);
 }
 
+const byResource = new Map<string, readonly string[]>();
+for (const r of BUILTIN_RESOURCES) byResource.set(`${r.group}/${r.resource}`, r.versions);
+
+/**
+ * The versions the API server serves of built-in resource `group`/`resource`
+ * (plural, `deployments`), or undefined when it is not built in (a custom
+ * resource: its versions are known to the cluster only).
+ */
+export function servedVersions(group: string, resource: string): readonly string[] | undefined {
+  return byResource.get(`${group}/${resource}`);
+}
+
 /**
  * True when `group`/`kind` is a built-in cluster-scoped kind (Namespace, Node,
  * ClusterRole, PersistentVolume, the webhook configurations, ...). Unknown

@@ -14,11 +14,13 @@
  * `resource`/`subResource`; in render the plural of the kind (Kubernetes'
  * naming rule, `Deployment` -> `deployments`), operation CREATE.
  * `matchPolicy: Equivalent` (the default) accepts a rule whose group and
- * resource match in any version, as the API server does when it converts to
- * an equivalent version; `Exact` also requires the version.
+ * resource match in another version the API server serves (any version of a
+ * custom resource), as it does when it converts to an equivalent version;
+ * `Exact` requires the request's version.
  */
 import { compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
 import { isObject, metaMap, metaString, type KubeObject } from '../kube/object.js';
+import { servedVersions } from '../kube/resources.js';
 import type { EvaluationInput } from './types.js';
 
 /** A `NamedRuleWithOperations`. */
@@ -112,6 +114,22 @@ function isAdmissionPolicyResource(a: RequestAttributes): boolean {
 
 const listHas = (list: string[] | undefined, v: string): boolean => !list || list.length === 0 ? false : list.includes('*') || list.includes(v);
 
+/**
+ * The rule's apiVersions against the request's version: the version itself
+ * (or `*`); with `matchPolicy: Equivalent`, also another version of the
+ * same group and resource that the API server serves (matching.go
+ * `matchesResourceRules` tries `EquivalentResourcesFor`, which lists the
+ * served versions only: a rule naming `autoscaling/v2beta2` matches no
+ * HorizontalPodAutoscaler on a server that no longer serves it). A custom
+ * resource's served versions are not known here: any version matches.
+ */
+function versionMatches(rule: NamedRule, a: RequestAttributes, exact: boolean): boolean {
+  if (listHas(rule.apiVersions, a.version)) return true;
+  if (exact) return false;
+  const served = servedVersions(a.group, a.resource);
+  return served === undefined || (rule.apiVersions ?? []).some((v) => served.includes(v));
+}
+
 /** rules.go `Matcher.resource`: `*`, `*` + `/*` (every subresource too), `res`, `res/` + `*`, `*` + `/sub`, `res/sub`. */
 function resourceMatches(patterns: string[] | undefined, resource: string, sub: string): boolean {
   const full = sub ? `${resource}/${sub}` : resource;
@@ -128,7 +146,7 @@ function resourceMatches(patterns: string[] | undefined, resource: string, sub: 
 function ruleMatches(rule: NamedRule, a: RequestAttributes, exact: boolean): boolean {
   if (!listHas(rule.operations, a.operation)) return false;
   if (!listHas(rule.apiGroups, a.group)) return false;
-  if (exact && !listHas(rule.apiVersions, a.version)) return false;
+  if (!versionMatches(rule, a, exact)) return false;
   if (!resourceMatches(rule.resources, a.resource, a.subResource)) return false;
   const scope = rule.scope ?? '*';
   // rules.go `Matcher.scope`: a Namespace is cluster-scoped although its request names a namespace (its own).

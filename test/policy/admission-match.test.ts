@@ -4,7 +4,9 @@
  * row: rules.go `Matcher.scope` (a Namespace is cluster-scoped although its
  * request names its own namespace), object/matcher.go `MatchObjectSelector`
  * (the object's labels or the old object's), and policy/generic/plugin.go
- * `Dispatch` (the admission policy resources are never matched).
+ * `Dispatch` (the admission policy resources are never matched), and
+ * matching.go `matchesResourceRules` with Equivalent (another version only
+ * when the API server serves it).
  */
 import t from 'tap';
 import { compileMatchResources, type MatchResources } from '../../src/policy/admission-match.js';
@@ -16,6 +18,10 @@ const namespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: {
 const pod = (labels: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a', labels } });
 const vap: KubeObject = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'v' } };
 const binding: KubeObject = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'b' } };
+const hpa: KubeObject = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'h', namespace: 'team-a' } };
+const HPA_RULE = { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], operations: ['*'] };
+const deploy: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'team-a' } };
+const widget: KubeObject = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'team-a' } };
 const webhook: KubeObject = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'w' } };
 
 /** The admission request of `o` as the API server sends it (a Namespace's request names its own namespace). */
@@ -42,9 +48,14 @@ const rows: { name: string; match: MatchResources; object: KubeObject; input: Ev
   { name: 'wildcard rules never match a ValidatingAdmissionPolicy (render)', match: { resourceRules: [ALL] }, object: vap, input: render, want: 'resourceRules (admission policy resources are exempt)' },
   { name: 'wildcard rules never match a MutatingAdmissionPolicyBinding (admission)', match: { resourceRules: [ALL] }, object: binding, input: admission(binding, 'mutatingadmissionpolicybindings', 'CREATE'), want: 'resourceRules (admission policy resources are exempt)' },
   { name: 'a webhook configuration is matched (not exempt)', match: { resourceRules: [ALL] }, object: webhook, input: render, want: '' },
+  { name: 'Equivalent: a served other version (autoscaling/v1 rule, v2 HPA)', match: { resourceRules: [{ ...HPA_RULE, apiVersions: ['v1'] }] }, object: hpa, input: admission(hpa, 'horizontalpodautoscalers', 'CREATE'), want: '' },
+  { name: 'Equivalent: a version no longer served (v2beta2) matches nothing', match: { resourceRules: [{ ...HPA_RULE, apiVersions: ['v2beta2'] }] }, object: hpa, input: admission(hpa, 'horizontalpodautoscalers', 'CREATE'), want: 'resourceRules' },
+  { name: 'Exact: the served other version does not match', match: { matchPolicy: 'Exact', resourceRules: [{ ...HPA_RULE, apiVersions: ['v1'] }] }, object: hpa, input: admission(hpa, 'horizontalpodautoscalers', 'CREATE'), want: 'resourceRules' },
+  { name: 'Equivalent: an exclusion naming a version no longer served excludes nothing', match: { resourceRules: [ALL], excludeResourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1beta1'], resources: ['deployments'], operations: ['*'] }] }, object: deploy, input: render, want: '' },
+  { name: 'Equivalent: a custom resource in another version (its versions unknown here)', match: { resourceRules: [{ apiGroups: ['example.com'], apiVersions: ['v1alpha1'], resources: ['widgets'], operations: ['*'] }] }, object: widget, input: render, want: '' },
 ];
 
-t.test('admission policy matching: scope of Namespaces, objectSelector on the old object, exempt policy resources', async (t) => {
+t.test('admission policy matching: scope of Namespaces, objectSelector on the old object, exempt policy resources, equivalent versions', async (t) => {
   for (const row of rows) {
     t.equal(compileMatchResources(row.match, true)(row.object, row.input), row.want, row.name);
   }
