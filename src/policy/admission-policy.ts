@@ -221,6 +221,9 @@ function checkExactType(program: CompiledExpression, expected: NonNullable<Expre
 
 const CEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** CEL's reserved words, which a variable may not be named (validation.go `isCELIdentifier`, `celReserved`). */
+const CEL_RESERVED: ReadonlySet<string> = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while']);
+
 /** `[{name, expression}]` entries, checked (names unique; CEL identifiers for variables). */
 function readNamedEntries(r: Reader, v: unknown, path: string): { name: string; expression: string }[] {
   const seen = new Set<string>();
@@ -230,7 +233,7 @@ function readNamedEntries(r: Reader, v: unknown, path: string): { name: string; 
     const name = r.str(o.name, `${p}.name`, true) as string;
     if (seen.has(name)) r.fail(`${p}.name`, `Duplicate value: "${name}"`);
     seen.add(name);
-    if (path.endsWith('variables') && !CEL_NAME.test(name)) r.fail(`${p}.name`, 'must be a valid CEL identifier');
+    if (path.endsWith('variables') && (!CEL_NAME.test(name) || CEL_RESERVED.has(name))) r.fail(`${p}.name`, 'must be a valid CEL identifier');
     return { name, expression: r.str(o.expression, `${p}.expression`, true) as string };
   });
 }
