@@ -141,17 +141,52 @@ function readMatch(r: Reader, v: unknown, path: string, isPolicy: boolean): Matc
   r.oneOf(m.matchPolicy, `${path}.matchPolicy`, ['Exact', 'Equivalent']);
   if (isPolicy && r.list(m.resourceRules, `${path}.resourceRules`).length === 0) r.fail(`${path}.resourceRules`, 'Required value');
   for (const key of ['resourceRules', 'excludeResourceRules']) {
-    r.list(m[key], `${path}.${key}`).forEach((rule, i) => {
-      const p = `${path}.${key}[${i}]`;
-      const o = r.obj(rule, p, RULE_FIELDS, true) as JsonObject;
-      r.oneOf(o.scope, `${p}.scope`, ['Cluster', 'Namespaced', '*']);
-      for (const f of ['apiGroups', 'apiVersions', 'resources', 'operations']) {
-        if (r.list(o[f], `${p}.${f}`).length === 0 && f !== 'operations') r.fail(`${p}.${f}`, 'Required value');
-      }
-      r.list(o.operations, `${p}.operations`).forEach((op, j) => r.oneOf(op, `${p}.operations[${j}]`, ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT']));
-    });
+    r.list(m[key], `${path}.${key}`).forEach((rule, i) => readRule(r, rule, `${path}.${key}[${i}]`));
   }
   return m as MatchResources;
+}
+
+/** What the `*` of a rule's list may not be listed with (validation.go validateRule, validateRuleWithOperations). */
+const WILDCARD_ALONE: Readonly<Record<string, string>> = { apiGroups: 'API groups', apiVersions: 'API versions', operations: 'operations' };
+
+/**
+ * A NamedRuleWithOperations, checked as validation.go
+ * `validateNamedRuleWithOperations` does: every list required (operations
+ * too), `*` alone in apiGroups, apiVersions and operations, resources as
+ * `validateResources` (below).
+ */
+function readRule(r: Reader, rule: unknown, p: string): void {
+  const o = r.obj(rule, p, RULE_FIELDS, true) as JsonObject;
+  r.oneOf(o.scope, `${p}.scope`, ['Cluster', 'Namespaced', '*']);
+  for (const f of ['apiGroups', 'apiVersions', 'resources', 'operations']) {
+    const list = r.list(o[f], `${p}.${f}`);
+    if (list.length === 0) r.fail(`${p}.${f}`, 'Required value');
+    const what = WILDCARD_ALONE[f];
+    if (what !== undefined && list.length > 1 && list.includes('*')) r.fail(`${p}.${f}`, `Invalid value: if '*' is present, must not specify other ${what}`);
+  }
+  r.list(o.operations, `${p}.operations`).forEach((op, j) => r.oneOf(op, `${p}.operations[${j}]`, ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT']));
+  readResources(r, r.list(o.resources, `${p}.resources`), `${p}.resources`);
+}
+
+/**
+ * validation.go `validateResources`: `*\/*` alone; `*` with no other
+ * resource without a subresource; nothing `x/*` or `*\/y` already covers.
+ */
+function readResources(r: Reader, resources: unknown[], p: string): void {
+  const names = resources.map((v, i) => r.str(v, `${p}[${i}]`, true) as string);
+  if (names.length > 1 && names.includes('*/*')) r.fail(p, "Invalid value: if '*/*' is present, must not specify other resources");
+  if (names.includes('*') && names.some((n) => n !== '*' && !n.includes('/'))) r.fail(p, "Invalid value: if '*' is present, must not specify other resources without subresources");
+  const allSubs = new Set<string>();
+  const allRes = new Set<string>();
+  names.forEach((n, i) => {
+    const slash = n.indexOf('/');
+    if (slash < 0) return;
+    const [res, sub] = [n.slice(0, slash), n.slice(slash + 1)];
+    if (allSubs.has(res)) r.fail(`${p}[${i}]`, `Invalid value: if '${res}/*' is present, must not specify ${n}`);
+    if (allRes.has(sub)) r.fail(`${p}[${i}]`, `Invalid value: if '*/${sub}' is present, must not specify ${n}`);
+    if (sub === '*') allSubs.add(res);
+    if (res === '*') allRes.add(sub);
+  });
 }
 
 /**
@@ -272,7 +307,9 @@ function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { 
   const pk = r.obj(spec.paramKind, 'spec.paramKind', ['apiVersion', 'kind']);
   const paramKind = pk ? { apiVersion: r.str(pk.apiVersion, 'spec.paramKind.apiVersion', true) as string, kind: r.str(pk.kind, 'spec.paramKind.kind', true) as string } : undefined;
   const variables = readVariables(r, spec.variables);
-  const matchConditions = readNamedEntries(r, spec.matchConditions, 'spec.matchConditions').map(
+  const conditions = readNamedEntries(r, spec.matchConditions, 'spec.matchConditions');
+  if (conditions.length > MAX_MATCH_CONDITIONS) r.fail('spec.matchConditions', `Too many: ${conditions.length}: must have at most ${MAX_MATCH_CONDITIONS} items`);
+  const matchConditions = conditions.map(
     (c, i): Named => ({ name: c.name, expression: c.expression, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, variables.declarations, { expectedType: 'bool' }) }),
   );
   return {
@@ -308,7 +345,12 @@ interface ValidatingPolicy extends PolicyCore {
   auditAnnotations: AuditAnnotation[];
 }
 
-const REASONS = ['Unauthorized', 'Forbidden', 'Invalid', 'RequestEntityTooLarge'] as const;
+/** validation.go `supportedValidationPolicyReason` (Unauthorized, which the API documentation lists, is refused). */
+/** validation.go: `maxAuditAnnotations`, and the most matchConditions (validateMatchConditions). */
+const MAX_AUDIT_ANNOTATIONS = 20;
+const MAX_MATCH_CONDITIONS = 64;
+
+const REASONS = ['Forbidden', 'Invalid', 'RequestEntityTooLarge'] as const;
 
 function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
   const { core, spec } = readCore(r, doc, ['validations', 'auditAnnotations']);
@@ -325,10 +367,17 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
       reason: r.oneOf(o.reason, `${p}.reason`, REASONS) ?? 'Invalid',
     };
   });
-  const auditAnnotations = r.list(spec.auditAnnotations, 'spec.auditAnnotations').map((v, i): AuditAnnotation => {
+  const annotations = r.list(spec.auditAnnotations, 'spec.auditAnnotations');
+  // validation.go validateValidatingAdmissionPolicySpec: at most 20, keys unique
+  if (annotations.length > MAX_AUDIT_ANNOTATIONS) r.fail('spec.auditAnnotations', `Invalid value: must not have more than ${MAX_AUDIT_ANNOTATIONS} auditAnnotations`);
+  const keys = new Set<string>();
+  const auditAnnotations = annotations.map((v, i): AuditAnnotation => {
     const p = `spec.auditAnnotations[${i}]`;
     const o = r.obj(v, p, ['key', 'valueExpression'], true) as JsonObject;
-    return { key: r.str(o.key, `${p}.key`, true) as string, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations, { expectedType: 'string|null' }) };
+    const key = r.str(o.key, `${p}.key`, true) as string;
+    if (keys.has(key)) r.fail(`${p}.key`, `Duplicate value: "${key}"`);
+    keys.add(key);
+    return { key, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations, { expectedType: 'string|null' }) };
   });
   if (validations.length === 0 && auditAnnotations.length === 0) r.fail('spec.validations', 'Required value: validations or auditAnnotations must contain at least one item');
   return { ...core, validations, auditAnnotations };
@@ -677,7 +726,7 @@ interface Decision {
 
 /** validating/dispatcher.go `reasonToCode`: the HTTP status of a VAP denial by its reason (Invalid, the default: 422). */
 function reasonStatus(reason = 'Invalid'): DenialStatus {
-  const code = reason === 'Forbidden' ? 403 : reason === 'Unauthorized' ? 401 : reason === 'RequestEntityTooLarge' ? 413 : 422;
+  const code = reason === 'Forbidden' ? 403 : reason === 'RequestEntityTooLarge' ? 413 : 422;
   return { code, reason };
 }
 

@@ -33,7 +33,7 @@ export interface Finding {
  * `status.code` and `status.reason`, which the API server passes on to the
  * client): a ValidatingAdmissionPolicy validation's `reason` and its code
  * (validating/dispatcher.go `Dispatch`, `reasonToCode`: Invalid 422, the
- * default, Forbidden 403, Unauthorized 401, RequestEntityTooLarge 413).
+ * default, Forbidden 403, RequestEntityTooLarge 413).
  */
 export interface DenialStatus {
   code: number;

@@ -335,9 +335,8 @@ t.test('namespaceObject is null for a Namespace, whose own request names it as i
 const STATUS_ROWS: { name: string; validations: string; code: number; reason: string }[] = [
   { name: 'no reason: 422 Invalid', validations: '[{expression: "false"}]', code: 422, reason: 'Invalid' },
   { name: 'Forbidden: 403', validations: '[{expression: "false", reason: Forbidden}]', code: 403, reason: 'Forbidden' },
-  { name: 'Unauthorized: 401', validations: '[{expression: "false", reason: Unauthorized}]', code: 401, reason: 'Unauthorized' },
   { name: 'RequestEntityTooLarge: 413', validations: '[{expression: "false", reason: RequestEntityTooLarge}]', code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'the first failed validation gives it', validations: '[{expression: "true", reason: Forbidden}, {expression: "false", reason: Unauthorized}, {expression: "false", reason: Forbidden}]', code: 401, reason: 'Unauthorized' },
+  { name: 'the first failed validation gives it', validations: '[{expression: "true", reason: Forbidden}, {expression: "false", reason: RequestEntityTooLarge}, {expression: "false", reason: Forbidden}]', code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an evaluation error: 422 Invalid', validations: '[{expression: "object.spec.nope == 1", reason: Forbidden}]', code: 422, reason: 'Invalid' },
 ];
 
@@ -357,6 +356,9 @@ function admissionPolicy(spec: string, mutating = false): string {
   const rules = '  matchConstraints: {resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["CREATE"]}]}\n';
   return `apiVersion: admissionregistration.k8s.io/v1\nkind: ${kind}\nmetadata: {name: p}\nspec:\n${rules}${spec}`;
 }
+
+/** A VAP whose matchConstraints has the one resource rule `rule` (YAML flow map). */
+const RULE_DOC = (rule: string): string => `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [${rule}]}\n  validations: [{expression: "true"}]\n`;
 
 // Rows: the API server refuses these when the policy is created
 // (pkg/apis/admissionregistration/validation/validation_test.go
@@ -378,6 +380,16 @@ const REFUSED: { name: string; text: string; path: RegExp; code: string }[] = [
   { name: 'matchCondition: a dyn result', text: admissionPolicy('  matchConditions: [{name: c, expression: "object.spec.enabled"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: expression must return bool, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'auditAnnotation: an int', text: admissionPolicy('  auditAnnotations: [{key: k, valueExpression: "size(object.spec.containers)"}]\n'), path: /spec\.auditAnnotations\[0\]\.valueExpression: expression must return string or null, but returns int/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'auditAnnotation: a dyn result', text: admissionPolicy('  auditAnnotations: [{key: k, valueExpression: "object.metadata.name"}]\n'), path: /spec\.auditAnnotations\[0\]\.valueExpression: expression must return string or null, but returns dyn/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'validation: reason Unauthorized (validation.go supportedValidationPolicyReason)', text: admissionPolicy('  validations: [{expression: "true", reason: Unauthorized}]\n'), path: /spec\.validations\[0\]\.reason: Unsupported value: "Unauthorized"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'auditAnnotations: duplicate key', text: admissionPolicy('  auditAnnotations: [{key: k, valueExpression: "\'a\'"}, {key: k, valueExpression: "\'b\'"}]\n'), path: /spec\.auditAnnotations\[1\]\.key: Duplicate value: "k"/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'auditAnnotations: more than 20', text: admissionPolicy(`  auditAnnotations: [${Array.from({ length: 21 }, (_, i) => `{key: k${i}, valueExpression: "'a'"}`).join(', ')}]\n`), path: /spec\.auditAnnotations: Invalid value: must not have more than 20 auditAnnotations/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'matchConditions: more than 64', text: admissionPolicy(`  matchConditions: [${Array.from({ length: 65 }, (_, i) => `{name: c${i}, expression: "true"}`).join(', ')}]\n  validations: [{expression: "true"}]\n`), path: /spec\.matchConditions: Too many: 65: must have at most 64 items/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'resourceRules: operations required', text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"]}'), path: /spec\.matchConstraints\.resourceRules\[0\]\.operations: Required value/, code: 'ERR_POLICY_ADMISSION' },
+  { name: "resourceRules: '*' with other operations", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["*", "CREATE"]}'), path: /operations: Invalid value: if '\*' is present, must not specify other operations/, code: 'ERR_POLICY_ADMISSION' },
+  { name: "resourceRules: '*' with other API groups", text: RULE_DOC('{apiGroups: ["*", "apps"], apiVersions: ["v1"], resources: ["deployments"], operations: ["*"]}'), path: /apiGroups: Invalid value: if '\*' is present, must not specify other API groups/, code: 'ERR_POLICY_ADMISSION' },
+  { name: "resourceRules: '*' with a resource without subresource", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["*", "deployments"], operations: ["*"]}'), path: /resources: Invalid value: if '\*' is present, must not specify other resources without subresources/, code: 'ERR_POLICY_ADMISSION' },
+  { name: "resourceRules: '*/*' with others", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["*/*", "deployments/status"], operations: ["*"]}'), path: /resources: Invalid value: if '\*\/\*' is present, must not specify other resources/, code: 'ERR_POLICY_ADMISSION' },
+  { name: "resourceRules: 'x/*' and 'x/y'", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments/*", "deployments/status"], operations: ["*"]}'), path: /resources\[1\]: Invalid value: if 'deployments\/\*' is present, must not specify deployments\/status/, code: 'ERR_POLICY_ADMISSION' },
   { name: 'matchConditions: duplicate name', text: admissionPolicy('  matchConditions: [{name: c, expression: "true"}, {name: c, expression: "true"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
   { name: 'validation: Object{} outside a mutation', text: admissionPolicy('  validations: [{expression: "Object{} == Object{}"}]\n'), path: /spec\.validations\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'validation: an unknown function', text: admissionPolicy('  validations: [{expression: "object.metadata.name.startswith(\'w\')"}]\n'), path: /spec\.validations\[0\]\.expression: .*startswith/, code: 'ERR_POLICY_EXPRESSION' },
@@ -409,6 +421,7 @@ t.test('load refusals: what the API server refuses at creation is refused at loa
       err = e;
     }
     t.ok(err instanceof PolicyError, `${row.name}: refused`);
+    if (!(err instanceof PolicyError)) continue;
     t.match((err as Error).message, row.path, `${row.name}: path and reason`);
     t.equal((err as InstanceType<typeof PolicyError>).code, row.code, `${row.name}: code`);
   }
