@@ -183,16 +183,34 @@ function mergeValuesMap(lhs: JsonObject, rhs: JsonObject, ref: SchemaRef): JsonO
   return out ?? lhs;
 }
 
-/** The identity of a list item: its map keys (list-type map) or its value (set). */
+/**
+ * Defaults of list-map key fields, which structured-merge-diff uses for a
+ * key an item omits (typed/helpers.go `keyedAssociativeListItemToPathElement`,
+ * `getAssociativeKeyDefault`): the built-in lists keyed by `protocol`
+ * (Container and EphemeralContainer `ports`, Service `spec.ports`), whose
+ * field carries `+default="TCP"` (kubernetes/kubernetes#98576). So
+ * `{containerPort: 8080}` is the same item as `{containerPort: 8080,
+ * protocol: TCP}`.
+ */
+const KEY_DEFAULTS: Readonly<Record<string, string>> = { protocol: 'TCP' };
+
+/**
+ * The identity of a list item: its map keys (list-type map; a key it omits
+ * takes its default, KEY_DEFAULTS; one without a default is an error) or its
+ * value (set).
+ */
 function itemKey(item: JsonValue, meta: FieldMeta, side: string, index: number): string {
   if (meta.listType === 'set') return JSON.stringify(item);
   if (!isObject(item)) throw new ApplyConfigurationError(`error applying patch: ${side}: element ${index}: expected a map`);
   const keys = meta.mapKeys ?? (meta.mergeKey ? [meta.mergeKey] : []);
-  const parts = keys.map((k) => (hasOwn(item, k) ? JSON.stringify(item[k]) : undefined));
-  if (keys.length === 1 && parts[0] === undefined) {
-    throw new ApplyConfigurationError(`error applying patch: ${side}: element ${index}: associative list with keys has an element that omits key field "${keys[0]}"`);
-  }
-  return parts.map((p) => p ?? 'null').join(',');
+  return keys
+    .map((k) => {
+      if (hasOwn(item, k)) return JSON.stringify(item[k]);
+      const def = KEY_DEFAULTS[k];
+      if (def !== undefined) return JSON.stringify(def);
+      throw new ApplyConfigurationError(`error applying patch: ${side}: element ${index}: associative list with keys has an element that omits key field "${k}" (and doesn't have default value)`);
+    })
+    .join(',');
 }
 
 /** Indexes a list by item key (first occurrence wins; duplicates are an error as merge.go reports them). */

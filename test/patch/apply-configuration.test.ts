@@ -81,7 +81,32 @@ const ROWS: { name: string; object: JsonObject; config: JsonObject; want?: JsonO
   { name: 'no schema: the same list again, nothing else', object: { spec: { items: [{ x: 1 }] } }, config: { spec: { items: [{ x: 1 }] } }, want: { spec: { items: [{ x: 1 }] } }, noSchema: true },
   { name: 'labels already set: unchanged', object: { metadata: { name: 'p', labels: { a: '1' } } }, config: { metadata: { labels: { a: '1' } } }, want: { metadata: { name: 'p', labels: { a: '1' } } } },
   { name: 'a container already as configured: unchanged', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ name: 'app', image: 'app:1' }] } }, want: { spec: { containers: [c('app')] } } },
-  { name: 'a keyed item without its key', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ image: 'x' }] } }, error: /omits key field "name"/ },
+  { name: 'a keyed item without its key', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ image: 'x' }] } }, error: /omits key field "name" \(and doesn't have default value\)/ },
+  // structured-merge-diff typed/helpers.go: a key field the item omits takes its default (protocol: +default="TCP")
+  {
+    name: 'ports: a port without protocol is the TCP port already there (merged, not a duplicate)',
+    object: { spec: { containers: [c('app', { ports: [{ containerPort: 8080, protocol: 'TCP' }] })] } },
+    config: { spec: { containers: [{ name: 'app', ports: [{ containerPort: 8080, name: 'http' }] }] } },
+    want: { spec: { containers: [c('app', { ports: [{ containerPort: 8080, protocol: 'TCP', name: 'http' }] })] } },
+  },
+  {
+    name: 'ports: TCP configured onto a port without protocol (render: not defaulted) is the same port',
+    object: { spec: { containers: [c('app', { ports: [{ containerPort: 8080 }] })] } },
+    config: { spec: { containers: [{ name: 'app', ports: [{ containerPort: 8080, protocol: 'TCP', name: 'http' }] }] } },
+    want: { spec: { containers: [c('app', { ports: [{ containerPort: 8080, name: 'http', protocol: 'TCP' }] })] } },
+  },
+  {
+    name: 'ports: UDP is another port',
+    object: { spec: { containers: [c('app', { ports: [{ containerPort: 53, protocol: 'TCP' }] })] } },
+    config: { spec: { containers: [{ name: 'app', ports: [{ containerPort: 53, protocol: 'UDP' }] }] } },
+    want: { spec: { containers: [c('app', { ports: [{ containerPort: 53, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }] })] } },
+  },
+  {
+    name: 'a two-key item without a key that has no default',
+    object: { spec: { topologySpreadConstraints: [{ topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', maxSkew: 1 }] } },
+    config: { spec: { topologySpreadConstraints: [{ topologyKey: 'zone', maxSkew: 2 }] } },
+    error: /omits key field "whenUnsatisfiable" \(and doesn't have default value\)/,
+  },
 ];
 
 for (const row of ROWS) {
