@@ -146,8 +146,10 @@ function mergeValue(lhs: JsonValue | undefined, rhs: JsonValue, meta: FieldMeta 
     if (isEmpty(rhs)) return isEmpty(base) ? (isObject(lhs) ? lhs : {}) : base;
     return meta?.values ? mergeValuesMap(base, rhs, refOf(meta)) : mergeMap(base, rhs, refOf(meta));
   }
-  if (Array.isArray(rhs) && Array.isArray(lhs) && meta?.list && (meta.listType === 'map' || meta.listType === 'set') && (lhs.length > 0 || rhs.length > 0)) {
-    return mergeList(lhs, rhs, meta);
+  if (Array.isArray(rhs) && meta?.list && (meta.listType === 'map' || meta.listType === 'set')) {
+    if (Array.isArray(lhs) && (lhs.length > 0 || rhs.length > 0)) return mergeList(lhs, rhs, meta);
+    // A keyed list the object lacks is taken as configured, its items' keys checked (the typed conversion of smd.go does).
+    index(rhs, meta, 'rhs');
   }
   return replaced(lhs, rhs);
 }
@@ -213,14 +215,23 @@ function itemKey(item: JsonValue, meta: FieldMeta, side: string, index: number):
     .join(',');
 }
 
-/** Indexes a list by item key (first occurrence wins; duplicates are an error as merge.go reports them). */
-function index(list: JsonValue[], meta: FieldMeta, side: string): { order: string[]; items: Map<string, JsonValue> } {
+/**
+ * Indexes a list by item key: `order` has each item's key (aligned with the
+ * list), `items` each key's item. Duplicates are an error in the
+ * configuration (merge.go reports them); in the object (`allowDuplicates`)
+ * they are allowed, as structured-merge-diff v4.4+ allows them
+ * (kubernetes/kubernetes#121575: a Pod may have two env entries of one
+ * name): a duplicated key's item is undefined, so the configuration's item
+ * for that key replaces every occurrence, and occurrences of a key the
+ * configuration does not name stay as they are.
+ */
+function index(list: JsonValue[], meta: FieldMeta, side: string, allowDuplicates = false): { order: string[]; items: Map<string, JsonValue | undefined> } {
   const order: string[] = [];
-  const items = new Map<string, JsonValue>();
+  const items = new Map<string, JsonValue | undefined>();
   list.forEach((item, i) => {
     const k = itemKey(item, meta, side, i);
-    if (items.has(k)) throw new ApplyConfigurationError(`error applying patch: ${side}: duplicate entries for key ${k}`);
-    items.set(k, item);
+    if (items.has(k) && !allowDuplicates) throw new ApplyConfigurationError(`error applying patch: ${side}: duplicate entries for key ${k}`);
+    items.set(k, items.has(k) ? undefined : item);
     order.push(k);
   });
   return { order, items };
@@ -232,7 +243,7 @@ function index(list: JsonValue[], meta: FieldMeta, side: string): { order: strin
  */
 // eslint-disable-next-line complexity -- merge.go visitListItems ordering, kept as one loop to match it step by step
 function mergeList(lhs: JsonValue[], rhs: JsonValue[], meta: FieldMeta): JsonValue[] {
-  const l = index(lhs, meta, 'lhs');
+  const l = index(lhs, meta, 'lhs', true);
   const r = index(rhs, meta, 'rhs');
   const shared = r.order.filter((k) => l.items.has(k));
   let next = 0;
@@ -261,7 +272,7 @@ function mergeList(lhs: JsonValue[], rhs: JsonValue[], meta: FieldMeta): JsonVal
       }
     }
     if (lk !== undefined && !r.items.has(lk)) {
-      out.push(l.items.get(lk) as JsonValue);
+      out.push(lhs[li] as JsonValue); // this occurrence (a duplicated key's too)
       li++;
       continue;
     }

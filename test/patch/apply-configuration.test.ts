@@ -101,6 +101,20 @@ const ROWS: { name: string; object: JsonObject; config: JsonObject; want?: JsonO
     config: { spec: { containers: [{ name: 'app', ports: [{ containerPort: 53, protocol: 'UDP' }] }] } },
     want: { spec: { containers: [c('app', { ports: [{ containerPort: 53, protocol: 'TCP' }, { containerPort: 53, protocol: 'UDP' }] })] } },
   },
+  // kubernetes/kubernetes#121575 (structured-merge-diff v4.4): duplicates in the object are allowed
+  {
+    name: 'env: duplicates the configuration does not name stay as they are',
+    object: { spec: { containers: [c('app', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }, { name: 'B', value: 'b' }] })] } },
+    config: { spec: { containers: [{ name: 'app', env: [{ name: 'C', value: 'c' }] }] } },
+    want: { spec: { containers: [c('app', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }, { name: 'B', value: 'b' }, { name: 'C', value: 'c' }] })] } },
+  },
+  {
+    name: "env: a duplicated name the configuration sets is replaced, once, by the configuration's item",
+    object: { spec: { containers: [c('app', { env: [{ name: 'A', value: '1' }, { name: 'B', value: 'b' }, { name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] })] } },
+    config: { spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '3' }] }] } },
+    want: { spec: { containers: [c('app', { env: [{ name: 'A', value: '3' }, { name: 'B', value: 'b' }] })] } },
+  },
+  { name: 'duplicates in the configuration are an error', object: { spec: { containers: [c('app')] } }, config: { spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }] } }, error: /rhs: duplicate entries for key/ },
   {
     name: 'a two-key item without a key that has no default',
     object: { spec: { topologySpreadConstraints: [{ topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', maxSkew: 1 }] } },
