@@ -111,12 +111,16 @@ export function readManifestStream(text: string): ManifestStream {
 
 /**
  * The namespace an object is evaluated in, in every front door that reads a
- * stream (run, explain, check): `metadata.namespace`, else '' for a
- * cluster-scoped kind, else `opts.namespace` (`-n`, default $HELM_NAMESPACE,
- * resolved by the CLI), else ''.
+ * stream (run, explain, check): '' for a cluster-scoped kind, even one whose
+ * manifest carries a `metadata.namespace` (charts often template one into a
+ * ClusterRole: the API server clears it, rest.EnsureObjectNamespaceMatches
+ * RequestNamespace, and its admission request has none, so the webhook
+ * evaluates it in ''), else `metadata.namespace`, else `opts.namespace`
+ * (`-n`, default $HELM_NAMESPACE, resolved by the CLI), else ''.
  */
 export function streamNamespace(id: ResId, opts: RenderOptions): string {
-  return id.namespace || (CLUSTER_SCOPED_KINDS.has(id.kind) ? '' : opts.namespace ?? '');
+  if (CLUSTER_SCOPED_KINDS.has(id.kind)) return '';
+  return id.namespace || (opts.namespace ?? '');
 }
 
 /** One object of a stream and its evaluation. */

@@ -350,6 +350,24 @@ t.test('VAP denials at the webhook: status code and reason of the validation', a
   }
 });
 
+t.test('a cluster-scoped object whose manifest carries a namespace is cluster-scoped in run, as at admission', async (t) => {
+  const { policiesFromText } = await import('../../src/index.js');
+  const text = `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [rbac.authorization.k8s.io], apiVersions: [v1], operations: [CREATE], resources: [clusterroles], scope: Cluster}]}\n  validations: [{expression: "has(object.metadata.labels) && 'team' in object.metadata.labels", message: "a team label is required"}]\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec:\n  policyName: p\n  validationActions: [Deny]\n  matchResources: {namespaceSelector: {matchLabels: {env: prod}}}\n`;
+  const set = policiesFromText(text);
+  // Charts often template a namespace into a ClusterRole; the API server clears it (its request has none).
+  const role: JsonObject = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r', namespace: 'dev' }, rules: [] };
+  let runDenied = '';
+  try {
+    renderManifests(printManifests([role]), set, { namespaceLabels: { dev: { env: 'dev' } } });
+  } catch (e) {
+    if (!(e instanceof RenderError)) throw e;
+    runDenied = e.message;
+  }
+  t.match(runDenied, /a team label is required/, 'run: scope Cluster matches and the namespaceSelector passes a cluster-scoped object');
+  const res = review(createReview(role, 'u1', { namespace: '' }), set, { route: 'validate', namespaceLabels: () => ({ env: 'dev' }) });
+  t.equal(((res.body as unknown as JsonObject).response as JsonObject).allowed, false, 'review denies too');
+});
+
 /** A VAP (or MAP with `mutating`) around the given spec lines (YAML flow maps, 2-space indent). */
 function admissionPolicy(spec: string, mutating = false): string {
   const kind = mutating ? 'MutatingAdmissionPolicy' : 'ValidatingAdmissionPolicy';
