@@ -79,8 +79,20 @@ export function isAdmissionPolicyDocument(v: unknown): boolean {
   return group === GROUP && VERSIONS.includes(version ?? '') && (KINDS as readonly string[]).includes(v.kind);
 }
 
-/** The top-level CEL variables of admission policy expressions (`variables` is declared with its typed fields). */
-const POLICY_VARIABLES: readonly string[] = [...KUBERNETES_VARIABLES, 'params'];
+/**
+ * The top-level CEL variables of a policy's expressions (`variables` is
+ * declared with its typed fields): `params` only when the policy has a
+ * `paramKind`, as the API server declares it (validation.go: `HasParams:
+ * paramKind != nil`), so a policy without one that reads `params` is
+ * refused at load (`undeclared reference to 'params'`).
+ */
+const WITH_PARAMS: readonly string[] = [...KUBERNETES_VARIABLES, 'params'];
+
+/** What a policy's expressions are compiled against: the top-level variables and the `variables.<name>` declarations. */
+interface ExprEnv {
+  roots: readonly string[];
+  declarations: readonly CompositionVariable[];
+}
 
 /**
  * How an expression is compiled: its result type (`string|null`: an audit
@@ -215,12 +227,12 @@ interface Named {
  * `JSONPatch{...}` and `jsonpatch.escapeKey`). Throws PolicyError with the path.
  */
 // eslint-disable-next-line max-params -- the reader, the field, its path, the policy's variables and the expression's kind
-function compileAt(r: Reader, source: unknown, path: string, variables: readonly CompositionVariable[], kind: ExpressionKind = {}): CompiledExpression {
+function compileAt(r: Reader, source: unknown, path: string, env: ExprEnv, kind: ExpressionKind = {}): CompiledExpression {
   const text = r.str(source, path, true) as string;
   const { expectedType, mutation } = kind;
   try {
     const single = expectedType === 'string|null' ? undefined : expectedType;
-    const program = compileExpression(text, { path, variables: POLICY_VARIABLES, compositionVariables: variables, estimatedCostLimit: NOT_ESTIMATED, expectedType: single, mutation });
+    const program = compileExpression(text, { path, variables: env.roots, compositionVariables: env.declarations, estimatedCostLimit: NOT_ESTIMATED, expectedType: single, mutation });
     if (expectedType !== undefined) checkExactType(program, expectedType, path);
     return program;
   } catch (e) {
@@ -274,10 +286,10 @@ function readNamedEntries(r: Reader, v: unknown, path: string): { name: string; 
 }
 
 /** `spec.variables`, compiled in order (each sees the earlier ones, typed). Throws PolicyError. */
-function readVariables(r: Reader, v: unknown): CompiledVariables {
+function readVariables(r: Reader, v: unknown, roots: readonly string[]): CompiledVariables {
   const defs = readNamedEntries(r, v, 'spec.variables');
   try {
-    return compileVariables(defs, { variables: POLICY_VARIABLES, path: 'spec.variables', estimatedCostLimit: NOT_ESTIMATED });
+    return compileVariables(defs, { variables: roots, path: 'spec.variables', estimatedCostLimit: NOT_ESTIMATED });
   } catch (e) {
     throw toPolicyError(e, r.source, 'spec.variables');
   }
@@ -298,6 +310,8 @@ interface PolicyCore {
   match: MatchResources;
   matchConditions: Named[];
   variables: CompiledVariables;
+  /** What the policy's other expressions are compiled against. */
+  env: ExprEnv;
 }
 
 function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { core: PolicyCore; spec: JsonObject } {
@@ -306,11 +320,13 @@ function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { 
   const spec = r.obj(doc.spec, 'spec', ['failurePolicy', 'paramKind', 'matchConstraints', 'matchConditions', 'variables', ...specFields], true) as JsonObject;
   const pk = r.obj(spec.paramKind, 'spec.paramKind', ['apiVersion', 'kind']);
   const paramKind = pk ? { apiVersion: r.str(pk.apiVersion, 'spec.paramKind.apiVersion', true) as string, kind: r.str(pk.kind, 'spec.paramKind.kind', true) as string } : undefined;
-  const variables = readVariables(r, spec.variables);
+  const roots = paramKind ? WITH_PARAMS : KUBERNETES_VARIABLES;
+  const variables = readVariables(r, spec.variables, roots);
+  const env: ExprEnv = { roots, declarations: variables.declarations };
   const conditions = readNamedEntries(r, spec.matchConditions, 'spec.matchConditions');
   if (conditions.length > MAX_MATCH_CONDITIONS) r.fail('spec.matchConditions', `Too many: ${conditions.length}: must have at most ${MAX_MATCH_CONDITIONS} items`);
   const matchConditions = conditions.map(
-    (c, i): Named => ({ name: c.name, expression: c.expression, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, variables.declarations, { expectedType: 'bool' }) }),
+    (c, i): Named => ({ name: c.name, expression: c.expression, program: compileAt(r, c.expression, `spec.matchConditions[${i}].expression`, env, { expectedType: 'bool' }) }),
   );
   return {
     spec,
@@ -322,6 +338,7 @@ function readCore(r: Reader, doc: JsonObject, specFields: readonly string[]): { 
       match: readMatch(r, spec.matchConstraints, 'spec.matchConstraints', true) as MatchResources,
       matchConditions,
       variables,
+      env,
     },
   };
 }
@@ -361,9 +378,9 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
     if (message !== undefined && /[\r\n]/.test(message)) r.fail(`${p}.message`, 'message must not contain line breaks');
     return {
       expression: r.str(o.expression, `${p}.expression`, true) as string,
-      program: compileAt(r, o.expression, `${p}.expression`, core.variables.declarations, { expectedType: 'bool' }),
+      program: compileAt(r, o.expression, `${p}.expression`, core.env, { expectedType: 'bool' }),
       message,
-      messageProgram: o.messageExpression !== undefined ? compileAt(r, o.messageExpression, `${p}.messageExpression`, core.variables.declarations, { expectedType: 'string' }) : undefined,
+      messageProgram: o.messageExpression !== undefined ? compileAt(r, o.messageExpression, `${p}.messageExpression`, core.env, { expectedType: 'string' }) : undefined,
       reason: r.oneOf(o.reason, `${p}.reason`, REASONS) ?? 'Invalid',
     };
   });
@@ -377,7 +394,7 @@ function readValidating(r: Reader, doc: JsonObject): ValidatingPolicy {
     const key = r.str(o.key, `${p}.key`, true) as string;
     if (keys.has(key)) r.fail(`${p}.key`, `Duplicate value: "${key}"`);
     keys.add(key);
-    return { key, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.variables.declarations, { expectedType: 'string|null' }) };
+    return { key, program: compileAt(r, o.valueExpression, `${p}.valueExpression`, core.env, { expectedType: 'string|null' }) };
   });
   if (validations.length === 0 && auditAnnotations.length === 0) r.fail('spec.validations', 'Required value: validations or auditAnnotations must contain at least one item');
   return { ...core, validations, auditAnnotations };
@@ -400,7 +417,7 @@ function readMutating(r: Reader, doc: JsonObject): MutatingPolicy {
     const other = patchType === 'JSONPatch' ? 'applyConfiguration' : 'jsonPatch';
     if (o[other] !== undefined) r.fail(`${p}.${other}`, `Forbidden: must not be set when patchType is ${patchType}`);
     const body = r.obj(o[field], `${p}.${field}`, ['expression'], true) as JsonObject;
-    return compiledMutation(patchType, compileAt(r, body.expression, `${p}.${field}.expression`, core.variables.declarations, { mutation: true }));
+    return compiledMutation(patchType, compileAt(r, body.expression, `${p}.${field}.expression`, core.env, { mutation: true }));
   });
   if (mutations.length === 0) r.fail('spec.mutations', 'Required value');
   const reinvocationPolicy = r.oneOf(spec.reinvocationPolicy, 'spec.reinvocationPolicy', ['Never', 'IfNeeded'], true) as MutatingPolicy['reinvocationPolicy'];

@@ -408,6 +408,9 @@ const REFUSED: { name: string; text: string; path: RegExp; code: string }[] = [
   { name: "resourceRules: '*' with a resource without subresource", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["*", "deployments"], operations: ["*"]}'), path: /resources: Invalid value: if '\*' is present, must not specify other resources without subresources/, code: 'ERR_POLICY_ADMISSION' },
   { name: "resourceRules: '*/*' with others", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["*/*", "deployments/status"], operations: ["*"]}'), path: /resources: Invalid value: if '\*\/\*' is present, must not specify other resources/, code: 'ERR_POLICY_ADMISSION' },
   { name: "resourceRules: 'x/*' and 'x/y'", text: RULE_DOC('{apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments/*", "deployments/status"], operations: ["*"]}'), path: /resources\[1\]: Invalid value: if 'deployments\/\*' is present, must not specify deployments\/status/, code: 'ERR_POLICY_ADMISSION' },
+  { name: 'params without paramKind in a validation (validation.go HasParams: paramKind != nil)', text: admissionPolicy('  validations: [{expression: "object.spec.replicas <= params.max"}]\n'), path: /spec\.validations\[0\]\.expression: .*params/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'params without paramKind in a variable', text: admissionPolicy('  variables: [{name: m, expression: "params.max"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.variables\[0\]\.expression: .*params/, code: 'ERR_POLICY_EXPRESSION' },
+  { name: 'params without paramKind in a matchCondition', text: admissionPolicy('  matchConditions: [{name: c, expression: "params != null"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[0\]\.expression: .*params/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'matchConditions: duplicate name', text: admissionPolicy('  matchConditions: [{name: c, expression: "true"}, {name: c, expression: "true"}]\n  validations: [{expression: "true"}]\n'), path: /spec\.matchConditions\[1\]\.name: Duplicate value/, code: 'ERR_POLICY_ADMISSION' },
   { name: 'validation: Object{} outside a mutation', text: admissionPolicy('  validations: [{expression: "Object{} == Object{}"}]\n'), path: /spec\.validations\[0\]\.expression/, code: 'ERR_POLICY_EXPRESSION' },
   { name: 'validation: an unknown function', text: admissionPolicy('  validations: [{expression: "object.metadata.name.startswith(\'w\')"}]\n'), path: /spec\.validations\[0\]\.expression: .*startswith/, code: 'ERR_POLICY_EXPRESSION' },
@@ -456,6 +459,7 @@ const LOADS: { name: string; spec: string }[] = [
   { name: 'a variable read as bool', spec: '  variables: [{name: prod, expression: "object.metadata.name.startsWith(\'prod-\')"}]\n  validations: [{expression: "variables.prod"}]\n' },
   { name: 'an audit annotation string', spec: '  auditAnnotations: [{key: k, valueExpression: "\'replicas: \' + string(object.spec.replicas)"}]\n' },
   { name: 'an audit annotation null', spec: '  auditAnnotations: [{key: k, valueExpression: "null"}]\n' },
+  { name: 'params with a paramKind', spec: '  paramKind: {apiVersion: v1, kind: ConfigMap}\n  validations: [{expression: "params == null || object.spec.replicas <= int(params.data.max)"}]\n' },
 ];
 
 t.test('load: result types the API server accepts', async (t) => {
