@@ -17,6 +17,7 @@
  * instruments the call. Errors never quote object values.
  */
 import type { Environment } from '@marcbachmann/cel-js';
+import { Duration } from '@marcbachmann/cel-js/evaluator';
 import type { RE2JS } from 're2js';
 import { re2js } from '../kube/re2.js';
 import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
@@ -225,15 +226,30 @@ function listMin(l: unknown[], fn: string, sign: number): unknown {
 function listSum(l: unknown[], zero: unknown): unknown {
   if (l.length === 0) return zero;
   let acc: unknown = l[0];
-  for (let i = 1; i < l.length; i++) {
-    const x = l[i];
-    if (typeof acc === 'bigint' && typeof x === 'bigint') {
-      acc = acc + x;
-      if ((acc as bigint) > 9223372036854775807n || (acc as bigint) < -9223372036854775808n) throw celError('integer overflow');
-    } else if (typeof acc === 'number' && typeof x === 'number') acc = acc + x;
-    else throw celError(`sum: no such overload for ${typeName(acc)} and ${typeName(x)}`);
-  }
+  for (let i = 1; i < l.length; i++) acc = addItems(acc, l[i]);
   return acc;
+}
+
+/** `acc + x` of two list items of one type: ints (overflow checked), doubles, durations. */
+function addItems(acc: unknown, x: unknown): unknown {
+  if (typeof acc === 'bigint' && typeof x === 'bigint') {
+    const sum = acc + x;
+    if (sum > 9223372036854775807n || sum < -9223372036854775808n) throw celError('integer overflow');
+    return sum;
+  }
+  if (typeof acc === 'number' && typeof x === 'number') return acc + x;
+  if (acc instanceof Duration && x instanceof Duration) return addDurations(acc, x);
+  throw celError(`sum: no such overload for ${typeName(acc)} and ${typeName(x)}`);
+}
+
+const MAX_DURATION_NANOS = 9223372036854775807n;
+
+/** `a + b` of durations, an error past the range of Go's time.Duration (cel-go types.Duration Add: overflow checked). */
+function addDurations(a: Duration, b: Duration): Duration {
+  const sum = a.addDuration(b);
+  const nanos = sum.seconds * 1_000_000_000n + BigInt(sum.nanos);
+  if (nanos > MAX_DURATION_NANOS || nanos < -MAX_DURATION_NANOS - 1n) throw celError('integer overflow');
+  return sum;
 }
 
 function indexOf(l: unknown[], x: unknown, last: boolean): bigint {
@@ -254,7 +270,7 @@ function registerLists(env: Environment): void {
   env.registerFunction('list<int>.sum(): int', (l: unknown[]) => listSum(l, 0n));
   env.registerFunction('list<double>.sum(): double', (l: unknown[]) => listSum(l, 0));
   env.registerFunction('list<uint>.sum(): uint', (l: unknown[]) => listSum(l, 0n));
-  env.registerFunction('list<google.protobuf.Duration>.sum(): google.protobuf.Duration', (l: unknown[]) => listSum(l, 0n));
+  env.registerFunction('list<google.protobuf.Duration>.sum(): google.protobuf.Duration', (l: unknown[]) => listSum(l, new Duration(0)));
   env.registerFunction('list<A>.min(): A', (l: unknown[]) => listMin(l, 'min', 1));
   env.registerFunction('list<A>.max(): A', (l: unknown[]) => listMin(l, 'max', -1));
   env.registerFunction('list<A>.indexOf(A): int', (l: unknown[], x: unknown) => indexOf(l, x, false));

@@ -7,7 +7,7 @@
  * comparisons, base.go `CrossTypeNumericComparisons`), and cel-go
  * ext.Strings `format`.
  */
-import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { celError } from './cel.js';
 
 function numeric(v: unknown): number | bigint | undefined {
@@ -24,6 +24,11 @@ function compareNumbers(a: number | bigint, b: number | bigint): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** A duration's nanoseconds (the engine's Duration keeps seconds and nanos; its nanos may carry either sign). */
+function durationNanos(d: Duration): bigint {
+  return d.seconds * 1_000_000_000n + BigInt(d.nanos);
+}
+
 /** CEL `==` on engine values (heterogeneous numeric equality, deep lists and maps). */
 // eslint-disable-next-line complexity -- one case per CEL type, as cel-go's per-type Equal; a dispatch table would read worse
 export function celEquals(a: unknown, b: unknown): boolean {
@@ -34,6 +39,7 @@ export function celEquals(a: unknown, b: unknown): boolean {
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => celEquals(x, b[i]));
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (a instanceof Duration && b instanceof Duration) return durationNanos(a) === durationNanos(b);
   const ea = entries(a);
   const eb = entries(b);
   if (ea === undefined || eb === undefined) return false;
@@ -57,6 +63,7 @@ export function celCompare(a: unknown, b: unknown): number {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof Date && b instanceof Date) return Math.sign(a.getTime() - b.getTime());
+  if (a instanceof Duration && b instanceof Duration) return compareNumbers(durationNanos(a), durationNanos(b));
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
   const cmp = (a as { compareTo?: (o: unknown) => number } | null)?.compareTo;
   if (typeof cmp === 'function') return cmp.call(a, b);

@@ -51,6 +51,14 @@ const results: [string, unknown][] = [
   ['[1, 2, 2, 3].lastIndexOf(2)', 2],
   ['[1, 2].indexOf(5)', -1],
   ["object.spec.containers.map(c, c.name).indexOf('side')", 1],
+  // durations: summable and comparable (lists.go summableTypes, comparableTypes), equal by value
+  ["[duration('1s'), duration('2s')].sum() == duration('3s')", true],
+  ["[duration('2s'), duration('1s')].min() == duration('1s')", true],
+  ["[duration('1s'), duration('-2s')].max() == duration('1s')", true],
+  ["[duration('2s'), duration('1s')].isSorted()", false],
+  ["[duration('1s')].indexOf(duration('1000ms'))", 0],
+  ["sets.contains([duration('1s')], [duration('1000ms')])", true],
+  ["[duration('2562047h'), duration('2562047h')].sum()", 'threw integer overflow at 1:46'],
   // regex (library/regex.go)
   ["'abc 123'.find('[0-9]+')", '123'],
   ["'abc'.find('[0-9]+')", ''],
