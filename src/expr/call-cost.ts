@@ -2,7 +2,8 @@
  * The runtime cost of one CEL function call or operator, exactly as the
  * Kubernetes API server charges it: `k8s.io/apiserver/pkg/cel/library/cost.go`
  * (`CostEstimator.CallCost`) first, then cel-go's overload trackers of the
- * extensions Kubernetes enables (`ext/sets.go` trackSetsCost), then cel-go's
+ * extensions Kubernetes enables (`ext/sets.go` trackSetsCost, `ext/lists.go`
+ * version 3's trackers), then cel-go's
  * defaults (`interpreter/runtimecost.go` costCall): one unit for any other call.
  *
  * Sizes are cel-go's `actualSize`: code points of a string, bytes of a bytes
@@ -105,6 +106,37 @@ function setsCost(a: unknown, b: unknown, factor: number): number {
   return 1 + Math.floor(celSize(a) * celSize(b) * factor);
 }
 
+/** cel-go `common.ListCreateBaseCost` plus the call's unit (ext/lists.go trackAllocatingListCall). */
+const LIST_CALL = 11;
+
+/**
+ * ext/lists.go trackListSelfCompare (`sort`, `distinct`, `sortBy`'s keys):
+ * `uint64(float64(n * n) * 2)` (factor 2.1 when the first item is a string or
+ * bytes) plus 11.
+ */
+export function selfCompareCost(list: readonly unknown[]): number {
+  const n = list.length;
+  if (n === 0) return LIST_CALL;
+  const first = list[0];
+  const factor = typeof first === 'string' || first instanceof Uint8Array ? 2 + STRING_TRAVERSAL_FACTOR : 2;
+  return Math.floor(n * n * factor) + LIST_CALL;
+}
+
+/** An int argument as a number (a bigint from the engine), 0 when it is not one. */
+const intAt = (a: readonly unknown[], i: number): number => (typeof a[i] === 'bigint' ? Number(a[i]) : 0);
+
+/** ext/lists.go trackListFlatten: `uint64(float64(size) * depth)` plus 11 (depth 1 without the argument; a negative depth fails). */
+function flattenCost(a: readonly unknown[], at: number): number {
+  const depth = a.length > at + 1 ? intAt(a, at + 1) : 1;
+  return Math.floor(celSize(a[at]) * Math.max(0, depth)) + LIST_CALL;
+}
+
+/** ext/lists.go trackListOutputSize of `slice(start, end)`: the items it returns (end - start within the list) plus 11. */
+function sliceCost(a: readonly unknown[], at: number): number {
+  const end = Math.min(intAt(a, at + 2), celSize(a[at]));
+  return Math.max(0, end - Math.max(0, intAt(a, at + 1))) + LIST_CALL;
+}
+
 /** A named format's longest regex (library/format.go MaxRegexSize), read from the Format value. */
 function formatRegexSize(f: unknown): number {
   const size = (f as { maxRegexSize?: unknown } | null)?.maxRegexSize;
@@ -156,6 +188,13 @@ const KUBERNETES: Record<string, Cost> = {
   'sets.contains': (a, at) => setsCost(a[at], a[at + 1], 1),
   'sets.intersects': (a, at) => setsCost(a[at], a[at + 1], 1),
   'sets.equivalent': (a, at) => setsCost(a[at], a[at + 1], 2),
+  // cel-go ext/lists.go (version 3) trackers: by the result's or the input's size, and the list's allocation
+  slice: sliceCost,
+  flatten: flattenCost,
+  reverse: (a, at) => celSize(a[at]) + LIST_CALL,
+  'lists.range': (a, at) => Math.max(0, intAt(a, at)) + LIST_CALL,
+  distinct: (a, at) => (Array.isArray(a[at]) ? selfCompareCost(a[at] as unknown[]) : LIST_CALL),
+  sort: (a, at) => (Array.isArray(a[at]) ? selfCompareCost(a[at] as unknown[]) : LIST_CALL),
   // cel-go runtimecost.go defaults that are not 1
   startsWith: firstTraversed,
   endsWith: firstTraversed,

@@ -44,6 +44,7 @@ import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD, rewriteLiterals } from './s
 import { literalTypeError } from './literal-types.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
+import { listsTypeError } from './lists-ext.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
@@ -299,13 +300,25 @@ export function compileExpression(source: string, options: CompileExpressionOpti
     const at = errorOffset(err, text);
     throw compileError(reason(err), source, at === undefined ? undefined : rewritten.sourceOffset(at), path);
   }
-  const literal = literalTypeError(nodesOf(parsed.ast));
-  if (literal) throw compileError(literal.message, source, rewritten.sourceOffset(literal.node.start), path);
+  checkTypedNodes(nodesOf(parsed.ast), text, at);
   const type = checked.type ?? 'dyn';
   checkResultType(type, options.expectedType, path);
   const estimate = checkEstimate(parsed.ast, source, vars, options);
   for (const node of instrument) instrumentNode(node);
   return { ...program(parsed, { source, text, sourceOffset: rewritten.sourceOffset, type, env, roots: vars }, options), estimate };
+}
+
+/**
+ * The checks of cel-go's checker that read the engine's checked types:
+ * homogeneous aggregate literals (literal-types.ts) and the receivers of the
+ * list extension's `flatten()` and `sort()` (lists-ext.ts). Throws ExprError
+ * at the literal, or at the method's name.
+ */
+function checkTypedNodes(nodes: readonly AstNode[], text: string, { source, path, sourceOffset }: SourceAt): void {
+  const literal = literalTypeError(nodes);
+  if (literal) throw compileError(literal.message, source, sourceOffset(literal.node.start), path);
+  const call = listsTypeError(nodes);
+  if (call) throw compileError(call.message, source, sourceOffset(errorOffset({ node: call.node } as unknown as CelEngineError, text) ?? call.node.start), path);
 }
 
 /** Throws ExprError for an empty expression or one over MAX_EXPRESSION_LENGTH characters. */
@@ -741,8 +754,8 @@ function childNodes(n: AstNode): unknown[] {
 /** Functions of the engine that base.go does not enable (cel-go has no such overloads, or only in extensions Kubernetes leaves out). */
 const REFUSED_METHODS = new Set(['json', 'hex', 'base64', 'at', 'bind']);
 
-/** Receivers of namespaced functions of extensions base.go does not enable (`math.greatest`, `base64.encode`, `lists.range`). */
-const REFUSED_RECEIVERS = new Set(['math', 'base64', 'lists']);
+/** Receivers of namespaced functions of extensions base.go does not enable (`math.greatest`, `base64.encode`). */
+const REFUSED_RECEIVERS = new Set(['math', 'base64']);
 
 /** Why a node is refused at compile time, or undefined. */
 function refusedReason(node: AstNode, vars: readonly string[]): string | undefined {

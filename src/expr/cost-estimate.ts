@@ -54,6 +54,7 @@
 import { PER_CALL_LIMIT } from './meter.js';
 import { isFoldedConstant, REGEX_LENGTH_FACTOR, STRING_TRAVERSAL_FACTOR } from './call-cost.js';
 import { MAX_FORMAT_REGEX_SIZE } from './format.js';
+import { MAX_RANGE_SIZE } from './lists-ext.js';
 import { FORMAT_ARG, OPTIONAL_ENTRY, OPTIONAL_FIELD } from './structs.js';
 
 /** Characters of JSON each input variable is assumed to hold at most: 128 KiB (docs/cel.md, "Cost model"). */
@@ -773,6 +774,45 @@ const element: CallModel = (recv, args) => ({ inner: traversalBound(firstInput(r
 /** structs.ts's internal wrappers (optional entries, `format` arguments): no call in cel-go, free; the wrapped value's bound. */
 const optionalEntry: CallModel = (_recv, args) => ({ inner: 0, v: args[0] ?? ABSENT });
 
+/** ext/lists.go: the call's unit and the result list's allocation (`common.ListCreateBaseCost`). */
+const LIST_CALL = 11;
+
+/** trackListSelfCompare at most for a list of `n` items: 2.1 x n^2 + 11 (2 x n^2 unless the items are strings or bytes). */
+const selfCompare = (n: number): number => Math.floor(n * n * (2 + STRING_TRAVERSAL_FACTOR)) + LIST_CALL;
+
+/** `reverse`, `sort`, `distinct` (ext/lists.go version 3): a list no larger than the receiver, charged by its items (`per`). */
+const sameList =
+  (per: (n: number) => number): CallModel =>
+  (recv) => ({ inner: per(itemCount(recv ?? SCALAR)), v: recv ?? ABSENT });
+
+/** `l.slice(start, end)`: end - start items when both are literals (within the list), else the list's; items of `l`. */
+const sliceCall: CallModel = (recv, _args, nodes) => {
+  const list = recv ?? ABSENT;
+  const n = itemCount(list);
+  const start = literalInt(nodes[0]);
+  const end = literalInt(nodes[1]);
+  if (start === undefined || end === undefined) return { inner: n + LIST_CALL, v: list };
+  const len = Math.max(0, Math.min(n, end) - Math.max(0, start));
+  return { inner: len + LIST_CALL, v: { k: 'list', len, w: sizeOf(list), elem: elementsOf(list).elem } };
+};
+
+/**
+ * `l.flatten([depth])`: the receiver's items times the depth (a depth that is
+ * not a literal is unbounded, as cel-go's estimateListFlatten takes it); the
+ * result's JSON is no larger than the receiver's.
+ */
+const flattenCall: CallModel = (recv, args, nodes) => {
+  const depth = args.length === 0 ? 1 : literalInt(nodes[0]);
+  const inner = depth === undefined ? Infinity : itemCount(recv ?? SCALAR) * Math.max(0, depth) + LIST_CALL;
+  return { inner, v: data(cover(recv ?? SCALAR)) };
+};
+
+/** `lists.range(n)`: n ints; n not a literal is bounded by MAX_RANGE_SIZE only (cel-go's estimateListsRange: unbounded). */
+const rangeCall: CallModel = (_recv, _args, nodes) => {
+  const n = Math.min(MAX_RANGE_SIZE, Math.max(0, literalInt(nodes[0]) ?? MAX_RANGE_SIZE));
+  return { inner: n + LIST_CALL, v: { k: 'list', len: n, w: n * (SCALAR_SIZE + 1), elem: SCALAR } };
+};
+
 const CALLS: Record<string, CallModel> = {
   [OPTIONAL_ENTRY]: optionalEntry,
   [OPTIONAL_FIELD]: optionalEntry,
@@ -799,6 +839,12 @@ const CALLS: Record<string, CallModel> = {
   containsIP: model((_recv, args) => 1 + chars(strLen(args[0] ?? SCALAR))),
   containsCIDR: model((_recv, args) => 3 + chars(strLen(args[0] ?? SCALAR))),
   validate: model((_recv, args) => regexBound(strLen(args[0] ?? SCALAR), MAX_FORMAT_REGEX_SIZE)),
+  slice: sliceCall,
+  flatten: flattenCall,
+  reverse: sameList((n) => n + LIST_CALL),
+  sort: sameList(selfCompare),
+  distinct: sameList(selfCompare),
+  range: rangeCall,
 };
 for (const name of ['url', 'lowerAscii', 'upperAscii', 'substring', 'trim', 'cidr', 'isIP', 'isCIDR', 'ip', 'quantity', 'isQuantity', 'semver', 'isSemver', 'startsWith', 'endsWith', 'bytes', 'string']) CALLS[name] = scanned;
 for (const name of ['isSorted', 'sum', 'indexOf', 'lastIndexOf']) CALLS[name] = listFunction;
@@ -879,10 +925,23 @@ function twoVariableOrHas(e: Estimator, node: Node, scope: Scope): Est {
 
 /** Two-variable comprehensions, optMap/optFlatMap, or/orValue; undefined for another macro. */
 function receiverMacro(e: Estimator, m: MacroObject & { receiver: Node }, scope: Scope): Est | undefined {
+  if (m.kind === 'sortBy' && m.name !== undefined && m.expr) return sortBy(e, m as Required<Pick<MacroObject, 'name' | 'receiver' | 'expr'>> & MacroObject, scope);
   if (m.names && m.expr) return twoVariable(e, m as Required<Pick<MacroObject, 'names' | 'receiver' | 'expr'>> & MacroObject, scope);
   if (m.name !== undefined && m.expr) return optionalMacro(e, m as Required<Pick<MacroObject, 'name' | 'receiver' | 'expr'>> & MacroObject, scope);
   if (m.arg) return optionalOr(e, m.receiver, m.arg, scope);
   return undefined;
+}
+
+/**
+ * `l.sortBy(v, key)` (src/expr/lists-ext.ts): the receiver, one unit and the
+ * key per item (cel-go's expansion maps the keys), then the sort of the keys
+ * (2.1 x n^2 + 11 at most); the result is the receiver's items.
+ */
+function sortBy(e: Estimator, m: MacroObject & { name: string; receiver: Node; expr: Node }, scope: Scope): Est {
+  const range = e.est(m.receiver, scope);
+  if (range.v.k === 'absent') return range;
+  const it = e.iterate(range.v, (x) => e.est(m.expr, new Map(scope).set(m.name, x)));
+  return { c: range.c + it.c + selfCompare(itemCount(range.v)), v: range.v };
 }
 
 /**

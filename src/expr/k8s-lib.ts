@@ -6,6 +6,8 @@
  * - cel-go ext.Strings version 2: charAt, indexOf, lastIndexOf, lowerAscii,
  *   upperAscii, replace, split, substring, trim, join, format, strings.quote;
  * - cel-go ext.Sets: sets.contains, sets.equivalent, sets.intersects;
+ * - cel-go ext.Lists version 3 (src/expr/lists-ext.ts): slice, flatten, sort,
+ *   sortBy, reverse, distinct, lists.range;
  * - quantity, URLs, IP, CIDR, format, semver, image, two-variable
  *   comprehensions (their own modules);
  * - the literal validators (cel.ValidateRegexLiterals, ...Duration...,
@@ -29,6 +31,7 @@ import { registerNetwork } from './network.js';
 import { registerImage } from './image.js';
 import { registerFormat } from './format.js';
 import { registerOptionalMacros, registerTwoVarComprehensions } from './comprehensions.js';
+import { registerListsExtension } from './lists-ext.js';
 import { registerSemver } from './semver.js';
 import { registerUrls } from './urls.js';
 import { celCompare, celEquals, formatString } from './values.js';
@@ -355,6 +358,7 @@ export function registerKubernetesLibraries(env: Environment): void {
   registerRegex(env);
   registerStrings(env);
   registerSets(env);
+  registerListsExtension(env);
   registerQuantity(env);
   registerNetwork(env);
   registerImage(env);

@@ -140,6 +140,16 @@ t.test('cel-go defaults: operators and the standard string functions', async (t)
     ["size('abc') + int(string(size('ab'))) == 5", 6], // size, size, string, int, +, ==
     ["'%s-%s'.format(['a', 'b'])", 1], // ceil(5 * 0.1), the format string
     ["'a😀b'.split('') == ['a', '😀', 'b']", 1 + 1], // 3 code points: ceil(6 * 0.1); ceil(min(3, 3) * 0.1)
+    // cel-go ext/lists.go version 3 trackers: the call (1) and the list's allocation (ListCreateBaseCost, 10) besides
+    ['[1, 2, 3, 4].slice(1, 3)', 2 + 11], // trackListOutputSize: the result's items
+    ['[1, 2, 3].reverse()', 3 + 11],
+    ['lists.range(5)', 5 + 11],
+    ['[[1, 2], [3]].flatten()', 2 + 11], // trackListFlatten: the input's items x the depth (1)
+    ['[[1, 2], [3]].flatten(3)', 2 * 3 + 11],
+    ['[3, 1, 2].sort()', 3 * 3 * 2 + 11], // trackListSelfCompare: n^2 x 2
+    ["['b', 'a', 'c'].sort()", Math.floor(3 * 3 * 2.1) + 11], // x 2.1 for strings (StringTraversalCostFactor)
+    ['[1, 1, 2, 2].distinct()', 4 * 4 * 2 + 11],
+    ["['b', 'a'].sortBy(x, x + x)", 2 + 2 + Math.floor(2 * 2 * 2.1) + 11], // an iteration and a `+` per key; the keys' sort
   ];
   for (const [src, want] of rows) t.equal(runtimeCost(src), want, src);
 });
@@ -153,6 +163,8 @@ t.test('sizes and traversal as cel-go and cost.go measure them', async (t) => {
   t.equal(traversalCost('€'.repeat(10)), 3, 'UTF-8 bytes, as Go len');
   t.equal(callCost('sets.equivalent', [[1, 2], [1, 2, 3]]), 1 + 12);
   t.equal(callCost('nope', ['x'.repeat(1000)]), 1, 'any other function: 1');
+  t.equal(callCost('flatten', [[[1]], 1_000_000n]), 1_000_011, 'flatten(depth): the input x the depth, however flat the list');
+  t.throws(() => compileExpression('[[1]].flatten(1000000)', { estimatedCostLimit: Infinity }).evaluate({}), /cost limit exceeded/, 'over the limit before it runs');
   t.equal(operatorCost('==', 'x'.repeat(95), 'y'.repeat(200)), 10);
 });
 
