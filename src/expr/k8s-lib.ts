@@ -18,12 +18,12 @@
  * replaced methods here, every other function where src/expr/cel.ts
  * instruments the call. Errors never quote object values.
  */
-import type { Environment } from '@marcbachmann/cel-js';
+import { EvaluationError, type Environment } from '@marcbachmann/cel-js';
 import { Duration } from '@marcbachmann/cel-js/evaluator';
 import type { RE2JS } from 're2js';
 import { re2js } from '../kube/re2.js';
 import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
-import { callCostOf, joinCost } from './call-cost.js';
+import { callCostOf, codePoints, joinCost } from './call-cost.js';
 import type { AstNode, EvalFn, Evaluator } from './cel.js';
 import { celError } from './cel.js';
 import { registerQuantity } from './quantity.js';
@@ -135,6 +135,84 @@ function replaceBetween(chars: string[], repl: string, count: number): string {
   return repl + chars.slice(0, count).join(repl) + chars.slice(count).join('');
 }
 
+/** The UTF-16 offset of code point `n` of `s` (a string with surrogate pairs); the end when `n` is past it. */
+function unitOffset(s: string, n: number): number {
+  let i = 0;
+  for (let k = 0; k < n && i < s.length; k++) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+  }
+  return i;
+}
+
+/**
+ * Code point indexes of `s`, as cel-go's ext.Strings reads a string (`[]rune`):
+ * its length, the code point offset of a UTF-16 offset, the UTF-16 offset of a
+ * code point; the UTF-16 units themselves when `s` has no surrogate pair.
+ */
+function runeIndex(s: string): { len: number; toRune: (unit: number) => number; toUnit: (rune: number) => number } {
+  if (!SURROGATE.test(s)) return { len: s.length, toRune: (u) => u, toUnit: (r) => r };
+  return { len: codePoints(s), toRune: (u) => codePoints(s.slice(0, u)), toUnit: (r) => unitOffset(s, r) };
+}
+
+/**
+ * `s.indexOf(sub[, off])` on code points (cel-go ext/strings.go indexOfOffset,
+ * as of cel-go#1052): an empty `sub` is found at `off`; a negative offset is an
+ * error, one at or past the end finds nothing.
+ */
+function stringIndexOf(s: string, sub: string, off: number): number {
+  if (sub === '') return off;
+  if (off < 0) throw celError('index out of range');
+  const runes = runeIndex(s);
+  if (off >= runes.len) return -1;
+  const at = s.indexOf(sub, runes.toUnit(off));
+  return at < 0 ? -1 : runes.toRune(at);
+}
+
+/**
+ * `s.lastIndexOf(sub[, off])` on code points (ext/strings.go lastIndexOf,
+ * lastIndexOfOffset): without an offset, an empty `sub` is found at the end and
+ * any other is searched from the last code point, so an empty `s` is an error
+ * (offset -1), as cel-go has it; an offset past the last place `sub` fits
+ * starts there.
+ */
+function stringLastIndexOf(s: string, sub: string, offset: number | undefined): number {
+  const runes = runeIndex(s);
+  if (offset === undefined && sub === '') return runes.len;
+  const off = offset ?? runes.len - 1;
+  if (sub === '') return off;
+  if (off < 0) throw celError('index out of range');
+  if (off >= runes.len) return -1;
+  const from = Math.min(off, runes.len - codePoints(sub));
+  if (from < 0) return -1;
+  const at = s.lastIndexOf(sub, runes.toUnit(from));
+  return at < 0 ? -1 : runes.toRune(at);
+}
+
+/** `s.substring(start[, end])` on code points (ext/strings.go substr, substrRange). */
+function substring(s: string, start: number, end: number | undefined): string {
+  if (end !== undefined && start > end) throw celError('invalid substring range');
+  const runes = runeIndex(s);
+  if (start < 0 || start > runes.len) throw celError('index out of range');
+  if (end !== undefined && (end < 0 || end > runes.len)) throw celError('index out of range');
+  return s.slice(runes.toUnit(start), end === undefined ? undefined : runes.toUnit(end));
+}
+
+/** Go's unicode.IsSpace (what strings.TrimSpace trims): JavaScript's trim() differs on U+0085 (trimmed in Go) and U+FEFF (not). */
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
+
+/** `s.trim()`: Go strings.TrimSpace (cel-go ext/strings.go trim). */
+function trimSpace(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && GO_SPACE.test(s[start])) start++;
+  while (end > start && GO_SPACE.test(s[end - 1])) end--;
+  return s.slice(start, end);
+}
+
+/** An int argument (a bigint from the engine) as a number; undefined when absent. */
+const intArg = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
+
 function matches(s: string, pattern: string): boolean {
   beforeLargeCall(s.length, REGEX_TEST_NS_PER_CHAR);
   // test(): RE2's unanchored match without captures, on re2js's DFA where it can (8-300x faster than a
@@ -152,11 +230,19 @@ const REPLACED: Record<string, (call: unknown[]) => unknown> = {
   startsWith: (c) => str(c[0], 'startsWith').startsWith(str(c[1], 'startsWith')),
   endsWith: (c) => str(c[0], 'endsWith').endsWith(str(c[1], 'endsWith')),
   lowerAscii: (c) => str(c[0], 'lowerAscii').replace(/[A-Z]+/g, (x) => x.toLowerCase()),
+  // cel-go ext.Strings on code points (the engine's count UTF-16 units) and Go's TrimSpace
+  indexOf: (c) => BigInt(stringIndexOf(str(c[0], 'indexOf'), str(c[1], 'indexOf'), intArg(c[2]) ?? 0)),
+  lastIndexOf: (c) => BigInt(stringLastIndexOf(str(c[0], 'lastIndexOf'), str(c[1], 'lastIndexOf'), intArg(c[2]))),
+  substring: (c) => substring(str(c[0], 'substring'), Number(c[1]), intArg(c[2])),
+  trim: (c) => trimSpace(str(c[0], 'trim')),
   upperAscii: (c) => str(c[0], 'upperAscii').replace(/[a-z]+/g, (x) => x.toUpperCase()),
   matches: (c) => matches(str(c[0], 'matches'), str(c[1], 'matches')),
   split: (c) => splitN(str(c[0], 'split'), str(c[1], 'split'), c[2] === undefined ? -1 : Number(c[2])),
   join: (c) => join(c[0], c[1] === undefined ? '' : str(c[1], 'join')),
 };
+
+/** The engine's handler of a method call (operators.js rcall: the receiver and arguments, evaluated). */
+type EngineHandle = (values: unknown[], ev: Evaluator, ast: AstNode) => unknown;
 
 /** Receivers that name a library namespace (`sets.contains(...)`): their calls are the engine's own overloads. */
 const NAMESPACE_RECEIVERS: ReadonlySet<string> = new Set(['sets', 'strings', 'format', 'ip', 'optional', 'jsonpatch']);
@@ -174,19 +260,30 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
   return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
     const parts = ast.args as [string, AstNode, AstNode[]];
     const receiver = parts[1];
-    // a namespace receiver (`sets.contains(...)`) or another receiver type: the engine's overload
+    // a namespace receiver (`sets.contains(...)`): the engine's overload
     if (!list && receiver.op === 'id' && NAMESPACE_RECEIVERS.has(receiver.args as string)) return original(ev, ast, ctx);
     const recv = ev.run(receiver, ctx);
-    if (list ? !Array.isArray(recv) : typeof recv !== 'string') return original(ev, ast, ctx);
     const call: unknown[] = [recv];
     for (const a of parts[2]) call.push(ev.run(a, ctx));
+    // another receiver type (a list's indexOf, a dyn that is not a string): the engine's handler (charged by
+    // cel.ts instrumentCall) on the values evaluated here, never evaluating the receiver twice
+    if (list ? !Array.isArray(recv) : typeof recv !== 'string') return (ast as AstNode & { handle: EngineHandle }).handle(call, ev, ast);
     // charged before the call runs (join: by its result, inside join()); a large input checks the deadline
     if (!list) {
       charge(cost(call, 0));
       if (name !== 'matches') beforeLargeCall((recv as string).length, LIBRARY_NS_PER_CHAR);
     }
-    return impl(call);
+    return callAt(impl, call, ast);
   };
+}
+
+/** `impl(call)`; an evaluation error it throws is placed at the call (the engine places its own functions' errors, not ours). */
+function callAt(impl: (call: unknown[]) => unknown, call: unknown[], ast: AstNode): unknown {
+  try {
+    return impl(call);
+  } catch (e) {
+    throw e instanceof EvaluationError ? e.withAst(ast as never) : e;
+  }
 }
 
 const DURATION_RE = /^-?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))*$/;

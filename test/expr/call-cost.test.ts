@@ -140,6 +140,8 @@ t.test('cel-go defaults: operators and the standard string functions', async (t)
     ["size('abc') + int(string(size('ab'))) == 5", 6], // size, size, string, int, +, ==
     ["'%s-%s'.format(['a', 'b'])", 1], // ceil(5 * 0.1), the format string
     ["'a😀b'.split('') == ['a', '😀', 'b']", 1 + 1], // 3 code points: ceil(6 * 0.1); ceil(min(3, 3) * 0.1)
+    ['[1, 2, 3].map(x, x).indexOf(2)', 3 + 3], // 3 iterations, one traversal (cost.go): the receiver evaluated once
+    ["['ab'].map(x, x)[0].indexOf('b') + 'a😀b'.indexOf('b')", 1 + 0 + 0 + 1], // an iteration; floor(UTF-8 bytes * 0.1) each; `+`
     // cel-go ext/lists.go version 3 trackers: the call (1) and the list's allocation (ListCreateBaseCost, 10) besides
     ['[1, 2, 3, 4].slice(1, 3)', 2 + 11], // trackListOutputSize: the result's items
     ['[1, 2, 3].reverse()', 3 + 11],

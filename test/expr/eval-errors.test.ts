@@ -26,7 +26,7 @@ const runtime: [string, string][] = [
   // indexes and sizes are values too
   ['object.stringData.list[size(object.stringData.password)] == "x"', 'index out of bounds at 1:1'],
   ['object.stringData.password.charAt(size(object.stringData.password) + 7) == ""', 'index out of range at 1:28'],
-  ["object.stringData.password.substring(99) == ''", 'string.substring(start, end): start index out of range at 1:28'],
+  ["object.stringData.password.substring(99) == ''", 'index out of range at 1:28'], // cel-go's words, without the index
   ["(object.stringData.password + '%z').format([1]) == ''", 'error during formatting: unrecognized formatting clause at 1:37'],
   ["'%s %s'.format([object.stringData.password]) == ''", 'error during formatting: argument index out of range at 1:9'],
   ['object.stringData.password / 2 == 1', 'no such overload: dyn<string> / int at 1:1'],

@@ -112,6 +112,25 @@ const results: [string, unknown][] = [
   ["'  x '.trim()", 'x'],
   ["'AbC'.lowerAscii()", 'abc'],
   ["'AbC'.upperAscii()", 'ABC'],
+  // indexes count code points, as cel-go's []rune (a surrogate pair is one); offsets as of cel-go#1052
+  ["'😀a'.indexOf('a')", 1],
+  ["'a😀b😀c'.indexOf('😀', 2)", 3],
+  ["'a😀b😀c'.lastIndexOf('😀')", 3],
+  ["'a😀b😀c'.lastIndexOf('😀', 2)", 1],
+  ["'😀ab'.substring(1)", 'ab'],
+  ["'😀ab'.substring(1, 2)", 'a'],
+  ["'hello mellow'.indexOf('ello', 2)", 7],
+  ["'hello mellow'.indexOf('ello', 20)", -1],
+  ["'hello mellow'.lastIndexOf('ello', 6)", 1],
+  ["'hello mellow'.lastIndexOf('ello', 20)", -1],
+  ["'hello mellow'.indexOf('', 2)", 2],
+  ["''.indexOf('a')", -1],
+  ["''.lastIndexOf('a')", 'threw index out of range at 1:4'], // cel-go searches from offset len - 1 = -1
+  ["'abc'.indexOf('b', -1)", 'threw index out of range at 1:7'],
+  ["'tacocat'.substring(4, 3)", 'threw invalid substring range at 1:11'],
+  ["'tacocat'.substring(8)", 'threw index out of range at 1:11'],
+  // Go's strings.TrimSpace: U+0085 is space, U+FEFF is not (JavaScript's trim() has it the other way)
+  ["'\\ufeffx\\u0085 '.trim()", '\ufeffx'],
   // sets (cel-go ext.Sets)
   ['sets.contains([1, 2, 3], [2, 3])', true],
   ['sets.contains([1, 2], [3])', false],
