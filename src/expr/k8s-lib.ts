@@ -19,7 +19,7 @@
  * instruments the call. Errors never quote object values.
  */
 import { EvaluationError, type Environment } from '@marcbachmann/cel-js';
-import { Duration } from '@marcbachmann/cel-js/evaluator';
+import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import type { RE2JS } from 're2js';
 import { re2js } from '../kube/re2.js';
 import { beforeLargeCall, charge, CostLimitError, LIBRARY_NS_PER_CHAR, REGEX_FIND_NS_PER_CHAR, REGEX_TEST_NS_PER_CHAR } from './meter.js';
@@ -34,7 +34,7 @@ import { registerOptionalMacros, registerTwoVarComprehensions } from './comprehe
 import { registerListsExtension } from './lists-ext.js';
 import { registerSemver } from './semver.js';
 import { registerUrls } from './urls.js';
-import { celCompare, celEquals, formatString } from './values.js';
+import { celCompare, celEquals, durationString, formatString, timestampString } from './values.js';
 
 /** Longest string or list a function may build. */
 const MAX_RESULT = 4 * 1024 * 1024;
@@ -449,8 +449,30 @@ function registerSets(env: Environment): void {
   env.registerFunction('SetsNamespace.intersects(list<A>, list<A>): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEquals(x, y))));
 }
 
+const MAX_INT64 = 9223372036854775807n;
+
+/**
+ * cel-go's standard conversions the engine lacks (cel-go stdlib, types
+ * ConvertToType): `int(uint)` (an error past int64), `int(timestamp)` (Unix
+ * seconds), `string(timestamp)` (RFC 3339 in UTC), `string(duration)`
+ * (`1.5s`), and the identities `timestamp(timestamp)`, `duration(duration)`.
+ */
+function registerConversions(env: Environment): void {
+  env.registerFunction('int(uint): int', (u: UnsignedInt) => {
+    const v = (u as unknown as { value: bigint }).value;
+    if (v > MAX_INT64) throw celError('int() type error: integer overflow');
+    return v;
+  });
+  env.registerFunction('int(google.protobuf.Timestamp): int', (t: Date) => BigInt(Math.floor(t.getTime() / 1000)));
+  env.registerFunction('string(google.protobuf.Timestamp): string', timestampString);
+  env.registerFunction('string(google.protobuf.Duration): string', durationString);
+  env.registerFunction('timestamp(google.protobuf.Timestamp): google.protobuf.Timestamp', (t: Date) => t);
+  env.registerFunction('duration(google.protobuf.Duration): google.protobuf.Duration', (d: Duration) => d);
+}
+
 /** Registers every Kubernetes library on `env` (the base environment). */
 export function registerKubernetesLibraries(env: Environment): void {
+  registerConversions(env);
   registerLists(env);
   registerRegex(env);
   registerStrings(env);

@@ -97,8 +97,31 @@ function asString(v: unknown): string {
     const items = e.map(([k, x]) => [asString(k), asString(x)] as const).sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0));
     return `{${items.map(([k, x]) => `${k}: ${x}`).join(', ')}}`;
   }
-  if (v instanceof Date) return v.toISOString().replace('.000Z', 'Z');
+  if (v instanceof Date) return timestampString(v);
+  if (v instanceof Duration) return durationString(v);
   return String(v);
+}
+
+/**
+ * `string(duration)` as cel-go converts it (types.Duration ConvertToType:
+ * `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"`): seconds with the
+ * fraction's trailing zeros dropped, `1.5s`, `-1.5s`, `0.000000001s`, `3600s`.
+ */
+export function durationString(d: Duration): string {
+  const nanos = durationNanos(d);
+  const abs = nanos < 0n ? -nanos : nanos;
+  const fraction = (abs % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${nanos < 0n ? '-' : ''}${abs / 1_000_000_000n}${fraction ? `.${fraction}` : ''}s`;
+}
+
+/**
+ * `string(timestamp)` as cel-go converts it (types.Timestamp ConvertToType:
+ * `time.RFC3339Nano` in UTC): the fraction's trailing zeros dropped,
+ * `2024-03-01T00:00:00.1Z`, no fraction when it is zero. The engine keeps
+ * milliseconds, so at most three fraction digits.
+ */
+export function timestampString(t: Date): string {
+  return t.toISOString().replace(/\.?0*Z$/, 'Z');
 }
 
 function intArg(v: unknown, verb: string): bigint {
