@@ -45,6 +45,7 @@ import { literalTypeError } from './literal-types.js';
 import { evaluationReason } from './eval-errors.js';
 import { activeMeter, beforeLargeCall, charge, chargedAtOnce, chargeWithinBounds, CostLimitError, DEFAULT_MAX_EVAL_MS, LARGE_INPUT_CHARS, LIBRARY_NS_PER_CHAR, PER_CALL_LIMIT, recordCharges, replayCharges, replayRecorded, spent, startMeter, stopMeter, tripped, type ChargeRecord } from './meter.js';
 import { listsTypeError } from './lists-ext.js';
+import { goFloatString } from './values.js';
 import { EvaluationMemo, firstOwnKey, MAX_CHARGES, ReadRecorder, recording, stringChars, withRecorder, type Leaf } from './memo.js';
 import { callCostOf, isFoldedConstant, operatorCostOf } from './call-cost.js';
 import { costErrorMessage, ESTIMATE_INPUT_BYTES, estimateCost, type CostEstimate } from './cost-estimate.js';
@@ -913,7 +914,9 @@ type Handle = (a: unknown, b: unknown, c?: unknown, d?: unknown) => unknown;
 function instrumentNode(node: AstNode): void {
   const literal = literalEvaluator(node);
   if (literal) node.setMeta('evaluate', literal);
-  if (isInternalCall(node) || isFoldedConstant(node)) return;
+  if (isInternalCall(node)) return;
+  overrideCall(node);
+  if (isFoldedConstant(node)) return;
   if (node.op === 'comprehension') {
     const args = node.args as ComprehensionArgs;
     const cond = args.condition;
@@ -1054,6 +1057,23 @@ function instrumentCall(node: AstNode): void {
     if (chars > LARGE_INPUT_CHARS) beforeLargeCall(chars, LIBRARY_NS_PER_CHAR);
     return h(values, a, b);
   });
+}
+
+/** Wraps the handler of a global call whose engine overload differs from cel-go's for some arguments (overriddenCall). */
+function overrideCall(node: AstNode): void {
+  const own = node.op === 'call' ? overriddenCall((node.args as [string])[0]) : undefined;
+  if (own) wrapHandle(node, (h) => (values, a, b) => own(values as unknown[]) ?? h(values, a, b));
+}
+
+/**
+ * A global function whose engine overload for some argument differs from
+ * cel-go's: `string(double)` (cel-go's `%g`, values.ts goFloatString, where
+ * the engine has JavaScript's String()). Returns the result for those
+ * arguments, undefined for the others (the engine's handler runs).
+ */
+function overriddenCall(name: string): ((values: unknown[]) => unknown) | undefined {
+  if (name === 'string') return (values) => (values.length === 1 && typeof values[0] === 'number' ? goFloatString(values[0]) : undefined);
+  return undefined;
 }
 
 /** The length of the longest string among a call's receiver and arguments (what an uninterruptible call may walk). */

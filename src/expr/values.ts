@@ -82,24 +82,97 @@ function fixed(x: number, precision: number): string {
   return x.toFixed(precision);
 }
 
-/** cel-go ext.Strings `%s` of a value (a CEL literal-like rendering for lists and maps). */
-// eslint-disable-next-line complexity -- one case per CEL type of string() conversion (cel-go ext/strings)
+/** The engine's type values (registry.js Type: `type(x)`), read by their name. */
+function typeValueName(v: unknown): string | undefined {
+  return v !== null && typeof v === 'object' && v.constructor?.name === 'Type' && typeof (v as { name?: unknown }).name === 'string' ? (v as { name: string }).name : undefined;
+}
+
+/**
+ * cel-go ext.Strings `%s` of a value (ext/formatting.go FormatString): a
+ * scalar as its `string()` conversion (a double as Go's `'g'` shortest form,
+ * `1e+06`), a type as its name, lists and maps as CEL literals (formatList,
+ * formatMap); any other value (an optional) is an error.
+ */
+// eslint-disable-next-line complexity -- one case per CEL type of FormatString (cel-go ext/formatting.go)
 function asString(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : String(v);
+  if (typeof v === 'number') return goFloatString(v);
   if (v instanceof UnsignedInt) return String((v as unknown as { value: bigint }).value);
   if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
-  if (Array.isArray(v)) return `[${v.map(asString).join(', ')}]`;
-  if (v instanceof Map || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) {
-    const e = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
-    const items = e.map(([k, x]) => [asString(k), asString(x)] as const).sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0));
-    return `{${items.map(([k, x]) => `${k}: ${x}`).join(', ')}}`;
-  }
+  if (Array.isArray(v)) return formatList(v);
+  if (isMapValue(v)) return formatMap(v);
   if (v instanceof Date) return timestampString(v);
   if (v instanceof Duration) return durationString(v);
-  return String(v);
+  const type = typeValueName(v);
+  if (type !== undefined) return type;
+  throw celError('error during formatting: string clause can only be used on strings, bools, bytes, ints, doubles, maps, lists, types, durations, and timestamps');
+}
+
+/** A CEL map value: a Map or a plain object. */
+function isMapValue(v: unknown): v is Map<unknown, unknown> | Record<string, unknown> {
+  return v instanceof Map || (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype);
+}
+
+/** `[a, b]` with each item as a CEL literal (ext/formatting.go formatList). */
+function formatList(l: unknown[]): string {
+  return `[${l.map(literal).join(', ')}]`;
+}
+
+/** `{k:v, ...}` with keys and values as CEL literals, ordered by the key's text (ext/formatting.go formatMap). */
+function formatMap(m: Map<unknown, unknown> | Record<string, unknown>): string {
+  const entries = m instanceof Map ? [...m.entries()] : Object.entries(m);
+  const pairs = entries.map(([k, x]) => [mapKey(k), literal(x)] as const);
+  pairs.sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0));
+  return `{${pairs.map(([k, x]) => `${k}:${x}`).join(', ')}}`;
+}
+
+function mapKey(k: unknown): string {
+  if (typeof k === 'string') return goQuote(k);
+  if (typeof k === 'boolean' || typeof k === 'bigint') return String(k);
+  if (k instanceof UnsignedInt) return String((k as unknown as { value: bigint }).value);
+  throw celError('error during formatting: no formatting function for this map key type');
+}
+
+/**
+ * An item of a list or map as `%s` prints it (ext/formatting.go clauseForType
+ * and quoteForCEL): strings and bytes quoted as Go's %q, doubles as %.6f
+ * (NaN and infinities quoted), timestamps and durations as
+ * `timestamp("...")` / `duration("...")`.
+ */
+function literal(v: unknown): string {
+  if (typeof v === 'string') return goQuote(v);
+  if (v instanceof Uint8Array) return `b${goQuote(Buffer.from(v).toString('utf8'))}`;
+  if (typeof v === 'number') return Number.isFinite(v) ? v.toFixed(6) : goQuote(Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf');
+  if (v instanceof Date) return `timestamp(${goQuote(timestampString(v))})`;
+  if (v instanceof Duration) return `duration(${goQuote(durationString(v))})`;
+  return asString(v);
+}
+
+const GO_ESCAPES: Readonly<Record<string, string>> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+
+/** Go's strconv.Quote for the characters CEL strings hold: the C escapes, other control characters as \xHH. */
+function goQuote(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what Go escapes
+  return `"${s.replace(/[\x00-\x1f\x7f"\\]/g, (c) => GO_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+/**
+ * A double as cel-go's `string(double)` converts it (types.Double
+ * ConvertToType: `%g`, strconv's shortest 'g'): the shortest digits that read
+ * back, in exponent form (at least two exponent digits) when the exponent is
+ * below -4 or at least 6 (ftoa.go: "if precision was the shortest possible,
+ * use precision 6 for this decision"): `1.5`, `999999`, `1.234567e+06`,
+ * `1e-05`, `+Inf`, `NaN`.
+ */
+export function goFloatString(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  const [mantissa, e] = x.toExponential().split('e');
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(x);
 }
 
 /**
@@ -182,7 +255,8 @@ function formatOne(verb: string, v: unknown, precision: number | undefined): str
     case 'e':
       return goExp(floatArg(v, '%e'), precision ?? 6);
     case 'b':
-      return typeof v === 'boolean' ? String(v) : intArg(v, '%b').toString(2);
+      // ext/formatting.go Binary: a bool as a bit
+      return typeof v === 'boolean' ? (v ? '1' : '0') : intArg(v, '%b').toString(2);
     case 'o':
       return intArg(v, '%o').toString(8);
     case 'x':
