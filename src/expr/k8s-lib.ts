@@ -384,13 +384,19 @@ function registerRegex(env: Environment): void {
     const m = re2(p).matcher(s);
     return m.find() ? (m.group() ?? '') : '';
   });
+  // Go's regexp FindAllString (regexp.go allMatches): an empty match right after the previous match is not
+  // one (re2js's Java-style find() returns it: 'aaa'.findAll('a*') was ['aaa', ''], Go ['aaa'])
   const findAll = (s: string, p: string, n: number): string[] => {
     beforeLargeCall(s.length, REGEX_FIND_NS_PER_CHAR);
     if (n === 0) return [];
     const out: string[] = [];
     const m = re2(p).matcher(s);
+    let previousEnd = -1;
     while ((n < 0 || out.length < n) && m.find()) {
-      out.push(m.group() ?? '');
+      const start = m.start();
+      const end = m.end();
+      if (start !== end || start !== previousEnd) out.push(m.group() ?? '');
+      previousEnd = end;
     }
     return out;
   };

@@ -65,6 +65,10 @@ const results: [string, unknown][] = [
   ["'123 abc 456'.findAll('[0-9]+')", ['123', '456']],
   ["'123 abc 456'.findAll('[0-9]+', 1)", ['123']],
   ["'123 abc 456'.findAll('[0-9]+', 0)", []],
+  // Go's FindAllString: no empty match right after the previous match (regexp.go allMatches)
+  ["'aaa'.findAll('a*')", ['aaa']],
+  ["'v1.2.3'.findAll('[0-9]*')", ['', '1', '2', '3']],
+  ["'abc'.findAll('')", ['', '', '', '']],
   ["'abc'.matches('^a')", true],
   // quantity (library/quantity.go, quantity_test.go)
   ["quantity('1Gi').isLessThan(quantity('2Gi'))", true],
