@@ -1023,10 +1023,44 @@ function optionalValue(node: AstNode): AstNode | undefined {
 
 /** An operator: binary ones by their operands (call-cost.ts operatorCost), `!` and `-` one unit. */
 function instrumentOperator(node: AstNode): void {
+  if (node.op === '/' || node.op === '%' || node.op === '-_') checkIntOverflow(node);
   if (CHARGED_OPERATORS.has(node.op)) {
     const cost = operatorCostOf(node.op);
     wrapHandle(node, (h) => (l, r, a, e) => (charge(cost(l, r)), h(l, r, a, e)));
   } else if (node.op === '!_' || (node.op === '-_' && (node.args as AstNode).op !== 'value')) wrapHandle(node, (h) => (v, a, e) => (charge(1), h(v, a, e)));
+}
+
+const MIN_INT64 = -9223372036854775808n;
+
+/** `f()`; an evaluation error it throws is placed at `node` (its line and column). */
+function placed<T>(node: AstNode, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof EvaluationError ? e.withAst(node as never) : e;
+  }
+}
+
+const overflow = (node: AstNode): Error => (celError('integer overflow') as EvaluationError).withAst(node as never);
+
+/**
+ * The int overflows the engine lets through: `-x` of the least int64 and
+ * `x / -1`, `x % -1` of it (cel-go common/types/overflow.go
+ * negateInt64Checked, divideInt64Checked, moduloInt64Checked: "integer
+ * overflow"; the engine returned 2^63).
+ */
+function checkIntOverflow(node: AstNode): void {
+  if (node.op === '-_') {
+    wrapHandle(node, (h) => (v, a, e) => {
+      if (v === MIN_INT64) throw overflow(node);
+      return h(v, a, e);
+    });
+    return;
+  }
+  wrapHandle(node, (h) => (l, r, a, e) => {
+    if (l === MIN_INT64 && r === -1n) throw overflow(node);
+    return h(l, r, a, e);
+  });
 }
 
 /** Replaces the node's handler (set by the type check) with `wrap(handler)`. */
@@ -1062,7 +1096,7 @@ function instrumentCall(node: AstNode): void {
 /** Wraps the handler of a global call whose engine overload differs from cel-go's for some arguments (overriddenCall). */
 function overrideCall(node: AstNode): void {
   const own = node.op === 'call' ? overriddenCall((node.args as [string])[0]) : undefined;
-  if (own) wrapHandle(node, (h) => (values, a, b) => own(values as unknown[]) ?? h(values, a, b));
+  if (own) wrapHandle(node, (h) => (values, a, b) => placed(node, () => own(values as unknown[])) ?? h(values, a, b));
 }
 
 /**
@@ -1073,6 +1107,24 @@ function overrideCall(node: AstNode): void {
  */
 function overriddenCall(name: string): ((values: unknown[]) => unknown) | undefined {
   if (name === 'string') return (values) => (values.length === 1 && typeof values[0] === 'number' ? goFloatString(values[0]) : undefined);
+  if (name === 'int' || name === 'uint') return (values) => (values.length === 1 && typeof values[0] === 'number' ? checkDoubleRange(values[0], name) : undefined);
+  return undefined;
+}
+
+/** 2^63 and 2^64 as doubles. */
+const TWO_63 = 9223372036854775808;
+const TWO_64 = 18446744073709551616;
+
+/**
+ * `int(double)` / `uint(double)` out of range (cel-go types.Double
+ * ConvertToType, doubleToInt64Checked / doubleToUint64Checked: NaN, an
+ * infinity, int outside (-2^63, 2^63), uint below 0 or from 2^64): an error,
+ * where the engine made an int past int64 (`int(9.3e18)`) and `uint(-0.5)` 0.
+ * Undefined when in range (the engine converts).
+ */
+function checkDoubleRange(v: number, to: 'int' | 'uint'): undefined {
+  const inRange = to === 'int' ? v > -TWO_63 && v < TWO_63 : v >= 0 && v < TWO_64;
+  if (!inRange) throw celError(to === 'int' ? 'int() type error: integer overflow' : 'uint() type error: unsigned integer overflow');
   return undefined;
 }
 

@@ -177,6 +177,14 @@ const results: [string, unknown][] = [
   ["'%s, %s'.format([duration('-1.5s'), timestamp('2024-03-01T00:00:00.120Z')])", '-1.5s, 2024-03-01T00:00:00.12Z'],
   ["timestamp(timestamp('2024-01-01T00:00:00Z')) == timestamp(1704067200)", true],
   ["duration(duration('1s')) == duration('1000ms')", true],
+  // int64 overflow as cel-go checks it (common/types/overflow.go; doubleToInt64Checked, doubleToUint64Checked)
+  ['-9223372036854775808 / -1', 'threw integer overflow at 1:1'],
+  ['1 + (-9223372036854775808 % -1)', 'threw integer overflow at 1:6'],
+  ['-(-9223372036854775807 - 1)', 'threw integer overflow at 1:1'],
+  ['int(9.3e18)', 'threw int() type error: integer overflow at 1:1'],
+  ['int(9.2e18) > 0', true],
+  ['int(-0.5)', 0],
+  ['uint(-0.5)', 'threw uint() type error: unsigned integer overflow at 1:1'],
   // cross-type numeric comparisons
   ['1 < 1.5', true],
   ['2u > 1', true],
