@@ -32,6 +32,7 @@ import { registerImage } from './image.js';
 import { registerFormat } from './format.js';
 import { registerOptionalMacros, registerTwoVarComprehensions } from './comprehensions.js';
 import { registerListsExtension } from './lists-ext.js';
+import { timestampAccessor } from './timezones.js';
 import { registerSemver } from './semver.js';
 import { registerUrls } from './urls.js';
 import { celCompare, celEquals, durationString, formatString, timestampString } from './values.js';
@@ -253,8 +254,9 @@ const NAMESPACE_RECEIVERS: ReadonlySet<string> = new Set(['sets', 'strings', 'fo
  * (the receiver and the arguments, for the cost and the call).
  */
 export function replacedMethod(name: string, original: EvalFn | undefined): EvalFn | undefined {
-  const impl = Object.prototype.hasOwnProperty.call(REPLACED, name) ? REPLACED[name] : undefined;
-  if (!impl || !original) return undefined;
+  const own = ownMethod(name);
+  if (!own || !original) return undefined;
+  const { impl, accepts } = own;
   const list = name === 'join';
   const cost = callCostOf(name);
   return (ev: Evaluator, ast: AstNode, ctx: unknown): unknown => {
@@ -265,16 +267,24 @@ export function replacedMethod(name: string, original: EvalFn | undefined): Eval
     const recv = ev.run(receiver, ctx);
     const call: unknown[] = [recv];
     for (const a of parts[2]) call.push(ev.run(a, ctx));
-    // another receiver type (a list's indexOf, a dyn that is not a string): the engine's handler (charged by
-    // cel.ts instrumentCall) on the values evaluated here, never evaluating the receiver twice
-    if (list ? !Array.isArray(recv) : typeof recv !== 'string') return (ast as AstNode & { handle: EngineHandle }).handle(call, ev, ast);
+    // another receiver type (a list's indexOf, a duration's getHours, a dyn of another type): the engine's handler
+    // (charged by cel.ts instrumentCall) on the values evaluated here, never evaluating the receiver twice
+    if (!accepts(recv)) return (ast as AstNode & { handle: EngineHandle }).handle(call, ev, ast);
     // charged before the call runs (join: by its result, inside join()); a large input checks the deadline
-    if (!list) {
-      charge(cost(call, 0));
-      if (name !== 'matches') beforeLargeCall((recv as string).length, LIBRARY_NS_PER_CHAR);
-    }
+    if (!list) charge(cost(call, 0));
+    if (typeof recv === 'string' && name !== 'matches') beforeLargeCall(recv.length, LIBRARY_NS_PER_CHAR);
     return callAt(impl, call, ast);
   };
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isTimestamp = (v: unknown): boolean => v instanceof Date;
+
+/** Our implementation of the engine's method `name` and the receivers it takes (strings, join's lists, timestamps' accessors). */
+function ownMethod(name: string): { impl: (call: unknown[]) => unknown; accepts: (recv: unknown) => boolean } | undefined {
+  if (Object.prototype.hasOwnProperty.call(REPLACED, name)) return { impl: REPLACED[name], accepts: name === 'join' ? Array.isArray : isString };
+  const accessor = timestampAccessor(name);
+  return accessor ? { impl: accessor, accepts: isTimestamp } : undefined;
 }
 
 /** `impl(call)`; an evaluation error it throws is placed at the call (the engine places its own functions' errors, not ours). */

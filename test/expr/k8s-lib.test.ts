@@ -364,6 +364,39 @@ t.test('lists extension (cel-go ext.Lists version 3)', async (t) => {
   t.equal(compileExpression('[[1], [2]].flatten()').type, 'list<int>');
 });
 
+/** cel-go common/types/timestamp.go accessors: the fields of the time in the zone (UTC without one); getDayOfYear is YearDay() - 1 */
+const timestamps: [string, unknown][] = [
+  ["timestamp('2024-07-01T12:00:00Z').getDayOfYear()", 182],
+  ["timestamp('2024-12-31T23:59:59Z').getDayOfYear()", 365],
+  ["timestamp('2024-07-01T00:30:00Z').getDayOfYear('UTC')", 182],
+  ["timestamp('2024-03-10T02:30:00Z').getHours('UTC')", 2],
+  ["timestamp('2024-03-31T00:30:00Z').getHours('+02:00')", 2],
+  ["timestamp('2024-03-31T01:30:00Z').getHours('Europe/Berlin')", 3],
+  ["timestamp('2024-12-31T23:00:00Z').getDayOfYear('+01:00')", 0],
+  ["timestamp('2024-01-07T23:00:00Z').getDayOfWeek('+05:00')", 1],
+  // an offset's hours as Go's strconv.Atoi reads them (cel-go timeZone)
+  ["timestamp('2024-01-07T23:00:00Z').getHours('+1:00')", 0],
+  ["timestamp('2024-01-07T23:00:00Z').getHours('01:00')", 0],
+  ["timestamp('2024-01-07T23:00:00Z').getMinutes('-02:30')", 30],
+  ["timestamp('2024-01-07T23:00:00Z').getHours('Nope/Zone')", 'threw unknown time zone at 1:35'],
+  ["duration('90m').getHours()", 1],
+];
+
+t.test('timestamp accessors: the same fields whatever the time zone of this process', async (t) => {
+  const saved = process.env.TZ;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  });
+  for (const tz of ['UTC', 'America/New_York', 'Europe/Berlin']) {
+    await t.test(tz, async (t) => {
+      process.env.TZ = tz;
+      t.equal(new Date(Date.UTC(2024, 6, 1)).getTimezoneOffset() !== 0, tz !== 'UTC', 'the process zone took effect');
+      checkResults(t, timestamps);
+    });
+  }
+});
+
 /** ip.go / cidr.go documented examples */
 const network: [string, unknown][] = [
   ["isIP('127.0.0.1')", true],
