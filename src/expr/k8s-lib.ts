@@ -31,7 +31,7 @@ import { registerNetwork } from './network.js';
 import { registerImage } from './image.js';
 import { registerFormat } from './format.js';
 import { registerOptionalMacros, registerTwoVarComprehensions } from './comprehensions.js';
-import { registerListsExtension } from './lists-ext.js';
+import { comparableType, registerListsExtension } from './lists-ext.js';
 import { timestampAccessor } from './timezones.js';
 import { registerSemver } from './semver.js';
 import { registerUrls } from './urls.js';
@@ -326,10 +326,16 @@ export function checkLiteral(node: AstNode): string | undefined {
   return undefined;
 }
 
+/** An item of a list that `min`, `max` or `isSorted` takes: comparable (library/lists.go: traits.Comparer, checked item by item). */
+function comparableItem(x: unknown): unknown {
+  if (comparableType(x) === undefined) throw celError('no such overload: values are not comparable');
+  return x;
+}
+
 function listMin(l: unknown[], fn: string, sign: number): unknown {
   if (l.length === 0) throw celError(`${fn}(list) called on empty list`);
-  let best = l[0];
-  for (let i = 1; i < l.length; i++) if (celCompare(l[i], best) * sign < 0) best = l[i];
+  let best = comparableItem(l[0]);
+  for (let i = 1; i < l.length; i++) if (celCompare(comparableItem(l[i]), best) * sign < 0) best = l[i];
   return best;
 }
 
@@ -374,7 +380,7 @@ function indexOf(l: unknown[], x: unknown, last: boolean): bigint {
 /** library/lists.go. */
 function registerLists(env: Environment): void {
   env.registerFunction('list<A>.isSorted(): bool', (l: unknown[]) => {
-    for (let i = 1; i < l.length; i++) if (celCompare(l[i - 1], l[i]) > 0) return false;
+    for (let i = 0; i < l.length; i++) if (comparableItem(l[i]) !== undefined && i > 0 && celCompare(l[i - 1], l[i]) > 0) return false;
     return true;
   });
   env.registerFunction('list<int>.sum(): int', (l: unknown[]) => listSum(l, 0n));
@@ -383,6 +389,10 @@ function registerLists(env: Environment): void {
   env.registerFunction('list<google.protobuf.Duration>.sum(): google.protobuf.Duration', (l: unknown[]) => listSum(l, new Duration(0)));
   env.registerFunction('list<A>.min(): A', (l: unknown[]) => listMin(l, 'min', 1));
   env.registerFunction('list<A>.max(): A', (l: unknown[]) => listMin(l, 'max', -1));
+  // a dyn receiver (an object's list): its item is dyn, not an unbound parameter (the engine's first match would type
+  // `object.x.min() + 'a'` as a string and evaluate it, `object.x.max().name` as an error at load)
+  env.registerFunction('list<dyn>.min(): dyn', (l: unknown[]) => listMin(l, 'min', 1));
+  env.registerFunction('list<dyn>.max(): dyn', (l: unknown[]) => listMin(l, 'max', -1));
   env.registerFunction('list<A>.indexOf(A): int', (l: unknown[], x: unknown) => indexOf(l, x, false));
   env.registerFunction('list<A>.lastIndexOf(A): int', (l: unknown[], x: unknown) => indexOf(l, x, true));
 }

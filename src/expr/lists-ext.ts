@@ -50,8 +50,8 @@ function flatten(l: unknown[], depth: bigint): unknown[] {
   return out;
 }
 
-/** The CEL type of a comparable value (int, uint, double, bool, string, bytes, timestamp, duration), else undefined. */
-function comparableType(v: unknown): unknown {
+/** The CEL type of a comparable value (int, uint, double, bool, string, bytes, timestamp, duration: cel-go's traits.Comparer), else undefined. */
+export function comparableType(v: unknown): unknown {
   switch (typeof v) {
     case 'bigint':
     case 'number':
@@ -168,17 +168,27 @@ function sortByExpander({ args, receiver }: { args: AstNode[]; receiver: AstNode
   return { kind: 'sortBy', receiver, name: args[0].args as string, expr: args[1], typeCheck: typeCheckSortBy, evaluate: evaluateSortBy };
 }
 
-/** Element types of the receivers cel-go's overloads accept: `flatten()` lists (`list(list(T))`), `sort()` comparable types. */
+const comparable = (elem: TypeDecl): boolean => COMPARABLE_TYPES.includes(String(elem));
+
+/**
+ * Element types of the receivers the overloads accept: `flatten()` lists
+ * (`list(list(T))`), `sort()` comparable types, and Kubernetes' `min()`,
+ * `max()`, `isSorted()` (library/lists.go comparableTypes, the same eight).
+ */
 const RECEIVER_ELEMENTS: Readonly<Record<string, (elem: TypeDecl) => boolean>> = {
   flatten: (elem) => elem.kind === 'list',
-  sort: (elem) => COMPARABLE_TYPES.includes(String(elem)),
+  sort: comparable,
+  min: comparable,
+  max: comparable,
+  isSorted: comparable,
 };
 
 /**
- * `flatten()` or `sort()` on a list whose element type is known and not one
- * cel-go declares (`[1, 2].flatten()`, `[[1]].sort()`): refused at load, as
- * cel-go's checker finds no overload. The engine's `list<dyn>` overloads
- * (which take a dyn list whatever its items) would accept it, so the checked
+ * `flatten()`, `sort()`, `min()`, `max()` or `isSorted()` on a list whose
+ * element type is known and not one the overloads declare (`[1, 2].flatten()`,
+ * `[[1]].sort()`, `[{'a': 1}].min()`): refused at load, as
+ * cel-go's checker finds no overload. The engine's `list<dyn>` and `list<A>` overloads
+ * (which take any list) would accept it, so the checked
  * receiver is read after the engine's check. Returns the call node and the
  * message, or undefined.
  */

@@ -51,6 +51,10 @@ const results: [string, unknown][] = [
   ['[1, 2, 2, 3].lastIndexOf(2)', 2],
   ['[1, 2].indexOf(5)', -1],
   ["object.spec.containers.map(c, c.name).indexOf('side')", 1],
+  // a dyn list's min()/max() is dyn, checked when evaluated
+  ["dyn([3, 1]).min() + '!'", 'threw no such overload: dyn<int> + string at 1:1'],
+  ["dyn(['app', 'side']).max().startsWith('s')", true],
+  ["dyn([{'a': 1}]).max().a", 'threw no such overload: values are not comparable at 1:17'], // every item a Comparer, one alone too
   // durations: summable and comparable (lists.go summableTypes, comparableTypes), equal by value
   ["[duration('1s'), duration('2s')].sum() == duration('3s')", true],
   ["[duration('2s'), duration('1s')].min() == duration('1s')", true],
@@ -226,6 +230,8 @@ const compileErrors: [string, RegExp, number][] = [
   ['[[1]].sort()', /no matching overload for 'list<list<int>>.sort\(\)'/, 7],
   ["[{'a': 1}].sortBy(m, m)", /no matching overload for 'sortBy'/, 22],
   ['1.sortBy(x, x)', /sortBy can only be applied to a list/, 1],
+  ['[[1], [2]].min()', /no matching overload for 'list<list<int>>.min\(\)'/, 12], // library/lists.go: comparable items only
+  ["[{'a': 1}].isSorted()", /no matching overload/, 12],
   ["'x'.matches('[')", /invalid regular expression/, 1],
   ["'x'.find('(')", /invalid regular expression/, 1],
   ["duration('1x') > duration('1s')", /invalid duration literal/, 1],
