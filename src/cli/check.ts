@@ -40,8 +40,8 @@ function objectStream(objects: KubeObject[]): ManifestStream {
  * Objects denied or deleted in the first pass are left out.
  */
 export function nonIdempotent(loaded: LoadedPolicies, stream: ManifestStream, opts: RenderOptions = {}): string[] {
-  const first = evaluateStream(stream, loaded.set, opts).results.filter((r) => r.evaluation.object !== null && r.evaluation.denials.length === 0);
-  const second = evaluateStream(objectStream(first.map((r) => r.evaluation.object as KubeObject)), loaded.set, opts).results;
+  const first = evaluateStream(stream, loaded.set, opts).results.filter((r) => r.output !== null && r.evaluation.denials.length === 0);
+  const second = evaluateStream(objectStream(first.map((r) => r.output as KubeObject)), loaded.set, opts).results;
   const problems = new Set<string>();
   second.forEach((r, i) => {
     if (!r.evaluation.changed) return;

@@ -9,7 +9,8 @@
  * hold here (and only here): duplicate object ids, and stream requirements such
  * as a no-target patch or a `replicas` entry that matches nothing.
  */
-import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, isListObject, isObject, metaMap, resIdOf, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { lookupKind } from '../kube/resources.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from './compile.js';
 import type { Evaluation } from './evaluate.js';
@@ -110,23 +111,97 @@ export function readManifestStream(text: string): ManifestStream {
 }
 
 /**
- * The namespace an object is evaluated in, in every front door that reads a
- * stream (run, explain, check): '' for a cluster-scoped kind, even one whose
- * manifest carries a `metadata.namespace` (charts often template one into a
- * ClusterRole: the API server clears it, rest.EnsureObjectNamespaceMatches
- * RequestNamespace, and its admission request has none, so the webhook
- * evaluates it in ''), else `metadata.namespace`, else `opts.namespace`
- * (`-n`, default $HELM_NAMESPACE, resolved by the CLI), else ''.
+ * Scopes declared by the stream: `group/kind` -> true (cluster-scoped) or
+ * false, for every kind whose CustomResourceDefinition is in the stream
+ * (`spec.group`, `spec.names.kind`, `spec.scope: Cluster | Namespaced`): the
+ * API server serves a custom kind with its CRD's scope
+ * (apiextensions-apiserver `crdHandler`, `NamespaceScoped()` of its strategy
+ * reads `spec.scope`).
  */
-export function streamNamespace(id: ResId, opts: RenderOptions): string {
-  if (CLUSTER_SCOPED_KINDS.has(id.kind)) return '';
+export function crdScopes(slots: readonly Slot[]): Map<string, boolean> {
+  const scopes = new Map<string, boolean>();
+  for (const { object: o } of slots) {
+    const g = gvkOf(o);
+    if (g.kind !== 'CustomResourceDefinition' || g.group !== 'apiextensions.k8s.io' || !isObject(o.spec)) continue;
+    const { group, names, scope } = o.spec;
+    if (typeof group !== 'string' || !isObject(names) || typeof names.kind !== 'string') continue;
+    if (scope === 'Cluster' || scope === 'Namespaced') scopes.set(`${group}/${names.kind}`, scope === 'Cluster');
+  }
+  return scopes;
+}
+
+/**
+ * True when the API server would serve `id`'s kind cluster-scoped: the
+ * built-in table for its group and kind (src/kube/builtin-resources.generated.ts),
+ * else the scope of its CRD in the stream (`crdScopes`), else
+ * `CLUSTER_SCOPED_KINDS` (kinds the table lacks: ours, legacy ones); any
+ * other kind is taken as namespaced, as kustomize does without a schema.
+ */
+export function streamClusterScoped(id: ResId, scopes?: ReadonlyMap<string, boolean>): boolean {
+  const rows = lookupKind(id.group, id.kind);
+  if (rows.length > 0) return rows.every((r) => !r.namespaced);
+  return scopes?.get(`${id.group}/${id.kind}`) ?? CLUSTER_SCOPED_KINDS.has(id.kind);
+}
+
+/**
+ * The namespace an object is evaluated in, in every front door that reads a
+ * stream (run, explain, check), as the API server sets the admission
+ * request's: '' for a cluster-scoped kind (`streamClusterScoped`), even when
+ * the chart gave it a `metadata.namespace` (the API server clears that one
+ * before admission: k8s.io/apiserver endpoints/handlers/create.go
+ * `createHandler`, rest.EnsureObjectNamespaceMatchesRequestNamespace); else
+ * `metadata.namespace`, else `opts.namespace` (`-n`, default
+ * $HELM_NAMESPACE, resolved by the CLI), else ''.
+ */
+export function streamNamespace(id: ResId, opts: RenderOptions, scopes?: ReadonlyMap<string, boolean>): string {
+  if (streamClusterScoped(id, scopes)) return '';
   return id.namespace || (opts.namespace ?? '');
+}
+
+/**
+ * The object a cluster-scoped kind is evaluated as: without the
+ * `metadata.namespace` a chart may have given it, which the API server
+ * clears before any admission plugin sees the object (see `streamNamespace`).
+ * Any other object is evaluated as it is.
+ */
+function admittedView(object: KubeObject, clusterScoped: boolean): KubeObject {
+  const md = metadataOf(object);
+  if (!clusterScoped || md === undefined || !Object.prototype.hasOwnProperty.call(md, 'namespace')) return object;
+  const { namespace: _cleared, ...metadata } = md;
+  void _cleared;
+  return { ...object, metadata };
+}
+
+/**
+ * `run`'s output for an object evaluated as `admittedView(input)`: the
+ * result with the input's `metadata.namespace` back in its place when no
+ * policy set one (run prints the chart's objects with the policies' changes
+ * only; the API server drops that namespace in any case). The input itself
+ * when nothing changed.
+ */
+function withInputNamespace(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
+  if (view === input || result === null) return result;
+  if (result === view) return input;
+  const md = metadataOf(result);
+  if (md === undefined || Object.prototype.hasOwnProperty.call(md, 'namespace')) return result;
+  const original = metadataOf(input) as JsonObject;
+  const at = Object.keys(original).indexOf('namespace');
+  const entries = Object.entries(md);
+  entries.splice(Math.min(at, entries.length), 0, ['namespace', original.namespace as JsonValue]);
+  return { ...result, metadata: Object.fromEntries(entries) };
 }
 
 /** One object of a stream and its evaluation. */
 export interface StreamEvaluation {
   id: ResId;
+  /** The object as the stream holds it. */
   object: KubeObject;
+  /**
+   * `run`'s output for it: the evaluation's object, and for a cluster-scoped
+   * kind evaluated without its stray `metadata.namespace`, that namespace
+   * back in place (null: a patch deleted it).
+   */
+  output: KubeObject | null;
   /** The EvaluationInput's namespace (see `streamNamespace`). */
   namespace: string;
   evaluation: Evaluation;
@@ -146,6 +221,8 @@ interface StreamInput {
   policies: PolicySet;
   opts: RenderOptions;
   nsLabels: Map<string, Record<string, string>>;
+  /** The custom kinds' scopes the stream's CRDs declare (`crdScopes`). */
+  scopes: ReadonlyMap<string, boolean>;
 }
 
 /**
@@ -156,7 +233,7 @@ interface StreamInput {
  * not yet right, and the pass is evaluated again).
  */
 function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[]>): StreamPass {
-  const { stream, policies, opts, nsLabels } = input;
+  const { stream, policies, opts, nsLabels, scopes } = input;
   const pass: StreamPass = { results: [], satisfied: new Set(), unknown: new Map() };
   let first: string | undefined;
   const snapshot = (key: string, object: KubeObject): readonly KubeObject[] | undefined => {
@@ -171,8 +248,9 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
   stream.slots.forEach((slot, i) => {
     first = undefined;
     const id = stream.ids[i] as ResId;
-    const namespace = streamNamespace(id, opts);
-    const evaluation = policies.evaluate(slot.object, {
+    const namespace = streamNamespace(id, opts, scopes);
+    const view = admittedView(slot.object, streamClusterScoped(id, scopes));
+    const evaluation = policies.evaluate(view, {
       frontDoor: 'render',
       operation: 'CREATE',
       namespace,
@@ -181,14 +259,16 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
       satisfied: (k) => pass.satisfied.add(k),
       snapshot,
     });
-    pass.results.push({ id, object: slot.object, namespace, evaluation });
+    pass.results.push({ id, object: slot.object, output: withInputNamespace(slot.object, view, evaluation.object), namespace, evaluation });
   });
   return pass;
 }
 
 /**
  * Evaluates every object of a stream as `run` does: namespace by
- * `streamNamespace`, namespace labels from `--namespace-labels` and, winning
+ * `streamNamespace` (a cluster-scoped kind, built in or declared by a CRD
+ * of the stream, is evaluated without a stray `metadata.namespace`, as the
+ * API server presents it to admission; `output` puts it back), namespace labels from `--namespace-labels` and, winning
  * over them, the Namespace objects of the stream; the ids of the stream for
  * kustomize's cross-object fix-ups. Returns the evaluations in stream order
  * and the stream requirements satisfied. Never throws for policy failures.
@@ -205,7 +285,7 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
 export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts: RenderOptions = {}): { results: StreamEvaluation[]; satisfied: Set<string> } {
   const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
   for (const s of stream.slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
-  const input: StreamInput = { stream, policies, opts, nsLabels };
+  const input: StreamInput = { stream, policies, opts, nsLabels, scopes: crdScopes(stream.slots) };
   const known = new Map<string, KubeObject[]>();
   let pass = evaluatePass(input, known);
   while (pass.unknown.size > 0) {
@@ -242,7 +322,7 @@ export function renderDocuments(text: string, policies: PolicySet, opts: RenderO
   const { warnings, changed } = collectOutcomes(evaluated);
   const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
   if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
-  const documents = rebuildDocuments(stream, evaluated.map((e) => e.evaluation.object));
+  const documents = rebuildDocuments(stream, evaluated.map((e) => e.output));
   return { documents, warnings, objects: stream.slots.length, changed };
 }
 

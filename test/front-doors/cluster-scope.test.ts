@@ -1,0 +1,121 @@
+/**
+ * A cluster-scoped object reaches admission without a namespace: the API
+ * server clears a `metadata.namespace` a chart gave it and sends
+ * `request.namespace: ''` (k8s.io/apiserver endpoints/handlers/create.go
+ * `createHandler`, rest.EnsureObjectNamespaceMatchesRequestNamespace), and a
+ * custom kind is cluster-scoped when its CRD says `scope: Cluster`. `run`
+ * evaluates such objects the same way, in every dialect: each row goes
+ * through `run` (renderManifests) and through `/mutate` with the request the
+ * API server would send, and both must give the row's annotation.
+ */
+import t from 'tap';
+import YAML from 'yaml';
+import { policiesFromText } from '../../src/index.js';
+import { isObject, type JsonObject, type KubeObject } from '../../src/kube/object.js';
+import { renderManifests } from '../../src/policy/render.js';
+import { review } from '../../src/admission/review.js';
+import { admit, createReview } from '../helpers/admission.js';
+
+/** ClusterPostRenderPolicy: only objects in namespace team-a. */
+const OURS = `apiVersion: postrender.io/v1alpha1
+kind: ClusterPostRenderPolicy
+metadata: {name: p}
+spec:
+  match: {namespaces: [team-a]}
+  transformers: [{annotations: {hit: "ours"}}]
+`;
+
+/** MutatingAdmissionPolicy: a binding with a namespaceSelector (cluster-scoped objects match), the annotation says what request.namespace was. */
+const MAP = `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: m}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE"], resources: ["*"]}]
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: JSONPatch
+    jsonPatch:
+      expression: '[JSONPatch{op: "add", path: "/metadata/annotations", value: {"hit": request.namespace == "" && !has(object.metadata.namespace) ? "map-cluster" : "map-ns"}}]'
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: m}
+spec: {policyName: m, matchResources: {namespaceSelector: {matchLabels: {env: prod}}}}
+`;
+
+/** Gatekeeper AssignMetadata: every namespace but team-a (cluster-scoped objects match). */
+const GATEKEEPER = `apiVersion: mutations.gatekeeper.sh/v1
+kind: AssignMetadata
+metadata: {name: g}
+spec:
+  match: {excludedNamespaces: [team-a]}
+  location: metadata.annotations.hit
+  parameters: {assign: {value: "gatekeeper"}}
+`;
+
+const CLUSTER_ROLE = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cr, namespace: team-a}\nrules: []\n';
+const ROLE = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: team-a}\nrules: []\n';
+const ISSUER = 'apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: ca}\nspec: {}\n';
+const crd = (scope: string): string => `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: clusterissuers.cert-manager.io}\nspec:\n  group: cert-manager.io\n  scope: ${scope}\n  names: {kind: ClusterIssuer, plural: clusterissuers}\n  versions: [{name: v1, served: true, storage: true}]\n`;
+
+interface Row {
+  name: string;
+  policy: string;
+  /** The stream; the object under test is its last document. */
+  stream: string;
+  /** `-n`. */
+  namespace?: string;
+  /** request.namespace the API server sends for the object. */
+  requestNamespace: string;
+  /** The `hit` annotation expected from both front doors (undefined: none). */
+  hit: string | undefined;
+}
+
+const rows: Row[] = [
+  { name: 'ours: ClusterRole with a stray namespace is not in team-a', policy: OURS, stream: CLUSTER_ROLE, requestNamespace: '', hit: undefined },
+  { name: 'ours: a Role in team-a is', policy: OURS, stream: ROLE, requestNamespace: 'team-a', hit: 'ours' },
+  { name: 'ours: custom kind a CRD of the stream declares Cluster ignores -n', policy: OURS, stream: `${crd('Cluster')}---\n${ISSUER}`, namespace: 'team-a', requestNamespace: '', hit: undefined },
+  { name: 'ours: custom kind a CRD of the stream declares Namespaced takes -n', policy: OURS, stream: `${crd('Namespaced')}---\n${ISSUER}`, namespace: 'team-a', requestNamespace: 'team-a', hit: 'ours' },
+  { name: 'MAP: ClusterRole with a stray namespace matches the namespaceSelector, request.namespace and object namespace empty', policy: MAP, stream: CLUSTER_ROLE, requestNamespace: '', hit: 'map-cluster' },
+  { name: 'MAP: custom cluster-scoped kind (CRD in the stream) with -n', policy: MAP, stream: `${crd('Cluster')}---\n${ISSUER}`, namespace: 'team-a', requestNamespace: '', hit: 'map-cluster' },
+  { name: 'MAP: a Role in an unlabelled namespace does not match', policy: MAP, stream: ROLE, requestNamespace: 'team-a', hit: undefined },
+  { name: 'Gatekeeper: ClusterRole with a stray namespace is not in the excluded team-a', policy: GATEKEEPER, stream: CLUSTER_ROLE, requestNamespace: '', hit: 'gatekeeper' },
+  { name: 'Gatekeeper: custom cluster-scoped kind (CRD in the stream) with -n team-a', policy: GATEKEEPER, stream: `${crd('Cluster')}---\n${ISSUER}`, namespace: 'team-a', requestNamespace: '', hit: 'gatekeeper' },
+  { name: 'Gatekeeper: a Role in team-a is excluded', policy: GATEKEEPER, stream: ROLE, requestNamespace: 'team-a', hit: undefined },
+];
+
+const hitOf = (o: JsonObject): string | undefined => {
+  const a = (o.metadata as JsonObject).annotations;
+  return isObject(a) && typeof a.hit === 'string' ? a.hit : undefined;
+};
+
+/** The object as the API server hands it to admission: metadata.namespace is the request's ('' cleared). */
+function asAdmitted(o: KubeObject, namespace: string): KubeObject {
+  const { namespace: _dropped, ...metadata } = o.metadata as JsonObject;
+  void _dropped;
+  return { ...o, metadata: namespace ? { ...metadata, namespace } : metadata };
+}
+
+t.test('run and /mutate agree on the scope of an object, in every dialect', async (t) => {
+  for (const row of rows) {
+    const set = policiesFromText(row.policy);
+    const out = YAML.parseAllDocuments(renderManifests(row.stream, set, { namespace: row.namespace }).output).map((d) => d.toJS() as KubeObject);
+    const input = YAML.parseAllDocuments(row.stream).map((d) => d.toJS() as KubeObject);
+    const obj = asAdmitted(input[input.length - 1] as KubeObject, row.requestNamespace);
+    const r = review(createReview(obj, 'u', { namespace: row.requestNamespace }), set, { route: 'mutate' });
+    t.equal(hitOf(out[out.length - 1] as KubeObject), row.hit, `${row.name}: run`);
+    t.equal(hitOf(admit(obj, r.body).admitted), row.hit, `${row.name}: /mutate`);
+  }
+});
+
+t.test('run prints a stray namespace of a cluster-scoped object where it was', async (t) => {
+  const rows: [string, string, string][] = [
+    [GATEKEEPER, CLUSTER_ROLE, 'metadata:\n  name: cr\n  namespace: team-a\n  annotations:\n    hit: gatekeeper\n'],
+    [OURS, CLUSTER_ROLE, 'metadata:\n  name: cr\n  namespace: team-a\nrules: []\n'],
+  ];
+  for (const [policy, stream, want] of rows) {
+    const out = renderManifests(stream, policiesFromText(policy)).output;
+    t.ok(out.includes(want), `${out} holds ${JSON.stringify(want)}`);
+  }
+});
