@@ -8,6 +8,7 @@
  * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
  */
 import { setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
+import { resourceOf } from '../kube/resources.js';
 import type { CompileExpressionOptions, CompositionVariable } from './cel.js';
 import { compileExpression, ExprError, KUBERNETES_VARIABLES } from './engine.js';
 
@@ -72,24 +73,46 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-/** A render-time `request`: what an admission request for creating this object would say, with an empty user. */
+/**
+ * A render-time `request`: what the API server's admission request for
+ * creating this object says, with an empty user. Its fields are those of
+ * k8s.io/apiserver admission/plugin/cel `CreateAdmissionRequest` as
+ * `ToUnstructured` writes them (admission/v1 AdmissionRequest's JSON tags,
+ * the webhook's AdmissionReview has the same): `uid`, `kind` and
+ * `requestKind`, `resource` and `requestResource` (the plural by
+ * `resourceOf`), `operation`, `userInfo`, `dryRun`, `options` (a CREATE's
+ * `CreateOptions`); `name` and `namespace` only when not empty
+ * (`omitempty`: an object with only `generateName` has no name yet, a
+ * cluster-scoped one no namespace, and reading them is then an error as at
+ * admission); no `subResource`.
+ */
 function syntheticRequest(object: unknown, input: ExprVarsInput): Record<string, unknown> {
   const o = (object ?? {}) as Record<string, unknown>;
   const md = (o.metadata ?? {}) as Record<string, unknown>;
   const apiVersion = str(o.apiVersion);
   const slash = apiVersion.indexOf('/');
-  const kind = { group: slash < 0 ? '' : apiVersion.slice(0, slash), version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1), kind: str(o.kind) };
-  return { operation: input.operation, namespace: input.namespace, name: str(md.name), kind, userInfo: { username: '', groups: [] }, dryRun: false };
+  const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+  const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+  const kind = { group, version, kind: str(o.kind) };
+  const resource = { group, version, resource: resourceOf(group, kind.kind) };
+  const request: Record<string, unknown> = { uid: '', kind, resource, requestKind: kind, requestResource: resource };
+  if (str(md.name) !== '') request.name = md.name;
+  if (input.namespace !== '') request.namespace = input.namespace;
+  request.operation = input.operation;
+  request.userInfo = { username: '', groups: [] };
+  request.dryRun = false;
+  request.options = { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' };
+  return request;
 }
 
 /**
  * Builds `object`, `oldObject`, `request` and `namespaceObject` as
  * ValidatingAdmissionPolicy defines them: `oldObject` is null unless UPDATE
  * gave one; `request` is the AdmissionRequest without `object`/`oldObject`
- * (in render: operation, namespace, name, kind, an empty userInfo and
- * `dryRun: false`); `namespaceObject` is null for cluster-scoped objects (a
- * Namespace too, although its admission request names itself as its
- * namespace), else a Namespace with the known labels ({} when unknown).
+ * (in render: `syntheticRequest`); `namespaceObject` is null for
+ * cluster-scoped objects (a Namespace too, although its admission request
+ * names itself as its namespace), else a Namespace with the known labels ({}
+ * when unknown).
  */
 export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
   const request = input.request ? stripRequest(input.request) : syntheticRequest(object, input);

@@ -50,3 +50,26 @@ export function isClusterScopedKind(group: string, kind: string): boolean {
   const rows = lookupKind(group, kind);
   return rows.length > 0 && rows.every((r) => !r.namespaced);
 }
+
+/**
+ * The plural resource name of a kind, by Kubernetes' default naming
+ * (gengo `namer.NewAllLowercasePluralNamer`): `...s`/`x`/`z`/`ch`/`sh` + `es`,
+ * consonant + `y` -> `ies`, else + `s`; `Endpoints` stays.
+ */
+export function pluralResource(kind: string): string {
+  const k = kind.toLowerCase();
+  if (k === 'endpoints') return k;
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
+  return `${k}s`;
+}
+
+/**
+ * The plural resource the API server serves `group`/`kind` as: the built-in
+ * table's row (`lookupKind`), else Kubernetes' default plural
+ * (`pluralResource`), which a CRD's `spec.names.plural` follows unless it
+ * names another.
+ */
+export function resourceOf(group: string, kind: string): string {
+  return lookupKind(group, kind)[0]?.resource ?? pluralResource(kind);
+}

@@ -20,7 +20,7 @@
  */
 import { compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
 import { isObject, metaMap, metaString, type KubeObject } from '../kube/object.js';
-import { servedVersions } from '../kube/resources.js';
+import { pluralResource, servedVersions } from '../kube/resources.js';
 import type { EvaluationInput } from './types.js';
 
 /** A `NamedRuleWithOperations`. */
@@ -53,18 +53,7 @@ interface RequestAttributes {
   namespaced: boolean;
 }
 
-/**
- * The plural resource name of a kind, by Kubernetes' default naming
- * (gengo `namer.NewAllLowercasePluralNamer`): `...s`/`x`/`z`/`ch`/`sh` + `es`,
- * consonant + `y` -> `ies`, else + `s`; `Endpoints` stays.
- */
-export function pluralResource(kind: string): string {
-  const k = kind.toLowerCase();
-  if (k === 'endpoints') return k;
-  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`;
-  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
-  return `${k}s`;
-}
+export { pluralResource } from '../kube/resources.js';
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
