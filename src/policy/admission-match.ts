@@ -73,7 +73,9 @@ function attributesOf(o: KubeObject, input: EvaluationInput): RequestAttributes 
     resource: res ? str(res.resource) : pluralResource(str(o.kind)),
     subResource: input.subResource ?? '',
     name: req && typeof req.name === 'string' ? req.name : metaString(o, 'name'),
-    namespaced: input.namespace !== '',
+    // rules.go `Matcher.scope`: a Namespace's request names itself as its
+    // namespace, yet it is cluster-scoped.
+    namespaced: input.namespace !== '' && !(res ? str(res.group) === '' && str(res.resource) === 'namespaces' : o.kind === 'Namespace' && slash < 0),
   };
 }
 

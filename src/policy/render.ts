@@ -146,7 +146,9 @@ export function streamClusterScoped(id: ResId, scopes?: ReadonlyMap<string, bool
 /**
  * The namespace an object is evaluated in, in every front door that reads a
  * stream (run, explain, check), as the API server sets the admission
- * request's: '' for a cluster-scoped kind (`streamClusterScoped`), even when
+ * request's: a Namespace's own name (handlers/create.go `createHandler`:
+ * "if len(namespace) == 0 && scope.Resource == namespaceGVR { namespace =
+ * name }"); '' for any other cluster-scoped kind (`streamClusterScoped`), even when
  * the chart gave it a `metadata.namespace` (the API server clears that one
  * before admission: k8s.io/apiserver endpoints/handlers/create.go
  * `createHandler`, rest.EnsureObjectNamespaceMatchesRequestNamespace); else
@@ -154,6 +156,7 @@ export function streamClusterScoped(id: ResId, scopes?: ReadonlyMap<string, bool
  * $HELM_NAMESPACE, resolved by the CLI), else ''.
  */
 export function streamNamespace(id: ResId, opts: RenderOptions, scopes?: ReadonlyMap<string, boolean>): string {
+  if (id.kind === 'Namespace' && id.group === '') return id.name;
   if (streamClusterScoped(id, scopes)) return '';
   return id.namespace || (opts.namespace ?? '');
 }

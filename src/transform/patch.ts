@@ -339,11 +339,15 @@ function patchId(doc: JsonObject): string {
  * as the chain has left it (a `namespace` transformer earlier in kustomize's
  * order moves the object, and a later `patchesJson6902` target selects the new
  * namespace: finding 32), else the request's (an admitted object may carry
- * none; in `run`, the release namespace).
+ * none; in `run`, the release namespace). A Namespace has none: its request
+ * names itself as its namespace (the API server sets it so), but kustomize
+ * selects it as a kind without namespace (resid `EffectiveNamespace`).
  */
 function namespaceOf(obj: JsonObject, ctx: TransformContext): string {
   const ns = metadataOf(obj)?.namespace;
-  return typeof ns === 'string' && ns !== '' ? ns : ctx.namespace;
+  if (typeof ns === 'string' && ns !== '') return ns;
+  const g = gvkOf(obj);
+  return g.kind === 'Namespace' && g.group === '' ? '' : ctx.namespace;
 }
 
 /**

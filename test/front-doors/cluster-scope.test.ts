@@ -54,6 +54,35 @@ spec:
   parameters: {assign: {value: "gatekeeper"}}
 `;
 
+/** MutatingAdmissionPolicy: rules of scope Cluster only (Namespace objects are cluster-scoped: rules.go Matcher.scope); the annotation is request.namespace. */
+const MAP_CLUSTER = `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicy
+metadata: {name: m}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE"], resources: ["*"], scope: Cluster}]
+  reinvocationPolicy: Never
+  mutations:
+  - patchType: JSONPatch
+    jsonPatch:
+      expression: '[JSONPatch{op: "add", path: "/metadata/annotations", value: {"hit": has(request.namespace) ? request.namespace : "none"}}]'
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingAdmissionPolicyBinding
+metadata: {name: m}
+spec: {policyName: m}
+`;
+
+/** A Kustomization patch selecting namespace team-a (kustomize never selects a Namespace by namespace: resid EffectiveNamespace). */
+const KUSTOMIZATION = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+patches:
+- target: {namespace: team-a}
+  patch: |
+    - {op: add, path: /metadata/annotations, value: {hit: kustomize}}
+`;
+
+const NAMESPACE = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n';
 const CLUSTER_ROLE = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cr, namespace: team-a}\nrules: []\n';
 const ROLE = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: team-a}\nrules: []\n';
 const ISSUER = 'apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: ca}\nspec: {}\n';
@@ -68,6 +97,8 @@ interface Row {
   namespace?: string;
   /** request.namespace the API server sends for the object. */
   requestNamespace: string;
+  /** metadata.namespace of the object the API server sends (default: requestNamespace; a Namespace has none). */
+  objectNamespace?: string;
   /** The `hit` annotation expected from both front doors (undefined: none). */
   hit: string | undefined;
 }
@@ -83,6 +114,14 @@ const rows: Row[] = [
   { name: 'Gatekeeper: ClusterRole with a stray namespace is not in the excluded team-a', policy: GATEKEEPER, stream: CLUSTER_ROLE, requestNamespace: '', hit: 'gatekeeper' },
   { name: 'Gatekeeper: custom cluster-scoped kind (CRD in the stream) with -n team-a', policy: GATEKEEPER, stream: `${crd('Cluster')}---\n${ISSUER}`, namespace: 'team-a', requestNamespace: '', hit: 'gatekeeper' },
   { name: 'Gatekeeper: a Role in team-a is excluded', policy: GATEKEEPER, stream: ROLE, requestNamespace: 'team-a', hit: undefined },
+  { name: 'ours: a Namespace\'s request names itself: match.namespaces [team-a] holds', policy: OURS, stream: NAMESPACE, requestNamespace: 'team-a', objectNamespace: '', hit: 'ours' },
+  { name: 'MAP: a Namespace matches a rule of scope Cluster, request.namespace is its name', policy: MAP_CLUSTER, stream: NAMESPACE, requestNamespace: 'team-a', objectNamespace: '', hit: 'team-a' },
+  { name: 'MAP: a ClusterRole matches it without request.namespace', policy: MAP_CLUSTER, stream: CLUSTER_ROLE, requestNamespace: '', hit: 'none' },
+  { name: 'MAP: a Role does not match it', policy: MAP_CLUSTER, stream: ROLE, requestNamespace: 'team-a', hit: undefined },
+  { name: 'Gatekeeper: a Namespace team-a is in team-a', policy: GATEKEEPER, stream: NAMESPACE, requestNamespace: 'team-a', objectNamespace: '', hit: undefined },
+  { name: 'Kustomization: a target namespace never selects a Namespace', policy: KUSTOMIZATION, stream: NAMESPACE, requestNamespace: 'team-a', objectNamespace: '', hit: undefined },
+  { name: 'Kustomization: nor a cluster-scoped object with a stray namespace', policy: KUSTOMIZATION, stream: CLUSTER_ROLE, requestNamespace: '', hit: undefined },
+  { name: 'Kustomization: it selects a Role in team-a', policy: KUSTOMIZATION, stream: ROLE, requestNamespace: 'team-a', hit: 'kustomize' },
 ];
 
 const hitOf = (o: JsonObject): string | undefined => {
@@ -109,7 +148,7 @@ t.test('run and /mutate agree on the scope of an object, in every dialect', asyn
     const set = policiesFromText(row.policy);
     const out = YAML.parseAllDocuments(renderManifests(row.stream, set, { namespace: row.namespace }).output).map((d) => d.toJS() as KubeObject);
     const input = YAML.parseAllDocuments(row.stream).map((d) => d.toJS() as KubeObject);
-    const obj = asAdmitted(input[input.length - 1] as KubeObject, row.requestNamespace);
+    const obj = asAdmitted(input[input.length - 1] as KubeObject, row.objectNamespace ?? row.requestNamespace);
     const r = review(apiServerReview(obj, row.requestNamespace), set, { route: 'mutate' });
     t.equal(hitOf(out[out.length - 1] as KubeObject), row.hit, `${row.name}: run`);
     t.equal(hitOf(admit(obj, r.body).admitted), row.hit, `${row.name}: /mutate`);
