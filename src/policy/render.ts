@@ -9,7 +9,7 @@
  * hold here (and only here): duplicate object ids, and stream requirements such
  * as a no-target patch or a `replicas` entry that matches nothing.
  */
-import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, getOwn, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
 import { lookupKind } from '../kube/resources.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from './compile.js';
@@ -20,8 +20,9 @@ import type { Denial, PolicySet } from './types.js';
 export interface RenderOptions {
   /**
    * Namespace assumed for namespaced objects without `metadata.namespace`
-   * (Helm applies the release namespace at install time). Used for matching
-   * only; never written into objects.
+   * (Helm applies the release namespace at install time). Policies see it
+   * as the object's `metadata.namespace`, as at admission (`admittedView`);
+   * never written into the output objects.
    */
   namespace?: string;
   /** Labels of namespaces not defined in the stream (`--namespace-labels`). */
@@ -162,35 +163,48 @@ export function streamNamespace(id: ResId, opts: RenderOptions, scopes?: Readonl
 }
 
 /**
- * The object a cluster-scoped kind is evaluated as: without the
- * `metadata.namespace` a chart may have given it, which the API server
- * clears before any admission plugin sees the object (see `streamNamespace`).
- * Any other object is evaluated as it is.
+ * The object as the API server hands it to admission, as far as its
+ * namespace goes (k8s.io/apiserver handlers/create.go `createHandler`,
+ * rest.EnsureObjectNamespaceMatchesRequestNamespace, before any admission
+ * plugin): a cluster-scoped kind (a Namespace too) without the
+ * `metadata.namespace` a chart may have given it; a namespaced one without a
+ * namespace of its own (absent, null or '') with `namespace`, the request's
+ * (`-n`; '' when unknown: left as it is), when `defaulted`. Any other object
+ * is evaluated as it is; so is an object without a metadata map.
  */
-function admittedView(object: KubeObject, clusterScoped: boolean): KubeObject {
+function admittedView(object: KubeObject, namespace: string, clusterScoped: boolean, defaulted: boolean): KubeObject {
   const md = metadataOf(object);
-  if (!clusterScoped || md === undefined || !Object.prototype.hasOwnProperty.call(md, 'namespace')) return object;
-  const { namespace: _cleared, ...metadata } = md;
-  void _cleared;
-  return { ...object, metadata };
+  if (md === undefined) return object;
+  if (clusterScoped) {
+    if (!Object.prototype.hasOwnProperty.call(md, 'namespace')) return object;
+    const { namespace: _cleared, ...metadata } = md;
+    void _cleared;
+    return { ...object, metadata };
+  }
+  if (!defaulted || namespace === '' || (typeof md.namespace === 'string' && md.namespace !== '')) return object;
+  const entries = Object.entries(md).filter(([k]) => k !== 'namespace');
+  const at = entries.findIndex(([k]) => k === 'name' || k === 'generateName');
+  entries.splice(at + 1, 0, ['namespace', namespace]);
+  return { ...object, metadata: Object.fromEntries(entries) };
 }
 
 /**
  * `run`'s output for an object evaluated as `admittedView(input)`: the
- * result with the input's `metadata.namespace` back in its place when no
- * policy set one (run prints the chart's objects with the policies' changes
- * only; the API server drops that namespace in any case). The input itself
- * when nothing changed.
+ * result with the input's own `metadata.namespace` (absent, or the stray
+ * value of a cluster-scoped object) back in its place, unless a policy
+ * changed the namespace of the view (run prints the chart's objects with the
+ * policies' changes only; the API server sets or clears the namespace in any
+ * case). The input itself when nothing changed.
  */
 function withInputNamespace(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
   if (view === input || result === null) return result;
   if (result === view) return input;
   const md = metadataOf(result);
-  if (md === undefined || Object.prototype.hasOwnProperty.call(md, 'namespace')) return result;
+  if (md === undefined || getOwn(md, 'namespace') !== getOwn(metadataOf(view) as JsonObject, 'namespace')) return result;
   const original = metadataOf(input) as JsonObject;
+  const entries = Object.entries(md).filter(([k]) => k !== 'namespace');
   const at = Object.keys(original).indexOf('namespace');
-  const entries = Object.entries(md);
-  entries.splice(Math.min(at, entries.length), 0, ['namespace', original.namespace as JsonValue]);
+  if (at >= 0) entries.splice(Math.min(at, entries.length), 0, ['namespace', original.namespace as JsonValue]);
   return { ...result, metadata: Object.fromEntries(entries) };
 }
 
@@ -237,6 +251,8 @@ interface StreamInput {
  */
 function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[]>): StreamPass {
   const { stream, policies, opts, nsLabels, scopes } = input;
+  // A Kustomization sees the objects as kustomize does: without a namespace they do not have.
+  const defaulted = !policies.kinds?.includes('Kustomization');
   const pass: StreamPass = { results: [], satisfied: new Set(), unknown: new Map() };
   let first: string | undefined;
   const snapshot = (key: string, object: KubeObject): readonly KubeObject[] | undefined => {
@@ -252,7 +268,7 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
     first = undefined;
     const id = stream.ids[i] as ResId;
     const namespace = streamNamespace(id, opts, scopes);
-    const view = admittedView(slot.object, streamClusterScoped(id, scopes));
+    const view = admittedView(slot.object, namespace, streamClusterScoped(id, scopes), defaulted);
     const evaluation = policies.evaluate(view, {
       frontDoor: 'render',
       operation: 'CREATE',

@@ -165,3 +165,56 @@ t.test('run prints a stray namespace of a cluster-scoped object where it was', a
     t.ok(out.includes(want), `${out} holds ${JSON.stringify(want)}`);
   }
 });
+
+/** ValidatingAdmissionPolicy denying objects in namespace default, read from the object (a common form). */
+const VAP_NOT_DEFAULT = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: v}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE"], resources: ["*"]}]
+  validations:
+  - expression: "object.metadata.namespace != 'default'"
+    message: in default
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: v}
+spec: {policyName: v, validationActions: [Deny]}
+`;
+
+/** MutatingAdmissionPolicy copying the object's namespace into an annotation. */
+const MAP_COPY_NS = MAP_CLUSTER.replace(', scope: Cluster', '').replace('has(request.namespace) ? request.namespace : "none"', 'has(object.metadata.namespace) ? object.metadata.namespace : "none"');
+
+const DEPLOY = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n';
+
+/**
+ * A namespaced object without a namespace of its own reaches admission with
+ * the request's (EnsureObjectNamespaceMatchesRequestNamespace: "unset,
+ * default to request namespace"): run evaluates it with `-n`'s and prints it
+ * without. [message, policy, -n, expected: `allowed <hit>` or `denied`].
+ */
+const defaulted: [string, string, string, string][] = [
+  ['VAP reading object.metadata.namespace allows team-a', VAP_NOT_DEFAULT, 'team-a', 'allowed none'],
+  ['VAP reading object.metadata.namespace denies default', VAP_NOT_DEFAULT, 'default', 'denied'],
+  ['MAP reads the namespace on the object', MAP_COPY_NS, 'team-a', 'allowed team-a'],
+];
+
+t.test('a namespaced object without a namespace is evaluated in the request\'s', async (t) => {
+  for (const [message, policy, namespace, want] of defaulted) {
+    const set = policiesFromText(policy);
+    let viaRun: string;
+    try {
+      const out = YAML.parse(renderManifests(DEPLOY, set, { namespace }).output) as KubeObject;
+      t.notOk(Object.prototype.hasOwnProperty.call(out.metadata, 'namespace'), `${message}: run prints no namespace`);
+      viaRun = `allowed ${hitOf(out) ?? 'none'}`;
+    } catch {
+      viaRun = 'denied';
+    }
+    const obj = asAdmitted(YAML.parse(DEPLOY) as KubeObject, namespace);
+    const r = review(apiServerReview(obj, namespace), set, { route: 'mutate' });
+    const { response, admitted } = admit(obj, r.body);
+    t.equal(viaRun, want, `${message}: run`);
+    t.equal(response.allowed === true ? `allowed ${hitOf(admitted) ?? 'none'}` : 'denied', want, `${message}: /mutate`);
+  }
+});
