@@ -9,8 +9,10 @@
  * hold here (and only here): duplicate object ids, and stream requirements such
  * as a no-target patch or a `replicas` entry that matches nothing.
  */
-import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, getOwn, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
 import { lookupKind } from '../kube/resources.js';
+import { createPatch } from '../patch/create-patch.js';
+import { applyJson6902 } from '../patch/json6902.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
 import { isNamespace } from './compile.js';
 import type { Evaluation } from './evaluate.js';
@@ -163,49 +165,78 @@ export function streamNamespace(id: ResId, opts: RenderOptions, scopes?: Readonl
 }
 
 /**
- * The object as the API server hands it to admission, as far as its
- * namespace goes (k8s.io/apiserver handlers/create.go `createHandler`,
- * rest.EnsureObjectNamespaceMatchesRequestNamespace, before any admission
- * plugin): a cluster-scoped kind (a Namespace too) without the
- * `metadata.namespace` a chart may have given it; a namespaced one without a
- * namespace of its own (absent, null or '') with `namespace`, the request's
- * (`-n`; '' when unknown: left as it is), when `defaulted`. Any other object
- * is evaluated as it is; so is an object without a metadata map.
+ * The object as the API server hands it to admission (k8s.io/apiserver
+ * handlers/create.go `createHandler`, before any admission plugin), when
+ * `defaulted` (a set without a Kustomization, which sees objects as
+ * kustomize does):
+ * - namespace (rest.EnsureObjectNamespaceMatchesRequestNamespace): a
+ *   cluster-scoped kind (a Namespace too) without the `metadata.namespace` a
+ *   chart may have given it; a namespaced one without a namespace of its own
+ *   (absent, null or '') with `namespace`, the request's (`-n`; '': left as
+ *   it is);
+ * - nulls: no map entry holding null (`withoutNulls`): the object is decoded
+ *   into its Go type, where a null field is a nil pointer, map or slice and
+ *   is not written back (`omitempty`); a CRD's structural schema prunes the
+ *   nulls of fields that are not `nullable`.
+ * Without `defaulted`, only the stray namespace of a cluster-scoped kind goes
+ * (kustomize ignores it too: resid `EffectiveNamespace`). The object itself
+ * when nothing differs; an object without a metadata map keeps its namespace.
  */
 function admittedView(object: KubeObject, namespace: string, clusterScoped: boolean, defaulted: boolean): KubeObject {
-  const md = metadataOf(object);
-  if (md === undefined) return object;
+  const base = defaulted ? (withoutNulls(object) as KubeObject) : object;
+  const md = metadataOf(base);
+  if (md === undefined) return base;
   if (clusterScoped) {
-    if (!Object.prototype.hasOwnProperty.call(md, 'namespace')) return object;
+    if (!Object.prototype.hasOwnProperty.call(md, 'namespace')) return base;
     const { namespace: _cleared, ...metadata } = md;
     void _cleared;
-    return { ...object, metadata };
+    return { ...base, metadata };
   }
-  if (!defaulted || namespace === '' || (typeof md.namespace === 'string' && md.namespace !== '')) return object;
+  if (!defaulted || namespace === '' || (typeof md.namespace === 'string' && md.namespace !== '')) return base;
   const entries = Object.entries(md).filter(([k]) => k !== 'namespace');
   const at = entries.findIndex(([k]) => k === 'name' || k === 'generateName');
   entries.splice(at + 1, 0, ['namespace', namespace]);
-  return { ...object, metadata: Object.fromEntries(entries) };
+  return { ...base, metadata: Object.fromEntries(entries) };
+}
+
+/**
+ * `v` without the map entries holding null, at any depth (list items stay:
+ * a null item is no field): `v` itself when it has none, else a copy of the
+ * maps and lists on the way to them, the rest shared.
+ */
+export function withoutNulls(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) {
+    let out: JsonValue[] | undefined;
+    v.forEach((item, i) => {
+      const next = withoutNulls(item);
+      if (next !== item) (out ??= [...v])[i] = next;
+    });
+    return out ?? v;
+  }
+  if (!isObject(v)) return v;
+  let out: JsonObject | undefined;
+  for (const [k, item] of Object.entries(v)) {
+    const next = item === null ? undefined : withoutNulls(item);
+    if (next === item) continue;
+    out ??= { ...v };
+    if (next === undefined) delete out[k];
+    else out[k] = next;
+  }
+  return out ?? v;
 }
 
 /**
  * `run`'s output for an object evaluated as `admittedView(input)`: the
- * result with the input's own `metadata.namespace` (absent, or the stray
- * value of a cluster-scoped object) back in its place, unless a policy
- * changed the namespace of the view (run prints the chart's objects with the
- * policies' changes only; the API server sets or clears the namespace in any
- * case). The input itself when nothing changed.
+ * policies' changes (the JSON patch from the view to the result, as the
+ * webhook answers it) applied to the input, so that what the view differs in
+ * (the namespace, nulls) stays as the chart wrote it unless a policy changed
+ * it (the API server sets or drops those in any case). The input itself when
+ * nothing changed.
  */
-function withInputNamespace(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
+function outputOf(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
   if (view === input || result === null) return result;
   if (result === view) return input;
-  const md = metadataOf(result);
-  if (md === undefined || getOwn(md, 'namespace') !== getOwn(metadataOf(view) as JsonObject, 'namespace')) return result;
-  const original = metadataOf(input) as JsonObject;
-  const entries = Object.entries(md).filter(([k]) => k !== 'namespace');
-  const at = Object.keys(original).indexOf('namespace');
-  if (at >= 0) entries.splice(Math.min(at, entries.length), 0, ['namespace', original.namespace as JsonValue]);
-  return { ...result, metadata: Object.fromEntries(entries) };
+  return applyJson6902(input, createPatch(view, result));
 }
 
 /** One object of a stream and its evaluation. */
@@ -214,9 +245,9 @@ export interface StreamEvaluation {
   /** The object as the stream holds it. */
   object: KubeObject;
   /**
-   * `run`'s output for it: the evaluation's object, and for a cluster-scoped
-   * kind evaluated without its stray `metadata.namespace`, that namespace
-   * back in place (null: a patch deleted it).
+   * `run`'s output for it: the policies' changes to the object as admission
+   * sees it (`admittedView`), applied to the object as the stream holds it
+   * (`outputOf`; null: a patch deleted it).
    */
   output: KubeObject | null;
   /** The EvaluationInput's namespace (see `streamNamespace`). */
@@ -278,7 +309,7 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
       satisfied: (k) => pass.satisfied.add(k),
       snapshot,
     });
-    pass.results.push({ id, object: slot.object, output: withInputNamespace(slot.object, view, evaluation.object), namespace, evaluation });
+    pass.results.push({ id, object: slot.object, output: outputOf(slot.object, view, evaluation.object), namespace, evaluation });
   });
   return pass;
 }
