@@ -236,7 +236,13 @@ export function withoutNulls(v: JsonValue): JsonValue {
 function outputOf(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
   if (view === input || result === null) return result;
   if (result === view) return input;
-  return applyJson6902(input, createPatch(view, result));
+  try {
+    return applyJson6902(input, createPatch(view, result));
+  } catch {
+    // Not expected (the view differs from the input only in map entries the
+    // patch does not name); the result is then what the cluster stores.
+    return result;
+  }
 }
 
 /** One object of a stream and its evaluation. */
