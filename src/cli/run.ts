@@ -41,6 +41,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (e instanceof RenderError) {
+      // as a denied admission answer, which carries its warnings too
+      for (const w of e.warnings) process.stderr.write(`warning: ${w}\n`);
       for (const line of e.lines) process.stderr.write(`kube-postrender: ${line}\n`);
       return EXIT.failed;
     }

@@ -42,9 +42,14 @@ export interface RenderResult {
   changed: number;
 }
 
-/** A render failure: every violation, one line each. Nothing may be printed on stdout. */
+/**
+ * A render failure: every violation, one line each. Nothing may be printed on
+ * stdout. `warnings`: the warnings of the render up to the failure (as
+ * `RenderResult.warnings`), which an admission denial carries too
+ * (`response.warnings` next to `allowed: false`; kubectl prints them).
+ */
 export class RenderError extends Error {
-  constructor(readonly lines: string[], readonly kind: 'denied' | 'error') {
+  constructor(readonly lines: string[], readonly kind: 'denied' | 'error', readonly warnings: readonly string[] = []) {
     super(lines.join('\n'));
     this.name = 'RenderError';
   }
@@ -377,7 +382,7 @@ export function renderDocuments(text: string, policies: PolicySet, opts: RenderO
   const { results: evaluated, satisfied } = evaluateStream(stream, policies, opts);
   const { warnings, changed } = collectOutcomes(evaluated);
   const unmet = policies.requirements.filter((q) => !satisfied.has(q.key));
-  if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error');
+  if (unmet.length) throw new RenderError(unmet.map((q) => q.message), 'error', warnings);
   const documents = rebuildDocuments(stream, evaluated.map((e) => e.output));
   return { documents, warnings, objects: stream.slots.length, changed };
 }
@@ -411,7 +416,7 @@ function collectOutcomes(evaluated: StreamEvaluation[]): { warnings: string[]; c
     }
     if (r.changed) changed++;
   }
-  if (failures.length) throw new RenderError(failures, denied ? 'denied' : 'error');
+  if (failures.length) throw new RenderError(failures, denied ? 'denied' : 'error', warnings);
   return { warnings, changed };
 }
 
