@@ -188,7 +188,7 @@ export function streamNamespace(id: ResId, opts: RenderOptions, scopes?: Readonl
  * when nothing differs; an object without a metadata map keeps its namespace.
  */
 function admittedView(object: KubeObject, namespace: string, clusterScoped: boolean, defaulted: boolean): KubeObject {
-  const base = defaulted ? (withoutNulls(object) as KubeObject) : object;
+  const base = defaulted ? namespaceDefaults(withoutNulls(object) as KubeObject) : object;
   const md = metadataOf(base);
   if (md === undefined) return base;
   if (clusterScoped) {
@@ -202,6 +202,31 @@ function admittedView(object: KubeObject, namespace: string, clusterScoped: bool
   const at = entries.findIndex(([k]) => k === 'name' || k === 'generateName');
   entries.splice(at + 1, 0, ['namespace', namespace]);
   return { ...base, metadata: Object.fromEntries(entries) };
+}
+
+/** The label every Namespace has, its own name (k8s.io/api core/v1 `LabelMetadataName`). */
+const NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/**
+ * A namespace's labels as the cluster holds them: with `kubernetes.io/metadata.name`
+ * set to its name (pkg/apis/core/v1 defaults.go `SetDefaults_Namespace`,
+ * since Kubernetes 1.21), whatever else is known of them.
+ */
+function withNameLabel(labels: Record<string, string>, name: string): Record<string, string> {
+  return labels[NAME_LABEL] === name ? labels : { ...labels, [NAME_LABEL]: name };
+}
+
+/**
+ * A Namespace object as decoding defaults it before admission
+ * (`SetDefaults_Namespace`: its `kubernetes.io/metadata.name` label is its
+ * name, when it has one); any other object as it is.
+ */
+function namespaceDefaults(o: KubeObject): KubeObject {
+  const md = metadataOf(o);
+  if (!isNamespace(o) || md === undefined || typeof md.name !== 'string' || md.name === '') return o;
+  const labels = isObject(md.labels) ? md.labels : {};
+  if (labels[NAME_LABEL] === md.name) return o;
+  return { ...o, metadata: { ...md, labels: { ...labels, [NAME_LABEL]: md.name } } };
 }
 
 /**
@@ -236,7 +261,8 @@ export function withoutNulls(v: JsonValue): JsonValue {
  * webhook answers it) applied to the input, so that what the view differs in
  * (the namespace, nulls) stays as the chart wrote it unless a policy changed
  * it (the API server sets or drops those in any case). The input itself when
- * nothing changed.
+ * nothing changed; the result when the patch does not apply to the input (it
+ * writes into a map that only the view's defaults made).
  */
 function outputOf(input: KubeObject, view: KubeObject, result: KubeObject | null): KubeObject | null {
   if (view === input || result === null) return result;
@@ -244,8 +270,9 @@ function outputOf(input: KubeObject, view: KubeObject, result: KubeObject | null
   try {
     return applyJson6902(input, createPatch(view, result));
   } catch {
-    // Not expected (the view differs from the input only in map entries the
-    // patch does not name); the result is then what the cluster stores.
+    // The patch goes into a map only the view has (a Namespace's defaulted
+    // labels, when the chart gave it none): the result, as the cluster
+    // stores it, defaults included.
     return result;
   }
 }
@@ -315,7 +342,7 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
       frontDoor: 'render',
       operation: 'CREATE',
       namespace,
-      namespaceLabels: nsLabels.get(namespace),
+      namespaceLabels: namespace === '' ? undefined : nsLabels.get(namespace) ?? withNameLabel({}, namespace),
       stream: stream.ids,
       satisfied: (k) => pass.satisfied.add(k),
       snapshot,
@@ -326,7 +353,8 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
 }
 
 /**
- * Evaluates every object of a stream as `run` does: namespace by
+ * Evaluates every object of a stream as `run` does (each namespace's labels
+ * with its `kubernetes.io/metadata.name`, as every namespace has): namespace by
  * `streamNamespace` (a cluster-scoped kind, built in or declared by a CRD
  * of the stream, is evaluated without a stray `metadata.namespace`, as the
  * API server presents it to admission; `output` puts it back), namespace labels from `--namespace-labels` and, winning
@@ -346,6 +374,7 @@ function evaluatePass(input: StreamInput, known: ReadonlyMap<string, KubeObject[
 export function evaluateStream(stream: ManifestStream, policies: PolicySet, opts: RenderOptions = {}): { results: StreamEvaluation[]; satisfied: Set<string> } {
   const nsLabels = new Map<string, Record<string, string>>(Object.entries(opts.namespaceLabels ?? {}));
   for (const s of stream.slots) if (isNamespace(s.object)) nsLabels.set(resIdOf(s.object).name, metaMap(s.object, 'labels'));
+  for (const [name, labels] of nsLabels) nsLabels.set(name, withNameLabel(labels, name));
   const input: StreamInput = { stream, policies, opts, nsLabels, scopes: crdScopes(stream.slots) };
   const known = new Map<string, KubeObject[]>();
   let pass = evaluatePass(input, known);

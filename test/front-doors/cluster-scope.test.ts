@@ -258,3 +258,37 @@ t.test('a null field is absent, as at admission', async (t) => {
     t.equal(response.allowed === true ? `allowed ${hitOf(admitted) ?? 'none'}` : 'denied', want, `${message}: /mutate`);
   }
 });
+
+/**
+ * Every namespace carries `kubernetes.io/metadata.name: <name>`: decoding
+ * defaults it on a Namespace (pkg/apis/core/v1 `SetDefaults_Namespace`)
+ * before admission, and so the namespace informer reports it. run gives it to
+ * the Namespaces of the stream and to the labels of every namespace.
+ * [message, policy, stream, -n, expected hit].
+ */
+const BY_NAME = { matchLabels: { 'kubernetes.io/metadata.name': 'team-a' } };
+const OURS_NS_NAMED = OURS.replace('match: {namespaces: [team-a]}', `match: {objectSelector: ${JSON.stringify(BY_NAME)}}`);
+const OURS_IN_NAMED = OURS.replace('match: {namespaces: [team-a]}', `match: {namespaceSelector: ${JSON.stringify(BY_NAME)}}`);
+const MAP_IN_NAMED = MAP.replace('{matchLabels: {env: prod}}', JSON.stringify(BY_NAME));
+const nameLabelRows: [string, string, string, string, string | undefined][] = [
+  ['ours: objectSelector on the name label holds for a Namespace without labels', OURS_NS_NAMED, NAMESPACE, '', 'ours'],
+  ['ours: namespaceSelector on the name label holds for a Role in team-a', OURS_IN_NAMED, ROLE, 'team-a', 'ours'],
+  ['ours: and for an object -n puts in team-a', OURS_IN_NAMED, DEPLOY, 'team-a', 'ours'],
+  ['MAP: a binding namespaceSelector on the name label', MAP_IN_NAMED, DEPLOY, 'team-a', 'map-ns'],
+  ['MAP: not in another namespace', MAP_IN_NAMED, DEPLOY, 'team-b', undefined],
+];
+
+t.test('every namespace has its name label, as in the cluster', async (t) => {
+  for (const [message, policy, stream, namespace, want] of nameLabelRows) {
+    const set = policiesFromText(policy);
+    const out = YAML.parse(renderManifests(stream, set, { namespace }).output) as KubeObject;
+    t.equal(hitOf(out), want, `${message}: run`);
+    const input = YAML.parse(stream) as KubeObject;
+    const isNs = input.kind === 'Namespace';
+    const md = input.metadata as JsonObject;
+    const obj = isNs ? { ...input, metadata: { ...md, labels: { 'kubernetes.io/metadata.name': String(md.name) } } } : asAdmitted(input, namespace);
+    const requestNs = isNs ? String(md.name) : namespace;
+    const r = review(apiServerReview(obj, requestNs), set, { route: 'mutate', namespaceLabels: (ns) => ({ 'kubernetes.io/metadata.name': ns }) });
+    t.equal(hitOf(admit(obj, r.body).admitted), want, `${message}: /mutate`);
+  }
+});

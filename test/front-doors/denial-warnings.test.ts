@@ -53,7 +53,7 @@ t.test('warnings of a denied run are printed, as a denied admission carries them
     t.same(run.stderr.split('\n').filter(Boolean), stderr, `${message}: stderr`);
     t.equal(run.stdout === '', code !== 0, `${message}: stdout empty exactly when failed`);
     const obj = YAML.parseAllDocuments(STREAM)[0]?.toJS() as KubeObject;
-    const body = review(createReview(obj, 'u', { namespace: 'a' }), policiesFromText(policy(deny)), { route: 'mutate' }).body as JsonObject;
+    const body = review(createReview(obj, 'u', { namespace: 'a' }), policiesFromText(policy(deny)), { route: 'mutate' }).body as unknown as JsonObject;
     t.same((body.response as JsonObject).warnings, admissionWarnings, `${message}: /mutate warnings`);
   }
 });
