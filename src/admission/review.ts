@@ -63,8 +63,9 @@ const MAX_ERROR_MESSAGE = 512;
  * AdmissionReview of the request's apiVersion whose `response.uid` is the
  * request's. Never throws.
  *
- * DELETE and CONNECT are allowed without running policies. Otherwise
- * `policies.evaluate` runs (which applies DESIGN.md's default exclusions per
+ * DELETE and CONNECT run only the policies that evaluate without an object
+ * to change (ValidatingAdmissionPolicies: `objectlessReview`): never a
+ * patch. Otherwise `policies.evaluate` runs (which applies DESIGN.md's default exclusions per
  * policy, with explicit opt-ins, identically for `run`)
  * on the object without `metadata.managedFields` (left out of evaluation and
  * of the diff: it can be huge; Istio drops it too) with the namespace of
@@ -78,7 +79,7 @@ export function review(body: unknown, policies: PolicySet, opts: ReviewOptions =
   return reviewWithEvaluation(body, policies, opts).result;
 }
 
-/** A review's answer and the evaluation it came from (absent: not evaluated: a 400, DELETE/CONNECT, or evaluation threw). */
+/** A review's answer and the evaluation it came from (absent: not evaluated: a 400, or evaluation threw). */
 export interface ReviewOutcome {
   result: ReviewResult;
   evaluation?: Evaluation;
@@ -96,10 +97,12 @@ export function reviewWithEvaluation(body: unknown, policies: PolicySet, opts: R
   let evaluation: Evaluation | undefined;
   let response: AdmissionResponse;
   try {
-    if (request.operation === 'DELETE' || request.operation === 'CONNECT') response = { uid, allowed: true };
-    else {
+    const input = evaluationInput(parsed, opts);
+    if (request.operation === 'DELETE' || request.operation === 'CONNECT') {
+      evaluation = policies.evaluate(objectlessTarget(parsed, input), input);
+      response = withWarnings(evaluation.denials.length > 0 ? { uid, allowed: false, status: denialStatus(evaluation) } : { uid, allowed: true }, evaluation.warnings);
+    } else {
       const object = withoutManagedFields(request.object as KubeObject);
-      const input = evaluationInput(parsed, opts);
       evaluation = policies.evaluate(object, input);
       response = decide(parsed, input, object, evaluation);
     }
@@ -140,6 +143,24 @@ function decide(parsed: ParsedReview, input: EvaluationInput, object: KubeObject
   }
   // equal content gives an empty patch (createPatch compares values)
   return withWarnings(patchResponse(uid, object, mutated), warnings);
+}
+
+/**
+ * What a DELETE or CONNECT request is matched on (objectSelector, a
+ * Namespace's own labels, the default kind index): on DELETE the stored
+ * object (`oldObject`, which the API server sends since 1.15; the policies'
+ * CEL sees `object` null: admission-policy.ts), on CONNECT the options object
+ * (`object`, e.g. PodExecOptions), as object/matcher.go
+ * `MatchObjectSelector` reads `object` or `oldObject`. When the request has
+ * neither, an object of `request.kind` with the request's name.
+ */
+function objectlessTarget(parsed: ParsedReview, input: EvaluationInput): KubeObject {
+  const { request } = parsed;
+  const given = request.operation === 'DELETE' ? input.oldObject : request.object ?? undefined;
+  if (given) return given;
+  const k = request.kind ?? { group: '', version: '', kind: '' };
+  const apiVersion = k.group ? `${k.group}/${k.version}` : k.version;
+  return { apiVersion, kind: k.kind, metadata: { name: request.name ?? '', ...(request.namespace ? { namespace: request.namespace } : {}) } };
 }
 
 /** The evaluation input of an admission request (old object without managedFields). */

@@ -252,9 +252,14 @@ function pluralOf(kind: string): string {
   return `${k}s`;
 }
 
-/** The AdmissionReview `request` a test resource stands for (CEL `request`, userInfo matching). */
+/**
+ * The AdmissionReview `request` a test resource stands for (CEL `request`,
+ * userInfo matching): on DELETE the resource is the stored object
+ * (`oldObject`, `object` null), as the webhook's DELETE review has it.
+ */
 function requestFor(o: KubeObject, namespace: string, ctx: TestContext): JsonObject {
   const g = gvkOf(o);
+  const deleted = ctx.operation === 'DELETE';
   return {
     uid: 'kube-postrender-test',
     kind: { group: g.group, version: g.version, kind: g.kind },
@@ -263,7 +268,8 @@ function requestFor(o: KubeObject, namespace: string, ctx: TestContext): JsonObj
     namespace,
     name: metaString(o, 'name'),
     userInfo: (ctx.userInfo ?? { username: 'kube-postrender-test', groups: ['system:authenticated'] }) as JsonObject,
-    object: o,
+    object: deleted ? null : o,
+    ...(deleted ? { oldObject: o } : {}),
     dryRun: false,
   };
 }
@@ -277,7 +283,8 @@ function inputFor(o: KubeObject, all: KubeObject[], ctx: TestContext): Evaluatio
   if (ctx.frontDoor === 'render') {
     return { frontDoor: 'render', operation, namespace, namespaceLabels, stream: all.map((x) => ({ ...gvkOf(x), name: metaString(x, 'name'), namespace: metaString(x, 'namespace') })), satisfied: () => undefined };
   }
-  return { frontDoor: 'admission', operation, namespace, namespaceLabels, request: requestFor(o, namespace, ctx) };
+  // DELETE: the resource is the stored object, which the webhook evaluates as oldObject (admission/review.ts).
+  return { frontDoor: 'admission', operation, namespace, namespaceLabels, request: requestFor(o, namespace, ctx), ...(operation === 'DELETE' ? { oldObject: o } : {}) };
 }
 
 /** One rule's result and the engine's message for it. */

@@ -21,7 +21,10 @@
  *   (`ValidatingAdmissionPolicy '<p>' with binding '<b>' denied request: <m>`),
  *   Warn (`Validation failed for ValidatingAdmissionPolicy '<p>' with binding
  *   '<b>': <m>`), Audit (reported as an `[audit]` warning here: there is no
- *   audit log);
+ *   audit log); on DELETE (`object` null, `oldObject` the stored object,
+ *   `request.options` the DeleteOptions) and CONNECT (`object` the options
+ *   object, e.g. PodExecOptions, `oldObject` null) too, when the rules name
+ *   the operation (CompiledPolicy.withoutObject);
  *   auditAnnotations publish `<policy>/<key>` values (reported as `[audit]`);
  *   one that errors (under Fail) or is neither a string nor null denies
  *   directly, not through validationActions;
@@ -475,7 +478,11 @@ interface Scope {
 
 /** The variables of one evaluation: admission variables, `params`, and `variables` (lazy, each at most once: a VariableStore). */
 function scopeFor(policy: PolicyCore, object: KubeObject, ctx: TransformContext, param: KubeObject | null): Scope {
-  return scopeOn(policy, { ...buildExprVars(object, ctx), params: param });
+  const vars = buildExprVars(object, ctx);
+  // DELETE: `object` is null and `oldObject` the stored object, which is also what the request is matched on
+  // (review.ts passes it as the object; generic/plugin.go and rest.AdmissionToValidateObjectDeleteFunc: NewAttributesRecord(nil, old, ...)).
+  if (ctx.operation === 'DELETE') vars.object = null;
+  return scopeOn(policy, { ...vars, params: param });
 }
 
 /** A Scope on `base` (the variables without `variables`, which the VariableStore evaluates with). */
@@ -842,7 +849,9 @@ function compiledPolicy(
     mode: 'Enforce',
     hooks: 'include',
     transformers: [transformer],
-    ...(kind === 'MutatingAdmissionPolicy' ? { reinvocationPolicy: (core as MutatingPolicy).reinvocationPolicy } : {}),
+    // A VAP also sees DELETE and CONNECT (validating/dispatcher.go runs on every operation its rules name); a MAP
+    // never: there is no object to mutate.
+    ...(kind === 'MutatingAdmissionPolicy' ? { reinvocationPolicy: (core as MutatingPolicy).reinvocationPolicy } : { withoutObject: true }),
     applies,
     // Webhook rules (issue 16) from the policy's resourceRules, as written: a binding's
     // matchResources and the exclusions only narrow, and wider rules are safe.

@@ -96,6 +96,15 @@ export interface CompiledPolicy {
    * `Never`: once.
    */
   reinvocationPolicy?: 'Never' | 'IfNeeded';
+  /**
+   * True when the policy is evaluated on DELETE and CONNECT admission
+   * requests, which have no object to change: a ValidatingAdmissionPolicy
+   * binding (the API server's validating phase sees them: DELETE with
+   * `object` null and `oldObject` the stored object, CONNECT with the options
+   * object). Absent: such a request skips the policy (no transformer, no
+   * mutation runs on it).
+   */
+  withoutObject?: boolean;
   /** Returns '' when the policy applies to the object, else the first clause that excluded it. */
   applies: (object: KubeObject, input: EvaluationInput) => string;
   /**

@@ -189,6 +189,8 @@ const KIND_INDEX_LIMIT = 512;
 interface KindIndex {
   mask: (group: string, kind: string) => Uint8Array;
   hasValidate: Uint8Array;
+  /** 1 for the policies that DELETE and CONNECT evaluate (CompiledPolicy.withoutObject). */
+  withoutObject: Uint8Array;
 }
 
 function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
@@ -212,7 +214,7 @@ function kindIndex(policies: readonly CompiledPolicy[]): KindIndex {
     lastMask = keep ? m : undefined;
     return m;
   };
-  return { mask, hasValidate };
+  return { mask, hasValidate, withoutObject: Uint8Array.from(policies, (p) => (p.withoutObject === true ? 1 : 0)) };
 }
 
 /** The longest group and kind together (characters) that a kind index keeps as its last pair. */
@@ -933,10 +935,23 @@ class KindCursor {
 }
 
 /**
+ * True when the request leaves the `i`th policy out altogether: `/validate`
+ * and a policy without validate rules; DELETE or CONNECT and a policy that
+ * does not evaluate them (CompiledPolicy.withoutObject).
+ */
+function leftOut(index: KindIndex, i: number, input: EvaluationInput): boolean {
+  if (input.validateOnly === true && !index.hasValidate[i]) return true;
+  return (input.operation === 'DELETE' || input.operation === 'CONNECT') && !index.withoutObject[i];
+}
+
+/**
  * Evaluates sorted policies over one object (see the module comment). Pure:
  * no I/O, no logging; the input object is never mutated. Never throws for a
  * transformer or condition failure (failurePolicy resolves it); a throwing
  * `now` or a bug may still throw (review answers those with a 500 denial).
+ * On DELETE and CONNECT only the policies marked `withoutObject` run (the
+ * others are left out of the trace, as `/validate` leaves out those without
+ * validate rules): `object` is then what they match (review.ts).
  */
 function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, object: KubeObject, input: EvaluationInput): Evaluation {
   const run = new Run(object, input);
@@ -944,7 +959,7 @@ function evaluateSorted(policies: readonly CompiledPolicy[], index: KindIndex, o
   let reinvoke: readonly number[] = NONE;
   for (let i = 0; i < policies.length && run.current !== null; i++) {
     const policy = policies[i] as CompiledPolicy;
-    if (input.validateOnly && !index.hasValidate[i]) continue;
+    if (leftOut(index, i, input)) continue;
     const current: KubeObject = run.current;
     if (!(kinds ??= new KindCursor(index, object)).follow(current)[i]) {
       run.step(new KindSkip(policy, current, input));

@@ -17,9 +17,14 @@
  * - a policy without a MatchInfo (a dialect that did not describe itself, a
  *   Kustomization) matches every resource and subresource: `*` and `*` over
  *   every subresource, of every group; one without `match.resources` every resource: `*` of `*`.
- * - operations: only CREATE and UPDATE are ever evaluated (DELETE and CONNECT
- *   are allowed without running policies: admission/review.ts), so rules name
- *   at most those two.
+ * - operations: CREATE and UPDATE as the policies name them. DELETE and
+ *   CONNECT run only ValidatingAdmissionPolicies (CompiledPolicy.withoutObject;
+ *   admission/review.ts allows them for every other policy), so only the
+ *   validating webhook's rules name them, and only for the resources whose
+ *   VAP rules name the operation (or `*`): a policy set without such a VAP
+ *   registers neither, and the mutating webhook never does (nothing to
+ *   mutate). The validating webhooks keep their failurePolicy split (Ignore;
+ *   Fail only in namespaces labelled `postrender.io/enforce=true`).
  * - selectors and matchConditions are emitted only where *every* policy of the
  *   webhook constrains the same way (`deriveSelectors`): then no policy can
  *   match a request outside them. Policies run in sequence, each on the object
@@ -84,6 +89,8 @@ export interface DerivedWebhook {
 }
 
 const EVALUATED_OPERATIONS = ['CREATE', 'UPDATE'];
+/** The operations of policies that evaluate without an object (CompiledPolicy.withoutObject), too. */
+const OBJECTLESS_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
 /** The MatchInfo of a policy: its own, or "everything" (the safe default for dialects that do not describe themselves). */
 export function matchInfoFor(p: CompiledPolicy): MatchInfo {
@@ -95,9 +102,15 @@ export function hasValidateRules(p: CompiledPolicy): boolean {
   return p.transformers.some((t) => t.type === 'validate');
 }
 
-function operationsOf(info: MatchInfo): string[] {
-  if (!info.operations || info.operations.includes('*')) return EVALUATED_OPERATIONS;
-  return EVALUATED_OPERATIONS.filter((o) => info.operations?.includes(o));
+/** The operations of `info` among `evaluated` (every one of them when absent or `*`). */
+function operationsOf(info: MatchInfo, evaluated: readonly string[] = EVALUATED_OPERATIONS): string[] {
+  if (!info.operations || info.operations.includes('*')) return [...evaluated];
+  return evaluated.filter((o) => info.operations?.includes(o));
+}
+
+/** The operations a webhook evaluates `p` on: DELETE and CONNECT too on the validating webhook (`objectless`) for a policy marked `withoutObject`. */
+function evaluatedOperations(p: CompiledPolicy, objectless: boolean): readonly string[] {
+  return objectless && p.withoutObject === true ? OBJECTLESS_OPERATIONS : EVALUATED_OPERATIONS;
 }
 
 /** `(group, resource)` pairs of one kinds entry. */
@@ -114,12 +127,13 @@ function resourcesOf(group: string | undefined, entry: string, resolve: KindReso
 /**
  * Every (group, resource, operation) a policy can match. Without a MatchInfo
  * (a dialect that did not describe itself, a Kustomization) subresource
- * requests too: `*` and `*` over every subresource.
+ * requests too: `*` and `*` over every subresource. `objectless`: DELETE and
+ * CONNECT too, for a policy that evaluates them (CompiledPolicy.withoutObject).
  */
-function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>): [string, string, string][] {
+function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>, objectless: boolean): [string, string, string][] {
   if (!p.matchInfo) return EVALUATED_OPERATIONS.flatMap((o): [string, string, string][] => [['*', '*', o], ['*', '*/*', o]]);
   const info = p.matchInfo;
-  if (info.rules) return ruleTriples(info.rules);
+  if (info.rules) return ruleTriples(info.rules, evaluatedOperations(p, objectless));
   const ops = operationsOf(info);
   const pairs: [string, string][] = [];
   if (!info.resources) pairs.push(['*', '*']);
@@ -130,10 +144,10 @@ function triples(p: CompiledPolicy, resolve: KindResolver, notes: Set<string>): 
   return pairs.flatMap(([g, res]) => ops.map((o): [string, string, string] => [g, res, o]));
 }
 
-/** Every (group, resource, operation) of webhook-style rules (admission policies' resourceRules), the evaluated operations only. */
-function ruleTriples(rules: NonNullable<MatchInfo['rules']>): [string, string, string][] {
+/** Every (group, resource, operation) of webhook-style rules (admission policies' resourceRules), of the `evaluated` operations only. */
+function ruleTriples(rules: NonNullable<MatchInfo['rules']>, evaluated: readonly string[]): [string, string, string][] {
   return rules.flatMap((r) => {
-    const ops = operationsOf({ operations: r.operations });
+    const ops = operationsOf({ operations: r.operations }, evaluated);
     return r.groups.flatMap((g) => r.resources.flatMap((res) => ops.map((o): [string, string, string] => [g, res, o])));
   });
 }
@@ -157,11 +171,11 @@ function simplify(byGroup: Map<string, Set<string>>): void {
   }
 }
 
-/** Operation -> group -> resources, over every policy. */
-function collect(policies: readonly CompiledPolicy[], resolve: KindResolver, notes: Set<string>): Map<string, Map<string, Set<string>>> {
+/** Operation -> group -> resources, over every policy (`objectless`: see triples). */
+function collect(policies: readonly CompiledPolicy[], resolve: KindResolver, notes: Set<string>, objectless: boolean): Map<string, Map<string, Set<string>>> {
   const byOp = new Map<string, Map<string, Set<string>>>();
   for (const p of policies) {
-    for (const [g, res, op] of triples(p, resolve, notes)) {
+    for (const [g, res, op] of triples(p, resolve, notes, objectless)) {
       const groups = byOp.get(op) ?? new Map<string, Set<string>>();
       byOp.set(op, groups);
       const set = groups.get(g) ?? new Set<string>();
@@ -176,13 +190,15 @@ function collect(policies: readonly CompiledPolicy[], resolve: KindResolver, not
 /**
  * The rules that admit every request the policies can match (see the module
  * comment). Deterministic: groups and resources sorted; one rule per group and
- * operation set. No policies: no rules.
+ * operation set. No policies: no rules. `objectless` (the validating
+ * webhook): DELETE and CONNECT too, where a policy that evaluates them
+ * (CompiledPolicy.withoutObject: a ValidatingAdmissionPolicy) names them.
  */
-export function deriveRules(policies: readonly CompiledPolicy[], resolve: KindResolver = builtinResolver, notes = new Set<string>()): WebhookRule[] {
-  const byOp = collect(policies, resolve, notes);
+export function deriveRules(policies: readonly CompiledPolicy[], resolve: KindResolver = builtinResolver, notes = new Set<string>(), objectless = false): WebhookRule[] {
+  const byOp = collect(policies, resolve, notes, objectless);
   // Merge operations that name the same resources of a group into one rule.
   const rules = new Map<string, WebhookRule>();
-  for (const op of EVALUATED_OPERATIONS) {
+  for (const op of OBJECTLESS_OPERATIONS) {
     for (const [g, set] of byOp.get(op) ?? []) {
       const resources = [...set].sort();
       const key = `${g}\u0000${resources.join(',')}`;
@@ -272,10 +288,14 @@ export function policiesFor(path: 'mutate' | 'validate', policies: readonly Comp
   return path === 'mutate' ? [...policies] : policies.filter(hasValidateRules);
 }
 
-/** Rules, selectors and matchConditions of one webhook (`/mutate` or `/validate`) over the loaded policies. */
+/**
+ * Rules, selectors and matchConditions of one webhook (`/mutate` or
+ * `/validate`) over the loaded policies. Only `/validate` rules name DELETE
+ * and CONNECT (deriveRules `objectless`).
+ */
 export function deriveWebhook(path: 'mutate' | 'validate', policies: readonly CompiledPolicy[], opts: { resolve?: KindResolver; server?: ServerFeatures } = {}): DerivedWebhook {
   const mine = policiesFor(path, policies);
   const notes = new Set<string>();
-  const rules = deriveRules(mine, opts.resolve, notes);
+  const rules = deriveRules(mine, opts.resolve, notes, path === 'validate');
   return { rules, ...(rules.length > 0 ? deriveSelectors(mine, opts.server) : {}), notes: [...notes].sort() };
 }

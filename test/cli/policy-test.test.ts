@@ -172,6 +172,35 @@ spec:
   t.match(r.stdout, /^3 passed, 0 failed$/m);
 });
 
+t.test('operation DELETE: the resource is the stored object (oldObject, object null); only ValidatingAdmissionPolicies run, as at the webhook', async (t) => {
+  const vap = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: keep-pods}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [DELETE], resources: [pods]}]
+  validations:
+  - expression: "object != null || !oldObject.spec.containers.exists(c, c.image.endsWith(':latest'))"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: keep-pods}
+spec: {policyName: keep-pods, validationActions: [Deny]}
+---
+`;
+  const dir = scratch({
+    'policy.yaml': `${vap}apiVersion: postrender.io/v1alpha1\nkind: ClusterPostRenderPolicy\nmetadata: {name: own-delete}\nspec:\n  match: {operations: [DELETE]}\n  transformers:\n  - validate: {expression: "false", message: never on DELETE, action: Deny}\n`,
+    'pods.yaml': PODS,
+    'postrender-test.yaml': testFile(
+      'context:\n  operation: DELETE\n  userInfo: {username: alice, groups: [deployers]}\n  namespaceLabels: {shop: {env: prod}}',
+      ['- {policy: keep-pods/keep-pods, resources: [latest], result: fail}', '- {policy: keep-pods/keep-pods, resources: [good], result: pass}', '- {policy: own-delete, resources: [latest], result: skip}'].join('\n'),
+    ),
+  });
+  const r = cli(['test', dir]);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.match(r.stdout, /^3 passed, 0 failed$/m);
+});
+
 t.test('TAP and JUnit output', async (t) => {
   const dir = scratch({ 'policy.yaml': POLICY, 'pods.yaml': PODS, 'patched.yaml': PATCHED, 'postrender-test.yaml': testFile(PROD, '- {policy: team-label, rule: no-latest, resources: [good, latest], result: fail}') });
   const tap = cli(['test', dir, '-o', 'tap']);

@@ -23,6 +23,11 @@ const doc = (name: string, spec: string, kind = 'ClusterPostRenderPolicy', ns = 
 const LABEL = '  transformers:\n  - labels: {pairs: {a: b}}\n';
 const VALIDATE = '  transformers:\n  - validate: {expression: "true", message: m}\n';
 
+/** A ValidatingAdmissionPolicy with `rules` (YAML flow) and its Deny binding, each document followed by `---`. */
+const vap = (name: string, rules: string): string =>
+  `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: ${name}}\nspec:\n  matchConstraints: {resourceRules: ${rules}}\n  validations: [{expression: "false"}]\n---\n`
+  + `apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: ${name}}\nspec: {policyName: ${name}, validationActions: [Deny]}\n---\n`;
+
 type Rules = [string, string[], string[]][]; // [group, resources, operations]
 const short = (rules: WebhookRule[]): Rules => rules.map((r) => [r.apiGroups[0], r.resources, r.operations]);
 
@@ -47,7 +52,7 @@ const ROWS: { name: string; text: string; mutate: Rules; validate: Rules; notes?
     validate: [],
   },
   {
-    name: 'DELETE and CONNECT only: never evaluated, no rules',
+    name: 'DELETE and CONNECT only, our own dialect: never evaluated (only VAPs are), no rules',
     text: doc('p', `  match:\n    resources: [{kinds: [Pod]}]\n    operations: [DELETE, CONNECT]\n${LABEL}`),
     mutate: [],
     validate: [],
@@ -87,7 +92,18 @@ const ROWS: { name: string; text: string; mutate: Rules; validate: Rules; notes?
       + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: v}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [""], apiVersions: [v1], resources: [pods, pods/ephemeralcontainers], operations: ["*"]}]\n  validations:\n  - expression: "true"\n'
       + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {name: vb}\nspec: {policyName: v, validationActions: [Deny]}\n',
     mutate: [['', ['pods', 'pods/ephemeralcontainers'], ['CREATE', 'UPDATE']], ['apps', ['deployments'], ['CREATE']]],
-    validate: [['', ['pods', 'pods/ephemeralcontainers'], ['CREATE', 'UPDATE']]],
+    // operations '*' of a VAP: DELETE and CONNECT too, on the validating webhook only (the API server evaluates it on them).
+    validate: [['', ['pods', 'pods/ephemeralcontainers'], ['CREATE', 'UPDATE', 'DELETE', 'CONNECT']]],
+  },
+  {
+    name: 'VAPs on DELETE of namespaces and CONNECT of pods/exec: those on the validating webhook only; other policies keep CREATE/UPDATE',
+    text: vap('protect', '[{apiGroups: [""], apiVersions: [v1], resources: [namespaces], operations: [DELETE]}]')
+      + vap('no-exec', '[{apiGroups: [""], apiVersions: [v1], resources: [pods/exec], operations: [CONNECT]}]')
+      + doc('p', `  match:\n    resources: [{kinds: [Pod, Namespace]}]\n${VALIDATE}`)
+      + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicy\nmetadata: {name: m}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [""], apiVersions: [v1], resources: [configmaps], operations: ["*"]}]\n  reinvocationPolicy: Never\n  mutations:\n  - patchType: JSONPatch\n    jsonPatch: {expression: "[JSONPatch{op: \'test\', path: \'/kind\', value: \'ConfigMap\'}]"}\n'
+      + '---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingAdmissionPolicyBinding\nmetadata: {name: mb}\nspec: {policyName: m}\n',
+    mutate: [['', ['configmaps', 'namespaces', 'pods'], ['CREATE', 'UPDATE']]],
+    validate: [['', ['namespaces'], ['DELETE']], ['', ['namespaces', 'pods'], ['CREATE', 'UPDATE']], ['', ['pods/exec'], ['CONNECT']]],
   },
   {
     name: 'wildcard kind in a group covers its kinds',
@@ -116,7 +132,7 @@ function admits(rules: WebhookRule[], group: string, resource: string, op: strin
 }
 
 t.test('never narrower: every request a policy matches is admitted by the rules', async (t) => {
-  const kinds: [string, string, string][] = [['v1', 'Pod', ''], ['apps/v1', 'Deployment', ''], ['apps/v1', 'Deployment', 'scale'], ['apps/v1', 'DaemonSet', ''], ['batch/v1', 'Job', ''], ['batch/v1', 'CronJob', ''], ['networking.k8s.io/v1', 'Ingress', ''], ['example.com/v1', 'Widget', ''], ['other.io/v1', 'Gadget', ''], ['v1', 'ConfigMap', '']];
+  const kinds: [string, string, string][] = [['v1', 'Pod', ''], ['v1', 'Pod', 'exec'], ['v1', 'Namespace', ''], ['apps/v1', 'Deployment', ''], ['apps/v1', 'Deployment', 'scale'], ['apps/v1', 'DaemonSet', ''], ['batch/v1', 'Job', ''], ['batch/v1', 'CronJob', ''], ['networking.k8s.io/v1', 'Ingress', ''], ['example.com/v1', 'Widget', ''], ['other.io/v1', 'Gadget', ''], ['v1', 'ConfigMap', '']];
   let checked = 0;
   for (const row of ROWS) {
     const ps = policies(row.text);
@@ -124,9 +140,10 @@ t.test('never narrower: every request a policy matches is admitted by the rules'
       const rules = deriveWebhook(path, ps).rules;
       const set = createPolicySet(path === 'mutate' ? ps : ps.filter((p) => p.transformers.some((x) => x.type === 'validate')));
       for (const [apiVersion, kind, sub] of kinds) {
-        for (const op of ['CREATE', 'UPDATE'] as const) {
+        // DELETE and CONNECT reach only the validating webhook (no mutating webhook rule names them).
+        for (const op of path === 'validate' ? (['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const) : (['CREATE', 'UPDATE'] as const)) {
           const object: JsonObject = { apiVersion, kind, metadata: { name: 'x', namespace: 'team-a', labels: { a: 'c' } } };
-          const r = set.evaluate(object, { frontDoor: 'admission', operation: op, namespace: 'team-a', subResource: sub, validateOnly: path === 'validate' });
+          const r = set.evaluate(object, { frontDoor: 'admission', operation: op, namespace: 'team-a', subResource: sub, validateOnly: path === 'validate', oldObject: op === 'DELETE' ? object : undefined });
           if (r.matchedPolicies.length === 0) continue;
           const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
           const resource = (lookupKind(group, kind)[0]?.resource ?? `${kind.toLowerCase()}s`) + (sub ? `/${sub}` : '');
@@ -174,6 +191,13 @@ t.test('configurations: failure modes safe by default; validation Fail only wher
   t.same((vws[1].namespaceSelector as JsonObject).matchLabels, { 'postrender.io/enforce': 'true' }, 'Fail only in namespaces labelled postrender.io/enforce=true');
   t.match(JSON.stringify(vws[0].namespaceSelector), /"postrender.io\/enforce","operator":"NotIn","values":\["true"\]/, 'the Ignore webhook skips them (never called twice)');
   for (const w of [mw, ...vws]) t.match(JSON.stringify(w.namespaceSelector), /"NotIn","values":\["platform","kube-system","kube-node-lease"\]/, `${String(w.name)}: own namespace and system namespaces excluded`);
+  // A VAP on DELETE: the validating webhooks name it, with their failure modes as they are (Fail only where opted
+  // in); the mutating webhook does not.
+  const del = webhookConfigurations(policies(vap('protect', '[{apiGroups: [""], apiVersions: [v1], resources: [namespaces], operations: [DELETE]}]')), { name: 'kpr', namespace: 'platform' });
+  const delRule = [{ apiGroups: [''], apiVersions: ['*'], resources: ['namespaces'], operations: ['DELETE'], scope: '*' }];
+  t.same((del.mutating.webhooks as JsonObject[]).map((w) => w.rules), [[]], 'DELETE VAP: no mutating rule');
+  t.same((del.validating.webhooks as JsonObject[]).map((w) => [w.failurePolicy, w.rules]), [['Ignore', delRule], ['Fail', delRule]], 'DELETE VAP: both validating webhooks, failure modes unchanged');
+  t.same((del.validating.webhooks as JsonObject[])[1]?.namespaceSelector, vws[1]?.namespaceSelector, 'DELETE VAP: Fail still only in opted-in namespaces');
   const empty = webhookConfigurations([], { name: 'kpr', namespace: 'platform' });
   t.same([...(empty.mutating.webhooks as JsonObject[]), ...(empty.validating.webhooks as JsonObject[])].map((w) => w.rules), [[], [], []], 'no policies, no rules');
 });

@@ -210,7 +210,7 @@ t.test('size and slice decide where a review is evaluated', async (t) => {
     { name: 'large body under a raised inlineBodyLimit: event loop', opts: { inlineBodyLimit: 1 << 20, inlineSliceMs: 0 }, body: large, worker: [] },
     // A clock that jumps 1 s per reading: every evaluation outlasts the slice.
     { name: 'evaluation past the slice: again in the worker', opts: { now: jumpingClock() }, body: small, worker: ['small text'] },
-    // Past the slice on the clock, but nothing a deadline check stopped (a DELETE evaluates no policy): answered here.
+    // Past the slice on the clock, but nothing a deadline check stopped (a DELETE runs only ValidatingAdmissionPolicies: this set has none): answered here.
     { name: 'a DELETE past the slice on the clock: event loop', opts: { now: jumpingClock() }, body: deleted, worker: [] },
     { name: 'slice 0: no slice', opts: { now: jumpingClock(), inlineSliceMs: 0 }, body: small, worker: [] },
   ];
