@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { CLI, apiRequest, freePort, startWebhook, waitFor, withCluster } from './lib/harness.js';
+import { CLI, apiOk, apiRequest, freePort, startWebhook, waitFor, withCluster } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 
 type Dict = Record<string, any>;
@@ -52,11 +52,7 @@ async function suite(cluster: Cluster): Promise<void> {
     if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
     else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
   });
-  const api = async (method: string, path: string, body?: unknown, ok = [200, 201]): Promise<Dict> => {
-    const r = await apiRequest(cluster, method, path, body);
-    if (!ok.includes(r.status)) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
-    return r.body as Dict;
-  };
+  const api = (method: string, path: string, body?: unknown, ok?: number[]): Promise<Dict> => apiOk(cluster, method, path, body, ok);
   const policyDir = join(cluster.state, 'policies-objectless');
   mkdirSync(policyDir, { recursive: true });
   writeFileSync(join(policyDir, 'protect-ns.yaml'), PROTECT);

@@ -15,7 +15,7 @@ import t from 'tap';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { ROOT, apiRequest, startWebhook, waitFor, withCluster } from './lib/harness.js';
+import { ROOT, apiOk, apiRequest, startWebhook, waitFor, withCluster } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 import { renderObjects } from '../packaging/helm-template.js';
 
@@ -31,11 +31,7 @@ async function suite(cluster: Cluster): Promise<void> {
     if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
     else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
   });
-  const api = async (method: string, path: string, body?: unknown, ok = [200, 201]): Promise<Dict> => {
-    const r = await apiRequest(cluster, method, path, body);
-    if (!ok.includes(r.status)) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
-    return r.body as Dict;
-  };
+  const api = (method: string, path: string, body?: unknown, ok?: number[]): Promise<Dict> => apiOk(cluster, method, path, body, ok);
   const ns = (name: string, labels: Record<string, string> = {}): Promise<Dict> => api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
   const deployment = (name: string): Dict => ({
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },

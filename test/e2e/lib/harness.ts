@@ -421,6 +421,17 @@ export function apiRequest(cluster: Cluster, method: string, path: string, body?
   );
 }
 
+/**
+ * `apiRequest` that rejects unless the answer's status is one of `ok`
+ * (default 200 and 201), with the method, path, status and the start of the
+ * body; resolves with the body.
+ */
+export async function apiOk(cluster: Cluster, method: string, path: string, body?: unknown, ok: readonly number[] = [200, 201]): Promise<Record<string, any>> {
+  const r = await apiRequest(cluster, method, path, body);
+  if (!ok.includes(r.status)) throw new Error(`${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
+  return r.body as Record<string, any>;
+}
+
 /** Rules and exclusions shared by the webhook configurations of the suite. */
 export function webhookConfigs(opts: { name: string; port: number; caBundle: string; selector: Record<string, string>; timeoutSeconds?: number }): {
   mutating: k8s.V1MutatingWebhookConfiguration;
