@@ -633,6 +633,8 @@ interface InjectArgs {
   rendered: Rendered;
   /** Containers added by other injections: not app containers. */
   injected: string[];
+  /** Init containers added by other injections: not the pod's own (placeNativeFirst). */
+  injectedInit: readonly string[];
   /** Place rendered containers, volumes and pull secrets themselves (admission; see `placed`). */
   share: boolean;
 }
@@ -664,15 +666,47 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
     if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share })) added.push(String(c.name));
   }
   if (first) added.reverse();
-  const addedInit: string[] = [];
-  for (let i = 0; i < a.rendered.initContainers.length; i++) {
-    const c = a.rendered.initContainers[i] as JsonObject;
-    if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
-  }
+  const addedInit = injectInits(inits, containers, a);
   setList(spec, 'containers', containers);
   setList(spec, 'initContainers', inits);
   if (added.length) rec.containers = added;
   if (addedInit.length) rec.initContainers = addedInit;
+}
+
+/** Adds the rendered init containers to `inits` (placed by placeBeforeOwn when one is a native sidecar); returns the names added. */
+function injectInits(inits: JsonObject[], containers: JsonObject[], a: InjectArgs): string[] {
+  const addedInit: string[] = [];
+  for (let i = 0; i < a.rendered.initContainers.length; i++) { // an index loop: the rendered list is frozen
+    const c = a.rendered.initContainers[i] as JsonObject;
+    if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
+  }
+  if (addedInit.length > 0 && a.rendered.initContainers.some(isNativeSidecar)) placeBeforeOwn(inits, addedInit, a.injectedInit);
+  return addedInit;
+}
+
+/** A native sidecar (KEP-753): an init container with `restartPolicy: Always`. */
+function isNativeSidecar(c: JsonObject): boolean {
+  return c.restartPolicy === 'Always';
+}
+
+/**
+ * Moves the init containers named `ours` (this injection's, in their order)
+ * before the first of `inits` that is the pod's own (not in `ours` nor in
+ * `others`, the init containers of other injections), so the pod's own init
+ * containers run with the native sidecar started: the kubelet starts init
+ * containers one by one in list order, a sidecar once its turn comes
+ * (KEP-753). As istio pkg/kube/inject inject.go `reorderPod`: with native
+ * sidecars the proxy goes before the pod's init containers ("so init
+ * containers are part of the mesh").
+ */
+function placeBeforeOwn(inits: JsonObject[], ours: readonly string[], others: readonly string[]): void {
+  const mine = new Set(ours);
+  const moved = inits.filter((x) => mine.has(String(x.name)));
+  const rest = inits.filter((x) => !mine.has(String(x.name)));
+  let at = 0;
+  while (at < rest.length && others.includes(String((rest[at] as JsonObject).name))) at++;
+  rest.splice(at, 0, ...moved);
+  inits.splice(0, inits.length, ...rest);
 }
 
 function injectPodLists(spec: JsonObject, a: InjectArgs, rec: InjectionRecord): void {
@@ -1006,6 +1040,17 @@ export function otherContainers(status: SidecarStatus, name: string): string[] {
   return out;
 }
 
+/** The init containers the status records of injections other than `name` added (their `initContainers` lists). */
+function otherInitContainers(status: SidecarStatus, name: string): string[] {
+  const out: string[] = [];
+  for (const n in status) {
+    if (n === name || !hasOwn.call(status, n)) continue;
+    const cs = (status[n] as InjectionRecord).initContainers;
+    if (Array.isArray(cs)) for (const x of cs) out.push(String(x));
+  }
+  return out;
+}
+
 /**
  * Injects `a`'s rendered items into `pod` (a private shallow copy, nothing
  * of this injection in it) and sets its status annotation; returns the
@@ -1047,7 +1092,8 @@ function injectPod(obj: KubeObject, original: PodInput, c: Compiled, ctx: Transf
     orderInitContainers(pod.spec, prev.initContainers, cfg, ctx);
   } else {
     if (prev) strip(pod.spec, prev);
-    const text = injectInto(pod, { cfg, rendered, injected: otherContainers(status, cfg.name), share: ctx.frontDoor === 'admission' }, { hash, status, c, ctx });
+    const args = { cfg, rendered, injected: otherContainers(status, cfg.name), injectedInit: otherInitContainers(status, cfg.name), share: ctx.frontDoor === 'admission' };
+    const text = injectInto(pod, args, { hash, status, c, ctx });
     if (statusChanged(original.metadata, text)) return pod; // the usual: a status the pod did not carry, so no deepEqual of the whole pod
   }
   return deepEqual(pod.metadata, original.metadata) && deepEqual(pod.spec, original.spec) ? original : pod;

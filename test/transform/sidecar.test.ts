@@ -100,7 +100,34 @@ const rows: Row[] = [
   { name: 'Deployment of another group untouched', config: SHIPPER, obj: { ...deployment, apiVersion: 'example.com/v1' }, changed: false },
   { name: 'position first', config: { ...SHIPPER, position: 'first' }, obj: pod(), changed: true },
   { name: 'native sidecar init container', config: { name: 'agent', initContainers: [{ name: 'agent', image: 'a:1', restartPolicy: 'Always' }] }, obj: pod(), changed: true },
+  { name: 'native sidecar before the pod\'s init containers', config: { name: 'agent', initContainers: [{ name: 'agent', image: 'a:1', restartPolicy: 'Always' }] }, obj: pod({ initContainers: [{ name: 'migrate', image: 'm:1' }] }), changed: true },
 ];
+
+t.test('native sidecars go before the pod\'s own init containers, after other injections\' (istio reorderPod; KEP-753 start order)', async (t) => {
+  const AGENT = { name: 'agent', image: 'a:1', restartPolicy: 'Always' };
+  const SETUP = { name: 'setup', image: 's:1' };
+  const other = JSON.stringify({ mesh: { hash: 'x', initContainers: ['mesh-init'] } });
+  const cases: [string, JsonObject, JsonObject, Record<string, string> | undefined, string[]][] = [
+    ['no init containers', { name: 'agent', initContainers: [AGENT] }, {}, undefined, ['agent']],
+    ['before the pod\'s own', { name: 'agent', initContainers: [AGENT] }, { initContainers: [{ name: 'migrate', image: 'm' }, { name: 'perms', image: 'p' }] }, undefined, ['agent', 'migrate', 'perms']],
+    ['the injection\'s own order kept', { name: 'agent', initContainers: [SETUP, AGENT] }, { initContainers: [{ name: 'migrate', image: 'm' }] }, undefined, ['setup', 'agent', 'migrate']],
+    ['after another injection\'s init containers', { name: 'agent', initContainers: [AGENT] }, { initContainers: [{ name: 'mesh-init', image: 'i' }, { name: 'migrate', image: 'm' }] }, { 'sidecar.postrender.io/status': other }, ['mesh-init', 'agent', 'migrate']],
+    ['no native sidecar: appended', { name: 'agent', initContainers: [SETUP] }, { initContainers: [{ name: 'migrate', image: 'm' }] }, undefined, ['migrate', 'setup']],
+    ['initContainerOrder still decides', { name: 'agent', initContainers: [AGENT], initContainerOrder: { after: ['migrate'] } }, { initContainers: [{ name: 'migrate', image: 'm' }] }, undefined, ['migrate', 'agent']],
+  ];
+  for (const [name, config, spec, annotations, want] of cases) {
+    const tr = sidecarTransformer(config, { name: 'sc' });
+    const input = deepFreeze(pod(structuredClone(spec), annotations));
+    for (const frontDoor of ['render', 'admission'] as const) {
+      const ctx = makeContext({ frontDoor });
+      const out = tr.apply(input, ctx) as KubeObject;
+      t.same(((out.spec as JsonObject).initContainers as JsonObject[]).map((c) => c.name), want, `${name} (${frontDoor})`);
+      t.equal(tr.apply(out, ctx), out, `${name} (${frontDoor}): a second pass changes nothing`);
+      const ops = createPatch(input, out);
+      t.same(fjp.applyPatch(structuredClone(input), ops as fjp.Operation[], true, false).newDocument, out, `${name} (${frontDoor}): patch re-applied == output`);
+    }
+  }
+});
 
 t.test('table rows and their laws', async (t) => {
   for (const row of rows) {
