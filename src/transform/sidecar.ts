@@ -126,10 +126,30 @@ function decodeName(v: unknown): string {
   return v;
 }
 
+/** The fields the API server refuses on an init container that is not a native sidecar. */
+const SIDECAR_ONLY_FIELDS = ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+
+/**
+ * Throws ConfigError (at `path.<field>`) when the init container `c` is not
+ * a native sidecar (`restartPolicy` is not `Always`, nor a template value
+ * that may render it) and sets a field only a native sidecar may have: the
+ * API server would refuse every Pod it is injected into (as
+ * kubernetes pkg/apis/core/validation/validation.go validateInitContainers:
+ * "may not be set for init containers without restartPolicy=Always").
+ */
+function checkInitContainer(c: JsonObject, path: string): void {
+  const policy = c.restartPolicy;
+  if (policy === 'Always' || (typeof policy === 'string' && policy.includes('{{'))) return;
+  const field = SIDECAR_ONLY_FIELDS.find((f) => c[f] !== undefined && c[f] !== null);
+  if (field !== undefined) throw new ConfigError(`${field} may not be set for an init container without restartPolicy: Always (the API server refuses the Pod)`, `${path}.${field}`);
+}
+
 /**
  * Decodes and validates a `sidecar` configuration (strictly: unknown fields
  * are errors). Container names must be unique across `containers` and
- * `initContainers` (the API server requires it of a pod). Throws ConfigError
+ * `initContainers` (the API server requires it of a pod), and an init
+ * container that is not a native sidecar sets no probe nor lifecycle
+ * (checkInitContainer). Throws ConfigError
  * with a path relative to the config.
  */
 export function decodeSidecarConfig(config: unknown): SidecarConfig {
@@ -154,6 +174,7 @@ export function decodeSidecarConfig(config: unknown): SidecarConfig {
   const names = new Set(out.containers.map((x) => x.name as string));
   out.initContainers.forEach((x, i) => {
     if (names.has(x.name as string)) throw new ConfigError(`container name ${JSON.stringify(x.name)} is also in containers`, `initContainers[${i}].name`);
+    checkInitContainer(x, `initContainers[${i}]`);
   });
   if (out.containers.length + out.initContainers.length + out.volumes.length + out.imagePullSecrets.length
     + out.volumeMounts.length + out.env.length + Object.keys(out.annotations).length + Object.keys(out.labels).length === 0) {

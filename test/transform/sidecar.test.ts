@@ -46,6 +46,16 @@ const deployment: KubeObject = {
   spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'web:1' }] } } },
 };
 
+t.test('native sidecar init containers may set probes and lifecycle (validateInitContainers)', async (t) => {
+  const probe = { exec: { command: ['true'] } };
+  const ok: [string, JsonObject][] = [
+    ['restartPolicy Always', { name: 'a', image: 'i', restartPolicy: 'Always', readinessProbe: probe, livenessProbe: probe, startupProbe: probe, lifecycle: { preStop: { sleep: { seconds: 1 } } } }],
+    ['restartPolicy from a template value', { name: 'a', image: 'i', restartPolicy: "{{ 'Always' }}", readinessProbe: probe }],
+    ['plain init container without them', { name: 'a', image: 'i', command: ['true'] }],
+  ];
+  for (const [name, c] of ok) t.doesNotThrow(() => sidecarTransformer({ name: 'x', initContainers: [c] }, { name: 't' }), name);
+});
+
 t.test('config errors name the field', async (t) => {
   const cases: [unknown, string, RegExp][] = [
     [{ containers: [] }, 'name', /name is required/],
@@ -63,6 +73,9 @@ t.test('config errors name the field', async (t) => {
     [{ name: 'x', containers: [{ name: 'a', image: '{{ object.metadata.name +' }] }, 'containers[0].image', /unclosed/],
     [{ name: 'x', containers: [{ name: 'a', image: '{{ object.metadata.name + }}' }] }, 'containers[0].image', /template value/],
     [{ name: 'x', containers: [{ name: 'a', image: '{{ nope }}' }] }, 'containers[0].image', /undeclared/],
+    [{ name: 'x', initContainers: [{ name: 'a', image: 'i', readinessProbe: { exec: { command: ['true'] } } }] }, 'initContainers[0].readinessProbe', /without restartPolicy: Always/],
+    [{ name: 'x', initContainers: [{ name: 'a', image: 'i', restartPolicy: 'OnFailure', lifecycle: { preStop: { sleep: { seconds: 1 } } } }] }, 'initContainers[0].lifecycle', /without restartPolicy: Always/],
+    [{ name: 'x', initContainers: [{ name: 'ok', image: 'i' }, { name: 'a', image: 'i', startupProbe: { tcpSocket: { port: 1 } } }] }, 'initContainers[1].startupProbe', /without restartPolicy: Always/],
     [[], '', /expected a map/],
   ];
   for (const [config, path, re] of cases) {
