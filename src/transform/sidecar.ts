@@ -451,10 +451,22 @@ function list(o: JsonObject, field: string): JsonObject[] {
   return v.slice() as JsonObject[];
 }
 
-/** Sets `o[field]` to `items`, or deletes the field when there are none (a delete only of a key `o` has: V8's delete is a runtime call even for a missing key). */
+/**
+ * Sets `o[field]` to `items`; when there are none, deletes the field only
+ * when it held items (a strip emptied it): an empty list or a null the pod
+ * had (Helm charts render `imagePullSecrets: []`, `volumes:`) is left as it
+ * is, so neither `run`'s output nor the webhook's patch (a `remove`) touches
+ * a field the injection did not change. (A delete only of a key `o` has:
+ * V8's delete is a runtime call even for a missing key.)
+ */
 function setList(o: JsonObject, field: string, items: JsonObject[]): void {
   if (items.length > 0) o[field] = items;
-  else if (hasOwn.call(o, field)) delete o[field];
+  else if (hasOwn.call(o, field) && !isEmptyListValue(o[field])) delete o[field];
+}
+
+/** An empty list or null: a list field's value that lists nothing, kept as the pod wrote it (setList). */
+function isEmptyListValue(v: JsonValue | undefined): boolean {
+  return v === null || (Array.isArray(v) && v.length === 0);
 }
 
 /** A copy of the string entries of the map `o[field]` ({} when it is not a map). */

@@ -9,7 +9,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fjp from 'fast-json-patch';
-import { deepEqual, type JsonObject, type KubeObject } from '../../src/kube/object.js';
+import { deepEqual, type JsonObject, type JsonValue, type KubeObject } from '../../src/kube/object.js';
 import { createPatch } from '../../src/patch/create-patch.js';
 import { review } from '../../src/admission/review.js';
 import { ConfigError, makeContext, TransformError, type Finding, type TransformContext } from '../../src/transform/types.js';
@@ -113,8 +113,23 @@ const rows: Row[] = [
   { name: 'Deployment of another group untouched', config: SHIPPER, obj: { ...deployment, apiVersion: 'example.com/v1' }, changed: false },
   { name: 'position first', config: { ...SHIPPER, position: 'first' }, obj: pod(), changed: true },
   { name: 'native sidecar init container', config: { name: 'agent', initContainers: [{ name: 'agent', image: 'a:1', restartPolicy: 'Always' }] }, obj: pod(), changed: true },
+  { name: 'empty lists the pod has are kept (no remove op)', config: { name: 'c', containers: [{ name: 'c', image: 'c:1' }] }, obj: pod({ initContainers: [], volumes: [], imagePullSecrets: [] }), changed: true },
+  { name: 'null lists the pod has are kept (no remove op)', config: { name: 'c', containers: [{ name: 'c', image: 'c:1' }] }, obj: pod({ initContainers: null, volumes: null, imagePullSecrets: null }), changed: true },
+  { name: 'empty lists filled', config: { ...SHIPPER, imagePullSecrets: [{ name: 's' }], initContainers: [{ name: 'i', image: 'i:1' }] }, obj: pod({ initContainers: [], volumes: [], imagePullSecrets: [] }), changed: true },
   { name: 'native sidecar before the pod\'s init containers', config: { name: 'agent', initContainers: [{ name: 'agent', image: 'a:1', restartPolicy: 'Always' }] }, obj: pod({ initContainers: [{ name: 'migrate', image: 'm:1' }] }), changed: true },
 ];
+
+t.test('list fields the injection leaves empty keep the pod\'s own value ([] or null), in both front doors', async (t) => {
+  const cases: [string, JsonValue][] = [['empty list', []], ['null', null]];
+  for (const [name, v] of cases) {
+    const input = deepFreeze(pod({ initContainers: v, volumes: v, imagePullSecrets: v }));
+    for (const frontDoor of ['render', 'admission'] as const) {
+      const out = sidecarTransformer({ name: 'c', containers: [{ name: 'c', image: 'c:1' }] }, { name: 'sc' }).apply(input, makeContext({ frontDoor })) as KubeObject;
+      const spec = out.spec as JsonObject;
+      t.same([spec.initContainers, spec.volumes, spec.imagePullSecrets], [v, v, v], `${name} (${frontDoor})`);
+    }
+  }
+});
 
 t.test('native sidecars go before the pod\'s own init containers, after other injections\' (istio reorderPod; KEP-753 start order)', async (t) => {
   const AGENT = { name: 'agent', image: 'a:1', restartPolicy: 'Always' };
