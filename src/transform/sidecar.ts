@@ -675,12 +675,14 @@ interface InjectArgs {
 /**
  * Adds the container `c` to `target` (addKeyed by name), after resolving a
  * container of its name in `other` (containers and initContainers share
- * names: API validation) by `onConflict`; true when it was added.
+ * names: API validation, validateInitContainers) by `onConflict`, whatever
+ * its content (a `fail` names `otherList`, the list it is in); true when it
+ * was added.
  */
-function addContainer(target: JsonObject[], other: JsonObject[], c: JsonObject, { onConflict, first, share }: { onConflict: ConflictPolicy; first: boolean; share: boolean }): boolean {
+function addContainer(target: JsonObject[], other: JsonObject[], c: JsonObject, { onConflict, first, share, otherList }: { onConflict: ConflictPolicy; first: boolean; share: boolean; otherList: string }): boolean {
   const at = indexOfKey(other, 'name', c.name);
   if (at < other.length) {
-    if (onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists with different content (onConflict: fail)`);
+    if (onConflict === 'fail') throw new TransformError(`container ${JSON.stringify(c.name)} already exists in ${otherList} (container names are unique across containers and initContainers; onConflict: fail)`);
     if (onConflict === 'skip') return false;
     other.splice(at, 1);
   }
@@ -696,7 +698,7 @@ function injectContainers(spec: JsonObject, a: InjectArgs, rec: InjectionRecord)
   // index loops: the rendered lists are frozen
   for (let i = 0; i < firsts.length; i++) {
     const c = firsts[i] as JsonObject;
-    if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share })) added.push(String(c.name));
+    if (addContainer(containers, inits, c, { onConflict: a.cfg.onConflict, first, share: a.share, otherList: 'initContainers' })) added.push(String(c.name));
   }
   if (first) added.reverse();
   const addedInit = injectInits(inits, containers, a);
@@ -711,7 +713,7 @@ function injectInits(inits: JsonObject[], containers: JsonObject[], a: InjectArg
   const addedInit: string[] = [];
   for (let i = 0; i < a.rendered.initContainers.length; i++) { // an index loop: the rendered list is frozen
     const c = a.rendered.initContainers[i] as JsonObject;
-    if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share })) addedInit.push(String(c.name));
+    if (addContainer(inits, containers, c, { onConflict: a.cfg.onConflict, first: false, share: a.share, otherList: 'containers' })) addedInit.push(String(c.name));
   }
   if (addedInit.length > 0 && a.rendered.initContainers.some(isNativeSidecar)) placeBeforeOwn(inits, addedInit, a.injectedInit);
   return addedInit;
