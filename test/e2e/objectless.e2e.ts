@@ -10,10 +10,10 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { CLI, apiOk, apiRequest, freePort, startWebhook, waitFor, withCluster } from './lib/harness.js';
+import { CLI, apiOk, apiRequest, freePort, startWebhook, teardownSuite, waitFor, withCluster } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 
 type Dict = Record<string, any>;
@@ -46,12 +46,7 @@ await withCluster(suite);
 
 async function suite(cluster: Cluster): Promise<void> {
   const hooks: Webhook[] = [];
-  t.teardown(async () => {
-    for (const h of hooks) await h.stop(5000).catch(() => undefined);
-    await cluster.down();
-    if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
-    else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
-  });
+  teardownSuite(cluster, hooks);
   const api = (method: string, path: string, body?: unknown, ok?: number[]): Promise<Dict> => apiOk(cluster, method, path, body, ok);
   const policyDir = join(cluster.state, 'policies-objectless');
   mkdirSync(policyDir, { recursive: true });

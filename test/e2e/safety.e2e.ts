@@ -12,10 +12,10 @@
  *     the one writer. v1.20 has no matchConditions: none are written.
  */
 import t from 'tap';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { ROOT, apiOk, apiRequest, startWebhook, waitFor, withCluster } from './lib/harness.js';
+import { ROOT, apiOk, apiRequest, startWebhook, teardownSuite, waitFor, withCluster } from './lib/harness.js';
 import type { Cluster, Webhook } from './lib/harness.js';
 import { renderObjects } from '../packaging/helm-template.js';
 
@@ -25,12 +25,7 @@ await withCluster(suite);
 
 async function suite(cluster: Cluster): Promise<void> {
   const hooks: Webhook[] = [];
-  t.teardown(async () => {
-    for (const h of hooks) await h.stop(5000).catch(() => undefined);
-    await cluster.down();
-    if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
-    else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
-  });
+  teardownSuite(cluster, hooks);
   const api = (method: string, path: string, body?: unknown, ok?: number[]): Promise<Dict> => apiOk(cluster, method, path, body, ok);
   const ns = (name: string, labels: Record<string, string> = {}): Promise<Dict> => api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
   const deployment = (name: string): Dict => ({

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
@@ -419,6 +419,20 @@ export function apiRequest(cluster: Cluster, method: string, path: string, body?
       req.end(payload);
     }),
   );
+}
+
+/**
+ * Registers the suite's teardown: stops `hooks` (those pushed by then), stops
+ * the control plane, and removes its state directory when every test passed
+ * (else says where the logs are kept).
+ */
+export function teardownSuite(cluster: Cluster, hooks: readonly Webhook[]): void {
+  t.teardown(async () => {
+    for (const h of hooks) await h.stop(5000).catch(() => undefined);
+    await cluster.down();
+    if (t.passing()) rmSync(cluster.state, { recursive: true, force: true });
+    else process.stderr.write(`e2e: logs kept in ${cluster.state}/logs\n`);
+  });
 }
 
 /**
