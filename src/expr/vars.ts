@@ -7,7 +7,7 @@
  * This module must not import `policy/` (layering, DESIGN.md); its types are
  * structural copies, assignable to `policy/match.ts` `ConditionCompiler`.
  */
-import { setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
+import { isNamespaceObject, setOwn, type JsonObject, type JsonValue } from '../kube/object.js';
 import { resourceOf } from '../kube/resources.js';
 import type { CompileExpressionOptions, CompositionVariable } from './cel.js';
 import { compileExpression, ExprError, KUBERNETES_VARIABLES } from './engine.js';
@@ -118,17 +118,11 @@ export function buildExprVars(object: unknown, input: ExprVarsInput): ExprVars {
   const request = input.request ? stripRequest(input.request) : syntheticRequest(object, input);
   // A Namespace's own admission request names it as its namespace; it is cluster-scoped all the same
   // (policy/validating and mutating dispatcher.go: "the namespace object has the namespace of itself", unset).
-  const namespaceObject = input.namespace && !isNamespace(object)
+  const namespaceObject = input.namespace && !isNamespaceObject(object)
     ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: input.namespace, labels: { ...(input.namespaceLabels ?? {}) } } }
     : null;
   const vars: ExprVars = { object, oldObject: input.oldObject ?? null, request, namespaceObject };
   return input.exprVars ? Object.assign(vars, input.exprVars) : vars;
-}
-
-/** True for a core v1 Namespace object. */
-function isNamespace(object: unknown): boolean {
-  const o = object as { kind?: unknown; apiVersion?: unknown } | null;
-  return o !== null && typeof o === 'object' && o.kind === 'Namespace' && o.apiVersion === 'v1';
 }
 
 /** Where shareConversions keeps a vars object's converted values (a symbol: Object.keys/values, for-in and JSON skip it). */

@@ -66,6 +66,13 @@ export function gvkOf(obj: JsonObject): GVK {
   return gvk;
 }
 
+/** True for a core Namespace (group '', kind Namespace) of any version; false for anything that is not a map. */
+export function isNamespaceObject(o: unknown): boolean {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return false;
+  const g = gvkOf(o as JsonObject);
+  return g.kind === 'Namespace' && g.group === '';
+}
+
 /** The GVK gvkOf answered last, with its apiVersion (one entry; texts of at most LAST_GVK_MAX_CHARS characters together). */
 let lastGvk: { apiVersion: string; gvk: GVK } = { apiVersion: '', gvk: Object.freeze({ group: '', version: '', kind: '' }) };
 const LAST_GVK_MAX_CHARS = 256;

@@ -47,8 +47,17 @@ export function servedVersions(group: string, resource: string): readonly string
  * kinds answer false: the caller must then rely on the request's namespace.
  */
 export function isClusterScopedKind(group: string, kind: string): boolean {
+  return builtinClusterScoped(group, kind) === true;
+}
+
+/**
+ * For a built-in `group`/`kind`: true when cluster-scoped, false when
+ * namespaced; undefined when the table does not know it (a custom kind,
+ * whose scope its CRD decides).
+ */
+export function builtinClusterScoped(group: string, kind: string): boolean | undefined {
   const rows = lookupKind(group, kind);
-  return rows.length > 0 && rows.every((r) => !r.namespaced);
+  return rows.length > 0 ? rows.every((r) => !r.namespaced) : undefined;
 }
 
 /**

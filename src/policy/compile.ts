@@ -3,7 +3,7 @@
  * configured, every regex and expression compiled before anything runs
  * (kustomize's Config() before Transform()).
  */
-import { gvkOf, metaValue, type KubeObject } from '../kube/object.js';
+import { gvkOf, isNamespaceObject, metaValue, type KubeObject } from '../kube/object.js';
 import { SelectorError } from '../kube/selector.js';
 import { isClusterScopedKind } from '../kube/resources.js';
 import { matchInfoOf, type MatchInfo } from './match-info.js';
@@ -364,8 +364,5 @@ export function sortPolicies(policies: CompiledPolicy[]): CompiledPolicy[] {
 
 export { changedPaths, createPolicySet } from './evaluate.js';
 
-/** True when the object is a core Namespace (for stream namespace labels). */
-export function isNamespace(o: KubeObject): boolean {
-  const g = gvkOf(o);
-  return g.kind === 'Namespace' && g.group === '';
-}
+/** True when the object is a core Namespace (for stream namespace labels): kube/object.ts `isNamespaceObject`. */
+export const isNamespace: (o: KubeObject) => boolean = isNamespaceObject;

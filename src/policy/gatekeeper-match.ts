@@ -10,7 +10,7 @@
  * admission.
  */
 import { compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
-import { gvkOf, metaMap, metaString, type GVK, type KubeObject } from '../kube/object.js';
+import { gvkOf, isNamespaceObject, metaMap, metaString, type GVK, type KubeObject } from '../kube/object.js';
 import { ConfigError, type TransformContext } from '../transform/types.js';
 import { decodeStruct, joinPath, typeName } from '../transform/decode.js';
 
@@ -147,10 +147,6 @@ function decodeKinds(v: unknown, path: string): { groups: string[]; kinds: strin
   });
 }
 
-const isNamespaceObject = (o: KubeObject): boolean => {
-  const g = gvkOf(o);
-  return g.kind === 'Namespace' && g.group === '';
-};
 
 /** The namespace the namespace matchers read: a Namespace's own name, else the request's, else metadata.namespace ('' = cluster-scoped). */
 function namespaceOf(o: KubeObject, ctx: TransformContext): string {

@@ -23,7 +23,7 @@
  *   converging" error (a cycle between states included).
  * `externalData` is refused: we never call out to providers at admission.
  */
-import { deepClone, deepEqual, gvkOf, isListObject, isObject, joinPath, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { deepClone, deepEqual, gvkOf, isNamespaceObject, isListObject, isObject, joinPath, metaString, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { createPathTester, type LocationNode, type PathTester } from '../kube/location.js';
 import { checkKeyNotChanged, decodePathTests, parseLocationAt, validateObjectAssignedToList } from '../transform/assign.js';
 import { LocationMutateError, mutateAtLocation, type LocationSetter, type MutateResult } from '../kube/location-mutate.js';
@@ -168,9 +168,7 @@ function decodeAssignField(v: unknown, what: string): { fn: ValueFn; constant?: 
  * request names itself as its namespace: a Namespace reads ''.
  */
 function objectNamespace(o: KubeObject, ctx: TransformContext): string {
-  const g = gvkOf(o);
-  if (g.kind === 'Namespace' && g.group === '') return '';
-  return metaString(o, 'namespace') || ctx.namespace;
+  return isNamespaceObject(o) ? '' : metaString(o, 'namespace') || ctx.namespace;
 }
 
 /** Legacy v1alpha1 `assignIf: {in, notIn}`: tests on the current value before writing (older assign_mutator.go testValue). */

@@ -5,7 +5,7 @@
  * namespaceSelector, objectSelector, matchConditions).
  */
 import { anchoredRegex, compileLabelSelector, type LabelSelector, type MapPredicate } from '../kube/selector.js';
-import { gvkOf, isObject, metaMap, metaString, metaValue, type GVK, type KubeObject } from '../kube/object.js';
+import { gvkOf, isNamespaceObject, isObject, metaMap, metaString, metaValue, type GVK, type KubeObject } from '../kube/object.js';
 import type { EvaluationInput } from './types.js';
 import type { ExprScope } from '../expr/vars.js';
 
@@ -162,7 +162,7 @@ const FIELD_CHECKS: readonly (readonly [string, (spec: MatchSpec, path: string) 
 function namespaceSelectorCheck(sel: MapPredicate): Check {
   return (o, i) => {
     // As the API server: a Namespace is matched on its own labels.
-    if (gvkOf(o).kind === 'Namespace' && gvkOf(o).group === '') return sel(metaMap(o, 'labels'));
+    if (isNamespaceObject(o)) return sel(metaMap(o, 'labels'));
     return sel(i.namespaceLabels ?? {});
   };
 }

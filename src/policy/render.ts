@@ -10,7 +10,7 @@
  * as a no-target patch or a `replicas` entry that matches nothing.
  */
 import { CLUSTER_SCOPED_KINDS, deepEqual, formatResId, gvkOf, isListObject, isObject, metadataOf, metaMap, resIdOf, type JsonObject, type JsonValue, type KubeObject, type ResId } from '../kube/object.js';
-import { lookupKind } from '../kube/resources.js';
+import { builtinClusterScoped } from '../kube/resources.js';
 import { createPatch } from '../patch/create-patch.js';
 import { applyJson6902 } from '../patch/json6902.js';
 import { normalizeForOutput, parseManifests, printManifests } from '../kube/yaml-stream.js';
@@ -146,9 +146,7 @@ export function crdScopes(slots: readonly Slot[]): Map<string, boolean> {
  * other kind is taken as namespaced, as kustomize does without a schema.
  */
 export function streamClusterScoped(id: ResId, scopes?: ReadonlyMap<string, boolean>): boolean {
-  const rows = lookupKind(id.group, id.kind);
-  if (rows.length > 0) return rows.every((r) => !r.namespaced);
-  return scopes?.get(`${id.group}/${id.kind}`) ?? CLUSTER_SCOPED_KINDS.has(id.kind);
+  return builtinClusterScoped(id.group, id.kind) ?? scopes?.get(`${id.group}/${id.kind}`) ?? CLUSTER_SCOPED_KINDS.has(id.kind);
 }
 
 /**

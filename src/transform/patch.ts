@@ -9,7 +9,7 @@
  * kustomize's order (finding 32). The patch text is parsed and classified at
  * configuration time; `apply` only selects and patches.
  */
-import { CLUSTER_SCOPED_KINDS, gvkOf, isObject, metadataOf, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
+import { CLUSTER_SCOPED_KINDS, gvkOf, isNamespaceObject, isObject, metadataOf, setOwn, type JsonObject, type JsonValue, type KubeObject } from '../kube/object.js';
 import { compileTarget, SelectorError, TARGET_FIELDS, type Target } from '../kube/selector.js';
 import { applyJson6902, checkJson6902Ops, Json6902Error, type Json6902Op } from '../patch/json6902.js';
 import { parseJson6902, parsePatchText, parseStrategicMergeDocs, PatchTextError } from '../patch/patch-text.js';
@@ -346,8 +346,7 @@ function patchId(doc: JsonObject): string {
 function namespaceOf(obj: JsonObject, ctx: TransformContext): string {
   const ns = metadataOf(obj)?.namespace;
   if (typeof ns === 'string' && ns !== '') return ns;
-  const g = gvkOf(obj);
-  return g.kind === 'Namespace' && g.group === '' ? '' : ctx.namespace;
+  return isNamespaceObject(obj) ? '' : ctx.namespace;
 }
 
 /**
